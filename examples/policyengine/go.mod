@@ -1,0 +1,3 @@
+module example.com/policyengine
+
+go 1.22

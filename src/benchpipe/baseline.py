@@ -1,0 +1,80 @@
+"""Baselines: saved raw results (``baselines/<name>.txt``) and their metadata
+(``baselines/<name>.meta.json``), tracked by DVC and shared through its remote.
+
+Saving copies atomically, then ``dvc add`` and ``dvc push``; a baseline that
+is missing locally is fetched with ``dvc pull``. A failed push keeps the local
+baseline and says so.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from . import atomic, format
+from .errors import BenchpipeError, NothingToCompare
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def paths(name: str, root: Path = Path(".")) -> tuple[Path, Path]:
+    if not _NAME.match(name):
+        raise BenchpipeError(f"invalid baseline name {name!r} (letters, digits, '.', '_', '-')")
+    return root / "baselines" / f"{name}.txt", root / "baselines" / f"{name}.meta.json"
+
+
+def _dvc(args: list[str], root: Path) -> subprocess.CompletedProcess[str]:
+    if not shutil.which("dvc"):
+        raise BenchpipeError("dvc: not found on PATH (pip install dvc)")
+    return subprocess.run(["dvc", *args], cwd=root, capture_output=True, text=True)
+
+
+def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = True) -> list[str]:
+    """Save a run as baseline ``name``; return notes for the user."""
+    if not raw.exists():
+        raise NothingToCompare(f"{raw}: no results to save (run `invoke quick` first)")
+    if not format.read_files([raw]).results:
+        raise NothingToCompare(f"{raw}: no benchmark results to save")
+    txt, mj = paths(name, root)
+    atomic.copy_file(raw, txt)
+    if meta.exists():
+        atomic.copy_file(meta, mj)
+    else:
+        atomic.write_json(mj, {})
+    notes = [f"saved baseline {txt}"]
+    p = _dvc(["add", "-q", str(txt.relative_to(root)), str(mj.relative_to(root))], root)
+    if p.returncode != 0:
+        raise BenchpipeError(f"dvc add failed: {_last(p)} (baseline files kept in {txt.parent})")
+    if push:
+        q = _dvc(["push", "-q", f"{txt.relative_to(root)}.dvc", f"{mj.relative_to(root)}.dvc"], root)
+        if q.returncode != 0:
+            notes.append(f"warning: dvc push failed, baseline kept locally: {_last(q)}")
+        else:
+            notes.append("pushed to the DVC remote")
+    notes.append(f"commit {txt.name}.dvc and {mj.name}.dvc to share it")
+    return notes
+
+
+def pull(name: str, root: Path = Path(".")) -> bool:
+    """Fetch a baseline from the DVC remote if it is not here; True when present after."""
+    txt, mj = paths(name, root)
+    if txt.exists():
+        return True
+    dvcfile = Path(f"{txt}.dvc")
+    if not dvcfile.exists():
+        return False
+    targets = [f"{txt.relative_to(root)}.dvc"]
+    if Path(f"{mj}.dvc").exists():
+        targets.append(f"{mj.relative_to(root)}.dvc")
+    p = _dvc(["pull", "-q", *targets], root)
+    if p.returncode != 0:
+        sys.stderr.write(f"benchpipe: dvc pull of baseline {name} failed: {_last(p)}\n")
+    return txt.exists()
+
+
+def _last(p: subprocess.CompletedProcess[str]) -> str:
+    lines = [ln for ln in (p.stderr + p.stdout).splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else f"exit status {p.returncode}"

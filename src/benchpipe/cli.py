@@ -1,0 +1,276 @@
+"""The ``benchpipe`` command line: one subcommand per pipeline stage and tool.
+
+Exit codes (every subcommand): 0 pass or warn, 1 regression, 2 error,
+3 nothing to compare / nothing matched. Errors are one line on stderr;
+set BENCHPIPE_DEBUG=1 for a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from . import __version__, params
+from .errors import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, EXIT_REGRESSION, BenchpipeError, NothingToCompare
+
+RUN = Path("reports/run")
+
+
+def _add_stat_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--alpha", type=float, help="significance level (default 0.05, or params)")
+    p.add_argument("--confidence", type=float, help="confidence level of intervals (default 0.95)")
+    p.add_argument("--threshold", type=float, metavar="PCT", help="regression threshold in percent (default 10)")
+
+
+def _options(args: argparse.Namespace, prm: dict[str, Any] | None):
+    from .compare import Options, Rule
+
+    c = (prm or {}).get("compare") or {}
+    return Options(
+        alpha=args.alpha if args.alpha is not None else float(c.get("alpha", 0.05)),
+        confidence=args.confidence if args.confidence is not None else float(c.get("confidence", 0.95)),
+        threshold_pct=args.threshold if args.threshold is not None else float(c.get("threshold_pct", 10)),
+        rules=[Rule.from_dict(r) for r in c.get("rules", []) or []],
+    )
+
+
+def _load_params_opt(path: str | None) -> dict[str, Any] | None:
+    if path:
+        return params.load(path)
+    return params.load("params.yaml") if Path("params.yaml").exists() else None
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    prm = params.load(args.params)
+    cfg = params.mode_config(prm)
+    target = params.target_dir(prm)
+    info = bench.run(cfg, target, Path(args.out), Path(args.meta))
+    sys.stderr.write(f"bench: {info['results']} results in {info['wall_s']:.1f}s "
+                     f"(go test {info['go_s']:.1f}s) -> {args.out}\n")
+    return EXIT_OK
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from . import parse
+
+    parse.run([Path(p) for p in args.inputs], Path(args.out))
+    return EXIT_OK
+
+
+def _verdict_code(verdict: str) -> int:
+    return EXIT_REGRESSION if verdict == "FAIL" else EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from . import format as bfmt
+    from . import output
+    from .compare import compare_parsed
+
+    if args.base or args.target:
+        from . import paired
+
+        prm = _load_params_opt(args.params)
+        return paired.main(args, _options(args, prm), prm or {})
+    if args.current:
+        return _compare_stage(args)
+    if len(args.files) != 2:
+        raise BenchpipeError("compare needs OLD NEW files, or --current (pipeline), or --base REV (paired)")
+    for f in args.files:
+        if not Path(f).is_file():
+            raise BenchpipeError(f"{f}: no such file")
+    old = bfmt.read_files([args.files[0]])
+    new = bfmt.read_files([args.files[1]])
+    for e in old.errors + new.errors:
+        sys.stderr.write(e + "\n")
+    for side, p, f in (("old", old, args.files[0]), ("new", new, args.files[1])):
+        if not p.results:
+            raise NothingToCompare(f"{f}: no benchmark results ({side} side)")
+    c = compare_parsed(old, new, _options(args, _load_params_opt(args.params)))
+    c.old_label, c.new_label = Path(args.files[0]).name, Path(args.files[1]).name
+    sys.stdout.write(output.render(c, args.format))
+    return _verdict_code(c.verdict)
+
+
+def _compare_stage(args: argparse.Namespace) -> int:
+    from . import atomic, baseline, meta
+    from . import format as bfmt
+    from .compare import compare_parsed, to_json
+
+    prm = params.load(args.params or "params.yaml")
+    name = str(args.baseline or (prm.get("compare") or {}).get("baseline", "main"))
+    txt, mj = baseline.paths(name)
+    out = Path(args.out)
+    if not txt.exists():
+        atomic.write_json(out, {"verdict": "NONE", "baseline": name, "rows": [],
+                                "note": f"No baseline: {txt} does not exist (save one with `invoke baseline "
+                                        f"--name {name}`).", "threshold_pct": _options(args, prm).threshold_pct,
+                                "alpha": _options(args, prm).alpha})
+        sys.stderr.write(f"compare: no baseline {txt}; nothing compared\n")
+        return EXIT_OK
+    old = bfmt.read_files([txt])
+    new = bfmt.read_files([args.current])
+    for e in old.errors + new.errors:
+        sys.stderr.write(e + "\n")
+    c = compare_parsed(old, new, _options(args, prm))
+    c.old_label, c.new_label = name, "current"
+    data = to_json(c)
+    be = json.loads(mj.read_text()) if mj.exists() else {}
+    ce = json.loads(Path(args.current_meta).read_text()) if args.current_meta and Path(args.current_meta).exists() else {}
+    data.update({"baseline": name, "baseline_env": be, "current_env": ce,
+                 "env_warnings": meta.env_differences(be, ce)})
+    atomic.write_json(out, data)
+    sys.stderr.write(f"compare: {c.verdict} against baseline {name} ({len(c.rows)} rows, "
+                     f"{len(c.regressions)} regressed)\n")
+    for w in data["env_warnings"]:
+        sys.stderr.write(f"compare: warning: {w}\n")
+    return EXIT_OK
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    p = Path(args.compare)
+    if not p.exists():
+        raise BenchpipeError(f"{p}: no comparison (run the pipeline first)")
+    data = json.loads(p.read_text())
+    verdict = data.get("verdict", "NONE")
+    if verdict == "NONE":
+        sys.stdout.write(f"verdict: no baseline ({data.get('note', '')})\n")
+        return EXIT_NOTHING if args.require_baseline else EXIT_OK
+    bad = [f"{r['benchmark']} {r['unit']} {r['delta_pct']:+.2f}%" if r.get("delta_pct") is not None
+           else f"{r['benchmark']} {r['unit']}" for r in data.get("rows", []) if r["verdict"] == "regression"]
+    line = f"verdict: {verdict} (threshold {data.get('threshold_pct')}%)"
+    if bad:
+        line += ": regressed " + "; ".join(bad)
+    sys.stdout.write(line + "\n")
+    return _verdict_code(verdict)
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from . import profile
+
+    prm = params.load(args.params)
+    cfg = params.mode_config(prm)
+    profile.run(prm, cfg, params.target_dir(prm), Path(args.out), Path(args.compare) if args.compare else None)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import report
+
+    prm = params.load(args.params)
+    report.run(Path(args.meta), Path(args.raw), Path(args.samples), Path(args.compare), Path(args.profile), prm,
+               Path(args.out), Path(args.metrics))
+    sys.stderr.write(f"report: wrote {args.out}\n")
+    return EXIT_OK
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from . import baseline
+
+    if args.action == "save":
+        for n in baseline.save(args.name, Path(args.raw), Path(args.meta), push=not args.no_push):
+            sys.stderr.write(f"baseline: {n}\n")
+        return EXIT_OK
+    if baseline.pull(args.name):
+        sys.stderr.write(f"baseline: {args.name} is present\n")
+        return EXIT_OK
+    raise NothingToCompare(f"baseline {args.name!r} not found locally or in the DVC remote "
+                           f"(save one with `invoke baseline --name {args.name}`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="benchpipe", description=__doc__.splitlines()[0])
+    ap.add_argument("--version", action="version", version=f"benchpipe {__version__}")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("bench", help="run the configured Go benchmarks (pipeline stage)")
+    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--out", default=str(RUN / "bench.txt"), help="raw benchmark output (benchfmt)")
+    p.add_argument("--meta", default=str(RUN / "bench.json"), help="run metadata (JSON)")
+    p.set_defaults(fn=cmd_bench)
+
+    p = sub.add_parser("parse", help="benchfmt / go test -json to a Parquet samples table (pipeline stage)")
+    p.add_argument("inputs", nargs="+")
+    p.add_argument("--out", default=str(RUN / "samples.parquet"))
+    p.set_defaults(fn=cmd_parse)
+
+    p = sub.add_parser("compare", help="compare OLD NEW files, the run with a baseline, or two git revisions",
+                       description="benchpipe compare OLD NEW | --current FILE (pipeline stage) | "
+                                   "--target DIR --base REV [--head REV] (paired, interleaved runs)")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("--format", choices=["text", "markdown", "csv", "json"], default="text")
+    _add_stat_opts(p)
+    p.add_argument("--params", help="params.yaml for rules and defaults (default ./params.yaml if present)")
+    p.add_argument("--current", help="pipeline: current raw results")
+    p.add_argument("--current-meta", help="pipeline: current run metadata")
+    p.add_argument("--baseline", help="pipeline: baseline name (default compare.baseline)")
+    p.add_argument("--out", default=str(RUN / "compare.json"), help="pipeline / paired: JSON result file")
+    p.add_argument("--target", help="paired: Go module (git work tree)")
+    p.add_argument("--base", help="paired: base revision")
+    p.add_argument("--head", help="paired: head revision (default: the working tree)")
+    p.add_argument("--rounds", type=int, help="paired: rounds (default params paired.rounds)")
+    p.add_argument("--bench", help="paired: benchmark regex")
+    p.add_argument("--packages", nargs="*", help="paired: package patterns")
+    p.add_argument("--benchtime", help="paired: -benchtime per run")
+    p.add_argument("--changed-only", action="store_true", help="paired: only packages that differ")
+    p.add_argument("--no-confirm", action="store_true", help="paired: skip confirmation rounds")
+    p.add_argument("--cache-dir", help="paired: cache directory (default ~/.cache/benchpipe)")
+    p.set_defaults(fn=cmd_compare)
+
+    p = sub.add_parser("gate", help="print the verdict of the last comparison; exit 1 on FAIL")
+    p.add_argument("--compare", default=str(RUN / "compare.json"))
+    p.add_argument("--require-baseline", action="store_true", help="exit 3 when there was no baseline")
+    p.set_defaults(fn=cmd_gate)
+
+    p = sub.add_parser("profile", help="CPU/memory profiles, traces and call graphs (pipeline stage)")
+    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--compare", default=str(RUN / "compare.json"))
+    p.add_argument("--out", default=str(RUN / "profile"))
+    p.set_defaults(fn=cmd_profile)
+
+    p = sub.add_parser("report", help="render reports/report.md and reports/metrics.json (pipeline stage)")
+    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--meta", default=str(RUN / "bench.json"))
+    p.add_argument("--raw", default=str(RUN / "bench.txt"))
+    p.add_argument("--samples", default=str(RUN / "samples.parquet"))
+    p.add_argument("--compare", default=str(RUN / "compare.json"))
+    p.add_argument("--profile", default=str(RUN / "profile"))
+    p.add_argument("--out", default="reports/report.md")
+    p.add_argument("--metrics", default="reports/metrics.json")
+    p.set_defaults(fn=cmd_report)
+
+    p = sub.add_parser("baseline", help="save the current results as a baseline, or pull one")
+    p.add_argument("action", choices=["save", "pull"])
+    p.add_argument("--name", default="main")
+    p.add_argument("--raw", default=str(RUN / "bench.txt"))
+    p.add_argument("--meta", default=str(RUN / "bench.json"))
+    p.add_argument("--no-push", action="store_true")
+    p.set_defaults(fn=cmd_baseline)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except BenchpipeError as e:
+        sys.stderr.write(f"benchpipe: error: {e.message}\n")
+        return e.code
+    except KeyboardInterrupt:
+        sys.stderr.write("benchpipe: interrupted\n")
+        return 130
+    except Exception as e:  # noqa: BLE001 - one line for the user, traceback on request
+        if os.environ.get("BENCHPIPE_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(f"benchpipe: internal error: {type(e).__name__}: {e}\n")
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""Compare two sets of benchmark results: per benchmark and unit, summaries,
+the U test, the delta, and a PASS / WARN / FAIL verdict.
+
+Verdict rules (configurable per unit and benchmark pattern, see :class:`Rule`):
+
+* a row is a *regression* when the change is significant (p <= alpha) and
+  worse than the threshold in the unit's better direction;
+* *warn* when significant and worse but within the threshold, or when there
+  are too few samples to judge;
+* *improvement* when significant and better; *unchanged* otherwise.
+* Units judged ``exact`` (allocs/op by default) are deterministic: their
+  center is the mode, and any change of it is significant.
+
+The overall verdict is FAIL if any row regressed, WARN if any row warns,
+else PASS.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import stats
+from .errors import NothingToCompare
+from .format import Parsed
+from .units import UnitInfo, higher_is_better
+
+NEW_OLD_DIFFER = "benchmark set differs from baseline; geomeans may not be comparable"
+
+
+@dataclass
+class Rule:
+    """Overrides for rows whose benchmark matches ``benchmark`` and unit equals ``unit``."""
+
+    benchmark: str = ""
+    unit: str = ""
+    threshold_pct: float | None = None
+    assume: str | None = None  # "exact" or "nothing"
+    ignore: bool = False
+
+    def matches(self, name: str, unit: str) -> bool:
+        if self.unit and self.unit != unit:
+            return False
+        return not self.benchmark or re.search(self.benchmark, name) is not None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Rule:
+        return cls(
+            benchmark=str(d.get("benchmark", "")),
+            unit=str(d.get("unit", "")),
+            threshold_pct=None if d.get("threshold_pct") is None else float(d["threshold_pct"]),
+            assume=d.get("assume"),
+            ignore=bool(d.get("ignore", False)),
+        )
+
+
+@dataclass
+class Options:
+    alpha: float = 0.05
+    confidence: float = 0.95
+    threshold_pct: float = 10.0
+    rules: list[Rule] = field(default_factory=list)
+
+    def resolve(self, name: str, unit: str, info: UnitInfo) -> tuple[float, bool, bool]:
+        """Threshold, exactness and ignore flag for one row."""
+        threshold, exact, ignore = self.threshold_pct, info.assume == "exact", False
+        for r in self.rules:
+            if r.matches(name, unit):
+                if r.threshold_pct is not None:
+                    threshold = r.threshold_pct
+                if r.assume is not None:
+                    exact = r.assume == "exact"
+                ignore = ignore or r.ignore
+        return threshold, exact, ignore
+
+
+@dataclass
+class Row:
+    package: str
+    benchmark: str
+    unit: str
+    old: stats.Summary
+    new: stats.Summary
+    delta_pct: float | None
+    p: float | None
+    significant: bool
+    verdict: str
+    threshold_pct: float
+    higher_better: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Comparison:
+    rows: list[Row]
+    verdict: str
+    alpha: float
+    threshold_pct: float
+    added: list[str]
+    removed: list[str]
+    warnings: list[str]
+    geomean: dict[str, dict[str, float | None]]
+    units: list[str]
+    old_label: str = "old"
+    new_label: str = "new"
+    method: str = "Mann-Whitney U test on unpaired samples"
+
+    @property
+    def regressions(self) -> list[Row]:
+        return [r for r in self.rows if r.verdict == "regression"]
+
+
+def samples(parsed: Parsed) -> dict[tuple[str, str, str], list[float]]:
+    """Values keyed by (package, benchmark, unit), in input order."""
+    out: dict[tuple[str, str, str], list[float]] = {}
+    for res in parsed.results:
+        for v, unit in res.values:
+            out.setdefault((res.package, res.name, unit), []).append(v)
+    return out
+
+
+def judge(delta_pct: float | None, old: float, new: float, significant: bool, higher_better: bool,
+          threshold: float, too_few: bool) -> str:
+    if not significant:
+        return "warn" if too_few else "unchanged"
+    worse = new < old if higher_better else new > old
+    if not worse:
+        return "improvement" if new != old else "unchanged"
+    if delta_pct is None or abs(delta_pct) > threshold:
+        return "regression"
+    return "warn"
+
+
+def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tuple[str, str, str], list[float]],
+                    units: dict[str, UnitInfo], opts: Options) -> Comparison:
+    """Compare samples keyed by (package, benchmark, unit)."""
+    common = [k for k in old if k in new]
+    old_names = {(k[0], k[1]) for k in old}
+    new_names = {(k[0], k[1]) for k in new}
+    added = sorted(n for p, n in new_names - old_names)
+    removed = sorted(n for p, n in old_names - new_names)
+    if not common:
+        raise NothingToCompare("no benchmark in common between the two sides")
+    rows: list[Row] = []
+    for key in common:
+        pkg, name, unit = key
+        info = units.get(unit, UnitInfo(unit))
+        threshold, exact, ignore = opts.resolve(name, unit, info)
+        if ignore:
+            continue
+        rows.append(compare_row(pkg, name, unit, old[key], new[key], info, threshold, exact, opts))
+    warnings: list[str] = []
+    if added or removed:
+        warnings.append(NEW_OLD_DIFFER)
+    unit_order: list[str] = []
+    for r in rows:
+        if r.unit not in unit_order:
+            unit_order.append(r.unit)
+    geo: dict[str, dict[str, float | None]] = {}
+    for unit in unit_order:
+        urows = [r for r in rows if r.unit == unit and r.old.center > 0 and r.new.center > 0]
+        if len(urows) < 2:
+            continue
+        g_old = stats.geomean([r.old.center for r in urows])
+        g_new = stats.geomean([r.new.center for r in urows])
+        ratio = stats.geomean([r.new.center / r.old.center for r in urows])
+        geo[unit] = {"old": g_old, "new": g_new, "delta_pct": (ratio - 1) * 100}
+    verdicts = {r.verdict for r in rows}
+    verdict = "FAIL" if "regression" in verdicts else "WARN" if "warn" in verdicts else "PASS"
+    return Comparison(rows, verdict, opts.alpha, opts.threshold_pct, added, removed, warnings, geo, unit_order)
+
+
+def compare_row(pkg: str, name: str, unit: str, old_v: list[float], new_v: list[float], info: UnitInfo,
+                threshold: float, exact: bool, opts: Options) -> Row:
+    so = stats.summarize(old_v, opts.confidence, exact)
+    sn = stats.summarize(new_v, opts.confidence, exact)
+    warnings = so.warnings + sn.warnings
+    too_few = False
+    if exact:
+        p: float | None = None
+        significant = so.center != sn.center
+    else:
+        t = stats.mann_whitney(old_v, new_v)
+        p = t.p
+        if t.error:
+            warnings.append(t.error)
+        significant = p <= opts.alpha
+        if not significant:
+            op, need = stats.min_samples_for_test(opts.alpha)
+            if t.n1 < need and t.n2 < need:
+                too_few = True
+                warnings.append(f"need {op} {need} samples to detect a difference at alpha level {opts.alpha:g}")
+    if so.center == sn.center:
+        delta: float | None = 0.0
+    elif so.center == 0:
+        delta = None
+    else:
+        delta = (sn.center / so.center - 1) * 100
+    hb = info.higher_better if info.better else higher_is_better(unit)
+    verdict = judge(delta, so.center, sn.center, significant, hb, threshold, too_few)
+    return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, hb, warnings)
+
+
+def compare_parsed(old: Parsed, new: Parsed, opts: Options) -> Comparison:
+    units = dict(old.units)
+    units.update(new.units)
+    return compare_samples(samples(old), samples(new), units, opts)
+
+
+def to_json(c: Comparison) -> dict[str, Any]:
+    def num(x: float | None) -> float | None:
+        if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))):
+            return None
+        return x
+
+    def side(s: stats.Summary) -> dict[str, Any]:
+        return {"center": num(s.center), "lo": num(s.lo), "hi": num(s.hi), "n": s.n}
+
+    return {
+        "verdict": c.verdict,
+        "threshold_pct": c.threshold_pct,
+        "alpha": c.alpha,
+        "method": c.method,
+        "old": c.old_label,
+        "new": c.new_label,
+        "rows": [
+            {
+                "package": r.package,
+                "benchmark": r.benchmark,
+                "unit": r.unit,
+                "old": side(r.old),
+                "new": side(r.new),
+                "delta_pct": num(r.delta_pct),
+                "p": num(r.p),
+                "significant": r.significant,
+                "verdict": r.verdict,
+                "threshold_pct": r.threshold_pct,
+                "higher_is_better": r.higher_better,
+                "warnings": r.warnings,
+            }
+            for r in c.rows
+        ],
+        "geomean": {u: {k: num(v) for k, v in g.items()} for u, g in c.geomean.items()},
+        "added": c.added,
+        "removed": c.removed,
+        "warnings": c.warnings,
+    }

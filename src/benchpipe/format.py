@@ -1,0 +1,217 @@
+"""Reader for the Go benchmark format (benchfmt, proposal 14313) and ``go test -json``.
+
+A file is a sequence of lines:
+
+* result lines ``BenchmarkName-N <iters> <value> <unit> [<value> <unit>...]``;
+* configuration lines ``key: value`` (lower-case key, no spaces; a space or
+  tab after the colon) that apply to the results after them; ``key:`` with an
+  empty value deletes the key;
+* unit metadata ``Unit <unit> key=value ...`` (``better=``, ``assume=``);
+* anything else (PASS, ok, logs) is ignored.
+
+``go test -json`` output is recognised by its first non-blank byte ``{``; the
+text of ``output`` events is concatenated per package and read as above.
+
+Malformed lines never stop the reader: each becomes a ``file:line: message``
+in :attr:`Parsed.errors` and the rest of the file is used. The reader streams:
+:func:`iter_results` holds one line at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .units import UnitInfo
+
+_PROCS = re.compile(r"-(\d+)$")
+
+
+@dataclass
+class Result:
+    """One result line."""
+
+    name: str  # full name as in the input, e.g. "BenchmarkEvaluate-2"
+    iters: int
+    values: list[tuple[float, str]]
+    config: dict[str, str]
+    file: str
+    line: int
+
+    @property
+    def base_name(self) -> str:
+        """The name without the ``-N`` GOMAXPROCS suffix."""
+        return _PROCS.sub("", self.name)
+
+    @property
+    def procs(self) -> int:
+        m = _PROCS.search(self.name)
+        return int(m.group(1)) if m else 1
+
+    @property
+    def package(self) -> str:
+        return self.config.get("pkg", "")
+
+
+@dataclass
+class Parsed:
+    """Everything read from one or more files."""
+
+    results: list[Result] = field(default_factory=list)
+    units: dict[str, UnitInfo] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    lines: int = 0
+
+
+def _is_config(line: str) -> tuple[str, str] | None:
+    i = line.find(":")
+    if i <= 0:
+        return None
+    key = line[:i]
+    if not key[0].islower() or any(c.isspace() or c.isupper() for c in key):
+        return None
+    val = line[i + 1:]
+    if val == "":
+        return key, ""
+    if val[0] not in " \t":
+        return None
+    return key, val.strip(" \t")
+
+
+def _parse_result(line: str) -> tuple[str, int, list[tuple[float, str]]] | str | None:
+    """Parse a result line: a tuple, an error message, or None to skip."""
+    fields = line.split()
+    name = fields[0]
+    if len(fields) == 1:
+        return None  # a bare name, as `go test -v` prints before running
+    try:
+        iters = int(fields[1])
+    except ValueError:
+        return "parsing iteration count: invalid syntax"
+    if iters < 0:
+        return "parsing iteration count: negative"
+    rest = fields[2:]
+    if not rest:
+        return "missing measurements"
+    values: list[tuple[float, str]] = []
+    for i in range(0, len(rest), 2):
+        try:
+            v = float(rest[i])
+        except ValueError:
+            return f"parsing measurement: invalid syntax {rest[i]!r}"
+        if v != v or v in (float("inf"), float("-inf")):
+            return f"parsing measurement: not a finite number {rest[i]!r}"
+        if i + 1 >= len(rest):
+            return "missing units"
+        values.append((v, rest[i + 1]))
+    return name, iters, values
+
+
+def _text_lines(path: str, data: str) -> Iterator[tuple[int, str]]:
+    yield from enumerate(data.splitlines(), 1)
+
+
+def _json_lines(path: str, data: str, errors: list[str]) -> Iterator[tuple[int, str]]:
+    """Lines of benchmark text inside ``go test -json`` events.
+
+    One printed line may be split over several events; text is joined per
+    package. Each line is numbered by the event line where it began.
+    """
+    pending: dict[str, tuple[int, str]] = {}
+    for n, raw in enumerate(data.splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            ev = json.loads(raw)
+        except ValueError:
+            errors.append(f"{path}:{n}: not a JSON test event")
+            continue
+        if not isinstance(ev, dict):
+            errors.append(f"{path}:{n}: not a JSON test event")
+            continue
+        if ev.get("Action") != "output" or not isinstance(ev.get("Output"), str):
+            continue
+        pkg = str(ev.get("Package", ""))
+        start, buf = pending.get(pkg, (n, ""))
+        buf += ev["Output"]
+        while "\n" in buf:
+            line, buf = buf.split("\n", 1)
+            yield start, line
+            start = n
+        pending[pkg] = (start if buf else n, buf)
+    for start, buf in pending.values():
+        if buf:
+            yield start, buf
+
+
+def iter_lines(path: str, data: str, errors: list[str]) -> Iterator[tuple[int, str]]:
+    if data.lstrip().startswith("{"):
+        yield from _json_lines(path, data, errors)
+    else:
+        yield from _text_lines(path, data)
+
+
+def read_text(data: str, path: str = "<input>", parsed: Parsed | None = None) -> Parsed:
+    """Read benchmark text (benchfmt or go test -json) into ``parsed``."""
+    out = parsed if parsed is not None else Parsed()
+    config: dict[str, str] = {}
+    for n, line in iter_lines(path, data, out.errors):
+        out.lines += 1
+        line = line.rstrip("\r")
+        if line.startswith("Benchmark"):
+            r = _parse_result(line)
+            if r is None:
+                continue
+            if isinstance(r, str):
+                out.errors.append(f"{path}:{n}: {r}")
+                continue
+            name, iters, values = r
+            out.results.append(Result(name, iters, values, dict(config), path, n))
+            continue
+        if line.startswith("Unit "):
+            _unit_line(line, path, n, out)
+            continue
+        kv = _is_config(line)
+        if kv:
+            key, val = kv
+            if val:
+                config[key] = val
+            else:
+                config.pop(key, None)
+    return out
+
+
+def _unit_line(line: str, path: str, n: int, out: Parsed) -> None:
+    fields = line.split()
+    if len(fields) < 2:
+        out.errors.append(f"{path}:{n}: missing unit")
+        return
+    unit = fields[1]
+    info = out.units.get(unit, UnitInfo(unit))
+    for kv in fields[2:]:
+        key, eq, val = kv.partition("=")
+        if not eq:
+            out.errors.append(f"{path}:{n}: expected key=value")
+            continue
+        if key == "better" and val in ("higher", "lower"):
+            if info.better and info.better != val:
+                out.errors.append(f"{path}:{n}: metadata better of unit {unit} already set to {info.better}")
+                continue
+            info = UnitInfo(unit, val, info.assume)
+        elif key == "assume" and val in ("nothing", "exact"):
+            info = UnitInfo(unit, info.better, val)
+        else:
+            out.errors.append(f"{path}:{n}: unknown unit metadata {kv}")
+    out.units[unit] = info
+
+
+def read_files(paths: Iterable[str | Path]) -> Parsed:
+    """Read several files into one :class:`Parsed`; missing files raise OSError."""
+    out = Parsed()
+    for p in paths:
+        data = Path(p).read_text(encoding="utf-8", errors="replace")
+        read_text(data, str(p), out)
+    return out

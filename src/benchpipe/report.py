@@ -1,0 +1,272 @@
+"""The ``report`` stage: render ``reports/report.md`` (Jinja2) and ``reports/metrics.json``.
+
+Every number comes from the run: benchmark figures are queried from the
+samples Parquet file with DuckDB; comparison and profile figures come from
+the compare and profile stages' JSON outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from . import atomic, store
+from .compare import Row
+from .output import md_escape
+from .stats import Summary
+from .units import format_value, scale_for, tidy
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+def code_escape(s: Any) -> str:
+    """Text safe inside a single-backtick code span in a table."""
+    return str(s).replace("`", "'").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def _fmt(v: float | None, unit: str) -> str:
+    """A median for the report's tables, in the unit as written."""
+    if v is None:
+        return ""
+    if unit == "ns/op" and v < 100:
+        return f"{v:,.1f}"
+    if v >= 1000 or v == int(v):
+        return f"{v:,.0f}"
+    return f"{v:.4g}"
+
+
+_SIZE = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+_TIME = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def parse_quantity(s: str | float, unit: str) -> float:
+    """'1ms' -> 1e6 (ns) for ns/op; '10KB' -> 10240 for B/op; plain numbers as they are."""
+    if isinstance(s, int | float):
+        return float(s)
+    m = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Zµ]*)\s*", str(s))
+    if not m:
+        raise ValueError(f"cannot read quantity {s!r}")
+    num, suf = float(m.group(1)), m.group(2)
+    if not suf:
+        return num
+    if suf.lower() in _SIZE:
+        return num * _SIZE[suf.lower()]
+    if suf in _TIME:
+        return num * _TIME[suf]
+    raise ValueError(f"unknown suffix in {s!r}")
+
+
+def evaluate_targets(targets: list[dict[str, Any]], med: dict[tuple[str, str], float]) -> list[dict[str, Any]]:
+    out = []
+    for t in targets:
+        unit = t.get("unit", "ns/op")
+        pat = re.compile(t["benchmark"])
+        vals = [v for (name, u), v in med.items() if u == unit and pat.search(name)]
+        target, critical = parse_quantity(t["target"], unit), parse_quantity(t["critical"], unit)
+        if not vals:
+            measured, status = "not measured", "—"
+        else:
+            worst = max(vals)
+            measured = _fmt(worst, unit) + f" {unit}"
+            status = "✅ PASS" if worst < target else "⚠️ WARN" if worst < critical else "❌ FAIL"
+        out.append({"metric": t["metric"], "target": t["target"], "critical": t["critical"],
+                    "measured": measured, "status": status})
+    return out
+
+
+def _summary(d: dict[str, Any]) -> Summary:
+    return Summary(d["center"] if d["center"] is not None else float("nan"),
+                   d["lo"] if d["lo"] is not None else float("-inf"),
+                   d["hi"] if d["hi"] is not None else float("inf"), d["n"])
+
+
+def _cmp_context(cmp: dict[str, Any]) -> dict[str, Any]:
+    from .output import delta_text
+
+    table = []
+    for r in cmp.get("rows", []):
+        so, sn = _summary(r["old"]), _summary(r["new"])
+        row = Row(r.get("package", ""), r["benchmark"], r["unit"], so, sn, r["delta_pct"], r["p"],
+                  r["significant"], r["verdict"], r.get("threshold_pct", 0), r.get("higher_is_better", False))
+        shown, f0 = tidy(r["unit"])
+        factor, prefix = scale_for(shown, [so.center * f0, sn.center * f0])
+        change = delta_text(row)
+        if r["p"] is not None:
+            change += f" (p={r['p']:.3f})"
+        table.append({"name": r["benchmark"], "unit": shown,
+                      "old": f"{format_value(so.center * f0, factor, prefix)} ± {so.pct_range()}",
+                      "new": f"{format_value(sn.center * f0, factor, prefix)} ± {sn.pct_range()}",
+                      "change": change, "verdict": r["verdict"]})
+    be, ce = cmp.get("baseline_env") or {}, cmp.get("current_env") or {}
+    env_rows = [{"label": lab, "old": str(be.get(k, "?")), "new": str(ce.get(k, "?"))}
+                for k, lab in [("go_version", "Go version"), ("goos", "GOOS"), ("goarch", "GOARCH"),
+                               ("cpu", "CPU"), ("gomaxprocs", "GOMAXPROCS"), ("commit", "Commit"),
+                               ("start_time", "Time")]]
+    return {**cmp, "table": table, "env_rows": env_rows, "baseline_env": be}
+
+
+def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof: dict[str, Any],
+                  params: dict[str, Any], report_dir: Path, profile_dir: Path) -> dict[str, Any]:
+    con = store.connect()
+    src = f"read_parquet('{str(samples).replace(chr(39), chr(39) * 2)}')"
+    rows = con.execute(f"""
+        SELECT benchmark, unit, median(value) AS m, min(line) AS first
+        FROM {src} GROUP BY package, benchmark, unit ORDER BY first""").fetchall()
+    n_samples = con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]  # type: ignore[index]
+    scaling_rows = con.execute(f"""
+        WITH m AS (SELECT package, base_name, procs, unit, median(value) AS v FROM {src}
+                   WHERE unit IN ('ns/op', 'decisions/s') GROUP BY ALL),
+             multi AS (SELECT package, base_name FROM m GROUP BY ALL HAVING count(DISTINCT procs) > 1)
+        SELECT m.base_name, m.procs, max(v) FILTER (WHERE unit = 'ns/op'), max(v) FILTER (WHERE unit = 'decisions/s')
+        FROM m JOIN multi USING (package, base_name) GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    con.close()
+    med: dict[tuple[str, str], float] = {}
+    order: list[str] = []
+    for name, unit, m, _ in rows:
+        med[(name, unit)] = m
+        if name not in order:
+            order.append(name)
+    quick = [{"name": n, "ns": _fmt(med.get((n, "ns/op")), "ns/op"), "bytes": _fmt(med.get((n, "B/op")), "B/op"),
+              "allocs": _fmt(med.get((n, "allocs/op")), "allocs/op")} for n in order]
+    custom_units = sorted({u for (_, u) in med if u not in ("ns/op", "B/op", "allocs/op")})
+    custom = [{"name": n, "vals": {u: _fmt(med[(n, u)], u) for u in custom_units if (n, u) in med}}
+              for n in order if any((n, u) in med for u in custom_units)]
+    scaling = []
+    one: dict[str, float] = {}
+    for base, procs, ns, dps in scaling_rows:
+        if procs == 1 and ns:
+            one[base] = ns
+        speed = f"{one[base] / ns:.2f}×" if base in one and ns else ""
+        scaling.append({"name": base, "procs": procs, "ns": _fmt(ns, "ns/op"), "dps": _fmt(dps, "decisions/s"),
+                        "speedup": speed})
+    # Detailed results: raw lines grouped by package.
+    detailed = []
+    raw = Path(meta.get("_raw_path", ""))
+    if raw.exists():
+        groups: dict[str, list[str]] = {}
+        pkg = ""
+        for line in raw.read_text().splitlines():
+            if line.startswith("pkg: "):
+                pkg = line[5:].strip()
+            if line.startswith("Benchmark"):
+                groups.setdefault(pkg, []).append(line)
+        for pkg, lines in groups.items():
+            text = "\n".join(lines)
+            fence = "```"
+            while fence in text:
+                fence += "`"
+            detailed.append({"title": pkg or "results", "text": text, "fence": fence})
+    # Comparison.
+    ccx = _cmp_context(cmp) if cmp.get("rows") else None
+    flagged = [f"{r['benchmark']} ({r['unit']} {r['delta_pct']:+.1f}%)" if r["delta_pct"] is not None
+               else f"{r['benchmark']} ({r['unit']})" for r in cmp.get("rows", []) if r["verdict"] == "regression"]
+    warned = [f"{r['benchmark']} {r['unit']}: {'; '.join(r['warnings']) or 'worse but within threshold'}"
+              for r in cmp.get("rows", []) if r["verdict"] == "warn"]
+    # Profiles.
+    profiles = []
+    alloc_hot: list[dict[str, Any]] = []
+    mem_tables: dict[str, list[dict[str, Any]]] | None = None
+    gc_levels = []
+    for p in prof.get("packages", []):
+        entry: dict[str, Any] = {"package": p["package"], "flat": [], "cum": [], "svg": "",
+                                 "trace": os.path.relpath(profile_dir / p["trace"], Path.cwd())}
+        cpu = p.get("cpu")
+        if cpu:
+            for key in ("flat", "cum"):
+                entry[key] = [{**f, "where": f"{Path(f['file']).name}:{f['line']}"} for f in cpu[key][:10]]
+        if p.get("graphs", {}).get("cpu"):
+            dest = report_dir / "graphs" / f"cpu-{p['dir']}.svg"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(profile_dir / p["graphs"]["cpu"], dest)
+            entry["svg"] = os.path.relpath(dest, report_dir)
+        profiles.append(entry)
+        mem = p.get("mem")
+        if mem:
+            space = mem["alloc_space"]["top"][:8]
+            objs = mem["alloc_objects"]["top"][:8]
+            alloc_hot += space[:3]
+            mem_tables = mem_tables or {"space": [], "objects": []}
+            mem_tables["space"] += [{**h, "where": f"{Path(h['file']).name}:{h['line']}",
+                                     "value": f"{h['flat']:,}"} for h in space]
+            mem_tables["objects"] += [{**h, "where": f"{Path(h['file']).name}:{h['line']}",
+                                       "value": f"{h['flat']:,}"} for h in objs]
+        gc_levels.append((p.get("gc_pressure", "Low"), p["package"], (cpu or {}).get("gc_alloc_pct", 0.0),
+                          p.get("alloc_bytes_per_s", 0.0)))
+    rank = {"Low": 0, "Medium": 1, "High": 2}
+    if gc_levels:
+        lvl = max(gc_levels, key=lambda g: rank.get(g[0], 0))
+        gc = {"level": lvl[0], "detail": f"worst package {lvl[1]}: {lvl[2]:.1f}% of CPU samples in GC and "
+                                           f"allocation, {lvl[3] / 1e6:.0f} MB/s allocated while profiling"}
+    else:
+        gc = {"level": "unknown", "detail": "no profile collected"}
+    # Recommendations, from measured facts only.
+    rec_opt = []
+    for p in profiles[:3]:
+        if p["flat"]:
+            f = p["flat"][0]
+            rec_opt.append(f"`{code_escape(f['function'])}` takes {f['flat_pct']:.1f}% of CPU in "
+                           f"{md_escape(p['package'])} ({md_escape(f['where'])}): the first place to look.")
+    for h in alloc_hot[:2]:
+        rec_opt.append(f"`{code_escape(h['function'])}` allocates {h['flat_pct']:.1f}% of bytes: "
+                       "consider reusing buffers or preallocating.")
+    if gc["level"] in ("Medium", "High"):
+        rec_opt.append(f"GC pressure is {gc['level']}: reduce allocations per op.")
+    rec_reg = [f"{md_escape(f)} regressed beyond {cmp.get('threshold_pct', 10)}%." for f in flagged]
+    if cmp.get("rows"):
+        rec_base = (["The regressions above block the baseline update; if they are intended, save a new baseline "
+                     "with `invoke baseline`."] if flagged else
+                    ["No regression: if the changes are intentional, `invoke baseline` records this run as the "
+                     "new baseline."])
+    else:
+        rec_base = [f"No baseline to compare with: `invoke baseline --name {md_escape(cmp.get('baseline') or 'main')}`"
+                    " saves this run."]
+    targets = evaluate_targets((params.get("report") or {}).get("targets", []), med)
+    peak = meta.get("peak_rss_kb", 0)
+    return {
+        "run": meta, "n_samples": n_samples, "n_benchmarks": len(order), "quick": quick, "custom": custom,
+        "custom_units": custom_units, "scaling": scaling, "detailed": detailed, "cmp": ccx,
+        "cmp_note": cmp.get("note", "No baseline to compare with."),
+        "verdict": cmp.get("verdict", "PASS") if cmp.get("rows") else "PASS (no baseline)",
+        "threshold": cmp.get("threshold_pct", 10), "alpha": cmp.get("alpha", 0.05),
+        "flagged": flagged, "warned": warned, "peak_rss": f"{peak / 1024:.1f} MB", "gc": gc,
+        "alloc_hot": alloc_hot[:3], "mem_tables": mem_tables, "profiles": profiles, "prof": prof,
+        "prof_notes": prof.get("notes", []), "rec_opt": rec_opt, "rec_reg": rec_reg, "rec_base": rec_base,
+        "targets": targets, "medians": med,
+    }
+
+
+def render(ctx: dict[str, Any]) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=False,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["md"] = lambda s: md_escape(str(s))
+    env.filters["code"] = code_escape
+    text = env.get_template("report.md.j2").render(**ctx)
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def run(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, profile_dir: Path,
+        params: dict[str, Any], out_md: Path, out_metrics: Path) -> dict[str, Any]:
+    meta = json.loads(meta_path.read_text())
+    meta["_raw_path"] = str(raw_path)
+    cmp = json.loads(compare_json.read_text()) if compare_json.exists() else {}
+    pj = profile_dir / "profile.json"
+    prof = json.loads(pj.read_text()) if pj.exists() else {}
+    graphs = out_md.parent / "graphs"
+    if graphs.exists():
+        shutil.rmtree(graphs)
+    graphs.mkdir(parents=True)
+    ctx = build_context(meta, samples, cmp, prof, params, out_md.parent, profile_dir)
+    atomic.write_json(graphs / "index.json", sorted(p.name for p in graphs.glob("*.svg")))
+    atomic.write_text(out_md, render(ctx))
+    metrics: dict[str, Any] = {"verdict": ctx["verdict"], "go_s": meta.get("go_s"),
+                               "peak_rss_mb": round(meta.get("peak_rss_kb", 0) / 1024, 1), "benchmarks": {}}
+    for (name, unit), v in ctx["medians"].items():
+        metrics["benchmarks"].setdefault(name, {})[unit] = v
+    atomic.write_json(out_metrics, metrics)
+    return ctx

@@ -1,0 +1,87 @@
+"""Units of benchmark measurements: tidying, better direction, assumptions.
+
+Follows the benchfmt conventions: ns/op is shown as sec/op and MB/s as B/s;
+lower is better except for throughput units (B/s, MB/s and custom ``.../s``
+metrics such as decisions/s). Allocation counts and bytes per op are exact
+(deterministic) unless a Unit line says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# unit as written -> (tidy unit, factor)
+_TIDY = {"ns/op": ("sec/op", 1e-9), "MB/s": ("B/s", 1e6)}
+
+
+def tidy(unit: str) -> tuple[str, float]:
+    """The display unit for ``unit`` and the factor to convert values to it."""
+    return _TIDY.get(unit, (unit, 1.0))
+
+
+def higher_is_better(unit: str, declared: str | None = None) -> bool:
+    """True when larger values of ``unit`` are better."""
+    if declared in ("higher", "lower"):
+        return declared == "higher"
+    return unit.endswith("/s")
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    """What the input says about a unit (from ``Unit`` lines) plus defaults."""
+
+    unit: str
+    better: str = ""  # "higher", "lower" or "" (default by name)
+    assume: str = "nothing"  # "nothing" or "exact"
+
+    @property
+    def higher_better(self) -> bool:
+        return higher_is_better(self.unit, self.better or None)
+
+
+_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""),
+             (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")]
+_BINARY = [(2**40, "Ti"), (2**30, "Gi"), (2**20, "Mi"), (2**10, "Ki"), (1, "")]
+
+
+def scale_for(unit: str, values: list[float]) -> tuple[float, str]:
+    """Pick one scale for a column of values, as benchstat does (by the smallest)."""
+    finite = [abs(v) for v in values if v == v and abs(v) != float("inf") and v != 0]
+    if not finite:
+        return 1.0, ""
+    ref = min(finite)
+    base = unit.split("/")[0]
+    if base == "B":
+        for factor, prefix in _BINARY:
+            if ref >= factor:
+                return factor, prefix
+        return 1.0, ""
+    if unit.startswith("sec/") or unit.endswith("/s"):
+        for factor, prefix in _PREFIXES:
+            if ref >= factor:
+                return factor, prefix
+        return _PREFIXES[-1]
+    if ref >= 1e5:
+        for factor, prefix in _PREFIXES[:4]:
+            if ref >= factor:
+                return factor, prefix
+    return 1.0, ""
+
+
+def format_value(v: float, factor: float, prefix: str) -> str:
+    """Four significant digits, like benchstat's scaler."""
+    if v != v:
+        return "NaN"
+    if v in (float("inf"), float("-inf")):
+        return "∞" if v > 0 else "-∞"
+    x = v / factor
+    a = abs(x)
+    if a >= 1000 or a == 0 or a == int(a) and a >= 100:
+        s = f"{x:.0f}"
+    elif a >= 100:
+        s = f"{x:.1f}"
+    elif a >= 10:
+        s = f"{x:.2f}"
+    else:
+        s = f"{x:.3f}"
+    return s + prefix

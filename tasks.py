@@ -1,0 +1,178 @@
+"""invoke tasks: thin wrappers that run the DVC pipeline and the benchpipe CLI.
+
+Every task takes --target DIR (any Go module; default the bundled example) and
+overrides for packages, bench regex, count and benchtime. Overrides reach the
+pipeline through BENCHPIPE_OVERRIDES; params.yaml is never rewritten.
+Exit codes: 0 pass/warn, 1 regression, 2 error, 3 nothing to compare.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from invoke import Exit, task
+
+ROOT = Path(__file__).resolve().parent
+RUN = ROOT / "reports" / "run"
+
+
+def _overrides(mode: str | None, target: str | None, packages: str | None, bench: str | None, count: int | None,
+               benchtime: str | None, extra: dict | None = None) -> dict:
+    o: dict = {}
+    if mode:
+        o["mode"] = mode
+    m = mode or "quick"
+    if target:
+        o["target"] = str(Path(target).expanduser().resolve())
+    if packages:
+        o[f"modes.{m}.packages"] = packages.split(",") if "," in packages else packages.split()
+    if bench:
+        o[f"modes.{m}.bench"] = bench
+    if count:
+        o[f"modes.{m}.count"] = int(count)
+    if benchtime:
+        o[f"modes.{m}.benchtime"] = benchtime
+    o.update(extra or {})
+    return o
+
+
+def _run(argv: list[str], overrides: dict | None = None, check: bool = True) -> int:
+    env = dict(os.environ)
+    if overrides:
+        env["BENCHPIPE_OVERRIDES"] = json.dumps(overrides)
+    code = subprocess.run(argv, cwd=ROOT, env=env).returncode
+    if check and code != 0:
+        raise Exit(code=code)
+    return code
+
+
+def _pipeline(overrides: dict, stages: list[str] | None = None) -> None:
+    t0 = time.monotonic()
+    if stages:
+        for s in stages:
+            code = _run(["dvc", "repro", "-f", "-s", s], overrides, check=False)
+            if code:
+                raise Exit(code=_stage_code(code))
+    else:
+        code = _run(["dvc", "repro"], overrides, check=False)
+        if code:
+            raise Exit(code=_stage_code(code))
+    total = time.monotonic() - t0
+    meta = RUN / "bench.json"
+    go_s = json.loads(meta.read_text()).get("go_s", 0.0) if meta.exists() else 0.0
+    if stages and "bench" not in stages:
+        go_s = 0.0
+    print(f"time: go test {go_s:.1f}s, everything else (DVC, parsing, profiling, report) {total - go_s:.1f}s")
+
+
+def _stage_code(dvc_code: int) -> int:
+    """DVC reports a failed stage as its own error; the stage printed the real reason above."""
+    return 2 if dvc_code not in (1, 2, 3) else dvc_code
+
+
+def _finish(require_baseline: bool = False) -> None:
+    print(f"report: {ROOT / 'reports' / 'report.md'}")
+    argv = ["benchpipe", "gate"] + (["--require-baseline"] if require_baseline else [])
+    _run(argv)
+
+
+@task(default=True, help={"target": "Go module directory (default: examples/policyengine)",
+                          "packages": "package patterns, comma separated", "bench": "benchmark regex",
+                          "count": "runs of each benchmark", "benchtime": "go test -benchtime"})
+def quick(c, target=None, packages=None, bench=None, count=None, benchtime=None):
+    """Benchmark the configured packages (-benchmem, count 3) and write reports/report.md."""
+    _pipeline(_overrides("quick", target, packages, bench, count, benchtime))
+    _finish()
+
+
+@task(help={"target": "Go module directory", "packages": "package patterns", "bench": "benchmark regex",
+            "count": "runs of each benchmark (default 5)", "benchtime": "go test -benchtime (default 3s)"})
+def full(c, target=None, packages=None, bench=None, count=None, benchtime=None):
+    """Every package, count 5, benchtime 3s, several GOMAXPROCS values, with CPU and memory profiles."""
+    _pipeline(_overrides("full", target, packages, bench, count, benchtime))
+    _finish()
+
+
+@task(help={"baseline": "baseline name (baselines/<name>.txt, pulled with DVC when missing)",
+            "base": "paired mode: base git revision of the target", "head_rev": "paired mode: head revision "
+            "(default: the working tree)", "target": "Go module directory", "packages": "package patterns",
+            "bench": "benchmark regex", "count": "runs of each benchmark", "benchtime": "go test -benchtime",
+            "rounds": "paired mode: rounds", "changed_only": "paired mode: only packages that changed",
+            "format": "paired mode: text|markdown|csv|json"})
+def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=None, bench=None, count=None,
+            benchtime=None, rounds=None, changed_only=False, format="text"):
+    """Compare with a saved baseline (or, with --base, run base and head interleaved); exit 1 on FAIL."""
+    if base:
+        argv = ["benchpipe", "compare", "--target", str(Path(target or "examples/policyengine").resolve()),
+                "--base", base, "--format", format]
+        if head_rev:
+            argv += ["--head", head_rev]
+        if rounds:
+            argv += ["--rounds", str(rounds)]
+        if bench:
+            argv += ["--bench", bench]
+        if packages:
+            argv += ["--packages", *packages.split(",")]
+        if benchtime:
+            argv += ["--benchtime", benchtime]
+        if changed_only:
+            argv += ["--changed-only"]
+        _run(argv)
+        return
+    _run(["benchpipe", "baseline", "pull", "--name", baseline])
+    _pipeline(_overrides(None, target, packages, bench, count, benchtime, {"compare.baseline": baseline}))
+    _finish(require_baseline=True)
+
+
+@task(help={"bench": "benchmark regex to profile", "target": "Go module directory",
+            "web": "open `go tool pprof -http` on the CPU profile of this benchmark"})
+def profile(c, bench=None, target=None, web=None):
+    """CPU and memory profiles, traces and call graphs, drawn into the report."""
+    if web:
+        _web(web, target)
+        return
+    extra = {"profile.bench": bench} if bench else {}
+    o = _overrides(None, target, None, None, None, None, extra)
+    if (RUN / "compare.json").exists() and (RUN / "samples.parquet").exists():
+        _pipeline(o, ["profile", "report"])
+    else:
+        _pipeline(o)
+    print(f"report: {ROOT / 'reports' / 'report.md'}")
+
+
+def _web(bench: str, target: str | None) -> None:
+    o = _overrides(None, target, None, None, None, None, {"profile.bench": bench})
+    _run(["benchpipe", "profile", "--out", str(RUN / "web-profile")], o)
+    profs = sorted((RUN / "web-profile").glob("*/cpu.prof"))
+    if not profs:
+        raise Exit(f"no profile for {bench}", code=3)
+    binary = profs[0].parent / "pkg.test"
+    _run(["go", "tool", "pprof", "-http=localhost:8080", str(binary), str(profs[0])])
+
+
+@task(help={"name": "baseline name (default main)", "rerun": "run the benchmarks first even if results exist",
+            "push": "push the baseline to the DVC remote"})
+def baseline(c, name="main", rerun=False, push=True):
+    """Save the current results as baselines/<name>.txt (+ metadata), tracked by DVC and pushed."""
+    if rerun or not (RUN / "bench.txt").exists():
+        _pipeline(_overrides("quick", None, None, None, None, None))
+    _run(["benchpipe", "baseline", "save", "--name", name] + ([] if push else ["--no-push"]))
+
+
+@task
+def report(c):
+    """Re-render reports/report.md from the last run."""
+    _pipeline({}, ["report"])
+    print(f"report: {ROOT / 'reports' / 'report.md'}")
+
+
+@task(help={"fast": "skip the slow end-to-end tests"})
+def test(c, fast=False):
+    """Run all tests (pytest)."""
+    argv = [sys.executable, "-m", "pytest", "-q"] + (["-m", "not slow"] if fast else [])
+    _run(argv)
