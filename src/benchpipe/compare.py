@@ -101,7 +101,7 @@ class Comparison:
     added: list[str]
     removed: list[str]
     warnings: list[str]
-    geomean: dict[str, dict[str, float | None]]
+    geomean: dict[str, dict[str, Any]]
     units: list[str]
     old_label: str = "old"
     new_label: str = "new"
@@ -158,18 +158,38 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
     for r in rows:
         if r.unit not in unit_order:
             unit_order.append(r.unit)
-    geo: dict[str, dict[str, float | None]] = {}
+    geo: dict[str, dict[str, Any]] = {}
     for unit in unit_order:
-        urows = [r for r in rows if r.unit == unit and r.old.center > 0 and r.new.center > 0]
-        if len(urows) < 2:
-            continue
-        g_old = stats.geomean([r.old.center for r in urows])
-        g_new = stats.geomean([r.new.center for r in urows])
-        ratio = stats.geomean([r.new.center / r.old.center for r in urows])
-        geo[unit] = {"old": g_old, "new": g_new, "delta_pct": (ratio - 1) * 100}
+        urows = [r for r in rows if r.unit == unit]
+        geo[unit] = geomean_row(urows)
+        pkgs = sorted({r.package for r in urows})
+        geo[unit]["packages"] = {p: geomean_row([r for r in urows if r.package == p]) for p in pkgs}
     verdicts = {r.verdict for r in rows}
     verdict = "FAIL" if "regression" in verdicts else "WARN" if "warn" in verdicts else "PASS"
     return Comparison(rows, verdict, opts.alpha, opts.threshold_pct, added, removed, warnings, geo, unit_order)
+
+
+def geomean_row(rows: list[Row]) -> dict[str, Any]:
+    """benchstat's geomean row: geomeans of the centers and of the per-row ratios.
+
+    Undefined (None) when a center is not positive, or a ratio has a zero base.
+    """
+    def gm(xs: list[float]) -> float | None:
+        v = stats.geomean(xs)
+        return None if math.isnan(v) else v
+
+    ratios: list[float] = []
+    bad = False
+    for r in rows:
+        if r.new.center == r.old.center:
+            ratios.append(1.0)
+        elif r.old.center == 0:
+            bad = True
+        else:
+            ratios.append(r.new.center / r.old.center)
+    ratio = None if bad else gm(ratios)
+    return {"old": gm([r.old.center for r in rows]), "new": gm([r.new.center for r in rows]),
+            "delta_pct": None if ratio is None else (ratio - 1) * 100}
 
 
 def compare_row(pkg: str, name: str, unit: str, old_v: list[float], new_v: list[float], info: UnitInfo,
@@ -242,7 +262,9 @@ def to_json(c: Comparison) -> dict[str, Any]:
             }
             for r in c.rows
         ],
-        "geomean": {u: {k: num(v) for k, v in g.items()} for u, g in c.geomean.items()},
+        "geomean": {u: {**{k: num(g[k]) for k in ("old", "new", "delta_pct")},
+                        "packages": {p: {k: num(v) for k, v in pg.items()} for p, pg in g["packages"].items()}}
+                    for u, g in c.geomean.items()},
         "added": c.added,
         "removed": c.removed,
         "warnings": c.warnings,

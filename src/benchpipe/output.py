@@ -57,42 +57,60 @@ class _Notes:
         return marks
 
 
+def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes: _Notes) -> list[str]:
+    out: list[str] = []
+    shown, factor0 = tidy(unit)
+    vals = [r.old.center * factor0 for r in rows] + [r.new.center * factor0 for r in rows]
+    factor, prefix = scale_for(shown, vals)
+
+    def cell(s) -> str:
+        return f"{format_value(s.center * factor0, factor, prefix)} ± {s.pct_range()}"
+
+    body = []
+    for r in rows:
+        old_c = _with_marks(cell(r.old), notes.mark(r.old.warnings))
+        new_c = _with_marks(cell(r.new), notes.mark(r.new.warnings))
+        extra = [w for w in r.warnings if w not in r.old.warnings and w not in r.new.warnings]
+        delta = _with_marks(f"{delta_text(r)} {_p_note(r)}".strip(), notes.mark(extra))
+        body.append([_display_name(r.benchmark), old_c, new_c, delta])
+    if g:
+        undefined = notes.mark(["summaries must be >0 to compute geomean"]) \
+            if g["old"] is None or g["new"] is None else ""
+        body.append(["geomean",
+                     undefined if g["old"] is None else format_value(g["old"] * factor0, factor, prefix),
+                     undefined if g["new"] is None else format_value(g["new"] * factor0, factor, prefix),
+                     f"{g['delta_pct']:+.2f}%" if g["delta_pct"] is not None else "?"])
+    w0 = max(len(b[0]) for b in body)
+    w1 = max([len(b[1]) for b in body] + [len(c.old_label), len(shown)])
+    w2 = max([len(b[2]) for b in body] + [len(shown)])
+    w3 = max([len(b[3]) for b in body] + [len("vs base")])
+    out.append(f"{'':{w0}} │ {c.old_label:^{w1}} │ {c.new_label:^{w2 + 2 + w3}} │")
+    out.append(f"{'':{w0}} │ {shown:^{w1}} │ {shown:^{w2}}  {'vs base':<{w3}} │")
+    for b in body:
+        out.append(f"{b[0]:<{w0}}   {b[1]:<{w1}}   {b[2]:<{w2}}  {b[3]:>{w3}}".rstrip())
+    out.append("")
+    return out
+
+
+def _with_marks(text: str, marks: str) -> str:
+    return f"{text} {marks}" if marks else text
+
+
 def render_text(c: Comparison) -> str:
     out: list[str] = []
     notes = _Notes()
-    for unit in c.units:
-        rows = [r for r in c.rows if r.unit == unit]
-        shown, factor0 = tidy(unit)
-        vals = [r.old.center * factor0 for r in rows] + [r.new.center * factor0 for r in rows]
-        factor, prefix = scale_for(shown, vals)
-
-        def cell(s, _f=factor0, _k=factor, _p=prefix):
-            v = format_value(s.center * _f, _k, _p)
-            return f"{v} ± {s.pct_range()}"
-
-        body = []
-        for r in rows:
-            name = _display_name(r.benchmark)
-            old_c = cell(r.old) + notes.mark(r.old.warnings)
-            new_c = cell(r.new) + notes.mark(r.new.warnings)
-            extra = [w for w in r.warnings if w not in r.old.warnings and w not in r.new.warnings]
-            delta = f"{delta_text(r)} {_p_note(r)}".strip() + notes.mark(extra)
-            body.append([name, old_c, new_c, delta])
-        g = c.geomean.get(unit)
-        if g:
-            body.append(["geomean", format_value((g["old"] or 0) * factor0, factor, prefix),
-                         format_value((g["new"] or 0) * factor0, factor, prefix),
-                         f"{g['delta_pct']:+.2f}%" if g["delta_pct"] is not None else "?"])
-        w0 = max(len(b[0]) for b in body)
-        w1 = max([len(b[1]) for b in body] + [len(c.old_label), len(shown)])
-        w2 = max([len(b[2]) for b in body] + [len(shown)])
-        w3 = max([len(b[3]) for b in body] + [len("vs base")])
-        new_w = w2 + 2 + w3
-        out.append(f"{'':{w0}} │ {c.old_label:^{w1}} │ {c.new_label:^{new_w}} │")
-        out.append(f"{'':{w0}} │ {shown:^{w1}} │ {shown:^{w2}}  {'vs base':<{w3}} │")
-        for b in body:
-            out.append(f"{b[0]:<{w0}}   {b[1]:>{w1}}   {b[2]:>{w2}}  {b[3]:>{w3}}")
-        out.append("")
+    packages: list[str] = []
+    for r in c.rows:
+        if r.package not in packages:
+            packages.append(r.package)
+    for pkg in packages:
+        if pkg:
+            out.append(f"pkg: {pkg}")
+        for unit in c.units:
+            rows = [r for r in c.rows if r.unit == unit and r.package == pkg]
+            if rows:
+                g = (c.geomean.get(unit) or {}).get("packages", {}).get(pkg)
+                out += _text_table(c, unit, rows, g, notes)
     for i, n in enumerate(notes.notes):
         out.append(f"{_SUP[i] if i < len(_SUP) else f'[{i + 1}]'} {n}")
     for w in c.warnings:

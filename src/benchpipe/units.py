@@ -15,8 +15,36 @@ _TIDY = {"ns/op": ("sec/op", 1e-9), "MB/s": ("B/s", 1e6)}
 
 
 def tidy(unit: str) -> tuple[str, float]:
-    """The display unit for ``unit`` and the factor to convert values to it."""
-    return _TIDY.get(unit, (unit, 1.0))
+    """The display unit for ``unit`` and the factor to convert values to it.
+
+    As benchfmt's tidying: in the numerator of a unit (tokens separated by
+    ``*``, ``/``, ``-`` or spaces; ``/`` starts the denominator, ``*`` ends it)
+    ``ns`` becomes ``sec`` (x1e-9) and ``MB`` becomes ``B`` (x1e6); so ns/op is
+    sec/op, MB/s is B/s and a custom p99-ns is p99-sec.
+    """
+    if unit in _TIDY:
+        return _TIDY[unit]
+    if "ns" not in unit and "MB" not in unit:
+        return unit, 1.0
+    out, factor, denom, i = [], 1.0, False, 0
+    while i < len(unit):
+        c = unit[i]
+        if c in "*/-" or c.isspace():
+            denom = False if c == "*" else True if c == "/" else denom
+            out.append(c)
+            i += 1
+            continue
+        j = i
+        while j < len(unit) and not (unit[j] in "*/-" or unit[j].isspace()):
+            j += 1
+        tok = unit[i:j]
+        if not denom and tok == "ns":
+            tok, factor = "sec", factor / 1e9
+        elif not denom and tok == "MB":
+            tok, factor = "B", factor * 1e6
+        out.append(tok)
+        i = j
+    return "".join(out), factor
 
 
 def higher_is_better(unit: str, declared: str | None = None) -> bool:
@@ -76,7 +104,7 @@ def format_value(v: float, factor: float, prefix: str) -> str:
         return "∞" if v > 0 else "-∞"
     x = v / factor
     a = abs(x)
-    if a >= 1000 or a == 0 or a == int(a) and a >= 100:
+    if a >= 1000:
         s = f"{x:.0f}"
     elif a >= 100:
         s = f"{x:.1f}"

@@ -1,0 +1,76 @@
+"""Shared fixtures: the real Go toolchain, benchstat, the example module, temp DVC repos."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+EXAMPLE = ROOT / "examples" / "policyengine"
+BENCHSTAT_VERSION = "v0.0.0-20260908200009-22c9c6c9d4da"
+
+
+def run(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
+        timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def go() -> str:
+    path = shutil.which("go")
+    assert path, "the tests need the Go toolchain on PATH"
+    return path
+
+
+@pytest.fixture(scope="session")
+def benchstat(go: str) -> str:
+    """benchstat at the pinned version, installed with `go install` when missing."""
+    gobin = ROOT / "build" / "bin"
+    exe = gobin / "benchstat"
+    if not exe.exists():
+        p = run([go, "install", f"golang.org/x/perf/cmd/benchstat@{BENCHSTAT_VERSION}"],
+                env={"GOBIN": str(gobin)})
+        assert p.returncode == 0, p.stderr
+    return str(exe)
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A private copy of the bundled example module."""
+    dst = tmp_path / "policyengine"
+    shutil.copytree(EXAMPLE, dst)
+    return dst
+
+
+def make_repo(tmp_path: Path, name: str = "repo") -> Path:
+    """A temporary git repository holding this project (sources, pipeline, example)."""
+    repo = tmp_path / name
+    repo.mkdir()
+    for item in ["dvc.yaml", "params.yaml", "pyproject.toml", "tasks.py", ".gitignore", ".dvcignore"]:
+        shutil.copy(ROOT / item, repo / item)
+    shutil.copytree(ROOT / "examples", repo / "examples")
+    shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (repo / "reports").mkdir()
+    shutil.copy(ROOT / "reports" / ".gitignore", repo / "reports" / ".gitignore")
+    (repo / "baselines").mkdir()
+    (repo / "baselines" / ".gitkeep").touch()
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    for cmd in (["git", "init", "-q", "-b", "main"], ["dvc", "init", "-q"],
+                ["dvc", "remote", "add", "-q", "-d", "local", str(tmp_path / f"{name}-remote")],
+                ["git", "add", "-A"], ["git", "commit", "-qm", "init"]):
+        p = run(cmd, cwd=repo, env=env)
+        assert p.returncode == 0, (cmd, p.stderr)
+    return repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path)
