@@ -73,7 +73,9 @@ def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path) -> dic
     if not pkgs:
         raise NothingToCompare(f"no package with tests matches {' '.join(cfg['packages'])} in {target}")
     flags = go_test_flags(cfg)
-    hard = _timeout_seconds(cfg.get("timeout", "10m")) + 60
+    # Go's -timeout does not always stop a hung benchmark: kill it ourselves a little later.
+    soft = _timeout_seconds(cfg.get("timeout", "10m"))
+    hard = soft + min(60.0, max(5.0, soft * 0.1))
     out_parts: list[str] = []
     pkg_meta: list[dict[str, Any]] = []
     commands: list[list[str]] = []
@@ -94,7 +96,11 @@ def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path) -> dic
                 gotest.progress(f"bench: {_pkg} {name} (package {time.monotonic() - _t:.1f}s, "
                                 f"total {time.monotonic() - t_start:.1f}s)")
 
-            res = gotest.run_binary(binary, pkg.dir, flags, sink=log, on_bench=announce, hard_timeout=hard)
+            try:
+                res = gotest.run_binary(binary, pkg.dir, flags, sink=log, on_bench=announce, hard_timeout=hard)
+            except gotest.Hung:
+                fail(BenchpipeError(f"{pkg.import_path}: benchmark hit the -timeout ({cfg.get('timeout', '10m')}) "
+                                    "and was killed"))
             go_time += build_s + res.wall
             if res.returncode != 0:
                 fail(BenchpipeError(gotest.diagnose(res.output, pkg.import_path, res.returncode)))

@@ -64,6 +64,10 @@ def build_test_binary(pkg: Package, target: Path, out: Path, log: Callable[[str]
     return time.monotonic() - t0
 
 
+class Hung(BenchpipeError):
+    """A test binary ran past its hard time limit and was killed."""
+
+
 @dataclass
 class RunResult:
     returncode: int
@@ -89,7 +93,7 @@ def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], N
             remaining = hard_timeout - (time.monotonic() - t0)
             if remaining <= 0:
                 os.killpg(proc.pid, signal.SIGKILL)
-                raise BenchpipeError(f"{binary.name}: killed after {hard_timeout:.0f}s without finishing")
+                raise Hung(f"{binary.name}: killed after {hard_timeout:.0f}s")
             ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
             if not ready:
                 continue

@@ -30,7 +30,7 @@ def code_escape(s: Any) -> str:
     return str(s).replace("`", "'").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
-def _fmt(v: float | None, unit: str) -> str:
+def fmt_median(v: float | None, unit: str) -> str:
     """A median for the report's tables, in the unit as written."""
     if v is None:
         return ""
@@ -73,7 +73,7 @@ def evaluate_targets(targets: list[dict[str, Any]], med: dict[tuple[str, str], f
             measured, status = "not measured", "—"
         else:
             worst = max(vals)
-            measured = _fmt(worst, unit) + f" {unit}"
+            measured = fmt_median(worst, unit) + f" {unit}"
             status = "✅ PASS" if worst < target else "⚠️ WARN" if worst < critical else "❌ FAIL"
         out.append({"metric": t["metric"], "target": t["target"], "critical": t["critical"],
                     "measured": measured, "status": status})
@@ -132,10 +132,10 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
         med[(name, unit)] = m
         if name not in order:
             order.append(name)
-    quick = [{"name": n, "ns": _fmt(med.get((n, "ns/op")), "ns/op"), "bytes": _fmt(med.get((n, "B/op")), "B/op"),
-              "allocs": _fmt(med.get((n, "allocs/op")), "allocs/op")} for n in order]
+    quick = [{"name": n, "ns": fmt_median(med.get((n, "ns/op")), "ns/op"), "bytes": fmt_median(med.get((n, "B/op")), "B/op"),
+              "allocs": fmt_median(med.get((n, "allocs/op")), "allocs/op")} for n in order]
     custom_units = sorted({u for (_, u) in med if u not in ("ns/op", "B/op", "allocs/op")})
-    custom = [{"name": n, "vals": {u: _fmt(med[(n, u)], u) for u in custom_units if (n, u) in med}}
+    custom = [{"name": n, "vals": {u: fmt_median(med[(n, u)], u) for u in custom_units if (n, u) in med}}
               for n in order if any((n, u) in med for u in custom_units)]
     scaling = []
     one: dict[str, float] = {}
@@ -143,7 +143,7 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
         if procs == 1 and ns:
             one[base] = ns
         speed = f"{one[base] / ns:.2f}×" if base in one and ns else ""
-        scaling.append({"name": base, "procs": procs, "ns": _fmt(ns, "ns/op"), "dps": _fmt(dps, "decisions/s"),
+        scaling.append({"name": base, "procs": procs, "ns": fmt_median(ns, "ns/op"), "dps": fmt_median(dps, "decisions/s"),
                         "speedup": speed})
     # Detailed results: raw lines grouped by package.
     detailed = []

@@ -1,0 +1,125 @@
+"""The whole pipeline in a temporary git + DVC repository, as a user runs it:
+invoke quick, dvc repro, baselines pushed to and pulled from a DVC remote, and
+the CI gate on a real regression of the example."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from pathlib import Path
+
+import pytest
+
+from benchpipe import format as bfmt
+from benchpipe.report import fmt_median
+
+from .conftest import run
+
+FAST = {"modes.quick.benchtime": "20ms", "profile.benchtime": "100ms"}
+SECTIONS = ["## Performance Benchmark Report", "### Summary", "### Quick Metrics", "### Detailed Results",
+            "### Performance Comparison", "### Regression Analysis", "### Memory Analysis", "### CPU Profile",
+            "### Recommendations", "### Performance Targets"]
+
+
+def env(overrides: dict | None = None, **extra: str) -> dict[str, str]:
+    e = {"BENCHPIPE_OVERRIDES": json.dumps({**FAST, **(overrides or {})})}
+    e.update(extra)
+    return e
+
+
+def quick_metrics(report: str) -> dict[str, list[str]]:
+    block = report.split("### Quick Metrics", 1)[1].split("###", 1)[0]
+    rows = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| Benchmark") and len(cells) == 4 and cells[0] != "Benchmark":
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+@pytest.mark.slow
+def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
+    p = run(["invoke", "quick", "--benchtime", "20ms"], cwd=repo, env={"BENCHPIPE_OVERRIDES": json.dumps(FAST)})
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "report: " in p.stdout and "verdict: no baseline" in p.stdout
+    assert re.search(r"time: go test \d+\.\ds, everything else .* \d+\.\ds", p.stdout)
+    report = (repo / "reports" / "report.md").read_text()
+    for s in SECTIONS:
+        assert s in report, s
+    # every Quick Metrics number is the median of the raw samples of this run
+    parsed = bfmt.read_files([repo / "reports" / "run" / "bench.txt"])
+    table = quick_metrics(report)
+    assert set(table) == {r.name for r in parsed.results}
+    for name, (ns, b, allocs) in table.items():
+        vals = [v for r in parsed.results if r.name == name for v, u in r.values if u == "ns/op"]
+        m = statistics.median(vals)
+        assert ns == fmt_median(m, "ns/op"), (name, ns, vals)
+    assert "example.com/policyengine/pkg/core.(*Compiled).Evaluate" in report  # CPU hotspot table
+    assert (repo / "reports" / "graphs").is_dir()
+    svgs = list((repo / "reports" / "graphs").glob("*.svg"))
+    assert svgs and svgs[0].read_text().lstrip().startswith("<?xml")
+    assert f"(graphs/{svgs[0].name})" in report or "graphs/" in report
+    metrics = json.loads((repo / "reports" / "metrics.json").read_text())
+    assert metrics["benchmarks"]
+    lock = (repo / "dvc.lock").read_text()
+    for stage in ("bench", "parse", "compare", "profile", "report"):
+        assert f"  {stage}:" in lock
+    meta1 = json.loads((repo / "reports" / "run" / "bench.json").read_text())
+
+    # dvc repro alone, same params: the benchmark runs again, never restored from the run cache
+    q = run(["dvc", "repro"], cwd=repo, env=env())
+    assert q.returncode == 0, q.stdout + q.stderr
+    assert "Running stage 'bench'" in q.stdout and "checking out outputs" not in q.stdout
+    meta2 = json.loads((repo / "reports" / "run" / "bench.json").read_text())
+    assert meta2["start_time"] >= meta1["start_time"] and meta2 != meta1
+    dag = run(["dvc", "dag", "--md"], cwd=repo)
+    assert dag.returncode == 0
+    ids = dict(re.findall(r'(node\d+)\["?(\w+)"?\]', dag.stdout))
+    edges = {(ids[a], ids[b]) for a, b in re.findall(r"(node\d+)-->(node\d+)", dag.stdout)}
+    for edge in [("bench", "parse"), ("parse", "compare"), ("compare", "profile"), ("profile", "report")]:
+        assert edge in edges, dag.stdout
+
+
+@pytest.mark.slow
+def test_baseline_compare_gate_and_remote(repo: Path, tmp_path: Path) -> None:
+    judged = {"compare.threshold_pct": 50, "modes.quick.count": 5,
+              "compare.rules": [{"unit": "allocs/op", "assume": "exact", "threshold_pct": 0},
+                                {"unit": "p95-ns", "ignore": True}, {"unit": "p99-ns", "ignore": True}]}
+    assert run(["dvc", "repro"], cwd=repo, env=env(judged)).returncode == 0
+    s = run(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo)
+    assert s.returncode == 0, s.stderr
+    assert "pushed to the DVC remote" in s.stderr
+    assert (repo / "baselines" / "main.txt").exists() and (repo / "baselines" / "main.txt.dvc").exists()
+    assert any((tmp_path / "repo-remote").rglob("*")), "baseline pushed to the remote"
+
+    # regression switch on: FAIL, exit 1, the report names the regressed benchmarks
+    p = run(["dvc", "repro"], cwd=repo, env=env(judged, POLICYENGINE_SLOW="1"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    g = run(["benchpipe", "gate"], cwd=repo)
+    assert g.returncode == 1, g.stdout
+    assert "BenchmarkEvaluate-" in g.stdout
+    report = (repo / "reports" / "report.md").read_text()
+    analysis = report.split("### Regression Analysis", 1)[1].split("###", 1)[0]
+    assert "Status: FAIL" in analysis and "BenchmarkEvaluate-" in analysis
+    cmp = json.loads((repo / "reports" / "run" / "compare.json").read_text())
+    ns = [r for r in cmp["rows"] if r["benchmark"].startswith("BenchmarkEvaluate-") and r["unit"] == "ns/op"]
+    assert ns and ns[0]["verdict"] == "regression" and ns[0]["delta_pct"] > 50
+    # switch off: PASS or WARN, exit 0
+    p = run(["dvc", "repro"], cwd=repo, env=env(judged))
+    assert p.returncode == 0
+    g = run(["benchpipe", "gate"], cwd=repo)
+    assert g.returncode == 0, g.stdout + (repo / "reports" / "run" / "compare.json").read_text()[:3000]
+
+    # a fresh clone pulls the baseline from the remote
+    for cmd in (["git", "add", "-A"], ["git", "commit", "-qm", "baseline"]):
+        assert run(cmd, cwd=repo, env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                                       "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}).returncode == 0
+    clone = tmp_path / "clone"
+    assert run(["git", "clone", "-q", str(repo), str(clone)]).returncode == 0
+    assert not (clone / "baselines" / "main.txt").exists()
+    pull = run(["benchpipe", "baseline", "pull", "--name", "main"], cwd=clone)
+    assert pull.returncode == 0, pull.stderr
+    assert (clone / "baselines" / "main.txt").read_text() == (repo / "baselines" / "main.txt").read_text()
+    missing = run(["benchpipe", "baseline", "pull", "--name", "nope"], cwd=clone)
+    assert missing.returncode == 3 and "not found" in missing.stderr
