@@ -51,10 +51,10 @@ def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
     parsed = bfmt.read_files([repo / "reports" / "run" / "bench.txt"])
     table = quick_metrics(report)
     assert set(table) == {r.name for r in parsed.results}
-    for name, (ns, b, allocs) in table.items():
-        vals = [v for r in parsed.results if r.name == name for v, u in r.values if u == "ns/op"]
-        m = statistics.median(vals)
-        assert ns == fmt_median(m, "ns/op"), (name, ns, vals)
+    for name, cells in table.items():
+        for unit, cell in zip(("ns/op", "B/op", "allocs/op"), cells, strict=True):
+            vals = [v for r in parsed.results if r.name == name for v, u in r.values if u == unit]
+            assert cell == fmt_median(statistics.median(vals), unit), (name, unit, cell, vals)
     assert "example.com/policyengine/pkg/core.(*Compiled).Evaluate" in report  # CPU hotspot table
     assert (repo / "reports" / "graphs").is_dir()
     svgs = list((repo / "reports" / "graphs").glob("*.svg"))
