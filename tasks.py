@@ -63,11 +63,18 @@ def _pipeline(overrides: dict, stages: list[str] | None = None) -> None:
         if code:
             raise Exit(code=_stage_code(code))
     total = time.monotonic() - t0
-    meta = RUN / "bench.json"
-    go_s = json.loads(meta.read_text()).get("go_s", 0.0) if meta.exists() else 0.0
-    if stages and "bench" not in stages:
-        go_s = 0.0
-    print(f"time: go test {go_s:.1f}s, everything else (DVC, parsing, profiling, report) {total - go_s:.1f}s")
+    ran = stages or ["bench", "profile"]
+    go_bench = _go_seconds(RUN / "bench.json") if "bench" in ran else 0.0
+    go_prof = _go_seconds(RUN / "profile" / "profile.json") if "profile" in ran else 0.0
+    print(f"time: go test {go_bench:.1f}s (benchmarks) + {go_prof:.1f}s (profiling), "
+          f"everything else (DVC, parsing, statistics, report) {total - go_bench - go_prof:.1f}s")
+
+
+def _go_seconds(path: Path) -> float:
+    try:
+        return float(json.loads(path.read_text()).get("go_s", 0.0))
+    except (OSError, ValueError):
+        return 0.0
 
 
 def _stage_code(dvc_code: int) -> int:

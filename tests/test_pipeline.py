@@ -43,7 +43,8 @@ def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
     p = run(["invoke", "quick", "--benchtime", "20ms"], cwd=repo, env={"BENCHPIPE_OVERRIDES": json.dumps(FAST)})
     assert p.returncode == 0, p.stdout + p.stderr
     assert "report: " in p.stdout and "verdict: no baseline" in p.stdout
-    assert re.search(r"time: go test \d+\.\ds, everything else .* \d+\.\ds", p.stdout)
+    assert re.search(r"time: go test \d+\.\ds \(benchmarks\) \+ \d+\.\ds \(profiling\), everything else .* \d+\.\ds",
+                     p.stdout), p.stdout
     report = (repo / "reports" / "report.md").read_text()
     for s in SECTIONS:
         assert s in report, s

@@ -98,16 +98,18 @@ def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path
         atomic.write_json(out_dir / "profile.json", summary)
         return summary
     pkgs = [p for p in gotest.list_packages(target, cfg["packages"]) if p.has_tests]
+    go_s = 0.0
     for i, pkg in enumerate(pkgs, 1):
         sub = out_dir / f"{i:02d}-{pkg.import_path.rsplit('/', 1)[-1]}"
         sub.mkdir()
         binary = sub / "pkg.test"
         gotest.progress(f"profile: [{i}/{len(pkgs)}] {pkg.import_path} -bench {regex}")
-        gotest.build_test_binary(pkg, target, binary)
+        go_s += gotest.build_test_binary(pkg, target, binary)
         base = ["-test.run=^$", f"-test.bench={regex}", "-test.benchmem", f"-test.benchtime={benchtime}",
                 "-test.count=1", f"-test.timeout={cfg.get('timeout', '10m')}"]
         cpu = gotest.run_binary(binary, pkg.dir, base + [f"-test.cpuprofile={sub / 'cpu.prof'}",
                                                          f"-test.trace={sub / 'trace.out'}"])
+        go_s += cpu.wall
         if cpu.returncode != 0:
             raise BenchpipeError(gotest.diagnose(cpu.output, pkg.import_path, cpu.returncode) + " (under profiling)")
         if "Benchmark" not in cpu.output:
@@ -115,6 +117,7 @@ def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path
             continue
         mem = gotest.run_binary(binary, pkg.dir, base + [f"-test.memprofile={sub / 'mem.prof'}",
                                                          f"-test.memprofilerate={rate}"])
+        go_s += mem.wall
         if mem.returncode != 0:
             raise BenchpipeError(gotest.diagnose(mem.output, pkg.import_path, mem.returncode) + " (under profiling)")
         entry: dict[str, Any] = {"package": pkg.import_path, "dir": sub.name, "maxrss_kb": cpu.maxrss_kb,
@@ -148,6 +151,7 @@ def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path
         entry["cpu_seconds"] = cpu_s
         entry["graphs"] = svgs
         summary["packages"].append(entry)
+    summary["go_s"] = round(go_s, 3)
     if not summary["packages"]:
         summary["notes"].append(f"no benchmark matched {regex!r}: nothing profiled")
     atomic.write_json(out_dir / "profile.json", summary)
