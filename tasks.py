@@ -183,3 +183,11 @@ def test(c, fast=False):
     """Run all tests (pytest)."""
     argv = [sys.executable, "-m", "pytest", "-q"] + (["-m", "not slow"] if fast else [])
     _run(argv)
+
+
+@task(help={"benchstat": "benchstat binary (default: build/bin/benchstat, else on PATH)"})
+def speed(c, benchstat=None):
+    """Benchmark benchpipe itself against references, printing times and ratios."""
+    exe = benchstat or (str(ROOT / "build" / "bin" / "benchstat") if (ROOT / "build" / "bin" / "benchstat").exists()
+                        else "benchstat")
+    _run([sys.executable, "-m", "benchpipe.speed", exe])

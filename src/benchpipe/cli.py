@@ -8,6 +8,7 @@ set BENCHPIPE_DEBUG=1 for a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -257,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    gc.disable()  # short-lived process building many small acyclic objects
     try:
         return int(args.fn(args))
     except BenchpipeError as e:

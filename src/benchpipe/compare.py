@@ -116,8 +116,14 @@ def samples(parsed: Parsed) -> dict[tuple[str, str, str], list[float]]:
     """Values keyed by (package, benchmark, unit), in input order."""
     out: dict[tuple[str, str, str], list[float]] = {}
     for res in parsed.results:
+        pkg, name = res.config.get("pkg", ""), res.name
         for v, unit in res.values:
-            out.setdefault((res.package, res.name, unit), []).append(v)
+            key = (pkg, name, unit)
+            vals = out.get(key)
+            if vals is None:
+                out[key] = [v]
+            else:
+                vals.append(v)
     return out
 
 
@@ -154,6 +160,11 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
     warnings: list[str] = []
     if added or removed:
         warnings.append(NEW_OLD_DIFFER)
+    old_units, new_units = {k[2] for k in old}, {k[2] for k in new}
+    for unit in sorted(old_units - new_units):
+        warnings.append(f"unit {unit} appears only in the old results; not compared")
+    for unit in sorted(new_units - old_units):
+        warnings.append(f"unit {unit} appears only in the new results; not compared")
     unit_order: list[str] = []
     for r in rows:
         if r.unit not in unit_order:

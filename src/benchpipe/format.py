@@ -19,8 +19,10 @@ in :attr:`Parsed.errors` and the rest of the file is used. The reader streams:
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+from math import isfinite
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +32,7 @@ from .units import UnitInfo
 _PROCS = re.compile(r"-(\d+)$")
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     """One result line."""
 
@@ -84,6 +86,21 @@ def _is_config(line: str) -> tuple[str, str] | None:
 def _parse_result(line: str) -> tuple[str, int, list[tuple[float, str]]] | str | None:
     """Parse a result line: a tuple, an error message, or None to skip."""
     fields = line.split()
+    n = len(fields)
+    if n >= 4 and not n % 2:  # fast path: a well-formed line
+        try:
+            iters = int(fields[1])
+            values = [(float(fields[i]), fields[i + 1]) for i in range(2, n, 2)]
+        except ValueError:
+            pass
+        else:
+            if iters >= 0 and all(isfinite(v) for v, _ in values):
+                return fields[0], iters, values
+    return _diagnose_result(fields)
+
+
+def _diagnose_result(fields: list[str]) -> tuple[str, int, list[tuple[float, str]]] | str | None:
+    """The slow path of :func:`_parse_result`: say exactly what is wrong."""
     name = fields[0]
     if len(fields) == 1:
         return None  # a bare name, as `go test -v` prints before running
@@ -108,10 +125,6 @@ def _parse_result(line: str) -> tuple[str, int, list[tuple[float, str]]] | str |
             return "missing units"
         values.append((v, rest[i + 1]))
     return name, iters, values
-
-
-def _text_lines(path: str, data: str) -> Iterator[tuple[int, str]]:
-    yield from enumerate(data.splitlines(), 1)
 
 
 def _json_lines(path: str, data: str, errors: list[str]) -> Iterator[tuple[int, str]]:
@@ -147,41 +160,56 @@ def _json_lines(path: str, data: str, errors: list[str]) -> Iterator[tuple[int, 
             yield start, buf
 
 
-def iter_lines(path: str, data: str, errors: list[str]) -> Iterator[tuple[int, str]]:
-    if data.lstrip().startswith("{"):
-        yield from _json_lines(path, data, errors)
-    else:
-        yield from _text_lines(path, data)
+def iter_lines(path: str, data: str, errors: list[str]) -> Iterable[tuple[int, str]]:
+    if data.lstrip()[:1] == "{":
+        return _json_lines(path, data, errors)
+    return enumerate(data.splitlines(), 1)
 
 
 def read_text(data: str, path: str = "<input>", parsed: Parsed | None = None) -> Parsed:
-    """Read benchmark text (benchfmt or go test -json) into ``parsed``."""
+    """Read benchmark text (benchfmt or go test -json) into ``parsed``.
+
+    Results share one configuration dict until a configuration line changes
+    it; treat ``Result.config`` as read-only.
+    """
     out = parsed if parsed is not None else Parsed()
+    was_enabled = gc.isenabled()
+    gc.disable()  # many small acyclic objects: cyclic GC passes only cost time here
+    try:
+        _read(data, path, out)
+    finally:
+        if was_enabled:
+            gc.enable()
+    return out
+
+
+def _read(data: str, path: str, out: Parsed) -> None:
     config: dict[str, str] = {}
-    for n, line in iter_lines(path, data, out.errors):
-        out.lines += 1
-        line = line.rstrip("\r")
+    results = out.results
+    errors = out.errors
+    for n, line in iter_lines(path, data, errors):
         if line.startswith("Benchmark"):
             r = _parse_result(line)
             if r is None:
                 continue
             if isinstance(r, str):
-                out.errors.append(f"{path}:{n}: {r}")
+                errors.append(f"{path}:{n}: {r}")
                 continue
-            name, iters, values = r
-            out.results.append(Result(name, iters, values, dict(config), path, n))
+            results.append(Result(r[0], r[1], r[2], config, path, n))
             continue
+        out.lines += 1
+        line = line.rstrip("\r")
         if line.startswith("Unit "):
             _unit_line(line, path, n, out)
             continue
         kv = _is_config(line)
         if kv:
             key, val = kv
+            config = dict(config)
             if val:
                 config[key] = val
             else:
                 config.pop(key, None)
-    return out
 
 
 def _unit_line(line: str, path: str, n: int, out: Parsed) -> None:

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
+from itertools import groupby
 from statistics import NormalDist
 
 _STD = NormalDist()
@@ -202,20 +204,19 @@ def mann_whitney(x1: list[float], x2: list[float]) -> UTest:
     n1, n2 = len(x1), len(x2)
     if n1 == 0 or n2 == 0:
         return UTest(1.0, n1, n2, math.nan, "need at least one sample")
-    merged = sorted([(v, 0) for v in x1] + [(v, 1) for v in x2])
-    r1 = 0.0
-    ties: list[int] = []
-    i = 0
-    while i < len(merged):
-        start, v = i, merged[i][0]
-        in1 = 0
-        while i < len(merged) and merged[i][0] == v:
-            in1 += merged[i][1] == 0
-            i += 1
-        r1 += (start + 1 + i) / 2 * in1
-        ties.append(i - start)
-    has_ties = len(ties) < len(merged)
-    u1 = r1 - n1 * (n1 + 1) / 2
+    s1, s2 = sorted(x1), sorted(x2)
+    allv = sorted(s1 + s2)
+    # U1 counts pairs where the x1 value is larger, ties counting one half.
+    u1 = 0.0
+    for v in s1:
+        lo = bisect_left(s2, v)
+        u1 += lo + (bisect_right(s2, v) - lo) / 2
+    if len(set(allv)) == len(allv):
+        ties = [1] * len(allv)
+        has_ties = False
+    else:
+        ties = [len(list(g)) for _, g in groupby(allv)]
+        has_ties = True
     u2 = n1 * n2 - u1
     usmall = min(u1, u2)
     exact = (not has_ties and n1 <= 50 and n2 <= 50) or (has_ties and n1 <= 25 and n2 <= 25)
@@ -307,6 +308,14 @@ def _klotz_count(two_u: int, n1: int, t: tuple[int, ...]) -> int:
     a[1] = t[0]
     for k in range(2, K + 1):
         a[k] = a[k - 1] + t[k - 2] + t[k - 1]
+    bounds: dict[tuple[int, int, bool], int] = {}
+
+    def bound(n1_: int, k: int, rev: bool) -> int:
+        key = (n1_, k, rev)
+        if key not in bounds:
+            bounds[key] = _two_u_bound(n1_, t[:k], a, rev)
+        return bounds[key]
+
     states: list[dict[tuple[int, int], int]] = [{} for _ in range(K + 1)]
     states[K] = {(n1, two_u): 0}
     tsum = sum(t)
@@ -316,7 +325,7 @@ def _klotz_count(two_u: int, n1: int, t: tuple[int, ...]) -> int:
             for rk in range(max(0, n1_next - tsum), min(n1_next, t[k]) + 1):
                 u_k = u_next - rk * (a[k + 1] - 2 * n1_next + rk)
                 n1_k = n1_next - rk
-                if _two_u_bound(n1_k, t[:k], a, False) <= u_k <= _two_u_bound(n1_k, t[:k], a, True):
+                if bound(n1_k, k, False) <= u_k <= bound(n1_k, k, True):
                     states[k][(n1_k, u_k)] = 0
     n_2 = t[0] + t[1]
     for n1_2, u_2 in list(states[2]):
@@ -334,7 +343,7 @@ def _klotz_count(two_u: int, n1: int, t: tuple[int, ...]) -> int:
                 n1_prev = n1_k - rk
                 x = states[k - 1].get((n1_prev, u_prev))
                 if x is None:
-                    x = math.comb(tsum, n1_prev) if _two_u_bound(n1_prev, t[:k - 1], a, True) < u_prev else 0
+                    x = math.comb(tsum, n1_prev) if bound(n1_prev, k - 1, True) < u_prev else 0
                 total += x * math.comb(t[k - 1], rk)
             states[k][(n1_k, u_k)] = total
     return states[K][(n1, two_u)]
