@@ -103,3 +103,32 @@ def test_bad_inputs(tmp_path: Path) -> None:
     d = json.loads(compare(good, str(part), "--format", "json", cwd=tmp_path).stdout)
     assert d["removed"] == ["BenchmarkCompile-2"] and d["added"] == []
     assert "benchmark set differs from baseline; geomeans may not be comparable" in d["warnings"]
+
+
+def test_pipeline_compare_warns_on_environment_differences(tmp_path: Path) -> None:
+    from .conftest import ROOT
+
+    (tmp_path / "baselines").mkdir()
+    (tmp_path / "baselines" / "main.txt").write_text((DATA / "example_fast.txt").read_text())
+    (tmp_path / "baselines" / "main.meta.json").write_text(json.dumps(
+        {"go_version": "go1.20.1", "goos": "linux", "goarch": "amd64", "cpu": "Old CPU", "gomaxprocs": 8}))
+    cur = tmp_path / "cur.json"
+    cur.write_text(json.dumps({"go_version": "go1.26.8", "goos": "linux", "goarch": "amd64", "cpu": "New CPU",
+                               "gomaxprocs": 2}))
+    p = compare("--params", str(ROOT / "params.yaml"), "--current", str(DATA / "example_slow.txt"),
+                "--current-meta", str(cur), "--out", str(tmp_path / "out.json"), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr  # the stage records; `benchpipe gate` decides
+    d = json.loads((tmp_path / "out.json").read_text())
+    assert d["verdict"] == "FAIL" and d["baseline"] == "main"
+    assert d["env_warnings"] == ["Go version differs: baseline go1.20.1 vs current go1.26.8",
+                                 "CPU differs: baseline Old CPU vs current New CPU",
+                                 "GOMAXPROCS differs: baseline 8 vs current 2"]
+    g = run(["benchpipe", "gate", "--compare", str(tmp_path / "out.json")])
+    assert g.returncode == 1 and "BenchmarkEvaluate-2" in g.stdout
+    # no baseline: the stage notes it; the gate passes unless a baseline is required
+    (tmp_path / "baselines" / "main.txt").unlink()
+    p = compare("--params", str(ROOT / "params.yaml"), "--current", str(DATA / "example_slow.txt"),
+                "--out", str(tmp_path / "none.json"), cwd=tmp_path)
+    assert p.returncode == 0 and json.loads((tmp_path / "none.json").read_text())["verdict"] == "NONE"
+    assert run(["benchpipe", "gate", "--compare", str(tmp_path / "none.json")]).returncode == 0
+    assert run(["benchpipe", "gate", "--require-baseline", "--compare", str(tmp_path / "none.json")]).returncode == 3

@@ -1,0 +1,56 @@
+"""Baselines pushed to and pulled from an S3-protocol server on loopback (moto), through DVC."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from .conftest import DATA, run
+
+CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch):
+    for k, v in CREDS.items():
+        monkeypatch.setenv(k, v)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    boto3.client("s3", endpoint_url=url).create_bucket(Bucket="benchpipe")
+    yield url
+    server.stop()
+
+
+def test_baseline_round_trip_through_s3(repo: Path, tmp_path: Path, s3_endpoint: str) -> None:
+    for cmd in (["dvc", "remote", "add", "-f", "-d", "s3", "s3://benchpipe/baselines"],
+                ["dvc", "remote", "modify", "s3", "endpointurl", s3_endpoint]):
+        assert run(cmd, cwd=repo).returncode == 0
+    raw = tmp_path / "bench.txt"
+    raw.write_text((DATA / "example_fast.txt").read_text())
+    meta = tmp_path / "bench.json"
+    meta.write_text(json.dumps({"go_version": "go1.26", "goos": "linux"}))
+    p = run(["benchpipe", "baseline", "save", "--name", "main", "--raw", str(raw), "--meta", str(meta)], cwd=repo)
+    assert p.returncode == 0, p.stderr
+    assert "pushed to the DVC remote" in p.stderr
+    keys = [o["Key"] for o in boto3.client("s3", endpoint_url=s3_endpoint)
+            .list_objects_v2(Bucket="benchpipe").get("Contents", [])]
+    assert len(keys) == 2 and all(k.startswith("baselines/") for k in keys)
+
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    assert run(["git", "add", "-A"], cwd=repo).returncode == 0
+    assert run(["git", "commit", "-qm", "baseline in s3"], cwd=repo, env=env).returncode == 0
+    clone = tmp_path / "clone"
+    assert run(["git", "clone", "-q", str(repo), str(clone)]).returncode == 0
+    pulled = run(["benchpipe", "baseline", "pull", "--name", "main"], cwd=clone)
+    assert pulled.returncode == 0, pulled.stderr
+    assert (clone / "baselines" / "main.txt").read_text() == raw.read_text()
+    assert json.loads((clone / "baselines" / "main.meta.json").read_text())["go_version"] == "go1.26"
