@@ -22,9 +22,9 @@ from __future__ import annotations
 import gc
 import json
 import re
-from math import isfinite
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from math import isfinite
 from pathlib import Path
 
 from .units import UnitInfo

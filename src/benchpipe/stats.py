@@ -21,8 +21,8 @@ benchstat's printed precision.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import groupby
 from statistics import NormalDist
