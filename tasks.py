@@ -191,3 +191,24 @@ def speed(c, benchstat=None):
     exe = benchstat or (str(ROOT / "build" / "bin" / "benchstat") if (ROOT / "build" / "bin" / "benchstat").exists()
                         else "benchstat")
     _run([sys.executable, "-m", "benchpipe.speed", exe])
+
+
+@task(help={"rev": "revision to run against itself (default HEAD)", "target": "Go module directory",
+            "rounds": "rounds", "bench": "benchmark regex", "benchtime": "-benchtime of each run"})
+def calibrate(c, rev="HEAD", target=None, rounds=None, bench=None, benchtime=None):
+    """A/A calibration: each benchmark's noise floor and the rounds/threshold that keep false alarms under 1%."""
+    argv = ["benchpipe", "calibrate", "--rev", rev, "--target", str(Path(target or "examples/policyengine").resolve())]
+    argv += ["--rounds", str(rounds)] if rounds else []
+    argv += ["--bench", bench] if bench else []
+    argv += ["--benchtime", benchtime] if benchtime else []
+    _run(argv)
+
+
+@task(help={"good": "revision without the regression", "bad": "revision with it", "bench": "benchmark name",
+            "target": "Go module directory", "rounds": "rounds per step"})
+def bisect(c, good, bad, bench, target=None, rounds=None):
+    """Find the first commit on which BENCH regressed beyond the threshold (paired runs)."""
+    argv = ["benchpipe", "bisect", "--good", good, "--bad", bad, "--bench", bench,
+            "--target", str(Path(target or "examples/policyengine").resolve())]
+    argv += ["--rounds", str(rounds)] if rounds else []
+    _run(argv)

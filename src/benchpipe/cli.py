@@ -185,6 +185,30 @@ def cmd_baseline(args: argparse.Namespace) -> int:
                            f"(save one with `invoke baseline --name {args.name}`)")
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from . import calibrate
+
+    prm = _load_params_opt(args.params) or {}
+    return calibrate.main(args, _options(args, prm), prm)
+
+
+def cmd_bisect(args: argparse.Namespace) -> int:
+    from . import bisect
+
+    prm = _load_params_opt(args.params) or {}
+    return bisect.main(args, _options(args, prm), prm)
+
+
+def _paired_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", help="Go module (inside a git work tree); default params target")
+    p.add_argument("--params", help="params.yaml (default ./params.yaml if present)")
+    p.add_argument("--rounds", type=int, help="rounds (default params paired.rounds)")
+    p.add_argument("--packages", nargs="*", help="package patterns")
+    p.add_argument("--benchtime", help="-benchtime of each run")
+    p.add_argument("--cache-dir", help="cache directory (default ~/.cache/benchpipe)")
+    _add_stat_opts(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="benchpipe", description=__doc__.splitlines()[0])
     ap.add_argument("--version", action="version", version=f"benchpipe {__version__}")
@@ -223,6 +247,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-confirm", action="store_true", help="paired: skip confirmation rounds")
     p.add_argument("--cache-dir", help="paired: cache directory (default ~/.cache/benchpipe)")
     p.set_defaults(fn=cmd_compare)
+
+    p = sub.add_parser("calibrate", help="A/A runs of one revision: the machine's noise floor per benchmark")
+    p.add_argument("--rev", default="HEAD", help="revision to run against itself (default HEAD)")
+    p.add_argument("--bench", help="benchmark regex")
+    p.add_argument("--out", help="also write the result here (JSON)")
+    _paired_opts(p)
+    p.set_defaults(fn=cmd_calibrate, head=None, no_confirm=True)
+
+    p = sub.add_parser("bisect", help="first commit on which a benchmark regressed beyond the threshold")
+    p.add_argument("--good", required=True, help="a revision without the regression")
+    p.add_argument("--bad", required=True, help="a revision with the regression")
+    p.add_argument("--bench", dest="bench_name", required=True, help="benchmark name, e.g. BenchmarkEvaluate")
+    p.add_argument("--no-confirm", action="store_true")
+    _paired_opts(p)
+    p.set_defaults(fn=cmd_bisect)
 
     p = sub.add_parser("gate", help="print the verdict of the last comparison; exit 1 on FAIL")
     p.add_argument("--compare", default=str(RUN / "compare.json"))

@@ -90,6 +90,7 @@ class Row:
     threshold_pct: float
     higher_better: bool
     warnings: list[str] = field(default_factory=list)
+    ratio: stats.Summary | None = None  # paired comparisons: per-round head/base ratio
 
 
 @dataclass
@@ -270,6 +271,8 @@ def to_json(c: Comparison) -> dict[str, Any]:
                 "threshold_pct": r.threshold_pct,
                 "higher_is_better": r.higher_better,
                 "warnings": r.warnings,
+                **({"ratio": {"center": num(r.ratio.center), "lo": num(r.ratio.lo), "hi": num(r.ratio.hi),
+                              "n": r.ratio.n}} if r.ratio is not None else {}),
             }
             for r in c.rows
         ],

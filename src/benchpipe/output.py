@@ -58,27 +58,26 @@ class _Notes:
 
 
 def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes: _Notes) -> list[str]:
+    """One benchstat-style table; each row is scaled on its own (old and new share a scale)."""
     out: list[str] = []
-    shown, factor0 = tidy(unit)
-    vals = [r.old.center * factor0 for r in rows] + [r.new.center * factor0 for r in rows]
-    factor, prefix = scale_for(shown, vals)
+    shown, f0 = tidy(unit)
 
-    def cell(s) -> str:
-        return f"{format_value(s.center * factor0, factor, prefix)} ± {s.pct_range()}"
+    def cells(old: float | None, new: float | None) -> tuple[str, str]:
+        scale = scale_for(shown, [x * f0 for x in (old, new) if x is not None])
+        return tuple("" if x is None else format_value(x * f0, scale) for x in (old, new))  # type: ignore[return-value]
 
     body = []
     for r in rows:
-        old_c = _with_marks(cell(r.old), notes.mark(r.old.warnings))
-        new_c = _with_marks(cell(r.new), notes.mark(r.new.warnings))
+        old_v, new_v = cells(r.old.center, r.new.center)
+        old_c = _with_marks(f"{old_v} ± {r.old.pct_range()}", notes.mark(r.old.warnings))
+        new_c = _with_marks(f"{new_v} ± {r.new.pct_range()}", notes.mark(r.new.warnings))
         extra = [w for w in r.warnings if w not in r.old.warnings and w not in r.new.warnings]
         delta = _with_marks(f"{delta_text(r)} {_p_note(r)}".strip(), notes.mark(extra))
         body.append([_display_name(r.benchmark), old_c, new_c, delta])
     if g:
-        undefined = notes.mark(["summaries must be >0 to compute geomean"]) \
-            if g["old"] is None or g["new"] is None else ""
-        body.append(["geomean",
-                     undefined if g["old"] is None else format_value(g["old"] * factor0, factor, prefix),
-                     undefined if g["new"] is None else format_value(g["new"] * factor0, factor, prefix),
+        undefined = notes.mark(["summaries must be >0 to compute geomean"])
+        old_v, new_v = cells(g["old"], g["new"])
+        body.append(["geomean", old_v or undefined, new_v or undefined,
                      f"{g['delta_pct']:+.2f}%" if g["delta_pct"] is not None else "?"])
     w0 = max(len(b[0]) for b in body)
     w1 = max([len(b[1]) for b in body] + [len(c.old_label), len(shown)])
@@ -87,7 +86,7 @@ def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes
     out.append(f"{'':{w0}} │ {c.old_label:^{w1}} │ {c.new_label:^{w2 + 2 + w3}} │")
     out.append(f"{'':{w0}} │ {shown:^{w1}} │ {shown:^{w2}}  {'vs base':<{w3}} │")
     for b in body:
-        out.append(f"{b[0]:<{w0}}   {b[1]:<{w1}}   {b[2]:<{w2}}  {b[3]:>{w3}}".rstrip())
+        out.append(f"{b[0]:<{w0}}   {b[1]:>{w1}}   {b[2]:>{w2}}  {b[3]:>{w3}}".rstrip())
     out.append("")
     return out
 
@@ -144,9 +143,9 @@ def render_markdown(c: Comparison) -> str:
            "|-----------|------|----------|---------|--------|---|---------|"]
     for r in c.rows:
         shown, f0 = tidy(r.unit)
-        factor, prefix = scale_for(shown, [r.old.center * f0, r.new.center * f0])
-        old = f"{format_value(r.old.center * f0, factor, prefix)} ± {r.old.pct_range()}"
-        new = f"{format_value(r.new.center * f0, factor, prefix)} ± {r.new.pct_range()}"
+        scale = scale_for(shown, [r.old.center * f0, r.new.center * f0])
+        old = f"{format_value(r.old.center * f0, scale)} ± {r.old.pct_range()}"
+        new = f"{format_value(r.new.center * f0, scale)} ± {r.new.pct_range()}"
         p = "" if r.p is None else f"{r.p:.3f}"
         out.append(f"| {md_escape(_display_name(r.benchmark))} | {md_escape(shown)} | {old} | {new} | "
                    f"{delta_text(r)} | {p} | {r.verdict} |")

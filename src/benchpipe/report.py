@@ -95,13 +95,13 @@ def _cmp_context(cmp: dict[str, Any]) -> dict[str, Any]:
         row = Row(r.get("package", ""), r["benchmark"], r["unit"], so, sn, r["delta_pct"], r["p"],
                   r["significant"], r["verdict"], r.get("threshold_pct", 0), r.get("higher_is_better", False))
         shown, f0 = tidy(r["unit"])
-        factor, prefix = scale_for(shown, [so.center * f0, sn.center * f0])
+        scale = scale_for(shown, [so.center * f0, sn.center * f0])
         change = delta_text(row)
         if r["p"] is not None:
             change += f" (p={r['p']:.3f})"
         table.append({"name": r["benchmark"], "unit": shown,
-                      "old": f"{format_value(so.center * f0, factor, prefix)} ± {so.pct_range()}",
-                      "new": f"{format_value(sn.center * f0, factor, prefix)} ± {sn.pct_range()}",
+                      "old": f"{format_value(so.center * f0, scale)} ± {so.pct_range()}",
+                      "new": f"{format_value(sn.center * f0, scale)} ± {sn.pct_range()}",
                       "change": change, "verdict": r["verdict"]})
     be, ce = cmp.get("baseline_env") or {}, cmp.get("current_env") or {}
     env_rows = [{"label": lab, "old": str(be.get(k, "?")), "new": str(ce.get(k, "?"))}

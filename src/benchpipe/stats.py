@@ -354,3 +354,57 @@ def geomean(values: list[float]) -> float:
     if not values or any(v <= 0 for v in values):
         return math.nan
     return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+@dataclass
+class SignedRank:
+    """Result of a two-sided Wilcoxon signed-rank test on paired differences."""
+
+    p: float
+    n: int  # non-zero differences used
+    w_plus: float
+
+
+@lru_cache(maxsize=1024)
+def _signed_rank_counts(doubled_ranks: tuple[int, ...]) -> list[int]:
+    """Number of sign assignments for each value of 2*W+ (subset sums of the doubled ranks)."""
+    total = sum(doubled_ranks)
+    counts = [0] * (total + 1)
+    counts[0] = 1
+    top = 0
+    for r in doubled_ranks:
+        for s in range(top, -1, -1):
+            if counts[s]:
+                counts[s + r] += counts[s]
+        top += r
+    return counts
+
+
+def signed_rank(diffs: list[float]) -> SignedRank:
+    """Two-sided Wilcoxon signed-rank test that the median difference is zero.
+
+    Zero differences are dropped (Wilcoxon's convention); tied absolute
+    differences get mid-ranks. The null distribution is exact for any n: each
+    non-zero difference is positive or negative with probability 1/2, so the
+    distribution of 2*W+ is that of the subset sums of the doubled ranks.
+    """
+    d = [x for x in diffs if x != 0]
+    n = len(d)
+    if n == 0:
+        return SignedRank(1.0, 0, 0.0)
+    order = sorted(range(n), key=lambda i: abs(d[i]))
+    doubled = [0] * n
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and abs(d[order[j + 1]]) == abs(d[order[i]]):
+            j += 1
+        for k in range(i, j + 1):
+            doubled[order[k]] = (i + 1) + (j + 1)  # twice the mid-rank
+        i = j + 1
+    w2 = sum(doubled[k] for k in range(n) if d[k] > 0)
+    counts = _signed_rank_counts(tuple(sorted(doubled)))
+    total = 2**n
+    lower = sum(counts[: w2 + 1]) / total
+    upper = sum(counts[w2:]) / total
+    return SignedRank(min(1.0, 2 * min(lower, upper)), n, w2 / 2)

@@ -8,6 +8,7 @@ metrics such as decisions/s). Allocation counts and bytes per op are exact
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # unit as written -> (tidy unit, factor)
@@ -67,49 +68,58 @@ class UnitInfo:
         return higher_is_better(self.unit, self.better or None)
 
 
-_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""),
-             (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")]
-_BINARY = [(2**40, "Ti"), (2**30, "Gi"), (2**20, "Mi"), (2**10, "Ki"), (1, "")]
+def _factors(binary: bool) -> list[tuple[float, str, float, float, float]]:
+    """(factor, prefix, 100, 10 and 1 thresholds) from largest to smallest, as benchunit rounds them."""
+    if binary:
+        return [(2.0**e, p, 99.995 * 2.0**e, 9.9995 * 2.0**e, 0.99995 * 2.0**e)
+                for e, p in ((40, "Ti"), (30, "Gi"), (20, "Mi"), (10, "Ki"), (0, ""))]
+    return [(10.0**e, p, float(f"99.995e{e}"), float(f"9.9995e{e}"), float(f".99995e{e}"))
+            for e, p in ((12, "T"), (9, "G"), (6, "M"), (3, "k"), (0, ""), (-3, "m"), (-6, "µ"), (-9, "n"))]
 
 
-def scale_for(unit: str, values: list[float]) -> tuple[float, str]:
-    """Pick one scale for a column of values, as benchstat does (by the smallest)."""
+def is_binary(unit: str) -> bool:
+    """Byte units scale by powers of 1024 (Ki, Mi, ...), all others by SI prefixes."""
+    denom = False
+    for tok in re.split(r"([*/\-\s])", unit):
+        if tok == "/":
+            denom = True
+        elif tok == "*":
+            denom = False
+        elif tok in ("B", "MB", "bytes") and not denom:
+            return True
+    return False
+
+
+def scale_for(unit: str, values: list[float]) -> tuple[int, float, str]:
+    """One scale for a column of values, chosen by its smallest non-zero magnitude (benchstat's rule).
+
+    Returns (digits after the point, factor, prefix) for four significant digits.
+    """
     finite = [abs(v) for v in values if v == v and abs(v) != float("inf") and v != 0]
     if not finite:
-        return 1.0, ""
-    ref = min(finite)
-    base = unit.split("/")[0]
-    if base == "B":
-        for factor, prefix in _BINARY:
-            if ref >= factor:
-                return factor, prefix
-        return 1.0, ""
-    if unit.startswith("sec/") or unit.endswith("/s"):
-        for factor, prefix in _PREFIXES:
-            if ref >= factor:
-                return factor, prefix
-        return _PREFIXES[-1]
-    if ref >= 1e5:
-        for factor, prefix in _PREFIXES[:4]:
-            if ref >= factor:
-                return factor, prefix
-    return 1.0, ""
+        return 3, 1.0, ""
+    least = min(finite)
+    factors = _factors(is_binary(unit))
+    for factor, prefix, t100, t10, t1 in factors:
+        if least >= t100:
+            return 1, factor, prefix
+        if least >= t10:
+            return 2, factor, prefix
+        if least >= t1:
+            return 3, factor, prefix
+    factor, prefix = factors[-1][0], factors[-1][1]
+    val = least / factor
+    for i, exp in enumerate(range(-1, -9, -1)):
+        if val >= float(f"9.9995e{exp}") or i == 7:
+            return i + 3, factor, prefix
+    return 3, factor, prefix
 
 
-def format_value(v: float, factor: float, prefix: str) -> str:
-    """Four significant digits, like benchstat's scaler."""
+def format_value(v: float, scale: tuple[int, float, str]) -> str:
+    """Format ``v`` with a scale from :func:`scale_for`."""
     if v != v:
         return "NaN"
     if v in (float("inf"), float("-inf")):
         return "∞" if v > 0 else "-∞"
-    x = v / factor
-    a = abs(x)
-    if a >= 1000:
-        s = f"{x:.0f}"
-    elif a >= 100:
-        s = f"{x:.1f}"
-    elif a >= 10:
-        s = f"{x:.2f}"
-    else:
-        s = f"{x:.3f}"
-    return s + prefix
+    prec, factor, prefix = scale
+    return f"{v / factor:.{prec}f}{prefix}"
