@@ -212,3 +212,12 @@ def bisect(c, good, bad, bench, target=None, rounds=None):
             "--target", str(Path(target or "examples/policyengine").resolve())]
     argv += ["--rounds", str(rounds)] if rounds else []
     _run(argv)
+
+
+@task(help={"repeats": "A/A and A/B repetitions of each method", "rounds": "paired rounds",
+            "noise": "run a CPU-burning neighbour on and off meanwhile (a shared CI machine)",
+            "count": "sequential -count", "benchtime": "-benchtime of each run"})
+def quality(c, repeats=5, rounds=7, count=10, benchtime="100ms", noise=False):
+    """Measure false-alarm and detection rates, paired vs sequential, on tests/quality."""
+    _run([sys.executable, "-m", "benchpipe.quality", str(ROOT / "tests" / "quality"), "--repeats", str(repeats),
+          "--rounds", str(rounds), "--count", str(count), "--benchtime", benchtime] + (["--noise"] if noise else []))

@@ -1,0 +1,3 @@
+module example.com/quality
+
+go 1.22
