@@ -108,10 +108,10 @@ def full(c, target=None, packages=None, bench=None, count=None, benchtime=None):
 @task(help={"baseline": "baseline name (baselines/<name>.txt, pulled with DVC when missing)",
             "base": "paired mode: base git revision of the target", "head_rev": "paired mode: head revision "
             "(default: the working tree)", "target": "Go module directory", "packages": "package patterns",
-            "bench": "benchmark regex", "count": "runs of each benchmark", "benchtime": "go test -benchtime",
-            "rounds": "paired mode: rounds", "changed_only": "paired mode: only packages that changed",
+            "bench": "benchmark regex", "count": "runs of each benchmark (default 6: a U test needs >= 4)",
+            "benchtime": "go test -benchtime", "rounds": "paired mode: rounds", "changed_only": "paired mode: only packages that changed",
             "format": "paired mode: text|markdown|csv|json"})
-def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=None, bench=None, count=None,
+def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=None, bench=None, count=6,
             benchtime=None, rounds=None, changed_only=False, format="text"):
     """Compare with a saved baseline (or, with --base, run base and head interleaved); exit 1 on FAIL."""
     if base:

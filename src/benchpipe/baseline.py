@@ -26,13 +26,38 @@ def paths(name: str, root: Path = Path(".")) -> tuple[Path, Path]:
     return root / "baselines" / f"{name}.txt", root / "baselines" / f"{name}.meta.json"
 
 
+def profile_dir(name: str, root: Path = Path(".")) -> Path:
+    """Where a baseline keeps the CPU/memory profiles of its run (for differential profiles)."""
+    return paths(name, root)[0].with_suffix(".profile")
+
+
+def _copy_profiles(src: Path, dst: Path) -> bool:
+    """Copy cpu.prof, mem.prof and bench.txt of each profiled benchmark (not binaries or traces)."""
+    if not (src / "profile.json").exists():
+        return False
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for f in src.glob("*/*/*"):
+        if f.name in ("cpu.prof", "mem.prof", "bench.txt"):
+            out = tmp / f.relative_to(src)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, out)
+    if not tmp.exists():
+        return False
+    shutil.copyfile(src / "profile.json", tmp / "profile.json")
+    shutil.rmtree(dst, ignore_errors=True)
+    tmp.rename(dst)
+    return True
+
+
 def _dvc(args: list[str], root: Path) -> subprocess.CompletedProcess[str]:
     if not shutil.which("dvc"):
         raise BenchpipeError("dvc: not found on PATH (pip install dvc)")
     return subprocess.run(["dvc", *args], cwd=root, capture_output=True, text=True)
 
 
-def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = True) -> list[str]:
+def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = True,
+         profiles: Path | None = None) -> list[str]:
     """Save a run as baseline ``name``; return notes for the user."""
     if not raw.exists():
         raise NothingToCompare(f"{raw}: no results to save (run `invoke quick` first)")
@@ -45,11 +70,16 @@ def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = 
     else:
         atomic.write_json(mj, {})
     notes = [f"saved baseline {txt}"]
-    p = _dvc(["add", "-q", str(txt.relative_to(root)), str(mj.relative_to(root))], root)
+    targets = [str(txt.relative_to(root)), str(mj.relative_to(root))]
+    pdir = profile_dir(name, root)
+    if profiles is not None and _copy_profiles(profiles, pdir):
+        targets.append(str(pdir.relative_to(root)))
+        notes.append(f"kept the run's profiles in {pdir}")
+    p = _dvc(["add", "-q", *targets], root)
     if p.returncode != 0:
         raise BenchpipeError(f"dvc add failed: {_last(p)} (baseline files kept in {txt.parent})")
     if push:
-        q = _dvc(["push", "-q", f"{txt.relative_to(root)}.dvc", f"{mj.relative_to(root)}.dvc"], root)
+        q = _dvc(["push", "-q", *[f"{t}.dvc" for t in targets]], root)
         if q.returncode != 0:
             notes.append(f"warning: dvc push failed, baseline kept locally: {_last(q)}")
         else:
@@ -67,8 +97,9 @@ def pull(name: str, root: Path = Path(".")) -> bool:
     if not dvcfile.exists():
         return False
     targets = [f"{txt.relative_to(root)}.dvc"]
-    if Path(f"{mj}.dvc").exists():
-        targets.append(f"{mj.relative_to(root)}.dvc")
+    for extra in (mj, profile_dir(name, root)):
+        if Path(f"{extra}.dvc").exists():
+            targets.append(f"{extra.relative_to(root)}.dvc")
     p = _dvc(["pull", "-q", *targets], root)
     if p.returncode != 0:
         sys.stderr.write(f"benchpipe: dvc pull of baseline {name} failed: {_last(p)}\n")

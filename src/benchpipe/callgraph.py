@@ -66,13 +66,12 @@ def recolor(dot_text: str, colors: dict[str, str]) -> str:
     """Recolour nodes whose label starts with a function name in ``colors``."""
     out = []
     for line in dot_text.splitlines():
-        if "label=\"" in line and "fillcolor=" in line:
-            label = line.split("label=\"", 1)[1]
-            for name, color in colors.items():
-                short = name.rsplit("/", 1)[-1]
-                if label.startswith(short + "\\n") or label.startswith(name + "\\n"):
-                    line = _set_attr(_set_attr(line, "fillcolor", color), "color", color)
-                    break
+        if "->" not in line and 'label="' in line:
+            parts = line.split('label="', 1)[1].split('"', 1)[0].split("\\n")
+            color = colors.get(parts[1]) if len(parts) > 1 else None
+            if color:
+                dark = sum(int(color[i:i + 2], 16) for i in (1, 3, 5)) < 3 * 140
+                line = _set_attr(_set_attr(line, "color", color), "fontcolor", "#ffffff" if dark else "#000000")
         out.append(line)
     return "\n".join(out) + "\n"
 

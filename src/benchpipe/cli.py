@@ -11,6 +11,7 @@ import argparse
 import gc
 import json
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -153,11 +154,13 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from . import profile
+    from . import baseline, profile
 
     prm = params.load(args.params)
     cfg = params.mode_config(prm)
-    profile.run(prm, cfg, params.target_dir(prm), Path(args.out), Path(args.compare) if args.compare else None)
+    name = str((prm.get("compare") or {}).get("baseline", "main"))
+    profile.run(prm, cfg, params.target_dir(prm), Path(args.out), Path(args.compare) if args.compare else None,
+                baseline.profile_dir(name))
     return EXIT_OK
 
 
@@ -175,7 +178,8 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     from . import baseline
 
     if args.action == "save":
-        for n in baseline.save(args.name, Path(args.raw), Path(args.meta), push=not args.no_push):
+        for n in baseline.save(args.name, Path(args.raw), Path(args.meta), push=not args.no_push,
+                               profiles=Path(args.profiles)):
             sys.stderr.write(f"baseline: {n}\n")
         return EXIT_OK
     if baseline.pull(args.name):
@@ -290,14 +294,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="main")
     p.add_argument("--raw", default=str(RUN / "bench.txt"))
     p.add_argument("--meta", default=str(RUN / "bench.json"))
+    p.add_argument("--profiles", default=str(RUN / "profile"), help="profiles to keep with the baseline")
     p.add_argument("--no-push", action="store_true")
     p.set_defaults(fn=cmd_baseline)
     return ap
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C: child processes are killed, worktrees removed."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     gc.disable()  # short-lived process building many small acyclic objects
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.fn(args))
     except BenchpipeError as e:

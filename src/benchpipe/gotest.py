@@ -49,6 +49,12 @@ def list_packages(target: Path, patterns: list[str]) -> list[Package]:
     return pkgs
 
 
+def module_path(target: Path) -> str:
+    """The module path of the Go module in ``target`` (``go list -m``)."""
+    p = subprocess.run(["go", "list", "-m"], cwd=target, capture_output=True, text=True)
+    return p.stdout.strip().splitlines()[0] if p.returncode == 0 and p.stdout.strip() else ""
+
+
 def build_test_binary(pkg: Package, target: Path, out: Path, log: Callable[[str], None] | None = None) -> float:
     """``go test -c`` one package; returns the build time in seconds."""
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,16 +1,22 @@
-"""The ``profile`` stage: CPU and memory profiles and an execution trace of the
-selected benchmarks, their hotspot tables and call graphs.
+"""The ``profile`` stage: CPU and memory profiles and an execution trace of each
+selected benchmark, hotspot tables, call graphs and differential profiles.
 
 Which benchmarks: the ``profile.bench`` regex from params when set; else the
 benchmarks the compare stage flagged as regressed; else the mode's set. Each
-package is profiled in its own run so profiles never mix. Memory profiles
-record every allocation at ``profile.memprofilerate`` (1 by default) in a
-separate run from the CPU profile, so allocation sampling does not distort
-CPU time.
+benchmark is profiled in runs of its own (``-test.bench ^Name$``) so profiles
+never mix: one run with ``-cpuprofile`` and ``-trace``, and a separate run with
+``-memprofile`` at ``profile.memprofilerate`` (1: every allocation), so that
+allocation sampling does not distort CPU time.
 
-Output (a DVC directory output): per package the test binary, ``cpu.prof``,
-``mem.prof``, ``trace.out``, call-graph SVGs, and ``profile.json`` with the
-flat/cumulative CPU tables, allocation hotspots and GC-pressure facts.
+Output (a DVC directory output): per benchmark ``cpu.prof``, ``mem.prof``,
+``trace.out``, ``cpu.svg`` and the package's test binary; ``profile.json``
+with flat/cumulative CPU tables, allocation hotspots, GC-pressure facts and,
+for regressed benchmarks whose baseline has profiles, the differential
+profile (see :mod:`benchpipe.profdiff`).
+
+GC pressure is High when the runtime's GC and allocation functions take at
+least ``high_gc_pct`` of CPU samples or the benchmark allocates at least
+``high_mb_per_s`` MB/s while running; Medium at the medium marks; else Low.
 """
 
 from __future__ import annotations
@@ -22,12 +28,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import atomic, callgraph, gotest, pprof
+from . import atomic, callgraph, gotest, pprof, profdiff
+from . import format as bfmt
 from .errors import BenchpipeError
 
-GC_FUNCS = re.compile(r"^runtime\.(gc|mallocgc|scanobject|greyobject|markBits|sweepone|bgsweep|bgscavenge|"
-                      r"gcDrain|gcBgMarkWorker|memclrNoHeapPointers|newobject|makeslice|growslice|"
-                      r"nextFreeFast|heapBitsSetType|mProf|mallocgc.*)")
+GC_FUNCS = re.compile(r"^runtime\.(gc\w*|mallocgc\w*|scanobject|scanObject|greyobject|sweepone|bgsweep|"
+                      r"bgscavenge|markroot\w*|newobject|makeslice|growslice|nextFreeFast|mProf_Malloc|"
+                      r"memclrNoHeapPointers|(\(\*mspan\)|\(\*mcache\)|\(\*mheap\)|\(\*gcWork\))\.\w+)$")
 
 
 def select_benchmarks(params: dict[str, Any], compare_json: Path | None, default: str) -> tuple[str, str]:
@@ -35,16 +42,22 @@ def select_benchmarks(params: dict[str, Any], compare_json: Path | None, default
     explicit = str((params.get("profile") or {}).get("bench") or "")
     if explicit:
         return explicit, "profile.bench in params"
-    if compare_json and compare_json.exists():
-        try:
-            data = json.loads(compare_json.read_text())
-        except ValueError:
-            data = {}
-        names = sorted({re.sub(r"-\d+$", "", r["benchmark"]) for r in data.get("rows", [])
-                        if r.get("verdict") == "regression"})
-        if names:
-            return "^(" + "|".join(re.escape(n) for n in names) + ")$", "regressed in compare"
+    flagged = regressed(compare_json)
+    if flagged:
+        return "^(" + "|".join(re.escape(n) for n in sorted(flagged)) + ")$", "regressed in compare"
     return default, "the mode's benchmark set"
+
+
+def regressed(compare_json: Path | None) -> set[str]:
+    """Top-level names of benchmarks the compare stage flagged."""
+    if not compare_json or not compare_json.exists():
+        return set()
+    try:
+        data = json.loads(compare_json.read_text())
+    except ValueError:
+        return set()
+    return {re.sub(r"-\d+$", "", r["benchmark"]).split("/", 1)[0] for r in data.get("rows", [])
+            if r.get("verdict") == "regression"}
 
 
 def summarize_cpu(prof: pprof.Profile, limit: int) -> dict[str, Any]:
@@ -55,8 +68,7 @@ def summarize_cpu(prof: pprof.Profile, limit: int) -> dict[str, Any]:
             for c in costs]
     by_cum = sorted(rows, key=lambda r: (-r["cum"], r["function"]))
     return {"total_ns": total, "duration_ns": prof.duration_nanos, "samples": len(prof.samples),
-            "gc_alloc_pct": 100 * gc / total if total else 0.0,
-            "flat": rows[:limit], "cum": by_cum[:limit]}
+            "gc_alloc_pct": 100 * gc / total if total else 0.0, "flat": rows[:limit], "cum": by_cum[:limit]}
 
 
 def summarize_mem(prof: pprof.Profile, limit: int) -> dict[str, Any]:
@@ -80,79 +92,109 @@ def gc_pressure(gc_pct: float, bytes_per_s: float, th: dict[str, Any]) -> str:
     return "Low"
 
 
+def _iterations(output: str) -> int:
+    res = bfmt.read_text(output).results
+    return sum(r.iters for r in res)
+
+
+def _bytes_per_s(output: str) -> float:
+    """Allocation rate from the benchmark's own B/op and ns/op."""
+    for r in bfmt.read_text(output).results:
+        vals = {u: v for v, u in r.values}
+        if vals.get("ns/op") and "B/op" in vals:
+            return vals["B/op"] / (vals["ns/op"] * 1e-9)
+    return 0.0
+
+
+def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, pcfg: dict[str, Any],
+                      timeout: str) -> dict[str, Any]:
+    benchtime = str(pcfg.get("benchtime", "1s"))
+    rate = int(pcfg.get("memprofilerate", 1))
+    limit = int(pcfg.get("top", 15))
+    base = ["-test.run=^$", f"-test.bench=^{re.escape(name)}$", "-test.benchmem", f"-test.benchtime={benchtime}",
+            "-test.count=1", f"-test.timeout={timeout}"]
+    cpu = gotest.run_binary(binary, pkg.dir, base + [f"-test.cpuprofile={sub / 'cpu.prof'}",
+                                                     f"-test.trace={sub / 'trace.out'}"])
+    if cpu.returncode != 0:
+        raise BenchpipeError(gotest.diagnose(cpu.output, pkg.import_path, cpu.returncode) + " (under profiling)")
+    mem = gotest.run_binary(binary, pkg.dir, base + [f"-test.memprofile={sub / 'mem.prof'}",
+                                                     f"-test.memprofilerate={rate}"])
+    if mem.returncode != 0:
+        raise BenchpipeError(gotest.diagnose(mem.output, pkg.import_path, mem.returncode) + " (under profiling)")
+    (sub / "bench.txt").write_text(cpu.output)
+    entry: dict[str, Any] = {"package": pkg.import_path, "benchmark": name, "maxrss_kb": cpu.maxrss_kb,
+                             "iterations": _iterations(cpu.output), "go_s": cpu.wall + mem.wall,
+                             "alloc_bytes_per_s": _bytes_per_s(cpu.output), "notes": [], "graphs": {}}
+    try:
+        cprof = pprof.load(sub / "cpu.prof")
+        entry["cpu"] = summarize_cpu(cprof, limit)
+        if not entry["cpu"]["total_ns"]:
+            entry["notes"].append(f"{name}: CPU profile has no samples (benchmark too short? raise "
+                                  "profile.benchtime)")
+        else:
+            data = callgraph.gprof2dot_json(cprof, cprof.index_of("cpu"), "cpu", "ns")
+            svg, note = callgraph.render(data, sub / "cpu.svg", float(pcfg.get("node_threshold", 0.5)),
+                                         float(pcfg.get("edge_threshold", 0.1)))
+            if svg:
+                entry["graphs"]["cpu"] = "cpu.svg"
+            if note:
+                entry["notes"].append(f"{name}: {note}")
+    except pprof.ProfileError as e:
+        entry["notes"].append(str(e))
+    try:
+        entry["mem"] = summarize_mem(pprof.load(sub / "mem.prof"), limit)
+    except pprof.ProfileError as e:
+        entry["notes"].append(str(e))
+    entry["gc_pressure"] = gc_pressure((entry.get("cpu") or {}).get("gc_alloc_pct", 0.0),
+                                       entry["alloc_bytes_per_s"], pcfg.get("gc_thresholds") or {})
+    return entry
+
+
 def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path,
-        compare_json: Path | None) -> dict[str, Any]:
+        compare_json: Path | None, baseline_profiles: Path | None = None) -> dict[str, Any]:
     pcfg = params.get("profile") or {}
     out_dir = out_dir.resolve()
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     regex, why = select_benchmarks(params, compare_json, str(cfg.get("bench", ".")))
-    limit = int(pcfg.get("top", 15))
-    benchtime = str(pcfg.get("benchtime", "1s"))
-    rate = int(pcfg.get("memprofilerate", 1))
-    summary: dict[str, Any] = {"bench": regex, "why": why, "benchtime": benchtime, "memprofilerate": rate,
-                               "packages": [], "notes": []}
+    summary: dict[str, Any] = {"bench": regex, "why": why, "benchtime": str(pcfg.get("benchtime", "1s")),
+                               "memprofilerate": int(pcfg.get("memprofilerate", 1)), "benchmarks": [],
+                               "notes": [], "go_s": 0.0}
     if not pcfg.get("enabled", True):
         summary["notes"].append("profiling disabled (profile.enabled: false)")
         atomic.write_json(out_dir / "profile.json", summary)
         return summary
+    flagged = regressed(compare_json)
+    rx = re.compile(regex)
+    module = gotest.module_path(target)
     pkgs = [p for p in gotest.list_packages(target, cfg["packages"]) if p.has_tests]
-    go_s = 0.0
     for i, pkg in enumerate(pkgs, 1):
-        sub = out_dir / f"{i:02d}-{pkg.import_path.rsplit('/', 1)[-1]}"
-        sub.mkdir()
-        binary = sub / "pkg.test"
-        gotest.progress(f"profile: [{i}/{len(pkgs)}] {pkg.import_path} -bench {regex}")
-        go_s += gotest.build_test_binary(pkg, target, binary)
-        base = ["-test.run=^$", f"-test.bench={regex}", "-test.benchmem", f"-test.benchtime={benchtime}",
-                "-test.count=1", f"-test.timeout={cfg.get('timeout', '10m')}"]
-        cpu = gotest.run_binary(binary, pkg.dir, base + [f"-test.cpuprofile={sub / 'cpu.prof'}",
-                                                         f"-test.trace={sub / 'trace.out'}"])
-        go_s += cpu.wall
-        if cpu.returncode != 0:
-            raise BenchpipeError(gotest.diagnose(cpu.output, pkg.import_path, cpu.returncode) + " (under profiling)")
-        if "Benchmark" not in cpu.output:
-            shutil.rmtree(sub)
+        pdir = out_dir / f"{i:02d}-{pkg.import_path.rsplit('/', 1)[-1]}"
+        pdir.mkdir()
+        binary = pdir / "pkg.test"
+        summary["go_s"] += gotest.build_test_binary(pkg, target, binary)
+        listing = gotest.run_binary(binary, pkg.dir, ["-test.list", "^Benchmark"], hard_timeout=120)
+        names = [n.strip() for n in listing.output.splitlines() if n.startswith("Benchmark") and rx.search(n.strip())]
+        if not names:
+            shutil.rmtree(pdir)
             continue
-        mem = gotest.run_binary(binary, pkg.dir, base + [f"-test.memprofile={sub / 'mem.prof'}",
-                                                         f"-test.memprofilerate={rate}"])
-        go_s += mem.wall
-        if mem.returncode != 0:
-            raise BenchpipeError(gotest.diagnose(mem.output, pkg.import_path, mem.returncode) + " (under profiling)")
-        entry: dict[str, Any] = {"package": pkg.import_path, "dir": sub.name, "maxrss_kb": cpu.maxrss_kb,
-                                 "trace": f"{sub.name}/trace.out", "binary": f"{sub.name}/pkg.test"}
-        svgs: dict[str, str] = {}
-        try:
-            cprof = pprof.load(sub / "cpu.prof")
-            entry["cpu"] = summarize_cpu(cprof, limit)
-            if not entry["cpu"]["total_ns"]:
-                summary["notes"].append(f"{pkg.import_path}: CPU profile has no samples (benchmark too short?)")
-            else:
-                data = callgraph.gprof2dot_json(cprof, cprof.index_of("cpu"), "cpu", "ns")
-                svg, note = callgraph.render(data, sub / "cpu.svg", float(pcfg.get("node_threshold", 0.5)),
-                                             float(pcfg.get("edge_threshold", 0.1)))
-                if svg:
-                    svgs["cpu"] = f"{sub.name}/cpu.svg"
-                if note:
-                    summary["notes"].append(f"{pkg.import_path}: {note}")
-        except pprof.ProfileError as e:
-            summary["notes"].append(str(e))
-        try:
-            mprof = pprof.load(sub / "mem.prof")
-            entry["mem"] = summarize_mem(mprof, limit)
-        except pprof.ProfileError as e:
-            summary["notes"].append(str(e))
-        cpu_s = (entry.get("cpu") or {}).get("duration_ns", 0) / 1e9 or cpu.wall
-        alloc = ((entry.get("mem") or {}).get("alloc_space") or {}).get("total", 0)
-        entry["alloc_bytes_per_s"] = alloc / mem.wall if mem.wall else 0.0
-        entry["gc_pressure"] = gc_pressure((entry.get("cpu") or {}).get("gc_alloc_pct", 0.0),
-                                           entry["alloc_bytes_per_s"], pcfg.get("gc_thresholds") or {})
-        entry["cpu_seconds"] = cpu_s
-        entry["graphs"] = svgs
-        summary["packages"].append(entry)
-    summary["go_s"] = round(go_s, 3)
-    if not summary["packages"]:
+        for name in names:
+            gotest.progress(f"profile: {pkg.import_path} {name}")
+            sub = pdir / name
+            sub.mkdir()
+            entry = profile_benchmark(binary, pkg, name, sub, pcfg, str(cfg.get("timeout", "10m")))
+            entry["dir"] = str(sub.relative_to(out_dir))
+            summary["go_s"] += entry.pop("go_s")
+            summary["notes"] += entry["notes"]
+            if name in flagged and baseline_profiles is not None:
+                base = baseline_profiles / pdir.name / name
+                entry["diff"] = profdiff.diff_dirs(base, sub, module, pcfg)
+                if entry["diff"].get("note"):
+                    summary["notes"].append(f"{name}: {entry['diff']['note']}")
+            summary["benchmarks"].append(entry)
+    summary["go_s"] = round(summary["go_s"], 3)
+    if not summary["benchmarks"]:
         summary["notes"].append(f"no benchmark matched {regex!r}: nothing profiled")
     atomic.write_json(out_dir / "profile.json", summary)
     for n in summary["notes"]:

@@ -110,17 +110,18 @@ while True:
 
 def experiment(src: Path, repeats: int, rounds: int, confirm: int, count: int, benchtime: str,
                noise: bool = False) -> dict[str, Any]:
-    """Run the experiment; with ``noise``, a neighbour process burns one core on and off
-    at random (0.3-3 s bursts), the drift a shared CI machine shows."""
+    """Run the experiment; with ``noise``, two neighbour processes burn the cores on and off
+    at random (0.3-3 s bursts each), the drift a shared CI machine shows."""
     out: dict[str, Any] = {"repeats": repeats, "rounds": rounds, "confirm_rounds": confirm, "count": count,
                            "benchtime": benchtime, "noise": noise, "runs": []}
-    neighbour = subprocess.Popen([sys.executable, "-c", NOISE]) if noise else None
+    neighbours = [subprocess.Popen([sys.executable, "-c", NOISE.replace("Random(7)", f"Random({i})")])
+                  for i in range(2 if noise else 0)]
     try:
         _experiment(src, out)
     finally:
-        if neighbour:
-            neighbour.kill()
-            neighbour.wait()
+        for n in neighbours:
+            n.kill()
+            n.wait()
     return out
 
 

@@ -168,50 +168,69 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
                else f"{r['benchmark']} ({r['unit']})" for r in cmp.get("rows", []) if r["verdict"] == "regression"]
     warned = [f"{r['benchmark']} {r['unit']}: {'; '.join(r['warnings']) or 'worse but within threshold'}"
               for r in cmp.get("rows", []) if r["verdict"] == "warn"]
-    # Profiles.
+    # Profiles: one entry per profiled benchmark.
     profiles = []
     alloc_hot: list[dict[str, Any]] = []
     mem_tables: dict[str, list[dict[str, Any]]] | None = None
     gc_levels = []
-    for p in prof.get("packages", []):
-        entry: dict[str, Any] = {"package": p["package"], "flat": [], "cum": [], "svg": "",
-                                 "trace": os.path.relpath(profile_dir / p["trace"], Path.cwd())}
+    diffs = []
+    graphs = report_dir / "graphs"
+    for p in prof.get("benchmarks", []):
+        bdir = profile_dir / p["dir"]
+        slug = re.sub(r"[^A-Za-z0-9_.-]", "_", p["dir"])
+        entry: dict[str, Any] = {"package": p["package"], "benchmark": p["benchmark"], "flat": [], "cum": [],
+                                 "svg": "", "trace": os.path.relpath(bdir / "trace.out", Path.cwd()),
+                                 "iterations": p.get("iterations", 0)}
         cpu = p.get("cpu")
         if cpu:
             for key in ("flat", "cum"):
-                entry[key] = [{**f, "where": f"{Path(f['file']).name}:{f['line']}"} for f in cpu[key][:10]]
+                entry[key] = [{**f, "where": f"{Path(f['file']).name}:{f['line']}"} for f in cpu[key][:8]]
         if p.get("graphs", {}).get("cpu"):
-            dest = report_dir / "graphs" / f"cpu-{p['dir']}.svg"
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(profile_dir / p["graphs"]["cpu"], dest)
+            dest = graphs / f"cpu-{slug}.svg"
+            shutil.copyfile(bdir / p["graphs"]["cpu"], dest)
             entry["svg"] = os.path.relpath(dest, report_dir)
         profiles.append(entry)
         mem = p.get("mem")
         if mem:
-            space = mem["alloc_space"]["top"][:8]
-            objs = mem["alloc_objects"]["top"][:8]
-            alloc_hot += space[:3]
+            space = mem["alloc_space"]["top"][:5]
+            objs = mem["alloc_objects"]["top"][:5]
+            alloc_hot += [{**h, "benchmark": p["benchmark"]} for h in space[:2]]
             mem_tables = mem_tables or {"space": [], "objects": []}
-            mem_tables["space"] += [{**h, "where": f"{Path(h['file']).name}:{h['line']}",
-                                     "value": f"{h['flat']:,}"} for h in space]
-            mem_tables["objects"] += [{**h, "where": f"{Path(h['file']).name}:{h['line']}",
-                                       "value": f"{h['flat']:,}"} for h in objs]
-        gc_levels.append((p.get("gc_pressure", "Low"), p["package"], (cpu or {}).get("gc_alloc_pct", 0.0),
+            for key, rows_ in (("space", space), ("objects", objs)):
+                mem_tables[key] += [{**h, "benchmark": p["benchmark"], "where": f"{Path(h['file']).name}:{h['line']}",
+                                     "value": f"{h['flat']:,}"} for h in rows_]
+        gc_levels.append((p.get("gc_pressure", "Low"), p["benchmark"], (cpu or {}).get("gc_alloc_pct", 0.0),
                           p.get("alloc_bytes_per_s", 0.0)))
+        d = p.get("diff") or {}
+        if d.get("rows"):
+            svg = ""
+            if d.get("graph"):
+                dest = graphs / f"diff-{slug}.svg"
+                shutil.copyfile(bdir / d["graph"], dest)
+                svg = os.path.relpath(dest, report_dir)
+            diffs.append({"benchmark": p["benchmark"], "base_ns": d["base_ns_per_op"], "cur_ns": d["cur_ns_per_op"],
+                          "svg": svg, "rows": [{**r, "top": i == 0} for i, r in enumerate(d["rows"][:10])]})
     rank = {"Low": 0, "Medium": 1, "High": 2}
     if gc_levels:
-        lvl = max(gc_levels, key=lambda g: rank.get(g[0], 0))
-        gc = {"level": lvl[0], "detail": f"worst package {lvl[1]}: {lvl[2]:.1f}% of CPU samples in GC and "
-                                           f"allocation, {lvl[3] / 1e6:.0f} MB/s allocated while profiling"}
+        lvl = max(gc_levels, key=lambda g: (rank.get(g[0], 0), g[2]))
+        gc = {"level": lvl[0], "detail": f"worst: {lvl[1]}, {lvl[2]:.1f}% of CPU samples in GC and allocation, "
+                                         f"{lvl[3] / 1e6:.0f} MB/s allocated; High at >= "
+                                         f"{(params.get('profile') or {}).get('gc_thresholds', {}).get('high_gc_pct', 25)}%"
+                                         " or 1000 MB/s, Medium at >= 10% or 200 MB/s"}
     else:
         gc = {"level": "unknown", "detail": "no profile collected"}
+    alloc_hot.sort(key=lambda h: -h["flat"])
     # Recommendations, from measured facts only.
     rec_opt = []
-    for p in profiles[:3]:
+    for p in profiles[:4]:
         if p["flat"]:
             f = p["flat"][0]
             rec_opt.append(f"`{code_escape(f['function'])}` takes {f['flat_pct']:.1f}% of CPU in "
-                           f"{md_escape(p['package'])} ({md_escape(f['where'])}): the first place to look.")
+                           f"{md_escape(p['benchmark'])} ({md_escape(f['where'])}): the first place to look.")
+    for d in diffs:
+        top = d["rows"][0]
+        rec_opt.append(f"{md_escape(d['benchmark'])} got slower mostly in `{code_escape(top['function'])}` "
+                       f"({top['d_own']:+.0f} ns/op of own-code time, differential profile below).")
     for h in alloc_hot[:2]:
         rec_opt.append(f"`{code_escape(h['function'])}` allocates {h['flat_pct']:.1f}% of bytes: "
                        "consider reusing buffers or preallocating.")
@@ -235,7 +254,7 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
         "verdict": cmp.get("verdict", "PASS") if cmp.get("rows") else "PASS (no baseline)",
         "threshold": cmp.get("threshold_pct", 10), "alpha": cmp.get("alpha", 0.05),
         "flagged": flagged, "warned": warned, "peak_rss": f"{peak / 1024:.1f} MB", "gc": gc,
-        "alloc_hot": alloc_hot[:3], "mem_tables": mem_tables, "profiles": profiles, "prof": prof,
+        "alloc_hot": alloc_hot[:3], "mem_tables": mem_tables, "profiles": profiles, "prof": prof, "diffs": diffs,
         "prof_notes": prof.get("notes", []), "rec_opt": rec_opt, "rec_reg": rec_reg, "rec_base": rec_base,
         "targets": targets, "medians": med,
     }

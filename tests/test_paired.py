@@ -1,0 +1,180 @@
+"""Paired, interleaved base-vs-head comparison on real git revisions of real Go code."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from scipy.stats import wilcoxon
+
+from benchpipe import stats
+
+from .conftest import EXAMPLE, ROOT, run
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+FAST = ["--packages", "./pkg/core", "--bench", "^BenchmarkEvaluate$", "--rounds", "6", "--benchtime", "30ms"]
+
+
+def git(repo: Path, *args: str) -> str:
+    p = run(["git", *args], cwd=repo, env=GIT_ENV)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    """A git repo holding the example: c1 base, c2 comment only, c3 regression committed, c4 comment only."""
+    repo = tmp_path / "hist"
+    shutil.copytree(EXAMPLE, repo / "policyengine")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "c1 base")
+    ev = repo / "policyengine" / "pkg" / "core" / "evaluate.go"
+    ev.write_text(ev.read_text() + "\n// c2: a comment\n")
+    git(repo, "commit", "-qam", "c2 comment")
+    ev.write_text(ev.read_text().replace("const auditDefault = false", "const auditDefault = true"))
+    git(repo, "commit", "-qam", "c3 audit every decision")
+    ev.write_text(ev.read_text() + "// c4: another comment\n")
+    git(repo, "commit", "-qam", "c4 comment")
+    return repo
+
+
+def paired(repo: Path, cache: Path, *args: str, fmt: str = "json"):
+    return run(["benchpipe", "compare", "--target", str(repo / "policyengine"), "--params", str(ROOT / "params.yaml"),
+                "--cache-dir", str(cache), "--format", fmt, "--out", str(cache.parent / "paired.json"), *args])
+
+
+def test_signed_rank_matches_scipy_exact() -> None:
+    rng = random.Random(3)
+    for _ in range(40):
+        n = rng.randint(6, 20)
+        d = rng.sample(range(-1000, 1000), n)
+        d = [x for x in d if x != 0]
+        ours = stats.signed_rank([float(x) for x in d]).p
+        ref = wilcoxon(d, method="exact").pvalue
+        assert math.isclose(ours, ref, rel_tol=1e-9), (d, ours, ref)
+
+
+def test_committed_regression_fails_after_confirmation_and_aa_passes(history: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    p = paired(history, cache, "--base", "HEAD~2", *FAST)
+    assert p.returncode == 1, p.stderr
+    d = json.loads(p.stdout)
+    assert d["verdict"] == "FAIL" and "signed-rank" in d["method"]
+    ns = next(r for r in d["rows"] if r["unit"] == "ns/op")
+    assert ns["benchmark"].startswith("BenchmarkEvaluate-") and ns["verdict"] == "regression"
+    assert ns["ratio"]["center"] > 1.1 and ns["ratio"]["lo"] <= ns["ratio"]["center"] <= ns["ratio"]["hi"]
+    assert ns["old"]["n"] == 6 and any(w.startswith("confirmed by 6 fresh rounds") for w in ns["warnings"])
+    assert d["paired"]["confirmed"] and d["paired"]["confirm_rounds"] == 6
+    assert "confirmed regressions: BenchmarkEvaluate-" in p.stderr
+    assert "paired: building base" in p.stderr
+    # worktrees are gone, the user's checkout untouched
+    assert git(history, "worktree", "list").count("\n") == 0
+    assert git(history, "status", "--porcelain") == ""
+    # A/A: the same revision on both sides never FAILs; base builds come from the cache
+    q = paired(history, cache, "--base", "HEAD~2", "--head", "HEAD~2", *FAST)
+    assert q.returncode == 0, q.stdout + q.stderr
+    assert json.loads(q.stdout)["verdict"] in ("PASS", "WARN")
+    assert "paired: building" not in q.stderr  # both sides are commits already built
+
+
+def test_text_output_and_dirty_head(history: Path, tmp_path: Path) -> None:
+    ev = history / "policyengine" / "pkg" / "core" / "evaluate.go"
+    ev.write_text(ev.read_text() + "// uncommitted\n")
+    p = paired(history, tmp_path / "cache", "--base", "HEAD", *FAST, fmt="text")
+    assert p.returncode in (0, 1)
+    assert "head working tree (dirty)" in p.stdout
+    assert "warning: head is the working tree with uncommitted changes" in p.stdout
+
+
+def test_bad_inputs(history: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    p = paired(history, cache, "--base", "no-such-rev", *FAST)
+    assert p.returncode == 2 and "unknown revision 'no-such-rev'" in p.stderr and "Traceback" not in p.stderr
+    # a base that does not build
+    bad = history / "policyengine" / "pkg" / "core" / "broken.go"
+    bad.write_text("package core\n\nfunc broken() { nope() }\n")
+    git(history, "add", "-A")
+    git(history, "commit", "-qm", "broken")
+    bad.unlink()
+    git(history, "commit", "-qam", "fixed")
+    p = paired(history, cache, "--base", "HEAD~1", *FAST)
+    assert p.returncode == 2 and "base side" in p.stderr and "does not build" in p.stderr
+    assert git(history, "worktree", "list").count("\n") == 0
+    # a benchmark that exists only on the head side is listed as added, never a crash
+    t = history / "policyengine" / "pkg" / "core" / "extra_test.go"
+    t.write_text("package core\n\nimport \"testing\"\n\nfunc BenchmarkEvaluateNew(b *testing.B) {\n"
+                 "\tfor i := 0; i < b.N; i++ {\n\t}\n}\n")
+    p = paired(history, cache, "--base", "HEAD", "--packages", "./pkg/core", "--bench", "^BenchmarkEvaluate(New)?$",
+               "--rounds", "6", "--benchtime", "20ms")
+    assert p.returncode in (0, 1), p.stderr
+    d = json.loads(p.stdout)
+    assert d["added"] == ["BenchmarkEvaluateNew"] and d["removed"] == []
+
+
+def test_changed_only(history: Path, tmp_path: Path) -> None:
+    args = ["--bench", "^Benchmark(Evaluate|Parse)$", "--rounds", "6", "--benchtime", "20ms", "--no-confirm",
+            "--changed-only"]
+    p = run(["benchpipe", "compare", "--target", str(history / "policyengine"), "--params",
+             str(ROOT / "params.yaml"), "--cache-dir", str(tmp_path / "c"), "--format", "json",
+             "--base", "HEAD~1", "--head", "HEAD", "--packages", "./...", *args])
+    assert p.returncode in (0, 1), p.stderr
+    d = json.loads(p.stdout)
+    assert {r["package"] for r in d["rows"]} == {"example.com/policyengine/pkg/core"}
+    assert d["paired"]["changed_packages"] == ["example.com/policyengine/pkg/core"]
+    # nothing changed between a commit and itself
+    q = run(["benchpipe", "compare", "--target", str(history / "policyengine"), "--params",
+             str(ROOT / "params.yaml"), "--cache-dir", str(tmp_path / "c"), "--base", "HEAD", "--head", "HEAD",
+             "--packages", "./...", *args])
+    assert q.returncode == 3 and "no package changed" in q.stderr
+
+
+def test_bisect_finds_the_commit(history: Path, tmp_path: Path) -> None:
+    p = run(["benchpipe", "bisect", "--target", str(history / "policyengine"), "--params", str(ROOT / "params.yaml"),
+             "--cache-dir", str(tmp_path / "c"), "--good", "HEAD~3", "--bad", "HEAD", "--bench", "BenchmarkEvaluate",
+             "--packages", "./pkg/core", "--rounds", "6", "--benchtime", "30ms"])
+    assert p.returncode == 0, p.stderr
+    c3 = git(history, "rev-parse", "HEAD~1")
+    assert f"first bad commit {c3} c3 audit every decision" in p.stdout
+
+
+def test_calibrate_stores_noise_floor_and_compare_warns(history: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "c"
+    p = run(["benchpipe", "calibrate", "--target", str(history / "policyengine"), "--params",
+             str(ROOT / "params.yaml"), "--cache-dir", str(cache), "--rev", "HEAD", "--packages", "./pkg/core",
+             "--bench", "^BenchmarkEvaluate$", "--rounds", "6", "--benchtime", "20ms", "--out",
+             str(tmp_path / "cal.json")])
+    assert p.returncode == 0, p.stderr
+    cal = json.loads((tmp_path / "cal.json").read_text())
+    entry = next(e for e in cal["benchmarks"].values() if e["unit"] == "ns/op")
+    floors = entry["noise_floor_pct"]
+    assert set(floors) == {"6", "10", "15", "20", "30"} and all(v >= 0 for v in floors.values())
+    assert floors["30"] <= floors["6"] + 1e-9  # more rounds, lower noise floor
+    assert "noise floor" in p.stdout and "stored:" in p.stdout
+    q = paired(history, cache, "--base", "HEAD", "--head", "HEAD", "--threshold", "0.0001", *FAST)
+    assert q.returncode in (0, 1)
+    assert any("below this machine's noise floor" in w for w in json.loads(q.stdout)["warnings"])
+
+
+def test_interrupt_cleans_up_worktrees(history: Path, tmp_path: Path) -> None:
+    cmd = ["benchpipe", "compare", "--target", str(history / "policyengine"), "--params", str(ROOT / "params.yaml"),
+           "--cache-dir", str(tmp_path / "c"), "--base", "HEAD~2", "--head", "HEAD", "--packages", "./pkg/core",
+           "--bench", "^BenchmarkEvaluate$", "--rounds", "50", "--benchtime", "50ms"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ})
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in proc.stderr:
+        if "round 1/" in line or time.monotonic() > deadline:
+            break
+    assert len(git(history, "worktree", "list").splitlines()) == 3  # main + base + head
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    assert len(git(history, "worktree", "list").splitlines()) == 1
