@@ -216,8 +216,10 @@ def bisect(c, good, bad, bench, target=None, rounds=None):
 
 @task(help={"repeats": "A/A and A/B repetitions of each method", "rounds": "paired rounds",
             "noise": "run a CPU-burning neighbour on and off meanwhile (a shared CI machine)",
-            "count": "sequential -count", "benchtime": "-benchtime of each run"})
-def quality(c, repeats=5, rounds=7, count=10, benchtime="100ms", noise=False):
-    """Measure false-alarm and detection rates, paired vs sequential, on tests/quality."""
+            "count": "sequential -count", "benchtime": "sequential -benchtime",
+            "paired_benchtime": "-benchtime of one paired run"})
+def quality(c, repeats=5, rounds=16, count=10, benchtime="100ms", paired_benchtime="50ms", noise=False):
+    """Measure false-alarm and detection rates, paired vs sequential, on tests/quality (same benchmark time)."""
     _run([sys.executable, "-m", "benchpipe.quality", str(ROOT / "tests" / "quality"), "--repeats", str(repeats),
-          "--rounds", str(rounds), "--count", str(count), "--benchtime", benchtime] + (["--noise"] if noise else []))
+          "--rounds", str(rounds), "--count", str(count), "--benchtime", benchtime, "--paired-benchtime",
+          paired_benchtime] + (["--noise"] if noise else []))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import math
 import os
 import random
@@ -372,7 +373,10 @@ def main(args: argparse.Namespace, opts: Options, prm: dict[str, Any]) -> int:
     data["paired"] = {k: v for k, v in facts.items() if k not in ("raw", "samples")}
     if args.out:
         atomic.write_json(args.out, data)
-    sys.stdout.write(output.render(c, args.format))
+    if args.format == "json":
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(output.render(c, args.format))
     if facts["confirmed"]:
         sys.stderr.write(f"paired: confirmed regressions: {', '.join(facts['confirmed'])}\n")
     if facts["unconfirmed"]:

@@ -109,11 +109,12 @@ while True:
 
 
 def experiment(src: Path, repeats: int, rounds: int, confirm: int, count: int, benchtime: str,
-               noise: bool = False) -> dict[str, Any]:
+               noise: bool = False, paired_benchtime: str = "") -> dict[str, Any]:
     """Run the experiment; with ``noise``, two neighbour processes burn the cores on and off
     at random (0.3-3 s bursts each), the drift a shared CI machine shows."""
     out: dict[str, Any] = {"repeats": repeats, "rounds": rounds, "confirm_rounds": confirm, "count": count,
-                           "benchtime": benchtime, "noise": noise, "runs": []}
+                           "benchtime": benchtime, "paired_benchtime": paired_benchtime or benchtime,
+                           "noise": noise, "runs": []}
     neighbours = [subprocess.Popen([sys.executable, "-c", NOISE.replace("Random(7)", f"Random({i})")])
                   for i in range(2 if noise else 0)]
     try:
@@ -127,7 +128,7 @@ def experiment(src: Path, repeats: int, rounds: int, confirm: int, count: int, b
 
 def _experiment(src: Path, out: dict[str, Any]) -> None:
     repeats, rounds, confirm = out["repeats"], out["rounds"], out["confirm_rounds"]
-    count, benchtime = out["count"], out["benchtime"]
+    count, benchtime, pbt = out["count"], out["benchtime"], out["paired_benchtime"]
     with tempfile.TemporaryDirectory(prefix="benchpipe-quality-") as tmp:
         repo = make_repo(src, Path(tmp) / "repo")
         cache = Path(tmp) / "cache"
@@ -136,8 +137,8 @@ def _experiment(src: Path, out: dict[str, Any]) -> None:
             for method in ("paired", "sequential"):
                 t0 = time.monotonic()
                 if method == "paired":
-                    aa = run_paired(repo, "rev1", "rev1", rounds, confirm, benchtime, cache)
-                    ab = run_paired(repo, "rev1", "rev2", rounds, confirm, benchtime, cache)
+                    aa = run_paired(repo, "rev1", "rev1", rounds, confirm, pbt, cache)
+                    ab = run_paired(repo, "rev1", "rev2", rounds, confirm, pbt, cache)
                 else:
                     aa = run_sequential(repo, "rev1", "rev1", count, benchtime)
                     ab = run_sequential(repo, "rev1", "rev2", count, benchtime)
@@ -162,8 +163,9 @@ def summarize(res: dict[str, Any]) -> str:
         lines.append(f"{m:<10} A/A runs that FAILed: {aa_fail_runs}/{n} ({aa_rows} false rows); "
                      f"injected regressions detected: {det}/{total}; unchanged/faster benchmarks that FAILed in "
                      f"A/B: {false_ab}; wall time per A/A+A/B: {secs:.0f}s")
-    budget = ("with a noisy neighbour process; " if res.get("noise") else "quiet machine; ") + (f"budget per benchmark and side: paired {res['rounds']} rounds (+{res['confirm_rounds']} confirmation "
-              f"rounds for suspects) vs sequential -count={res['count']}, benchtime {res['benchtime']}")
+    budget = ("with noisy neighbour processes; " if res.get("noise") else "quiet machine; ") + (
+        f"per benchmark and side: paired {res['rounds']} rounds x {res['paired_benchtime']} (+{res['confirm_rounds']} "
+        f"confirmation rounds for suspects) vs sequential -count={res['count']} x {res['benchtime']}")
     return "\n".join([budget, *lines])
 
 
@@ -175,9 +177,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--confirm", type=int, default=6)
     ap.add_argument("--count", type=int, default=10)
     ap.add_argument("--benchtime", default="100ms")
-    ap.add_argument("--noise", action="store_true", help="run a CPU-burning neighbour on and off meanwhile")
+    ap.add_argument("--paired-benchtime", default="", help="-benchtime of one paired run (default --benchtime)")
+    ap.add_argument("--noise", action="store_true", help="run CPU-burning neighbours on and off meanwhile")
     a = ap.parse_args(argv)
-    res = experiment(Path(a.module), a.repeats, a.rounds, a.confirm, a.count, a.benchtime, a.noise)
+    res = experiment(Path(a.module), a.repeats, a.rounds, a.confirm, a.count, a.benchtime, a.noise,
+                     a.paired_benchtime)
     print(summarize(res))
 
 
