@@ -108,7 +108,7 @@ def _compare_stage(args: argparse.Namespace) -> int:
     prm = params.load(args.params or "params.yaml")
     name = str(args.baseline or (prm.get("compare") or {}).get("baseline", "main"))
     txt, mj = baseline.paths(name)
-    out = Path(args.out)
+    out = Path(args.out or RUN / "compare.json")
     if not txt.exists():
         atomic.write_json(out, {"verdict": "NONE", "baseline": name, "rows": [],
                                 "note": f"No baseline: {txt} does not exist (save one with `invoke baseline "
@@ -168,8 +168,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from . import report
 
     prm = params.load(args.params)
+    hist = None if args.no_history else Path(args.history)
     report.run(Path(args.meta), Path(args.raw), Path(args.samples), Path(args.compare), Path(args.profile), prm,
-               Path(args.out), Path(args.metrics))
+               Path(args.out), Path(args.metrics), hist)
     sys.stderr.write(f"report: wrote {args.out}\n")
     return EXIT_OK
 
@@ -187,6 +188,57 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         return EXIT_OK
     raise NothingToCompare(f"baseline {args.name!r} not found locally or in the DVC remote "
                            f"(save one with `invoke baseline --name {args.name}`)")
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from . import format as bfmt
+    from . import history
+
+    hist = Path(args.dir)
+    if args.action == "import":
+        if not args.file or not Path(args.file).is_file():
+            raise BenchpipeError(f"history import: {args.file or 'FILE'}: no such file")
+        parsed = bfmt.read_files([args.file])
+        for e in parsed.errors:
+            sys.stderr.write(e + "\n")
+        rid = history.import_file(hist, parsed, args.commit or "", args.time or "", args.branch)
+        sys.stderr.write(f"history: imported {len(parsed.results)} results as run {rid}\n")
+        return EXIT_OK
+    if args.action == "compact":
+        n, out = history.compact(hist)
+        sys.stderr.write(f"history: merged {n} summary files" + (f" into {out}" if out else "") + "\n")
+        return EXIT_OK
+    rows = history.query(hist, args.benchmark, args.unit, args.last)
+    if not rows:
+        if args.benchmark and history.query(hist, None, args.unit, 1, warn=False):
+            raise NothingToCompare(f"no benchmark in the history matches {args.benchmark!r}")
+        raise NothingToCompare(f"the history in {hist} is empty")
+    if args.format == "json":
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return EXIT_OK
+    from . import changepoint
+
+    key = None
+    series: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if args.changes and len(series) >= 6:
+            for cp in changepoint.detect([r["center"] for r in series]):
+                r = series[cp.index]
+                sys.stdout.write(f"  change point: {cp.change_pct:+.1f}% from run {r['run_id']} (commit "
+                                 f"{r['commit'][:12]}), p={cp.p:.3f}\n")
+
+    for r in rows:
+        if (r["benchmark"], r["unit"]) != key:
+            flush()
+            key, series = (r["benchmark"], r["unit"]), []
+            sys.stdout.write(f"{r['benchmark']} {r['unit']}\n")
+        series.append(r)
+        ci = "" if r["lo"] is None or r["hi"] is None else f" [{r['lo']:.6g}, {r['hi']:.6g}]"
+        sys.stdout.write(f"  {r['time']}  {r['commit'][:12] or '-':<12}  {r['center']:>12.6g}{ci}  n={r['n']}  "
+                         f"{r['run_id']}\n")
+    flush()
+    return EXIT_OK
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -239,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--current", help="pipeline: current raw results")
     p.add_argument("--current-meta", help="pipeline: current run metadata")
     p.add_argument("--baseline", help="pipeline: baseline name (default compare.baseline)")
-    p.add_argument("--out", default=str(RUN / "compare.json"), help="pipeline / paired: JSON result file")
+    p.add_argument("--out", help=f"JSON result file (pipeline default {RUN / 'compare.json'}; paired: none)")
     p.add_argument("--target", help="paired: Go module (git work tree)")
     p.add_argument("--base", help="paired: base revision")
     p.add_argument("--head", help="paired: head revision (default: the working tree)")
@@ -287,7 +339,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=str(RUN / "profile"))
     p.add_argument("--out", default="reports/report.md")
     p.add_argument("--metrics", default="reports/metrics.json")
+    p.add_argument("--history", default="reports/history", help="history directory this run is appended to")
+    p.add_argument("--no-history", action="store_true", help="do not store this run in the history")
     p.set_defaults(fn=cmd_report)
+
+    p = sub.add_parser("history", help="runs stored in the history: per benchmark, each run's median",
+                       description="benchpipe history [show] [--benchmark RE] [--unit U] [--last N] | "
+                                   "history import FILE --commit C --time T | history compact")
+    p.add_argument("action", nargs="?", choices=["show", "import", "compact"], default="show")
+    p.add_argument("file", nargs="?", help="import: a benchfmt / go test -json file")
+    p.add_argument("--dir", default="reports/history")
+    p.add_argument("--benchmark", help="regex of benchmark names")
+    p.add_argument("--unit", help="unit as written, e.g. ns/op")
+    p.add_argument("--last", type=int, help="only the last N runs of each benchmark")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--commit", help="import: the commit that produced the file")
+    p.add_argument("--time", help="import: when it was produced (ISO 8601)")
+    p.add_argument("--branch", default="")
+    p.add_argument("--changes", action="store_true", help="show: detect change points in each series")
+    p.set_defaults(fn=cmd_history)
 
     p = sub.add_parser("baseline", help="save the current results as a baseline, or pull one")
     p.add_argument("action", choices=["save", "pull"])

@@ -101,22 +101,21 @@ NOISE = """
 import random, time
 rng = random.Random(7)
 while True:
-    end = time.monotonic() + rng.uniform(0.3, 3.0)
+    end = time.monotonic() + rng.uniform(1.0, 10.0)
     while time.monotonic() < end:
         pass
-    time.sleep(rng.uniform(0.3, 3.0))
+    time.sleep(rng.uniform(1.0, 10.0))
 """
 
 
 def experiment(src: Path, repeats: int, rounds: int, confirm: int, count: int, benchtime: str,
                noise: bool = False, paired_benchtime: str = "") -> dict[str, Any]:
-    """Run the experiment; with ``noise``, two neighbour processes burn the cores on and off
-    at random (0.3-3 s bursts each), the drift a shared CI machine shows."""
+    """Run the experiment; with ``noise``, a neighbour process burns a core on and off at
+    random (1-10 s on, 1-10 s off): the drift a shared CI machine shows between runs."""
     out: dict[str, Any] = {"repeats": repeats, "rounds": rounds, "confirm_rounds": confirm, "count": count,
                            "benchtime": benchtime, "paired_benchtime": paired_benchtime or benchtime,
                            "noise": noise, "runs": []}
-    neighbours = [subprocess.Popen([sys.executable, "-c", NOISE.replace("Random(7)", f"Random({i})")])
-                  for i in range(2 if noise else 0)]
+    neighbours = [subprocess.Popen([sys.executable, "-c", NOISE])] if noise else []
     try:
         _experiment(src, out)
     finally:

@@ -7,10 +7,12 @@ the compare and profile stages' JSON outputs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +110,13 @@ def _cmp_context(cmp: dict[str, Any]) -> dict[str, Any]:
                 for k, lab in [("go_version", "Go version"), ("goos", "GOOS"), ("goarch", "GOARCH"),
                                ("cpu", "CPU"), ("gomaxprocs", "GOMAXPROCS"), ("commit", "Commit"),
                                ("start_time", "Time")]]
-    return {**cmp, "table": table, "env_rows": env_rows, "baseline_env": be}
+    if cmp.get("paired"):
+        title = (f"Paired comparison: base `{code_escape(cmp['paired'].get('base', '?'))[:12]}` vs head "
+                 f"`{code_escape(cmp['paired'].get('head', '?'))[:12]}`")
+    else:
+        title = (f"Baseline `{code_escape(cmp.get('baseline', '?'))}` ({be.get('start_time') or 'unknown time'}, "
+                 f"commit `{code_escape(be.get('commit') or '?')[:12]}`) vs current")
+    return {**cmp, "table": table, "env_rows": env_rows, "baseline_env": be, "title": title}
 
 
 def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof: dict[str, Any],
@@ -260,6 +268,31 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
     }
 
 
+def trends(hist: Path, names: list[str], rcfg: dict[str, Any], graphs: Path, report_dir: Path) -> list[dict[str, Any]]:
+    """Trend charts with change points for the run's benchmarks (ns/op), from the history."""
+    from . import changepoint, history, trend
+
+    pattern = re.compile(str(rcfg.get("trend_benchmarks", ".")))
+    keep = [n for n in names if pattern.search(n)][: int(rcfg.get("trend_max", 8))]
+    if not keep:
+        return []
+    rows = history.query(hist, unit="ns/op", last=int(rcfg.get("trend_runs", 30)))
+    out = []
+    for name in keep:
+        pts = [r for r in rows if r["benchmark"] == name]
+        if not pts:
+            continue
+        cps = changepoint.detect([p["center"] for p in pts]) if len(pts) >= 6 else []
+        slug = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+        dest = graphs / f"trend-{slug}.svg"
+        atomic.write_text(dest, trend.svg(name, "ns/op", pts, cps))
+        out.append({"benchmark": name, "svg": os.path.relpath(dest, report_dir), "runs": len(pts),
+                    "changes": [{"run_id": pts[c.index]["run_id"], "commit": pts[c.index]["commit"][:12],
+                                 "time": pts[c.index]["time"], "change_pct": c.change_pct, "p": c.p,
+                                 "before": c.before, "after": c.after} for c in cps]})
+    return out
+
+
 def render(ctx: dict[str, Any]) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=False,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
@@ -270,7 +303,7 @@ def render(ctx: dict[str, Any]) -> str:
 
 
 def run(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, profile_dir: Path,
-        params: dict[str, Any], out_md: Path, out_metrics: Path) -> dict[str, Any]:
+        params: dict[str, Any], out_md: Path, out_metrics: Path, history_dir: Path | None = None) -> dict[str, Any]:
     meta = json.loads(meta_path.read_text())
     meta["_raw_path"] = str(raw_path)
     cmp = json.loads(compare_json.read_text()) if compare_json.exists() else {}
@@ -281,6 +314,22 @@ def run(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, prof
         shutil.rmtree(graphs)
     graphs.mkdir(parents=True)
     ctx = build_context(meta, samples, cmp, prof, params, out_md.parent, profile_dir)
+    rcfg = params.get("report") or {}
+    ctx["trends"], ctx["history_note"] = [], ""
+    if history_dir is not None:
+        from . import format as bfmt
+        from . import history
+
+        parsed = bfmt.read_files([raw_path])
+        # The run id is derived from the raw output: re-rendering a report never stores a run twice.
+        digest = hashlib.sha1(raw_path.read_bytes()).hexdigest()[:6]
+        when = history._parse_time(meta.get("start_time")) or datetime.now(UTC)
+        rid = history.append(history_dir, parsed, meta, when,
+                             f"{when:%Y%m%dT%H%M%S}-{str(meta.get('commit') or 'nocommit')[:8]}-{digest}")
+        ctx["history_note"] = f"run {rid} stored in {history_dir}"
+        ctx["trends"] = trends(history_dir, [q["name"] for q in ctx["quick"]], rcfg, graphs, out_md.parent)
+        history.write_plot_csv(history.query(history_dir, unit="ns/op", warn=False),
+                               out_md.parent / "history.csv")
     atomic.write_json(graphs / "index.json", sorted(p.name for p in graphs.glob("*.svg")))
     atomic.write_text(out_md, render(ctx))
     metrics: dict[str, Any] = {"verdict": ctx["verdict"], "go_s": meta.get("go_s"),
