@@ -190,7 +190,8 @@ def speed(c, benchstat=None):
     """Benchmark benchpipe itself against references, printing times and ratios."""
     exe = benchstat or (str(ROOT / "build" / "bin" / "benchstat") if (ROOT / "build" / "bin" / "benchstat").exists()
                         else "benchstat")
-    _run([sys.executable, "-m", "benchpipe.speed", exe])
+    _run([sys.executable, "-m", "benchpipe.speed", "compare", exe])
+    _run([sys.executable, "-m", "benchpipe.speed", "history"])
 
 
 @task(help={"rev": "revision to run against itself (default HEAD)", "target": "Go module directory",
@@ -223,3 +224,10 @@ def quality(c, repeats=5, rounds=16, count=10, benchtime="100ms", paired_benchti
     _run([sys.executable, "-m", "benchpipe.quality", str(ROOT / "tests" / "quality"), "--repeats", str(repeats),
           "--rounds", str(rounds), "--count", str(count), "--benchtime", benchtime, "--paired-benchtime",
           paired_benchtime] + (["--noise"] if noise else []))
+
+
+@task(help={"cases": "hypothesis examples per fuzz test (default 100,000)"})
+def fuzz(c, cases=100_000):
+    """Long fuzzing run of the benchfmt / go test -json reader and the pprof decoder."""
+    os.environ["BENCHPIPE_FUZZ_CASES"] = str(cases)
+    _run([sys.executable, "-m", "pytest", "-q", str(ROOT / "tests" / "test_fuzz.py")])

@@ -57,8 +57,58 @@ def compare_speed(benchstat: str, benchmarks: int = 5000, samples: int = 20, rep
     return {"lines_per_file": n, "benchpipe_s": ours, "benchstat_s": theirs, "ratio": ours / theirs}
 
 
+def history_speed(benchmarks: int = 500, samples: int = 10, runs: int = 10_000) -> dict[str, float]:
+    """Store one run (benchmarks x samples x 3 units) and query one benchmark's trend over ``runs`` runs."""
+    import duckdb
+
+    from . import format as bfmt
+    from . import history
+
+    with tempfile.TemporaryDirectory(prefix="benchpipe-hist-") as tmp:
+        hist = Path(tmp) / "history"
+        text = Path(tmp) / "run.txt"
+        generate(text, benchmarks, samples, 1.0, 3)
+        parsed = bfmt.read_files([text])
+        store = []
+        for i in range(5):
+            t0 = time.perf_counter()
+            history.append(hist, parsed, {"commit": f"{i:040x}", "mode": "speed"})
+            store.append(time.perf_counter() - t0)
+        # 10,000 runs of history, compacted (as `benchpipe history compact` leaves it).
+        for f in (hist / "summary").glob("*.parquet"):
+            f.unlink()
+        big = hist / "summary" / "compact-generated.parquet"
+        con = duckdb.connect()
+        t0 = time.perf_counter()
+        con.execute(f"""COPY (SELECT printf('run%05d', r) AS run_id,
+                    TIMESTAMP '2020-01-01' + INTERVAL (r) HOUR AS time, printf('%040x', r) AS commit,
+                    'main' AS branch, 'gen' AS machine, 'quick' AS mode, 'example.com/generated' AS package,
+                    printf('BenchmarkGen%d-2', b) AS benchmark, u.unit AS unit,
+                    1000.0 + b + random() AS center, 990.0 + b AS lo, 1010.0 + b AS hi, 10 AS n
+                    FROM range({runs}) t(r), range({benchmarks}) s(b),
+                         (VALUES ('ns/op'), ('B/op'), ('allocs/op')) u(unit)
+                    ORDER BY benchmark, unit, time) TO '{big}' (FORMAT parquet, ROW_GROUP_SIZE 100000)""")
+        gen = time.perf_counter() - t0
+        con.close()
+        query = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            rows = history.query(hist, benchmark="^BenchmarkGen123-2$", unit="ns/op")
+            query.append(time.perf_counter() - t0)
+        assert len(rows) == runs
+    return {"store_s": min(store), "query_s": min(query), "generate_s": gen, "rows": runs * benchmarks * 3}
+
+
 def main() -> None:
-    benchstat = sys.argv[1] if len(sys.argv) > 1 else "benchstat"
+    what = sys.argv[1] if len(sys.argv) > 1 else "compare"
+    if what == "history":
+        h = history_speed()
+        print(f"history: store one run (500 benchmarks x 10 samples x 3 units): {h['store_s'] * 1000:.0f} ms "
+              f"(target 100 ms, ratio {h['store_s'] / 0.1:.2f}); one-benchmark trend query over 10,000 runs "
+              f"({h['rows']:,} summary rows): {h['query_s'] * 1000:.0f} ms (target 100 ms, ratio "
+              f"{h['query_s'] / 0.1:.2f}); best of 5")
+        return
+    benchstat = sys.argv[2] if len(sys.argv) > 2 else "benchstat"
     r = compare_speed(benchstat)
     print(f"compare two files of {r['lines_per_file']:,} result lines (x3 units): "
           f"benchpipe {r['benchpipe_s']:.2f}s, benchstat {r['benchstat_s']:.2f}s, "

@@ -1,0 +1,68 @@
+"""The pprof decoder on real profiles from `go test`, against `go tool pprof -top`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from benchpipe import pprof
+
+from .conftest import EXAMPLE, run
+
+TOP = re.compile(r"^\s*(\S+?)(?:s|ms|us|µs|ns|B|kB|MB|GB)?\s+([\d.]+)%\s+[\d.]+%\s+\S+\s+([\d.]+)%\s+(.+?)\s*$")
+
+
+@pytest.fixture(scope="module")
+def profiles(tmp_path_factory: pytest.TempPathFactory, go: str) -> Path:
+    d = tmp_path_factory.mktemp("prof")
+    p = run([go, "test", "-run", "^$", "-bench", "Evaluate", "-benchtime", "1s", "-cpuprofile", str(d / "cpu.prof"),
+             "-memprofile", str(d / "mem.prof"), "-memprofilerate", "1", "-o", str(d / "core.test"), "./pkg/core"],
+            cwd=EXAMPLE)
+    assert p.returncode == 0, p.stderr
+    return d
+
+
+def pprof_top(go: str, d: Path, prof: str, sample_index: str) -> dict[str, tuple[str, str]]:
+    p = run([go, "tool", "pprof", "-top", "-nodecount=100000", "-nodefraction=0", "-edgefraction=0",
+             f"-sample_index={sample_index}", str(d / "core.test"), str(d / prof)])
+    assert p.returncode == 0, p.stderr
+    out = {}
+    for line in p.stdout.splitlines():
+        m = TOP.match(line)
+        if m and not line.lstrip().startswith("flat"):
+            name = re.sub(r" \((partial-)?inline\)$", "", m.group(4))
+            out[name] = (m.group(2), m.group(3))
+    return out
+
+
+@pytest.mark.parametrize("prof,sample", [("cpu.prof", "cpu"), ("mem.prof", "alloc_space"),
+                                         ("mem.prof", "alloc_objects")])
+def test_percentages_match_go_tool_pprof(profiles: Path, go: str, prof: str, sample: str) -> None:
+    ref = pprof_top(go, profiles, prof, sample)
+    assert len(ref) >= 5
+    costs, total = pprof.top(pprof.load(profiles / prof), sample)
+    ours = {c.name: (100 * c.flat / total, 100 * c.cum / total) for c in costs}
+    for name, (flat, cum) in ref.items():
+        assert name in ours, name
+        for mine, theirs in zip(ours[name], (flat, cum), strict=True):
+            digits = len(theirs.split(".")[1]) if "." in theirs else 0
+            assert f"{mine:.{digits}f}" == theirs, (name, ours[name], flat, cum)  # at pprof's printed precision
+    if sample == "cpu":
+        assert any(n.startswith("example.com/policyengine/pkg/core.") for n in list(ref)[:10])
+
+
+def test_decoder_structure_and_inlined_frames(profiles: Path) -> None:
+    cpu = pprof.load(profiles / "cpu.prof")
+    assert cpu.sample_types == [("samples", "count"), ("cpu", "nanoseconds")]
+    assert cpu.period_type == ("cpu", "nanoseconds") and cpu.period > 0 and cpu.duration_nanos > 0
+    assert all(len(s.values) == 2 for s in cpu.samples)
+    inlined = [loc for loc in cpu.locations.values() if len(loc.lines) > 1]
+    assert inlined, "Go inlines small functions: some locations carry several Line frames"
+    frames = cpu.frames(cpu.samples[0])
+    assert frames and all(isinstance(f[2], int) for f in frames)
+    mem = pprof.load(profiles / "mem.prof")
+    assert [t for t, _ in mem.sample_types] == ["alloc_objects", "alloc_space", "inuse_objects", "inuse_space"]
+    fn = {f.name for f in mem.functions.values()}
+    assert "example.com/policyengine/pkg/core.(*latencies).add" in fn
