@@ -8,11 +8,13 @@ Exit codes: 0 pass/warn, 1 regression, 2 error, 3 nothing to compare.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from invoke import Exit, task
@@ -51,7 +53,40 @@ def _run(argv: list[str], overrides: dict | None = None, check: bool = True) -> 
     return code
 
 
+@contextmanager
+def _exclusive(timeout: float | None = None):
+    """One pipeline at a time per checkout: a second run waits (with a message) or gives up clearly."""
+    limit = float(timeout if timeout is not None else os.environ.get("BENCHPIPE_LOCK_TIMEOUT", "1800"))
+    path = ROOT / ".dvc" / "tmp" / "benchpipe.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        t0 = time.monotonic()
+        told = False
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:  # noqa: PERF203 - polling on purpose
+                if not told:
+                    print("benchpipe: another benchpipe run is using this checkout; waiting for it to finish "
+                          f"(up to {limit:.0f}s, BENCHPIPE_LOCK_TIMEOUT)", file=sys.stderr)
+                    told = True
+                if time.monotonic() - t0 > limit:
+                    raise Exit("benchpipe: gave up waiting for the other run (BENCHPIPE_LOCK_TIMEOUT)",
+                               code=2) from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _pipeline(overrides: dict, stages: list[str] | None = None) -> None:
+    with _exclusive():
+        _pipeline_locked(overrides, stages)
+
+
+def _pipeline_locked(overrides: dict, stages: list[str] | None = None) -> None:
     t0 = time.monotonic()
     if stages:
         for s in stages:
@@ -78,8 +113,11 @@ def _go_seconds(path: Path) -> float:
 
 
 def _stage_code(dvc_code: int) -> int:
-    """DVC reports a failed stage as its own error; the stage printed the real reason above."""
-    return 2 if dvc_code not in (1, 2, 3) else dvc_code
+    """The exit code of the stage that failed (DVC only says that one did); the stage printed why above."""
+    try:
+        return int(json.loads((RUN / "last-error.json").read_text())["code"])
+    except (OSError, ValueError, KeyError):
+        return 2
 
 
 def _finish(require_baseline: bool = False) -> None:

@@ -71,7 +71,7 @@ def test_committed_regression_fails_after_confirmation_and_aa_passes(history: Pa
     ns = next(r for r in d["rows"] if r["unit"] == "ns/op")
     assert ns["benchmark"].startswith("BenchmarkEvaluate-") and ns["verdict"] == "regression"
     assert ns["ratio"]["center"] > 1.1 and ns["ratio"]["lo"] <= ns["ratio"]["center"] <= ns["ratio"]["hi"]
-    assert ns["old"]["n"] == 6 and any(w.startswith("confirmed by 6 fresh rounds") for w in ns["warnings"])
+    assert ns["old"]["n"] == 12 and any(w.startswith("confirmed by 6 fresh rounds") for w in ns["warnings"])
     assert d["paired"]["confirmed"] and d["paired"]["confirm_rounds"] == 6
     assert "confirmed regressions: BenchmarkEvaluate-" in p.stderr
     assert "paired: building base" in p.stderr

@@ -21,6 +21,9 @@ from . import __version__, params
 from .errors import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, EXIT_REGRESSION, BenchpipeError, NothingToCompare
 
 RUN = Path("reports/run")
+PIPELINE_STAGES = ("bench", "parse", "compare", "profile", "report")
+# A failed pipeline stage leaves its exit code here, so `invoke` can exit with it after DVC fails.
+LAST_ERROR = RUN / "last-error.json"
 
 
 def _add_stat_opts(p: argparse.ArgumentParser) -> None:
@@ -379,10 +382,17 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     gc.disable()  # short-lived process building many small acyclic objects
     signal.signal(signal.SIGTERM, _terminate)
+    stage = args.cmd in PIPELINE_STAGES and not getattr(args, "base", None) and not getattr(args, "files", None)
+    if args.cmd == "bench":
+        LAST_ERROR.unlink(missing_ok=True)
     try:
         return int(args.fn(args))
     except BenchpipeError as e:
         sys.stderr.write(f"benchpipe: error: {e.message}\n")
+        if stage:
+            from . import atomic
+
+            atomic.write_json(LAST_ERROR, {"stage": args.cmd, "code": e.code, "message": e.message})
         return e.code
     except KeyboardInterrupt:
         sys.stderr.write("benchpipe: interrupted\n")

@@ -203,6 +203,15 @@ def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], i
     return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, hb, warnings, ratio)
 
 
+def worse_than_threshold(r: Row) -> bool:
+    """The row's change is in the worse direction and beyond its threshold (significance aside)."""
+    if r.delta_pct is None:
+        return r.new.center != r.old.center and ((r.new.center < r.old.center) if r.higher_better
+                                                 else (r.new.center > r.old.center))
+    worse = r.delta_pct < 0 if r.higher_better else r.delta_pct > 0
+    return worse and abs(r.delta_pct) > r.threshold_pct
+
+
 def top_unit(pkg: str, name: str) -> Unit:
     return pkg, re.sub(r"-\d+$", "", name).split("/", 1)[0]
 
@@ -319,17 +328,21 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
                             f"{plan.confirm_rounds} fresh rounds")
             fresh = range(plan.rounds, plan.rounds + plan.confirm_rounds)
             run_rounds(base, head, suspects, fresh, plan.benchtime, plan.order, samples, plan.timeout, rng)
-            recheck = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts, set(fresh))}
-            for r in rows:
+            fresh_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts, set(fresh))}
+            all_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts)}
+            for i, r in enumerate(rows):
+                key = (r.package, r.benchmark, r.unit)
                 if r.verdict != "regression":
                     continue
-                again = recheck.get((r.package, r.benchmark, r.unit))
-                ok = again is not None and again.verdict == "regression"
-                confirmed[(r.package, r.benchmark, r.unit)] = ok
-                if ok:
-                    r.warnings.append(f"confirmed by {plan.confirm_rounds} fresh rounds "
-                                      f"({again.delta_pct:+.2f}%, p={again.p:.3f})" if again.delta_pct is not None
-                                      and again.p is not None else f"confirmed by {plan.confirm_rounds} fresh rounds")
+                f, a = fresh_rows.get(key), all_rows.get(key)
+                ok = f is not None and a is not None and a.verdict == "regression" and worse_than_threshold(f)
+                confirmed[key] = ok
+                if ok and a is not None and f is not None:
+                    a.warnings.append(f"confirmed by {plan.confirm_rounds} fresh rounds (median "
+                                      + (f"{f.delta_pct:+.2f}%" if f.delta_pct is not None else "changed")
+                                      + f"; all {plan.rounds + plan.confirm_rounds} rounds p="
+                                      + (f"{a.p:.3f}" if a.p is not None else "exact") + ")")
+                    rows[i] = a
                 else:
                     r.verdict = "warn"
                     r.warnings.append(f"not confirmed by {plan.confirm_rounds} fresh rounds")
