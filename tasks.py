@@ -230,6 +230,7 @@ def speed(c, benchstat=None):
                         else "benchstat")
     _run([sys.executable, "-m", "benchpipe.speed", "compare", exe])
     _run([sys.executable, "-m", "benchpipe.speed", "history"])
+    _run([sys.executable, "-m", "benchpipe.speed", "scale"])
 
 
 @task(help={"rev": "revision to run against itself (default HEAD)", "target": "Go module directory",
@@ -254,14 +255,14 @@ def bisect(c, good, bad, bench, target=None, rounds=None):
 
 
 @task(help={"repeats": "A/A and A/B repetitions of each method", "rounds": "paired rounds",
-            "noise": "run a CPU-burning neighbour on and off meanwhile (a shared CI machine)",
+            "noise": "N CPU-burning neighbour processes, on and off at random (a shared CI machine)",
             "count": "sequential -count", "benchtime": "sequential -benchtime",
             "paired_benchtime": "-benchtime of one paired run"})
-def quality(c, repeats=5, rounds=16, count=10, benchtime="100ms", paired_benchtime="50ms", noise=False):
+def quality(c, repeats=5, rounds=16, count=10, benchtime="100ms", paired_benchtime="50ms", noise=0):
     """Measure false-alarm and detection rates, paired vs sequential, on tests/quality (same benchmark time)."""
     _run([sys.executable, "-m", "benchpipe.quality", str(ROOT / "tests" / "quality"), "--repeats", str(repeats),
           "--rounds", str(rounds), "--count", str(count), "--benchtime", benchtime, "--paired-benchtime",
-          paired_benchtime] + (["--noise"] if noise else []))
+          paired_benchtime, "--noise", str(noise)])
 
 
 @task(help={"cases": "hypothesis examples per fuzz test (default 100,000)"})

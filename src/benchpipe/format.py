@@ -13,8 +13,8 @@ A file is a sequence of lines:
 text of ``output`` events is concatenated per package and read as above.
 
 Malformed lines never stop the reader: each becomes a ``file:line: message``
-in :attr:`Parsed.errors` and the rest of the file is used. The reader streams:
-:func:`iter_results` holds one line at a time.
+in :attr:`Parsed.errors` and the rest of the file is used. :func:`stream_file`
+reads a file line by line and yields results one at a time (bounded memory).
 """
 
 from __future__ import annotations
@@ -127,14 +127,14 @@ def _diagnose_result(fields: list[str]) -> tuple[str, int, list[tuple[float, str
     return name, iters, values
 
 
-def _json_lines(path: str, data: str, errors: list[str]) -> Iterator[tuple[int, str]]:
+def _json_lines(path: str, raw_lines: Iterable[str], errors: list[str]) -> Iterator[tuple[int, str]]:
     """Lines of benchmark text inside ``go test -json`` events.
 
     One printed line may be split over several events; text is joined per
     package. Each line is numbered by the event line where it began.
     """
     pending: dict[str, tuple[int, str]] = {}
-    for n, raw in enumerate(data.splitlines(), 1):
+    for n, raw in enumerate(raw_lines, 1):
         if not raw.strip():
             continue
         try:
@@ -162,7 +162,7 @@ def _json_lines(path: str, data: str, errors: list[str]) -> Iterator[tuple[int, 
 
 def iter_lines(path: str, data: str, errors: list[str]) -> Iterable[tuple[int, str]]:
     if data.lstrip()[:1] == "{":
-        return _json_lines(path, data, errors)
+        return _json_lines(path, data.splitlines(), errors)
     return enumerate(data.splitlines(), 1)
 
 
@@ -176,18 +176,31 @@ def read_text(data: str, path: str = "<input>", parsed: Parsed | None = None) ->
     was_enabled = gc.isenabled()
     gc.disable()  # many small acyclic objects: cyclic GC passes only cost time here
     try:
-        _read(data, path, out)
+        out.results.extend(results(iter_lines(path, data, out.errors), path, out))
     finally:
         if was_enabled:
             gc.enable()
     return out
 
 
-def _read(data: str, path: str, out: Parsed) -> None:
+def stream_file(path: str | Path, out: Parsed) -> Iterator[Result]:
+    """Results of a file, read line by line (bounded memory); errors and units go to ``out``."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        first = ""
+        for first in f:
+            if first.strip():
+                break
+        f.seek(0)
+        lines = (ln.rstrip("\n") for ln in f)
+        numbered = _json_lines(str(path), lines, out.errors) if first.lstrip()[:1] == "{" else enumerate(lines, 1)
+        yield from results(numbered, str(path), out)
+
+
+def results(numbered: Iterable[tuple[int, str]], path: str, out: Parsed) -> Iterator[Result]:
+    """The reader proper: results from numbered lines; errors and unit metadata go to ``out``."""
     config: dict[str, str] = {}
-    results = out.results
     errors = out.errors
-    for n, line in iter_lines(path, data, errors):
+    for n, line in numbered:
         if line.startswith("Benchmark"):
             r = _parse_result(line)
             if r is None:
@@ -195,7 +208,7 @@ def _read(data: str, path: str, out: Parsed) -> None:
             if isinstance(r, str):
                 errors.append(f"{path}:{n}: {r}")
                 continue
-            results.append(Result(r[0], r[1], r[2], config, path, n))
+            yield Result(r[0], r[1], r[2], config, path, n)
             continue
         out.lines += 1
         line = line.rstrip("\r")

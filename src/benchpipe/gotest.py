@@ -9,6 +9,7 @@ No command line is ever built as a shell string.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import select
 import signal
@@ -70,6 +71,15 @@ def build_test_binary(pkg: Package, target: Path, out: Path, log: Callable[[str]
     return time.monotonic() - t0
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when benchpipe dies, so no benchmark outlives an interrupted run."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Hung(BenchpipeError):
     """A test binary ran past its hard time limit and was killed."""
 
@@ -88,7 +98,7 @@ def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], N
     """Run a test binary, streaming its output; report each benchmark as it starts."""
     t0 = time.monotonic()
     proc = subprocess.Popen([str(binary.resolve()), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True, env=env)
+                            env=env, preexec_fn=_die_with_parent)
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     chunks: list[str] = []
@@ -98,7 +108,7 @@ def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], N
         while True:
             remaining = hard_timeout - (time.monotonic() - t0)
             if remaining <= 0:
-                os.killpg(proc.pid, signal.SIGKILL)
+                proc.kill()
                 raise Hung(f"{binary.name}: killed after {hard_timeout:.0f}s")
             ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
             if not ready:
@@ -126,10 +136,7 @@ def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], N
                 partial = partial.replace("\t", " ", 1)  # announce once
         _, status, rusage = os.wait4(proc.pid, 0)
     except BaseException:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        proc.kill()
         proc.wait()
         raise
     if decoder_buf:

@@ -109,13 +109,14 @@ while True:
 
 
 def experiment(src: Path, repeats: int, rounds: int, confirm: int, count: int, benchtime: str,
-               noise: bool = False, paired_benchtime: str = "") -> dict[str, Any]:
-    """Run the experiment; with ``noise``, a neighbour process burns a core on and off at
-    random (1-10 s on, 1-10 s off): the drift a shared CI machine shows between runs."""
+               noise: int = 0, paired_benchtime: str = "") -> dict[str, Any]:
+    """Run the experiment; with ``noise`` = N, N neighbour processes each burn a core on and off
+    at random (1-10 s on, 1-10 s off): the drift a shared CI machine shows between runs."""
     out: dict[str, Any] = {"repeats": repeats, "rounds": rounds, "confirm_rounds": confirm, "count": count,
                            "benchtime": benchtime, "paired_benchtime": paired_benchtime or benchtime,
                            "noise": noise, "runs": []}
-    neighbours = [subprocess.Popen([sys.executable, "-c", NOISE])] if noise else []
+    neighbours = [subprocess.Popen([sys.executable, "-c", NOISE.replace("Random(7)", f"Random({7 + i})")])
+                  for i in range(noise)]
     try:
         _experiment(src, out)
     finally:
@@ -162,7 +163,7 @@ def summarize(res: dict[str, Any]) -> str:
         lines.append(f"{m:<10} A/A runs that FAILed: {aa_fail_runs}/{n} ({aa_rows} false rows); "
                      f"injected regressions detected: {det}/{total}; unchanged/faster benchmarks that FAILed in "
                      f"A/B: {false_ab}; wall time per A/A+A/B: {secs:.0f}s")
-    budget = ("with noisy neighbour processes; " if res.get("noise") else "quiet machine; ") + (
+    budget = (f"{res['noise']} noisy neighbour process(es); " if res.get("noise") else "quiet machine; ") + (
         f"per benchmark and side: paired {res['rounds']} rounds x {res['paired_benchtime']} (+{res['confirm_rounds']} "
         f"confirmation rounds for suspects) vs sequential -count={res['count']} x {res['benchtime']}")
     return "\n".join([budget, *lines])
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--count", type=int, default=10)
     ap.add_argument("--benchtime", default="100ms")
     ap.add_argument("--paired-benchtime", default="", help="-benchtime of one paired run (default --benchtime)")
-    ap.add_argument("--noise", action="store_true", help="run CPU-burning neighbours on and off meanwhile")
+    ap.add_argument("--noise", type=int, default=0, help="N CPU-burning neighbours, on and off at random")
     a = ap.parse_args(argv)
     res = experiment(Path(a.module), a.repeats, a.rounds, a.confirm, a.count, a.benchtime, a.noise,
                      a.paired_benchtime)

@@ -99,8 +99,35 @@ def history_speed(benchmarks: int = 500, samples: int = 10, runs: int = 10_000) 
     return {"store_s": min(store), "query_s": min(query), "generate_s": gen, "rows": runs * benchmarks * 3}
 
 
+def scale(lines: int = 1_000_000) -> dict[str, float]:
+    """Parse a 1,000,000-line benchmark output with `benchpipe parse`; peak RSS of that process."""
+    import os
+
+    with tempfile.TemporaryDirectory(prefix="benchpipe-scale-") as tmp:
+        src = Path(tmp) / "big.txt"
+        generate(src, lines // 200, 200, 1.0, 4)
+        size = src.stat().st_size
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "benchpipe", "parse", str(src), "--out",
+                                 str(Path(tmp) / "s.parquet")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise BenchpipeError("benchpipe parse failed on the generated file")
+        probe = subprocess.Popen([sys.executable, "-c", "import benchpipe.parse, benchpipe.store"])
+        _, _, base = os.wait4(probe.pid, 0)
+    return {"lines": lines, "mb": size / 1e6, "rss_mb": usage.ru_maxrss / 1024, "import_rss_mb": base.ru_maxrss / 1024,
+            "seconds": wall}
+
+
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "compare"
+    if what == "scale":
+        r = scale()
+        print(f"scale: parsed {r['lines']:,} result lines ({r['mb']:.0f} MB) in {r['seconds']:.1f}s with peak RSS "
+              f"{r['rss_mb']:.0f} MB (the process with its imports alone: {r['import_rss_mb']:.0f} MB; "
+              f"ratio to input size {r['rss_mb'] / r['mb']:.2f})")
+        return
     if what == "history":
         h = history_speed()
         print(f"history: store one run (500 benchmarks x 10 samples x 3 units): {h['store_s'] * 1000:.0f} ms "

@@ -21,12 +21,14 @@ line       INTEGER  line in the source file
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from .format import Parsed
+from .format import Parsed, Result
 
 COLUMNS = ["package", "benchmark", "base_name", "procs", "sample", "iters", "value", "unit", "file", "line"]
 _TYPES = ["VARCHAR", "VARCHAR", "VARCHAR", "INTEGER", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "VARCHAR",
@@ -34,9 +36,12 @@ _TYPES = ["VARCHAR", "VARCHAR", "VARCHAR", "INTEGER", "INTEGER", "BIGINT", "DOUB
 
 
 def columns(parsed: Parsed) -> dict[str, list[Any]]:
+    return _columns(parsed.results, {})
+
+
+def _columns(results: Iterable[Result], seen: dict[tuple[str, str], int]) -> dict[str, list[Any]]:
     cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-    seen: dict[tuple[str, str], int] = {}
-    for r in parsed.results:
+    for r in results:
         key = (r.package, r.name)
         idx = seen.get(key, 0)
         seen[key] = idx + 1
@@ -45,6 +50,38 @@ def columns(parsed: Parsed) -> dict[str, list[Any]]:
                                       r.file, r.line), strict=True):
                 cols[c].append(x)
     return cols
+
+
+def write_parquet_stream(results: Iterable[Result], path: Path, batch: int = 20000) -> int:
+    """Write results to Parquet in bounded memory: batches go to an on-disk DuckDB table first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tempfile.TemporaryDirectory(prefix="benchpipe-parse-") as td:
+        con = duckdb.connect(str(Path(td) / "parse.duckdb"))
+        try:
+            con.execute("SET memory_limit = '256MB'")
+            con.execute("CREATE TABLE t (" + ", ".join(f"{c} {t}" for c, t in zip(COLUMNS, _TYPES, strict=True)) + ")")
+            select = ", ".join(f"unnest(${i + 1})::{t}" for i, t in enumerate(_TYPES))
+            seen: dict[tuple[str, str], int] = {}
+            chunk: list[Result] = []
+
+            def flush() -> None:
+                if chunk:
+                    cols = _columns(chunk, seen)
+                    con.execute(f"INSERT INTO t SELECT {select}", [cols[c] for c in COLUMNS])
+                    chunk.clear()
+
+            for r in results:
+                chunk.append(r)
+                if len(chunk) >= batch:
+                    flush()
+            flush()
+            con.execute(f"COPY t TO '{_quote(tmp)}' (FORMAT parquet)")
+            n = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
+        finally:
+            con.close()
+    os.replace(tmp, path)
+    return int(n)
 
 
 def write_parquet(cols: dict[str, list[Any]], path: Path, extra: dict[str, Any] | None = None) -> int:

@@ -1,0 +1,103 @@
+"""Hostile benchmark names in the report, concurrent runs, interrupted runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import run
+from .test_bench import write_params
+
+HOSTILE = r'''package core
+
+import "testing"
+
+func BenchmarkHostile(b *testing.B) {
+	for _, name := range []string{"pipe|cell", "tick`code`", "<script>alert(1)</script>", "**bold**_x_",
+		"[link](http://x)", "ünïcødé-名前", "line\nbreak", "#heading", "long-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"} {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+			}
+		})
+	}
+}
+'''
+
+
+def test_hostile_names_cannot_break_the_report(tmp_path: Path, example: Path) -> None:
+    (example / "pkg" / "core" / "hostile_test.go").write_text(HOSTILE)
+    params = write_params(tmp_path, example, bench="Hostile", count=1, benchtime="100x", packages=["./pkg/core"])
+    data = yaml_params = params.read_text()
+    assert yaml_params
+    out = tmp_path / "r"
+    steps = [["benchpipe", "bench", "--params", str(params), "--out", str(out / "bench.txt"), "--meta",
+              str(out / "bench.json")],
+             ["benchpipe", "parse", str(out / "bench.txt"), "--out", str(out / "samples.parquet")],
+             ["benchpipe", "compare", "--params", str(params), "--current", str(out / "bench.txt"), "--out",
+              str(out / "compare.json")],
+             ["benchpipe", "report", "--params", str(params), "--meta", str(out / "bench.json"), "--raw",
+              str(out / "bench.txt"), "--samples", str(out / "samples.parquet"), "--compare",
+              str(out / "compare.json"), "--profile", str(out / "noprofile"), "--out", str(tmp_path / "report.md"),
+              "--metrics", str(tmp_path / "metrics.json"), "--history", str(tmp_path / "history")]]
+    for cmd in steps:
+        p = run(cmd, cwd=tmp_path)
+        assert p.returncode == 0, (cmd, p.stderr)
+    report = (tmp_path / "report.md").read_text()
+    del data
+    assert "<script>" not in report and "\\<script\\>" in report
+    quick = report.split("### Quick Metrics", 1)[1].split("###", 1)[0]
+    rows = [ln for ln in quick.splitlines() if ln.startswith("| BenchmarkHostile")]
+    assert len(rows) == 9
+    for ln in rows:  # every row keeps exactly four cells: no '|' leaks out of a name
+        cells = re.split(r"(?<!\\)\|", ln.strip())[1:-1]
+        assert len(cells) == 4, ln
+    assert "ünïcødé-名前" in report
+
+
+@pytest.mark.slow
+def test_two_pipelines_at_once_one_waits(repo: Path) -> None:
+    env = {**os.environ, "BENCHPIPE_OVERRIDES": json.dumps({"modes.quick.bench": "^BenchmarkEvaluate$",
+                                                             "modes.quick.packages": ["./pkg/core"],
+                                                             "modes.quick.benchtime": "50ms",
+                                                             "profile.enabled": False})}
+    procs = [subprocess.Popen(["invoke", "quick"], cwd=repo, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert any("another benchpipe run is using this checkout; waiting" in err for _, err in outs)
+    rows = json.loads(run(["benchpipe", "history", "--format", "json", "--unit", "ns/op"], cwd=repo).stdout)
+    assert len({r["run_id"] for r in rows}) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Signals) -> None:
+    fast = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
+            "modes.quick.benchtime": "30ms", "profile.enabled": False}
+    env = {"BENCHPIPE_OVERRIDES": json.dumps(fast)}
+    assert run(["dvc", "repro"], cwd=repo, env=env).returncode == 0
+    assert run(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo).returncode == 0
+    before = (repo / "baselines" / "main.txt").read_bytes()
+    lock_before = (repo / "dvc.lock").read_text()
+    hist_before = sorted(p.name for p in (repo / "reports" / "history").rglob("*.parquet"))
+    slow = {**fast, "modes.quick.benchtime": "2s", "modes.quick.count": 5}
+    proc = subprocess.Popen(["dvc", "repro"], cwd=repo, env={**os.environ, "BENCHPIPE_OVERRIDES": json.dumps(slow)},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    time.sleep(6)  # inside `go test`
+    os.killpg(proc.pid, sig)
+    proc.wait(timeout=60)
+    assert (repo / "baselines" / "main.txt").read_bytes() == before
+    assert (repo / "dvc.lock").read_text() == lock_before
+    assert sorted(p.name for p in (repo / "reports" / "history").rglob("*.parquet")) == hist_before
+    # no Go process left behind, and the next run succeeds
+    left = subprocess.run(["pgrep", "-f", "pkg1.test"], capture_output=True, text=True).stdout.strip()
+    assert not left
+    p = run(["dvc", "repro"], cwd=repo, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
