@@ -46,7 +46,10 @@ def _overrides(mode: str | None, target: str | None, packages: str | None, bench
 def _run(argv: list[str], overrides: dict | None = None, check: bool = True) -> int:
     env = dict(os.environ)
     if overrides:
-        env["BENCHPIPE_OVERRIDES"] = json.dumps(overrides)
+        # The task's own settings win over overrides already in the environment (e.g. set by CI).
+        merged = json.loads(env.get("BENCHPIPE_OVERRIDES") or "{}")
+        merged.update(overrides)
+        env["BENCHPIPE_OVERRIDES"] = json.dumps(merged)
     code = subprocess.run(argv, cwd=ROOT, env=env).returncode
     if check and code != 0:
         raise Exit(code=code)
