@@ -65,4 +65,4 @@ def test_decoder_structure_and_inlined_frames(profiles: Path) -> None:
     mem = pprof.load(profiles / "mem.prof")
     assert [t for t, _ in mem.sample_types] == ["alloc_objects", "alloc_space", "inuse_objects", "inuse_space"]
     fn = {f.name for f in mem.functions.values()}
-    assert "example.com/policyengine/pkg/core.(*latencies).add" in fn
+    assert "example.com/policyengine/pkg/core.lex" in fn  # the compiler allocates tokens

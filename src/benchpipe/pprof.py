@@ -133,7 +133,7 @@ def _fields(buf: bytes):
 
 def _ints(wt: int, v) -> list[int]:
     """A repeated integer field, packed (bytes) or not."""
-    if wt == 0:
+    if isinstance(v, int):
         return [v]
     out, i = [], 0
     while i < len(v):
@@ -148,6 +148,15 @@ def _signed(x: int) -> int:
 
 def decode(data: bytes) -> Profile:
     """Decode a profile from its bytes (gzipped or raw protobuf)."""
+    try:
+        return _decode(data)
+    except ProfileError:
+        raise
+    except (TypeError, ValueError, IndexError, KeyError, OverflowError, UnicodeDecodeError) as e:
+        raise ProfileError(f"malformed profile ({type(e).__name__})") from None
+
+
+def _decode(data: bytes) -> Profile:
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
