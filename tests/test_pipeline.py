@@ -131,8 +131,8 @@ def test_history_across_runs_finds_where_the_switch_was_turned_on(repo: Path) ->
     o = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
          "modes.quick.count": 3, "modes.quick.benchtime": "30ms", "profile.enabled": False}
     run_ids = []
-    for i in range(8):
-        p = run(["dvc", "repro"], cwd=repo, env=env(o, POLICYENGINE_SLOW="1" if i >= 4 else "0"))
+    for i in range(10):  # 5 runs off, then 5 on: enough for a permutation test at p <= 0.01
+        p = run(["dvc", "repro"], cwd=repo, env=env(o, POLICYENGINE_SLOW="1" if i >= 5 else "0"))
         assert p.returncode == 0, p.stdout + p.stderr
         rows = json.loads(run(["benchpipe", "history", "--format", "json", "--unit", "ns/op"], cwd=repo).stdout)
         run_ids.append(rows[-1]["run_id"])
@@ -142,11 +142,11 @@ def test_history_across_runs_finds_where_the_switch_was_turned_on(repo: Path) ->
     assert set(rows[0]) >= {"run_id", "time", "commit", "benchmark", "unit", "center", "lo", "hi", "n"}
     text = run(["benchpipe", "history", "--benchmark", "^BenchmarkEvaluate-", "--unit", "ns/op", "--changes"],
                cwd=repo).stdout
-    assert f"from run {run_ids[4]}" in text, text
+    assert f"from run {run_ids[5]}" in text, text
     report = (repo / "reports" / "report.md").read_text()
     trends = report.split("### Trends", 1)[1].split("###", 1)[0]
-    assert "graphs/trend-BenchmarkEvaluate-" in trends and f"from run `{run_ids[4]}`" in trends
+    assert "graphs/trend-BenchmarkEvaluate-" in trends and f"from run `{run_ids[5]}`" in trends
     csv = (repo / "reports" / "history.csv").read_text().splitlines()
-    assert csv[0].startswith("run,time,commit,BenchmarkEvaluate-") and len(csv) == 9
+    assert csv[0].startswith("run,time,commit,BenchmarkEvaluate-") and len(csv) == 11
     plots = run(["dvc", "plots", "show", "--json"], cwd=repo)
     assert plots.returncode == 0 and "history.csv" in plots.stdout
