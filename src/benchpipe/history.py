@@ -159,38 +159,70 @@ def summary_files(hist: Path) -> tuple[list[Path], list[str]]:
 def query(hist: Path, benchmark: str | None = None, unit: str | None = None, last: int | None = None,
           warn: bool = True) -> list[dict[str, Any]]:
     """Per benchmark and unit, each run's center and interval, oldest first (the last N runs)."""
-    files, warnings = summary_files(hist)
-    if warn:
-        for w in warnings:
-            sys.stderr.write(w + "\n")
+    return _query(hist, benchmark, unit, last, warn, lean=False)  # type: ignore[return-value]
+
+
+def series(hist: Path, benchmark: str, unit: str, last: int | None = None) -> dict[str, Any]:
+    """One benchmark's trend as columns (run_id, time, commit, center, lo, hi, n), oldest first.
+
+    ``benchmark`` is an exact name. This is the fast path for charts and change points: the
+    data stays in columns (numpy arrays) instead of one Python dict per run.
+    """
+    return _query(hist, "^" + re.escape(benchmark) + "$", unit, last, True, lean=True)  # type: ignore[return-value]
+
+
+def _query(hist: Path, benchmark: str | None, unit: str | None, last: int | None, warn: bool,
+           lean: bool) -> list[dict[str, Any]] | dict[str, Any]:
+    files = sorted((hist / "summary").glob("*.parquet"))
     if not files:
-        return []
+        return {} if lean else []
     where, args = [], []
     if benchmark:
         try:
             re.compile(benchmark)
         except re.error as e:
             raise BenchpipeError(f"--benchmark: invalid regex {benchmark!r}: {e}") from None
-        where.append(f"regexp_matches(benchmark, ${len(args) + 1})")
-        args.append(benchmark)
+        literal = re.fullmatch(r"\^((?:[^\\.^$*+?()\[\]{}|]|\\.)+)\$", benchmark)
+        if literal:  # an exact name: equality lets DuckDB skip row groups of the sorted, compacted file
+            where.append(f"benchmark = ${len(args) + 1}")
+            args.append(re.sub(r"\\(.)", r"\1", literal.group(1)))
+        else:
+            where.append(f"regexp_matches(benchmark, ${len(args) + 1})")
+            args.append(benchmark)
     if unit:
         where.append(f"unit = ${len(args) + 1}")
         args.append(unit)
     cond = ("WHERE " + " AND ".join(where)) if where else ""
-    limit = f"WHERE rk <= {int(last)}" if last else ""
-    src = f"read_parquet([{', '.join(repr(str(f)) for f in files)}], union_by_name=true)"
-    sql = f"""
-        WITH s AS (SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src} {cond}),
-             r AS (SELECT *, row_number() OVER (PARTITION BY package, benchmark, unit ORDER BY time DESC, run_id DESC)
-                   AS rk FROM s)
-        SELECT run_id, time, commit, branch, machine, mode, package, benchmark, unit, center, lo, hi, n
-        FROM r {limit} ORDER BY benchmark, unit, time, run_id"""
+    cols = ("run_id, strftime(time, '%Y-%m-%dT%H:%M:%S') AS time, commit, branch, machine, mode, package, "
+            "benchmark, unit, center, lo, hi, n") if not lean else \
+        "run_id, strftime(time, '%Y-%m-%dT%H:%M:%S') AS time, commit, center, lo, hi, n"
+
+    def sql(fs: list[Path]) -> str:
+        src = f"read_parquet([{', '.join(repr(str(f)) for f in fs)}], union_by_name=true)"
+        base = f"SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src} {cond}"
+        if last:
+            base = (f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY package, benchmark, unit "
+                    f"ORDER BY time DESC, run_id DESC) AS rk FROM ({base})) WHERE rk <= {int(last)}")
+        return f"SELECT {cols} FROM ({base}) ORDER BY benchmark, unit, time, run_id"
+
     con = duckdb.connect()
     try:
-        rows = con.execute(sql, args).fetchall()
+        try:
+            cur = con.execute(sql(files), args)
+        except duckdb.Error:
+            files, warnings = summary_files(hist)  # find and skip the unreadable files
+            if warn:
+                for w in warnings:
+                    sys.stderr.write(w + "\n")
+            if not files:
+                return {} if lean else []
+            cur = con.execute(sql(files), args)
+        if lean:
+            return cur.fetchnumpy()
+        rows = cur.fetchall()
     finally:
         con.close()
-    return [dict(zip(SUMMARY_COLS, (*r[:1], r[1].isoformat(timespec="seconds"), *r[2:]), strict=True)) for r in rows]
+    return [dict(zip(SUMMARY_COLS, r, strict=True)) for r in rows]
 
 
 def compact(hist: Path) -> tuple[int, Path | None]:

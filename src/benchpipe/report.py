@@ -276,12 +276,14 @@ def trends(hist: Path, names: list[str], rcfg: dict[str, Any], graphs: Path, rep
     keep = [n for n in names if pattern.search(n)][: int(rcfg.get("trend_max", 8))]
     if not keep:
         return []
-    rows = history.query(hist, unit="ns/op", last=int(rcfg.get("trend_runs", 30)))
     out = []
     for name in keep:
-        pts = [r for r in rows if r["benchmark"] == name]
-        if not pts:
+        cols = history.series(hist, name, "ns/op", last=int(rcfg.get("trend_runs", 30)))
+        if not cols or not len(cols["center"]):
             continue
+        pts = [{"run_id": str(cols["run_id"][i]), "time": str(cols["time"][i]), "commit": str(cols["commit"][i]),
+                "center": float(cols["center"][i]), "lo": _opt(cols["lo"][i]), "hi": _opt(cols["hi"][i])}
+               for i in range(len(cols["center"]))]
         cps = changepoint.detect([p["center"] for p in pts]) if len(pts) >= 6 else []
         slug = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
         dest = graphs / f"trend-{slug}.svg"
@@ -291,6 +293,15 @@ def trends(hist: Path, names: list[str], rcfg: dict[str, Any], graphs: Path, rep
                                  "time": pts[c.index]["time"], "change_pct": c.change_pct, "p": c.p,
                                  "before": c.before, "after": c.after} for c in cps]})
     return out
+
+
+def _opt(x: Any) -> float | None:
+    """A nullable float column value (masked or NaN) as float or None."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if v != v else v
 
 
 def render(ctx: dict[str, Any]) -> str:

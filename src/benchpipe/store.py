@@ -20,6 +20,7 @@ line       INTEGER  line in the source file
 
 from __future__ import annotations
 
+import csv
 import os
 import tempfile
 from collections.abc import Iterable
@@ -52,36 +53,35 @@ def _columns(results: Iterable[Result], seen: dict[tuple[str, str], int]) -> dic
     return cols
 
 
-def write_parquet_stream(results: Iterable[Result], path: Path, batch: int = 20000) -> int:
-    """Write results to Parquet in bounded memory: batches go to an on-disk DuckDB table first."""
+def write_parquet_stream(results: Iterable[Result], path: Path) -> int:
+    """Write results to Parquet in bounded memory: rows are spooled to a CSV file on disk as
+    they are read, then DuckDB converts that file to Parquet."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tempfile.TemporaryDirectory(prefix="benchpipe-parse-") as td:
-        con = duckdb.connect(str(Path(td) / "parse.duckdb"))
+        spool = Path(td) / "rows.csv"
+        n = 0
+        seen: dict[tuple[str, str], int] = {}
+        with open(spool, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            for r in results:
+                pkg, name = r.config.get("pkg", ""), r.name
+                idx = seen.get((pkg, name), 0)
+                seen[(pkg, name)] = idx + 1
+                base, procs = r.base_name, r.procs
+                for v, unit in r.values:
+                    w.writerow((pkg, name, base, procs, idx, r.iters, repr(v), unit, r.file, r.line))
+                    n += 1
+        con = duckdb.connect()
         try:
             con.execute("SET memory_limit = '256MB'")
-            con.execute("CREATE TABLE t (" + ", ".join(f"{c} {t}" for c, t in zip(COLUMNS, _TYPES, strict=True)) + ")")
-            select = ", ".join(f"unnest(${i + 1})::{t}" for i, t in enumerate(_TYPES))
-            seen: dict[tuple[str, str], int] = {}
-            chunk: list[Result] = []
-
-            def flush() -> None:
-                if chunk:
-                    cols = _columns(chunk, seen)
-                    con.execute(f"INSERT INTO t SELECT {select}", [cols[c] for c in COLUMNS])
-                    chunk.clear()
-
-            for r in results:
-                chunk.append(r)
-                if len(chunk) >= batch:
-                    flush()
-            flush()
-            con.execute(f"COPY t TO '{_quote(tmp)}' (FORMAT parquet)")
-            n = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
+            cols = ", ".join(f"'{c}': '{t}'" for c, t in zip(COLUMNS, _TYPES, strict=True))
+            con.execute(f"COPY (SELECT * FROM read_csv('{_quote(spool)}', header = false, columns = {{{cols}}}, "
+                        f"quote = '\"', escape = '\"', delim = ',')) TO '{_quote(tmp)}' (FORMAT parquet)")
         finally:
             con.close()
     os.replace(tmp, path)
-    return int(n)
+    return n
 
 
 def write_parquet(cols: dict[str, list[Any]], path: Path, extra: dict[str, Any] | None = None) -> int:
