@@ -178,14 +178,18 @@ def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=
 
 
 @task(help={"bench": "benchmark regex to profile", "target": "Go module directory",
+            "packages": "package patterns, comma separated", "count": "runs of each benchmark (if it must run)",
+            "benchtime": "-benchtime of the profiling runs",
             "web": "open `go tool pprof -http` on the CPU profile of this benchmark"})
-def profile(c, bench=None, target=None, web=None):
+def profile(c, bench=None, target=None, packages=None, count=None, benchtime=None, web=None):
     """CPU and memory profiles, traces and call graphs, drawn into the report."""
     if web:
         _web(web, target)
         return
     extra = {"profile.bench": bench} if bench else {}
-    o = _overrides(None, target, None, None, None, None, extra)
+    if benchtime:
+        extra["profile.benchtime"] = benchtime
+    o = _overrides(None, target, packages, None, count, None, extra)
     if (RUN / "compare.json").exists() and (RUN / "samples.parquet").exists():
         _pipeline(o, ["profile", "report"])
     else:
@@ -204,11 +208,14 @@ def _web(bench: str, target: str | None) -> None:
 
 
 @task(help={"name": "baseline name (default main)", "rerun": "run the benchmarks first even if results exist",
-            "push": "push the baseline to the DVC remote"})
-def baseline(c, name="main", rerun=False, push=True):
-    """Save the current results as baselines/<name>.txt (+ metadata), tracked by DVC and pushed."""
-    if rerun or not (RUN / "bench.txt").exists():
-        _pipeline(_overrides("quick", None, None, None, None, None))
+            "push": "push the baseline to the DVC remote", "target": "Go module directory (with --rerun)",
+            "packages": "package patterns (with --rerun)", "bench": "benchmark regex (with --rerun)",
+            "count": "runs of each benchmark (with --rerun; default 6)", "benchtime": "-benchtime (with --rerun)"})
+def baseline(c, name="main", rerun=False, push=True, target=None, packages=None, bench=None, count=6,
+             benchtime=None):
+    """Save the current results as baselines/<name>.txt (+ metadata and profiles), tracked by DVC and pushed."""
+    if rerun or target or not (RUN / "bench.txt").exists():
+        _pipeline(_overrides("quick", target, packages, bench, count, benchtime))
     _run(["benchpipe", "baseline", "save", "--name", name] + ([] if push else ["--no-push"]))
 
 

@@ -16,7 +16,7 @@ from benchpipe.report import fmt_median
 
 from .conftest import run
 
-FAST = {"modes.quick.benchtime": "20ms", "profile.benchtime": "100ms"}
+FAST = {"modes.quick.benchtime": "20ms", "profile.benchtime": "300ms"}
 SECTIONS = ["## Performance Benchmark Report", "### Summary", "### Quick Metrics", "### Detailed Results",
             "### Performance Comparison", "### Regression Analysis", "### Memory Analysis", "### CPU Profile",
             "### Recommendations", "### Performance Targets"]
@@ -85,7 +85,7 @@ def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
 @pytest.mark.slow
 def test_baseline_compare_gate_and_remote(repo: Path, tmp_path: Path) -> None:
     judged = {"compare.threshold_pct": 50, "modes.quick.count": 5,
-              "compare.rules": [{"unit": "allocs/op", "assume": "exact", "threshold_pct": 0},
+              "compare.rules": [{"unit": "allocs/op", "assume": "exact", "threshold_pct": 1},
                                 {"unit": "p95-ns", "ignore": True}, {"unit": "p99-ns", "ignore": True}]}
     assert run(["dvc", "repro"], cwd=repo, env=env(judged)).returncode == 0
     s = run(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo)
@@ -106,6 +106,11 @@ def test_baseline_compare_gate_and_remote(repo: Path, tmp_path: Path) -> None:
     cmp = json.loads((repo / "reports" / "run" / "compare.json").read_text())
     ns = [r for r in cmp["rows"] if r["benchmark"].startswith("BenchmarkEvaluate-") and r["unit"] == "ns/op"]
     assert ns and ns[0]["verdict"] == "regression" and ns[0]["delta_pct"] > 50
+    # the differential profile puts the function doing the extra work at the top
+    prof = json.loads((repo / "reports" / "run" / "profile" / "profile.json").read_text())
+    ev = next(b for b in prof["benchmarks"] if b["benchmark"] == "BenchmarkEvaluate")
+    assert ev["diff"]["rows"][0]["function"] == "example.com/policyengine/pkg/core.auditDecision"
+    assert "### Differential Profile" in report and "**`example.com/policyengine/pkg/core.auditDecision`**" in report
     # switch off: PASS or WARN, exit 0
     p = run(["dvc", "repro"], cwd=repo, env=env(judged))
     assert p.returncode == 0

@@ -66,3 +66,29 @@ def test_decoder_structure_and_inlined_frames(profiles: Path) -> None:
     assert [t for t, _ in mem.sample_types] == ["alloc_objects", "alloc_space", "inuse_objects", "inuse_space"]
     fn = {f.name for f in mem.functions.values()}
     assert "example.com/policyengine/pkg/core.lex" in fn  # the compiler allocates tokens
+
+
+def test_call_graph_without_dot_keeps_the_dot_file(profiles: Path, tmp_path: Path, monkeypatch) -> None:
+    from benchpipe import callgraph
+
+    prof = pprof.load(profiles / "cpu.prof")
+    data = callgraph.gprof2dot_json(prof, prof.index_of("cpu"), "cpu", "ns")
+    svg, note = callgraph.render(data, tmp_path / "with.svg", 0.5, 0.1)
+    assert svg and svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
+    assert "core.(*Compiled).Evaluate" in svg.read_text()
+    monkeypatch.setenv("PATH", str(Path(__import__("sys").executable).parent))  # python, but no dot
+    svg, note = callgraph.render(data, tmp_path / "without.svg", 0.5, 0.1)
+    assert svg is None and "graphviz `dot` not found" in note
+    assert (tmp_path / "without.dot").read_text().startswith("digraph")
+    assert not (tmp_path / "without.svg").exists()
+
+
+def test_benchmark_that_panics_under_profiling(tmp_path: Path, example: Path) -> None:
+    from .test_bench import write_params
+
+    (example / "pkg" / "core" / "boom_test.go").write_text(
+        'package core\n\nimport "testing"\n\nfunc BenchmarkBoom(b *testing.B) { panic("under profiling") }\n')
+    params = write_params(tmp_path, example, packages=["./pkg/core"], bench="Boom")
+    p = run(["benchpipe", "profile", "--params", str(params), "--compare", str(tmp_path / "none.json"), "--out",
+             str(tmp_path / "prof")], cwd=tmp_path)
+    assert p.returncode == 2 and "benchmark panicked: under profiling" in p.stderr and "Traceback" not in p.stderr

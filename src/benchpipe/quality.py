@@ -50,7 +50,7 @@ def make_repo(src: Path, dest: Path) -> Path:
 
 
 def options(threshold: float = 10.0) -> Options:
-    return Options(threshold_pct=threshold, rules=[Rule(unit="allocs/op", assume="exact", threshold_pct=0)])
+    return Options(threshold_pct=threshold, rules=[Rule(unit="allocs/op", assume="exact", threshold_pct=1)])
 
 
 def run_paired(repo: Path, base: str, head: str, rounds: int, confirm: int, benchtime: str,
