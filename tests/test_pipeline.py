@@ -86,7 +86,8 @@ def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
 def test_baseline_compare_gate_and_remote(repo: Path, tmp_path: Path) -> None:
     judged = {"compare.threshold_pct": 50, "modes.quick.count": 5,
               "compare.rules": [{"unit": "allocs/op", "assume": "exact", "threshold_pct": 1},
-                                {"unit": "p95-ns", "ignore": True}, {"unit": "p99-ns", "ignore": True}]}
+                                {"unit": "p50-ns", "ignore": True}, {"unit": "p95-ns", "ignore": True},
+                            {"unit": "p99-ns", "ignore": True}]}
     assert run(["dvc", "repro"], cwd=repo, env=env(judged)).returncode == 0
     s = run(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo)
     assert s.returncode == 0, s.stderr
