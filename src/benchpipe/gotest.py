@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import select
 import signal
 import subprocess
@@ -148,12 +149,13 @@ def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], N
 def diagnose(output: str, pkg: str, returncode: int) -> str:
     """One line naming why a test binary failed."""
     lines = output.splitlines()
-    for ln in lines:
-        if ln.startswith("panic: test timed out"):
-            return f"{pkg}: benchmark hit the -timeout ({ln.split('after', 1)[-1].strip()})"
-    for ln in lines:
-        if ln.startswith("panic:"):
-            return f"{pkg}: benchmark panicked: {ln[len('panic:'):].strip()}"
+    # A panic may follow a benchmark's name on the same line ("BenchmarkX-2 \tpanic: ...").
+    panics = [m.group(1).strip() for ln in lines if (m := re.search(r"(?:^|\s)panic: (.*)", ln))]
+    for msg in panics:
+        if msg.startswith("test timed out"):
+            return f"{pkg}: benchmark hit the -timeout ({msg.split('after', 1)[-1].strip()})"
+    if panics:
+        return f"{pkg}: benchmark panicked: {panics[0]}"
     for i, ln in enumerate(lines):
         if "--- FAIL:" in ln:
             name = ln.split("--- FAIL:", 1)[1].split()[0]
