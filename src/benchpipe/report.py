@@ -297,6 +297,8 @@ def trends(hist: Path, names: list[str], rcfg: dict[str, Any], graphs: Path, rep
 
 def _opt(x: Any) -> float | None:
     """A nullable float column value (masked or NaN) as float or None."""
+    if x is None or getattr(x, "mask", False) is True or type(x).__name__ == "MaskedConstant":
+        return None
     try:
         v = float(x)
     except (TypeError, ValueError):
