@@ -156,3 +156,12 @@ def test_history_across_runs_finds_where_the_switch_was_turned_on(repo: Path) ->
     assert csv[0].startswith("run,time,commit,BenchmarkEvaluate-") and len(csv) == 11
     plots = run(["dvc", "plots", "show", "--json"], cwd=repo)
     assert plots.returncode == 0 and "history.csv" in plots.stdout
+
+
+def test_no_run_outputs_are_tracked_by_git() -> None:
+    """A fresh clone must not carry run outputs: DVC refuses outputs that git tracks."""
+    from .conftest import ROOT
+
+    p = run(["git", "ls-files", "reports", "baselines"], cwd=ROOT)
+    assert p.returncode == 0
+    assert sorted(p.stdout.split()) == ["baselines/.gitkeep", "reports/.gitignore"]
