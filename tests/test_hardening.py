@@ -108,3 +108,35 @@ def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Si
     assert not left
     p = run(["dvc", "repro"], cwd=repo, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+@pytest.mark.slow
+def test_killed_while_saving_a_baseline_or_writing_the_report(repo: Path) -> None:
+    fast = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
+            "modes.quick.benchtime": "30ms", "profile.enabled": False}
+    env = {"BENCHPIPE_OVERRIDES": json.dumps(fast)}
+    assert run(["dvc", "repro"], cwd=repo, env=env).returncode == 0
+    assert run(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo).returncode == 0
+    saved = (repo / "baselines" / "main.txt").read_bytes()
+    new = (repo / "reports" / "run" / "bench.txt").read_bytes()
+    for delay in (0.05, 0.3, 0.8, 1.5):
+        proc = subprocess.Popen(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert (repo / "baselines" / "main.txt").read_bytes() in (saved, new)  # old or new, never half
+        assert not list((repo / "baselines").glob(".*.tmp"))
+    # the report stage killed mid-way: the history keeps only whole files, queries still work
+    for delay in (0.3, 0.8):
+        proc = subprocess.Popen(["benchpipe", "report"], cwd=repo, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        h = run(["benchpipe", "history", "--format", "json"], cwd=repo)
+        assert h.returncode == 0 and json.loads(h.stdout)
+    assert run(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo).returncode == 0
+    assert run(["benchpipe", "baseline", "pull", "--name", "main"], cwd=repo).returncode == 0
+    p = run(["dvc", "repro"], cwd=repo, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
