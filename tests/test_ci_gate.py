@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from .conftest import ROOT, make_repo, run
+from .test_pipeline import DETERMINISTIC
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 JUDGED = {"modes.quick.bench": "^BenchmarkEvaluate", "modes.quick.packages": ["./pkg/core"],
@@ -51,6 +52,8 @@ def test_workflow_gate_in_a_fresh_clone(tmp_path: Path) -> None:
 
     assert run_steps(clone, JUDGED, {"POLICYENGINE_SLOW": "1"}) == 1  # a real regression fails the job
     assert (clone / "baselines" / "main.txt").exists()  # pulled from the remote by the workflow
-    assert run_steps(clone, JUDGED) == 0  # no regression passes
+    # no regression passes; sequential timings on a shared machine can drift past any threshold
+    # (paired mode exists for that), so this run judges the deterministic units only
+    assert run_steps(clone, {**JUDGED, "compare.rules": DETERMINISTIC}) == 0
     nothing = {**JUDGED, "modes.quick.bench": "^NoSuchBenchmark$"}
     assert run_steps(clone, nothing) == 3  # output with no benchmark never passes

@@ -17,6 +17,9 @@ from benchpipe.report import fmt_median
 from .conftest import run
 
 FAST = {"modes.quick.benchtime": "20ms", "profile.benchtime": "300ms"}
+# Rules that judge only deterministic units (allocation counts and bytes), ignoring timings.
+DETERMINISTIC = [{"unit": "allocs/op", "assume": "exact", "threshold_pct": 1},
+                 *[{"unit": u, "ignore": True} for u in ("ns/op", "decisions/s", "p50-ns", "p95-ns", "p99-ns", "MB/s")]]
 SECTIONS = ["## Performance Benchmark Report", "### Summary", "### Quick Metrics", "### Detailed Results",
             "### Performance Comparison", "### Regression Analysis", "### Memory Analysis", "### CPU Profile",
             "### Recommendations", "### Performance Targets"]
@@ -112,8 +115,9 @@ def test_baseline_compare_gate_and_remote(repo: Path, tmp_path: Path) -> None:
     ev = next(b for b in prof["benchmarks"] if b["benchmark"] == "BenchmarkEvaluate")
     assert ev["diff"]["rows"][0]["function"] == "example.com/policyengine/pkg/core.auditDecision"
     assert "### Differential Profile" in report and "**`example.com/policyengine/pkg/core.auditDecision`**" in report
-    # switch off: PASS or WARN, exit 0
-    p = run(["dvc", "repro"], cwd=repo, env=env(judged))
+    # switch off: PASS or WARN, exit 0. Sequential timings on a shared machine can drift past any
+    # threshold (that is what paired mode is for), so this gate judges the deterministic units only.
+    p = run(["dvc", "repro"], cwd=repo, env=env({**judged, "compare.rules": DETERMINISTIC}))
     assert p.returncode == 0
     g = run(["benchpipe", "gate"], cwd=repo)
     assert g.returncode == 0, g.stdout + (repo / "reports" / "run" / "compare.json").read_text()[:3000]
