@@ -5,7 +5,6 @@ no Go, nothing matched)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -126,7 +125,3 @@ def test_not_a_module(tmp_path: Path) -> None:
     empty.mkdir()
     p, _ = bench(tmp_path, write_params(tmp_path, empty, count=1))
     assert p.returncode == 2 and "not a Go module" in p.stderr
-
-
-def test_os_environ_untouched() -> None:
-    assert "BENCHPIPE_OVERRIDES" not in os.environ
