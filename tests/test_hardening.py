@@ -15,6 +15,10 @@ import pytest
 from .conftest import run
 from .test_bench import write_params
 
+# One short benchmark, no profiling: enough to drive the pipeline in the interruption tests.
+ONE_BENCHMARK = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
+                 "modes.quick.benchtime": "30ms", "profile.enabled": False}
+
 HOSTILE = r'''package core
 
 import "testing"
@@ -34,8 +38,7 @@ func BenchmarkHostile(b *testing.B) {
 def test_hostile_names_cannot_break_the_report(tmp_path: Path, example: Path) -> None:
     (example / "pkg" / "core" / "hostile_test.go").write_text(HOSTILE)
     params = write_params(tmp_path, example, bench="Hostile", count=1, benchtime="100x", packages=["./pkg/core"])
-    data = yaml_params = params.read_text()
-    assert yaml_params
+    assert params.read_text()
     out = tmp_path / "r"
     steps = [["benchpipe", "bench", "--params", str(params), "--out", str(out / "bench.txt"), "--meta",
               str(out / "bench.json")],
@@ -50,7 +53,6 @@ def test_hostile_names_cannot_break_the_report(tmp_path: Path, example: Path) ->
         p = run(cmd, cwd=tmp_path)
         assert p.returncode == 0, (cmd, p.stderr)
     report = (tmp_path / "report.md").read_text()
-    del data
     prose = re.sub(r"(?ms)^(`{3,}).*?^\1", "", report)  # raw Go output stays verbatim inside code fences
     assert "<script>" not in prose and "\\<script\\>" in prose
     quick = report.split("### Quick Metrics", 1)[1].split("###", 1)[0]
@@ -80,8 +82,7 @@ def test_two_pipelines_at_once_one_waits(repo: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Signals) -> None:
-    fast = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
-            "modes.quick.benchtime": "30ms", "profile.enabled": False}
+    fast = ONE_BENCHMARK
     env = {"BENCHPIPE_OVERRIDES": json.dumps(fast)}
     assert run(["dvc", "repro"], cwd=repo, env=env).returncode == 0
     assert run(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo).returncode == 0
@@ -112,8 +113,7 @@ def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Si
 
 @pytest.mark.slow
 def test_killed_while_saving_a_baseline_or_writing_the_report(repo: Path) -> None:
-    fast = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
-            "modes.quick.benchtime": "30ms", "profile.enabled": False}
+    fast = ONE_BENCHMARK
     env = {"BENCHPIPE_OVERRIDES": json.dumps(fast)}
     assert run(["dvc", "repro"], cwd=repo, env=env).returncode == 0
     assert run(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo).returncode == 0

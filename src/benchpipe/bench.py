@@ -110,8 +110,8 @@ def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path) -> dic
             pkg_meta.append({"import_path": pkg.import_path, "build_s": round(build_s, 3),
                              "run_s": round(res.wall, 3), "maxrss_kb": res.maxrss_kb, "results": n_results})
     raw = "".join(out_parts)
-    parsed = format.read_text(raw, str(out_txt))
-    if not parsed.results:
+    n_total = sum(p["results"] for p in pkg_meta)
+    if not n_total:
         atomic.write_text(log_path, "".join(log_parts))
         raise NothingToCompare(f"no benchmark matched -bench {cfg.get('bench', '.')!r} in "
                                f"{' '.join(cfg['packages'])}")
@@ -127,7 +127,7 @@ def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path) -> dic
         "settings": {k: cfg[k] for k in ("packages", "bench", "count", "benchtime", "cpu", "timeout") if k in cfg},
         "packages": pkg_meta,
         "peak_rss_kb": max((p["maxrss_kb"] for p in pkg_meta), default=0),
-        "results": len(parsed.results),
+        "results": n_total,
         **env,
     }
     atomic.write_text(out_txt, raw)

@@ -166,6 +166,12 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
         warnings.append(f"unit {unit} appears only in the old results; not compared")
     for unit in sorted(new_units - old_units):
         warnings.append(f"unit {unit} appears only in the new results; not compared")
+    return assemble(rows, opts, added, removed, warnings)
+
+
+def assemble(rows: list[Row], opts: Options, added: list[str], removed: list[str],
+             warnings: list[str]) -> Comparison:
+    """Judged rows -> a Comparison: unit order, geomeans (overall and per package), overall verdict."""
     unit_order: list[str] = []
     for r in rows:
         if r.unit not in unit_order:

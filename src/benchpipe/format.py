@@ -58,6 +58,11 @@ class Result:
         return self.config.get("pkg", "")
 
 
+def top_level(name: str) -> str:
+    """The top-level benchmark of a result name: no ``-N`` suffix, no sub-benchmark parts."""
+    return _PROCS.sub("", name).split("/", 1)[0]
+
+
 @dataclass
 class Parsed:
     """Everything read from one or more files."""

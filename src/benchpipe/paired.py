@@ -26,6 +26,7 @@ import math
 import os
 import random
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +36,7 @@ from typing import Any
 
 from . import atomic, gitrev, gotest, meta, output, params, stats
 from . import format as bfmt
-from .compare import Comparison, Options, Row, geomean_row, judge, to_json
+from .compare import Comparison, Options, Row, assemble, judge, to_json
 from .errors import EXIT_OK, EXIT_REGRESSION, BenchpipeError, NothingToCompare
 from .units import UnitInfo, higher_is_better
 
@@ -213,24 +214,12 @@ def worse_than_threshold(r: Row) -> bool:
 
 
 def top_unit(pkg: str, name: str) -> Unit:
-    return pkg, re.sub(r"-\d+$", "", name).split("/", 1)[0]
+    return pkg, bfmt.top_level(name)
 
 
 def build_comparison(rows: list[Row], opts: Options, added: list[str], removed: list[str]) -> Comparison:
-    unit_order: list[str] = []
-    for r in rows:
-        if r.unit not in unit_order:
-            unit_order.append(r.unit)
-    geo: dict[str, dict[str, Any]] = {}
-    for unit in unit_order:
-        urows = [r for r in rows if r.unit == unit]
-        geo[unit] = geomean_row(urows)
-        geo[unit]["packages"] = {p: geomean_row([r for r in urows if r.package == p])
-                                 for p in sorted({r.package for r in urows})}
-    verdicts = {r.verdict for r in rows}
-    verdict = "FAIL" if "regression" in verdicts else "WARN" if "warn" in verdicts else "PASS"
     warnings = ["benchmark set differs between base and head"] if added or removed else []
-    c = Comparison(rows, verdict, opts.alpha, opts.threshold_pct, added, removed, warnings, geo, unit_order)
+    c = assemble(rows, opts, added, removed, warnings)
     c.method = METHOD
     return c
 
@@ -254,8 +243,6 @@ class Plan:
 
 def changed_packages(root: Path, rel: Path, base_sha: str, head_rev: str | None, head: Side) -> set[str] | None:
     """Import paths whose files, or whose in-module dependencies' files, differ; None means all."""
-    import subprocess
-
     files = gitrev.changed_files(root, base_sha, head_rev, rel)
     if any(f.name in ("go.mod", "go.sum") for f in files):
         return None

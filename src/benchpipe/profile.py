@@ -56,8 +56,7 @@ def regressed(compare_json: Path | None) -> set[str]:
         data = json.loads(compare_json.read_text())
     except ValueError:
         return set()
-    return {re.sub(r"-\d+$", "", r["benchmark"]).split("/", 1)[0] for r in data.get("rows", [])
-            if r.get("verdict") == "regression"}
+    return {bfmt.top_level(r["benchmark"]) for r in data.get("rows", []) if r.get("verdict") == "regression"}
 
 
 def summarize_cpu(prof: pprof.Profile, limit: int) -> dict[str, Any]:
@@ -92,14 +91,9 @@ def gc_pressure(gc_pct: float, bytes_per_s: float, th: dict[str, Any]) -> str:
     return "Low"
 
 
-def _iterations(output: str) -> int:
-    res = bfmt.read_text(output).results
-    return sum(r.iters for r in res)
-
-
-def _bytes_per_s(output: str) -> float:
+def _bytes_per_s(results: list[bfmt.Result]) -> float:
     """Allocation rate from the benchmark's own B/op and ns/op."""
-    for r in bfmt.read_text(output).results:
+    for r in results:
         vals = {u: v for v, u in r.values}
         if vals.get("ns/op") and "B/op" in vals:
             return vals["B/op"] / (vals["ns/op"] * 1e-9)
@@ -122,9 +116,10 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
     if mem.returncode != 0:
         raise BenchpipeError(gotest.diagnose(mem.output, pkg.import_path, mem.returncode) + " (under profiling)")
     (sub / "bench.txt").write_text(cpu.output)
+    results = bfmt.read_text(cpu.output).results
     entry: dict[str, Any] = {"package": pkg.import_path, "benchmark": name, "maxrss_kb": cpu.maxrss_kb,
-                             "iterations": _iterations(cpu.output), "go_s": cpu.wall + mem.wall,
-                             "alloc_bytes_per_s": _bytes_per_s(cpu.output), "notes": [], "graphs": {}}
+                             "iterations": sum(r.iters for r in results), "go_s": cpu.wall + mem.wall,
+                             "alloc_bytes_per_s": _bytes_per_s(results), "notes": [], "graphs": {}}
     try:
         cprof = pprof.load(sub / "cpu.prof")
         entry["cpu"] = summarize_cpu(cprof, limit)
