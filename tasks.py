@@ -21,6 +21,7 @@ from invoke import Exit, task
 
 ROOT = Path(__file__).resolve().parent
 RUN = ROOT / "reports" / "run"
+EXAMPLE = ROOT / "examples" / "policyengine"
 
 
 def _overrides(mode: str | None, target: str | None, packages: str | None, bench: str | None, count: int | None,
@@ -33,6 +34,8 @@ def _overrides(mode: str | None, target: str | None, packages: str | None, bench
         o["target"] = str(Path(target).expanduser().resolve())
     if packages:
         o[f"modes.{m}.packages"] = packages.split(",") if "," in packages else packages.split()
+    elif target and Path(o["target"]) != EXAMPLE:
+        o[f"modes.{m}.packages"] = ["./..."]  # the mode's patterns are the example's: another module gets all
     if bench:
         o[f"modes.{m}.bench"] = bench
     if count:

@@ -56,9 +56,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     prm = params.load(args.params)
     cfg = params.mode_config(prm)
     target = params.target_dir(prm)
-    info = bench.run(cfg, target, Path(args.out), Path(args.meta))
+    stall_s = float((prm.get("bench") or {}).get("stall_s", 60))
+    info = bench.run(cfg, target, Path(args.out), Path(args.meta), stall_s)
     sys.stderr.write(f"bench: {info['results']} results in {info['wall_s']:.1f}s "
                      f"(go test {info['go_s']:.1f}s) -> {args.out}\n")
+    for f in info["failures"]:
+        sys.stderr.write(f"bench: error: {f['message']}\n")
+    if info["failures"] and not args.keep_going:
+        return EXIT_ERROR
     return EXIT_OK
 
 
@@ -112,8 +117,9 @@ def _compare_stage(args: argparse.Namespace) -> int:
     name = str(args.baseline or (prm.get("compare") or {}).get("baseline", "main"))
     txt, mj = baseline.paths(name)
     out = Path(args.out or RUN / "compare.json")
+    ce = json.loads(Path(args.current_meta).read_text()) if args.current_meta and Path(args.current_meta).exists() else {}
     if not txt.exists():
-        atomic.write_json(out, {"verdict": "NONE", "baseline": name, "rows": [],
+        atomic.write_json(out, {"verdict": "NONE", "baseline": name, "rows": [], "failures": ce.get("failures", []),
                                 "note": f"No baseline: {txt} does not exist (save one with `invoke baseline "
                                         f"--name {name}`).", "threshold_pct": _options(args, prm).threshold_pct,
                                 "alpha": _options(args, prm).alpha})
@@ -127,8 +133,7 @@ def _compare_stage(args: argparse.Namespace) -> int:
     c.old_label, c.new_label = name, "current"
     data = to_json(c)
     be = json.loads(mj.read_text()) if mj.exists() else {}
-    ce = json.loads(Path(args.current_meta).read_text()) if args.current_meta and Path(args.current_meta).exists() else {}
-    data.update({"baseline": name, "baseline_env": be, "current_env": ce,
+    data.update({"baseline": name, "baseline_env": be, "current_env": ce, "failures": ce.get("failures", []),
                  "env_warnings": meta.env_differences(be, ce)})
     atomic.write_json(out, data)
     sys.stderr.write(f"compare: {c.verdict} against baseline {name} ({len(c.rows)} rows, "
@@ -144,6 +149,13 @@ def cmd_gate(args: argparse.Namespace) -> int:
         raise BenchpipeError(f"{p}: no comparison (run the pipeline first)")
     data = json.loads(p.read_text())
     verdict = data.get("verdict", "NONE")
+    failures = data.get("failures") or []
+    if failures:
+        for f in failures:
+            sys.stdout.write(f"error: {f['message']}\n")
+        sys.stdout.write(f"verdict: ERROR ({len(failures)} benchmark(s) did not finish; the other results "
+                         "are in the report)\n")
+        return EXIT_ERROR
     if verdict == "NONE":
         sys.stdout.write(f"verdict: no baseline ({data.get('note', '')})\n")
         return EXIT_NOTHING if args.require_baseline else EXIT_OK
@@ -163,7 +175,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     cfg = params.mode_config(prm)
     name = str((prm.get("compare") or {}).get("baseline", "main"))
     profile.run(prm, cfg, params.target_dir(prm), Path(args.out), Path(args.compare) if args.compare else None,
-                baseline.profile_dir(name))
+                baseline.profile_dir(name), Path(args.bench_meta))
     return EXIT_OK
 
 
@@ -277,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", default="params.yaml")
     p.add_argument("--out", default=str(RUN / "bench.txt"), help="raw benchmark output (benchfmt)")
     p.add_argument("--meta", default=str(RUN / "bench.json"), help="run metadata (JSON)")
+    p.add_argument("--keep-going", action="store_true",
+                   help="exit 0 when a benchmark stalled but others have results (the gate exits 2 later)")
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("parse", help="benchfmt / go test -json to a Parquet samples table (pipeline stage)")
@@ -330,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("profile", help="CPU/memory profiles, traces and call graphs (pipeline stage)")
     p.add_argument("--params", default="params.yaml")
     p.add_argument("--compare", default=str(RUN / "compare.json"))
+    p.add_argument("--bench-meta", default=str(RUN / "bench.json"), help="benchmarks that stalled are skipped")
     p.add_argument("--out", default=str(RUN / "profile"))
     p.set_defaults(fn=cmd_profile)
 

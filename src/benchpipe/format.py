@@ -9,8 +9,17 @@ A file is a sequence of lines:
 * unit metadata ``Unit <unit> key=value ...`` (``better=``, ``assume=``);
 * anything else (PASS, ok, logs) is ignored.
 
-``go test -json`` output is recognised by its first non-blank byte ``{``; the
-text of ``output`` events is concatenated per package and read as above.
+``go test -json`` events are recognised per line, not per file: a line that
+parses as a JSON object with an ``Action`` is a test event, and the text of
+``output`` events is concatenated per package and read as above; any other
+line is text (a JSON log line the code under test printed is just a log line).
+
+Code that logs while it is benchmarked splits plain ``go test -bench``
+output: Go prints ``BenchmarkX-2   \t`` before running the benchmark, then the
+code's lines, then the numbers on a line of their own. The reader joins such a
+split result: a result name with no numbers is kept pending, and the next line
+that is only numbers (``<iters> <value> <unit>...``) completes it; a pending
+name that is never completed is reported as the malformed line it is.
 
 Malformed lines never stop the reader: each becomes a ``file:line: message``
 in :attr:`Parsed.errors` and the rest of the file is used. :func:`stream_file`
@@ -88,7 +97,7 @@ def _is_config(line: str) -> tuple[str, str] | None:
     return key, val.strip(" \t")
 
 
-def _parse_result(line: str) -> tuple[str, int, list[tuple[float, str]]] | str | None:
+def parse_result(line: str) -> tuple[str, int, list[tuple[float, str]]] | str | None:
     """Parse a result line: a tuple, an error message, or None to skip."""
     fields = line.split()
     n = len(fields)
@@ -132,24 +141,32 @@ def _diagnose_result(fields: list[str]) -> tuple[str, int, list[tuple[float, str
     return name, iters, values
 
 
-def _json_lines(path: str, raw_lines: Iterable[str], errors: list[str]) -> Iterator[tuple[int, str]]:
-    """Lines of benchmark text inside ``go test -json`` events.
+def _numbered(path: str, raw_lines: Iterable[str], errors: list[str]) -> Iterator[tuple[int, str]]:
+    """Numbered lines of benchmark text, decoding ``go test -json`` events line by line.
 
-    One printed line may be split over several events; text is joined per
-    package. Each line is numbered by the event line where it began.
+    One printed line may be split over several events; event text is joined
+    per package and numbered by the event line where it began. A line that
+    starts with ``{`` and is not a JSON object is text, unless it claims to be
+    an event (mentions ``"Action"``) or events were already seen: then it is a
+    malformed event and reported.
     """
     pending: dict[str, tuple[int, str]] = {}
+    seen_events = False
     for n, raw in enumerate(raw_lines, 1):
-        if not raw.strip():
+        if raw.lstrip()[:1] != "{":
+            yield n, raw
             continue
         try:
             ev = json.loads(raw)
         except ValueError:
-            errors.append(f"{path}:{n}: not a JSON test event")
+            ev = None
+        if not isinstance(ev, dict) or "Action" not in ev:
+            if ev is None and (seen_events or '"Action"' in raw):
+                errors.append(f"{path}:{n}: not a JSON test event")
+            else:
+                yield n, raw
             continue
-        if not isinstance(ev, dict):
-            errors.append(f"{path}:{n}: not a JSON test event")
-            continue
+        seen_events = True
         if ev.get("Action") != "output" or not isinstance(ev.get("Output"), str):
             continue
         pkg = str(ev.get("Package", ""))
@@ -166,9 +183,7 @@ def _json_lines(path: str, raw_lines: Iterable[str], errors: list[str]) -> Itera
 
 
 def iter_lines(path: str, data: str, errors: list[str]) -> Iterable[tuple[int, str]]:
-    if data.lstrip()[:1] == "{":
-        return _json_lines(path, data.splitlines(), errors)
-    return enumerate(data.splitlines(), 1)
+    return _numbered(path, data.splitlines(), errors)
 
 
 def read_text(data: str, path: str = "<input>", parsed: Parsed | None = None) -> Parsed:
@@ -191,30 +206,51 @@ def read_text(data: str, path: str = "<input>", parsed: Parsed | None = None) ->
 def stream_file(path: str | Path, out: Parsed) -> Iterator[Result]:
     """Results of a file, read line by line (bounded memory); errors and units go to ``out``."""
     with open(path, encoding="utf-8", errors="replace", newline="") as f:
-        first = ""
-        for first in f:
-            if first.strip():
-                break
-        f.seek(0)
         lines = (ln.rstrip("\n") for ln in f)
-        numbered = _json_lines(str(path), lines, out.errors) if first.lstrip()[:1] == "{" else enumerate(lines, 1)
-        yield from results(numbered, str(path), out)
+        yield from results(_numbered(str(path), lines, out.errors), str(path), out)
+
+
+def _continuation(line: str) -> tuple[int, list[tuple[float, str]]] | None:
+    """The numbers of a split result (``<iters> <value> <unit>...``), or None."""
+    fields = line.split()
+    n = len(fields)
+    if n < 3 or not n % 2 or not fields[0].isdigit():
+        return None
+    try:
+        values = [(float(fields[i]), fields[i + 1]) for i in range(1, n, 2)]
+    except ValueError:
+        return None
+    if not all(isfinite(v) for v, _ in values) or any(u[:1].isdigit() for _, u in values):
+        return None
+    return int(fields[0]), values
 
 
 def results(numbered: Iterable[tuple[int, str]], path: str, out: Parsed) -> Iterator[Result]:
     """The reader proper: results from numbered lines; errors and unit metadata go to ``out``."""
     config: dict[str, str] = {}
     errors = out.errors
+    # A result name still waiting for its numbers: (name, line number, error if never completed).
+    pending: tuple[str, int, str | None] | None = None
     for n, line in numbered:
         if line.startswith("Benchmark"):
-            r = _parse_result(line)
+            if pending and pending[2]:
+                errors.append(f"{path}:{pending[1]}: {pending[2]}")
+            pending = None
+            r = parse_result(line)
             if r is None:
+                pending = (line.split()[0], n, None)
                 continue
             if isinstance(r, str):
-                errors.append(f"{path}:{n}: {r}")
+                pending = (line.split()[0], n, r)
                 continue
             yield Result(r[0], r[1], r[2], config, path, n)
             continue
+        if pending is not None and line[:1] in " \t0123456789":
+            rest = _continuation(line)
+            if rest is not None:
+                yield Result(pending[0], rest[0], rest[1], config, path, pending[1])
+                pending = None
+                continue
         out.lines += 1
         line = line.rstrip("\r")
         if line.startswith("Unit "):
@@ -228,6 +264,8 @@ def results(numbered: Iterable[tuple[int, str]], path: str, out: Parsed) -> Iter
                 config[key] = val
             else:
                 config.pop(key, None)
+    if pending and pending[2]:
+        errors.append(f"{path}:{pending[1]}: {pending[2]}")
 
 
 def _unit_line(line: str, path: str, n: int, out: Parsed) -> None:

@@ -72,11 +72,12 @@ def _safe(s: str) -> str:
 def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_version: str,
             only: set[str] | None = None) -> None:
     """Build (or reuse) each package's test binary and list its benchmarks."""
-    pkgs = [p for p in gotest.list_packages(side.module, patterns) if p.has_tests]
+    pkgs, _, note = gotest.resolve_packages(side.module, patterns)
+    if note and side.label == "head":
+        gotest.progress(f"paired: {note}")
     if only is not None:
         pkgs = [p for p in pkgs if p.import_path in only]
     tmp = Path(tempfile.mkdtemp(prefix=f"benchpipe-{side.label}-"))
-    rx = re.compile(bench_re)
     for pkg in pkgs:
         if side.rev:
             binary = cache / "builds" / f"{side.rev}-{_safe(go_version)}" / f"{_safe(pkg.import_path)}.test"
@@ -90,12 +91,10 @@ def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_vers
             except BenchpipeError as e:
                 raise BenchpipeError(f"{side.label} side ({side.name}) does not build: {e.message}") from None
             os.replace(partial, binary)
-        listing = gotest.run_binary(binary, pkg.dir, ["-test.list", "^Benchmark"], hard_timeout=120)
-        if listing.returncode != 0:
-            raise BenchpipeError(f"{side.label} side ({side.name}): cannot list benchmarks of {pkg.import_path}: "
-                                 + gotest.diagnose(listing.output, pkg.import_path, listing.returncode))
-        names = [ln.strip() for ln in listing.output.splitlines()
-                 if ln.startswith("Benchmark") and rx.search(ln.strip())]
+        try:
+            names = gotest.list_benchmarks(binary, pkg, bench_re)
+        except BenchpipeError as e:
+            raise BenchpipeError(f"{side.label} side ({side.name}): {e.message}") from None
         if names:
             side.binaries[pkg.import_path] = binary
             side.dirs[pkg.import_path] = pkg.dir
@@ -115,25 +114,30 @@ class Samples:
     raw: dict[str, list[str]] = field(default_factory=lambda: {"base": [], "head": []})
 
 
-def run_one(side: Side, unit: Unit, benchtime: str, round_no: int, samples: Samples, timeout: str) -> float:
+def run_one(side: Side, unit: Unit, benchtime: str, round_no: int, samples: Samples, timeout: str,
+            stall_s: float = 60.0) -> float:
     pkg, name = unit
-    args = ["-test.run=^$", f"-test.bench=^{re.escape(name)}$", "-test.count=1", f"-test.benchtime={benchtime}",
-            "-test.benchmem", f"-test.timeout={timeout}"]
-    res = gotest.run_binary(side.binaries[pkg], side.dirs[pkg], args, hard_timeout=3600)
+    args = gotest.bench_args(f"^{re.escape(name)}$", 1, benchtime, timeout=timeout)
+    res = gotest.run_binary(side.binaries[pkg], side.dirs[pkg], args, hard_timeout=3600, stall_s=stall_s)
+    if res.stall is not None:
+        raise BenchpipeError(f"{side.label} side ({side.name}): {pkg}: {name} stalled (no CPU progress for "
+                             f"{res.stall.seconds:g}s)" + (f", {res.stall.where}" if res.stall.where else ""))
     if res.returncode != 0:
-        raise BenchpipeError(f"{side.label} side ({side.name}): " + gotest.diagnose(res.output, pkg, res.returncode))
-    parsed = bfmt.read_text(res.output, f"{side.label}:{pkg}:{name}")
+        raise BenchpipeError(f"{side.label} side ({side.name}): "
+                             + gotest.diagnose(res.output, pkg, res.returncode, gotest.cwd_module(side.dirs[pkg])))
+    text, _ = gotest.split_output(res.output)
+    parsed = bfmt.read_text(text, f"{side.label}:{pkg}:{name}")
     samples.units.update(parsed.units)
     store = samples.values[side.label]
     for r in parsed.results:
         for v, u in r.values:
             store.setdefault((pkg, r.name, u), {})[round_no] = v
-    samples.raw[side.label] += [ln for ln in res.output.splitlines() if ln.startswith("Benchmark")]
+    samples.raw[side.label] += [ln for ln in text.splitlines() if ln.startswith("Benchmark")]
     return res.wall
 
 
 def run_rounds(base: Side, head: Side, units: list[Unit], rounds: range, benchtime: str, order: str,
-               samples: Samples, timeout: str, rng: random.Random) -> None:
+               samples: Samples, timeout: str, rng: random.Random, stall_s: float = 60.0) -> None:
     t0 = time.monotonic()
     for r in rounds:
         seq = list(units)
@@ -144,7 +148,7 @@ def run_rounds(base: Side, head: Side, units: list[Unit], rounds: range, benchti
             if order == "shuffle":
                 rng.shuffle(sides)
             for side in sides:
-                run_one(side, unit, benchtime, r, samples, timeout)
+                run_one(side, unit, benchtime, r, samples, timeout, stall_s)
         gotest.progress(f"paired: round {r + 1}/{rounds.stop} done ({len(units)} benchmarks, "
                         f"{time.monotonic() - t0:.1f}s)")
 
@@ -239,6 +243,7 @@ class Plan:
     changed_only: bool
     cache: Path
     seed: int = 1
+    stall_s: float = 60.0
 
 
 def changed_packages(root: Path, rel: Path, base_sha: str, head_rev: str | None, head: Side) -> set[str] | None:
@@ -306,7 +311,8 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
             raise NothingToCompare(f"no benchmark matching {plan.bench!r} exists on both sides")
         samples = Samples()
         t0 = time.monotonic()
-        run_rounds(base, head, units, range(plan.rounds), plan.benchtime, plan.order, samples, plan.timeout, rng)
+        run_rounds(base, head, units, range(plan.rounds), plan.benchtime, plan.order, samples, plan.timeout, rng,
+                       plan.stall_s)
         rows = analyze(samples, opts)
         suspects = sorted({top_unit(r.package, r.benchmark) for r in rows if r.verdict == "regression"})
         confirmed: dict[tuple[str, str, str], bool] = {}
@@ -314,7 +320,8 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
             gotest.progress(f"paired: confirming {len(suspects)} suspected regression(s) with "
                             f"{plan.confirm_rounds} fresh rounds")
             fresh = range(plan.rounds, plan.rounds + plan.confirm_rounds)
-            run_rounds(base, head, suspects, fresh, plan.benchtime, plan.order, samples, plan.timeout, rng)
+            run_rounds(base, head, suspects, fresh, plan.benchtime, plan.order, samples, plan.timeout, rng,
+                       plan.stall_s)
             fresh_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts, set(fresh))}
             all_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts)}
             for i, r in enumerate(rows):
@@ -352,13 +359,16 @@ def plan_from(args: argparse.Namespace, prm: dict[str, Any]) -> Plan:
     cfg = params.mode_config(prm) if prm.get("modes") else {"packages": ["./..."], "bench": ".", "timeout": "10m"}
     pc = prm.get("paired") or {}
     target = Path(args.target or params.target_dir(prm))
+    # The mode's package patterns belong to the params' target; another module defaults to all its packages.
+    own = not args.target or Path(args.target).resolve() == params.target_dir(prm).resolve()
     return Plan(
         target=target, base_rev=args.base, head_rev=args.head,
-        patterns=args.packages or cfg["packages"], bench=args.bench or str(cfg.get("bench", ".")),
+        patterns=args.packages or (cfg["packages"] if own else ["./..."]), bench=args.bench or str(cfg.get("bench", ".")),
         rounds=int(args.rounds or pc.get("rounds", 10)), confirm_rounds=0 if args.no_confirm
         else int(pc.get("confirm_rounds", 6)), benchtime=args.benchtime or str(pc.get("benchtime", "200ms")),
         order=str(pc.get("order", "alternate")), timeout=str(cfg.get("timeout", "10m")),
-        changed_only=bool(args.changed_only), cache=cache_root(args.cache_dir))
+        changed_only=bool(args.changed_only), cache=cache_root(args.cache_dir),
+        stall_s=float((prm.get("bench") or {}).get("stall_s", 60)))
 
 
 def main(args: argparse.Namespace, opts: Options, prm: dict[str, Any]) -> int:

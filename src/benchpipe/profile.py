@@ -100,23 +100,35 @@ def _bytes_per_s(results: list[bfmt.Result]) -> float:
     return 0.0
 
 
+def profile_benchtime(pcfg: dict[str, Any], cfg: dict[str, Any]) -> str:
+    """The profiling runs' -benchtime: the user's iteration count (``Nx``) when the mode gives one,
+    so a benchmark that only works at N iterations is never run past them; else ``profile.benchtime``."""
+    mode_bt = str(cfg.get("benchtime", "") or "")
+    if mode_bt.endswith("x"):
+        return mode_bt
+    return str(pcfg.get("benchtime", "1s"))
+
+
 def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, pcfg: dict[str, Any],
-                      timeout: str) -> dict[str, Any]:
-    benchtime = str(pcfg.get("benchtime", "1s"))
+                      timeout: str, benchtime: str, stall_s: float = 0) -> dict[str, Any]:
     rate = int(pcfg.get("memprofilerate", 1))
     limit = int(pcfg.get("top", 15))
-    base = ["-test.run=^$", f"-test.bench=^{re.escape(name)}$", "-test.benchmem", f"-test.benchtime={benchtime}",
-            "-test.count=1", f"-test.timeout={timeout}"]
-    cpu = gotest.run_binary(binary, pkg.dir, base + [f"-test.cpuprofile={sub / 'cpu.prof'}",
-                                                     f"-test.trace={sub / 'trace.out'}"])
-    if cpu.returncode != 0:
-        raise BenchpipeError(gotest.diagnose(cpu.output, pkg.import_path, cpu.returncode) + " (under profiling)")
-    mem = gotest.run_binary(binary, pkg.dir, base + [f"-test.memprofile={sub / 'mem.prof'}",
-                                                     f"-test.memprofilerate={rate}"])
-    if mem.returncode != 0:
-        raise BenchpipeError(gotest.diagnose(mem.output, pkg.import_path, mem.returncode) + " (under profiling)")
-    (sub / "bench.txt").write_text(cpu.output)
-    results = bfmt.read_text(cpu.output).results
+    base = gotest.bench_args(f"^{re.escape(name)}$", 1, benchtime, timeout=timeout)
+    runs = []
+    for extra in ([f"-test.cpuprofile={sub / 'cpu.prof'}", f"-test.trace={sub / 'trace.out'}"],
+                  [f"-test.memprofile={sub / 'mem.prof'}", f"-test.memprofilerate={rate}"]):
+        res = gotest.run_binary(binary, pkg.dir, base + extra, stall_s=stall_s)
+        if res.stall is not None:
+            raise BenchpipeError(f"{name} stalled under profiling (no CPU progress for {res.stall.seconds:g}s)"
+                                 + (f", {res.stall.where}" if res.stall.where else ""))
+        if res.returncode != 0:
+            raise BenchpipeError(gotest.diagnose(res.output, pkg.import_path, res.returncode,
+                                                 gotest.cwd_module(pkg.dir)) + " (under profiling)")
+        runs.append(res)
+    cpu, mem = runs
+    cpu_text, _ = gotest.split_output(cpu.output)
+    (sub / "bench.txt").write_text(cpu_text)
+    results = bfmt.read_text(cpu_text).results
     entry: dict[str, Any] = {"package": pkg.import_path, "benchmark": name, "maxrss_kb": cpu.maxrss_kb,
                              "iterations": sum(r.iters for r in results), "go_s": cpu.wall + mem.wall,
                              "alloc_bytes_per_s": _bytes_per_s(results), "notes": [], "graphs": {}}
@@ -145,15 +157,29 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
     return entry
 
 
+def _failed(bench_meta: Path | None) -> set[tuple[str, str]]:
+    """(package, benchmark) pairs the bench stage could not finish (stalled): never profiled."""
+    if not bench_meta or not bench_meta.exists():
+        return set()
+    try:
+        data = json.loads(bench_meta.read_text())
+    except ValueError:
+        return set()
+    return {(f["package"], f["benchmark"]) for f in data.get("failures", [])}
+
+
 def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path,
-        compare_json: Path | None, baseline_profiles: Path | None = None) -> dict[str, Any]:
+        compare_json: Path | None, baseline_profiles: Path | None = None,
+        bench_meta: Path | None = None) -> dict[str, Any]:
     pcfg = params.get("profile") or {}
+    stall_s = float((params.get("bench") or {}).get("stall_s", 60))
+    benchtime = profile_benchtime(pcfg, cfg)
     out_dir = out_dir.resolve()
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     regex, why = select_benchmarks(params, compare_json, str(cfg.get("bench", ".")))
-    summary: dict[str, Any] = {"bench": regex, "why": why, "benchtime": str(pcfg.get("benchtime", "1s")),
+    summary: dict[str, Any] = {"bench": regex, "why": why, "benchtime": benchtime,
                                "memprofilerate": int(pcfg.get("memprofilerate", 1)), "benchmarks": [],
                                "notes": [], "go_s": 0.0}
     if not pcfg.get("enabled", True):
@@ -161,24 +187,32 @@ def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path
         atomic.write_json(out_dir / "profile.json", summary)
         return summary
     flagged = regressed(compare_json)
-    rx = re.compile(regex)
+    failed = _failed(bench_meta)
     module = gotest.module_path(target)
-    pkgs = [p for p in gotest.list_packages(target, cfg["packages"]) if p.has_tests]
+    pkgs, _, _ = gotest.resolve_packages(target, cfg.get("packages"))
     for i, pkg in enumerate(pkgs, 1):
         pdir = out_dir / f"{i:02d}-{pkg.import_path.rsplit('/', 1)[-1]}"
         pdir.mkdir()
         binary = pdir / "pkg.test"
         summary["go_s"] += gotest.build_test_binary(pkg, target, binary)
-        listing = gotest.run_binary(binary, pkg.dir, ["-test.list", "^Benchmark"], hard_timeout=120)
-        names = [n.strip() for n in listing.output.splitlines() if n.startswith("Benchmark") and rx.search(n.strip())]
+        names = gotest.list_benchmarks(binary, pkg, regex)
         if not names:
             shutil.rmtree(pdir)
             continue
         for name in names:
+            if (pkg.import_path, name) in failed:
+                summary["notes"].append(f"{name}: not profiled (it did not finish in the bench stage)")
+                continue
             gotest.progress(f"profile: {pkg.import_path} {name}")
             sub = pdir / name
             sub.mkdir()
-            entry = profile_benchmark(binary, pkg, name, sub, pcfg, str(cfg.get("timeout", "10m")))
+            try:
+                entry = profile_benchmark(binary, pkg, name, sub, pcfg, str(cfg.get("timeout", "10m")),
+                                          benchtime, stall_s)
+            except BenchpipeError as e:
+                shutil.rmtree(sub)
+                summary["notes"].append(f"{name}: profile skipped: {e.message}")
+                continue
             entry["dir"] = str(sub.relative_to(out_dir))
             summary["go_s"] += entry.pop("go_s")
             summary["notes"] += entry["notes"]
