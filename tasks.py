@@ -244,6 +244,7 @@ def speed(c, benchstat=None):
     _run([sys.executable, "-m", "benchpipe.speed", "compare", exe])
     _run([sys.executable, "-m", "benchpipe.speed", "history"])
     _run([sys.executable, "-m", "benchpipe.speed", "scale"])
+    _run([sys.executable, str(ROOT / "tests" / "corpus" / "bench_speed.py")])
 
 
 @task(help={"rev": "revision to run against itself (default HEAD)", "target": "Go module directory",
@@ -276,6 +277,15 @@ def quality(c, repeats=5, rounds=16, count=10, benchtime="100ms", paired_benchti
     _run([sys.executable, "-m", "benchpipe.quality", str(ROOT / "tests" / "quality"), "--repeats", str(repeats),
           "--rounds", str(rounds), "--count", str(count), "--benchtime", benchtime, "--paired-benchtime",
           paired_benchtime, "--noise", str(noise)])
+
+
+@task(help={"ci": "only the modules marked for CI", "only": "one module path", "mode": "quick (default) or full"})
+def corpus(c, ci=False, only=None, mode="quick"):
+    """Run benchpipe on the corpus of real Go modules (tests/corpus) and check every result arrived."""
+    argv = [sys.executable, str(ROOT / "tests" / "corpus" / "run.py"), "--mode", mode]
+    argv += ["--ci"] if ci else []
+    argv += ["--only", only] if only else []
+    _run(argv)
 
 
 @task(help={"cases": "hypothesis examples per fuzz test (default 100,000)"})

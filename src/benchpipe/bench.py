@@ -137,16 +137,14 @@ def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path, stall_
     commands: list[list[str]] = []
     go_time = 0.0
     with tempfile.TemporaryDirectory(prefix="benchpipe-bin-") as tmp:
-        binaries = [Path(tmp) / f"pkg{i}.test" for i in range(1, len(pkgs) + 1)]
         gotest.progress(f"bench: building {len(pkgs)} package(s) with benchmarks")
-        t_build = time.monotonic()
         try:
-            build_s = gotest.build_test_binaries(pkgs, target, binaries, log)
+            binaries, build_s = gotest.build_test_binaries(pkgs, target, Path(tmp), log)
         except BenchpipeError as e:
             fail(e)
-        go_time += time.monotonic() - t_build
-        for pkg, binary, b_s in zip(pkgs, binaries, build_s, strict=True):
-            commands.append(["go", "test", "-c", "-o", binary.name, pkg.import_path])
+        go_time += build_s
+        commands.append(["go", "test", "-c", "-ldflags=-s -w", "-o", "DIR/", *[p.import_path for p in pkgs]])
+        for pkg, binary in zip(pkgs, binaries, strict=True):
             commands.append([binary.name, *flags])
             t_pkg = time.monotonic()
 
@@ -163,8 +161,8 @@ def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path, stall_
             failures += fails
             out_parts.append(text + f"ok  \t{pkg.import_path}\t{run_s:.3f}s\n")
             n_results = len(format.read_text(text).results)
-            pkg_meta.append({"import_path": pkg.import_path, "build_s": round(b_s, 3),
-                             "run_s": round(run_s, 3), "maxrss_kb": rss, "results": n_results})
+            pkg_meta.append({"import_path": pkg.import_path, "run_s": round(run_s, 3), "maxrss_kb": rss,
+                             "results": n_results})
     raw = "".join(out_parts)
     n_total = sum(p["results"] for p in pkg_meta)
     if not n_total:
@@ -180,6 +178,7 @@ def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path, stall_
         "start_time": started.isoformat(timespec="seconds"),
         "wall_s": round(wall, 3),
         "go_s": round(go_time, 3),
+        "build_s": round(build_s, 3),
         "command": equivalent_command(cfg),
         "commands": commands,
         "settings": {k: cfg[k] for k in ("packages", "bench", "count", "benchtime", "cpu", "timeout") if k in cfg},

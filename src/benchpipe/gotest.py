@@ -7,7 +7,7 @@ time from run time, measures the peak RSS of the benchmark process itself
 No command line is ever built as a shell string.
 
 Only packages with a ``func Benchmark`` in their ``_test.go`` files are built,
-concurrently (one ``go test -c`` per package, bounded by the cores).
+all in one ``go test -c`` (Go builds them in parallel).
 
 Every benchmark run uses ``-test.v=test2json``, the framing ``go test -json``
 uses: Go then prints each result line whole, whatever the code under test
@@ -32,7 +32,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +50,7 @@ class Package:
     import_path: str
     dir: Path
     test_files: list[str]
+    name: str = ""  # the package clause's name
 
     @property
     def has_tests(self) -> bool:
@@ -73,7 +73,7 @@ def list_packages(target: Path, patterns: list[str]) -> list[Package]:
     require("go", "install Go from https://go.dev/dl")
     if not (target / "go.mod").exists():
         raise BenchpipeError(f"{target}: not a Go module (no go.mod)")
-    fmt = "{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles \",\"}}\t{{join .XTestGoFiles \",\"}}"
+    fmt = "{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles \",\"}}\t{{join .XTestGoFiles \",\"}}\t{{.Name}}"
     p = subprocess.run(["go", "list", "-e", "-f", fmt, *patterns], cwd=target, capture_output=True, text=True)
     if p.returncode != 0:
         first = (p.stderr.strip().splitlines() or ["go list failed"])[0]
@@ -81,9 +81,9 @@ def list_packages(target: Path, patterns: list[str]) -> list[Package]:
     pkgs = []
     for line in p.stdout.splitlines():
         parts = line.split("\t")
-        if len(parts) == 4 and parts[1]:
+        if len(parts) == 5 and parts[1]:
             files = [f for f in (parts[2] + "," + parts[3]).split(",") if f]
-            pkgs.append(Package(parts[0], Path(parts[1]), files))
+            pkgs.append(Package(parts[0], Path(parts[1]), files, parts[4]))
     return pkgs
 
 
@@ -125,31 +125,47 @@ def build_test_binary(pkg: Package, target: Path, out: Path, log: Callable[[str]
     return time.monotonic() - t0
 
 
-def build_test_binaries(pkgs: list[Package], target: Path, outs: list[Path],
-                        log: Callable[[str], None] | None = None) -> list[float]:
-    """Build several packages' test binaries concurrently (one job per core); build seconds per package.
+def _binary_name(pkg: Package) -> str:
+    """The file ``go test -c -o DIR/`` writes for a package: ``<package name>.test``."""
+    name = pkg.name if pkg.name and pkg.name != "main" else pkg.import_path.rsplit("/", 1)[-1]
+    return name + ".test"
 
-    The first failure (in package order) is raised after every build has ended.
+
+def build_test_binaries(pkgs: list[Package], target: Path, out_dir: Path,
+                        log: Callable[[str], None] | None = None) -> tuple[list[Path], float]:
+    """Build several packages' test binaries into ``out_dir``; (binary per package, build seconds).
+
+    One ``go test -c -o DIR/ PKG...`` per batch of packages with distinct binary
+    names (Go builds a batch in parallel, with its cache), linked as ``go test``
+    links test binaries (``-s -w``: no symbol table or DWARF, which benchmarks
+    never read). A failure names the package and Go's first error line.
     """
-    jobs = max(1, min(len(pkgs), os.cpu_count() or 1))
-    logs: list[str] = [""] * len(pkgs)
-
-    def one(i: int) -> float | BenchpipeError:
-        try:
-            return build_test_binary(pkgs[i], target, outs[i], lambda t: logs.__setitem__(i, t))
-        except BenchpipeError as e:
-            return e
-
-    with ThreadPoolExecutor(max_workers=jobs) as ex:
-        done = list(ex.map(one, range(len(pkgs))))
-    if log:
-        for text in logs:
-            if text:
-                log(text)
-    for d in done:
-        if isinstance(d, BenchpipeError):
-            raise d
-    return [float(d) for d in done]  # type: ignore[arg-type]
+    t0 = time.monotonic()
+    batches: list[list[Package]] = []
+    for pkg in pkgs:
+        batch = next((b for b in batches if all(_binary_name(x) != _binary_name(pkg) for x in b)), None)
+        if batch is None:
+            batches.append(batch := [])
+        batch.append(pkg)
+    where: dict[str, Path] = {}
+    for i, batch in enumerate(batches):
+        d = out_dir / f"batch{i}"
+        d.mkdir(parents=True, exist_ok=True)
+        p = subprocess.run(["go", "test", "-c", "-ldflags=-s -w", "-o", str(d.resolve()) + os.sep,
+                            *[x.import_path for x in batch]], cwd=target, capture_output=True, text=True)
+        if log:
+            log(p.stdout + p.stderr)
+        if p.returncode != 0:
+            failing = next((ln[2:].split()[0] for ln in p.stderr.splitlines() if ln.startswith("# ")),
+                           batch[0].import_path)
+            lines = [ln for ln in p.stderr.splitlines() if ln.strip() and not ln.startswith("#")]
+            raise BenchpipeError(f"build failed for {failing}: {lines[0] if lines else 'build failed'}")
+        for x in batch:
+            where[x.import_path] = d / _binary_name(x)
+    missing = [x.import_path for x in pkgs if not where[x.import_path].exists()]
+    if missing:
+        raise BenchpipeError(f"build failed for {missing[0]}: go test -c wrote no test binary")
+    return [where[x.import_path] for x in pkgs], time.monotonic() - t0
 
 
 def bench_args(bench: str, count: int = 1, benchtime: str = "1s", cpu: str = "", timeout: str = "10m",
