@@ -32,6 +32,7 @@ class Module:
     version: str
     benchtime: str
     ci: bool
+    packages: tuple[str, ...] = ()  # package patterns; empty: the whole module
 
     @property
     def dirname(self) -> str:
@@ -42,8 +43,8 @@ def modules(ci_only: bool = False) -> list[Module]:
     out = []
     for line in (HERE / "modules.txt").read_text().splitlines():
         f = line.split("#", 1)[0].split()
-        if len(f) == 4:
-            m = Module(f[0], f[1], f[2], f[3] == "yes")
+        if len(f) in (4, 5):
+            m = Module(f[0], f[1], f[2], f[3] == "yes", tuple(f[4].split(",")) if len(f) == 5 else ())
             if m.ci or not ci_only:
                 out.append(m)
     return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -28,10 +29,14 @@ RESULT = re.compile(r"^Benchmark\S+\s+\d+(\s+\S+\s+\S+)+\s*$")
 MODES = {"quick": {"count": 3, "cpu": ""}, "full": {"count": 5, "cpu": "1,2"}}
 
 
-def go_json_results(target: Path, packages: list[str], count: int, benchtime: str, cpu: str) -> int:
-    """How many results plain ``go test -json`` reports for these flags."""
+def go_json_results(target: Path, packages: list[str], count: int, benchtime: str, cpu: str,
+                    skip: list[str] | None = None) -> int:
+    """How many results plain ``go test -json`` reports for these flags (``skip``: benchmarks that stall)."""
     args = ["go", "test", "-json", "-run", "^$", "-bench", ".", "-benchmem", "-count", str(count),
-            "-benchtime", benchtime, "-timeout", "60m"] + (["-cpu", cpu] if cpu else []) + packages
+            "-benchtime", benchtime, "-timeout", "60m"] + (["-cpu", cpu] if cpu else [])
+    if skip:
+        args += ["-skip", "^(" + "|".join(skip) + ")$"]
+    args += packages
     p = subprocess.run(args, cwd=target, capture_output=True, text=True)
     text: dict[str, str] = {}
     for line in p.stdout.splitlines():
@@ -44,20 +49,24 @@ def go_json_results(target: Path, packages: list[str], count: int, benchtime: st
     return sum(1 for t in text.values() for ln in t.splitlines() if RESULT.match(ln))
 
 
-def check(m: fetch.Module, target: Path, mode: str) -> tuple[bool, str]:
+def check(m: fetch.Module, target: Path, mode: str, repo: Path = ROOT,
+          env: dict[str, str] | None = None) -> tuple[bool, str]:
+    """Run ``invoke MODE`` in ``repo`` on ``target``; (passed, one-line summary)."""
     t0 = time.monotonic()
-    p = subprocess.run(["invoke", mode, "--target", str(target), "--benchtime", m.benchtime], cwd=ROOT,
-                       capture_output=True, text=True)
+    argv = ["invoke", mode, "--target", str(target), "--benchtime", m.benchtime]
+    argv += ["--packages", ",".join(m.packages)] if m.packages else []
+    p = subprocess.run(argv, cwd=repo, capture_output=True, text=True, env={**os.environ, **(env or {})})
     wall = time.monotonic() - t0
-    meta = json.loads((ROOT / "reports" / "run" / "bench.json").read_text()) if p.returncode in (0, 2) else {}
+    meta = json.loads((repo / "reports" / "run" / "bench.json").read_text()) if p.returncode in (0, 2) else {}
     if p.returncode not in (0, 2) or (p.returncode == 2 and not meta.get("failures")):
         last = (p.stderr.strip().splitlines() or p.stdout.strip().splitlines() or ["?"])[-1]
         return False, f"invoke {mode} exited {p.returncode}: {last}"
-    ours = sum(1 for ln in (ROOT / "reports" / "run" / "bench.txt").read_text().splitlines()
+    ours = sum(1 for ln in (repo / "reports" / "run" / "bench.txt").read_text().splitlines()
                if RESULT.match(ln))
     pkgs = [x["import_path"] for x in meta["packages"]]
-    ref = go_json_results(target, pkgs, MODES[mode]["count"], m.benchtime, MODES[mode]["cpu"])
-    report = (ROOT / "reports" / "report.md").read_text()
+    stalled = [f["benchmark"] for f in meta.get("failures", [])]
+    ref = go_json_results(target, pkgs, MODES[mode]["count"], m.benchtime, MODES[mode]["cpu"], stalled)
+    report = (repo / "reports" / "report.md").read_text()
     sections = all(s in report for s in ("### Summary", "### Quick Metrics", "### Detailed Results"))
     stalls = [f["message"] for f in meta.get("failures", [])]
     ok = ours == ref and sections and (not stalls or p.returncode == 2)
