@@ -241,10 +241,10 @@ def speed(c, benchstat=None):
     """Benchmark benchpipe itself against references, printing times and ratios."""
     exe = benchstat or (str(ROOT / "build" / "bin" / "benchstat") if (ROOT / "build" / "bin" / "benchstat").exists()
                         else "benchstat")
-    _run([sys.executable, "-m", "benchpipe.speed", "compare", exe])
-    _run([sys.executable, "-m", "benchpipe.speed", "history"])
-    _run([sys.executable, "-m", "benchpipe.speed", "scale"])
-    _run([sys.executable, str(ROOT / "tests" / "corpus" / "bench_speed.py")])
+    _run([sys.executable, str(ROOT / "tools" / "speed.py"), "compare", exe])
+    _run([sys.executable, str(ROOT / "tools" / "speed.py"), "history"])
+    _run([sys.executable, str(ROOT / "tools" / "speed.py"), "scale"])
+    _run([sys.executable, str(ROOT / "tools" / "bench_speed.py")])
 
 
 @task(help={"rev": "revision to run against itself (default HEAD)", "target": "Go module directory",
@@ -274,7 +274,7 @@ def bisect(c, good, bad, bench, target=None, rounds=None):
             "paired_benchtime": "-benchtime of one paired run"})
 def quality(c, repeats=5, rounds=16, count=10, benchtime="100ms", paired_benchtime="50ms", noise=0):
     """Measure false-alarm and detection rates, paired vs sequential, on tests/quality (same benchmark time)."""
-    _run([sys.executable, "-m", "benchpipe.quality", str(ROOT / "tests" / "quality"), "--repeats", str(repeats),
+    _run([sys.executable, str(ROOT / "tools" / "quality.py"), str(ROOT / "tests" / "quality"), "--repeats", str(repeats),
           "--rounds", str(rounds), "--count", str(count), "--benchtime", benchtime, "--paired-benchtime",
           paired_benchtime, "--noise", str(noise)])
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from benchpipe import format as bfmt
+from benchpipe.core import benchfmt as bfmt
 
 from .conftest import ROOT, run
 

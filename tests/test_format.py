@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchpipe import format as bfmt
+from benchpipe.core import benchfmt as bfmt
 
 from .conftest import DATA, EXAMPLE, run
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchpipe import format as bfmt
-from benchpipe import pprof
+from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import pprof
 
 from .conftest import DATA, EXAMPLE, run
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from benchpipe import changepoint, history
-from benchpipe import format as bfmt
+from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import changepoint
+from benchpipe.store import history
 
 from .conftest import DATA, run
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from scipy.stats import wilcoxon
 
-from benchpipe import stats
+from benchpipe.core import stats
 
 from .conftest import EXAMPLE, ROOT, run
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from benchpipe import format as bfmt
-from benchpipe.report import fmt_median
+from benchpipe.core import benchfmt as bfmt
+from benchpipe.stages.report import fmt_median
 
 from .conftest import run
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchpipe import pprof
+from benchpipe.core import pprof
 
 from .conftest import EXAMPLE, run
 
@@ -70,7 +70,7 @@ def test_decoder_structure_and_inlined_frames(profiles: Path) -> None:
 
 
 def test_call_graph_without_dot_keeps_the_dot_file(profiles: Path, tmp_path: Path, monkeypatch) -> None:
-    from benchpipe import callgraph
+    from benchpipe.render import callgraph
 
     prof = pprof.load(profiles / "cpu.prof")
     data = callgraph.gprof2dot_json(prof, prof.index_of("cpu"), "cpu", "ns")

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from benchpipe import format as bfmt
-from benchpipe import goroutines, gotest
+from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import goroutines
+from benchpipe.go import toolchain as gotest
 
 from .conftest import DATA, ROOT, run
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchpipe import format as bfmt
-from benchpipe import stats
-from benchpipe.compare import Options, compare_parsed
-from benchpipe.output import delta_text
-from benchpipe.units import tidy
+from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import stats
+from benchpipe.core.units import tidy
+from benchpipe.core.verdict import Options, compare_parsed
+from benchpipe.render.text import delta_text
 
 from .conftest import DATA, run
 

@@ -1,0 +1,1 @@
+"""The ``benchpipe`` command line."""

@@ -1,0 +1,17 @@
+"""One module per ``benchpipe`` subcommand: ``register(sub)`` adds its parser, ``run(args)`` runs it."""
+
+from benchpipe.cli.commands import (
+    baseline,
+    bench,
+    bisect,
+    calibrate,
+    compare,
+    gate,
+    history,
+    parse,
+    profile,
+    record,
+    report,
+)
+
+ALL = [bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline]

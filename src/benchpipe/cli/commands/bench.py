@@ -1,0 +1,42 @@
+"""``benchpipe bench``: the bench stage (run the configured Go benchmarks)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchpipe.cli.common import RUN
+from benchpipe.core.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+)
+from benchpipe.store import params
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bench", help="run the configured Go benchmarks (pipeline stage)")
+    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--out", default=str(RUN / "bench.txt"), help="raw benchmark output (benchfmt)")
+    p.add_argument("--meta", default=str(RUN / "bench.json"), help="run metadata (JSON)")
+    p.add_argument("--keep-going", action="store_true",
+                   help="exit 0 when a benchmark stalled but others have results (the gate exits 2 later)")
+    p.set_defaults(fn=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchpipe.stages import bench
+
+    prm = params.load(args.params)
+    cfg = params.mode_config(prm)
+    target = params.target_dir(prm)
+    stall_s = float((prm.get("bench") or {}).get("stall_s", 60))
+    info = bench.run(cfg, target, Path(args.out), Path(args.meta), stall_s)
+    sys.stderr.write(f"bench: {info['results']} results in {info['wall_s']:.1f}s "
+                     f"(go test {info['go_s']:.1f}s) -> {args.out}\n")
+    for f in info["failures"]:
+        sys.stderr.write(f"bench: error: {f['message']}\n")
+    if info["failures"] and not args.keep_going:
+        return EXIT_ERROR
+    return EXIT_OK

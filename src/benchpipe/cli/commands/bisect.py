@@ -1,0 +1,25 @@
+"""``benchpipe bisect``: the first commit on which a benchmark regressed."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from benchpipe.cli.common import add_paired_opts, load_params_opt, options
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bisect", help="first commit on which a benchmark regressed beyond the threshold")
+    p.add_argument("--good", required=True, help="a revision without the regression")
+    p.add_argument("--bad", required=True, help="a revision with the regression")
+    p.add_argument("--bench", dest="bench_name", required=True, help="benchmark name, e.g. BenchmarkEvaluate")
+    p.add_argument("--no-confirm", action="store_true")
+    add_paired_opts(p)
+    p.set_defaults(fn=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchpipe.revisions import bisect
+
+    prm = load_params_opt(args.params) or {}
+    return bisect.main(args, options(args, prm), prm)

@@ -1,0 +1,108 @@
+"""``benchpipe compare``: two files, the pipeline's compare stage, or two git revisions (paired)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchpipe.cli.common import RUN, add_stat_opts, load_params_opt, options, verdict_code
+from benchpipe.core.errors import (
+    EXIT_OK,
+    BenchpipeError,
+    NothingToCompare,
+)
+from benchpipe.store import params
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("compare", help="compare OLD NEW files, the run with a baseline, or two git revisions",
+                       description="benchpipe compare OLD NEW | --current FILE (pipeline stage) | "
+                                   "--target DIR --base REV [--head REV] (paired, interleaved runs)")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("--format", choices=["text", "markdown", "csv", "json"], default="text")
+    add_stat_opts(p)
+    p.add_argument("--params", help="params.yaml for rules and defaults (default ./params.yaml if present)")
+    p.add_argument("--current", help="pipeline: current raw results")
+    p.add_argument("--current-meta", help="pipeline: current run metadata")
+    p.add_argument("--baseline", help="pipeline: baseline name (default compare.baseline)")
+    p.add_argument("--out", help=f"JSON result file (pipeline default {RUN / 'compare.json'}; paired: none)")
+    p.add_argument("--target", help="paired: Go module (git work tree)")
+    p.add_argument("--base", help="paired: base revision")
+    p.add_argument("--head", help="paired: head revision (default: the working tree)")
+    p.add_argument("--rounds", type=int, help="paired: rounds (default params paired.rounds)")
+    p.add_argument("--bench", help="paired: benchmark regex")
+    p.add_argument("--packages", nargs="*", help="paired: package patterns")
+    p.add_argument("--benchtime", help="paired: -benchtime per run")
+    p.add_argument("--changed-only", action="store_true", help="paired: only packages that differ")
+    p.add_argument("--no-confirm", action="store_true", help="paired: skip confirmation rounds")
+    p.add_argument("--cache-dir", help="paired: cache directory (default ~/.cache/benchpipe)")
+    p.set_defaults(fn=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchpipe.core import benchfmt as bfmt
+    from benchpipe.core.verdict import compare_parsed
+    from benchpipe.render import text as output
+
+    if args.base or args.target:
+        return _paired(args)
+    if args.current:
+        return _compare_stage(args)
+    if len(args.files) != 2:
+        raise BenchpipeError("compare needs OLD NEW files, or --current (pipeline), or --base REV (paired)")
+    for f in args.files:
+        if not Path(f).is_file():
+            raise BenchpipeError(f"{f}: no such file")
+    old = bfmt.read_files([args.files[0]])
+    new = bfmt.read_files([args.files[1]])
+    for e in old.errors + new.errors:
+        sys.stderr.write(e + "\n")
+    for side, p, f in (("old", old, args.files[0]), ("new", new, args.files[1])):
+        if not p.results:
+            raise NothingToCompare(f"{f}: no benchmark results ({side} side)")
+    c = compare_parsed(old, new, options(args, load_params_opt(args.params)))
+    c.old_label, c.new_label = Path(args.files[0]).name, Path(args.files[1]).name
+    sys.stdout.write(output.render(c, args.format))
+    return verdict_code(c.verdict)
+
+
+def _compare_stage(args: argparse.Namespace) -> int:
+    from benchpipe.stages import compare
+
+    prm = params.load(args.params or "params.yaml")
+    name = str(args.baseline or (prm.get("compare") or {}).get("baseline", "main"))
+    meta = Path(args.current_meta) if args.current_meta else None
+    compare.run(name, Path(args.current), meta, Path(args.out or RUN / "compare.json"), options(args, prm))
+    return EXIT_OK
+
+
+def _paired(args: argparse.Namespace) -> int:
+    """Base and head revisions run interleaved; calibration warnings; the table on stdout."""
+    from benchpipe.core.verdict import to_json
+    from benchpipe.render import text as output
+    from benchpipe.revisions import calibrate, paired
+    from benchpipe.store import atomic
+
+    if not args.base:
+        raise BenchpipeError("paired comparison needs --base REV")
+    prm = load_params_opt(args.params) or {}
+    opts = options(args, prm)
+    plan = paired.plan_from(args, prm)
+    c, facts = paired.execute(plan, opts)
+    c.warnings += calibrate.threshold_warnings(plan, c)
+    data = to_json(c)
+    data["paired"] = {k: v for k, v in facts.items() if k != "samples"}
+    if args.out:
+        atomic.write_json(args.out, data)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(output.render(c, args.format))
+    if facts["confirmed"]:
+        sys.stderr.write(f"paired: confirmed regressions: {', '.join(facts['confirmed'])}\n")
+    if facts["unconfirmed"]:
+        sys.stderr.write(f"paired: not confirmed (noise): {', '.join(facts['unconfirmed'])}\n")
+    return verdict_code(c.verdict)

@@ -1,0 +1,84 @@
+"""``benchpipe history``: query, import and compact the run history."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchpipe.core.errors import (
+    EXIT_OK,
+    BenchpipeError,
+    NothingToCompare,
+)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("history", help="runs stored in the history: per benchmark, each run's median",
+                       description="benchpipe history [show] [--benchmark RE] [--unit U] [--last N] | "
+                                   "history import FILE --commit C --time T | history compact")
+    p.add_argument("action", nargs="?", choices=["show", "import", "compact"], default="show")
+    p.add_argument("file", nargs="?", help="import: a benchfmt / go test -json file")
+    p.add_argument("--dir", default="reports/history")
+    p.add_argument("--benchmark", help="regex of benchmark names")
+    p.add_argument("--unit", help="unit as written, e.g. ns/op")
+    p.add_argument("--last", type=int, help="only the last N runs of each benchmark")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--commit", help="import: the commit that produced the file")
+    p.add_argument("--time", help="import: when it was produced (ISO 8601)")
+    p.add_argument("--branch", default="")
+    p.add_argument("--changes", action="store_true", help="show: detect change points in each series")
+    p.set_defaults(fn=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchpipe.core import benchfmt as bfmt
+    from benchpipe.store import history
+
+    hist = Path(args.dir)
+    if args.action == "import":
+        if not args.file or not Path(args.file).is_file():
+            raise BenchpipeError(f"history import: {args.file or 'FILE'}: no such file")
+        parsed = bfmt.read_files([args.file])
+        for e in parsed.errors:
+            sys.stderr.write(e + "\n")
+        rid = history.import_file(hist, parsed, args.commit or "", args.time or "", args.branch)
+        sys.stderr.write(f"history: imported {len(parsed.results)} results as run {rid}\n")
+        return EXIT_OK
+    if args.action == "compact":
+        n, out = history.compact(hist)
+        sys.stderr.write(f"history: merged {n} summary files" + (f" into {out}" if out else "") + "\n")
+        return EXIT_OK
+    rows = history.query(hist, args.benchmark, args.unit, args.last)
+    if not rows:
+        if args.benchmark and history.query(hist, None, args.unit, 1, warn=False):
+            raise NothingToCompare(f"no benchmark in the history matches {args.benchmark!r}")
+        raise NothingToCompare(f"the history in {hist} is empty")
+    if args.format == "json":
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return EXIT_OK
+    from benchpipe.core import changepoint
+
+    key = None
+    series: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if args.changes and len(series) >= 6:
+            for cp in changepoint.detect([r["center"] for r in series]):
+                r = series[cp.index]
+                sys.stdout.write(f"  change point: {cp.change_pct:+.1f}% from run {r['run_id']} (commit "
+                                 f"{r['commit'][:12]}), p={cp.p:.3f}\n")
+
+    for r in rows:
+        if (r["benchmark"], r["unit"]) != key:
+            flush()
+            key, series = (r["benchmark"], r["unit"]), []
+            sys.stdout.write(f"{r['benchmark']} {r['unit']}\n")
+        series.append(r)
+        ci = "" if r["lo"] is None or r["hi"] is None else f" [{r['lo']:.6g}, {r['hi']:.6g}]"
+        sys.stdout.write(f"  {r['time']}  {r['commit'][:12] or '-':<12}  {r['center']:>12.6g}{ci}  n={r['n']}  "
+                         f"{r['run_id']}\n")
+    flush()
+    return EXIT_OK

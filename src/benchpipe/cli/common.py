@@ -1,0 +1,51 @@
+"""What every subcommand shares: the run directory, statistics options, optional params."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from benchpipe.core.errors import EXIT_OK, EXIT_REGRESSION
+from benchpipe.core.verdict import Options
+from benchpipe.store import params
+
+RUN = Path("reports/run")
+
+
+def add_stat_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--alpha", type=float, help="significance level (default 0.05, or params)")
+    p.add_argument("--confidence", type=float, help="confidence level of intervals (default 0.95)")
+    p.add_argument("--threshold", type=float, metavar="PCT", help="regression threshold in percent (default 10)")
+
+
+def options(args: argparse.Namespace, prm: dict[str, Any] | None) -> Options:
+    """The statistics options: command-line flags over params.yaml's ``compare`` section."""
+    o = Options.from_params((prm or {}).get("compare"))
+    if args.alpha is not None:
+        o.alpha = args.alpha
+    if args.confidence is not None:
+        o.confidence = args.confidence
+    if args.threshold is not None:
+        o.threshold_pct = args.threshold
+    return o
+
+
+def load_params_opt(path: str | None) -> dict[str, Any] | None:
+    if path:
+        return params.load(path)
+    return params.load("params.yaml") if Path("params.yaml").exists() else None
+
+
+def add_paired_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", help="Go module (inside a git work tree); default params target")
+    p.add_argument("--params", help="params.yaml (default ./params.yaml if present)")
+    p.add_argument("--rounds", type=int, help="rounds (default params paired.rounds)")
+    p.add_argument("--packages", nargs="*", help="package patterns")
+    p.add_argument("--benchtime", help="-benchtime of each run")
+    p.add_argument("--cache-dir", help="cache directory (default ~/.cache/benchpipe)")
+    add_stat_opts(p)
+
+
+def verdict_code(verdict: str) -> int:
+    return EXIT_REGRESSION if verdict == "FAIL" else EXIT_OK

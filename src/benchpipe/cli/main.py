@@ -1,0 +1,68 @@
+"""The ``benchpipe`` command line: one subcommand per pipeline stage and tool.
+
+Exit codes (every subcommand): 0 pass or warn, 1 regression, 2 error,
+3 nothing to compare / nothing matched. Errors are one line on stderr;
+set BENCHPIPE_DEBUG=1 for a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import signal
+import sys
+import traceback
+
+from benchpipe import __version__
+from benchpipe.cli import commands
+from benchpipe.cli.common import RUN
+from benchpipe.core.errors import EXIT_ERROR, BenchpipeError
+
+PIPELINE_STAGES = ("bench", "parse", "compare", "profile", "record", "report")
+# A failed pipeline stage leaves its exit code here, so `invoke` can exit with it after DVC fails.
+LAST_ERROR = RUN / "last-error.json"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="benchpipe", description=__doc__.splitlines()[0])
+    ap.add_argument("--version", action="version", version=f"benchpipe {__version__}")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for cmd in commands.ALL:
+        cmd.register(sub)
+    return ap
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C: child processes are killed, worktrees removed."""
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    gc.disable()  # short-lived process building many small acyclic objects
+    signal.signal(signal.SIGTERM, _terminate)
+    stage = args.cmd in PIPELINE_STAGES and not getattr(args, "base", None) and not getattr(args, "files", None)
+    if args.cmd == "bench":
+        LAST_ERROR.unlink(missing_ok=True)
+    try:
+        return int(args.fn(args))
+    except BenchpipeError as e:
+        sys.stderr.write(f"benchpipe: error: {e.message}\n")
+        if stage:
+            from benchpipe.store import atomic
+
+            atomic.write_json(LAST_ERROR, {"stage": args.cmd, "code": e.code, "message": e.message})
+        return e.code
+    except KeyboardInterrupt:
+        sys.stderr.write("benchpipe: interrupted\n")
+        return 130
+    except Exception as e:  # noqa: BLE001 - one line for the user, traceback on request
+        if os.environ.get("BENCHPIPE_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(f"benchpipe: internal error: {type(e).__name__}: {e}\n")
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

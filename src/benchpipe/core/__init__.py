@@ -1,0 +1,1 @@
+"""Pure logic: no subprocess, no printing; files are read only by the readers that take a path."""

@@ -1,0 +1,305 @@
+"""Compare two sets of benchmark results: per benchmark and unit, summaries,
+the U test, the delta, and a PASS / WARN / FAIL verdict.
+
+Verdict rules (configurable per unit and benchmark pattern, see :class:`Rule`):
+
+* a row is a *regression* when the change is significant (p <= alpha) and
+  worse than the threshold in the unit's better direction;
+* *warn* when significant and worse but within the threshold, or when there
+  are too few samples to judge;
+* *improvement* when significant and better; *unchanged* otherwise.
+* Units judged ``exact`` (allocs/op by default) are deterministic: their
+  center is the mode, and any change of it is significant.
+
+The overall verdict is FAIL if any row regressed, WARN if any row warns,
+else PASS.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchpipe.core import stats
+from benchpipe.core.benchfmt import Parsed
+from benchpipe.core.errors import NothingToCompare
+from benchpipe.core.units import UnitInfo, higher_is_better
+
+NEW_OLD_DIFFER = "benchmark set differs from baseline; geomeans may not be comparable"
+
+
+@dataclass
+class Rule:
+    """Overrides for rows whose benchmark matches ``benchmark`` and unit equals ``unit``."""
+
+    benchmark: str = ""
+    unit: str = ""
+    threshold_pct: float | None = None
+    assume: str | None = None  # "exact" or "nothing"
+    ignore: bool = False
+
+    def matches(self, name: str, unit: str) -> bool:
+        if self.unit and self.unit != unit:
+            return False
+        return not self.benchmark or re.search(self.benchmark, name) is not None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Rule:
+        return cls(
+            benchmark=str(d.get("benchmark", "")),
+            unit=str(d.get("unit", "")),
+            threshold_pct=None if d.get("threshold_pct") is None else float(d["threshold_pct"]),
+            assume=d.get("assume"),
+            ignore=bool(d.get("ignore", False)),
+        )
+
+
+@dataclass
+class Options:
+    alpha: float = 0.05
+    confidence: float = 0.95
+    threshold_pct: float = 10.0
+    rules: list[Rule] = field(default_factory=list)
+
+    @classmethod
+    def from_params(cls, compare: dict[str, Any] | None) -> Options:
+        """Options from params.yaml's ``compare`` section (every default defined here, once)."""
+        c = compare or {}
+        return cls(alpha=float(c.get("alpha", 0.05)), confidence=float(c.get("confidence", 0.95)),
+                   threshold_pct=float(c.get("threshold_pct", 10)),
+                   rules=[Rule.from_dict(r) for r in c.get("rules", []) or []])
+
+    def summary(self, name: str, unit: str, values: list[float], info: UnitInfo | None = None) -> stats.Summary:
+        """The one summary of a benchmark's values in a unit, used by every section of the report, the
+        comparison and the history: the mode for units judged exact, else the median with its interval."""
+        _, exact, _ = self.resolve(name, unit, info or UnitInfo(unit))
+        return stats.summarize(values, self.confidence, exact)
+
+    def resolve(self, name: str, unit: str, info: UnitInfo) -> tuple[float, bool, bool]:
+        """Threshold, exactness and ignore flag for one row."""
+        threshold, exact, ignore = self.threshold_pct, info.assume == "exact", False
+        for r in self.rules:
+            if r.matches(name, unit):
+                if r.threshold_pct is not None:
+                    threshold = r.threshold_pct
+                if r.assume is not None:
+                    exact = r.assume == "exact"
+                ignore = ignore or r.ignore
+        return threshold, exact, ignore
+
+
+@dataclass
+class Row:
+    package: str
+    benchmark: str
+    unit: str
+    old: stats.Summary
+    new: stats.Summary
+    delta_pct: float | None
+    p: float | None
+    significant: bool
+    verdict: str
+    threshold_pct: float
+    higher_better: bool
+    warnings: list[str] = field(default_factory=list)
+    ratio: stats.Summary | None = None  # paired comparisons: per-round head/base ratio
+
+
+@dataclass
+class Comparison:
+    rows: list[Row]
+    verdict: str
+    alpha: float
+    threshold_pct: float
+    added: list[str]
+    removed: list[str]
+    warnings: list[str]
+    geomean: dict[str, dict[str, Any]]
+    units: list[str]
+    old_label: str = "old"
+    new_label: str = "new"
+    method: str = "Mann-Whitney U test on unpaired samples"
+
+    @property
+    def regressions(self) -> list[Row]:
+        return [r for r in self.rows if r.verdict == "regression"]
+
+
+def samples(parsed: Parsed) -> dict[tuple[str, str, str], list[float]]:
+    """Values keyed by (package, benchmark, unit), in input order."""
+    out: dict[tuple[str, str, str], list[float]] = {}
+    for res in parsed.results:
+        pkg, name = res.config.get("pkg", ""), res.name
+        for v, unit in res.values:
+            key = (pkg, name, unit)
+            vals = out.get(key)
+            if vals is None:
+                out[key] = [v]
+            else:
+                vals.append(v)
+    return out
+
+
+def judge(delta_pct: float | None, old: float, new: float, significant: bool, higher_better: bool,
+          threshold: float, too_few: bool) -> str:
+    if not significant:
+        return "warn" if too_few else "unchanged"
+    worse = new < old if higher_better else new > old
+    if not worse:
+        return "improvement" if new != old else "unchanged"
+    if delta_pct is None or abs(delta_pct) > threshold:
+        return "regression"
+    return "warn"
+
+
+def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tuple[str, str, str], list[float]],
+                    units: dict[str, UnitInfo], opts: Options) -> Comparison:
+    """Compare samples keyed by (package, benchmark, unit)."""
+    common = [k for k in old if k in new]
+    old_names = {(k[0], k[1]) for k in old}
+    new_names = {(k[0], k[1]) for k in new}
+    added = sorted(n for p, n in new_names - old_names)
+    removed = sorted(n for p, n in old_names - new_names)
+    if not common:
+        raise NothingToCompare("no benchmark in common between the two sides")
+    rows: list[Row] = []
+    for key in common:
+        pkg, name, unit = key
+        info = units.get(unit, UnitInfo(unit))
+        threshold, exact, ignore = opts.resolve(name, unit, info)
+        if ignore:
+            continue
+        rows.append(compare_row(pkg, name, unit, old[key], new[key], info, threshold, exact, opts))
+    warnings: list[str] = []
+    if added or removed:
+        warnings.append(NEW_OLD_DIFFER)
+    old_units, new_units = {k[2] for k in old}, {k[2] for k in new}
+    for unit in sorted(old_units - new_units):
+        warnings.append(f"unit {unit} appears only in the old results; not compared")
+    for unit in sorted(new_units - old_units):
+        warnings.append(f"unit {unit} appears only in the new results; not compared")
+    return assemble(rows, opts, added, removed, warnings)
+
+
+def assemble(rows: list[Row], opts: Options, added: list[str], removed: list[str],
+             warnings: list[str]) -> Comparison:
+    """Judged rows -> a Comparison: unit order, geomeans (overall and per package), overall verdict."""
+    unit_order: list[str] = []
+    for r in rows:
+        if r.unit not in unit_order:
+            unit_order.append(r.unit)
+    geo: dict[str, dict[str, Any]] = {}
+    for unit in unit_order:
+        urows = [r for r in rows if r.unit == unit]
+        geo[unit] = geomean_row(urows)
+        pkgs = sorted({r.package for r in urows})
+        geo[unit]["packages"] = {p: geomean_row([r for r in urows if r.package == p]) for p in pkgs}
+    verdicts = {r.verdict for r in rows}
+    verdict = "FAIL" if "regression" in verdicts else "WARN" if "warn" in verdicts else "PASS"
+    return Comparison(rows, verdict, opts.alpha, opts.threshold_pct, added, removed, warnings, geo, unit_order)
+
+
+def geomean_row(rows: list[Row]) -> dict[str, Any]:
+    """benchstat's geomean row: geomeans of the centers and of the per-row ratios.
+
+    Undefined (None) when a center is not positive, or a ratio has a zero base.
+    """
+    def gm(xs: list[float]) -> float | None:
+        v = stats.geomean(xs)
+        return None if math.isnan(v) else v
+
+    ratios: list[float] = []
+    bad = False
+    for r in rows:
+        if r.new.center == r.old.center:
+            ratios.append(1.0)
+        elif r.old.center == 0:
+            bad = True
+        else:
+            ratios.append(r.new.center / r.old.center)
+    ratio = None if bad else gm(ratios)
+    return {"old": gm([r.old.center for r in rows]), "new": gm([r.new.center for r in rows]),
+            "delta_pct": None if ratio is None else (ratio - 1) * 100}
+
+
+def compare_row(pkg: str, name: str, unit: str, old_v: list[float], new_v: list[float], info: UnitInfo,
+                threshold: float, exact: bool, opts: Options) -> Row:
+    so = stats.summarize(old_v, opts.confidence, exact)
+    sn = stats.summarize(new_v, opts.confidence, exact)
+    warnings = so.warnings + sn.warnings
+    too_few = False
+    if exact:
+        p: float | None = None
+        significant = so.center != sn.center
+    else:
+        t = stats.mann_whitney(old_v, new_v)
+        p = t.p
+        if t.error:
+            warnings.append(t.error)
+        significant = p <= opts.alpha
+        if not significant:
+            op, need = stats.min_samples_for_test(opts.alpha)
+            if t.n1 < need and t.n2 < need:
+                too_few = True
+                warnings.append(f"need {op} {need} samples to detect a difference at alpha level {opts.alpha:g}")
+    if so.center == sn.center:
+        delta: float | None = 0.0
+    elif so.center == 0:
+        delta = None
+    else:
+        delta = (sn.center / so.center - 1) * 100
+    hb = info.higher_better if info.better else higher_is_better(unit)
+    verdict = judge(delta, so.center, sn.center, significant, hb, threshold, too_few)
+    return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, hb, warnings)
+
+
+def compare_parsed(old: Parsed, new: Parsed, opts: Options) -> Comparison:
+    units = dict(old.units)
+    units.update(new.units)
+    return compare_samples(samples(old), samples(new), units, opts)
+
+
+def to_json(c: Comparison) -> dict[str, Any]:
+    def num(x: float | None) -> float | None:
+        if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))):
+            return None
+        return x
+
+    def side(s: stats.Summary) -> dict[str, Any]:
+        return {"center": num(s.center), "lo": num(s.lo), "hi": num(s.hi), "n": s.n}
+
+    return {
+        "verdict": c.verdict,
+        "threshold_pct": c.threshold_pct,
+        "alpha": c.alpha,
+        "method": c.method,
+        "old": c.old_label,
+        "new": c.new_label,
+        "rows": [
+            {
+                "package": r.package,
+                "benchmark": r.benchmark,
+                "unit": r.unit,
+                "old": side(r.old),
+                "new": side(r.new),
+                "delta_pct": num(r.delta_pct),
+                "p": num(r.p),
+                "significant": r.significant,
+                "verdict": r.verdict,
+                "threshold_pct": r.threshold_pct,
+                "higher_is_better": r.higher_better,
+                "warnings": r.warnings,
+                **({"ratio": {"center": num(r.ratio.center), "lo": num(r.ratio.lo), "hi": num(r.ratio.hi),
+                              "n": r.ratio.n}} if r.ratio is not None else {}),
+            }
+            for r in c.rows
+        ],
+        "geomean": {u: {**{k: num(g[k]) for k in ("old", "new", "delta_pct")},
+                        "packages": {p: {k: num(v) for k, v in pg.items()} for p, pg in g["packages"].items()}}
+                    for u, g in c.geomean.items()},
+        "added": c.added,
+        "removed": c.removed,
+        "warnings": c.warnings,
+    }

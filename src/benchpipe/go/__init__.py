@@ -1,0 +1,1 @@
+"""Drivers of external programs: the Go toolchain, git, facts about the machine."""

@@ -1,0 +1,92 @@
+"""Git revisions of a target module: resolving, worktrees, dirty state, changed files.
+
+Worktrees are created under a temporary directory with ``git worktree add
+--detach`` and always removed (also on Ctrl-C); the user's checkout is never
+touched and nothing is ever reset.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from benchpipe.core.errors import BenchpipeError
+
+
+def git(args: list[str], cwd: Path, check: bool = True) -> str:
+    p = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        first = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[0]
+        raise BenchpipeError(f"git {' '.join(args)}: {first}")
+    return p.stdout.strip()
+
+
+def toplevel(target: Path) -> Path:
+    if not shutil.which("git"):
+        raise BenchpipeError("git: not found on PATH")
+    p = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=target, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise BenchpipeError(f"{target}: not inside a git repository (paired comparison needs revisions)")
+    return Path(p.stdout.strip())
+
+
+def resolve(root: Path, rev: str) -> str:
+    p = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=root,
+                       capture_output=True, text=True)
+    if p.returncode != 0 or not p.stdout.strip():
+        raise BenchpipeError(f"unknown revision {rev!r} in {root}")
+    return p.stdout.strip()
+
+
+def is_dirty(root: Path, rel: Path) -> bool:
+    return bool(git(["status", "--porcelain", "--", str(rel) or "."], root))
+
+
+def changed_files(root: Path, base: str, head: str | None, rel: Path) -> list[Path]:
+    """Files under ``rel`` that differ between base and head (head None: the working tree)."""
+    spec = [base] if head is None else [base, head]
+    out = git(["diff", "--name-only", *spec, "--", str(rel) or "."], root).splitlines()
+    if head is None:
+        out += git(["ls-files", "--others", "--exclude-standard", "--", str(rel) or "."], root).splitlines()
+    return [root / f for f in out if f]
+
+
+def log(root: Path, good: str, bad: str) -> list[str]:
+    """Commits after ``good`` up to ``bad`` on the first-parent path, oldest first."""
+    out = git(["rev-list", "--first-parent", "--reverse", f"{good}..{bad}"], root)
+    return out.splitlines()
+
+
+@contextmanager
+def worktrees() -> Iterator[WorktreeSet]:
+    ws = WorktreeSet()
+    try:
+        yield ws
+    finally:
+        ws.cleanup()
+
+
+class WorktreeSet:
+    """Detached worktrees created for one comparison, removed together."""
+
+    def __init__(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="benchpipe-wt-"))
+        self.created: list[tuple[Path, Path]] = []
+
+    def add(self, root: Path, sha: str, name: str) -> Path:
+        path = self.tmp / name
+        git(["worktree", "add", "--detach", "--quiet", str(path), sha], root)
+        self.created.append((root, path))
+        return path
+
+    def cleanup(self) -> None:
+        for root, path in self.created:
+            subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=root, capture_output=True)
+        for root, _ in self.created[:1]:
+            subprocess.run(["git", "worktree", "prune"], cwd=root, capture_output=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.created.clear()

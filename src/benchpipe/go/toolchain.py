@@ -1,0 +1,391 @@
+"""Drive the Go toolchain: list packages, build test binaries, run benchmarks.
+
+Benchmarks run from a test binary built once with ``go test -c`` and started
+in the package's directory, exactly as ``go test`` does; this separates build
+time from run time, measures the peak RSS of the benchmark process itself
+(``wait4``), and lets paired comparisons start the same binary many times.
+No command line is ever built as a shell string.
+
+Only packages with a ``func Benchmark`` in their ``_test.go`` files are built,
+all in one ``go test -c`` (Go builds them in parallel).
+
+Every benchmark run uses ``-test.v=test2json``, the framing ``go test -json``
+uses: Go then prints each result line whole, whatever the code under test
+writes, and marks its own lines (``=== RUN``, ``PASS``) with the byte 0x16.
+:func:`split_output` separates the benchfmt text (headers and results) from
+everything else (the code's log lines), which goes to the log.
+
+A benchmark process that uses almost no CPU for ``stall_s`` seconds is
+stalled (``-test.timeout`` does not cover benchmarks): it gets SIGQUIT, so Go
+prints every goroutine's stack, and :mod:`benchpipe.goroutines` names where
+the benchmark waits.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import goroutines
+from benchpipe.core.errors import BenchpipeError, NothingToCompare
+from benchpipe.go.machine import require
+
+FRAMING = "\x16"  # test2json's marker of lines the testing package printed
+_HAS_BENCH = re.compile(rb"^func\s+Benchmark\w*\s*\(", re.M)
+DEFAULT_PATTERNS = ["./..."]
+
+
+@dataclass
+class Package:
+    import_path: str
+    dir: Path
+    test_files: list[str]
+    name: str = ""  # the package clause's name
+
+    @property
+    def has_tests(self) -> bool:
+        return bool(self.test_files)
+
+    @property
+    def has_benchmarks(self) -> bool:
+        """A ``func Benchmark…`` in one of the package's ``_test.go`` files."""
+        for name in self.test_files:
+            try:
+                if _HAS_BENCH.search((self.dir / name).read_bytes()):
+                    return True
+            except OSError:
+                continue
+        return False
+
+
+def list_packages(target: Path, patterns: list[str]) -> list[Package]:
+    """Packages matching ``patterns`` in the module at ``target`` (patterns that match nothing are dropped)."""
+    require("go", "install Go from https://go.dev/dl")
+    if not (target / "go.mod").exists():
+        raise BenchpipeError(f"{target}: not a Go module (no go.mod)")
+    fmt = "{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles \",\"}}\t{{join .XTestGoFiles \",\"}}\t{{.Name}}"
+    p = subprocess.run(["go", "list", "-e", "-f", fmt, *patterns], cwd=target, capture_output=True, text=True)
+    if p.returncode != 0:
+        first = (p.stderr.strip().splitlines() or ["go list failed"])[0]
+        raise BenchpipeError(f"go list {' '.join(patterns)}: {first}")
+    pkgs = []
+    for line in p.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 5 and parts[1]:
+            files = [f for f in (parts[2] + "," + parts[3]).split(",") if f]
+            pkgs.append(Package(parts[0], Path(parts[1]), files, parts[4]))
+    return pkgs
+
+
+def resolve_packages(target: Path, patterns: list[str] | None) -> tuple[list[Package], list[str], str]:
+    """Packages with benchmarks for ``patterns``; patterns matching no package fall back to ``./...``.
+
+    Returns the packages, the patterns used and a note when the fallback applied.
+    """
+    pats = list(patterns or DEFAULT_PATTERNS)
+    note = ""
+    pkgs = list_packages(target, pats)
+    if not pkgs and pats != DEFAULT_PATTERNS:
+        note = f"no package matches {' '.join(pats)} in {target}: benchmarking ./... instead"
+        pats = list(DEFAULT_PATTERNS)
+        pkgs = list_packages(target, pats)
+    if not pkgs:
+        raise NothingToCompare(f"no Go package matches {' '.join(pats)} in {target}")
+    return [p for p in pkgs if p.has_tests and p.has_benchmarks], pats, note
+
+
+def module_path(target: Path) -> str:
+    """The module path of the Go module in ``target`` (``go list -m``)."""
+    p = subprocess.run(["go", "list", "-m"], cwd=target, capture_output=True, text=True)
+    return p.stdout.strip().splitlines()[0] if p.returncode == 0 and p.stdout.strip() else ""
+
+
+def build_test_binary(pkg: Package, target: Path, out: Path, log: Callable[[str], None] | None = None) -> float:
+    """``go test -c`` one package; returns the build time in seconds."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    p = subprocess.run(["go", "test", "-c", "-o", str(out.resolve()), pkg.import_path], cwd=target,
+                       capture_output=True, text=True)
+    if log:
+        log(p.stdout + p.stderr)
+    if p.returncode != 0:
+        lines = [ln for ln in p.stderr.splitlines() if ln.strip() and not ln.startswith("#")]
+        first = lines[0] if lines else "build failed"
+        raise BenchpipeError(f"build failed for {pkg.import_path}: {first}")
+    return time.monotonic() - t0
+
+
+def _binary_name(pkg: Package) -> str:
+    """The file ``go test -c -o DIR/`` writes for a package: ``<package name>.test``."""
+    name = pkg.name if pkg.name and pkg.name != "main" else pkg.import_path.rsplit("/", 1)[-1]
+    return name + ".test"
+
+
+def build_test_binaries(pkgs: list[Package], target: Path, out_dir: Path,
+                        log: Callable[[str], None] | None = None) -> tuple[list[Path], float]:
+    """Build several packages' test binaries into ``out_dir``; (binary per package, build seconds).
+
+    One ``go test -c -o DIR/ PKG...`` per batch of packages with distinct binary
+    names (Go builds a batch in parallel, with its cache), linked as ``go test``
+    links test binaries (``-s -w``: no symbol table or DWARF, which benchmarks
+    never read). A failure names the package and Go's first error line.
+    """
+    t0 = time.monotonic()
+    batches: list[list[Package]] = []
+    for pkg in pkgs:
+        batch = next((b for b in batches if all(_binary_name(x) != _binary_name(pkg) for x in b)), None)
+        if batch is None:
+            batches.append(batch := [])
+        batch.append(pkg)
+    where: dict[str, Path] = {}
+    for i, batch in enumerate(batches):
+        d = out_dir / f"batch{i}"
+        d.mkdir(parents=True, exist_ok=True)
+        p = subprocess.run(["go", "test", "-c", "-ldflags=-s -w", "-o", str(d.resolve()) + os.sep,
+                            *[x.import_path for x in batch]], cwd=target, capture_output=True, text=True)
+        if log:
+            log(p.stdout + p.stderr)
+        if p.returncode != 0:
+            failing = next((ln[2:].split()[0] for ln in p.stderr.splitlines() if ln.startswith("# ")),
+                           batch[0].import_path)
+            lines = [ln for ln in p.stderr.splitlines() if ln.strip() and not ln.startswith("#")]
+            raise BenchpipeError(f"build failed for {failing}: {lines[0] if lines else 'build failed'}")
+        for x in batch:
+            where[x.import_path] = d / _binary_name(x)
+    missing = [x.import_path for x in pkgs if not where[x.import_path].exists()]
+    if missing:
+        raise BenchpipeError(f"build failed for {missing[0]}: go test -c wrote no test binary")
+    return [where[x.import_path] for x in pkgs], time.monotonic() - t0
+
+
+def bench_args(bench: str, count: int = 1, benchtime: str = "1s", cpu: str = "", timeout: str = "10m",
+               benchmem: bool = True, skip: str = "") -> list[str]:
+    """Test-binary flags for a benchmark run: the ``-test.`` forms of ``go test``'s flags, test2json framing."""
+    args = ["-test.run=^$", f"-test.bench={bench}", "-test.v=test2json", f"-test.count={int(count)}",
+            f"-test.benchtime={benchtime}", f"-test.timeout={timeout}"]
+    if benchmem:
+        args.append("-test.benchmem")
+    if cpu:
+        args.append(f"-test.cpu={cpu}")
+    if skip:
+        args.append(f"-test.skip={skip}")
+    return args
+
+
+def list_benchmarks(binary: Path, pkg: Package, regex: str) -> list[str]:
+    """Top-level benchmark names of a test binary that match ``regex``."""
+    res = run_binary(binary, pkg.dir, ["-test.list", "^Benchmark"], hard_timeout=120)
+    if res.returncode != 0:
+        raise BenchpipeError(f"cannot list benchmarks of {pkg.import_path}: "
+                             + diagnose(res.output, pkg.import_path, res.returncode))
+    rx = re.compile(regex)
+    return [n.strip() for n in res.output.splitlines() if n.startswith("Benchmark") and rx.search(n.strip())]
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when benchpipe dies, so no benchmark outlives an interrupted run."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class Hung(BenchpipeError):
+    """A test binary ran past its hard time limit and was killed."""
+
+
+@dataclass
+class Stall:
+    """A benchmark process that made no CPU progress for ``seconds``; where it was blocked."""
+
+    benchmark: str  # the benchmark that was running (test2json framing), e.g. "BenchmarkX/sub"
+    seconds: float
+    where: str  # "blocked in chan send at pkg/file.go:12 (pkg.(*T).Method)", or "" if not found
+    dump: str  # the goroutine dump Go printed on SIGQUIT
+
+
+@dataclass
+class RunResult:
+    returncode: int
+    output: str
+    maxrss_kb: int
+    wall: float
+    started: list[str]  # benchmarks in the order they started (test2json "=== RUN" lines)
+    stall: Stall | None = None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process and its reaped children (``/proc/PID/stat``), or None."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    f = raw.rsplit(")", 1)[1].split()  # f[0] is field 3 (state)
+    return sum(int(x) for x in f[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+class _Progress:
+    """No progress: less than 2% of one core (at least 0.05 s) of CPU over the last ``window`` seconds."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.samples: list[tuple[float, float]] = []
+
+    def stalled(self, now: float, cpu: float | None) -> bool:
+        if self.window <= 0 or cpu is None:
+            return False
+        self.samples.append((now, cpu))
+        old = [s for s in self.samples if s[0] <= now - self.window]
+        if not old:
+            return False
+        self.samples = self.samples[len(old) - 1:]
+        return cpu - old[-1][1] < max(0.05, 0.02 * self.window)
+
+
+def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], None] | None = None,
+               on_bench: Callable[[str], None] | None = None, hard_timeout: float = 3600,
+               env: dict[str, str] | None = None, stall_s: float = 0) -> RunResult:
+    """Run a test binary, streaming its output; report each benchmark as it starts.
+
+    With ``stall_s`` > 0, a process without CPU progress for that long gets
+    SIGQUIT; the result then carries a :class:`Stall` (the returncode is Go's 2).
+    """
+    t0 = time.monotonic()
+    proc = subprocess.Popen([str(binary.resolve()), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=env, preexec_fn=_die_with_parent)
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    chunks: list[str] = []
+    partial = ""
+    decoder_buf = b""
+    started: list[str] = []
+    progress_ = _Progress(stall_s)
+    stall: Stall | None = None
+    quit_at = 0.0
+    try:
+        while True:
+            now = time.monotonic()
+            remaining = hard_timeout - (now - t0)
+            if remaining <= 0 or (quit_at and now - quit_at > 15):
+                proc.kill()
+                if not quit_at:
+                    raise Hung(f"{binary.name}: killed after {hard_timeout:.0f}s")
+            if not quit_at and progress_.stalled(now, cpu_seconds(proc.pid)):
+                stall = Stall(started[-1] if started else "", stall_s, "", "")
+                quit_at = now
+                proc.send_signal(signal.SIGQUIT)
+            ready, _, _ = select.select([fd], [], [], max(0.0, min(remaining, 1.0)))
+            if not ready:
+                continue
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            decoder_buf += data
+            try:
+                text = decoder_buf.decode("utf-8")
+                decoder_buf = b""
+            except UnicodeDecodeError:
+                # keep an incomplete multi-byte sequence for the next read
+                cut = max(len(decoder_buf) - 3, 0)
+                text = decoder_buf[:cut].decode("utf-8", "replace")
+                decoder_buf = decoder_buf[cut:]
+            chunks.append(text)
+            if sink:
+                sink(text.replace(FRAMING, ""))
+            partial += text
+            lines = partial.split("\n")
+            partial = lines[-1]
+            for ln in lines[:-1]:
+                if ln.startswith(FRAMING + "=== RUN"):
+                    name = ln.split(maxsplit=2)[-1].strip()
+                    started.append(name)
+                    if on_bench and "/" not in name:
+                        on_bench(name)
+        _, status, rusage = os.wait4(proc.pid, 0)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    if decoder_buf:
+        chunks.append(decoder_buf.decode("utf-8", "replace"))
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    output = "".join(chunks)
+    if stall is not None:
+        b = goroutines.blocked(output, cwd_module(cwd))
+        stall.where = b.describe(cwd_module(cwd)) if b else ""
+        stall.dump = output
+    return RunResult(proc.returncode, output, rusage.ru_maxrss, time.monotonic() - t0, started, stall)
+
+
+def cwd_module(d: Path) -> Path:
+    """The root of the Go module holding directory ``d`` (the nearest go.mod), else ``d``."""
+    for p in [d, *d.resolve().parents]:
+        if (p / "go.mod").exists():
+            return p
+    return d
+
+
+def split_output(output: str) -> tuple[str, str]:
+    """Split a test2json-framed run into (benchfmt text, log text).
+
+    The benchfmt text holds Go's header lines (``goos:``, ``goarch:``,
+    ``pkg:``, ``cpu:``, printed before the first benchmark), every whole
+    result line and ``PASS``; the log holds everything, framing removed.
+    """
+    bench: list[str] = []
+    first_run = False
+    for ln in output.splitlines():
+        if ln.startswith(FRAMING):
+            first_run = True
+            if ln == FRAMING + "PASS":
+                bench.append("PASS")
+            continue
+        if ln.startswith("Benchmark"):
+            if isinstance(bfmt.parse_result(ln), tuple):
+                bench.append(ln)
+            continue
+        if not first_run and ln.split(":", 1)[0] in ("goos", "goarch", "pkg", "cpu") and ": " in ln:
+            bench.append(ln)
+    return "".join(x + "\n" for x in bench), output.replace(FRAMING, "")
+
+
+def diagnose(output: str, pkg: str, returncode: int, root: Path | None = None) -> str:
+    """One line naming why a test binary failed (with ``root``, where a deadlocked benchmark waits)."""
+    output = output.replace(FRAMING, "")
+    lines = output.splitlines()
+    fatal = [ln[len("fatal error: "):] for ln in lines if ln.startswith("fatal error: ")]
+    if fatal:
+        b = goroutines.blocked(output, root) if root else None
+        where = f" in {b.benchmark}: {b.describe(root)}" if b and root else ""
+        return f"{pkg}: fatal error: {fatal[0]}{where}"
+    # A panic may follow a benchmark's name on the same line ("BenchmarkX-2 \tpanic: ...").
+    panics = [m.group(1).strip() for ln in lines if (m := re.search(r"(?:^|\s)panic: (.*)", ln))]
+    for msg in panics:
+        if msg.startswith("test timed out"):
+            return f"{pkg}: benchmark hit the -timeout ({msg.split('after', 1)[-1].strip()})"
+    if panics:
+        return f"{pkg}: benchmark panicked: {panics[0]}"
+    for i, ln in enumerate(lines):
+        if "--- FAIL:" in ln:
+            name = ln.split("--- FAIL:", 1)[1].split()[0]
+            detail = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            return f"{pkg}: {name} failed" + (f": {detail}" if detail else "")
+    if returncode < 0:
+        return f"{pkg}: test binary killed by signal {-returncode}"
+    return f"{pkg}: test binary exited with status {returncode}"
+
+
+def progress(msg: str) -> None:
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()

@@ -1,0 +1,1 @@
+"""Formatting: comparison tables (text, Markdown, CSV, JSON), call graphs, trend charts."""

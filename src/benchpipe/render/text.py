@@ -1,0 +1,172 @@
+"""Render a :class:`~benchpipe.compare.Comparison` as text (benchstat's layout),
+Markdown, CSV or JSON.
+
+Text shows one table per unit, values tidied (ns/op as sec/op, MB/s as B/s)
+and scaled to four significant digits, ``± x%`` for the confidence interval,
+``~`` or ``+x.xx% (p=… n=…)`` for the change, a geomean row and numbered
+footnotes for warnings, then benchpipe's verdict line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from benchpipe.core.units import format_value, scale_for, tidy
+from benchpipe.core.verdict import Comparison, Row, to_json
+
+_SUP = "¹²³⁴⁵⁶⁷⁸⁹"
+
+def _display_name(name: str) -> str:
+    return name[len("Benchmark"):] if name.startswith("Benchmark") else name
+
+
+def _p_note(r: Row) -> str:
+    if r.p is None:
+        return ""
+    n = f"n={r.old.n}" if r.old.n == r.new.n else f"n={r.old.n}+{r.new.n}"
+    return f"(p={r.p:.3f} {n})" if r.p != 0 else f"({n})"
+
+
+def delta_text(r: Row) -> str:
+    if not r.significant:
+        return "~"
+    if r.delta_pct is None:
+        return "?"
+    if r.old.center == r.new.center:
+        return "0.00%"
+    return f"{r.delta_pct:+.2f}%"
+
+
+class _Notes:
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def mark(self, warnings: list[str]) -> str:
+        marks = ""
+        for w in warnings:
+            if w not in self.notes:
+                self.notes.append(w)
+            i = self.notes.index(w)
+            marks += _SUP[i] if i < len(_SUP) else f"[{i + 1}]"
+        return marks
+
+
+def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes: _Notes) -> list[str]:
+    """One benchstat-style table; each row is scaled on its own (old and new share a scale)."""
+    out: list[str] = []
+    shown, f0 = tidy(unit)
+
+    def cells(old: float | None, new: float | None) -> tuple[str, str]:
+        scale = scale_for(shown, [x * f0 for x in (old, new) if x is not None])
+        return tuple("" if x is None else format_value(x * f0, scale) for x in (old, new))  # type: ignore[return-value]
+
+    body = []
+    for r in rows:
+        old_v, new_v = cells(r.old.center, r.new.center)
+        old_c = _with_marks(f"{old_v} ± {r.old.pct_range()}", notes.mark(r.old.warnings))
+        new_c = _with_marks(f"{new_v} ± {r.new.pct_range()}", notes.mark(r.new.warnings))
+        extra = [w for w in r.warnings if w not in r.old.warnings and w not in r.new.warnings]
+        delta = _with_marks(f"{delta_text(r)} {_p_note(r)}".strip(), notes.mark(extra))
+        body.append([_display_name(r.benchmark), old_c, new_c, delta])
+    if g:
+        undefined = notes.mark(["summaries must be >0 to compute geomean"])
+        old_v, new_v = cells(g["old"], g["new"])
+        body.append(["geomean", old_v or undefined, new_v or undefined,
+                     f"{g['delta_pct']:+.2f}%" if g["delta_pct"] is not None else "?"])
+    w0 = max(len(b[0]) for b in body)
+    w1 = max([len(b[1]) for b in body] + [len(c.old_label), len(shown)])
+    w2 = max([len(b[2]) for b in body] + [len(shown)])
+    w3 = max([len(b[3]) for b in body] + [len("vs base")])
+    out.append(f"{'':{w0}} │ {c.old_label:^{w1}} │ {c.new_label:^{w2 + 2 + w3}} │")
+    out.append(f"{'':{w0}} │ {shown:^{w1}} │ {shown:^{w2}}  {'vs base':<{w3}} │")
+    for b in body:
+        out.append(f"{b[0]:<{w0}}   {b[1]:>{w1}}   {b[2]:>{w2}}  {b[3]:>{w3}}".rstrip())
+    out.append("")
+    return out
+
+
+def _with_marks(text: str, marks: str) -> str:
+    return f"{text} {marks}" if marks else text
+
+
+def render_text(c: Comparison) -> str:
+    out: list[str] = []
+    notes = _Notes()
+    packages: list[str] = []
+    for r in c.rows:
+        if r.package not in packages:
+            packages.append(r.package)
+    for pkg in packages:
+        if pkg:
+            out.append(f"pkg: {pkg}")
+        for unit in c.units:
+            rows = [r for r in c.rows if r.unit == unit and r.package == pkg]
+            if rows:
+                g = (c.geomean.get(unit) or {}).get("packages", {}).get(pkg)
+                out += _text_table(c, unit, rows, g, notes)
+    for i, n in enumerate(notes.notes):
+        out.append(f"{_SUP[i] if i < len(_SUP) else f'[{i + 1}]'} {n}")
+    for w in c.warnings:
+        out.append(f"warning: {w}")
+    if c.added:
+        out.append("added: " + ", ".join(c.added))
+    if c.removed:
+        out.append("removed: " + ", ".join(c.removed))
+    out.append(verdict_line(c))
+    return "\n".join(out) + "\n"
+
+
+def verdict_line(c: Comparison) -> str:
+    bad = [f"{_display_name(r.benchmark)} {r.unit} {delta_text(r)}" for r in c.regressions]
+    s = f"verdict: {c.verdict} (threshold {c.threshold_pct:g}%, alpha {c.alpha:g})"
+    if bad:
+        s += ": regressed " + "; ".join(bad)
+    return s
+
+
+def md_escape(s: str) -> str:
+    """Make arbitrary text safe inside a Markdown table cell."""
+    s = s.replace("\r", " ").replace("\n", " ")
+    for ch in "\\`*_{}[]<>|#!~":
+        s = s.replace(ch, "\\" + ch)
+    return s
+
+
+def render_markdown(c: Comparison) -> str:
+    out = ["| Benchmark | Unit | Previous | Current | Change | p | Verdict |",
+           "|-----------|------|----------|---------|--------|---|---------|"]
+    for r in c.rows:
+        shown, f0 = tidy(r.unit)
+        scale = scale_for(shown, [r.old.center * f0, r.new.center * f0])
+        old = f"{format_value(r.old.center * f0, scale)} ± {r.old.pct_range()}"
+        new = f"{format_value(r.new.center * f0, scale)} ± {r.new.pct_range()}"
+        p = "" if r.p is None else f"{r.p:.3f}"
+        out.append(f"| {md_escape(_display_name(r.benchmark))} | {md_escape(shown)} | {old} | {new} | "
+                   f"{delta_text(r)} | {p} | {r.verdict} |")
+    out.append("")
+    out.append(verdict_line(c).replace("|", "\\|"))
+    return "\n".join(out) + "\n"
+
+
+def render_csv(c: Comparison) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["package", "benchmark", "unit", "old_center", "old_lo", "old_hi", "old_n", "new_center",
+                "new_lo", "new_hi", "new_n", "delta_pct", "p", "significant", "verdict"])
+    for r in c.rows:
+        w.writerow([r.package, r.benchmark, r.unit, r.old.center, r.old.lo, r.old.hi, r.old.n, r.new.center,
+                    r.new.lo, r.new.hi, r.new.n, "" if r.delta_pct is None else r.delta_pct,
+                    "" if r.p is None else r.p, r.significant, r.verdict])
+    return buf.getvalue()
+
+
+def render(c: Comparison, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(to_json(c), indent=2) + "\n"
+    if fmt == "markdown":
+        return render_markdown(c)
+    if fmt == "csv":
+        return render_csv(c)
+    return render_text(c)

@@ -1,0 +1,1 @@
+"""Work across git revisions: paired interleaved runs, calibration (A/A), bisection."""

@@ -1,0 +1,59 @@
+"""Find the first commit on which a benchmark regressed beyond the threshold.
+
+Binary search over the first-parent commits after ``good`` up to ``bad``; each
+step is a paired, interleaved comparison (with confirmation) of ``good``
+against the candidate, restricted to the one benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from typing import Any
+
+from benchpipe.core.errors import EXIT_OK, NothingToCompare
+from benchpipe.core.verdict import Options
+from benchpipe.go import git as gitrev
+from benchpipe.revisions import paired
+
+
+def regressed(plan: paired.Plan, opts: Options, rev: str) -> tuple[bool, str]:
+    plan.head_rev = rev
+    c, _ = paired.execute(plan, opts)
+    bad = [r for r in c.rows if r.verdict == "regression"]
+    summary = ", ".join(f"{r.benchmark} {r.unit} {r.delta_pct:+.1f}%" for r in bad if r.delta_pct is not None)
+    return bool(bad), summary
+
+
+def main(args: argparse.Namespace, opts: Options, prm: dict[str, Any]) -> int:
+    args.base, args.head = args.good, args.bad
+    args.bench = f"^{re.escape(args.bench_name)}$"
+    args.changed_only = False
+    plan = paired.plan_from(args, prm)
+    root = gitrev.toplevel(plan.target.resolve())
+    good = gitrev.resolve(root, args.good)
+    bad = gitrev.resolve(root, args.bad)
+    commits = gitrev.log(root, good, bad)
+    if not commits:
+        raise NothingToCompare(f"no commits between {args.good} and {args.bad}")
+    plan.base_rev = good
+    is_bad, why = regressed(plan, opts, bad)
+    if not is_bad:
+        sys.stdout.write(f"bisect: {args.bench_name} did not regress beyond {opts.threshold_pct:g}% between "
+                         f"{args.good} and {args.bad}\n")
+        return EXIT_OK
+    lo, hi = -1, len(commits) - 1  # commits[hi] is known bad; lo is known good (-1: the good commit)
+    verdicts = {commits[hi]: why}
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        is_bad, why = regressed(plan, opts, commits[mid])
+        sys.stderr.write(f"bisect: {commits[mid][:12]} {'regressed: ' + why if is_bad else 'good'}\n")
+        if is_bad:
+            hi, verdicts[commits[mid]] = mid, why
+        else:
+            lo = mid
+    first = commits[hi]
+    subject = gitrev.git(["log", "-1", "--format=%s", first], root)
+    sys.stdout.write(f"bisect: first bad commit {first} {subject}\n  {verdicts[first]}\n")
+    return EXIT_OK

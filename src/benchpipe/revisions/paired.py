@@ -1,0 +1,372 @@
+"""Paired, interleaved base-vs-head comparison of two git revisions of a Go module.
+
+Each revision is checked out into its own worktree (the head defaults to the
+working tree, uncommitted changes included) and each package's test binary is
+built once per side (``go test -c``; builds of a commit are cached by commit
+SHA, Go version and package). Benchmarks then run in rounds: in every round
+each benchmark runs once on each side (``-test.bench ^Name$ -test.count=1``),
+base first in even rounds and head first in odd ones (or shuffled), so slow
+machine drift hits both sides alike.
+
+The verdict uses the pairing. For every benchmark and unit, the per-round
+ratio head/base is formed; a two-sided Wilcoxon signed-rank test on the log
+ratios gives p, and the median ratio with its order-statistic confidence
+interval gives the change. A row regresses when p <= alpha and the median
+ratio is worse than the threshold. Exact units (allocs/op) compare modes.
+Before a FAIL, the suspected benchmarks run again for fresh rounds, and only
+regressions that hold in those rounds too stand ("confirmed").
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import os
+import random
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import stats
+from benchpipe.core.errors import BenchpipeError, NothingToCompare
+from benchpipe.core.units import UnitInfo, higher_is_better
+from benchpipe.core.verdict import Comparison, Options, Row, assemble, judge
+from benchpipe.go import git as gitrev
+from benchpipe.go import machine as meta
+from benchpipe.go import toolchain as gotest
+from benchpipe.store import params
+
+METHOD = "paired interleaved rounds; Wilcoxon signed-rank test on per-round head/base ratios"
+MIN_PAIRS = 6  # smallest n for which a two-sided signed-rank test can reach p <= 0.05
+
+
+def cache_root(explicit: str | None = None) -> Path:
+    base = explicit or os.environ.get("BENCHPIPE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "benchpipe")
+    return Path(base)
+
+
+@dataclass
+class Side:
+    label: str
+    rev: str  # commit SHA, or "" for the working tree
+    module: Path
+    dirty: bool = False
+    binaries: dict[str, Path] = field(default_factory=dict)
+    dirs: dict[str, Path] = field(default_factory=dict)
+    benchmarks: dict[str, list[str]] = field(default_factory=dict)  # import path -> top-level names
+
+    @property
+    def name(self) -> str:
+        return self.rev[:12] if self.rev else "working tree"
+
+
+def _safe(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", s)[-80:] + "-" + hashlib.sha1(s.encode()).hexdigest()[:8]
+
+
+def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_version: str, scratch: Path,
+            only: set[str] | None = None) -> None:
+    """Build (or reuse) each package's test binary and list its benchmarks.
+
+    A commit's binaries are cached under ``cache``; the working tree's go in ``scratch`` (the caller's
+    temporary directory)."""
+    pkgs, _, note = gotest.resolve_packages(side.module, patterns)
+    if note and side.label == "head":
+        gotest.progress(f"paired: {note}")
+    if only is not None:
+        pkgs = [p for p in pkgs if p.import_path in only]
+    for pkg in pkgs:
+        if side.rev:
+            binary = cache / "builds" / f"{side.rev}-{_safe(go_version)}" / f"{_safe(pkg.import_path)}.test"
+        else:
+            binary = scratch / f"{side.label}-{_safe(pkg.import_path)}.test"
+        if not binary.exists():
+            gotest.progress(f"paired: building {side.label} ({side.name}) {pkg.import_path}")
+            partial = binary.with_name(binary.name + f".{os.getpid()}.tmp")
+            try:
+                gotest.build_test_binary(pkg, side.module, partial)
+            except BenchpipeError as e:
+                raise BenchpipeError(f"{side.label} side ({side.name}) does not build: {e.message}") from None
+            os.replace(partial, binary)
+        try:
+            names = gotest.list_benchmarks(binary, pkg, bench_re)
+        except BenchpipeError as e:
+            raise BenchpipeError(f"{side.label} side ({side.name}): {e.message}") from None
+        if names:
+            side.binaries[pkg.import_path] = binary
+            side.dirs[pkg.import_path] = pkg.dir
+            side.benchmarks[pkg.import_path] = names
+
+
+BenchRef = tuple[str, str]  # (import path, top-level benchmark name)
+Key = tuple[str, str, str]  # (import path, full result name, unit)
+
+
+@dataclass
+class Samples:
+    """Values per side and key, indexed by round."""
+
+    values: dict[str, dict[Key, dict[int, float]]] = field(default_factory=lambda: {"base": {}, "head": {}})
+    units: dict[str, UnitInfo] = field(default_factory=dict)
+
+
+def run_one(side: Side, ref: BenchRef, benchtime: str, round_no: int, samples: Samples, timeout: str,
+            stall_s: float = 60.0) -> float:
+    pkg, name = ref
+    args = gotest.bench_args(f"^{re.escape(name)}$", 1, benchtime, timeout=timeout)
+    res = gotest.run_binary(side.binaries[pkg], side.dirs[pkg], args, hard_timeout=3600, stall_s=stall_s)
+    if res.stall is not None:
+        raise BenchpipeError(f"{side.label} side ({side.name}): {pkg}: {name} stalled (no CPU progress for "
+                             f"{res.stall.seconds:g}s)" + (f", {res.stall.where}" if res.stall.where else ""))
+    if res.returncode != 0:
+        raise BenchpipeError(f"{side.label} side ({side.name}): "
+                             + gotest.diagnose(res.output, pkg, res.returncode, gotest.cwd_module(side.dirs[pkg])))
+    text, _ = gotest.split_output(res.output)
+    parsed = bfmt.read_text(text, f"{side.label}:{pkg}:{name}")
+    samples.units.update(parsed.units)
+    store = samples.values[side.label]
+    for r in parsed.results:
+        for v, u in r.values:
+            store.setdefault((pkg, r.name, u), {})[round_no] = v
+    return res.wall
+
+
+def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, benchtime: str, order: str,
+               samples: Samples, timeout: str, rng: random.Random, stall_s: float = 60.0) -> None:
+    t0 = time.monotonic()
+    for r in rounds:
+        seq = list(refs)
+        if order == "shuffle":
+            rng.shuffle(seq)
+        for ref in seq:
+            sides = [base, head] if r % 2 == 0 else [head, base]
+            if order == "shuffle":
+                rng.shuffle(sides)
+            for side in sides:
+                run_one(side, ref, benchtime, r, samples, timeout, stall_s)
+        gotest.progress(f"paired: round {r + 1}/{rounds.stop} done ({len(refs)} benchmarks, "
+                        f"{time.monotonic() - t0:.1f}s)")
+
+
+def analyze(samples: Samples, opts: Options, rounds: set[int] | None = None) -> list[Row]:
+    """Paired rows for every key present on both sides."""
+    rows: list[Row] = []
+    base_v, head_v = samples.values["base"], samples.values["head"]
+    for key in base_v:
+        if key not in head_v:
+            continue
+        pkg, name, unit = key
+        info = samples.units.get(unit, UnitInfo(unit))
+        threshold, exact, ignore = opts.resolve(name, unit, info)
+        if ignore:
+            continue
+        common = sorted(r for r in base_v[key] if r in head_v[key] and (rounds is None or r in rounds))
+        if not common:
+            continue
+        b = [base_v[key][r] for r in common]
+        h = [head_v[key][r] for r in common]
+        rows.append(paired_row(pkg, name, unit, b, h, info, threshold, exact, opts))
+    return rows
+
+
+def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], info: UnitInfo, threshold: float,
+               exact: bool, opts: Options) -> Row:
+    so = stats.summarize(b, opts.confidence, exact)
+    sn = stats.summarize(h, opts.confidence, exact)
+    hb = info.higher_better if info.better else higher_is_better(unit)
+    warnings: list[str] = []
+    ratio: stats.Summary | None = None
+    too_few = False
+    if exact:
+        p: float | None = None
+        significant = so.center != sn.center
+        delta = None if so.center == 0 and sn.center != 0 else (0.0 if so.center == sn.center
+                                                                else (sn.center / so.center - 1) * 100)
+        old_c, new_c = so.center, sn.center
+    else:
+        ratios = [1.0 if x == y else (y / x if x > 0 else math.inf) for x, y in zip(b, h, strict=True)]
+        if any(math.isinf(r) for r in ratios):
+            test = stats.signed_rank([y - x for x, y in zip(b, h, strict=True)])
+            ratio = None
+            delta = None
+        else:
+            test = stats.signed_rank([math.log(r) if r > 0 else -math.inf for r in ratios])
+            ratio = stats.summarize(ratios, opts.confidence)
+            delta = (ratio.center - 1) * 100
+        p = test.p
+        significant = p <= opts.alpha
+        if len(b) < MIN_PAIRS:
+            too_few = not significant
+            warnings.append(f"need >= {MIN_PAIRS} rounds to detect a difference at alpha level {opts.alpha:g}")
+        old_c, new_c = (1.0, ratio.center) if ratio else (so.center, sn.center)
+    verdict = judge(delta, old_c, new_c, significant, hb, threshold, too_few)
+    return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, hb, warnings, ratio)
+
+
+def worse_than_threshold(r: Row) -> bool:
+    """The row's change is in the worse direction and beyond its threshold (significance aside)."""
+    if r.delta_pct is None:
+        return r.new.center != r.old.center and ((r.new.center < r.old.center) if r.higher_better
+                                                 else (r.new.center > r.old.center))
+    worse = r.delta_pct < 0 if r.higher_better else r.delta_pct > 0
+    return worse and abs(r.delta_pct) > r.threshold_pct
+
+
+def bench_ref(pkg: str, name: str) -> BenchRef:
+    return pkg, bfmt.top_level(name)
+
+
+def build_comparison(rows: list[Row], opts: Options, added: list[str], removed: list[str]) -> Comparison:
+    warnings = ["benchmark set differs between base and head"] if added or removed else []
+    c = assemble(rows, opts, added, removed, warnings)
+    c.method = METHOD
+    return c
+
+
+@dataclass
+class Plan:
+    target: Path
+    base_rev: str
+    head_rev: str | None
+    patterns: list[str]
+    bench: str
+    rounds: int
+    confirm_rounds: int
+    benchtime: str
+    order: str
+    timeout: str
+    changed_only: bool
+    cache: Path
+    seed: int = 1
+    stall_s: float = 60.0
+
+
+def changed_packages(root: Path, rel: Path, base_sha: str, head_rev: str | None, head: Side) -> set[str] | None:
+    """Import paths whose files, or whose in-module dependencies' files, differ; None means all."""
+    files = gitrev.changed_files(root, base_sha, head_rev, rel)
+    if any(f.name in ("go.mod", "go.sum") for f in files):
+        return None
+    module_root = (root / rel).resolve()
+    changed = {f.resolve().parent.relative_to(module_root) for f in files
+               if f.resolve().is_relative_to(module_root)}
+    fmt = "{{.ImportPath}}\t{{.Dir}}\t{{join .Deps \" \"}} {{join .TestImports \" \"}} {{join .XTestImports \" \"}}"
+    p = subprocess.run(["go", "list", "-f", fmt, "./..."], cwd=head.module, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise BenchpipeError(f"go list -deps failed: {(p.stderr.strip().splitlines() or ['?'])[0]}")
+    dirs: dict[str, Path] = {}
+    deps: dict[str, set[str]] = {}
+    head_root = head.module.resolve()
+    for line in p.stdout.splitlines():
+        path, d, dl = (line.split("\t") + ["", ""])[:3]
+        dirs[path] = Path(d).resolve().relative_to(head_root)
+        deps[path] = set(dl.split())
+    affected = set()
+    for pkg, pdir in dirs.items():
+        closure = {pkg} | deps[pkg]
+        for d in list(deps[pkg]):
+            closure |= deps.get(d, set())
+        if any(dirs[d] in changed for d in closure if d in dirs) or pdir in changed:
+            affected.add(pkg)
+    return affected
+
+
+def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
+    """Run a paired comparison; returns the comparison and facts for the report."""
+    target = plan.target.resolve()
+    root = gitrev.toplevel(target)
+    rel = target.relative_to(root)
+    base_sha = gitrev.resolve(root, plan.base_rev)
+    head_sha = gitrev.resolve(root, plan.head_rev) if plan.head_rev else ""
+    go_version = meta.go_env()["go_version"]
+    facts: dict[str, Any] = {"base": base_sha, "head": head_sha or "working tree", "target": str(target)}
+    rng = random.Random(plan.seed)
+    with gitrev.worktrees() as wt, tempfile.TemporaryDirectory(prefix="benchpipe-paired-") as scratch:
+        base = Side("base", base_sha, wt.add(root, base_sha, "base") / rel)
+        if head_sha:
+            head = Side("head", head_sha, wt.add(root, head_sha, "head") / rel)
+        else:
+            head = Side("head", "", target, dirty=gitrev.is_dirty(root, rel))
+        facts["head_dirty"] = head.dirty
+        only = None
+        if plan.changed_only:
+            only = changed_packages(root, rel, base_sha, plan.head_rev, head)
+            facts["changed_packages"] = sorted(only) if only is not None else "all (go.mod changed)"
+            if only is not None and not only:
+                raise NothingToCompare("no package changed between base and head (--changed-only)")
+        if not base.module.exists():
+            raise BenchpipeError(f"base side ({base.name}): {rel} does not exist at that revision")
+        prepare(base, plan.patterns, plan.bench, plan.cache, go_version, Path(scratch), only)
+        prepare(head, plan.patterns, plan.bench, plan.cache, go_version, Path(scratch), only)
+        base_refs = {(p, n) for p, names in base.benchmarks.items() for n in names}
+        head_refs = {(p, n) for p, names in head.benchmarks.items() for n in names}
+        refs = sorted(base_refs & head_refs)
+        added = sorted(n for _, n in head_refs - base_refs)
+        removed = sorted(n for _, n in base_refs - head_refs)
+        if not refs:
+            raise NothingToCompare(f"no benchmark matching {plan.bench!r} exists on both sides")
+        samples = Samples()
+        t0 = time.monotonic()
+        run_rounds(base, head, refs, range(plan.rounds), plan.benchtime, plan.order, samples, plan.timeout, rng,
+                       plan.stall_s)
+        rows = analyze(samples, opts)
+        suspects = sorted({bench_ref(r.package, r.benchmark) for r in rows if r.verdict == "regression"})
+        confirmed: dict[tuple[str, str, str], bool] = {}
+        if suspects and plan.confirm_rounds > 0:
+            gotest.progress(f"paired: confirming {len(suspects)} suspected regression(s) with "
+                            f"{plan.confirm_rounds} fresh rounds")
+            fresh = range(plan.rounds, plan.rounds + plan.confirm_rounds)
+            run_rounds(base, head, suspects, fresh, plan.benchtime, plan.order, samples, plan.timeout, rng,
+                       plan.stall_s)
+            fresh_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts, set(fresh))}
+            all_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts)}
+            for i, r in enumerate(rows):
+                key = (r.package, r.benchmark, r.unit)
+                if r.verdict != "regression":
+                    continue
+                f, a = fresh_rows.get(key), all_rows.get(key)
+                ok = f is not None and a is not None and a.verdict == "regression" and worse_than_threshold(f)
+                confirmed[key] = ok
+                if ok and a is not None and f is not None:
+                    a.warnings.append(f"confirmed by {plan.confirm_rounds} fresh rounds (median "
+                                      + (f"{f.delta_pct:+.2f}%" if f.delta_pct is not None else "changed")
+                                      + f"; all {plan.rounds + plan.confirm_rounds} rounds p="
+                                      + (f"{a.p:.3f}" if a.p is not None else "exact") + ")")
+                    rows[i] = a
+                else:
+                    r.verdict = "warn"
+                    r.warnings.append(f"not confirmed by {plan.confirm_rounds} fresh rounds")
+        facts["seconds"] = round(time.monotonic() - t0, 1)
+        facts["rounds"] = plan.rounds
+        facts["confirm_rounds"] = plan.confirm_rounds if suspects else 0
+        facts["confirmed"] = [f"{b} {u}" for (_, b, u), ok in confirmed.items() if ok]
+        facts["unconfirmed"] = [f"{b} {u}" for (_, b, u), ok in confirmed.items() if not ok]
+        facts["samples"] = samples
+    c = build_comparison(rows, opts, added, removed)
+    c.old_label = f"base {base.name}"
+    c.new_label = f"head {head.name}" + (" (dirty)" if head.dirty else "")
+    if head.dirty:
+        c.warnings.append("head is the working tree with uncommitted changes")
+    return c, facts
+
+
+def plan_from(args: argparse.Namespace, prm: dict[str, Any]) -> Plan:
+    cfg = params.mode_config(prm) if prm.get("modes") else {"packages": ["./..."], "bench": ".", "timeout": "10m"}
+    pc = prm.get("paired") or {}
+    target = Path(args.target or params.target_dir(prm))
+    # The mode's package patterns belong to the params' target; another module defaults to all its packages.
+    own = not args.target or Path(args.target).resolve() == params.target_dir(prm).resolve()
+    return Plan(
+        target=target, base_rev=args.base, head_rev=args.head,
+        patterns=args.packages or (cfg["packages"] if own else ["./..."]), bench=args.bench or str(cfg.get("bench", ".")),
+        rounds=int(args.rounds or pc.get("rounds", 10)), confirm_rounds=0 if args.no_confirm
+        else int(pc.get("confirm_rounds", 6)), benchtime=args.benchtime or str(pc.get("benchtime", "200ms")),
+        order=str(pc.get("order", "alternate")), timeout=str(cfg.get("timeout", "10m")),
+        changed_only=bool(args.changed_only), cache=cache_root(args.cache_dir),
+        stall_s=float((prm.get("bench") or {}).get("stall_s", 60)))

@@ -1,0 +1,1 @@
+"""One module per dvc.yaml stage: read artifacts, call core, write artifacts."""

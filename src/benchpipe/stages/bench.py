@@ -1,0 +1,198 @@
+"""The ``bench`` stage: run the configured benchmarks of a Go module.
+
+For each package with tests matched by the mode's patterns: build the test
+binary (``go test -c``), then run it as ``go test -run '^$' -bench <regex>
+-benchmem -count N -benchtime T [-cpu L]`` would. The raw output is kept
+exactly as Go printed it (valid benchfmt: benchstat reads it), with ``ok``
+lines as ``go test`` adds them, plus metadata (Go version, platform, CPU,
+GOMAXPROCS, target commit and dirty flag, start time, commands, build and
+wall times, peak RSS of each benchmark process).
+
+Only packages with benchmarks are built (concurrently); patterns that match
+no package fall back to ``./...`` with a note. The code's own output (log
+lines) goes to ``bench.log``; ``bench.txt`` holds only benchfmt (see
+:func:`benchpipe.gotest.split_output`).
+
+Failures (build error, panic, failed benchmark, timeout) stop the stage with
+one line naming the problem and exit 2; everything Go printed is kept in
+``bench.log`` beside the output. A *stalled* benchmark (no CPU progress for
+``bench.stall_s`` seconds) does not stop the stage: it is recorded in the
+metadata's ``failures`` with where it blocked and its goroutine dump
+(``stall-<pkg>-<bench>.txt`` beside the output), the rest of its package runs
+again without it, and the gate exits 2 after the report is written. No
+benchmark matched: exit 3.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+from benchpipe.core import benchfmt as bfmt
+from benchpipe.core.errors import BenchpipeError, NothingToCompare
+from benchpipe.go import machine as meta
+from benchpipe.go import toolchain as gotest
+from benchpipe.store import atomic
+
+
+def go_test_flags(cfg: dict[str, Any], skip: str = "") -> list[str]:
+    """Test-binary flags for a mode's settings (the ``-test.`` forms of go test's flags)."""
+    return gotest.bench_args(str(cfg.get("bench", ".")), int(cfg.get("count", 1)), str(cfg.get("benchtime", "1s")),
+                             str(cfg.get("cpu", "") or ""), str(cfg.get("timeout", "10m")), skip=skip)
+
+
+def equivalent_command(cfg: dict[str, Any]) -> list[str]:
+    cmd = ["go", "test", "-run", "^$", "-bench", str(cfg.get("bench", ".")), "-benchmem",
+           "-count", str(cfg.get("count", 1)), "-benchtime", str(cfg.get("benchtime", "1s")),
+           "-timeout", str(cfg.get("timeout", "10m"))]
+    if str(cfg.get("cpu", "") or ""):
+        cmd += ["-cpu", str(cfg["cpu"])]
+    return cmd + list(cfg["packages"])
+
+
+def _timeout_seconds(s: str) -> float:
+    total, found = 0.0, False
+    for num, unit in re.findall(r"([\d.]+)(h|m|s|ms)", str(s)):
+        found = True
+        total += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
+    return total if found else 600.0
+
+
+def _skip_regex(names: list[str]) -> str:
+    return "^(" + "|".join(re.escape(n) for n in names) + ")$"
+
+
+def _run_package(binary: Path, pkg: gotest.Package, cfg: dict[str, Any], hard: float, stall_s: float,
+                 log: Callable[[str], None], announce: Callable[[str], None], run_dir: Path,
+                 root: Path) -> tuple[str, float, int, list[dict[str, Any]]]:
+    """Run one package's benchmarks; a stalled benchmark is recorded and the package run again without it.
+
+    Returns (benchfmt text, wall seconds, peak RSS in KiB, failures).
+    """
+    text, wall, rss = "", 0.0, 0
+    failures: list[dict[str, Any]] = []
+    done: list[str] = []  # top-level benchmarks already run (or stalled) in an earlier attempt
+    while True:
+        flags = go_test_flags(cfg, _skip_regex(done) if done else "")
+        try:
+            res = gotest.run_binary(binary, pkg.dir, flags, sink=log, on_bench=announce, hard_timeout=hard,
+                                    stall_s=stall_s)
+        except gotest.Hung:
+            raise BenchpipeError(f"{pkg.import_path}: benchmark hit the -timeout ({cfg.get('timeout', '10m')}) "
+                                 "and was killed") from None
+        wall += res.wall
+        rss = max(rss, res.maxrss_kb)
+        bench_text, _ = gotest.split_output(res.output)
+        text += bench_text
+        if res.stall is None:
+            if res.returncode != 0:
+                raise BenchpipeError(gotest.diagnose(res.output, pkg.import_path, res.returncode, root))
+            return text, wall, rss, failures
+        st = res.stall
+        top = bfmt.top_level(st.benchmark) if st.benchmark else "?"
+        dump = run_dir / f"stall-{re.sub(r'[^A-Za-z0-9_.-]', '_', pkg.import_path)}-{top}.txt"
+        atomic.write_text(dump, st.dump)
+        msg = (f"{pkg.import_path}: {st.benchmark or 'a benchmark'} stalled (no CPU progress for {st.seconds:g}s)"
+               + (f", {st.where}" if st.where else "") + f"; goroutine dump in {dump}")
+        gotest.progress(f"bench: STALLED: {msg}")
+        failures.append({"kind": "stall", "package": pkg.import_path, "benchmark": top, "running": st.benchmark,
+                         "where": st.where, "dump": str(dump), "message": msg})
+        before = len(done)
+        done += [n for n in dict.fromkeys(bfmt.top_level(x) for x in res.started) if n not in done]
+        if len(done) == before:  # stalled before any benchmark started: running again would stall again
+            return text, wall, rss, failures
+
+
+def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path, stall_s: float = 60.0) -> dict[str, Any]:
+    """Run the benchmarks; write raw output and metadata; return the metadata."""
+    started = datetime.now(UTC)
+    t_start = time.monotonic()
+    env = meta.environment(target)
+    log_path = out_txt.with_suffix(".log")
+    log_parts: list[str] = []
+
+    def log(text: str) -> None:
+        log_parts.append(text)
+
+    def fail(err: BenchpipeError) -> NoReturn:
+        atomic.write_text(log_path, "".join(log_parts))
+        err.message += f" (output kept in {log_path})"
+        raise err
+
+    pkgs, patterns, note = gotest.resolve_packages(target, cfg.get("packages"))
+    if note:
+        gotest.progress(f"bench: {note}")
+    cfg = {**cfg, "packages": patterns}
+    if not pkgs:
+        raise NothingToCompare(f"no package with benchmarks matches {' '.join(patterns)} in {target}")
+    flags = go_test_flags(cfg)
+    # Go's -timeout does not always stop a hung benchmark: kill it ourselves a little later.
+    soft = _timeout_seconds(cfg.get("timeout", "10m"))
+    hard = soft + min(60.0, max(5.0, soft * 0.1))
+    out_parts: list[str] = []
+    pkg_meta: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    commands: list[list[str]] = []
+    go_time = 0.0
+    with tempfile.TemporaryDirectory(prefix="benchpipe-bin-") as tmp:
+        gotest.progress(f"bench: building {len(pkgs)} package(s) with benchmarks")
+        try:
+            binaries, build_s = gotest.build_test_binaries(pkgs, target, Path(tmp), log)
+        except BenchpipeError as e:
+            fail(e)
+        go_time += build_s
+        commands.append(["go", "test", "-c", "-ldflags=-s -w", "-o", "DIR/", *[p.import_path for p in pkgs]])
+        for pkg, binary in zip(pkgs, binaries, strict=True):
+            commands.append([binary.name, *flags])
+            t_pkg = time.monotonic()
+
+            def announce(name: str, _pkg: str = pkg.import_path, _t: float = t_pkg) -> None:
+                gotest.progress(f"bench: {_pkg} {name} (package {time.monotonic() - _t:.1f}s, "
+                                f"total {time.monotonic() - t_start:.1f}s)")
+
+            try:
+                text, run_s, rss, fails = _run_package(binary, pkg, cfg, hard, stall_s, log, announce,
+                                                       out_txt.parent, gotest.cwd_module(target))
+            except BenchpipeError as e:
+                fail(e)
+            go_time += run_s
+            failures += fails
+            out_parts.append(text + f"ok  \t{pkg.import_path}\t{run_s:.3f}s\n")
+            n_results = len(bfmt.read_text(text).results)
+            pkg_meta.append({"import_path": pkg.import_path, "run_s": round(run_s, 3), "maxrss_kb": rss,
+                             "results": n_results})
+    raw = "".join(out_parts)
+    n_total = sum(p["results"] for p in pkg_meta)
+    if not n_total:
+        atomic.write_text(log_path, "".join(log_parts))
+        if failures:
+            raise BenchpipeError(failures[0]["message"])
+        raise NothingToCompare(f"no benchmark matched -bench {cfg.get('bench', '.')!r} in "
+                               f"{' '.join(cfg['packages'])}")
+    wall = time.monotonic() - t_start
+    info: dict[str, Any] = {
+        "mode": cfg["mode"],
+        "target": str(target),
+        "start_time": started.isoformat(timespec="seconds"),
+        "wall_s": round(wall, 3),
+        "go_s": round(go_time, 3),
+        "build_s": round(build_s, 3),
+        "command": equivalent_command(cfg),
+        "commands": commands,
+        "settings": {k: cfg[k] for k in ("packages", "bench", "count", "benchtime", "cpu", "timeout") if k in cfg},
+        "packages": pkg_meta,
+        "peak_rss_kb": max((p["maxrss_kb"] for p in pkg_meta), default=0),
+        "results": n_total,
+        "failures": failures,
+        "notes": [note] if note else [],
+        **env,
+    }
+    atomic.write_text(out_txt, raw)
+    atomic.write_json(out_meta, info)
+    atomic.write_text(log_path, "".join(log_parts))
+    return info

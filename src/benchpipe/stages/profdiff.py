@@ -1,0 +1,98 @@
+"""Differential CPU profiles: what got more expensive per operation, and where.
+
+Both profiles are normalised per benchmark iteration (profile time divided by
+the b.N of the profiling run), so base and current runs of different lengths
+compare fairly, like ``pprof -diff_base`` on equal work. For each function:
+flat and cumulative nanoseconds per op, before and after, and the change of
+its *own-code* cost — each sample charged to the innermost frame that belongs
+to the target module (the standard library and runtime work done on a
+function's behalf is charged to it), which puts the target's function that
+does the extra work at the top. The current call graph is drawn with nodes
+coloured by the change of their cumulative cost (reds: slower, blues: faster).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import pprof
+from benchpipe.render import callgraph
+
+REDS = ["#fee0d2", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15"]
+BLUES = ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
+
+
+def per_op(prof: pprof.Profile, iterations: int, module: str) -> dict[str, dict[str, float]]:
+    idx = prof.index_of("cpu")
+    out: dict[str, dict[str, float]] = defaultdict(lambda: {"flat": 0.0, "cum": 0.0, "own": 0.0})
+    prefix = (module + "/", module + ".")
+    for smp in prof.samples:
+        v = smp.values[idx] / max(1, iterations)
+        frames = prof.frames(smp)
+        if not v or not frames:
+            continue
+        out[frames[0][0]]["flat"] += v
+        for name in {f[0] for f in frames}:
+            out[name]["cum"] += v
+        own = next((f[0] for f in frames if f[0].startswith(prefix)), frames[0][0])
+        out[own]["own"] += v
+    return out
+
+
+def iterations(run_dir: Path) -> int:
+    p = run_dir / "bench.txt"
+    if not p.exists():
+        return 0
+    return sum(r.iters for r in bfmt.read_files([p]).results)
+
+
+def diff_dirs(base_dir: Path, cur_dir: Path, module: str, pcfg: dict[str, Any]) -> dict[str, Any]:
+    if not (base_dir / "cpu.prof").exists():
+        return {"note": f"no baseline profile in {base_dir} (baselines saved by `invoke baseline` keep profiles)"}
+    try:
+        bp, cp = pprof.load(base_dir / "cpu.prof"), pprof.load(cur_dir / "cpu.prof")
+    except pprof.ProfileError as e:
+        return {"note": str(e)}
+    bi, ci = iterations(base_dir), iterations(cur_dir)
+    if not bi or not ci:
+        return {"note": "iteration counts of the profiling runs are missing"}
+    base, cur = per_op(bp, bi, module), per_op(cp, ci, module)
+    rows = []
+    for name in set(base) | set(cur):
+        b = base.get(name, {"flat": 0.0, "cum": 0.0, "own": 0.0})
+        c = cur.get(name, {"flat": 0.0, "cum": 0.0, "own": 0.0})
+        rows.append({"function": name, "base_flat": b["flat"], "cur_flat": c["flat"], "d_flat": c["flat"] - b["flat"],
+                     "base_cum": b["cum"], "cur_cum": c["cum"], "d_cum": c["cum"] - b["cum"],
+                     "d_own": c["own"] - b["own"]})
+    rows.sort(key=lambda r: (-r["d_own"], -r["d_flat"], r["function"]))
+    total_b = sum(v["flat"] for v in base.values())
+    total_c = sum(v["flat"] for v in cur.values())
+    limit = int(pcfg.get("top", 15))
+    result: dict[str, Any] = {"rows": rows[:limit], "base_ns_per_op": total_b, "cur_ns_per_op": total_c,
+                              "base_iterations": bi, "cur_iterations": ci, "graph": ""}
+    colors = _colors({r["function"]: r["d_cum"] for r in rows})
+    data = callgraph.gprof2dot_json(cp, cp.index_of("cpu"), "cpu", "ns")
+    svg, note = callgraph.render(data, cur_dir / "diff.svg", float(pcfg.get("node_threshold", 0.5)),
+                                 float(pcfg.get("edge_threshold", 0.1)), colors)
+    if svg:
+        result["graph"] = "diff.svg"
+    if note:
+        result["note"] = note
+    return result
+
+
+def _colors(delta: dict[str, float]) -> dict[str, str]:
+    biggest = max((abs(v) for v in delta.values()), default=0.0)
+    if biggest <= 0:
+        return {}
+    out = {}
+    for name, d in delta.items():
+        level = min(len(REDS) - 1, int(abs(d) / biggest * len(REDS)))
+        if abs(d) < 0.02 * biggest:
+            out[name] = "#eeeeee"
+        else:
+            out[name] = (REDS if d > 0 else BLUES)[level]
+    return out

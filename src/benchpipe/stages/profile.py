@@ -1,0 +1,239 @@
+"""The ``profile`` stage: CPU and memory profiles and an execution trace of each
+selected benchmark, hotspot tables, call graphs and differential profiles.
+
+Which benchmarks: the ``profile.bench`` regex from params when set; else the
+benchmarks the compare stage flagged as regressed; else the mode's set. Each
+benchmark is profiled in runs of its own (``-test.bench ^Name$``) so profiles
+never mix: one run with ``-cpuprofile`` and ``-trace``, and a separate run with
+``-memprofile`` at ``profile.memprofilerate`` (1: every allocation), so that
+allocation sampling does not distort CPU time.
+
+Output (a DVC directory output): per benchmark ``cpu.prof``, ``mem.prof``,
+``trace.out``, ``cpu.svg`` and the package's test binary; ``profile.json``
+with flat/cumulative CPU tables, allocation hotspots, GC-pressure facts and,
+for regressed benchmarks whose baseline has profiles, the differential
+profile (see :mod:`benchpipe.profdiff`).
+
+GC pressure is High when the runtime's GC and allocation functions take at
+least ``high_gc_pct`` of CPU samples or the benchmark allocates at least
+``high_mb_per_s`` MB/s while running; Medium at the medium marks; else Low.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import pprof
+from benchpipe.core.errors import BenchpipeError
+from benchpipe.go import toolchain as gotest
+from benchpipe.render import callgraph
+from benchpipe.stages import profdiff
+from benchpipe.store import atomic
+
+GC_FUNCS = re.compile(r"^runtime\.(gc\w*|mallocgc\w*|scanobject|scanObject|greyobject|sweepone|bgsweep|"
+                      r"bgscavenge|markroot\w*|newobject|makeslice|growslice|nextFreeFast|mProf_Malloc|"
+                      r"memclrNoHeapPointers|(\(\*mspan\)|\(\*mcache\)|\(\*mheap\)|\(\*gcWork\))\.\w+)$")
+
+
+def select_benchmarks(params: dict[str, Any], compare_json: Path | None, default: str) -> tuple[str, str]:
+    """The benchmark regex to profile and why it was chosen."""
+    explicit = str((params.get("profile") or {}).get("bench") or "")
+    if explicit:
+        return explicit, "profile.bench in params"
+    flagged = regressed(compare_json)
+    if flagged:
+        return "^(" + "|".join(re.escape(n) for n in sorted(flagged)) + ")$", "regressed in compare"
+    return default, "the mode's benchmark set"
+
+
+def regressed(compare_json: Path | None) -> set[str]:
+    """Top-level names of benchmarks the compare stage flagged."""
+    if not compare_json or not compare_json.exists():
+        return set()
+    try:
+        data = json.loads(compare_json.read_text())
+    except ValueError:
+        return set()
+    return {bfmt.top_level(r["benchmark"]) for r in data.get("rows", []) if r.get("verdict") == "regression"}
+
+
+def summarize_cpu(prof: pprof.Profile, limit: int) -> dict[str, Any]:
+    costs, total = pprof.top(prof, "cpu")
+    gc = sum(c.flat for c in costs if GC_FUNCS.match(c.name))
+    rows = [{"function": c.name, "file": c.file, "line": c.line, "flat": c.flat, "cum": c.cum,
+             "flat_pct": 100 * c.flat / total if total else 0.0, "cum_pct": 100 * c.cum / total if total else 0.0}
+            for c in costs]
+    by_cum = sorted(rows, key=lambda r: (-r["cum"], r["function"]))
+    return {"total_ns": total, "duration_ns": prof.duration_nanos, "samples": len(prof.samples),
+            "gc_alloc_pct": 100 * gc / total if total else 0.0, "flat": rows[:limit], "cum": by_cum[:limit]}
+
+
+def summarize_mem(prof: pprof.Profile, limit: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for st in ("alloc_space", "alloc_objects"):
+        costs, total = pprof.top(prof, st)
+        out[st] = {"total": total, "top": [
+            {"function": c.name, "file": c.file, "line": c.line, "flat": c.flat,
+             "flat_pct": 100 * c.flat / total if total else 0.0, "cum": c.cum} for c in costs[:limit]]}
+    return out
+
+
+GC_DEFAULTS = {"high_gc_pct": 25, "medium_gc_pct": 10, "high_mb_per_s": 1000, "medium_mb_per_s": 200}
+
+
+def gc_pressure(gc_pct: float, bytes_per_s: float, th: dict[str, Any]) -> str:
+    """Low / Medium / High from the GC+allocation CPU share and the allocation rate."""
+    th = {**GC_DEFAULTS, **th}
+    hi_pct, med_pct = float(th["high_gc_pct"]), float(th["medium_gc_pct"])
+    hi_rate, med_rate = float(th["high_mb_per_s"]) * 1e6, float(th["medium_mb_per_s"]) * 1e6
+    if gc_pct >= hi_pct or bytes_per_s >= hi_rate:
+        return "High"
+    if gc_pct >= med_pct or bytes_per_s >= med_rate:
+        return "Medium"
+    return "Low"
+
+
+def _bytes_per_s(results: list[bfmt.Result]) -> float:
+    """Allocation rate from the benchmark's own B/op and ns/op."""
+    for r in results:
+        vals = {u: v for v, u in r.values}
+        if vals.get("ns/op") and "B/op" in vals:
+            return vals["B/op"] / (vals["ns/op"] * 1e-9)
+    return 0.0
+
+
+def profile_benchtime(pcfg: dict[str, Any], cfg: dict[str, Any]) -> str:
+    """The profiling runs' -benchtime: the user's iteration count (``Nx``) when the mode gives one,
+    so a benchmark that only works at N iterations is never run past them; else ``profile.benchtime``."""
+    mode_bt = str(cfg.get("benchtime", "") or "")
+    if mode_bt.endswith("x"):
+        return mode_bt
+    return str(pcfg.get("benchtime", "1s"))
+
+
+def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, pcfg: dict[str, Any],
+                      timeout: str, benchtime: str, stall_s: float = 0) -> dict[str, Any]:
+    rate = int(pcfg.get("memprofilerate", 1))
+    limit = int(pcfg.get("top", 15))
+    base = gotest.bench_args(f"^{re.escape(name)}$", 1, benchtime, timeout=timeout)
+    runs = []
+    for extra in ([f"-test.cpuprofile={sub / 'cpu.prof'}", f"-test.trace={sub / 'trace.out'}"],
+                  [f"-test.memprofile={sub / 'mem.prof'}", f"-test.memprofilerate={rate}"]):
+        res = gotest.run_binary(binary, pkg.dir, base + extra, stall_s=stall_s)
+        if res.stall is not None:
+            raise BenchpipeError(f"{name} stalled under profiling (no CPU progress for {res.stall.seconds:g}s)"
+                                 + (f", {res.stall.where}" if res.stall.where else ""))
+        if res.returncode != 0:
+            raise BenchpipeError(gotest.diagnose(res.output, pkg.import_path, res.returncode,
+                                                 gotest.cwd_module(pkg.dir)) + " (under profiling)")
+        runs.append(res)
+    cpu, mem = runs
+    cpu_text, _ = gotest.split_output(cpu.output)
+    (sub / "bench.txt").write_text(cpu_text)
+    results = bfmt.read_text(cpu_text).results
+    entry: dict[str, Any] = {"package": pkg.import_path, "benchmark": name, "maxrss_kb": cpu.maxrss_kb,
+                             "iterations": sum(r.iters for r in results), "go_s": cpu.wall + mem.wall,
+                             "alloc_bytes_per_s": _bytes_per_s(results), "notes": [], "graphs": {}}
+    try:
+        cprof = pprof.load(sub / "cpu.prof")
+        entry["cpu"] = summarize_cpu(cprof, limit)
+        if not entry["cpu"]["total_ns"]:
+            entry["notes"].append(f"{name}: CPU profile has no samples (benchmark too short? raise "
+                                  "profile.benchtime)")
+        else:
+            data = callgraph.gprof2dot_json(cprof, cprof.index_of("cpu"), "cpu", "ns")
+            svg, note = callgraph.render(data, sub / "cpu.svg", float(pcfg.get("node_threshold", 0.5)),
+                                         float(pcfg.get("edge_threshold", 0.1)))
+            if svg:
+                entry["graphs"]["cpu"] = "cpu.svg"
+            if note:
+                entry["notes"].append(f"{name}: {note}")
+    except pprof.ProfileError as e:
+        entry["notes"].append(str(e))
+    try:
+        entry["mem"] = summarize_mem(pprof.load(sub / "mem.prof"), limit)
+    except pprof.ProfileError as e:
+        entry["notes"].append(str(e))
+    entry["gc_pressure"] = gc_pressure((entry.get("cpu") or {}).get("gc_alloc_pct", 0.0),
+                                       entry["alloc_bytes_per_s"], pcfg.get("gc_thresholds") or {})
+    return entry
+
+
+def _failed(bench_meta: Path | None) -> set[tuple[str, str]]:
+    """(package, benchmark) pairs the bench stage could not finish (stalled): never profiled."""
+    if not bench_meta or not bench_meta.exists():
+        return set()
+    try:
+        data = json.loads(bench_meta.read_text())
+    except ValueError:
+        return set()
+    return {(f["package"], f["benchmark"]) for f in data.get("failures", [])}
+
+
+def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path,
+        compare_json: Path | None, baseline_profiles: Path | None = None,
+        bench_meta: Path | None = None) -> dict[str, Any]:
+    pcfg = params.get("profile") or {}
+    stall_s = float((params.get("bench") or {}).get("stall_s", 60))
+    benchtime = profile_benchtime(pcfg, cfg)
+    out_dir = out_dir.resolve()
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    regex, why = select_benchmarks(params, compare_json, str(cfg.get("bench", ".")))
+    summary: dict[str, Any] = {"bench": regex, "why": why, "benchtime": benchtime,
+                               "memprofilerate": int(pcfg.get("memprofilerate", 1)), "benchmarks": [],
+                               "notes": [], "go_s": 0.0}
+    if not pcfg.get("enabled", True):
+        summary["notes"].append("profiling disabled (profile.enabled: false)")
+        atomic.write_json(out_dir / "profile.json", summary)
+        return summary
+    flagged = regressed(compare_json)
+    failed = _failed(bench_meta)
+    module = gotest.module_path(target)
+    pkgs, _, _ = gotest.resolve_packages(target, cfg.get("packages"))
+    for i, pkg in enumerate(pkgs, 1):
+        pdir = out_dir / f"{i:02d}-{pkg.import_path.rsplit('/', 1)[-1]}"
+        pdir.mkdir()
+        binary = pdir / "pkg.test"
+        summary["go_s"] += gotest.build_test_binary(pkg, target, binary)
+        names = gotest.list_benchmarks(binary, pkg, regex)
+        if not names:
+            shutil.rmtree(pdir)
+            continue
+        for name in names:
+            if (pkg.import_path, name) in failed:
+                summary["notes"].append(f"{name}: not profiled (it did not finish in the bench stage)")
+                continue
+            gotest.progress(f"profile: {pkg.import_path} {name}")
+            sub = pdir / name
+            sub.mkdir()
+            try:
+                entry = profile_benchmark(binary, pkg, name, sub, pcfg, str(cfg.get("timeout", "10m")),
+                                          benchtime, stall_s)
+            except BenchpipeError as e:
+                shutil.rmtree(sub)
+                summary["notes"].append(f"{name}: profile skipped: {e.message}")
+                continue
+            entry["dir"] = str(sub.relative_to(out_dir))
+            summary["go_s"] += entry.pop("go_s")
+            summary["notes"] += entry["notes"]
+            if name in flagged and baseline_profiles is not None:
+                base = baseline_profiles / pdir.name / name
+                entry["diff"] = profdiff.diff_dirs(base, sub, module, pcfg)
+                if entry["diff"].get("note"):
+                    summary["notes"].append(f"{name}: {entry['diff']['note']}")
+            summary["benchmarks"].append(entry)
+    summary["go_s"] = round(summary["go_s"], 3)
+    if not summary["benchmarks"]:
+        summary["notes"].append(f"no benchmark matched {regex!r}: nothing profiled")
+    atomic.write_json(out_dir / "profile.json", summary)
+    for n in summary["notes"]:
+        sys.stderr.write(f"profile: {n}\n")
+    return summary

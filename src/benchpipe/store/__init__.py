@@ -1,0 +1,1 @@
+"""Artifacts on disk: parameters, samples tables, history, baselines, atomic writes."""

@@ -1,0 +1,74 @@
+"""Sample tables in Parquet, written and queried with DuckDB.
+
+Schema of a samples file (one row per sample per unit):
+
+=========  =======  ==================================================
+column     type     meaning
+=========  =======  ==================================================
+package    VARCHAR  ``pkg:`` config of the result ('' when absent)
+benchmark  VARCHAR  full name as printed, e.g. ``BenchmarkEvaluate-2``
+base_name  VARCHAR  name without the ``-N`` suffix
+procs      INTEGER  GOMAXPROCS from the ``-N`` suffix (1 when absent)
+sample     INTEGER  index of the result line among this benchmark's lines
+iters      BIGINT   iteration count of the result line
+value      DOUBLE   the measurement
+unit       VARCHAR  unit as written (ns/op, B/op, p99-ns, ...)
+file       VARCHAR  source file
+line       INTEGER  line in the source file
+=========  =======  ==================================================
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+
+from benchpipe.core.benchfmt import Result
+
+COLUMNS = ["package", "benchmark", "base_name", "procs", "sample", "iters", "value", "unit", "file", "line"]
+_TYPES = ["VARCHAR", "VARCHAR", "VARCHAR", "INTEGER", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "VARCHAR",
+          "INTEGER"]
+
+
+def write_parquet_stream(results: Iterable[Result], path: Path) -> int:
+    """Write results to Parquet in bounded memory: rows are spooled to a CSV file on disk as
+    they are read, then DuckDB converts that file to Parquet."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tempfile.TemporaryDirectory(prefix="benchpipe-parse-") as td:
+        spool = Path(td) / "rows.csv"
+        n = 0
+        seen: dict[tuple[str, str], int] = {}
+        with open(spool, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            for r in results:
+                pkg, name = r.config.get("pkg", ""), r.name
+                idx = seen.get((pkg, name), 0)
+                seen[(pkg, name)] = idx + 1
+                base, procs = r.base_name, r.procs
+                for v, unit in r.values:
+                    w.writerow((pkg, name, base, procs, idx, r.iters, repr(v), unit, r.file, r.line))
+                    n += 1
+        con = duckdb.connect()
+        try:
+            con.execute("SET memory_limit = '256MB'")
+            cols = ", ".join(f"'{c}': '{t}'" for c, t in zip(COLUMNS, _TYPES, strict=True))
+            con.execute(f"COPY (SELECT * FROM read_csv('{_quote(spool)}', header = false, columns = {{{cols}}}, "
+                        f"quote = '\"', escape = '\"', delim = ',')) TO '{_quote(tmp)}' (FORMAT parquet)")
+        finally:
+            con.close()
+    os.replace(tmp, path)
+    return n
+
+
+def _quote(p: Path | str) -> str:
+    return str(p).replace("'", "''")
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect()

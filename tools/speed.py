@@ -1,0 +1,149 @@
+"""Speed benchmarks of benchpipe itself, printed as ratios against a reference
+run side by side on the same machine (``invoke speed``).
+
+``compare``: two generated files of 100,000 result lines each (5,000
+benchmarks x 20 samples x 3 units), compared by ``benchpipe compare`` and by
+benchstat, each as the command a user runs (process start included); the
+best of ``repeat`` runs of each.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchpipe.core.errors import BenchpipeError
+
+
+def generate(path: Path, benchmarks: int, samples: int, shift: float, seed: int) -> int:
+    rng = random.Random(seed)
+    with open(path, "w") as f:  # streamed, so the generating process stays small
+        f.write("goos: linux\ngoarch: amd64\npkg: example.com/generated\ncpu: generated\n")
+        for b in range(benchmarks):
+            base = rng.uniform(10, 1e6)
+            drift = shift if b % 10 == 0 else 1.0
+            for _ in range(samples):
+                ns = base * drift * rng.gauss(1, 0.03)
+                f.write(f"BenchmarkGen{b}-2 \t 1000 \t {ns:.1f} ns/op \t {int(base) // 10} B/op \t "
+                        f"{b % 50} allocs/op\n")
+        f.write("PASS\n")
+    return benchmarks * samples
+
+
+def _best(argv: list[str], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        dt = time.perf_counter() - t0
+        if p.returncode not in (0, 1):
+            raise BenchpipeError(f"{argv[0]} failed: {p.stderr.strip().splitlines()[-1:]}")
+        best = min(best, dt)
+    return best
+
+
+def compare_speed(benchstat: str, benchmarks: int = 5000, samples: int = 20, repeat: int = 3) -> dict[str, float]:
+    if not shutil.which(benchstat) and not Path(benchstat).exists():
+        raise BenchpipeError(f"{benchstat}: not found (go install golang.org/x/perf/cmd/benchstat@latest)")
+    with tempfile.TemporaryDirectory(prefix="benchpipe-speed-") as tmp:
+        old, new = Path(tmp) / "old.txt", Path(tmp) / "new.txt"
+        n = generate(old, benchmarks, samples, 1.0, 1)
+        generate(new, benchmarks, samples, 1.2, 2)
+        ours = _best([sys.executable, "-m", "benchpipe", "compare", str(old), str(new)], repeat)
+        theirs = _best([benchstat, str(old), str(new)], repeat)
+    return {"lines_per_file": n, "benchpipe_s": ours, "benchstat_s": theirs, "ratio": ours / theirs}
+
+
+def history_speed(benchmarks: int = 500, samples: int = 10, runs: int = 10_000) -> dict[str, float]:
+    """Store one run (benchmarks x samples x 3 units) and query one benchmark's trend over ``runs`` runs."""
+    import duckdb
+
+    from benchpipe.core import benchfmt as bfmt
+    from benchpipe.store import history
+
+    with tempfile.TemporaryDirectory(prefix="benchpipe-hist-") as tmp:
+        hist = Path(tmp) / "history"
+        text = Path(tmp) / "run.txt"
+        generate(text, benchmarks, samples, 1.0, 3)
+        parsed = bfmt.read_files([text])
+        store = []
+        for i in range(5):
+            t0 = time.perf_counter()
+            history.append(hist, parsed, {"commit": f"{i:040x}", "mode": "speed"})
+            store.append(time.perf_counter() - t0)
+        # 10,000 runs of history, compacted (as `benchpipe history compact` leaves it).
+        for f in (hist / "summary").glob("*.parquet"):
+            f.unlink()
+        big = hist / "summary" / "compact-generated.parquet"
+        con = duckdb.connect()
+        t0 = time.perf_counter()
+        con.execute(f"""COPY (SELECT printf('run%05d', r) AS run_id,
+                    TIMESTAMP '2020-01-01' + INTERVAL (r) HOUR AS time, printf('%040x', r) AS commit,
+                    'main' AS branch, 'gen' AS machine, 'quick' AS mode, 'example.com/generated' AS package,
+                    printf('BenchmarkGen%d-2', b) AS benchmark, u.unit AS unit,
+                    1000.0 + b + random() AS center, 990.0 + b AS lo, 1010.0 + b AS hi, 10 AS n
+                    FROM range({runs}) t(r), range({benchmarks}) s(b),
+                         (VALUES ('ns/op'), ('B/op'), ('allocs/op')) u(unit)
+                    ORDER BY benchmark, unit, time) TO '{big}' (FORMAT parquet, ROW_GROUP_SIZE 100000)""")
+        gen = time.perf_counter() - t0
+        con.close()
+        query = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            trend = history.series(hist, "BenchmarkGen123-2", "ns/op")
+            query.append(time.perf_counter() - t0)
+        assert len(trend["center"]) == runs
+    return {"store_s": min(store), "query_s": min(query), "generate_s": gen, "rows": runs * benchmarks * 3}
+
+
+def scale(lines: int = 1_000_000) -> dict[str, float]:
+    """Parse a 1,000,000-line benchmark output with `benchpipe parse`; peak RSS of that process."""
+    import os
+
+    with tempfile.TemporaryDirectory(prefix="benchpipe-scale-") as tmp:
+        src = Path(tmp) / "big.txt"
+        generate(src, lines // 200, 200, 1.0, 4)
+        size = src.stat().st_size
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "benchpipe", "parse", str(src), "--out",
+                                 str(Path(tmp) / "s.parquet")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise BenchpipeError("benchpipe parse failed on the generated file")
+        probe = subprocess.Popen([sys.executable, "-c", "import benchpipe.parse, benchpipe.store"])
+        _, _, base = os.wait4(probe.pid, 0)
+    return {"lines": lines, "mb": size / 1e6, "rss_mb": usage.ru_maxrss / 1024, "import_rss_mb": base.ru_maxrss / 1024,
+            "seconds": wall}
+
+
+def main() -> None:
+    what = sys.argv[1] if len(sys.argv) > 1 else "compare"
+    if what == "scale":
+        small, big = scale(100_000), scale(1_000_000)
+        print(f"scale: benchpipe parse of {big['lines']:,} result lines ({big['mb']:.0f} MB): {big['seconds']:.1f}s, "
+              f"peak RSS {big['rss_mb']:.0f} MB; of {small['lines']:,} lines: peak RSS {small['rss_mb']:.0f} MB "
+              f"(10x the input, {big['rss_mb'] / small['rss_mb']:.2f}x the memory; imports alone "
+              f"{big['import_rss_mb']:.0f} MB)")
+        return
+    if what == "history":
+        h = history_speed()
+        print(f"history: store one run (500 benchmarks x 10 samples x 3 units): {h['store_s'] * 1000:.0f} ms "
+              f"(target 100 ms, ratio {h['store_s'] / 0.1:.2f}); one-benchmark trend query over 10,000 runs "
+              f"({h['rows']:,} summary rows): {h['query_s'] * 1000:.0f} ms (target 100 ms, ratio "
+              f"{h['query_s'] / 0.1:.2f}); best of 5")
+        return
+    benchstat = sys.argv[2] if len(sys.argv) > 2 else "benchstat"
+    r = compare_speed(benchstat)
+    print(f"compare two files of {r['lines_per_file']:,} result lines (x3 units): "
+          f"benchpipe {r['benchpipe_s']:.2f}s, benchstat {r['benchstat_s']:.2f}s, "
+          f"ratio {r['ratio']:.2f}x (best of 3, process start included)")
+
+
+if __name__ == "__main__":
+    main()
