@@ -1,0 +1,80 @@
+"""Unit tests of the pure core and the small builders the end-to-end tests cover only indirectly:
+the verdict (judge), the one summary owner, paired rows and their confirmation test, the report's
+context builders and the one test-flag builder."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pytest
+
+from benchpipe.core import stats
+from benchpipe.core.units import UnitInfo
+from benchpipe.core.verdict import Options, Rule, judge
+from benchpipe.go import toolchain
+from benchpipe.revisions import paired
+from benchpipe.stages.report import evaluate_targets, scaling_rows
+
+
+@pytest.mark.parametrize(("delta", "old", "new", "sig", "hb", "too_few", "want"), [
+    (15.0, 100, 115, True, False, False, "regression"),
+    (5.0, 100, 105, True, False, False, "warn"),
+    (-15.0, 100, 85, True, False, False, "improvement"),
+    (15.0, 100, 115, False, False, False, "unchanged"),
+    (15.0, 100, 115, False, False, True, "warn"),
+    (-15.0, 100, 85, True, True, False, "regression"),  # a rate that fell
+    (None, 0, 1, True, False, False, "regression"),      # 0 -> 1 allocation
+])
+def test_judge(delta, old, new, sig, hb, too_few, want) -> None:
+    assert judge(delta, old, new, sig, hb, 10.0, too_few) == want
+
+
+def test_one_summary_owner_follows_the_rules() -> None:
+    opts = Options.from_params({"confidence": 0.95, "rules": [{"unit": "allocs/op", "assume": "exact"}]})
+    allocs = [3.0, 3.0, 4.0, 5.0, 5.0, 5.0]
+    s = opts.summary("BenchmarkX-2", "allocs/op", allocs)
+    assert s.center == statistics.mode(allocs) and (s.lo, s.hi) == (3.0, 5.0)
+    ns = [10.0, 12.0, 11.0, 13.0, 40.0, 9.0]
+    t = opts.summary("BenchmarkX-2", "ns/op", ns)
+    assert t.center == statistics.median(ns) and t.n == 6
+    # a rule by benchmark regex changes only the matching benchmark
+    opts.rules.append(Rule(benchmark="^BenchmarkY", unit="ns/op", assume="exact"))
+    assert opts.summary("BenchmarkY-2", "ns/op", ns).center == min(statistics.multimode(ns))
+    assert opts.summary("BenchmarkX-2", "ns/op", ns).center == statistics.median(ns)
+    # unit metadata from the input (Unit ... assume=exact) counts when no rule says otherwise
+    assert Options().summary("B", "widgets", [1.0, 2.0, 2.0], UnitInfo("widgets", "", "exact")).center == 2.0
+
+
+def test_paired_row_detects_a_consistent_slowdown_and_confirmation_rule() -> None:
+    base = [100.0, 101.0, 99.0, 100.5, 100.2, 99.8, 100.1, 100.3]
+    head = [b * 1.2 for b in base]
+    opts = Options()
+    r = paired.paired_row("p", "BenchmarkX-2", "ns/op", base, head, UnitInfo("ns/op"), 10.0, False, opts)
+    assert r.verdict == "regression" and r.p is not None and r.p <= 0.05
+    assert math.isclose(r.delta_pct, 20.0, rel_tol=1e-9)
+    assert paired.worse_than_threshold(r)
+    same = paired.paired_row("p", "BenchmarkX-2", "ns/op", base, list(base), UnitInfo("ns/op"), 10.0, False, opts)
+    assert same.verdict == "unchanged" and not paired.worse_than_threshold(same)
+    # the signed-rank p of the per-round log ratios is the one reported
+    diffs = [math.log(h / b) for b, h in zip(base, head, strict=True)]
+    assert r.p == stats.signed_rank(diffs).p
+
+
+def test_scaling_rows_and_targets() -> None:
+    centers = {("p", "BenchmarkE", "ns/op"): 1000.0, ("p", "BenchmarkE-2", "ns/op"): 600.0,
+               ("p", "BenchmarkE", "ops/s"): 1e6, ("p", "BenchmarkE-2", "ops/s"): 1.6e6,
+               ("p", "BenchmarkOnce-2", "ns/op"): 5.0}
+    rows = scaling_rows(centers, "ops/s")
+    assert [(r["name"], r["procs"], r["speedup"]) for r in rows] == [("BenchmarkE", 1, "1.00×"),
+                                                                     ("BenchmarkE", 2, "1.67×")]
+    t = evaluate_targets([{"metric": "eval", "benchmark": "^BenchmarkE", "unit": "ns/op", "target": "800ns",
+                           "critical": "2us"}], {(n, u): v for (_, n, u), v in centers.items()})
+    assert t[0]["status"].endswith("WARN") and t[0]["measured"] == "1,000 ns/op"
+
+
+def test_one_flag_builder() -> None:
+    args = toolchain.bench_args("^BenchmarkX$", 3, "100x", cpu="1,2", timeout="5m", skip="^BenchmarkY$")
+    assert args == ["-test.run=^$", "-test.bench=^BenchmarkX$", "-test.v=test2json", "-test.count=3",
+                    "-test.benchtime=100x", "-test.timeout=5m", "-test.benchmem", "-test.cpu=1,2",
+                    "-test.skip=^BenchmarkY$"]
