@@ -126,9 +126,10 @@ def _stage_code(dvc_code: int) -> int:
         return 2
 
 
-def _finish(require_baseline: bool = False) -> None:
+def _finish(require_baseline: bool = False, strict_env: bool = False) -> None:
     print(f"report: {ROOT / 'reports' / 'report.md'}")
     argv = ["benchpipe", "gate"] + (["--require-baseline"] if require_baseline else [])
+    argv += ["--strict-env"] if strict_env else []
     _run(argv)
 
 
@@ -154,9 +155,10 @@ def full(c, target=None, packages=None, bench=None, count=None, benchtime=None):
             "(default: the working tree)", "target": "Go module directory", "packages": "package patterns",
             "bench": "benchmark regex", "count": "runs of each benchmark (default 6: a U test needs >= 4)",
             "benchtime": "go test -benchtime", "rounds": "paired mode: rounds", "changed_only": "paired mode: only packages that changed",
-            "format": "paired mode: text|markdown|csv|json"})
+            "format": "paired mode: text|markdown|csv|json",
+            "strict_env": "exit 3 when the baseline was recorded with other settings"})
 def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=None, bench=None, count=6,
-            benchtime=None, rounds=None, changed_only=False, format="text"):
+            benchtime=None, rounds=None, changed_only=False, format="text", strict_env=False):
     """Compare with a saved baseline (or, with --base, run base and head interleaved); exit 1 on FAIL."""
     if base:
         argv = ["benchpipe", "compare", "--target", str(Path(target or "examples/policyengine").resolve()),
@@ -176,8 +178,9 @@ def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=
         _run(argv)
         return
     _run(["benchpipe", "baseline", "pull", "--name", baseline])
-    _pipeline(_overrides(None, target, packages, bench, count, benchtime, {"compare.baseline": baseline}))
-    _finish(require_baseline=True)
+    _pipeline(_overrides(None, target, packages, bench, count, benchtime,
+                         {"compare.baseline": baseline, "bench.like_baseline": baseline}))
+    _finish(require_baseline=True, strict_env=strict_env)
 
 
 @task(help={"bench": "benchmark regex to profile", "target": "Go module directory",
@@ -210,14 +213,16 @@ def _web(bench: str, target: str | None) -> None:
     _run(["go", "tool", "pprof", "-http=localhost:8080", str(binary), str(profs[0])])
 
 
-@task(help={"name": "baseline name (default main)", "rerun": "run the benchmarks first even if results exist",
-            "push": "push the baseline to the DVC remote", "target": "Go module directory (with --rerun)",
-            "packages": "package patterns (with --rerun)", "bench": "benchmark regex (with --rerun)",
-            "count": "runs of each benchmark (with --rerun; default 6)", "benchtime": "-benchtime (with --rerun)"})
-def baseline(c, name="main", rerun=False, push=True, target=None, packages=None, bench=None, count=6,
+@task(help={"name": "baseline name (default main)", "reuse": "save the last run instead of running the benchmarks",
+            "push": "push the baseline to the DVC remote", "target": "Go module directory",
+            "packages": "package patterns", "bench": "benchmark regex",
+            "count": "runs of each benchmark (default 6: enough for a U test and 95% intervals)",
+            "benchtime": "-benchtime"})
+def baseline(c, name="main", reuse=False, push=True, target=None, packages=None, bench=None, count=6,
              benchtime=None):
-    """Save the current results as baselines/<name>.txt (+ metadata and profiles), tracked by DVC and pushed."""
-    if rerun or target or not (RUN / "bench.txt").exists():
+    """Run the benchmarks (count 6) and save the results as baselines/<name>.txt (+ metadata and profiles),
+    tracked by DVC and pushed; --reuse saves the last run instead."""
+    if not reuse or not (RUN / "bench.txt").exists():
         _pipeline(_overrides("quick", target, packages, bench, count, benchtime))
     _run(["benchpipe", "baseline", "save", "--name", name] + ([] if push else ["--no-push"]))
 

@@ -43,7 +43,7 @@ def test_workflow_gate_in_a_fresh_clone(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     env = {"BENCHPIPE_OVERRIDES": json.dumps(JUDGED)}
     assert run(["invoke", "quick", "--count", "6"], cwd=repo, env=env).returncode == 0
-    assert run(["invoke", "baseline", "--name", "main"], cwd=repo).returncode == 0
+    assert run(["invoke", "baseline", "--name", "main", "--reuse"], cwd=repo).returncode == 0
     for cmd in (["git", "add", "-A"], ["git", "commit", "-qm", "baseline"]):
         assert run(cmd, cwd=repo, env=GIT_ENV).returncode == 0
     clone = tmp_path / "clone"

@@ -120,7 +120,7 @@ def test_pipeline_compare_warns_on_environment_differences(tmp_path: Path) -> No
     assert p.returncode == 0, p.stderr  # the stage records; `benchpipe gate` decides
     d = json.loads((tmp_path / "out.json").read_text())
     assert d["verdict"] == "FAIL" and d["baseline"] == "main"
-    assert d["env_warnings"] == ["Go version differs: baseline go1.20.1 vs current go1.26.8",
+    assert d["not_comparable"] == ["Go version differs: baseline go1.20.1 vs current go1.26.8",
                                  "CPU differs: baseline Old CPU vs current New CPU",
                                  "GOMAXPROCS differs: baseline 8 vs current 2"]
     g = run(["benchpipe", "gate", "--compare", str(tmp_path / "out.json")])

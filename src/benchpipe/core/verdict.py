@@ -62,6 +62,10 @@ class Options:
     confidence: float = 0.95
     threshold_pct: float = 10.0
     rules: list[Rule] = field(default_factory=list)
+    warn_min_pct: float | None = None  # smallest worse change that warns; None: half the row's threshold
+
+    def warn_min(self, threshold: float) -> float:
+        return self.warn_min_pct if self.warn_min_pct is not None else threshold / 2
 
     @classmethod
     def from_params(cls, compare: dict[str, Any] | None) -> Options:
@@ -69,7 +73,8 @@ class Options:
         c = compare or {}
         return cls(alpha=float(c.get("alpha", 0.05)), confidence=float(c.get("confidence", 0.95)),
                    threshold_pct=float(c.get("threshold_pct", 10)),
-                   rules=[Rule.from_dict(r) for r in c.get("rules", []) or []])
+                   rules=[Rule.from_dict(r) for r in c.get("rules", []) or []],
+                   warn_min_pct=None if c.get("warn_min_pct") is None else float(c["warn_min_pct"]))
 
     def summary(self, name: str, unit: str, values: list[float], info: UnitInfo | None = None) -> stats.Summary:
         """The one summary of a benchmark's values in a unit, used by every section of the report, the
@@ -121,6 +126,7 @@ class Comparison:
     old_label: str = "old"
     new_label: str = "new"
     method: str = "Mann-Whitney U test on unpaired samples"
+    not_comparable: list[str] = field(default_factory=list)  # shaping settings that differ (core.comparable)
 
     @property
     def regressions(self) -> list[Row]:
@@ -143,7 +149,13 @@ def samples(parsed: Parsed) -> dict[tuple[str, str, str], list[float]]:
 
 
 def judge(delta_pct: float | None, old: float, new: float, significant: bool, higher_better: bool,
-          threshold: float, too_few: bool) -> str:
+          threshold: float, too_few: bool, warn_min: float = 0.0) -> str:
+    """The verdict of one row.
+
+    regression: significant and worse beyond ``threshold``; warn: significant and worse by at least
+    ``warn_min`` (and by a change that does not round to 0.00%), or too few samples to judge;
+    improvement: significant and better; else unchanged.
+    """
     if not significant:
         return "warn" if too_few else "unchanged"
     worse = new < old if higher_better else new > old
@@ -151,6 +163,8 @@ def judge(delta_pct: float | None, old: float, new: float, significant: bool, hi
         return "improvement" if new != old else "unchanged"
     if delta_pct is None or abs(delta_pct) > threshold:
         return "regression"
+    if abs(delta_pct) < max(warn_min, 0.005):
+        return "unchanged"
     return "warn"
 
 
@@ -251,7 +265,7 @@ def compare_row(pkg: str, name: str, unit: str, old_v: list[float], new_v: list[
     else:
         delta = (sn.center / so.center - 1) * 100
     hb = info.higher_better if info.better else higher_is_better(unit)
-    verdict = judge(delta, so.center, sn.center, significant, hb, threshold, too_few)
+    verdict = judge(delta, so.center, sn.center, significant, hb, threshold, too_few, opts.warn_min(threshold))
     return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, hb, warnings)
 
 
@@ -275,6 +289,7 @@ def to_json(c: Comparison) -> dict[str, Any]:
         "threshold_pct": c.threshold_pct,
         "alpha": c.alpha,
         "method": c.method,
+        "not_comparable": c.not_comparable,
         "old": c.old_label,
         "new": c.new_label,
         "rows": [

@@ -61,16 +61,3 @@ def environment(target: Path) -> dict[str, Any]:
     env["hostname"] = platform.node()
     env.update(git_state(target))
     return env
-
-
-ENV_KEYS = [("go_version", "Go version"), ("goos", "GOOS"), ("goarch", "GOARCH"), ("cpu", "CPU"),
-            ("gomaxprocs", "GOMAXPROCS")]
-
-
-def env_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Human-readable differences that make two runs hard to compare."""
-    out = []
-    for key, label in ENV_KEYS:
-        if a.get(key) is not None and b.get(key) is not None and a.get(key) != b.get(key):
-            out.append(f"{label} differs: baseline {a.get(key)} vs current {b.get(key)}")
-    return out

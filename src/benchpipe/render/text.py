@@ -91,8 +91,16 @@ def _with_marks(text: str, marks: str) -> str:
     return f"{text} {marks}" if marks else text
 
 
+def not_comparable_block(c: Comparison) -> list[str]:
+    """The block that leads the output when the two sides were recorded with other settings."""
+    if not c.not_comparable:
+        return []
+    return (["NOT COMPARABLE: the two sides were recorded with different settings (verdict at least WARN):"]
+            + [f"  - {d}" for d in c.not_comparable] + [""])
+
+
 def render_text(c: Comparison) -> str:
-    out: list[str] = []
+    out: list[str] = not_comparable_block(c)
     notes = _Notes()
     packages: list[str] = []
     for r in c.rows:
@@ -135,7 +143,7 @@ def md_escape(s: str) -> str:
 
 
 def render_markdown(c: Comparison) -> str:
-    out = ["| Benchmark | Unit | Previous | Current | Change | p | Verdict |",
+    out = [f"> {md_escape(ln)}" for ln in not_comparable_block(c) if ln] + ["| Benchmark | Unit | Previous | Current | Change | p | Verdict |",
            "|-----------|------|----------|---------|--------|---|---------|"]
     for r in c.rows:
         shown, f0 = tidy(r.unit)

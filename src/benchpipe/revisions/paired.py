@@ -206,7 +206,7 @@ def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], i
             too_few = not significant
             warnings.append(f"need >= {MIN_PAIRS} rounds to detect a difference at alpha level {opts.alpha:g}")
         old_c, new_c = (1.0, ratio.center) if ratio else (so.center, sn.center)
-    verdict = judge(delta, old_c, new_c, significant, hb, threshold, too_few)
+    verdict = judge(delta, old_c, new_c, significant, hb, threshold, too_few, opts.warn_min(threshold))
     return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, hb, warnings, ratio)
 
 

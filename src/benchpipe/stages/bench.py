@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import comparable
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.go import machine as meta
 from benchpipe.go import toolchain as gotest
@@ -108,7 +109,8 @@ def _run_package(binary: Path, pkg: gotest.Package, cfg: dict[str, Any], hard: f
             return text, wall, rss, failures
 
 
-def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path, stall_s: float = 60.0) -> dict[str, Any]:
+def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path, stall_s: float = 60.0,
+        notes: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmarks; write raw output and metadata; return the metadata."""
     started = datetime.now(UTC)
     t_start = time.monotonic()
@@ -184,15 +186,17 @@ def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path, stall_
         "build_s": round(build_s, 3),
         "command": equivalent_command(cfg),
         "commands": commands,
-        "settings": {k: cfg[k] for k in ("packages", "bench", "count", "benchtime", "cpu", "timeout") if k in cfg},
+        "settings": {**{k: cfg[k] for k in ("packages", "bench", "count", "benchtime", "cpu", "timeout") if k in cfg},
+                     "benchmem": True},
+        "module": gotest.module_path(target),
         "packages": pkg_meta,
         "peak_rss_kb": max((p["maxrss_kb"] for p in pkg_meta), default=0),
         "results": n_total,
         "failures": failures,
-        "notes": [note] if note else [],
+        "notes": (notes or []) + ([note] if note else []),
         **env,
     }
-    atomic.write_text(out_txt, raw)
+    atomic.write_text(out_txt, comparable.config_lines(info) + raw)  # files carry their settings
     atomic.write_json(out_meta, info)
     atomic.write_text(log_path, "".join(log_parts))
     return info

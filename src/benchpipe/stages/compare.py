@@ -5,6 +5,11 @@ and ``bench.json``; writes ``compare.json``: the comparison (see
 :func:`benchpipe.core.verdict.to_json`), both runs' environments, the
 differences between them, and the benchmarks that did not finish (from the
 run's metadata, so the gate can fail on them). No baseline: verdict ``NONE``.
+Comparable runs only: the settings that shape numbers (see
+:mod:`benchpipe.core.comparable`) that differ between the baseline and the run
+are listed under ``not_comparable`` and make the verdict at least WARN. A
+baseline recorded on another Go module is no baseline for this one (verdict
+``NONE``, a full report); a baseline sharing no benchmark with the run likewise.
 The stage always exits 0; ``benchpipe gate`` turns the verdict into an exit code.
 """
 
@@ -15,34 +20,48 @@ import sys
 from pathlib import Path
 
 from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import comparable
+from benchpipe.core.errors import NothingToCompare
 from benchpipe.core.verdict import Options, compare_parsed, to_json
-from benchpipe.go import machine
 from benchpipe.store import atomic, baselines
+
+
+def _none(out: Path, name: str, ce: dict, opts: Options, note: str) -> dict:
+    data = {"verdict": "NONE", "baseline": name, "rows": [], "failures": ce.get("failures", []), "note": note,
+            "threshold_pct": opts.threshold_pct, "alpha": opts.alpha}
+    atomic.write_json(out, data)
+    sys.stderr.write(f"compare: {note}\n")
+    return data
 
 
 def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Options) -> dict:
     txt, mj = baselines.paths(name)
     ce = json.loads(current_meta.read_text()) if current_meta and current_meta.exists() else {}
     if not txt.exists():
-        data = {"verdict": "NONE", "baseline": name, "rows": [], "failures": ce.get("failures", []),
-                "note": f"No baseline: {txt} does not exist (save one with `invoke baseline --name {name}`).",
-                "threshold_pct": opts.threshold_pct, "alpha": opts.alpha}
-        atomic.write_json(out, data)
-        sys.stderr.write(f"compare: no baseline {txt}; nothing compared\n")
-        return data
+        return _none(out, name, ce, opts, f"No baseline: {txt} does not exist (save one with `invoke baseline "
+                                          f"--name {name}`).")
+    be = json.loads(mj.read_text()) if mj.exists() else {}
+    if be.get("module") and ce.get("module") and be["module"] != ce["module"]:
+        return _none(out, name, ce, opts, f"No baseline for {ce['module']}: baseline {name!r} was recorded on "
+                                          f"{be['module']} (save one for this module with `invoke baseline`).")
     old = bfmt.read_files([txt])
     new = bfmt.read_files([current])
     for e in old.errors + new.errors:
         sys.stderr.write(e + "\n")
-    c = compare_parsed(old, new, opts)
+    try:
+        c = compare_parsed(old, new, opts)
+    except NothingToCompare as e:
+        return _none(out, name, ce, opts, f"No benchmark in common with baseline {name!r}: {e.message}")
     c.old_label, c.new_label = name, "current"
+    diffs = comparable.differences(comparable.from_meta(be), comparable.from_meta(ce))
+    if diffs and c.verdict == "PASS":
+        c.verdict = "WARN"
     data = to_json(c)
-    be = json.loads(mj.read_text()) if mj.exists() else {}
     data.update({"baseline": name, "baseline_env": be, "current_env": ce, "failures": ce.get("failures", []),
-                 "env_warnings": machine.env_differences(be, ce)})
+                 "not_comparable": diffs})
     atomic.write_json(out, data)
     sys.stderr.write(f"compare: {c.verdict} against baseline {name} ({len(c.rows)} rows, "
                      f"{len(c.regressions)} regressed)\n")
-    for w in data["env_warnings"]:
-        sys.stderr.write(f"compare: warning: {w}\n")
+    for w in diffs:
+        sys.stderr.write(f"compare: not comparable: {w}\n")
     return data

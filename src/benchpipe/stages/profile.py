@@ -52,15 +52,20 @@ def select_benchmarks(params: dict[str, Any], compare_json: Path | None, default
     return default, "the mode's benchmark set"
 
 
+def _artifact(path: Path | None) -> dict[str, Any]:
+    """A stage's JSON output, or {} when it is missing or unreadable (nothing flagged, nothing failed)."""
+    if not path or not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        return {}
+
+
 def regressed(compare_json: Path | None) -> set[str]:
     """Top-level names of benchmarks the compare stage flagged."""
-    if not compare_json or not compare_json.exists():
-        return set()
-    try:
-        data = json.loads(compare_json.read_text())
-    except ValueError:
-        return set()
-    return {bfmt.top_level(r["benchmark"]) for r in data.get("rows", []) if r.get("verdict") == "regression"}
+    rows = _artifact(compare_json).get("rows", [])
+    return {bfmt.top_level(r["benchmark"]) for r in rows if r.get("verdict") == "regression"}
 
 
 def summarize_cpu(prof: pprof.Profile, limit: int) -> dict[str, Any]:
@@ -167,13 +172,7 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
 
 def _failed(bench_meta: Path | None) -> set[tuple[str, str]]:
     """(package, benchmark) pairs the bench stage could not finish (stalled): never profiled."""
-    if not bench_meta or not bench_meta.exists():
-        return set()
-    try:
-        data = json.loads(bench_meta.read_text())
-    except ValueError:
-        return set()
-    return {(f["package"], f["benchmark"]) for f in data.get("failures", [])}
+    return {(f["package"], f["benchmark"]) for f in _artifact(bench_meta).get("failures", [])}
 
 
 def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path,

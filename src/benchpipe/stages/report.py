@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 
 from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import comparable
 from benchpipe.core.stats import Summary
 from benchpipe.core.units import format_value, scale_for, tidy
 from benchpipe.core.verdict import Options, Row
@@ -126,10 +127,10 @@ def _cmp_context(cmp: dict[str, Any]) -> dict[str, Any]:
                       "new": f"{format_value(sn.center * f0, scale)} ± {sn.pct_range()}",
                       "change": change, "verdict": r["verdict"]})
     be, ce = cmp.get("baseline_env") or {}, cmp.get("current_env") or {}
-    env_rows = [{"label": lab, "old": str(be.get(k, "?")), "new": str(ce.get(k, "?"))}
-                for k, lab in [("go_version", "Go version"), ("goos", "GOOS"), ("goarch", "GOARCH"),
-                               ("cpu", "CPU"), ("gomaxprocs", "GOMAXPROCS"), ("commit", "Commit"),
-                               ("start_time", "Time")]]
+    bs, cs = comparable.from_meta(be), comparable.from_meta(ce)
+    env_rows = [{"label": lab, "old": bs.get(k, "?"), "new": cs.get(k, "?")} for k, lab in comparable.SHAPING]
+    env_rows += [{"label": lab, "old": str(be.get(k, "?")), "new": str(ce.get(k, "?"))}
+                 for k, lab in [("module", "Module"), ("commit", "Commit"), ("start_time", "Time")]]
     if cmp.get("paired"):
         title = (f"Paired comparison: base `{code_escape(cmp['paired'].get('base', '?'))[:12]}` vs head "
                  f"`{code_escape(cmp['paired'].get('head', '?'))[:12]}`")

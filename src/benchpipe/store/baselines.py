@@ -57,13 +57,21 @@ def _dvc(args: list[str], root: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["dvc", *args], cwd=root, capture_output=True, text=True)
 
 
+MIN_SAMPLES = 6  # a 95% order-statistic interval and a U test at alpha 0.05 need 6 per side
+
+
 def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = True,
          profiles: Path | None = None) -> list[str]:
     """Save a run as baseline ``name``; return notes for the user."""
     if not raw.exists():
         raise NothingToCompare(f"{raw}: no results to save (run `invoke quick` first)")
-    if not bfmt.read_files([raw]).results:
+    parsed = bfmt.read_files([raw])
+    if not parsed.results:
         raise NothingToCompare(f"{raw}: no benchmark results to save")
+    counts: dict[tuple[str, str], int] = {}
+    for r in parsed.results:
+        counts[(r.package, r.name)] = counts.get((r.package, r.name), 0) + 1
+    fewest = min(counts.values())
     txt, mj = paths(name, root)
     atomic.copy_file(raw, txt)
     if meta.exists():
@@ -71,6 +79,10 @@ def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = 
     else:
         atomic.write_json(mj, {})
     notes = [f"saved baseline {txt}"]
+    if fewest < MIN_SAMPLES:
+        notes.append(f"warning: as few as {fewest} samples per benchmark: 95% intervals need {MIN_SAMPLES} (they "
+                     f"will show ± ∞) and a U test cannot call a change significant; `invoke baseline` runs "
+                     f"count {MIN_SAMPLES}")
     targets = [str(txt.relative_to(root)), str(mj.relative_to(root))]
     pdir = profile_dir(name, root)
     if profiles is not None and _copy_profiles(profiles, pdir):

@@ -76,3 +76,25 @@ def target_dir(params: dict[str, Any], root: Path | None = None) -> Path:
     if not t.is_absolute():
         t = (root or Path.cwd()) / t
     return t
+
+
+def overridden(key: str) -> bool:
+    """Whether this run's overrides (``BENCHPIPE_OVERRIDES``) set ``key`` explicitly."""
+    try:
+        return key in json.loads(os.environ.get(ENV) or "{}")
+    except ValueError:
+        return False
+
+
+def like_baseline(params: dict[str, Any], cfg: dict[str, Any], meta: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The mode's settings with the baseline's benchtime and -cpu list where the user did not set them
+    (``bench.like_baseline``: compare like with like); returns the settings and a note saying what was taken."""
+    s = meta.get("settings") or {}
+    taken = []
+    out = dict(cfg)
+    for key in ("benchtime", "cpu"):
+        if key in s and not overridden(f"modes.{cfg['mode']}.{key}") and str(s[key] or "") != str(cfg.get(key) or ""):
+            out[key] = s[key]
+            taken.append(f"{'-cpu' if key == 'cpu' else key} {s[key] or 'default'}")
+    note = f"{' and '.join(taken)} taken from the baseline (compare like with like)" if taken else ""
+    return out, note

@@ -8,10 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.cli.common import RUN
-from benchpipe.core.errors import (
-    EXIT_OK,
-    NothingToCompare,
-)
+from benchpipe.core.errors import EXIT_OK, NothingToCompare
 
 
 def register(sub: Any) -> None:

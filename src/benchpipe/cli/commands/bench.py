@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from benchpipe.cli.common import RUN
-from benchpipe.core.errors import (
-    EXIT_ERROR,
-    EXIT_OK,
-)
+from benchpipe.core.errors import EXIT_ERROR, EXIT_OK
 from benchpipe.store import params
 
 
@@ -27,12 +25,21 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from benchpipe.stages import bench
+    from benchpipe.store import baselines
 
     prm = params.load(args.params)
     cfg = params.mode_config(prm)
     target = params.target_dir(prm)
-    stall_s = float((prm.get("bench") or {}).get("stall_s", 60))
-    info = bench.run(cfg, target, Path(args.out), Path(args.meta), stall_s)
+    bcfg = prm.get("bench") or {}
+    stall_s = float(bcfg.get("stall_s", 60))
+    note = ""
+    if bcfg.get("like_baseline"):
+        _, meta = baselines.paths(str(bcfg["like_baseline"]))
+        if meta.exists():
+            cfg, note = params.like_baseline(prm, cfg, json.loads(meta.read_text()))
+            if note:
+                sys.stderr.write(f"bench: {note}\n")
+    info = bench.run(cfg, target, Path(args.out), Path(args.meta), stall_s, [note] if note else [])
     sys.stderr.write(f"bench: {info['results']} results in {info['wall_s']:.1f}s "
                      f"(go test {info['go_s']:.1f}s) -> {args.out}\n")
     for f in info["failures"]:

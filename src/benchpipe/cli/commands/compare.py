@@ -9,11 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.cli.common import RUN, add_stat_opts, load_params_opt, options, verdict_code
-from benchpipe.core.errors import (
-    EXIT_OK,
-    BenchpipeError,
-    NothingToCompare,
-)
+from benchpipe.core import comparable
+from benchpipe.core.errors import EXIT_OK, BenchpipeError, NothingToCompare
 from benchpipe.store import params
 
 
@@ -38,6 +35,8 @@ def register(sub: Any) -> None:
     p.add_argument("--benchtime", help="paired: -benchtime per run")
     p.add_argument("--changed-only", action="store_true", help="paired: only packages that differ")
     p.add_argument("--no-confirm", action="store_true", help="paired: skip confirmation rounds")
+    p.add_argument("--strict-env", action="store_true",
+                   help="files: exit 3 when the two files were recorded with other settings")
     p.add_argument("--cache-dir", help="paired: cache directory (default ~/.cache/benchpipe)")
     p.set_defaults(fn=run)
 
@@ -65,7 +64,15 @@ def run(args: argparse.Namespace) -> int:
             raise NothingToCompare(f"{f}: no benchmark results ({side} side)")
     c = compare_parsed(old, new, options(args, load_params_opt(args.params)))
     c.old_label, c.new_label = Path(args.files[0]).name, Path(args.files[1]).name
+    diffs = comparable.differences(comparable.from_config(old.results[0].config),
+                                   comparable.from_config(new.results[0].config), c.old_label, c.new_label)
+    if diffs:
+        c.not_comparable = diffs
+        if c.verdict == "PASS":
+            c.verdict = "WARN"
     sys.stdout.write(output.render(c, args.format))
+    if diffs and args.strict_env:
+        raise NothingToCompare("not comparable: " + "; ".join(diffs))
     return verdict_code(c.verdict)
 
 
@@ -93,6 +100,8 @@ def _paired(args: argparse.Namespace) -> int:
     plan = paired.plan_from(args, prm)
     c, facts = paired.execute(plan, opts)
     c.warnings += calibrate.threshold_warnings(plan, c)
+    c.warnings.append("base and head ran interleaved with the same settings (benchtime, -cpu, -benchmem, machine): "
+                      "comparable by construction")
     data = to_json(c)
     data["paired"] = {k: v for k, v in facts.items() if k != "samples"}
     if args.out:

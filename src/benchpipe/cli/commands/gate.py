@@ -9,18 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.cli.common import RUN, verdict_code
-from benchpipe.core.errors import (
-    EXIT_ERROR,
-    EXIT_NOTHING,
-    EXIT_OK,
-    BenchpipeError,
-)
+from benchpipe.core.errors import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, BenchpipeError
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("gate", help="print the verdict of the last comparison; exit 1 on FAIL")
     p.add_argument("--compare", default=str(RUN / "compare.json"))
     p.add_argument("--require-baseline", action="store_true", help="exit 3 when there was no baseline")
+    p.add_argument("--strict-env", action="store_true",
+                   help="exit 3 when the baseline was recorded with other settings (not comparable)")
     p.set_defaults(fn=run)
 
 
@@ -40,6 +37,12 @@ def run(args: argparse.Namespace) -> int:
     if verdict == "NONE":
         sys.stdout.write(f"verdict: no baseline ({data.get('note', '')})\n")
         return EXIT_NOTHING if args.require_baseline else EXIT_OK
+    diffs = data.get("not_comparable") or []
+    for d in diffs:
+        sys.stdout.write(f"not comparable: {d}\n")
+    if diffs and args.strict_env:
+        sys.stdout.write("verdict: not comparable (--strict-env)\n")
+        return EXIT_NOTHING
     bad = [f"{r['benchmark']} {r['unit']} {r['delta_pct']:+.2f}%" if r.get("delta_pct") is not None
            else f"{r['benchmark']} {r['unit']}" for r in data.get("rows", []) if r["verdict"] == "regression"]
     line = f"verdict: {verdict} (threshold {data.get('threshold_pct')}%)"

@@ -8,11 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchpipe.core.errors import (
-    EXIT_OK,
-    BenchpipeError,
-    NothingToCompare,
-)
+from benchpipe.core.errors import EXIT_OK, BenchpipeError, NothingToCompare
 
 
 def register(sub: Any) -> None:

@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.cli.common import RUN
-from benchpipe.core.errors import (
-    EXIT_OK,
-)
+from benchpipe.core.errors import EXIT_OK
 
 
 def register(sub: Any) -> None:
