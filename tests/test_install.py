@@ -34,7 +34,8 @@ def test_plain_pip_install_runs_the_whole_pipeline(tmp_path: Path) -> None:
         (tools / t).symlink_to(shutil.which(t))
     path = f"{venv / 'bin'}:{tools}:/usr/bin:/bin"
     e = {"PATH": path, "VIRTUAL_ENV": str(venv), "PYTHONPATH": "",
-         "BENCHPIPE_OVERRIDES": json.dumps({"modes.quick.benchtime": "20ms", "profile.benchtime": "200ms"})}
+         "BENCHPIPE_OVERRIDES": json.dumps({"modes.quick.benchtime": "20ms", "profile.benchtime": "200ms",
+                                                 "modes.quick.profile": "all"})}
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.update(e)
     assert [shutil.which(t, path=path) for t in ("benchpipe", "dvc")] == [str(venv / "bin" / "benchpipe"),

@@ -61,6 +61,15 @@ def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
             vals = [v for r in parsed.results if r.name == name for v, u in r.values if u == unit]
             center = min(statistics.multimode(vals)) if unit in ("B/op", "allocs/op") else statistics.median(vals)
             assert cell == fmt_median(center, unit), (name, unit, cell, vals)
+    # quick mode profiles only what compare flags (nothing: no baseline); memory analysis from the run itself
+    assert "No profile was collected." in report
+    compile_bytes = fmt_median(min(statistics.multimode(
+        [v for r in parsed.results if r.base_name == "BenchmarkCompile" for v, u in r.values if u == "B/op"])), "B/op")
+    assert f"Allocation per op (this run): BenchmarkCompile-2 {compile_bytes} B/op" in report
+    # invoke profile profiles every benchmark and draws the call graphs into the report
+    p = run(["invoke", "profile"], cwd=repo, env={"BENCHPIPE_OVERRIDES": json.dumps(FAST)})
+    assert p.returncode == 0, p.stdout + p.stderr
+    report = (repo / "reports" / "report.md").read_text()
     assert "example.com/policyengine/pkg/core.(*Compiled).Evaluate" in report  # CPU hotspot table
     assert (repo / "reports" / "graphs").is_dir()
     svgs = list((repo / "reports" / "graphs").glob("*.svg"))

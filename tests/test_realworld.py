@@ -137,7 +137,7 @@ def test_stalled_benchmark_named_others_kept_exit_2(tmp_path: Path) -> None:
 
 
 def test_stalling_benchmark_runs_at_its_iteration_count(tmp_path: Path) -> None:
-    prm = _params(tmp_path, packages=["./stall"], count=1, benchtime="1000x")
+    prm = _params(tmp_path, packages=["./stall"], count=1, benchtime="1000x", profile="all")
     out = tmp_path / "run"
     p = run(["benchpipe", "bench", "--params", str(prm), "--out", str(out / "bench.txt"), "--meta",
              str(out / "bench.json")])

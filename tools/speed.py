@@ -122,8 +122,46 @@ def scale(lines: int = 1_000_000) -> dict[str, float]:
             "seconds": wall}
 
 
+def quick_speed(root: Path) -> dict[str, float]:
+    """``invoke quick`` on the example (in a throw-away clone) against the seed's bare quick command,
+    ``go test -bench=. -benchmem -count=3`` on the same packages, run alternately; best of 2 each."""
+    import json
+    import re
+
+    import yaml
+
+    prm = yaml.safe_load((root / "params.yaml").read_text())
+    pkgs = prm["modes"]["quick"]["packages"]
+    with tempfile.TemporaryDirectory(prefix="benchpipe-quick-") as tmp:
+        clone = Path(tmp) / "clone"
+        subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+        bare = ["go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "3", *pkgs]
+        t_bare, t_quick, fixed = float("inf"), float("inf"), float("inf")
+        for _ in range(2):
+            t0 = time.monotonic()
+            subprocess.run(bare, cwd=clone / "examples" / "policyengine", check=True, capture_output=True)
+            t_bare = min(t_bare, time.monotonic() - t0)
+            t0 = time.monotonic()
+            p = subprocess.run(["invoke", "quick"], cwd=clone, capture_output=True, text=True,
+                               env={**__import__("os").environ, "BENCHPIPE_OVERRIDES": json.dumps({})})
+            wall = time.monotonic() - t0
+            if p.returncode != 0:
+                raise BenchpipeError(f"invoke quick failed: {p.stderr.strip().splitlines()[-1:]}")
+            t_quick = min(t_quick, wall)
+            m = re.search(r"everything else \(.*\) (-?[\d.]+)s", p.stdout)
+            if m:
+                fixed = min(fixed, float(m.group(1)))
+    return {"bare_s": t_bare, "quick_s": t_quick, "ratio": t_quick / t_bare, "fixed_s": fixed}
+
+
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "compare"
+    if what == "quick":
+        q = quick_speed(Path(__file__).resolve().parents[1])
+        print(f"invoke quick on the example: {q['quick_s']:.1f}s wall vs the seed's bare `go test -bench=. -benchmem "
+              f"-count=3` {q['bare_s']:.1f}s: ratio {q['ratio']:.2f}x (target <= 1.15); fixed cost besides go test "
+              f"(DVC, parsing, statistics, report) {q['fixed_s']:.1f}s (target <= 2 s); best of 2")
+        return
     if what == "scale":
         small, big = scale(100_000), scale(1_000_000)
         print(f"scale: benchpipe parse of {big['lines']:,} result lines ({big['mb']:.0f} MB): {big['seconds']:.1f}s, "

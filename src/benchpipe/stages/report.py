@@ -243,6 +243,11 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
     else:
         gc = {"level": "unknown", "detail": "no profile collected"}
     alloc_hot.sort(key=lambda h: -h["flat"])
+    # Without a memory profile, the run's own B/op and allocs/op say which benchmarks allocate most.
+    per_op = sorted(((med[(n, "B/op")], med.get((n, "allocs/op"), 0.0), n) for n in order
+                     if med.get((n, "B/op"))), reverse=True)[:3]
+    alloc_per_op = [{"benchmark": n, "bytes": fmt_median(b, "B/op"), "allocs": fmt_median(a, "allocs/op")}
+                    for b, a, n in per_op]
     # Recommendations, from measured facts only.
     rec_opt = []
     for p in profiles[:4]:
@@ -257,6 +262,11 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
     for h in alloc_hot[:2]:
         rec_opt.append(f"`{code_escape(h['function'])}` allocates {h['flat_pct']:.1f}% of bytes: "
                        "consider reusing buffers or preallocating.")
+    if not profiles and alloc_per_op:
+        a = alloc_per_op[0]
+        rec_opt.append(f"{md_escape(a['benchmark'])} allocates the most per op ({a['bytes']} B/op in {a['allocs']} "
+                       f"allocs/op): `invoke profile --bench '{code_escape(bfmt.base_name(a['benchmark']))}'` shows "
+                       "where.")
     if gc["level"] in ("Medium", "High"):
         rec_opt.append(f"GC pressure is {gc['level']}: reduce allocations per op.")
     rec_reg = [f"{md_escape(f)} regressed beyond {cmp.get('threshold_pct', 10)}%." for f in flagged]
@@ -272,7 +282,7 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
     peak = meta.get("peak_rss_kb", 0)
     return {
         "run": meta, "n_samples": n_samples, "n_benchmarks": len(order), "quick": quick, "custom": custom,
-        "custom_units": custom_units, "scaling": scaling, "scaling_rate_unit": rate_unit, "detailed": detailed, "cmp": ccx,
+        "custom_units": custom_units, "scaling": scaling, "alloc_per_op": alloc_per_op, "scaling_rate_unit": rate_unit, "detailed": detailed, "cmp": ccx,
         "cmp_note": cmp.get("note", "No baseline to compare with."),
         "verdict": cmp.get("verdict", "PASS") if cmp.get("rows") else "PASS (no baseline)",
         "threshold": cmp.get("threshold_pct", 10), "alpha": cmp.get("alpha", 0.05),
