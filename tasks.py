@@ -164,7 +164,7 @@ def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=
             benchtime=None, rounds=None, changed_only=False, format="text", strict_env=False):
     """Compare with a saved baseline (or, with --base, run base and head interleaved); exit 1 on FAIL."""
     if base:
-        argv = ["benchpipe", "compare", "--target", str(Path(target or "examples/policyengine").resolve()),
+        argv = ["benchpipe", "compare", "--target", str(Path(target or EXAMPLE).resolve()),
                 "--base", base, "--format", format]
         if head_rev:
             argv += ["--head", head_rev]
@@ -261,7 +261,7 @@ def speed(c, benchstat=None):
             "rounds": "rounds", "bench": "benchmark regex", "benchtime": "-benchtime of each run"})
 def calibrate(c, rev="HEAD", target=None, rounds=None, bench=None, benchtime=None):
     """A/A calibration: each benchmark's noise floor and the rounds/threshold that keep false alarms under 1%."""
-    argv = ["benchpipe", "calibrate", "--rev", rev, "--target", str(Path(target or "examples/policyengine").resolve())]
+    argv = ["benchpipe", "calibrate", "--rev", rev, "--target", str(Path(target or EXAMPLE).resolve())]
     argv += ["--rounds", str(rounds)] if rounds else []
     argv += ["--bench", bench] if bench else []
     argv += ["--benchtime", benchtime] if benchtime else []
@@ -273,7 +273,7 @@ def calibrate(c, rev="HEAD", target=None, rounds=None, bench=None, benchtime=Non
 def bisect(c, good, bad, bench, target=None, rounds=None):
     """Find the first commit on which BENCH regressed beyond the threshold (paired runs)."""
     argv = ["benchpipe", "bisect", "--good", good, "--bad", bad, "--bench", bench,
-            "--target", str(Path(target or "examples/policyengine").resolve())]
+            "--target", str(Path(target or EXAMPLE).resolve())]
     argv += ["--rounds", str(rounds)] if rounds else []
     _run(argv)
 

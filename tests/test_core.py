@@ -9,11 +9,11 @@ import statistics
 
 import pytest
 
+from benchpipe.core import paired as core_paired
 from benchpipe.core import stats
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import Options, Rule, judge
 from benchpipe.go import toolchain
-from benchpipe.revisions import paired
 from benchpipe.stages.report import evaluate_targets, scaling_rows
 
 
@@ -50,12 +50,12 @@ def test_paired_row_detects_a_consistent_slowdown_and_confirmation_rule() -> Non
     base = [100.0, 101.0, 99.0, 100.5, 100.2, 99.8, 100.1, 100.3]
     head = [b * 1.2 for b in base]
     opts = Options()
-    r = paired.paired_row("p", "BenchmarkX-2", "ns/op", base, head, UnitInfo("ns/op"), 10.0, False, opts)
+    r = core_paired.paired_row("p", "BenchmarkX-2", "ns/op", base, head, UnitInfo("ns/op"), 10.0, False, opts)
     assert r.verdict == "regression" and r.p is not None and r.p <= 0.05
     assert math.isclose(r.delta_pct, 20.0, rel_tol=1e-9)
-    assert paired.worse_than_threshold(r)
-    same = paired.paired_row("p", "BenchmarkX-2", "ns/op", base, list(base), UnitInfo("ns/op"), 10.0, False, opts)
-    assert same.verdict == "unchanged" and not paired.worse_than_threshold(same)
+    assert core_paired.worse_than_threshold(r)
+    same = core_paired.paired_row("p", "BenchmarkX-2", "ns/op", base, list(base), UnitInfo("ns/op"), 10.0, False, opts)
+    assert same.verdict == "unchanged" and not core_paired.worse_than_threshold(same)
     # the signed-rank p of the per-round log ratios is the one reported
     diffs = [math.log(h / b) for b, h in zip(base, head, strict=True)]
     assert r.p == stats.signed_rank(diffs).p

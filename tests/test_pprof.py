@@ -89,7 +89,7 @@ def test_benchmark_that_panics_under_profiling(tmp_path: Path, example: Path) ->
 
     (example / "pkg" / "core" / "boom_test.go").write_text(
         'package core\n\nimport "testing"\n\nfunc BenchmarkBoom(b *testing.B) { panic("under profiling") }\n')
-    params = write_params(tmp_path, example, packages=["./pkg/core"], bench="Boom")
+    params = write_params(tmp_path, example, packages=["./pkg/core"], bench="Boom", profile="all")
     p = run(["benchpipe", "profile", "--params", str(params), "--compare", str(tmp_path / "none.json"), "--out",
              str(tmp_path / "prof")], cwd=tmp_path)
     # the run's results and verdict stand: the benchmark's profile is skipped with a note

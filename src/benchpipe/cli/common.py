@@ -19,9 +19,9 @@ def add_stat_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, metavar="PCT", help="regression threshold in percent (default 10)")
 
 
-def options(args: argparse.Namespace, prm: dict[str, Any] | None) -> Options:
+def options(args: argparse.Namespace, settings: dict[str, Any] | None) -> Options:
     """The statistics options: command-line flags over params.yaml's ``compare`` section."""
-    o = Options.from_params((prm or {}).get("compare"))
+    o = Options.from_params((settings or {}).get("compare"))
     if args.alpha is not None:
         o.alpha = args.alpha
     if args.confidence is not None:

@@ -238,6 +238,18 @@ def geomean_row(rows: list[Row]) -> dict[str, Any]:
             "delta_pct": None if ratio is None else (ratio - 1) * 100}
 
 
+def pct_change(old: float, new: float) -> float | None:
+    """The change in percent; 0 when equal, None when it is undefined (from 0)."""
+    if old == new:
+        return 0.0
+    return None if old == 0 else (new / old - 1) * 100
+
+
+def better_higher(info: UnitInfo, unit: str) -> bool:
+    """Whether higher is better: the unit's metadata (``Unit x better=``) when given, else by its name."""
+    return info.higher_better if info.better else higher_is_better(unit)
+
+
 def compare_row(pkg: str, name: str, unit: str, old_v: list[float], new_v: list[float], info: UnitInfo,
                 threshold: float, exact: bool, opts: Options) -> Row:
     so = stats.summarize(old_v, opts.confidence, exact)
@@ -258,15 +270,10 @@ def compare_row(pkg: str, name: str, unit: str, old_v: list[float], new_v: list[
             if t.n1 < need and t.n2 < need:
                 too_few = True
                 warnings.append(f"need {op} {need} samples to detect a difference at alpha level {opts.alpha:g}")
-    if so.center == sn.center:
-        delta: float | None = 0.0
-    elif so.center == 0:
-        delta = None
-    else:
-        delta = (sn.center / so.center - 1) * 100
-    hb = info.higher_better if info.better else higher_is_better(unit)
-    verdict = judge(delta, so.center, sn.center, significant, hb, threshold, too_few, opts.warn_min(threshold))
-    return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, hb, warnings)
+    delta = pct_change(so.center, sn.center)
+    higher_better = better_higher(info, unit)
+    verdict = judge(delta, so.center, sn.center, significant, higher_better, threshold, too_few, opts.warn_min(threshold))
+    return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, higher_better, warnings)
 
 
 def compare_parsed(old: Parsed, new: Parsed, opts: Options) -> Comparison:

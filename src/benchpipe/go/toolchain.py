@@ -168,7 +168,7 @@ def build_test_binaries(pkgs: list[Package], target: Path, out_dir: Path,
     return [where[x.import_path] for x in pkgs], time.monotonic() - t0
 
 
-def bench_args(bench: str, count: int = 1, benchtime: str = "1s", cpu: str = "", timeout: str = "10m",
+def bench_args(bench: str, count: int, benchtime: str, cpu: str = "", *, timeout: str,
                benchmem: bool = True, skip: str = "") -> list[str]:
     """Test-binary flags for a benchmark run: the ``-test.`` forms of ``go test``'s flags, test2json framing."""
     args = ["-test.run=^$", f"-test.bench={bench}", "-test.v=test2json", f"-test.count={int(count)}",

@@ -64,9 +64,9 @@ def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes
 
     body = []
     for r in rows:
-        old_v, new_v = cells(r.old.center, r.new.center)
-        old_c = _with_marks(f"{old_v} ± {r.old.pct_range()}", notes.mark(r.old.warnings))
-        new_c = _with_marks(f"{new_v} ± {r.new.pct_range()}", notes.mark(r.new.warnings))
+        old_v, new_v = center_cells(r)
+        old_c = _with_marks(old_v, notes.mark(r.old.warnings))
+        new_c = _with_marks(new_v, notes.mark(r.new.warnings))
         extra = [w for w in r.warnings if w not in r.old.warnings and w not in r.new.warnings]
         delta = _with_marks(f"{delta_text(r)} {_p_note(r)}".strip(), notes.mark(extra))
         body.append([_display_name(r.benchmark), old_c, new_c, delta])
@@ -85,6 +85,14 @@ def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes
         out.append(f"{b[0]:<{w0}}   {b[1]:>{w1}}   {b[2]:>{w2}}  {b[3]:>{w3}}".rstrip())
     out.append("")
     return out
+
+
+def center_cells(r: Row) -> tuple[str, str]:
+    """The two "value ± interval" cells of a row, in the unit as shown, old and new on one scale."""
+    shown, f0 = tidy(r.unit)
+    scale = scale_for(shown, [r.old.center * f0, r.new.center * f0])
+    return (f"{format_value(r.old.center * f0, scale)} ± {r.old.pct_range()}",
+            f"{format_value(r.new.center * f0, scale)} ± {r.new.pct_range()}")
 
 
 def _with_marks(text: str, marks: str) -> str:
@@ -126,12 +134,15 @@ def render_text(c: Comparison) -> str:
     return "\n".join(out) + "\n"
 
 
+def verdict_text(verdict: str, threshold_pct: float, alpha: float, regressed: list[str]) -> str:
+    """The one verdict line (text output, the gate): verdict, threshold, alpha, what regressed."""
+    s = f"verdict: {verdict} (threshold {threshold_pct:g}%, alpha {alpha:g})"
+    return s + (": regressed " + "; ".join(regressed) if regressed else "")
+
+
 def verdict_line(c: Comparison) -> str:
-    bad = [f"{_display_name(r.benchmark)} {r.unit} {delta_text(r)}" for r in c.regressions]
-    s = f"verdict: {c.verdict} (threshold {c.threshold_pct:g}%, alpha {c.alpha:g})"
-    if bad:
-        s += ": regressed " + "; ".join(bad)
-    return s
+    return verdict_text(c.verdict, c.threshold_pct, c.alpha,
+                        [f"{_display_name(r.benchmark)} {r.unit} {delta_text(r)}" for r in c.regressions])
 
 
 def md_escape(s: str) -> str:
@@ -146,12 +157,9 @@ def render_markdown(c: Comparison) -> str:
     out = [f"> {md_escape(ln)}" for ln in not_comparable_block(c) if ln] + ["| Benchmark | Unit | Previous | Current | Change | p | Verdict |",
            "|-----------|------|----------|---------|--------|---|---------|"]
     for r in c.rows:
-        shown, f0 = tidy(r.unit)
-        scale = scale_for(shown, [r.old.center * f0, r.new.center * f0])
-        old = f"{format_value(r.old.center * f0, scale)} ± {r.old.pct_range()}"
-        new = f"{format_value(r.new.center * f0, scale)} ± {r.new.pct_range()}"
+        old, new = center_cells(r)
         p = "" if r.p is None else f"{r.p:.3f}"
-        out.append(f"| {md_escape(_display_name(r.benchmark))} | {md_escape(shown)} | {old} | {new} | "
+        out.append(f"| {md_escape(_display_name(r.benchmark))} | {md_escape(tidy(r.unit)[0])} | {old} | {new} | "
                    f"{delta_text(r)} | {p} | {r.verdict} |")
     out.append("")
     out.append(verdict_line(c).replace("|", "\\|"))

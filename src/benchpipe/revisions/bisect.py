@@ -26,11 +26,11 @@ def regressed(plan: paired.Plan, opts: Options, rev: str) -> tuple[bool, str]:
     return bool(bad), summary
 
 
-def main(args: argparse.Namespace, opts: Options, prm: dict[str, Any]) -> int:
+def main(args: argparse.Namespace, opts: Options, settings: dict[str, Any]) -> int:
     args.base, args.head = args.good, args.bad
     args.bench = f"^{re.escape(args.bench_name)}$"
     args.changed_only = False
-    plan = paired.plan_from(args, prm)
+    plan = paired.plan_from(args, settings)
     root = gitrev.toplevel(plan.target.resolve())
     good = gitrev.resolve(root, args.good)
     bad = gitrev.resolve(root, args.bad)

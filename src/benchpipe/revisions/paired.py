@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import math
 import os
 import random
 import re
@@ -33,17 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import stats
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
-from benchpipe.core.units import UnitInfo, higher_is_better
-from benchpipe.core.verdict import Comparison, Options, Row, assemble, judge
+from benchpipe.core.paired import METHOD, paired_row, worse_than_threshold
+from benchpipe.core.units import UnitInfo
+from benchpipe.core.verdict import Comparison, Options, Row, assemble
 from benchpipe.go import git as gitrev
 from benchpipe.go import machine as meta
 from benchpipe.go import toolchain as gotest
-from benchpipe.store import params
-
-METHOD = "paired interleaved rounds; Wilcoxon signed-rank test on per-round head/base ratios"
-MIN_PAIRS = 6  # smallest n for which a two-sided signed-rank test can reach p <= 0.05
+from benchpipe.store import atomic, params
 
 
 def cache_root(explicit: str | None = None) -> Path:
@@ -89,12 +85,11 @@ def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_vers
             binary = scratch / f"{side.label}-{_safe(pkg.import_path)}.test"
         if not binary.exists():
             gotest.progress(f"paired: building {side.label} ({side.name}) {pkg.import_path}")
-            partial = binary.with_name(binary.name + f".{os.getpid()}.tmp")
             try:
-                gotest.build_test_binary(pkg, side.module, partial)
+                with atomic.replacing(binary) as partial:
+                    gotest.build_test_binary(pkg, side.module, partial)
             except BenchpipeError as e:
                 raise BenchpipeError(f"{side.label} side ({side.name}) does not build: {e.message}") from None
-            os.replace(partial, binary)
         try:
             names = gotest.list_benchmarks(binary, pkg, bench_re)
         except BenchpipeError as e:
@@ -174,49 +169,6 @@ def analyze(samples: Samples, opts: Options, rounds: set[int] | None = None) -> 
         h = [head_v[key][r] for r in common]
         rows.append(paired_row(pkg, name, unit, b, h, info, threshold, exact, opts))
     return rows
-
-
-def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], info: UnitInfo, threshold: float,
-               exact: bool, opts: Options) -> Row:
-    so = stats.summarize(b, opts.confidence, exact)
-    sn = stats.summarize(h, opts.confidence, exact)
-    hb = info.higher_better if info.better else higher_is_better(unit)
-    warnings: list[str] = []
-    ratio: stats.Summary | None = None
-    too_few = False
-    if exact:
-        p: float | None = None
-        significant = so.center != sn.center
-        delta = None if so.center == 0 and sn.center != 0 else (0.0 if so.center == sn.center
-                                                                else (sn.center / so.center - 1) * 100)
-        old_c, new_c = so.center, sn.center
-    else:
-        ratios = [1.0 if x == y else (y / x if x > 0 else math.inf) for x, y in zip(b, h, strict=True)]
-        if any(math.isinf(r) for r in ratios):
-            test = stats.signed_rank([y - x for x, y in zip(b, h, strict=True)])
-            ratio = None
-            delta = None
-        else:
-            test = stats.signed_rank([math.log(r) if r > 0 else -math.inf for r in ratios])
-            ratio = stats.summarize(ratios, opts.confidence)
-            delta = (ratio.center - 1) * 100
-        p = test.p
-        significant = p <= opts.alpha
-        if len(b) < MIN_PAIRS:
-            too_few = not significant
-            warnings.append(f"need >= {MIN_PAIRS} rounds to detect a difference at alpha level {opts.alpha:g}")
-        old_c, new_c = (1.0, ratio.center) if ratio else (so.center, sn.center)
-    verdict = judge(delta, old_c, new_c, significant, hb, threshold, too_few, opts.warn_min(threshold))
-    return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, hb, warnings, ratio)
-
-
-def worse_than_threshold(r: Row) -> bool:
-    """The row's change is in the worse direction and beyond its threshold (significance aside)."""
-    if r.delta_pct is None:
-        return r.new.center != r.old.center and ((r.new.center < r.old.center) if r.higher_better
-                                                 else (r.new.center > r.old.center))
-    worse = r.delta_pct < 0 if r.higher_better else r.delta_pct > 0
-    return worse and abs(r.delta_pct) > r.threshold_pct
 
 
 def bench_ref(pkg: str, name: str) -> BenchRef:
@@ -356,17 +308,16 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
     return c, facts
 
 
-def plan_from(args: argparse.Namespace, prm: dict[str, Any]) -> Plan:
-    cfg = params.mode_config(prm) if prm.get("modes") else {"packages": ["./..."], "bench": ".", "timeout": "10m"}
-    pc = prm.get("paired") or {}
-    target = Path(args.target or params.target_dir(prm))
+def plan_from(args: argparse.Namespace, settings: dict[str, Any]) -> Plan:
+    cfg = params.mode_config(settings) if settings.get("modes") else {**params.MODE_DEFAULTS, "mode": "quick"}
+    pc = params.paired_config(settings)
+    target = Path(args.target or params.target_dir(settings))
     # The mode's package patterns belong to the params' target; another module defaults to all its packages.
-    own = not args.target or Path(args.target).resolve() == params.target_dir(prm).resolve()
+    own = not args.target or Path(args.target).resolve() == params.target_dir(settings).resolve()
     return Plan(
         target=target, base_rev=args.base, head_rev=args.head,
         patterns=args.packages or (cfg["packages"] if own else ["./..."]), bench=args.bench or str(cfg.get("bench", ".")),
-        rounds=int(args.rounds or pc.get("rounds", 10)), confirm_rounds=0 if args.no_confirm
-        else int(pc.get("confirm_rounds", 6)), benchtime=args.benchtime or str(pc.get("benchtime", "200ms")),
-        order=str(pc.get("order", "alternate")), timeout=str(cfg.get("timeout", "10m")),
+        rounds=int(args.rounds or pc["rounds"]), confirm_rounds=0 if args.no_confirm else int(pc["confirm_rounds"]),
+        benchtime=args.benchtime or str(pc["benchtime"]), order=str(pc["order"]), timeout=str(cfg["timeout"]),
         changed_only=bool(args.changed_only), cache=cache_root(args.cache_dir),
-        stall_s=float((prm.get("bench") or {}).get("stall_s", 60)))
+        stall_s=float((settings.get("bench") or {}).get("stall_s", 60)))

@@ -43,14 +43,14 @@ from benchpipe.store import atomic
 
 def go_test_flags(cfg: dict[str, Any], skip: str = "") -> list[str]:
     """Test-binary flags for a mode's settings (the ``-test.`` forms of go test's flags)."""
-    return gotest.bench_args(str(cfg.get("bench", ".")), int(cfg.get("count", 1)), str(cfg.get("benchtime", "1s")),
-                             str(cfg.get("cpu", "") or ""), str(cfg.get("timeout", "10m")), skip=skip)
+    return gotest.bench_args(str(cfg["bench"]), int(cfg["count"]), str(cfg["benchtime"]), str(cfg["cpu"] or ""),
+                             timeout=str(cfg["timeout"]), skip=skip)
 
 
 def equivalent_command(cfg: dict[str, Any]) -> list[str]:
     cmd = ["go", "test", "-run", "^$", "-bench", str(cfg.get("bench", ".")), "-benchmem",
            "-count", str(cfg.get("count", 1)), "-benchtime", str(cfg.get("benchtime", "1s")),
-           "-timeout", str(cfg.get("timeout", "10m"))]
+           "-timeout", str(cfg["timeout"])]
     if str(cfg.get("cpu", "") or ""):
         cmd += ["-cpu", str(cfg["cpu"])]
     return cmd + list(cfg["packages"])
@@ -134,7 +134,7 @@ def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path, stall_
         raise NothingToCompare(f"no package with benchmarks matches {' '.join(patterns)} in {target}")
     flags = go_test_flags(cfg)
     # Go's -timeout does not always stop a hung benchmark: kill it ourselves a little later.
-    soft = _timeout_seconds(cfg.get("timeout", "10m"))
+    soft = _timeout_seconds(cfg["timeout"])
     hard = soft + min(60.0, max(5.0, soft * 0.1))
     out_parts: list[str] = []
     pkg_meta: list[dict[str, Any]] = []

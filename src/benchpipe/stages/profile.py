@@ -115,19 +115,19 @@ def _bytes_per_s(results: list[bfmt.Result]) -> float:
     return 0.0
 
 
-def profile_benchtime(pcfg: dict[str, Any], cfg: dict[str, Any]) -> str:
+def profile_benchtime(profile_cfg: dict[str, Any], cfg: dict[str, Any]) -> str:
     """The profiling runs' -benchtime: the user's iteration count (``Nx``) when the mode gives one,
     so a benchmark that only works at N iterations is never run past them; else ``profile.benchtime``."""
     mode_bt = str(cfg.get("benchtime", "") or "")
     if mode_bt.endswith("x"):
         return mode_bt
-    return str(pcfg.get("benchtime", "1s"))
+    return str(profile_cfg.get("benchtime", "1s"))
 
 
-def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, pcfg: dict[str, Any],
+def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, profile_cfg: dict[str, Any],
                       timeout: str, benchtime: str, stall_s: float = 0) -> dict[str, Any]:
-    rate = int(pcfg.get("memprofilerate", 1))
-    limit = int(pcfg.get("top", 15))
+    rate = int(profile_cfg.get("memprofilerate", 1))
+    limit = int(profile_cfg.get("top", 15))
     base = gotest.bench_args(f"^{re.escape(name)}$", 1, benchtime, timeout=timeout)
     runs = []
     for extra in ([f"-test.cpuprofile={sub / 'cpu.prof'}", f"-test.trace={sub / 'trace.out'}"],
@@ -155,8 +155,8 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
                                   "profile.benchtime)")
         else:
             data = callgraph.gprof2dot_json(cprof, cprof.index_of("cpu"), "cpu", "ns")
-            svg, note = callgraph.render(data, sub / "cpu.svg", float(pcfg.get("node_threshold", 0.5)),
-                                         float(pcfg.get("edge_threshold", 0.1)))
+            svg, note = callgraph.render(data, sub / "cpu.svg", float(profile_cfg.get("node_threshold", 0.5)),
+                                         float(profile_cfg.get("edge_threshold", 0.1)))
             if svg:
                 entry["graphs"]["cpu"] = "cpu.svg"
             if note:
@@ -168,7 +168,7 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
     except pprof.ProfileError as e:
         entry["notes"].append(str(e))
     entry["gc_pressure"] = gc_pressure((entry.get("cpu") or {}).get("gc_alloc_pct", 0.0),
-                                       entry["alloc_bytes_per_s"], pcfg.get("gc_thresholds") or {})
+                                       entry["alloc_bytes_per_s"], profile_cfg.get("gc_thresholds") or {})
     return entry
 
 
@@ -180,18 +180,18 @@ def _failed(bench_meta: Path | None) -> set[tuple[str, str]]:
 def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path,
         compare_json: Path | None, baseline_profiles: Path | None = None,
         bench_meta: Path | None = None) -> dict[str, Any]:
-    pcfg = params.get("profile") or {}
+    profile_cfg = params.get("profile") or {}
     stall_s = float((params.get("bench") or {}).get("stall_s", 60))
-    benchtime = profile_benchtime(pcfg, cfg)
+    benchtime = profile_benchtime(profile_cfg, cfg)
     out_dir = out_dir.resolve()
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     regex, why = select_benchmarks(params, compare_json, str(cfg.get("bench", ".")))
     summary: dict[str, Any] = {"bench": regex, "why": why, "benchtime": benchtime,
-                               "memprofilerate": int(pcfg.get("memprofilerate", 1)), "benchmarks": [],
+                               "memprofilerate": int(profile_cfg.get("memprofilerate", 1)), "benchmarks": [],
                                "notes": [], "go_s": 0.0}
-    if not pcfg.get("enabled", True):
+    if not profile_cfg.get("enabled", True):
         summary["notes"].append("profiling disabled (profile.enabled: false)")
         atomic.write_json(out_dir / "profile.json", summary)
         return summary
@@ -221,7 +221,7 @@ def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path
             sub = pdir / name
             sub.mkdir()
             try:
-                entry = profile_benchmark(binary, pkg, name, sub, pcfg, str(cfg.get("timeout", "10m")),
+                entry = profile_benchmark(binary, pkg, name, sub, profile_cfg, str(cfg["timeout"]),
                                           benchtime, stall_s)
             except BenchpipeError as e:
                 shutil.rmtree(sub)
@@ -232,7 +232,7 @@ def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path
             summary["notes"] += entry["notes"]
             if name in flagged and baseline_profiles is not None:
                 base = baseline_profiles / pdir.name / name
-                entry["diff"] = profdiff.diff_dirs(base, sub, module, pcfg)
+                entry["diff"] = profdiff.diff_dirs(base, sub, module, profile_cfg)
                 if entry["diff"].get("note"):
                     summary["notes"].append(f"{name}: {entry['diff']['note']}")
             summary["benchmarks"].append(entry)

@@ -19,7 +19,7 @@ import jinja2
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import comparable
 from benchpipe.core.stats import Summary
-from benchpipe.core.units import format_value, scale_for, tidy
+from benchpipe.core.units import tidy
 from benchpipe.core.verdict import Options, Row
 from benchpipe.render.text import md_escape
 from benchpipe.stages.profile import GC_DEFAULTS
@@ -110,21 +110,18 @@ def _summary(d: dict[str, Any]) -> Summary:
 
 
 def _cmp_context(cmp: dict[str, Any]) -> dict[str, Any]:
-    from benchpipe.render.text import delta_text
+    from benchpipe.render.text import center_cells, delta_text
 
     table = []
     for r in cmp.get("rows", []):
         so, sn = _summary(r["old"]), _summary(r["new"])
         row = Row(r.get("package", ""), r["benchmark"], r["unit"], so, sn, r["delta_pct"], r["p"],
                   r["significant"], r["verdict"], r.get("threshold_pct", 0), r.get("higher_is_better", False))
-        shown, f0 = tidy(r["unit"])
-        scale = scale_for(shown, [so.center * f0, sn.center * f0])
         change = delta_text(row)
         if r["p"] is not None:
             change += f" (p={r['p']:.3f})"
-        table.append({"name": r["benchmark"], "unit": shown,
-                      "old": f"{format_value(so.center * f0, scale)} ± {so.pct_range()}",
-                      "new": f"{format_value(sn.center * f0, scale)} ± {sn.pct_range()}",
+        old_cell, new_cell = center_cells(row)
+        table.append({"name": r["benchmark"], "unit": tidy(r["unit"])[0], "old": old_cell, "new": new_cell,
                       "change": change, "verdict": r["verdict"]})
     be, ce = cmp.get("baseline_env") or {}, cmp.get("current_env") or {}
     bs, cs = comparable.from_meta(be), comparable.from_meta(ce)
@@ -185,7 +182,7 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
                 fence += "`"
             detailed.append({"title": pkg or "results", "text": text, "fence": fence})
     # Comparison.
-    ccx = _cmp_context(cmp) if cmp.get("rows") else None
+    cmp_ctx = _cmp_context(cmp) if cmp.get("rows") else None
     flagged = [f"{r['benchmark']} ({r['unit']} {r['delta_pct']:+.1f}%)" if r["delta_pct"] is not None
                else f"{r['benchmark']} ({r['unit']})" for r in cmp.get("rows", []) if r["verdict"] == "regression"]
     warned = [f"{r['benchmark']} {r['unit']}: {'; '.join(r['warnings']) or 'worse but within threshold'}"
@@ -282,7 +279,7 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
     peak = meta.get("peak_rss_kb", 0)
     return {
         "run": meta, "n_samples": n_samples, "n_benchmarks": len(order), "quick": quick, "custom": custom,
-        "custom_units": custom_units, "scaling": scaling, "alloc_per_op": alloc_per_op, "scaling_rate_unit": rate_unit, "detailed": detailed, "cmp": ccx,
+        "custom_units": custom_units, "scaling": scaling, "alloc_per_op": alloc_per_op, "scaling_rate_unit": rate_unit, "detailed": detailed, "cmp": cmp_ctx,
         "cmp_note": cmp.get("note", "No baseline to compare with."),
         "verdict": cmp.get("verdict", "PASS") if cmp.get("rows") else "PASS (no baseline)",
         "threshold": cmp.get("threshold_pct", 10), "alpha": cmp.get("alpha", 0.05),
@@ -293,19 +290,19 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
     }
 
 
-def trends(hist: Path, names: list[str], rcfg: dict[str, Any], graphs: Path, report_dir: Path) -> list[dict[str, Any]]:
+def trends(hist: Path, names: list[str], report_cfg: dict[str, Any], graphs: Path, report_dir: Path) -> list[dict[str, Any]]:
     """Trend charts with change points for the run's benchmarks (ns/op), from the history."""
     from benchpipe.core import changepoint
     from benchpipe.render import trend
     from benchpipe.store import history
 
-    pattern = re.compile(str(rcfg.get("trend_benchmarks", ".")))
-    keep = [n for n in names if pattern.search(n)][: int(rcfg.get("trend_max", 8))]
+    pattern = re.compile(str(report_cfg.get("trend_benchmarks", ".")))
+    keep = [n for n in names if pattern.search(n)][: int(report_cfg.get("trend_max", 8))]
     if not keep:
         return []
     out = []
     for name in keep:
-        cols = history.series(hist, name, "ns/op", last=int(rcfg.get("trend_runs", 30)))
+        cols = history.series(hist, name, "ns/op", last=int(report_cfg.get("trend_runs", 30)))
         if not cols or not len(cols["center"]):
             continue
         pts = [{"run_id": str(cols["run_id"][i]), "time": str(cols["time"][i]), "commit": str(cols["commit"][i]),
@@ -354,13 +351,13 @@ def run(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, prof
         shutil.rmtree(graphs)
     graphs.mkdir(parents=True)
     ctx = build_context(meta, samples, cmp, prof, params, out_md.parent, profile_dir)
-    rcfg = params.get("report") or {}
+    report_cfg = params.get("report") or {}
     ctx["trends"], ctx["history_note"] = [], ""
     if history_dir is not None and history_dir.exists():
 
         n_runs = len(list((history_dir / "runs").glob("*.parquet")))
         ctx["history_note"] = f"{n_runs} run(s) in {history_dir}"
-        ctx["trends"] = trends(history_dir, [q["name"] for q in ctx["quick"]], rcfg, graphs, out_md.parent)
+        ctx["trends"] = trends(history_dir, [q["name"] for q in ctx["quick"]], report_cfg, graphs, out_md.parent)
     atomic.write_json(graphs / "index.json", sorted(p.name for p in graphs.glob("*.svg")))
     atomic.write_text(out_md, render(ctx))
     metrics: dict[str, Any] = {"verdict": ctx["verdict"], "go_s": meta.get("go_s"),

@@ -72,18 +72,18 @@ def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = 
     for r in parsed.results:
         counts[(r.package, r.name)] = counts.get((r.package, r.name), 0) + 1
     fewest = min(counts.values())
-    txt, mj = paths(name, root)
+    txt, meta_json = paths(name, root)
     atomic.copy_file(raw, txt)
     if meta.exists():
-        atomic.copy_file(meta, mj)
+        atomic.copy_file(meta, meta_json)
     else:
-        atomic.write_json(mj, {})
+        atomic.write_json(meta_json, {})
     notes = [f"saved baseline {txt}"]
     if fewest < MIN_SAMPLES:
         notes.append(f"warning: as few as {fewest} samples per benchmark: 95% intervals need {MIN_SAMPLES} (they "
                      f"will show ± ∞) and a U test cannot call a change significant; `invoke baseline` runs "
                      f"count {MIN_SAMPLES}")
-    targets = [str(txt.relative_to(root)), str(mj.relative_to(root))]
+    targets = [str(txt.relative_to(root)), str(meta_json.relative_to(root))]
     pdir = profile_dir(name, root)
     if profiles is not None and _copy_profiles(profiles, pdir):
         targets.append(str(pdir.relative_to(root)))
@@ -97,20 +97,20 @@ def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = 
             notes.append(f"warning: dvc push failed, baseline kept locally: {_last(q)}")
         else:
             notes.append("pushed to the DVC remote")
-    notes.append(f"commit {txt.name}.dvc and {mj.name}.dvc to share it")
+    notes.append(f"commit {txt.name}.dvc and {meta_json.name}.dvc to share it")
     return notes
 
 
 def pull(name: str, root: Path = Path(".")) -> bool:
     """Fetch a baseline from the DVC remote if it is not here; True when present after."""
-    txt, mj = paths(name, root)
+    txt, meta_json = paths(name, root)
     if txt.exists():
         return True
     dvcfile = Path(f"{txt}.dvc")
     if not dvcfile.exists():
         return False
     targets = [f"{txt.relative_to(root)}.dvc"]
-    for extra in (mj, profile_dir(name, root)):
+    for extra in (meta_json, profile_dir(name, root)):
         if Path(f"{extra}.dvc").exists():
             targets.append(f"{extra.relative_to(root)}.dvc")
     p = _dvc(["pull", "-q", *targets], root)

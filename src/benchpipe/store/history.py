@@ -21,7 +21,6 @@ corrupt file is skipped with a warning; queries go on with the rest.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import sys
@@ -31,9 +30,11 @@ from typing import Any
 
 import duckdb
 
+from benchpipe.core import verdict
 from benchpipe.core.benchfmt import Parsed
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.verdict import Options
+from benchpipe.store import atomic
 
 SUMMARY_COLS = ["run_id", "time", "commit", "branch", "machine", "mode", "package", "benchmark", "unit",
                 "center", "lo", "hi", "n"]
@@ -48,10 +49,8 @@ def new_run_id(when: datetime, commit: str) -> str:
 
 
 def _write(con: duckdb.DuckDBPyConnection, select: str, args: list[Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    con.execute(f"COPY ({select}) TO '{_q(tmp)}' (FORMAT parquet)", args)
-    os.replace(tmp, path)
+    with atomic.replacing(path) as tmp:
+        con.execute(f"COPY ({select}) TO '{_q(tmp)}' (FORMAT parquet)", args)
 
 
 def append(hist: Path, parsed: Parsed, meta: dict[str, Any], when: datetime | None = None,
@@ -66,7 +65,6 @@ def append(hist: Path, parsed: Parsed, meta: dict[str, Any], when: datetime | No
     rid = run_id or new_run_id(when, str(meta.get("commit") or ""))
     pkgs, names, units, idx, values = [], [], [], [], []
     seen: dict[tuple[str, str], int] = {}
-    groups: dict[tuple[str, str, str], list[float]] = {}
     for r in parsed.results:
         key = (r.package, r.name)
         i = seen.get(key, 0)
@@ -77,7 +75,6 @@ def append(hist: Path, parsed: Parsed, meta: dict[str, Any], when: datetime | No
             units.append(u)
             idx.append(i)
             values.append(v)
-            groups.setdefault((r.package, r.name, u), []).append(v)
     consts = [rid, when.replace(tzinfo=None), str(meta.get("commit") or ""), str(meta.get("branch") or ""),
               bool(meta.get("dirty") or False), str(meta.get("go_version") or ""), str(meta.get("hostname") or ""),
               str(meta.get("cpu") or ""), str(meta.get("goos") or ""), str(meta.get("goarch") or ""),
@@ -91,7 +88,7 @@ def append(hist: Path, parsed: Parsed, meta: dict[str, Any], when: datetime | No
                    unnest($15::VARCHAR[]) AS unit, unnest($16::INTEGER[]) AS sample, unnest($17::DOUBLE[]) AS value""",
                consts + [pkgs, names, units, idx, values], hist / "runs" / f"{rid}.parquet")
         cols: dict[str, list[Any]] = {c: [] for c in ("package", "benchmark", "unit", "center", "lo", "hi", "n")}
-        for (p, b, u), vals in groups.items():
+        for (p, b, u), vals in verdict.samples(parsed).items():
             s = (opts or Options()).summary(b, u, vals, parsed.units.get(u))
             for c, x in zip(cols, (p, b, u, s.center, _finite(s.lo), _finite(s.hi), s.n), strict=True):
                 cols[c].append(x)
@@ -250,7 +247,6 @@ def compact(hist: Path) -> tuple[int, Path | None]:
 
 def write_plot_csv(rows: list[dict[str, Any]], path: Path, unit: str = "ns/op") -> None:
     """A wide CSV for ``dvc plots``: one row per run, one column per benchmark's center."""
-    from benchpipe.store import atomic
 
     runs: dict[str, dict[str, Any]] = {}
     names: list[str] = []

@@ -20,6 +20,11 @@ import yaml
 from benchpipe.core.errors import BenchpipeError
 
 ENV = "BENCHPIPE_OVERRIDES"
+# Every default a missing parameter takes, defined once (params.yaml states the same values).
+DEFAULT_TARGET = "examples/policyengine"
+MODE_DEFAULTS: dict[str, Any] = {"packages": ["./..."], "bench": ".", "count": 1, "benchtime": "1s", "cpu": "",
+                                 "timeout": "10m", "profile": "all"}
+PAIRED_DEFAULTS: dict[str, Any] = {"rounds": 16, "benchtime": "100ms", "confirm_rounds": 6, "order": "alternate"}
 
 
 def set_dotted(d: dict[str, Any], key: str, value: Any) -> None:
@@ -64,15 +69,15 @@ def mode_config(params: dict[str, Any]) -> dict[str, Any]:
     modes = params.get("modes", {})
     if mode not in modes:
         raise BenchpipeError(f"params: mode {mode!r} is not one of {', '.join(modes) or 'none'}")
-    cfg = dict(modes[mode])
+    cfg = {**MODE_DEFAULTS, **modes[mode]}
     cfg["mode"] = mode
-    pk = cfg.get("packages", ["./..."])
+    pk = cfg["packages"]
     cfg["packages"] = pk.split() if isinstance(pk, str) else [str(x) for x in pk]
     return cfg
 
 
 def target_dir(params: dict[str, Any], root: Path | None = None) -> Path:
-    t = Path(str(params.get("target", "examples/policyengine"))).expanduser()
+    t = Path(str(params.get("target", DEFAULT_TARGET))).expanduser()
     if not t.is_absolute():
         t = (root or Path.cwd()) / t
     return t
@@ -98,3 +103,8 @@ def like_baseline(params: dict[str, Any], cfg: dict[str, Any], meta: dict[str, A
             taken.append(f"{'-cpu' if key == 'cpu' else key} {s[key] or 'default'}")
     note = f"{' and '.join(taken)} taken from the baseline (compare like with like)" if taken else ""
     return out, note
+
+
+def paired_config(params: dict[str, Any]) -> dict[str, Any]:
+    """params.yaml's ``paired`` section with its defaults."""
+    return {**PAIRED_DEFAULTS, **(params.get("paired") or {})}

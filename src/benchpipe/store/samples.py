@@ -21,7 +21,6 @@ line       INTEGER  line in the source file
 from __future__ import annotations
 
 import csv
-import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from benchpipe.core.benchfmt import Result
+from benchpipe.store import atomic
 
 COLUMNS = ["package", "benchmark", "base_name", "procs", "sample", "iters", "value", "unit", "file", "line"]
 _TYPES = ["VARCHAR", "VARCHAR", "VARCHAR", "INTEGER", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "VARCHAR",
@@ -38,9 +38,7 @@ _TYPES = ["VARCHAR", "VARCHAR", "VARCHAR", "INTEGER", "INTEGER", "BIGINT", "DOUB
 def write_parquet_stream(results: Iterable[Result], path: Path) -> int:
     """Write results to Parquet in bounded memory: rows are spooled to a CSV file on disk as
     they are read, then DuckDB converts that file to Parquet."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tempfile.TemporaryDirectory(prefix="benchpipe-parse-") as td:
+    with tempfile.TemporaryDirectory(prefix="benchpipe-parse-") as td, atomic.replacing(path) as tmp:
         spool = Path(td) / "rows.csv"
         n = 0
         seen: dict[tuple[str, str], int] = {}
@@ -62,7 +60,6 @@ def write_parquet_stream(results: Iterable[Result], path: Path) -> int:
                         f"quote = '\"', escape = '\"', delim = ',')) TO '{_quote(tmp)}' (FORMAT parquet)")
         finally:
             con.close()
-    os.replace(tmp, path)
     return n
 
 

@@ -27,16 +27,16 @@ def run(args: argparse.Namespace) -> int:
     from benchpipe.stages import bench
     from benchpipe.store import baselines
 
-    prm = params.load(args.params)
-    cfg = params.mode_config(prm)
-    target = params.target_dir(prm)
-    bcfg = prm.get("bench") or {}
+    settings = params.load(args.params)
+    cfg = params.mode_config(settings)
+    target = params.target_dir(settings)
+    bcfg = settings.get("bench") or {}
     stall_s = float(bcfg.get("stall_s", 60))
     note = ""
     if bcfg.get("like_baseline"):
         _, meta = baselines.paths(str(bcfg["like_baseline"]))
         if meta.exists():
-            cfg, note = params.like_baseline(prm, cfg, json.loads(meta.read_text()))
+            cfg, note = params.like_baseline(settings, cfg, json.loads(meta.read_text()))
             if note:
                 sys.stderr.write(f"bench: {note}\n")
     info = bench.run(cfg, target, Path(args.out), Path(args.meta), stall_s, [note] if note else [])

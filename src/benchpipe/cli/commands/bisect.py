@@ -21,5 +21,5 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from benchpipe.revisions import bisect
 
-    prm = load_params_opt(args.params) or {}
-    return bisect.main(args, options(args, prm), prm)
+    settings = load_params_opt(args.params) or {}
+    return bisect.main(args, options(args, settings), settings)

@@ -23,11 +23,11 @@ def run(args: argparse.Namespace) -> int:
     from benchpipe.revisions import calibrate, paired
     from benchpipe.store import atomic
 
-    prm = load_params_opt(args.params) or {}
+    settings = load_params_opt(args.params) or {}
     args.base = args.head = args.rev
     args.no_confirm, args.changed_only = True, False
-    plan = paired.plan_from(args, prm)
-    result = calibrate.calibrate(plan, options(args, prm))
+    plan = paired.plan_from(args, settings)
+    result = calibrate.calibrate(plan, options(args, settings))
     if args.out:
         atomic.write_json(args.out, result)
     rc = calibrate.ROUND_COUNTS

@@ -79,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
 def _compare_stage(args: argparse.Namespace) -> int:
     from benchpipe.stages import compare
 
-    prm = params.load(args.params or "params.yaml")
-    name = str(args.baseline or (prm.get("compare") or {}).get("baseline", "main"))
+    settings = params.load(args.params or "params.yaml")
+    name = str(args.baseline or (settings.get("compare") or {}).get("baseline", "main"))
     meta = Path(args.current_meta) if args.current_meta else None
-    compare.run(name, Path(args.current), meta, Path(args.out or RUN / "compare.json"), options(args, prm))
+    compare.run(name, Path(args.current), meta, Path(args.out or RUN / "compare.json"), options(args, settings))
     return EXIT_OK
 
 
@@ -95,9 +95,9 @@ def _paired(args: argparse.Namespace) -> int:
 
     if not args.base:
         raise BenchpipeError("paired comparison needs --base REV")
-    prm = load_params_opt(args.params) or {}
-    opts = options(args, prm)
-    plan = paired.plan_from(args, prm)
+    settings = load_params_opt(args.params) or {}
+    opts = options(args, settings)
+    plan = paired.plan_from(args, settings)
     c, facts = paired.execute(plan, opts)
     c.warnings += calibrate.threshold_warnings(plan, c)
     c.warnings.append("base and head ran interleaved with the same settings (benchtime, -cpu, -benchmem, machine): "

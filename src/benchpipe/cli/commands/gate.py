@@ -43,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     if diffs and args.strict_env:
         sys.stdout.write("verdict: not comparable (--strict-env)\n")
         return EXIT_NOTHING
+    from benchpipe.render.text import verdict_text
+
     bad = [f"{r['benchmark']} {r['unit']} {r['delta_pct']:+.2f}%" if r.get("delta_pct") is not None
            else f"{r['benchmark']} {r['unit']}" for r in data.get("rows", []) if r["verdict"] == "regression"]
-    line = f"verdict: {verdict} (threshold {data.get('threshold_pct')}%)"
-    if bad:
-        line += ": regressed " + "; ".join(bad)
-    sys.stdout.write(line + "\n")
+    sys.stdout.write(verdict_text(verdict, float(data.get("threshold_pct", 10)), float(data.get("alpha", 0.05)), bad)
+                     + "\n")
     return verdict_code(verdict)

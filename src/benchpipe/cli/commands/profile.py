@@ -24,9 +24,9 @@ def run(args: argparse.Namespace) -> int:
     from benchpipe.stages import profile
     from benchpipe.store import baselines as baseline
 
-    prm = params.load(args.params)
-    cfg = params.mode_config(prm)
-    name = str((prm.get("compare") or {}).get("baseline", "main"))
-    profile.run(prm, cfg, params.target_dir(prm), Path(args.out), Path(args.compare) if args.compare else None,
+    settings = params.load(args.params)
+    cfg = params.mode_config(settings)
+    name = str((settings.get("compare") or {}).get("baseline", "main"))
+    profile.run(settings, cfg, params.target_dir(settings), Path(args.out), Path(args.compare) if args.compare else None,
                 baseline.profile_dir(name), Path(args.bench_meta))
     return EXIT_OK

@@ -30,9 +30,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from benchpipe.stages import report
 
-    prm = params.load(args.params)
+    settings = params.load(args.params)
     hist = None if args.no_history else Path(args.history)
-    report.run(Path(args.meta), Path(args.raw), Path(args.samples), Path(args.compare), Path(args.profile), prm,
+    report.run(Path(args.meta), Path(args.raw), Path(args.samples), Path(args.compare), Path(args.profile), settings,
                Path(args.out), Path(args.metrics), hist)
     sys.stderr.write(f"report: wrote {args.out}\n")
     return EXIT_OK

@@ -1,0 +1,61 @@
+"""Paired statistics: per-round head/base ratios of interleaved runs.
+
+For each benchmark and unit, the rounds both sides ran give pairs (base,
+head). A two-sided Wilcoxon signed-rank test on the logarithms of the ratios
+gives p (exact null distribution, ties by mid-ranks, zeros dropped); the
+median ratio with its order-statistic interval gives the change. Units judged
+exact compare modes. The verdict is :func:`benchpipe.core.verdict.judge`'s,
+as for unpaired samples.
+"""
+
+from __future__ import annotations
+
+import math
+
+from benchpipe.core import stats
+from benchpipe.core.units import UnitInfo
+from benchpipe.core.verdict import Options, Row, better_higher, judge, pct_change
+
+METHOD = "paired interleaved rounds; Wilcoxon signed-rank test on per-round head/base ratios"
+MIN_PAIRS = 6  # smallest n for which a two-sided signed-rank test can reach p <= 0.05
+
+
+def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], info: UnitInfo, threshold: float,
+               exact: bool, opts: Options) -> Row:
+    so = stats.summarize(b, opts.confidence, exact)
+    sn = stats.summarize(h, opts.confidence, exact)
+    higher_better = better_higher(info, unit)
+    warnings: list[str] = []
+    ratio: stats.Summary | None = None
+    too_few = False
+    if exact:
+        p: float | None = None
+        significant, delta = so.center != sn.center, pct_change(so.center, sn.center)
+        old_c, new_c = so.center, sn.center
+    else:
+        ratios = [1.0 if x == y else (y / x if x > 0 else math.inf) for x, y in zip(b, h, strict=True)]
+        if any(math.isinf(r) for r in ratios):
+            test = stats.signed_rank([y - x for x, y in zip(b, h, strict=True)])
+            ratio = None
+            delta = None
+        else:
+            test = stats.signed_rank([math.log(r) if r > 0 else -math.inf for r in ratios])
+            ratio = stats.summarize(ratios, opts.confidence)
+            delta = (ratio.center - 1) * 100
+        p = test.p
+        significant = p <= opts.alpha
+        if len(b) < MIN_PAIRS:
+            too_few = not significant
+            warnings.append(f"need >= {MIN_PAIRS} rounds to detect a difference at alpha level {opts.alpha:g}")
+        old_c, new_c = (1.0, ratio.center) if ratio else (so.center, sn.center)
+    verdict = judge(delta, old_c, new_c, significant, higher_better, threshold, too_few, opts.warn_min(threshold))
+    return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, higher_better, warnings, ratio)
+
+
+def worse_than_threshold(r: Row) -> bool:
+    """The row's change is in the worse direction and beyond its threshold (significance aside)."""
+    if r.delta_pct is None:
+        return r.new.center != r.old.center and ((r.new.center < r.old.center) if r.higher_better
+                                                 else (r.new.center > r.old.center))
+    worse = r.delta_pct < 0 if r.higher_better else r.delta_pct > 0
+    return worse and abs(r.delta_pct) > r.threshold_pct
