@@ -3,8 +3,10 @@ selected benchmark, hotspot tables, call graphs and differential profiles.
 
 Which benchmarks: the ``profile.bench`` regex from params when set; else the
 benchmarks the compare stage flagged as regressed; else the mode's set, unless
-the mode says ``profile: flagged`` (quick mode: nothing flagged, nothing
-profiled, so quick costs little more than ``go test``). Each
+the mode says ``profile: flagged`` and there is a baseline (quick mode against
+a baseline: nothing flagged, nothing profiled, so quick costs little more than
+``go test``; a first run without a baseline profiles all, so that it can
+become a baseline that explains later regressions with differential profiles). Each
 benchmark is profiled in runs of its own (``-test.bench ^Name$``) so profiles
 never mix: one run with ``-cpuprofile`` and ``-trace``, and a separate run with
 ``-memprofile`` at ``profile.memprofilerate`` (1: every allocation), so that
@@ -196,7 +198,8 @@ def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path
         atomic.write_json(out_dir / "profile.json", summary)
         return summary
     flagged = regressed(compare_json)
-    if str(cfg.get("profile", "all")) == "flagged" and why == "the mode's benchmark set":
+    has_baseline = _artifact(compare_json).get("verdict", "NONE") != "NONE"
+    if str(cfg.get("profile", "all")) == "flagged" and why == "the mode's benchmark set" and has_baseline:
         summary["notes"].append(f"{cfg['mode']} mode profiles only the benchmarks compare flags, and none was "
                                 "flagged: `invoke profile` profiles every benchmark")
         atomic.write_json(out_dir / "profile.json", summary)
