@@ -78,3 +78,31 @@ def test_one_flag_builder() -> None:
     assert args == ["-test.run=^$", "-test.bench=^BenchmarkX$", "-test.v=test2json", "-test.count=3",
                     "-test.benchtime=100x", "-test.timeout=5m", "-test.benchmem", "-test.cpu=1,2",
                     "-test.skip=^BenchmarkY$"]
+
+
+@pytest.mark.parametrize(("path", "value", "message"), [
+    (("compare", "rules", 0, "assume"), "exakt", "compare.rules[0].assume: 'exakt' is not one of exact, nothing"),
+    (("compare", "treshold_pct"), 5, "unknown key compare.treshold_pct (did you mean threshold_pct?)"),
+    (("compare", "threshold_pct"), "ten", "compare.threshold_pct: expected a number, got 'ten'"),
+    (("modes", "quick", "bench"), "([", "modes.quick.bench: invalid regular expression '(['"),
+    (("bench", "stall_s"), "1m", "bench.stall_s: expected a number, got '1m'"),
+])
+def test_params_are_validated(tmp_path, path, value, message) -> None:
+    import yaml
+
+    from benchpipe.store import params
+
+    from .conftest import ROOT, run
+
+    data = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert params.validate(data) == ""
+    node = data
+    for k in path[:-1]:
+        node = node[k]
+    node[path[-1]] = value
+    assert params.validate(data).startswith(message)
+    bad = tmp_path / "params.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    p = run(["benchpipe", "bench", "--params", str(bad), "--out", str(tmp_path / "b.txt"), "--meta",
+             str(tmp_path / "b.json")])
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and message in p.stderr and "Traceback" not in p.stderr

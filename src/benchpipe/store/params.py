@@ -10,8 +10,10 @@ was produced. ``dvc repro`` alone runs exactly what ``params.yaml`` says.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +62,84 @@ def load(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = No
     extra.update(overrides or {})
     for k, v in extra.items():
         set_dotted(data, k, v)
+    problem = validate(data)
+    if problem:
+        raise BenchpipeError(f"{p}: {problem}")
     return data
+
+
+# What params.yaml may hold: section -> key -> expected kind ("num", "int", "str", "bool", "regex",
+# "list", "map", "any"). A misspelt key or a value of the wrong kind is an error, not a silent default.
+SCHEMA: dict[str, dict[str, str]] = {
+    "modes.*": {"packages": "list", "bench": "regex", "count": "int", "benchtime": "str", "cpu": "str",
+                "timeout": "str", "profile": "str"},
+    "bench": {"stall_s": "num", "like_baseline": "str"},
+    "compare": {"baseline": "str", "threshold_pct": "num", "alpha": "num", "confidence": "num",
+                "warn_min_pct": "num", "rules": "list"},
+    "compare.rules[]": {"unit": "str", "benchmark": "regex", "threshold_pct": "num", "assume": "str",
+                        "ignore": "bool"},
+    "paired": {"rounds": "int", "benchtime": "str", "confirm_rounds": "int", "order": "str"},
+    "profile": {"enabled": "bool", "bench": "regex", "benchtime": "str", "memprofilerate": "int", "top": "int",
+                "node_threshold": "num", "edge_threshold": "num", "gc_thresholds": "map"},
+    "report": {"trend_runs": "int", "trend_benchmarks": "regex", "trend_max": "int", "targets": "list"},
+}
+TOP = {"target", "mode", "modes", "bench", "compare", "paired", "profile", "report"}
+CHOICES = {("modes.*", "profile"): {"all", "flagged"}, ("compare.rules[]", "assume"): {"exact", "nothing"},
+           ("paired", "order"): {"alternate", "shuffle"}}
+
+
+def _kind_ok(kind: str, v: Any) -> bool:
+    if kind == "num":
+        return isinstance(v, int | float) and not isinstance(v, bool)
+    if kind == "int":
+        return isinstance(v, int) and not isinstance(v, bool)
+    if kind == "bool":
+        return isinstance(v, bool)
+    if kind == "list":
+        return isinstance(v, list | str)
+    if kind == "map":
+        return isinstance(v, dict)
+    return v is None or isinstance(v, str | int | float)
+
+
+def _check_map(where: str, schema_key: str, d: Any) -> str:
+    if not isinstance(d, dict):
+        return f"{where} must be a mapping"
+    allowed = SCHEMA[schema_key]
+    for k, v in d.items():
+        if k not in allowed:
+            near = difflib.get_close_matches(str(k), allowed, 1)
+            return f"unknown key {where}.{k}" + (f" (did you mean {near[0]}?)" if near else "")
+        kind = allowed[k]
+        if not _kind_ok(kind, v):
+            return f"{where}.{k}: expected {'a number' if kind in ('num', 'int') else 'a ' + kind}, got {v!r}"
+        if kind == "regex" and v:
+            try:
+                re.compile(str(v))
+            except re.error as e:
+                return f"{where}.{k}: invalid regular expression {v!r} ({e})"
+        choices = CHOICES.get((schema_key, k))
+        if choices and v not in choices:
+            return f"{where}.{k}: {v!r} is not one of {', '.join(sorted(choices))}"
+    return ""
+
+
+def validate(data: dict[str, Any]) -> str:
+    """The first problem in the parameters, as one line, or ""."""
+    for k in data:
+        if k not in TOP:
+            near = difflib.get_close_matches(str(k), TOP, 1)
+            return f"unknown key {k}" + (f" (did you mean {near[0]}?)" if near else "")
+    for name, mode in (data.get("modes") or {}).items():
+        if problem := _check_map(f"modes.{name}", "modes.*", mode):
+            return problem
+    for section in ("bench", "compare", "paired", "profile", "report"):
+        if section in data and (problem := _check_map(section, section, data[section] or {})):
+            return problem
+    for i, rule in enumerate((data.get("compare") or {}).get("rules") or []):
+        if problem := _check_map(f"compare.rules[{i}]", "compare.rules[]", rule):
+            return problem
+    return ""
 
 
 def mode_config(params: dict[str, Any]) -> dict[str, Any]:
