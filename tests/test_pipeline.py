@@ -66,6 +66,19 @@ def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
         [v for r in parsed.results if r.base_name == "BenchmarkCompile" for v, u in r.values if u == "B/op"])), "B/op")
     assert f"Allocation per op (this run): BenchmarkCompile-2 {compile_bytes} B/op" in report
     assert "example.com/policyengine/pkg/core.(*Compiled).Evaluate" in report  # CPU hotspot table
+    # every CPU table states the samples it rests on (decoded from the profile itself)
+    from benchpipe.core import pprof
+
+    prof = json.loads((repo / "reports" / "run" / "profile" / "profile.json").read_text())
+    assert prof["benchmarks"]
+    for b in prof["benchmarks"]:
+        cp = pprof.load(repo / "reports" / "run" / "profile" / b["dir"] / "cpu.prof")
+        n = sum(smp.values[cp.index_of("samples")] for smp in cp.samples)
+        assert f"_{n:,} CPU samples" in report, (b["benchmark"], n)
+    # the benchmark's own per-call timer is measurement overhead, not the place to optimise
+    rec = report.split("### Recommendations", 1)[1]
+    assert "Measurement overhead" in rec and "in BenchmarkEvaluate:" in rec
+    assert "`time.runtimeNow` takes" not in rec and "in your code" in rec
     assert (repo / "reports" / "graphs").is_dir()
     svgs = list((repo / "reports" / "graphs").glob("*.svg"))
     assert svgs and svgs[0].read_text().lstrip().startswith("<?xml")

@@ -72,15 +72,36 @@ def regressed(compare_json: Path | None) -> set[str]:
     return {bfmt.top_level(r["benchmark"]) for r in rows if r.get("verdict") == "regression"}
 
 
-def summarize_cpu(prof: pprof.Profile, limit: int) -> dict[str, Any]:
+# The harness and the benchmark's own measurement, not the code under test: reported as overhead.
+HARNESS = re.compile(r"^(time\.(Now|Since|now|runtimeNow\w*)|runtime\.(nanotime\w*|walltime\w*)|testing\.)")
+
+
+def summarize_cpu(prof: pprof.Profile, limit: int, ns_per_op: float | None = None, module: str = "") -> dict[str, Any]:
+    """Flat/cumulative tables (with ns/op per function when the run's ns/op is known), the CPU sample
+    count, the GC share, the measurement-overhead share and the module's own functions by flat cost."""
     costs, total = pprof.top(prof, "cpu")
     gc = sum(c.flat for c in costs if GC_FUNCS.match(c.name))
-    rows = [{"function": c.name, "file": c.file, "line": c.line, "flat": c.flat, "cum": c.cum,
-             "flat_pct": 100 * c.flat / total if total else 0.0, "cum_pct": 100 * c.cum / total if total else 0.0}
-            for c in costs]
+    harness = sum(c.flat for c in costs if HARNESS.match(c.name))
+
+    def row(c: pprof.FuncCost) -> dict[str, Any]:
+        flat_pct = 100 * c.flat / total if total else 0.0
+        cum_pct = 100 * c.cum / total if total else 0.0
+        r = {"function": c.name, "file": c.file, "line": c.line, "flat": c.flat, "cum": c.cum,
+             "flat_pct": flat_pct, "cum_pct": cum_pct}
+        if ns_per_op:
+            r["flat_ns_op"], r["cum_ns_op"] = flat_pct / 100 * ns_per_op, cum_pct / 100 * ns_per_op
+        return r
+
+    rows = [row(c) for c in costs]
     by_cum = sorted(rows, key=lambda r: (-r["cum"], r["function"]))
-    return {"total_ns": total, "duration_ns": prof.duration_nanos, "samples": len(prof.samples),
-            "gc_alloc_pct": 100 * gc / total if total else 0.0, "flat": rows[:limit], "cum": by_cum[:limit]}
+    own = [r for r in rows if module and r["function"].startswith((module + "/", module + "."))
+           and not HARNESS.match(r["function"])]
+    si = next((i for i, (t, _) in enumerate(prof.sample_types) if t == "samples"), None)
+    n = sum(smp.values[si] for smp in prof.samples) if si is not None else len(prof.samples)
+    return {"total_ns": total, "duration_ns": prof.duration_nanos, "samples": n, "ns_per_op": ns_per_op,
+            "gc_alloc_pct": 100 * gc / total if total else 0.0,
+            "harness_pct": 100 * harness / total if total else 0.0,
+            "flat": rows[:limit], "cum": by_cum[:limit], "own": own[:5]}
 
 
 def summarize_mem(prof: pprof.Profile, limit: int) -> dict[str, Any]:
@@ -127,7 +148,7 @@ def profile_benchtime(profile_cfg: dict[str, Any], cfg: dict[str, Any]) -> str:
 
 
 def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, profile_cfg: dict[str, Any],
-                      timeout: str, benchtime: str, stall_s: float = 0) -> dict[str, Any]:
+                      timeout: str, benchtime: str, stall_s: float = 0, module: str = "") -> dict[str, Any]:
     rate = int(profile_cfg.get("memprofilerate", 1))
     limit = int(profile_cfg.get("top", 15))
     base = gotest.bench_args(f"^{re.escape(name)}$", 1, benchtime, timeout=timeout)
@@ -149,9 +170,14 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
     entry: dict[str, Any] = {"package": pkg.import_path, "benchmark": name, "maxrss_kb": cpu.maxrss_kb,
                              "iterations": sum(r.iters for r in results), "go_s": cpu.wall + mem.wall,
                              "alloc_bytes_per_s": _bytes_per_s(results), "notes": [], "graphs": {}}
+    ns = [v for r in results for v, u in r.values if u == "ns/op"]
     try:
         cprof = pprof.load(sub / "cpu.prof")
-        entry["cpu"] = summarize_cpu(cprof, limit)
+        entry["cpu"] = summarize_cpu(cprof, limit, ns[0] if len(ns) == 1 else None, module)
+        min_samples = int(profile_cfg.get("min_samples", 1000))
+        if 0 < entry["cpu"]["samples"] < min_samples:
+            entry["notes"].append(f"{name}: the CPU table rests on {entry['cpu']['samples']} samples (fewer than "
+                                  f"profile.min_samples {min_samples}): its order is noisy; raise profile.benchtime")
         if not entry["cpu"]["total_ns"]:
             entry["notes"].append(f"{name}: CPU profile has no samples (benchmark too short? raise "
                                   "profile.benchtime)")
@@ -225,7 +251,7 @@ def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path
             sub.mkdir()
             try:
                 entry = profile_benchmark(binary, pkg, name, sub, profile_cfg, str(cfg["timeout"]),
-                                          benchtime, stall_s)
+                                          benchtime, stall_s, module)
             except BenchpipeError as e:
                 shutil.rmtree(sub)
                 summary["notes"].append(f"{name}: profile skipped: {e.message}")

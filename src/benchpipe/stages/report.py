@@ -199,11 +199,16 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
         slug = re.sub(r"[^A-Za-z0-9_.-]", "_", p["dir"])
         entry: dict[str, Any] = {"package": p["package"], "benchmark": p["benchmark"], "flat": [], "cum": [],
                                  "svg": "", "trace": os.path.relpath(bdir / "trace.out", Path.cwd()),
-                                 "iterations": p.get("iterations", 0)}
+                                 "iterations": p.get("iterations", 0), "own": [], "samples": 0,
+                                 "per_op": False, "harness_pct": 0.0}
         cpu = p.get("cpu")
         if cpu:
-            for key in ("flat", "cum"):
-                entry[key] = [{**f, "where": f"{Path(f['file']).name}:{f['line']}"} for f in cpu[key][:8]]
+            for key in ("flat", "cum", "own"):
+                entry[key] = [{**f, "where": f"{Path(f['file']).name}:{f['line']}"} for f in cpu.get(key, [])[:8]]
+            entry["samples"] = cpu.get("samples", 0)
+            entry["per_op"] = bool(cpu.get("ns_per_op"))
+            entry["ns_per_op"] = cpu.get("ns_per_op")
+            entry["harness_pct"] = cpu.get("harness_pct", 0.0)
         if p.get("graphs", {}).get("cpu"):
             dest = graphs / f"cpu-{slug}.svg"
             shutil.copyfile(bdir / p["graphs"]["cpu"], dest)
@@ -247,11 +252,18 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
                     for b, a, n in per_op]
     # Recommendations, from measured facts only.
     rec_opt = []
-    for p in profiles[:4]:
-        if p["flat"]:
-            f = p["flat"][0]
-            rec_opt.append(f"`{code_escape(f['function'])}` takes {f['flat_pct']:.1f}% of CPU in "
-                           f"{md_escape(p['benchmark'])} ({md_escape(f['where'])}): the first place to look.")
+    # Ranked by the module's own code (the harness and the benchmark's own timer are overhead, not targets).
+    own_hot = sorted(((f, p) for p in profiles for f in p["own"][:1]), key=lambda fp: -fp[0]["flat_pct"])
+    for f, p in own_hot[:4]:
+        cost = (f"costs {f['flat_ns_op']:,.0f} ns of {p['ns_per_op']:,.0f} ns/op ({f['flat_pct']:.1f}%)"
+                if p["per_op"] else f"takes {f['flat_pct']:.1f}% of CPU")
+        rec_opt.append(f"`{code_escape(f['function'])}` {cost} in {md_escape(p['benchmark'])} "
+                       f"({md_escape(f['where'])}): the first place to look in your code.")
+    for p in profiles:
+        if p["harness_pct"] >= 10:
+            rec_opt.append(f"Measurement overhead: timer and testing-harness frames (`time.Now`, "
+                           f"`runtime.nanotime`, `testing.*`) take {p['harness_pct']:.1f}% of CPU in "
+                           f"{md_escape(p['benchmark'])}: its ns/op includes the benchmark's own timing.")
     for d in diffs:
         top = d["rows"][0]
         rec_opt.append(f"{md_escape(d['benchmark'])} got slower mostly in `{code_escape(top['function'])}` "

@@ -80,7 +80,7 @@ SCHEMA: dict[str, dict[str, str]] = {
                         "ignore": "bool"},
     "paired": {"rounds": "int", "benchtime": "str", "confirm_rounds": "int", "order": "str"},
     "profile": {"enabled": "bool", "bench": "regex", "benchtime": "str", "memprofilerate": "int", "top": "int",
-                "node_threshold": "num", "edge_threshold": "num", "gc_thresholds": "map"},
+                "node_threshold": "num", "edge_threshold": "num", "gc_thresholds": "map", "min_samples": "int"},
     "report": {"trend_runs": "int", "trend_benchmarks": "regex", "trend_max": "int", "targets": "list"},
 }
 TOP = {"target", "mode", "modes", "bench", "compare", "paired", "profile", "report"}
