@@ -129,10 +129,11 @@ def _stage_code(dvc_code: int) -> int:
         return 2
 
 
-def _finish(require_baseline: bool = False, strict_env: bool = False) -> None:
+def _finish(require_baseline: bool = False, strict_env: bool = False, report_only: bool = False) -> None:
     print(f"report: {ROOT / 'reports' / 'report.md'}")
     argv = ["benchpipe", "gate"] + (["--require-baseline"] if require_baseline else [])
     argv += ["--strict-env"] if strict_env else []
+    argv += ["--report-only"] if report_only else []
     _run(argv)
 
 
@@ -159,9 +160,10 @@ def full(c, target=None, packages=None, bench=None, count=None, benchtime=None):
             "bench": "benchmark regex", "count": "runs of each benchmark (default 6: a U test needs >= 4)",
             "benchtime": "go test -benchtime", "rounds": "paired mode: rounds", "changed_only": "paired mode: only packages that changed",
             "format": "paired mode: text|markdown|csv|json",
-            "strict_env": "exit 3 when the baseline was recorded with other settings"})
+            "strict_env": "exit 3 when the baseline was recorded with other settings",
+            "report_only": "write the report and print the verdict, but exit 0 on a regression"})
 def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=None, bench=None, count=6,
-            benchtime=None, rounds=None, changed_only=False, format="text", strict_env=False):
+            benchtime=None, rounds=None, changed_only=False, format="text", strict_env=False, report_only=False):
     """Compare with a saved baseline (or, with --base, run base and head interleaved); exit 1 on FAIL."""
     if base:
         argv = ["benchpipe", "compare", "--target", str(Path(target or EXAMPLE).resolve()),
@@ -183,7 +185,7 @@ def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=
     _run(["benchpipe", "baseline", "pull", "--name", baseline])
     _pipeline(_overrides(None, target, packages, bench, count, benchtime,
                          {"compare.baseline": baseline, "bench.like_baseline": baseline}))
-    _finish(require_baseline=True, strict_env=strict_env)
+    _finish(require_baseline=True, strict_env=strict_env, report_only=report_only)
 
 
 @task(help={"bench": "benchmark regex to profile", "target": "Go module directory",

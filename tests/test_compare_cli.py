@@ -125,6 +125,17 @@ def test_pipeline_compare_warns_on_environment_differences(tmp_path: Path) -> No
                                  "GOMAXPROCS differs: baseline 8 vs current 2"]
     g = run(["benchpipe", "gate", "--compare", str(tmp_path / "out.json")])
     assert g.returncode == 1 and "BenchmarkEvaluate-2" in g.stdout
+    assert g.stdout.splitlines()[0] == "not comparable: Go version differs: baseline go1.20.1 vs current go1.26.8"
+    assert run(["benchpipe", "gate", "--strict-env", "--compare", str(tmp_path / "out.json")]).returncode == 3
+    # report-only: the same verdict, exit 0; JSON for machines
+    r = run(["benchpipe", "gate", "--report-only", "--compare", str(tmp_path / "out.json")])
+    assert r.returncode == 0 and r.stdout == g.stdout
+    j = run(["benchpipe", "gate", "--format", "json", "--compare", str(tmp_path / "out.json")])
+    jd = json.loads(j.stdout)
+    regressed = [r for r in d["rows"] if r["verdict"] == "regression"]
+    assert j.returncode == 1 and jd["verdict"] == "FAIL" and jd["exit_code"] == 1
+    assert len(jd["regressed"]) == len(regressed) and jd["regressed"][0].startswith(regressed[0]["benchmark"])
+    assert jd["not_comparable"] == d["not_comparable"]
     # no baseline: the stage notes it; the gate passes unless a baseline is required
     (tmp_path / "baselines" / "main.txt").unlink()
     p = compare("--params", str(ROOT / "params.yaml"), "--current", str(DATA / "example_slow.txt"),

@@ -1,4 +1,10 @@
-"""``benchpipe gate``: the verdict of the last comparison as an exit code."""
+"""``benchpipe gate``: the verdict of the last comparison as an exit code.
+
+Exit codes: 0 pass or warn, 1 regression, 2 a benchmark did not finish (stalled), 3 no baseline
+(with ``--require-baseline``) or not comparable (with ``--strict-env``). ``--report-only`` prints
+the same verdict but exits 0 for regressions (errors still exit 2). ``--format json`` prints the
+verdict, the regressed rows, the differences in settings and the failures as one JSON object.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from typing import Any
 
 from benchpipe.cli.common import RUN, verdict_code
 from benchpipe.core.errors import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, BenchpipeError
+from benchpipe.render.text import verdict_text
 
 
 def register(sub: Any) -> None:
@@ -18,7 +25,30 @@ def register(sub: Any) -> None:
     p.add_argument("--require-baseline", action="store_true", help="exit 3 when there was no baseline")
     p.add_argument("--strict-env", action="store_true",
                    help="exit 3 when the baseline was recorded with other settings (not comparable)")
+    p.add_argument("--report-only", action="store_true", help="print the verdict, exit 0 even on a regression")
+    p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(fn=run)
+
+
+def decide(data: dict[str, Any], require_baseline: bool, strict_env: bool) -> tuple[int, list[str]]:
+    """The exit code and the lines that explain it."""
+    failures = data.get("failures") or []
+    if failures:
+        return EXIT_ERROR, [f"error: {f['message']}" for f in failures] + [
+            f"verdict: ERROR ({len(failures)} benchmark(s) did not finish; the other results are in the report)"]
+    if data.get("verdict", "NONE") == "NONE":
+        return (EXIT_NOTHING if require_baseline else EXIT_OK), [f"verdict: no baseline ({data.get('note', '')})"]
+    diffs = [f"not comparable: {d}" for d in data.get("not_comparable") or []]
+    if diffs and strict_env:
+        return EXIT_NOTHING, diffs + ["verdict: not comparable (--strict-env)"]
+    line = verdict_text(data["verdict"], float(data.get("threshold_pct", 10)), float(data.get("alpha", 0.05)),
+                        regressed(data))
+    return verdict_code(data["verdict"]), diffs + [line]
+
+
+def regressed(data: dict[str, Any]) -> list[str]:
+    return [f"{r['benchmark']} {r['unit']} {r['delta_pct']:+.2f}%" if r.get("delta_pct") is not None
+            else f"{r['benchmark']} {r['unit']}" for r in data.get("rows", []) if r["verdict"] == "regression"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,27 +56,15 @@ def run(args: argparse.Namespace) -> int:
     if not p.exists():
         raise BenchpipeError(f"{p}: no comparison (run the pipeline first)")
     data = json.loads(p.read_text())
-    verdict = data.get("verdict", "NONE")
-    failures = data.get("failures") or []
-    if failures:
-        for f in failures:
-            sys.stdout.write(f"error: {f['message']}\n")
-        sys.stdout.write(f"verdict: ERROR ({len(failures)} benchmark(s) did not finish; the other results "
-                         "are in the report)\n")
-        return EXIT_ERROR
-    if verdict == "NONE":
-        sys.stdout.write(f"verdict: no baseline ({data.get('note', '')})\n")
-        return EXIT_NOTHING if args.require_baseline else EXIT_OK
-    diffs = data.get("not_comparable") or []
-    for d in diffs:
-        sys.stdout.write(f"not comparable: {d}\n")
-    if diffs and args.strict_env:
-        sys.stdout.write("verdict: not comparable (--strict-env)\n")
-        return EXIT_NOTHING
-    from benchpipe.render.text import verdict_text
-
-    bad = [f"{r['benchmark']} {r['unit']} {r['delta_pct']:+.2f}%" if r.get("delta_pct") is not None
-           else f"{r['benchmark']} {r['unit']}" for r in data.get("rows", []) if r["verdict"] == "regression"]
-    sys.stdout.write(verdict_text(verdict, float(data.get("threshold_pct", 10)), float(data.get("alpha", 0.05)), bad)
-                     + "\n")
-    return verdict_code(verdict)
+    code, lines = decide(data, args.require_baseline, args.strict_env)
+    if args.report_only and code != EXIT_ERROR:
+        code = EXIT_OK
+    if args.format == "json":
+        sys.stdout.write(json.dumps({"verdict": data.get("verdict", "NONE"), "exit_code": code,
+                                     "threshold_pct": data.get("threshold_pct"), "alpha": data.get("alpha"),
+                                     "regressed": regressed(data), "not_comparable": data.get("not_comparable") or [],
+                                     "failures": [f["message"] for f in data.get("failures") or []],
+                                     "note": data.get("note", "")}, indent=2) + "\n")
+    else:
+        sys.stdout.write("\n".join(lines) + "\n")
+    return code
