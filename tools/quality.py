@@ -76,7 +76,7 @@ def run_sequential(repo: Path, base: str, head: str, count: int, benchtime: str)
                 pkg = gotest.list_packages(wt, ["."])[0]
                 gotest.build_test_binary(pkg, wt, binary)
                 res = gotest.run_binary(binary, wt, gotest.bench_args(".", count, benchtime, timeout="10m"))
-                outs.append(bfmt.read_text(gotest.split_output(res.output)[0], rev))
+                outs.append(bfmt.read_text(gotest.split_output(res.output), rev))
             finally:
                 subprocess.run(["git", "worktree", "remove", "--force", str(wt)], cwd=repo, capture_output=True)
     return compare_parsed(outs[0], outs[1], options())

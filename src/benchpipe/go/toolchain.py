@@ -12,12 +12,12 @@ all in one ``go test -c`` (Go builds them in parallel).
 Every benchmark run uses ``-test.v=test2json``, the framing ``go test -json``
 uses: Go then prints each result line whole, whatever the code under test
 writes, and marks its own lines (``=== RUN``, ``PASS``) with the byte 0x16.
-:func:`split_output` separates the benchfmt text (headers and results) from
-everything else (the code's log lines), which goes to the log.
+:func:`split_output` keeps the benchfmt text (headers and results); everything
+else (the code's log lines) goes to the log.
 
 A benchmark process that uses almost no CPU for ``stall_s`` seconds is
 stalled (``-test.timeout`` does not cover benchmarks): it gets SIGQUIT, so Go
-prints every goroutine's stack, and :mod:`benchpipe.goroutines` names where
+prints every goroutine's stack, and :mod:`benchpipe.core.goroutines` names where
 the benchmark waits.
 """
 
@@ -119,10 +119,16 @@ def build_test_binary(pkg: Package, target: Path, out: Path, log: Callable[[str]
     if log:
         log(p.stdout + p.stderr)
     if p.returncode != 0:
-        lines = [ln for ln in p.stderr.splitlines() if ln.strip() and not ln.startswith("#")]
-        first = lines[0] if lines else "build failed"
-        raise BenchpipeError(f"build failed for {pkg.import_path}: {first}")
+        raise _build_error(p.stderr, pkg.import_path)
     return time.monotonic() - t0
+
+
+def _build_error(stderr: str, default_pkg: str) -> BenchpipeError:
+    """One line for a failed ``go test -c``: the package Go names (``# pkg``) and Go's first error line."""
+    failing = next((ln[2:].split()[0] for ln in stderr.splitlines() if ln.startswith("# ") and ln[2:].split()),
+                   default_pkg)
+    lines = [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("#")]
+    return BenchpipeError(f"build failed for {failing}: {lines[0] if lines else 'build failed'}")
 
 
 def _binary_name(pkg: Package) -> str:
@@ -156,10 +162,7 @@ def build_test_binaries(pkgs: list[Package], target: Path, out_dir: Path,
         if log:
             log(p.stdout + p.stderr)
         if p.returncode != 0:
-            failing = next((ln[2:].split()[0] for ln in p.stderr.splitlines() if ln.startswith("# ")),
-                           batch[0].import_path)
-            lines = [ln for ln in p.stderr.splitlines() if ln.strip() and not ln.startswith("#")]
-            raise BenchpipeError(f"build failed for {failing}: {lines[0] if lines else 'build failed'}")
+            raise _build_error(p.stderr, batch[0].import_path)
         for x in batch:
             where[x.import_path] = d / _binary_name(x)
     missing = [x.import_path for x in pkgs if not where[x.import_path].exists()]
@@ -213,6 +216,11 @@ class Stall:
     seconds: float
     where: str  # "blocked in chan send at pkg/file.go:12 (pkg.(*T).Method)", or "" if not found
     dump: str  # the goroutine dump Go printed on SIGQUIT
+
+    def describe(self, name: str, context: str = "") -> str:
+        """"<name> stalled<context> (no CPU progress for Ns), blocked in ... at file:line"."""
+        return (f"{name} stalled{context} (no CPU progress for {self.seconds:g}s)"
+                + (f", {self.where}" if self.where else ""))
 
 
 @dataclass
@@ -322,8 +330,9 @@ def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], N
     proc.returncode = os.waitstatus_to_exitcode(status)
     output = "".join(chunks)
     if stall is not None:
-        b = goroutines.blocked(output, cwd_module(cwd))
-        stall.where = b.describe(cwd_module(cwd)) if b else ""
+        root = cwd_module(cwd)
+        b = goroutines.blocked(output, root)
+        stall.where = b.describe(root) if b else ""
         stall.dump = output
     return RunResult(proc.returncode, output, rusage.ru_maxrss, time.monotonic() - t0, started, stall)
 
@@ -336,13 +345,11 @@ def cwd_module(d: Path) -> Path:
     return d
 
 
-def split_output(output: str) -> tuple[str, str]:
-    """Split a test2json-framed run into (benchfmt text, log text).
-
-    The benchfmt text holds Go's header lines (``goos:``, ``goarch:``,
-    ``pkg:``, ``cpu:``, printed before the first benchmark), every whole
-    result line and ``PASS``; the log holds everything, framing removed.
-    """
+def split_output(output: str) -> str:
+    """The benchfmt text of a test2json-framed run: Go's header lines (``goos:``,
+    ``goarch:``, ``pkg:``, ``cpu:``, printed before the first benchmark), every
+    whole result line and ``PASS``. Everything else (the code's own output)
+    reaches the log through :func:`run_binary`'s sink."""
     bench: list[str] = []
     first_run = False
     for ln in output.splitlines():
@@ -357,7 +364,7 @@ def split_output(output: str) -> tuple[str, str]:
             continue
         if not first_run and ln.split(":", 1)[0] in ("goos", "goarch", "pkg", "cpu") and ": " in ln:
             bench.append(ln)
-    return "".join(x + "\n" for x in bench), output.replace(FRAMING, "")
+    return "".join(x + "\n" for x in bench)
 
 
 def diagnose(output: str, pkg: str, returncode: int, root: Path | None = None) -> str:

@@ -1,4 +1,4 @@
-"""Render a :class:`~benchpipe.compare.Comparison` as text (benchstat's layout),
+"""Render a :class:`~benchpipe.core.verdict.Comparison` as text (benchstat's layout),
 Markdown, CSV or JSON.
 
 Text shows one table per unit, values tidied (ns/op as sec/op, MB/s as B/s)

@@ -118,12 +118,11 @@ def run_one(side: Side, ref: BenchRef, benchtime: str, round_no: int, samples: S
     args = gotest.bench_args(f"^{re.escape(name)}$", 1, benchtime, timeout=timeout)
     res = gotest.run_binary(side.binaries[pkg], side.dirs[pkg], args, hard_timeout=3600, stall_s=stall_s)
     if res.stall is not None:
-        raise BenchpipeError(f"{side.label} side ({side.name}): {pkg}: {name} stalled (no CPU progress for "
-                             f"{res.stall.seconds:g}s)" + (f", {res.stall.where}" if res.stall.where else ""))
+        raise BenchpipeError(f"{side.label} side ({side.name}): {pkg}: {res.stall.describe(name)}")
     if res.returncode != 0:
         raise BenchpipeError(f"{side.label} side ({side.name}): "
                              + gotest.diagnose(res.output, pkg, res.returncode, gotest.cwd_module(side.dirs[pkg])))
-    text, _ = gotest.split_output(res.output)
+    text = gotest.split_output(res.output)
     parsed = bfmt.read_text(text, f"{side.label}:{pkg}:{name}")
     samples.units.update(parsed.units)
     store = samples.values[side.label]

@@ -11,7 +11,7 @@ wall times, peak RSS of each benchmark process).
 Only packages with benchmarks are built (concurrently); patterns that match
 no package fall back to ``./...`` with a note. The code's own output (log
 lines) goes to ``bench.log``; ``bench.txt`` holds only benchfmt (see
-:func:`benchpipe.gotest.split_output`).
+:func:`benchpipe.go.toolchain.split_output`).
 
 Failures (build error, panic, failed benchmark, timeout) stop the stage with
 one line naming the problem and exit 2; everything Go printed is kept in
@@ -84,12 +84,11 @@ def _run_package(binary: Path, pkg: gotest.Package, cfg: dict[str, Any], hard: f
             res = gotest.run_binary(binary, pkg.dir, flags, sink=log, on_bench=announce, hard_timeout=hard,
                                     stall_s=stall_s)
         except gotest.Hung:
-            raise BenchpipeError(f"{pkg.import_path}: benchmark hit the -timeout ({cfg.get('timeout', '10m')}) "
+            raise BenchpipeError(f"{pkg.import_path}: benchmark hit the -timeout ({cfg['timeout']}) "
                                  "and was killed") from None
         wall += res.wall
         rss = max(rss, res.maxrss_kb)
-        bench_text, _ = gotest.split_output(res.output)
-        text += bench_text
+        text += gotest.split_output(res.output)
         if res.stall is None:
             if res.returncode != 0:
                 raise BenchpipeError(gotest.diagnose(res.output, pkg.import_path, res.returncode, root))
@@ -98,8 +97,7 @@ def _run_package(binary: Path, pkg: gotest.Package, cfg: dict[str, Any], hard: f
         top = bfmt.top_level(st.benchmark) if st.benchmark else "?"
         dump = run_dir / f"stall-{re.sub(r'[^A-Za-z0-9_.-]', '_', pkg.import_path)}-{top}.txt"
         atomic.write_text(dump, st.dump)
-        msg = (f"{pkg.import_path}: {st.benchmark or 'a benchmark'} stalled (no CPU progress for {st.seconds:g}s)"
-               + (f", {st.where}" if st.where else "") + f"; goroutine dump in {dump}")
+        msg = f"{pkg.import_path}: {st.describe(st.benchmark or 'a benchmark')}; goroutine dump in {dump}"
         gotest.progress(f"bench: STALLED: {msg}")
         failures.append({"kind": "stall", "package": pkg.import_path, "benchmark": top, "running": st.benchmark,
                          "where": st.where, "dump": str(dump), "message": msg})

@@ -15,7 +15,6 @@ The stage always exits 0; ``benchpipe gate`` turns the verdict into an exit code
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -36,11 +35,11 @@ def _none(out: Path, name: str, ce: dict, opts: Options, note: str) -> dict:
 
 def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Options) -> dict:
     txt, meta_json = baselines.paths(name)
-    ce = json.loads(current_meta.read_text()) if current_meta and current_meta.exists() else {}
+    ce = atomic.read_json(current_meta)
     if not txt.exists():
         return _none(out, name, ce, opts, f"No baseline: {txt} does not exist (save one with `invoke baseline "
                                           f"--name {name}`).")
-    be = json.loads(meta_json.read_text()) if meta_json.exists() else {}
+    be = atomic.read_json(meta_json)
     if be.get("module") and ce.get("module") and be["module"] != ce["module"]:
         return _none(out, name, ce, opts, f"No baseline for {ce['module']}: baseline {name!r} was recorded on "
                                           f"{be['module']} (save one for this module with `invoke baseline`).")

@@ -16,7 +16,7 @@ Output (a DVC directory output): per benchmark ``cpu.prof``, ``mem.prof``,
 ``trace.out``, ``cpu.svg`` and the package's test binary; ``profile.json``
 with flat/cumulative CPU tables, allocation hotspots, GC-pressure facts and,
 for regressed benchmarks whose baseline has profiles, the differential
-profile (see :mod:`benchpipe.profdiff`).
+profile (see :mod:`benchpipe.stages.profdiff`).
 
 GC pressure is High when the runtime's GC and allocation functions take at
 least ``high_gc_pct`` of CPU samples or the benchmark allocates at least
@@ -25,7 +25,6 @@ least ``high_gc_pct`` of CPU samples or the benchmark allocates at least
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import sys
@@ -58,10 +57,8 @@ def select_benchmarks(params: dict[str, Any], compare_json: Path | None, default
 
 def _artifact(path: Path | None) -> dict[str, Any]:
     """A stage's JSON output, or {} when it is missing or unreadable (nothing flagged, nothing failed)."""
-    if not path or not path.exists():
-        return {}
     try:
-        return json.loads(path.read_text())
+        return atomic.read_json(path)
     except ValueError:
         return {}
 
@@ -157,14 +154,13 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
                   [f"-test.memprofile={sub / 'mem.prof'}", f"-test.memprofilerate={rate}"]):
         res = gotest.run_binary(binary, pkg.dir, base + extra, stall_s=stall_s)
         if res.stall is not None:
-            raise BenchpipeError(f"{name} stalled under profiling (no CPU progress for {res.stall.seconds:g}s)"
-                                 + (f", {res.stall.where}" if res.stall.where else ""))
+            raise BenchpipeError(res.stall.describe(name, " under profiling"))
         if res.returncode != 0:
             raise BenchpipeError(gotest.diagnose(res.output, pkg.import_path, res.returncode,
                                                  gotest.cwd_module(pkg.dir)) + " (under profiling)")
         runs.append(res)
     cpu, mem = runs
-    cpu_text, _ = gotest.split_output(cpu.output)
+    cpu_text = gotest.split_output(cpu.output)
     (sub / "bench.txt").write_text(cpu_text)
     results = bfmt.read_text(cpu_text).results
     entry: dict[str, Any] = {"package": pkg.import_path, "benchmark": name, "maxrss_kb": cpu.maxrss_kb,

@@ -355,9 +355,9 @@ def run(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, prof
         params: dict[str, Any], out_md: Path, out_metrics: Path, history_dir: Path | None = None) -> dict[str, Any]:
     meta = json.loads(meta_path.read_text())
     meta["_raw_path"] = str(raw_path)
-    cmp = json.loads(compare_json.read_text()) if compare_json.exists() else {}
+    cmp = atomic.read_json(compare_json)
     pj = profile_dir / "profile.json"
-    prof = json.loads(pj.read_text()) if pj.exists() else {}
+    prof = atomic.read_json(pj)
     graphs = out_md.parent / "graphs"
     if graphs.exists():
         shutil.rmtree(graphs)

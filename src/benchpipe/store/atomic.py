@@ -1,4 +1,4 @@
-"""Atomic file writes: write to a temporary file beside the target, fsync, rename.
+"""Stage artifacts on disk. Writes are atomic: write to a temporary file beside the target, fsync, rename.
 
 An interrupted run leaves either the old file or the new one, never half of one.
 :func:`replacing` is the one place that does it; the helpers below and every
@@ -53,3 +53,10 @@ def copy_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
     """Copy src over dst atomically."""
     with replacing(dst) as tmp:
         shutil.copyfile(src, tmp)
+
+
+def read_json(path: Path | None) -> dict[str, Any]:
+    """A JSON artifact another stage wrote, or {} when there is none (no path, or the file is missing)."""
+    if path is None or not path.exists():
+        return {}
+    return json.loads(path.read_text())

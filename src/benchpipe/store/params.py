@@ -170,7 +170,7 @@ def overridden(key: str) -> bool:
         return False
 
 
-def like_baseline(params: dict[str, Any], cfg: dict[str, Any], meta: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def like_baseline(cfg: dict[str, Any], meta: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """The mode's settings with the baseline's benchtime and -cpu list where the user did not set them
     (``bench.like_baseline``: compare like with like); returns the settings and a note saying what was taken."""
     s = meta.get("settings") or {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from benchpipe.stages import bench
-    from benchpipe.store import baselines
+    from benchpipe.store import atomic, baselines
 
     settings = params.load(args.params)
     cfg = params.mode_config(settings)
@@ -35,10 +34,9 @@ def run(args: argparse.Namespace) -> int:
     note = ""
     if bcfg.get("like_baseline"):
         _, meta = baselines.paths(str(bcfg["like_baseline"]))
-        if meta.exists():
-            cfg, note = params.like_baseline(settings, cfg, json.loads(meta.read_text()))
-            if note:
-                sys.stderr.write(f"bench: {note}\n")
+        cfg, note = params.like_baseline(cfg, atomic.read_json(meta))
+        if note:
+            sys.stderr.write(f"bench: {note}\n")
     info = bench.run(cfg, target, Path(args.out), Path(args.meta), stall_s, [note] if note else [])
     sys.stderr.write(f"bench: {info['results']} results in {info['wall_s']:.1f}s "
                      f"(go test {info['go_s']:.1f}s) -> {args.out}\n")
