@@ -107,16 +107,21 @@ def _pipeline_locked(overrides: dict, stages: list[str] | None = None) -> None:
     started = time.time() - total
     go_bench = _go_seconds(RUN / "bench.json", started)
     go_prof = _go_seconds(RUN / "profile" / "profile.json", started)
-    print(f"time: go test {go_bench:.1f}s (benchmarks) + {go_prof:.1f}s (profiling), "
-          f"everything else (DVC, parsing, statistics, report) {total - go_bench - go_prof:.1f}s")
+    go_confirm = _go_seconds(RUN / "compare.json", started, "confirm")
+    confirm = f" + {go_confirm:.1f}s (re-running flagged rows interleaved)" if go_confirm else ""
+    print(f"time: go test {go_bench:.1f}s (benchmarks) + {go_prof:.1f}s (profiling){confirm}, "
+          f"everything else (DVC, parsing, statistics, report) {total - go_bench - go_prof - go_confirm:.1f}s")
 
 
-def _go_seconds(path: Path, since: float) -> float:
+def _go_seconds(path: Path, since: float, section: str = "") -> float:
     """A stage's `go test` seconds, if that stage ran in this pipeline (DVC skips unchanged stages)."""
     try:
         if path.stat().st_mtime < since:
             return 0.0
-        return float(json.loads(path.read_text()).get("go_s", 0.0))
+        data = json.loads(path.read_text())
+        if section:
+            return float((data.get(section) or {}).get("seconds", 0.0))
+        return float(data.get("go_s", 0.0))
     except (OSError, ValueError):
         return 0.0
 
@@ -256,6 +261,7 @@ def speed(c, benchstat=None):
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "history"])
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "scale"])
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "quick"])
+    _run([sys.executable, str(ROOT / "tools" / "speed.py"), "paired"])
     _run([sys.executable, str(ROOT / "tools" / "bench_speed.py")])
 
 

@@ -158,8 +158,43 @@ def quick_speed(root: Path) -> dict[str, float]:
     return {"bare_s": t_bare, "quick_s": t_quick, "ratio": t_quick / t_bare, "fixed_s": fixed}
 
 
+def paired_speed(module: Path, packages: list[str], rounds: int = 6, benchtime: str = "100ms") -> dict[str, float]:
+    """A/A paired compare (``rounds`` rounds, base HEAD vs the working tree) against two sequential
+    ``go test -count <rounds>`` runs at the same benchtime: the same number of samples per side. Builds are
+    warmed first (go's build cache, benchpipe's build cache), so both measure running benchmarks."""
+    seq = ["go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", str(rounds), "-benchtime", benchtime,
+           *packages]
+    with tempfile.TemporaryDirectory(prefix="benchpipe-paired-speed-") as tmp:
+        pair = [sys.executable, "-m", "benchpipe", "compare", "--target", str(module), "--base", "HEAD", "--rounds",
+                str(rounds), "--benchtime", benchtime, "--no-confirm", "--cache-dir", tmp, "--format", "json",
+                "--packages", *packages]
+        subprocess.run(["go", "test", "-run", "^$", "-bench", "^$", *packages], cwd=module, capture_output=True)
+        t0 = time.monotonic()
+        for _ in range(2):
+            if subprocess.run(seq, cwd=module, capture_output=True).returncode != 0:
+                raise BenchpipeError(f"go test failed in {module}")
+        t_seq = time.monotonic() - t0
+        t0 = time.monotonic()
+        p = subprocess.run(pair, cwd=module, capture_output=True, text=True)
+        t_pair = time.monotonic() - t0
+        if p.returncode not in (0, 1):
+            raise BenchpipeError(f"paired compare failed: {p.stderr.strip().splitlines()[-1:]}")
+    return {"sequential_s": t_seq, "paired_s": t_pair, "ratio": t_pair / t_seq}
+
+
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "compare"
+    if what == "paired":
+        root = Path(__file__).resolve().parents[1]
+        cases = [("example", root / "examples" / "policyengine", ["./pkg/core/...", "./pkg/policydomain/..."])]
+        uuid = Path.home() / ".cache" / "benchpipe" / "corpus" / "github.com_google_uuid@v1.6.0"
+        if (uuid / ".git").exists():  # fetched by tests/corpus/fetch.py
+            cases.append(("github.com/google/uuid", uuid, ["./..."]))
+        for label, module, pkgs in cases:
+            r = paired_speed(module, pkgs)
+            print(f"paired A/A on {label} (6 rounds, 100ms): {r['paired_s']:.1f}s vs two sequential "
+                  f"`go test -count 6` runs {r['sequential_s']:.1f}s: ratio {r['ratio']:.2f}x (target <= 1.1)")
+        return
     if what == "quick":
         q = quick_speed(Path(__file__).resolve().parents[1])
         print(f"invoke quick on the example: {q['quick_s']:.1f}s wall vs the seed's bare `go test -bench=. -benchmem "

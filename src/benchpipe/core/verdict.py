@@ -210,9 +210,16 @@ def assemble(rows: list[Row], opts: Options, added: list[str], removed: list[str
         geo[unit] = geomean_row(urows)
         pkgs = sorted({r.package for r in urows})
         geo[unit]["packages"] = {p: geomean_row([r for r in urows if r.package == p]) for p in pkgs}
+    return Comparison(rows, overall(rows), opts.alpha, opts.threshold_pct, added, removed, warnings, geo, unit_order)
+
+
+def overall(rows: list[Row]) -> str:
+    """FAIL if any row regressed, WARN if any row warns, else PASS."""
     verdicts = {r.verdict for r in rows}
-    verdict = "FAIL" if "regression" in verdicts else "WARN" if "warn" in verdicts else "PASS"
-    return Comparison(rows, verdict, opts.alpha, opts.threshold_pct, added, removed, warnings, geo, unit_order)
+    return "FAIL" if "regression" in verdicts else "WARN" if "warn" in verdicts else "PASS"
+
+
+SEVERITY = {"improvement": 0, "unchanged": 0, "warn": 1, "regression": 2}
 
 
 def geomean_row(rows: list[Row]) -> dict[str, Any]:

@@ -3,10 +3,14 @@
 Each revision is checked out into its own worktree (the head defaults to the
 working tree, uncommitted changes included) and each package's test binary is
 built once per side (``go test -c``; builds of a commit are cached by commit
-SHA, Go version and package). Benchmarks then run in rounds: in every round
-each benchmark runs once on each side (``-test.bench ^Name$ -test.count=1``),
-base first in even rounds and head first in odd ones (or shuffled), so slow
-machine drift hits both sides alike.
+SHA, Go version and package). One calibration run of the head side per
+package (``-test.benchtime`` as given) measures every benchmark's b.N; each
+result (sub-benchmarks apart) then runs in rounds with that fixed iteration
+count on both sides (``-test.benchtime=<N>x -test.count=1``, its name anchored
+level by level): no b.N ramp-up in any round, and both sides do exactly the
+same work. In every round each benchmark runs once on each side, base first in
+even rounds and head first in odd ones (or shuffled), so slow machine drift
+hits both sides alike.
 
 The verdict uses the pairing. For every benchmark and unit, the per-round
 ratio head/base is formed; a two-sided Wilcoxon signed-rank test on the log
@@ -100,7 +104,7 @@ def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_vers
             side.benchmarks[pkg.import_path] = names
 
 
-BenchRef = tuple[str, str]  # (import path, top-level benchmark name)
+BenchRef = tuple[str, str]  # (import path, benchmark name: top-level, or full without the -N suffix)
 Key = tuple[str, str, str]  # (import path, full result name, unit)
 
 
@@ -112,10 +116,15 @@ class Samples:
     units: dict[str, UnitInfo] = field(default_factory=dict)
 
 
+def name_pattern(name: str) -> str:
+    """A -test.bench regex matching exactly one benchmark, level by level (Go splits the pattern at ``/``)."""
+    return "/".join(f"^{re.escape(level)}$" for level in name.split("/"))
+
+
 def run_one(side: Side, ref: BenchRef, benchtime: str, round_no: int, samples: Samples, timeout: str,
-            stall_s: float = 60.0) -> float:
+            stall_s: float = 60.0, cpu: str = "") -> float:
     pkg, name = ref
-    args = gotest.bench_args(f"^{re.escape(name)}$", 1, benchtime, timeout=timeout)
+    args = gotest.bench_args(name_pattern(name), 1, benchtime, cpu, timeout=timeout)
     res = gotest.run_binary(side.binaries[pkg], side.dirs[pkg], args, hard_timeout=3600, stall_s=stall_s)
     if res.stall is not None:
         raise BenchpipeError(f"{side.label} side ({side.name}): {pkg}: {res.stall.describe(name)}")
@@ -132,9 +141,38 @@ def run_one(side: Side, ref: BenchRef, benchtime: str, round_no: int, samples: S
     return res.wall
 
 
+def fixed_iterations(head: Side, refs: list[BenchRef], benchtime: str, timeout: str, stall_s: float,
+                     cpu: str) -> dict[BenchRef, int]:
+    """One run of the head side per package at ``benchtime``: each result's b.N (the smallest over ``-cpu``
+    values), keyed by its full name without the -N suffix. A benchtime already in ``Nx`` form is used as is."""
+    if benchtime.endswith("x"):
+        return {}
+    by_pkg: dict[str, list[str]] = {}
+    for pkg, name in refs:
+        by_pkg.setdefault(pkg, []).append(name)
+    iters: dict[BenchRef, int] = {}
+    for pkg, names in by_pkg.items():
+        bench = "^(" + "|".join(re.escape(n) for n in names) + ")$"
+        gotest.progress(f"paired: measuring b.N of {len(names)} benchmark(s) in {pkg} (head, benchtime {benchtime})")
+        args = gotest.bench_args(bench, 1, benchtime, cpu, timeout=timeout)
+        res = gotest.run_binary(head.binaries[pkg], head.dirs[pkg], args, hard_timeout=3600, stall_s=stall_s)
+        if res.stall is not None:
+            raise BenchpipeError(f"head side ({head.name}): {pkg}: {res.stall.describe(names[0])}")
+        if res.returncode != 0:
+            raise BenchpipeError(f"head side ({head.name}): "
+                                 + gotest.diagnose(res.output, pkg, res.returncode, gotest.cwd_module(head.dirs[pkg])))
+        for r in bfmt.read_text(gotest.split_output(res.output), f"head:{pkg}").results:
+            key = (pkg, r.base_name)
+            iters[key] = min(iters.get(key, r.iters), max(r.iters, 1))
+    return iters
+
+
 def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, benchtime: str, order: str,
-               samples: Samples, timeout: str, rng: random.Random, stall_s: float = 60.0) -> None:
+               samples: Samples, timeout: str, rng: random.Random, stall_s: float = 60.0, cpu: str = "",
+               iters: dict[BenchRef, int] | None = None) -> None:
+    """Each ref once per side per round; a ref in ``iters`` runs that many iterations, others ``benchtime``."""
     t0 = time.monotonic()
+    iters = iters or {}
     for r in rounds:
         seq = list(refs)
         if order == "shuffle":
@@ -143,8 +181,9 @@ def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, benc
             sides = [base, head] if r % 2 == 0 else [head, base]
             if order == "shuffle":
                 rng.shuffle(sides)
+            bt = f"{iters[ref]}x" if ref in iters else benchtime
             for side in sides:
-                run_one(side, ref, benchtime, r, samples, timeout, stall_s)
+                run_one(side, ref, bt, r, samples, timeout, stall_s, cpu)
         gotest.progress(f"paired: round {r + 1}/{rounds.stop} done ({len(refs)} benchmarks, "
                         f"{time.monotonic() - t0:.1f}s)")
 
@@ -171,7 +210,7 @@ def analyze(samples: Samples, opts: Options, rounds: set[int] | None = None) -> 
 
 
 def bench_ref(pkg: str, name: str) -> BenchRef:
-    return pkg, bfmt.top_level(name)
+    return pkg, bfmt.base_name(name)
 
 
 def build_comparison(rows: list[Row], opts: Options, added: list[str], removed: list[str]) -> Comparison:
@@ -197,6 +236,7 @@ class Plan:
     cache: Path
     seed: int = 1
     stall_s: float = 60.0
+    cpu: str = ""  # -test.cpu list ("": the machine's GOMAXPROCS)
 
 
 def changed_packages(root: Path, rel: Path, base_sha: str, head_rev: str | None, head: Side) -> set[str] | None:
@@ -264,8 +304,12 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
             raise NothingToCompare(f"no benchmark matching {plan.bench!r} exists on both sides")
         samples = Samples()
         t0 = time.monotonic()
+        iters = fixed_iterations(head, refs, plan.benchtime, plan.timeout, plan.stall_s, plan.cpu)
+        if iters:  # one ref per result: each runs at its own fixed b.N
+            refs = sorted(iters)
+        facts["iterations"] = {f"{p} {n}": k for (p, n), k in sorted(iters.items())}
         run_rounds(base, head, refs, range(plan.rounds), plan.benchtime, plan.order, samples, plan.timeout, rng,
-                       plan.stall_s)
+                   plan.stall_s, plan.cpu, iters)
         rows = analyze(samples, opts)
         suspects = sorted({bench_ref(r.package, r.benchmark) for r in rows if r.verdict == "regression"})
         confirmed: dict[tuple[str, str, str], bool] = {}
@@ -274,7 +318,7 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
                             f"{plan.confirm_rounds} fresh rounds")
             fresh = range(plan.rounds, plan.rounds + plan.confirm_rounds)
             run_rounds(base, head, suspects, fresh, plan.benchtime, plan.order, samples, plan.timeout, rng,
-                       plan.stall_s)
+                       plan.stall_s, plan.cpu, iters)
             fresh_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts, set(fresh))}
             all_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts)}
             for i, r in enumerate(rows):

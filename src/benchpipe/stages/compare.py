@@ -10,19 +10,28 @@ Comparable runs only: the settings that shape numbers (see
 are listed under ``not_comparable`` and make the verdict at least WARN. A
 baseline recorded on another Go module is no baseline for this one (verdict
 ``NONE``, a full report); a baseline sharing no benchmark with the run likewise.
-The stage always exits 0; ``benchpipe gate`` turns the verdict into an exit code.
+Rows the U test flags can be re-judged by ``confirm`` (the CLI passes
+:func:`benchpipe.revisions.confirm.confirm`: paired rounds against the
+baseline's commit) before the verdict is written; its facts go under
+``confirm``. The stage always exits 0; ``benchpipe gate`` turns the verdict
+into an exit code.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import comparable
 from benchpipe.core.errors import NothingToCompare
-from benchpipe.core.verdict import Options, compare_parsed, to_json
+from benchpipe.core.verdict import Comparison, Options, compare_parsed, to_json
 from benchpipe.store import atomic, baselines
+
+# Re-judges a comparison's flagged rows given the baseline's and the run's metadata; returns facts.
+Confirm = Callable[[Comparison, dict[str, Any], dict[str, Any]], dict[str, Any]]
 
 
 def _none(out: Path, name: str, ce: dict, opts: Options, note: str) -> dict:
@@ -33,7 +42,8 @@ def _none(out: Path, name: str, ce: dict, opts: Options, note: str) -> dict:
     return data
 
 
-def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Options) -> dict:
+def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Options,
+        confirm: Confirm | None = None) -> dict:
     txt, meta_json = baselines.paths(name)
     ce = atomic.read_json(current_meta)
     if not txt.exists():
@@ -52,15 +62,20 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     except NothingToCompare as e:
         return _none(out, name, ce, opts, f"No benchmark in common with baseline {name!r}: {e.message}")
     c.old_label, c.new_label = name, "current"
+    facts = confirm(c, be, ce) if confirm else {}
     diffs = comparable.differences(comparable.from_meta(be), comparable.from_meta(ce))
     if diffs and c.verdict == "PASS":
         c.verdict = "WARN"
     data = to_json(c)
     data.update({"baseline": name, "baseline_env": be, "current_env": ce, "failures": ce.get("failures", []),
-                 "not_comparable": diffs})
+                 "not_comparable": diffs, "confirm": facts})
     atomic.write_json(out, data)
     sys.stderr.write(f"compare: {c.verdict} against baseline {name} ({len(c.rows)} rows, "
                      f"{len(c.regressions)} regressed)\n")
     for w in diffs:
         sys.stderr.write(f"compare: not comparable: {w}\n")
+    if facts.get("unconfirmed"):
+        sys.stderr.write(f"compare: not confirmed by interleaved rounds (drift): {', '.join(facts['unconfirmed'])}\n")
+    if facts.get("confirmed"):
+        sys.stderr.write(f"compare: confirmed by interleaved rounds: {', '.join(facts['confirmed'])}\n")
     return data

@@ -75,7 +75,7 @@ SCHEMA: dict[str, dict[str, str]] = {
                 "timeout": "str", "profile": "str"},
     "bench": {"stall_s": "num", "like_baseline": "str"},
     "compare": {"baseline": "str", "threshold_pct": "num", "alpha": "num", "confidence": "num",
-                "warn_min_pct": "num", "rules": "list"},
+                "warn_min_pct": "num", "rules": "list", "confirm": "bool"},
     "compare.rules[]": {"unit": "str", "benchmark": "regex", "threshold_pct": "num", "assume": "str",
                         "ignore": "bool"},
     "paired": {"rounds": "int", "benchtime": "str", "confirm_rounds": "int", "order": "str"},

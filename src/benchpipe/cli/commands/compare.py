@@ -34,7 +34,9 @@ def register(sub: Any) -> None:
     p.add_argument("--packages", nargs="*", help="paired: package patterns")
     p.add_argument("--benchtime", help="paired: -benchtime per run")
     p.add_argument("--changed-only", action="store_true", help="paired: only packages that differ")
-    p.add_argument("--no-confirm", action="store_true", help="paired: skip confirmation rounds")
+    p.add_argument("--no-confirm", action="store_true",
+                   help="skip confirmation rounds (paired), or re-running flagged rows against the baseline's "
+                        "commit (pipeline)")
     p.add_argument("--strict-env", action="store_true",
                    help="files: exit 3 when the two files were recorded with other settings")
     p.add_argument("--cache-dir", help="paired: cache directory (default ~/.cache/benchpipe)")
@@ -82,7 +84,19 @@ def _compare_stage(args: argparse.Namespace) -> int:
     settings = params.load(args.params or "params.yaml")
     name = str(args.baseline or (settings.get("compare") or {}).get("baseline", "main"))
     meta = Path(args.current_meta) if args.current_meta else None
-    compare.run(name, Path(args.current), meta, Path(args.out or RUN / "compare.json"), options(args, settings))
+    opts = options(args, settings)
+    cfg = settings.get("compare") or {}
+    confirm_fn = None
+    if cfg.get("confirm", True) and not args.no_confirm:
+        from benchpipe.revisions import confirm, paired
+
+        rounds = int(params.paired_config(settings)["confirm_rounds"])
+        stall_s = float((settings.get("bench") or {}).get("stall_s", 60))
+        cache = paired.cache_root(args.cache_dir)
+
+        def confirm_fn(c, be, ce):  # type: ignore[no-untyped-def]
+            return confirm.confirm(c, be, ce, opts, rounds, cache, stall_s)
+    compare.run(name, Path(args.current), meta, Path(args.out or RUN / "compare.json"), opts, confirm_fn)
     return EXIT_OK
 
 

@@ -1,0 +1,106 @@
+"""Confirm a sequential comparison's suspicions with paired, interleaved runs.
+
+A saved baseline and today's run were measured minutes or days apart, and a
+shared machine drifts in between (other tenants, frequency scaling, cache and
+thermal state): timings move by several percent with U-test p-values that look
+significant, on unchanged code. When the baseline was recorded on a clean
+commit of the target's repository, every row the U test flags (a significant
+``warn`` or ``regression`` in a unit that is not exact; a warn for too few
+samples is no suspicion) is measured again the trustworthy
+way: the baseline's commit and the working tree, built side by side, run
+interleaved for ``rounds`` rounds with the run's own benchtime and ``-cpu``
+list (:mod:`benchpipe.revisions.paired`).
+
+A flagged row stands only when the paired rounds also find it significant and
+worse; its verdict is then the milder of the two (the rounds confirm, they
+never worsen). A row they do not confirm becomes ``unchanged``, with a note
+giving the paired result. Exact units (allocs/op, B/op) are never re-run: a
+count of allocations does not drift. When confirmation is impossible (no
+commit recorded, a dirty baseline, the commit not in this clone, a build
+failure) the sequential verdicts stay and a warning says why.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from benchpipe.core import benchfmt as bfmt
+from benchpipe.core.errors import BenchpipeError
+from benchpipe.core.verdict import SEVERITY, Comparison, Options, overall
+from benchpipe.go import git as gitrev
+from benchpipe.go import toolchain as gotest
+from benchpipe.revisions import paired
+
+
+def _why_not(be: dict[str, Any], ce: dict[str, Any]) -> str:
+    """Why the baseline's commit cannot be re-run here ("" when it can)."""
+    if not be.get("commit"):
+        return "the baseline records no commit"
+    if be.get("dirty"):
+        return "the baseline was recorded with uncommitted changes in the module"
+    target = Path(str(ce.get("target", "")))
+    if not target.is_dir():
+        return f"the run's target {target} is not a directory"
+    try:
+        root = gitrev.toplevel(target)
+        gitrev.resolve(root, str(be["commit"]))
+    except BenchpipeError:
+        return (f"the baseline's commit {str(be['commit'])[:12]} is not in this clone "
+                "(fetch it: git fetch --unshallow)")
+    return ""
+
+
+def confirm(c: Comparison, be: dict[str, Any], ce: dict[str, Any], opts: Options, rounds: int,
+            cache: Path, stall_s: float = 60.0) -> dict[str, Any]:
+    """Re-judge ``c``'s flagged timing rows by paired rounds; updates ``c`` in place, returns the facts."""
+    suspects = [r for r in c.rows if r.verdict in ("warn", "regression") and r.significant and r.p is not None]
+    facts: dict[str, Any] = {"rounds": 0, "confirmed": [], "unconfirmed": [], "seconds": 0.0}
+    if not suspects or rounds <= 0:
+        return facts
+    why = _why_not(be, ce)
+    if why:
+        c.warnings.append(f"{len(suspects)} flagged row(s) not re-run interleaved: {why}")
+        return facts
+    settings = ce.get("settings") or {}
+    names = sorted({bfmt.top_level(r.benchmark) for r in suspects})
+    plan = paired.Plan(
+        target=Path(str(ce["target"])), base_rev=str(be["commit"]), head_rev=None,
+        patterns=sorted({r.package for r in suspects if r.package}) or list(settings.get("packages") or ["./..."]),
+        bench="^(" + "|".join(re.escape(n) for n in names) + ")$", rounds=rounds, confirm_rounds=0,
+        benchtime=str(settings.get("benchtime") or "1s"), order="alternate",
+        timeout=str(settings.get("timeout") or "10m"), changed_only=False, cache=cache, stall_s=stall_s,
+        cpu=str(settings.get("cpu") or ""))
+    gotest.progress(f"compare: re-running {len(names)} flagged benchmark(s) interleaved with the baseline's commit "
+                    f"{plan.base_rev[:12]} ({rounds} rounds, benchtime {plan.benchtime})")
+    t0 = time.monotonic()
+    try:
+        pc, _ = paired.execute(plan, opts)
+    except BenchpipeError as e:
+        c.warnings.append(f"{len(suspects)} flagged row(s) could not be re-run interleaved: {e.message}")
+        return facts
+    facts["seconds"] = round(time.monotonic() - t0, 1)
+    facts["rounds"] = rounds
+    by_key = {(r.package, r.benchmark, r.unit): r for r in pc.rows}
+    against = f"{rounds} interleaved rounds against the baseline's commit {plan.base_rev[:12]}"
+    for r in suspects:
+        p = by_key.get((r.package, r.benchmark, r.unit))
+        label = f"{r.benchmark} {r.unit}"
+        if p is None:
+            r.warnings.append(f"not re-run: missing from the {against}")
+            continue
+        shown = (f"{p.delta_pct:+.2f}%" if p.delta_pct is not None else "changed") + \
+            (f", p={p.p:.3f}" if p.p is not None else "")
+        if p.verdict in ("warn", "regression"):
+            r.verdict = min(r.verdict, p.verdict, key=SEVERITY.__getitem__)
+            r.warnings.append(f"confirmed by {against} ({shown})")
+            facts["confirmed"].append(label)
+        else:
+            r.warnings.append(f"sequential {r.verdict} not confirmed by {against} ({shown}): "
+                              "drift between the two runs, not the code")
+            r.verdict = "unchanged"
+            facts["unconfirmed"].append(label)
+    c.verdict = overall(c.rows)
+    return facts

@@ -1,0 +1,99 @@
+"""A sequential compare's flagged rows re-run interleaved against the baseline's commit (real Go, real git).
+
+Drift is made real: the current run is measured while two busy processes compete for the machine's cores,
+on unchanged code. The U test flags it; the paired rounds (run after the load stops) must clear it. A real
+regression committed between the baseline and the working tree must stay flagged.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from .conftest import ROOT, run
+from .test_paired import git, history  # noqa: F401  (fixture)
+
+
+def _params(tmp: Path, repo: Path) -> Path:
+    p = yaml.safe_load((ROOT / "params.yaml").read_text())
+    p["target"] = str(repo / "policyengine")
+    p["modes"]["quick"].update({"packages": ["./pkg/core"], "bench": "^BenchmarkEvaluate$", "count": 6,
+                                "benchtime": "100ms"})
+    out = tmp / "params.yaml"
+    out.write_text(yaml.safe_dump(p))
+    return out
+
+
+def _bench(work: Path, params: Path, name: str) -> None:
+    p = run(["benchpipe", "bench", "--params", str(params), "--out", f"{name}.txt", "--meta", f"{name}.json"], cwd=work)
+    assert p.returncode == 0, p.stderr
+
+
+def _as_baseline(work: Path, name: str) -> None:
+    (work / "baselines").mkdir(exist_ok=True)
+    shutil.copy(work / f"{name}.txt", work / "baselines" / "main.txt")
+    shutil.copy(work / f"{name}.json", work / "baselines" / "main.meta.json")
+
+
+def _compare(work: Path, params: Path, cache: Path, *extra: str) -> dict:
+    p = run(["benchpipe", "compare", "--params", str(params), "--current", "cur.txt", "--current-meta", "cur.json",
+             "--cache-dir", str(cache), "--out", "compare.json", *extra], cwd=work)
+    assert p.returncode == 0, p.stderr
+    return json.loads((work / "compare.json").read_text())
+
+
+def _ns(data: dict) -> dict:
+    return next(r for r in data["rows"] if r["unit"] == "ns/op")
+
+
+def test_drift_on_unchanged_code_is_not_confirmed(history: Path, tmp_path: Path) -> None:  # noqa: F811
+    work = tmp_path / "work"
+    work.mkdir()
+    params = _params(tmp_path, history)
+    _bench(work, params, "base")
+    _as_baseline(work, "base")
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
+    try:
+        _bench(work, params, "cur")
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+    seq = _compare(work, params, tmp_path / "cache", "--no-confirm")
+    assert _ns(seq)["verdict"] in ("warn", "regression") and _ns(seq)["delta_pct"] > 5, _ns(seq)
+    assert seq["confirm"] == {}
+    data = _compare(work, params, tmp_path / "cache")
+    ns = _ns(data)
+    assert ns["verdict"] == "unchanged", ns
+    assert any("not confirmed by 6 interleaved rounds against the baseline's commit" in w for w in ns["warnings"])
+    assert data["confirm"]["rounds"] == 6 and ns["benchmark"] + " ns/op" in data["confirm"]["unconfirmed"]
+    assert data["verdict"] == "PASS", [(r["unit"], r["verdict"], r["warnings"]) for r in data["rows"]]
+    assert git(history, "worktree", "list").count("\n") == 0
+
+
+def test_committed_regression_is_confirmed(history: Path, tmp_path: Path) -> None:  # noqa: F811
+    work = tmp_path / "work"
+    work.mkdir()
+    params = _params(tmp_path, history)
+    git(history, "checkout", "-q", "HEAD~3")  # c1: before the regression
+    _bench(work, params, "base")
+    git(history, "checkout", "-q", "main")
+    _as_baseline(work, "base")
+    assert json.loads((work / "base.json").read_text())["commit"] == git(history, "rev-parse", "HEAD~3")
+    _bench(work, params, "cur")
+    data = _compare(work, params, tmp_path / "cache")
+    ns = _ns(data)
+    assert ns["verdict"] == "regression" and ns["delta_pct"] > 10, ns
+    assert any(w.startswith("confirmed by 6 interleaved rounds") for w in ns["warnings"]), ns["warnings"]
+    assert data["verdict"] == "FAIL" and data["confirm"]["confirmed"]
+    # a baseline with no commit cannot be re-run: the sequential verdict stays, and a warning says why
+    meta = json.loads((work / "baselines" / "main.meta.json").read_text())
+    meta.pop("commit")
+    (work / "baselines" / "main.meta.json").write_text(json.dumps(meta))
+    plain = _compare(work, params, tmp_path / "cache")
+    assert plain["verdict"] == "FAIL" and any("the baseline records no commit" in w for w in plain["warnings"])
