@@ -307,3 +307,182 @@ def read_files(paths: Iterable[str | Path]) -> Parsed:
         data = Path(p).read_text(encoding="utf-8", errors="replace")
         read_text(data, str(p), out)
     return out
+
+
+Key = tuple[str, str, str]  # (package, full result name, unit)
+
+
+def samples(parsed: Parsed) -> dict[Key, list[float]]:
+    """Values keyed by (package, benchmark, unit), in input order."""
+    out: dict[Key, list[float]] = {}
+    for res in parsed.results:
+        pkg, name = res.config.get("pkg", ""), res.name
+        for v, unit in res.values:
+            key = (pkg, name, unit)
+            vals = out.get(key)
+            if vals is None:
+                out[key] = [v]
+            else:
+                vals.append(v)
+    return out
+
+
+@dataclass
+class Samples:
+    """A file's values by (package, benchmark, unit) — what a comparison needs, without per-line objects."""
+
+    values: dict[Key, list[float]]
+    units: dict[str, UnitInfo]
+    errors: list[str]
+    first_config: dict[str, str]  # the configuration of the first result (its recorded settings)
+
+
+def read_samples(path: str | Path) -> Samples:
+    """The samples of one file: :func:`_columns` when the file is plain, well-formed benchfmt (the common
+    case, read a column at a time), else the full line reader (JSON events, split results, malformed
+    lines). Both give the same values in the same order."""
+    data = Path(path).read_bytes()
+    fast = _columns(data, str(path))
+    if fast is not None:
+        return fast
+    parsed = read_text(data.decode("utf-8", errors="replace"), str(path))
+    first = parsed.results[0].config if parsed.results else {}
+    return Samples(samples(parsed), parsed.units, parsed.errors, dict(first))
+
+
+def _columns(data: bytes, path: str) -> Samples | None:
+    """Read plain benchfmt a column at a time; None when any line needs the full reader.
+
+    Result lines between two other lines share one configuration; they are grouped by their number of
+    fields, and each group is split into columns (names, iteration counts, then value and unit columns)
+    whose numbers are converted in one pass each. Anything unusual — a JSON event, a result with no
+    numbers or an odd field count, a name column out of step, a bad number — returns None.
+    """
+    if data[:1] == b"{" or b"\n{" in data:
+        return None
+    lines = data.split(b"\n")
+    others = [i for i, ln in enumerate(lines) if not ln.startswith(b"Benchmark")]
+    others.append(len(lines))
+    out = Parsed()
+    config: dict[str, str] = {}
+    first_config: dict[str, str] | None = None
+    # name -> (first line index, package, units in first-seen order); (pkg, name, unit) -> values
+    seen: dict[tuple[str, bytes], tuple[int, list[bytes]]] = {}
+    values: dict[tuple[str, bytes, bytes], list[float]] = {}
+    start = 0
+    for stop in others:
+        if stop > start:
+            if first_config is None:
+                first_config = config
+            if not _segment(lines, start, stop, config.get("pkg", ""), seen, values):
+                return None
+        if stop < len(lines):
+            line = lines[stop].decode("utf-8", errors="replace").rstrip("\r")
+            if line.startswith("Unit "):
+                _unit_line(line, path, stop + 1, out)
+            elif kv := _is_config(line):
+                config = dict(config)
+                if kv[1]:
+                    config[kv[0]] = kv[1]
+                else:
+                    config.pop(kv[0], None)
+        start = stop + 1
+    ordered: dict[Key, list[float]] = {}
+    for (pkg, name), (_, units) in sorted(seen.items(), key=lambda kv: kv[1][0]):
+        sname = name.decode("utf-8", errors="replace")
+        for u in units:
+            ordered[(pkg, sname, u.decode("utf-8", errors="replace"))] = values[(pkg, name, u)]
+    return Samples(ordered, out.units, out.errors, dict(first_config or {}))
+
+
+def _segment(lines: list[bytes], start: int, stop: int, pkg: str, seen: dict[tuple[str, bytes], tuple[int, list[bytes]]],
+             values: dict[tuple[str, bytes, bytes], list[float]]) -> bool:
+    """Result lines ``start:stop`` (one configuration) into ``seen``/``values``; False if any is unusual."""
+    block = lines[start:stop]
+    toks = b" ".join(block).split()
+    k, rem = divmod(len(toks), len(block))
+    if rem == 0 and k >= 4 and not k % 2 and toks[0].startswith(b"Benchmark") and \
+            toks[-k].startswith(b"Benchmark"):  # the loop below checks every name
+        groups = [(range(start, stop), toks, k)]
+    else:  # mixed field counts: group the lines by theirs
+        by_k: dict[int, tuple[list[int], list[bytes]]] = {}
+        for i, ln in enumerate(block, start):
+            f = ln.split()
+            idx, acc = by_k.setdefault(len(f), ([], []))
+            idx.append(i)
+            acc += f
+        groups = [(idx, acc, n) for n, (idx, acc) in by_k.items()]
+        names_per_group = [set(acc[::n]) if n else set() for _, acc, n in groups]
+        if sum(map(len, names_per_group)) != len(set().union(*names_per_group)):
+            return False  # one benchmark with several field counts: the line reader keeps its order
+    for index, toks, k in groups:
+        if k < 4 or k % 2:
+            return False
+        names = toks[::k]
+        if (b"\n" + b"\n".join(names)).count(b"\nBenchmark") != len(names) or not b"".join(toks[1::k]).isdigit():
+            return False  # a name column out of step, or an iteration count that is not a count
+        cols = []
+        for j in range(2, k, 2):
+            try:
+                vals = list(map(float, toks[j::k]))
+            except ValueError:
+                return False
+            if not isfinite(sum(vals)):  # an inf or nan (or a sum past the float range: the line reader decides)
+                return False
+            units = toks[j + 1::k]
+            if units.count(units[0]) != len(units) or units[0][:1].isdigit():
+                return False  # several units in one column, or a number where a unit belongs
+            cols.append((units[0], vals))
+        # Runs of one name (go test -count prints a benchmark's results one after another).
+        bounds = [0, *[i for i in range(1, len(names)) if names[i] != names[i - 1]], len(names)]
+        runs = [(names[bounds[r]], bounds[r], bounds[r + 1]) for r in range(len(bounds) - 1)]
+        for name, a, _ in runs:
+            if (pkg, name) not in seen:
+                seen[(pkg, name)] = (index[a], [])
+        for u, vals in cols:
+            for name, a, b in runs:
+                got = seen[(pkg, name)][1]
+                if u not in got:
+                    got.append(u)
+                lst = values.get((pkg, name, u))
+                if lst is None:
+                    values[(pkg, name, u)] = vals[a:b]
+                else:
+                    lst += vals[a:b]
+    return True
+
+
+def read_pair(old: str | Path, new: str | Path) -> tuple[Samples, Samples]:
+    """The samples of two files, read side by side: the new file in a forked child (its samples come back
+    marshalled through a pipe) while this process reads the old one. Where fork is unavailable, or the
+    child fails, both are read here."""
+    import marshal
+    import os
+
+    if not hasattr(os, "fork"):
+        return read_samples(old), read_samples(new)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: read, send, leave without running any cleanup of the parent's
+        code = 0
+        try:
+            os.close(r)
+            s = read_samples(new)
+            payload = marshal.dumps((s.values, {u: (i.unit, i.better, i.assume) for u, i in s.units.items()},
+                                     s.errors, s.first_config))
+            with os.fdopen(w, "wb") as f:
+                f.write(payload)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    os.close(w)
+    try:
+        first = read_samples(old)
+    finally:
+        with os.fdopen(r, "rb") as f:
+            payload = f.read()
+        _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0 or not payload:
+        return first, read_samples(new)
+    values, units, errors, config = marshal.loads(payload)
+    return first, Samples(values, {u: UnitInfo(*t) for u, t in units.items()}, errors, config)

@@ -9,12 +9,15 @@ metrics such as decisions/s). Allocation counts and bytes per op are exact
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cache
 
 # unit as written -> (tidy unit, factor)
 _TIDY = {"ns/op": ("sec/op", 1e-9), "MB/s": ("B/s", 1e6)}
 
 
+@cache
 def tidy(unit: str) -> tuple[str, float]:
     """The display unit for ``unit`` and the factor to convert values to it.
 
@@ -68,6 +71,7 @@ class UnitInfo:
         return higher_is_better(self.unit, self.better or None)
 
 
+@cache
 def _factors(binary: bool) -> list[tuple[float, str, float, float, float]]:
     """(factor, prefix, 100, 10 and 1 thresholds) from largest to smallest, as benchunit rounds them."""
     if binary:
@@ -77,6 +81,7 @@ def _factors(binary: bool) -> list[tuple[float, str, float, float, float]]:
             for e, p in ((12, "T"), (9, "G"), (6, "M"), (3, "k"), (0, ""), (-3, "m"), (-6, "µ"), (-9, "n"))]
 
 
+@cache
 def is_binary(unit: str) -> bool:
     """Byte units scale by powers of 1024 (Ki, Mi, ...), all others by SI prefixes."""
     denom = False
@@ -90,6 +95,13 @@ def is_binary(unit: str) -> bool:
     return False
 
 
+@cache
+def _ladder(binary: bool) -> tuple[list[float], list[tuple[float, str, float, float, float]]]:
+    """The factors of :func:`_factors` smallest first, with their ``1`` thresholds for bisecting."""
+    asc = list(reversed(_factors(binary)))
+    return [f[4] for f in asc], asc
+
+
 def scale_for(unit: str, values: list[float]) -> tuple[int, float, str]:
     """One scale for a column of values, chosen by its smallest non-zero magnitude (benchstat's rule).
 
@@ -99,15 +111,13 @@ def scale_for(unit: str, values: list[float]) -> tuple[int, float, str]:
     if not finite:
         return 3, 1.0, ""
     least = min(finite)
-    factors = _factors(is_binary(unit))
-    for factor, prefix, t100, t10, t1 in factors:
-        if least >= t100:
-            return 1, factor, prefix
-        if least >= t10:
-            return 2, factor, prefix
-        if least >= t1:
-            return 3, factor, prefix
-    factor, prefix = factors[-1][0], factors[-1][1]
+    binary = is_binary(unit)
+    t1s, asc = _ladder(binary)
+    i = bisect_right(t1s, least)  # the largest factor whose 1-threshold the value reaches
+    if i:
+        factor, prefix, t100, t10, _ = asc[i - 1]
+        return (1 if least >= t100 else 2 if least >= t10 else 3), factor, prefix
+    factor, prefix = asc[0][0], asc[0][1]
     val = least / factor
     for i, exp in enumerate(range(-1, -9, -1)):
         if val >= float(f"9.9995e{exp}") or i == 7:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from benchpipe.core import stats
@@ -95,7 +96,7 @@ class Options:
         return threshold, exact, ignore
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     package: str
     benchmark: str
@@ -178,14 +179,31 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
     removed = sorted(n for p, n in old_names - new_names)
     if not common:
         raise NothingToCompare("no benchmark in common between the two sides")
-    rows: list[Row] = []
+    judged: dict[tuple[str, str, str], Row] = {}
+    shapes: dict[tuple[int, int], list[tuple[tuple[str, str, str], UnitInfo, float]]] = {}
+    infos: dict[str, UnitInfo] = {}
     for key in common:
         pkg, name, unit = key
-        info = units.get(unit, UnitInfo(unit))
+        info = infos.get(unit) or infos.setdefault(unit, units.get(unit, UnitInfo(unit)))
         threshold, exact, ignore = opts.resolve(name, unit, info)
         if ignore:
             continue
-        rows.append(compare_row(pkg, name, unit, old[key], new[key], info, threshold, exact, opts))
+        if exact:
+            judged[key] = compare_row(pkg, name, unit, old[key], new[key], info, threshold, exact, opts)
+        else:
+            shapes.setdefault((len(old[key]), len(new[key])), []).append((key, info, threshold))
+    for group in shapes.values():
+        if len(group) < stats.BATCH_MIN:
+            for key, info, threshold in group:
+                judged[key] = compare_row(*key, old[key], new[key], info, threshold, False, opts)
+            continue
+        olds, news = [old[k] for k, _, _ in group], [new[k] for k, _, _ in group]
+        tests = stats.mann_whitney_batch(olds, news)
+        so = stats.summarize_batch(olds, opts.confidence)
+        sn = stats.summarize_batch(news, opts.confidence)
+        for (key, info, threshold), t, a, b in zip(group, tests, so, sn, strict=True):
+            judged[key] = judge_row(*key, a, b, t, info, threshold, opts)
+    rows = [judged[k] for k in common if k in judged]
     warnings: list[str] = []
     if added or removed:
         warnings.append(NEW_OLD_DIFFER)
@@ -209,7 +227,10 @@ def assemble(rows: list[Row], opts: Options, added: list[str], removed: list[str
         urows = [r for r in rows if r.unit == unit]
         geo[unit] = geomean_row(urows)
         pkgs = sorted({r.package for r in urows})
-        geo[unit]["packages"] = {p: geomean_row([r for r in urows if r.package == p]) for p in pkgs}
+        if len(pkgs) == 1:  # one package: its geomean is the unit's
+            geo[unit]["packages"] = {pkgs[0]: {k: v for k, v in geo[unit].items()}}
+        else:
+            geo[unit]["packages"] = {p: geomean_row([r for r in urows if r.package == p]) for p in pkgs}
     return Comparison(rows, overall(rows), opts.alpha, opts.threshold_pct, added, removed, warnings, geo, unit_order)
 
 
@@ -252,6 +273,7 @@ def pct_change(old: float, new: float) -> float | None:
     return None if old == 0 else (new / old - 1) * 100
 
 
+@lru_cache(maxsize=256)
 def better_higher(info: UnitInfo, unit: str) -> bool:
     """Whether higher is better: the unit's metadata (``Unit x better=``) when given, else by its name."""
     return info.higher_better if info.better else higher_is_better(unit)
@@ -261,13 +283,19 @@ def compare_row(pkg: str, name: str, unit: str, old_v: list[float], new_v: list[
                 threshold: float, exact: bool, opts: Options) -> Row:
     so = stats.summarize(old_v, opts.confidence, exact)
     sn = stats.summarize(new_v, opts.confidence, exact)
+    return judge_row(pkg, name, unit, so, sn, None if exact else stats.mann_whitney(old_v, new_v), info,
+                     threshold, opts)
+
+
+def judge_row(pkg: str, name: str, unit: str, so: stats.Summary, sn: stats.Summary, t: stats.UTest | None,
+              info: UnitInfo, threshold: float, opts: Options) -> Row:
+    """A row from its two summaries and its U test (None: an exact unit, judged on the modes)."""
     warnings = so.warnings + sn.warnings
     too_few = False
-    if exact:
+    if t is None:
         p: float | None = None
         significant = so.center != sn.center
     else:
-        t = stats.mann_whitney(old_v, new_v)
         p = t.p
         if t.error:
             warnings.append(t.error)

@@ -27,7 +27,7 @@ from typing import Any
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import comparable
 from benchpipe.core.errors import NothingToCompare
-from benchpipe.core.verdict import Comparison, Options, compare_parsed, to_json
+from benchpipe.core.verdict import Comparison, Options, compare_samples, to_json
 from benchpipe.store import atomic, baselines
 
 # Re-judges a comparison's flagged rows given the baseline's and the run's metadata; returns facts.
@@ -53,12 +53,11 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     if be.get("module") and ce.get("module") and be["module"] != ce["module"]:
         return _none(out, name, ce, opts, f"No baseline for {ce['module']}: baseline {name!r} was recorded on "
                                           f"{be['module']} (save one for this module with `invoke baseline`).")
-    old = bfmt.read_files([txt])
-    new = bfmt.read_files([current])
+    old, new = bfmt.read_pair(txt, current)
     for e in old.errors + new.errors:
         sys.stderr.write(e + "\n")
     try:
-        c = compare_parsed(old, new, opts)
+        c = compare_samples(old.values, new.values, {**old.units, **new.units}, opts)
     except NothingToCompare as e:
         return _none(out, name, ce, opts, f"No benchmark in common with baseline {name!r}: {e.message}")
     c.old_label, c.new_label = name, "current"

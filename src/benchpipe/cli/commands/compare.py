@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from benchpipe.core import benchfmt as bfmt
-    from benchpipe.core.verdict import compare_parsed
+    from benchpipe.core.verdict import compare_samples
     from benchpipe.render import text as output
 
     if args.base or args.target:
@@ -57,17 +57,16 @@ def run(args: argparse.Namespace) -> int:
     for f in args.files:
         if not Path(f).is_file():
             raise BenchpipeError(f"{f}: no such file")
-    old = bfmt.read_files([args.files[0]])
-    new = bfmt.read_files([args.files[1]])
+    old, new = bfmt.read_pair(args.files[0], args.files[1])
     for e in old.errors + new.errors:
         sys.stderr.write(e + "\n")
     for side, p, f in (("old", old, args.files[0]), ("new", new, args.files[1])):
-        if not p.results:
+        if not p.values:
             raise NothingToCompare(f"{f}: no benchmark results ({side} side)")
-    c = compare_parsed(old, new, options(args, load_params_opt(args.params)))
+    c = compare_samples(old.values, new.values, {**old.units, **new.units}, options(args, load_params_opt(args.params)))
     c.old_label, c.new_label = Path(args.files[0]).name, Path(args.files[1]).name
-    diffs = comparable.differences(comparable.from_config(old.results[0].config),
-                                   comparable.from_config(new.results[0].config), c.old_label, c.new_label)
+    diffs = comparable.differences(comparable.from_config(old.first_config),
+                                   comparable.from_config(new.first_config), c.old_label, c.new_label)
     if diffs:
         c.not_comparable = diffs
         if c.verdict == "PASS":
