@@ -136,7 +136,7 @@ def _stage_code(dvc_code: int) -> int:
 
 def _finish(require_baseline: bool = False, strict_env: bool = False, report_only: bool = False) -> None:
     print(f"report: {ROOT / 'reports' / 'report.md'}")
-    argv = ["benchpipe", "gate"] + (["--require-baseline"] if require_baseline else [])
+    argv = ["benchpipe", "gate"] + ([] if require_baseline else ["--allow-missing-baseline"])
     argv += ["--strict-env"] if strict_env else []
     argv += ["--report-only"] if report_only else []
     _run(argv)

@@ -66,6 +66,7 @@ def make_repo(tmp_path: Path, name: str = "repo") -> Path:
     env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@t"}
     for cmd in (["git", "init", "-q", "-b", "main"], ["dvc", "init", "-q"],
+                ["cp", "-r", str(ROOT / ".dvc" / "plots"), str(repo / ".dvc" / "plots")],
                 ["dvc", "remote", "add", "-q", "-d", "local", str(tmp_path / f"{name}-remote")],
                 ["git", "add", "-A"], ["git", "commit", "-qm", "init"]):
         p = run(cmd, cwd=repo, env=env)

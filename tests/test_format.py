@@ -84,3 +84,38 @@ def test_config_unit_lines_and_malformed_lines_are_reported_and_skipped() -> Non
     assert p.units["widgets/s"].assume == "exact" and p.units["ns/op"].better == "lower"
     assert p.errors == ["f.txt:6: parsing iteration count: invalid syntax", "f.txt:7: missing units",
                         "f.txt:8: missing measurements"]
+
+
+def test_column_reader_equals_the_line_reader_on_real_outputs(tmp_path: Path, go: str) -> None:
+    """The fast column-at-a-time path gives exactly the line reader's samples, keys in the same order; it
+    declines (and the line reader decides) on anything unusual."""
+    # a live run of Go's own bytes benchmarks: sub-benchmarks, MB/s on some lines only, several -cpu values
+    live = tmp_path / "bytes.txt"
+    p = run([go, "test", "-run", "^$", "-bench", "^Benchmark(IndexByte|Equal)$", "-benchmem", "-count", "2",
+             "-benchtime", "2000x", "-cpu", "1,2", "bytes"], cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    live.write_text(p.stdout)
+    plain = [DATA / n for n in ("strings_a.txt", "strings_b.txt", "example_fast.txt", "example_slow.txt")] + [live]
+    for path in plain:
+        fast = bfmt._columns(path.read_bytes(), str(path))
+        assert fast is not None, f"{path.name}: plain benchfmt should take the column path"
+        ref = bfmt.read_files([path])
+        expected = bfmt.samples(ref)
+        assert list(fast.values.items()) == list(expected.items()), path.name
+        assert fast.first_config == ref.results[0].config and fast.errors == ref.errors == []
+        assert bfmt.read_samples(path).values == expected
+    # split results, JSON events, a malformed line: the line reader, with its errors
+    assert bfmt._columns((DATA / "chatty_plain.txt").read_bytes(), "chatty") is None
+    assert bfmt._columns(b'{"Action":"output","Output":"x"}\n', "json") is None
+    bad = tmp_path / "bad.txt"
+    text = live.read_text().splitlines()
+    i = next(n for n, ln in enumerate(text) if ln.startswith("Benchmark"))
+    text[i] = text[i].replace(" ns/op", " 12x ns/op", 1)
+    bad.write_text("\n".join(text) + "\n")
+    s = bfmt.read_samples(bad)
+    assert bfmt._columns(bad.read_bytes(), "bad") is None and s.errors and s.errors[0].startswith(f"{bad}:{i + 1}:")
+    dropped = len(bfmt.parse_result(live.read_text().splitlines()[i])[2])  # the malformed result's values
+    assert sum(map(len, s.values.values())) == sum(map(len, bfmt.samples(bfmt.read_files([live])).values())) - dropped
+    # read_pair (the second file read in a forked child) gives what reading each alone gives
+    a, b = bfmt.read_pair(DATA / "strings_a.txt", live)
+    assert a.values == bfmt.read_samples(DATA / "strings_a.txt").values and b.values == bfmt.read_samples(live).values

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+
+from benchpipe.store.atomic import _umask
 
 from .conftest import run
 from .test_bench import write_params
@@ -86,7 +89,7 @@ def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Si
     env = {"BENCHPIPE_OVERRIDES": json.dumps(fast)}
     assert run(["dvc", "repro"], cwd=repo, env=env).returncode == 0
     assert run(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo).returncode == 0
-    before = (repo / "baselines" / "main.txt").read_bytes()
+    before = (repo / "baselines" / "main" / "bench.txt").read_bytes()
     lock_before = (repo / "dvc.lock").read_text()
     hist_before = sorted(p.name for p in (repo / "reports" / "history").rglob("*.parquet"))
     slow = {**fast, "modes.quick.benchtime": "2s", "modes.quick.count": 5}
@@ -95,7 +98,7 @@ def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Si
     time.sleep(6)  # inside `go test`
     os.killpg(proc.pid, sig)
     proc.wait(timeout=60)
-    assert (repo / "baselines" / "main.txt").read_bytes() == before
+    assert (repo / "baselines" / "main" / "bench.txt").read_bytes() == before
     assert (repo / "dvc.lock").read_text() == lock_before
     assert sorted(p.name for p in (repo / "reports" / "history").rglob("*.parquet")) == hist_before
     # no Go process left behind, and the next run succeeds
@@ -117,16 +120,37 @@ def test_killed_while_saving_a_baseline_or_writing_the_report(repo: Path) -> Non
     env = {"BENCHPIPE_OVERRIDES": json.dumps(fast)}
     assert run(["dvc", "repro"], cwd=repo, env=env).returncode == 0
     assert run(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo).returncode == 0
-    saved = (repo / "baselines" / "main.txt").read_bytes()
-    new = (repo / "reports" / "run" / "bench.txt").read_bytes()
+    base = repo / "baselines" / "main"
+
+    def unit() -> tuple[bytes, bytes, bool]:
+        return (base / "bench.txt").read_bytes(), (base / "meta.json").read_bytes(), (base / "profile").is_dir()
+
+    saved = unit()
+    assert run(["dvc", "repro"], cwd=repo, env=env).returncode == 0  # a second run: the new baseline differs
+    new = ((repo / "reports" / "run" / "bench.txt").read_bytes(), (repo / "reports" / "run" / "bench.json").read_bytes(),
+           True)
+    assert new[:2] != saved[:2]
+    # killed at each step of the save (a crash point in the code, then SIGKILL at random moments):
+    # the baseline is the old one whole, or the new one whole — its results, metadata and profiles together
+    for step in ("staged", "switched", "installed"):
+        p = run(["benchpipe", "baseline", "save", "--name", "main", "--no-push"], cwd=repo,
+                env={"BENCHPIPE_CRASH_AT": step})
+        assert p.returncode == 137, (step, p.stderr)
+        assert unit() == (saved if step == "staged" else new), step
+        if step != "installed":  # put the old one back for the next step
+            shutil.rmtree(base)
+            run(["dvc", "checkout", "-q", "baselines/main.dvc"], cwd=repo)
+            assert unit() == saved, step
     for delay in (0.05, 0.3, 0.8, 1.5):
         proc = subprocess.Popen(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        assert (repo / "baselines" / "main.txt").read_bytes() in (saved, new)  # old or new, never half
-        assert not list((repo / "baselines").glob(".*.tmp"))
+        assert unit() in (saved, new)  # old or new, never half
+    assert run(["benchpipe", "baseline", "save", "--name", "main", "--no-push"], cwd=repo).returncode == 0
+    assert not list((repo / "baselines").glob(".main.*")), "a killed save's leftovers are removed by the next"
+    assert oct((base / "bench.txt").stat().st_mode & 0o777) == oct(0o666 & ~_umask()), "files keep the umask"
     # the report stage killed mid-way: the history keeps only whole files, queries still work
     for delay in (0.3, 0.8):
         proc = subprocess.Popen(["benchpipe", "report"], cwd=repo, stdout=subprocess.DEVNULL,

@@ -1,8 +1,10 @@
-"""Stage artifacts on disk. Writes are atomic: write to a temporary file beside the target, fsync, rename.
+"""Stage artifacts on disk. Writes are atomic: write to a temporary file beside the target, fsync, rename,
+fsync the directory (so the rename itself survives a power cut).
 
 An interrupted run leaves either the old file or the new one, never half of one.
 :func:`replacing` is the one place that does it; the helpers below and every
-writer of Parquet files and test binaries go through it.
+writer of Parquet files and test binaries go through it. Files get the mode a
+plain ``open`` would give them (0666 less the user's umask), not mkstemp's 0600.
 """
 
 from __future__ import annotations
@@ -27,13 +29,35 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, (os.stat(tmp).st_mode | 0o666) & ~_umask() & 0o7777)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, target)
+        fsync_dir(target.parent)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o22)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Make a rename or creation in directory ``path`` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

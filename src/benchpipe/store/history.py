@@ -246,18 +246,18 @@ def compact(hist: Path) -> tuple[int, Path | None]:
 
 
 def write_plot_csv(rows: list[dict[str, Any]], path: Path, unit: str = "ns/op") -> None:
-    """A wide CSV for ``dvc plots``: one row per run, one column per benchmark's center."""
-
-    runs: dict[str, dict[str, Any]] = {}
-    names: list[str] = []
+    """A long CSV for ``dvc plots``: one row per run and benchmark (``run,time,commit,benchmark,value``),
+    ``run`` numbering the runs oldest first; ``dvc.yaml`` draws one line per benchmark from it
+    (``.dvc/plots/benchpipe_trend.json``: x ``run``, y ``value``, colour ``benchmark``)."""
+    runs: dict[str, tuple[str, str]] = {}
     for r in rows:
-        if r["unit"] != unit:
-            continue
-        runs.setdefault(r["run_id"], {"time": r["time"], "commit": r["commit"][:12]})[r["benchmark"]] = r["center"]
-        if r["benchmark"] not in names:
-            names.append(r["benchmark"])
-    ordered = sorted(runs.items(), key=lambda kv: (kv[1]["time"], kv[0]))
-    lines = [",".join(["run", "time", "commit", *[n.replace(",", ";") for n in names]])]
-    for i, (_rid, v) in enumerate(ordered):
-        lines.append(",".join([str(i), v["time"], v["commit"], *[repr(v[n]) if n in v else "" for n in names]]))
+        if r["unit"] == unit:
+            runs.setdefault(r["run_id"], (str(r["time"]), str(r["commit"])[:12]))
+    order = sorted(runs, key=lambda rid: (runs[rid][0], rid))
+    index = {rid: i for i, rid in enumerate(order)}
+    body = sorted((index[r["run_id"]], r["benchmark"], r["center"], r["run_id"]) for r in rows if r["unit"] == unit)
+    lines = ["run,time,commit,benchmark,value"]
+    for i, name, center, rid in body:
+        t, commit = runs[rid]
+        lines.append(f"{i},{t},{commit},{name.replace(',', ';')},{center!r}")
     atomic.write_text(path, "\n".join(lines) + "\n")

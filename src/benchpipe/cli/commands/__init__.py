@@ -1,6 +1,7 @@
 """One module per ``benchpipe`` subcommand: ``register(sub)`` adds its parser, ``run(args)`` runs it."""
 
 from benchpipe.cli.commands import (
+    annotate,
     baseline,
     bench,
     bisect,
@@ -14,4 +15,4 @@ from benchpipe.cli.commands import (
     report,
 )
 
-ALL = [bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline]
+ALL = [bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline, annotate]

@@ -1,7 +1,7 @@
 """``benchpipe gate``: the verdict of the last comparison as an exit code.
 
 Exit codes: 0 pass or warn, 1 regression, 2 a benchmark did not finish (stalled), 3 no baseline
-(with ``--require-baseline``) or not comparable (with ``--strict-env``). ``--report-only`` prints
+(unless ``--allow-missing-baseline``: a first run) or not comparable (with ``--strict-env``). ``--report-only`` prints
 the same verdict but exits 0 for regressions (errors still exit 2). ``--format json`` prints the
 verdict, the regressed rows, the differences in settings and the failures as one JSON object.
 """
@@ -22,7 +22,9 @@ from benchpipe.render.text import verdict_text
 def register(sub: Any) -> None:
     p = sub.add_parser("gate", help="print the verdict of the last comparison; exit 1 on FAIL")
     p.add_argument("--compare", default=str(RUN / "compare.json"))
-    p.add_argument("--require-baseline", action="store_true", help="exit 3 when there was no baseline")
+    p.add_argument("--allow-missing-baseline", action="store_true",
+                   help="exit 0 when there was no baseline (a first run); without it, no baseline exits 3")
+    p.add_argument("--require-baseline", action="store_true", help=argparse.SUPPRESS)  # the default now
     p.add_argument("--strict-env", action="store_true",
                    help="exit 3 when the baseline was recorded with other settings (not comparable)")
     p.add_argument("--report-only", action="store_true", help="print the verdict, exit 0 even on a regression")
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if not p.exists():
         raise BenchpipeError(f"{p}: no comparison (run the pipeline first)")
     data = json.loads(p.read_text())
-    code, lines = decide(data, args.require_baseline, args.strict_env)
+    code, lines = decide(data, not args.allow_missing_baseline, args.strict_env)
     if args.report_only and code != EXIT_ERROR:
         code = EXIT_OK
     if args.format == "json":
