@@ -100,6 +100,10 @@ def _pipeline_locked(overrides: dict, stages: list[str] | None = None) -> None:
             if code:
                 raise Exit(code=_stage_code(code))
     else:
+        # Record the run's overrides where the stages declare them (dvc.lock then shows what ran); a bad
+        # key or value stops here, in one line, before anything runs.
+        merged = {**json.loads(os.environ.get("BENCHPIPE_OVERRIDES") or "{}"), **overrides}
+        _run(["benchpipe", "settings", "--run", json.dumps(merged)])
         code = _run(["dvc", "repro"], overrides, check=False)
         if code:
             raise Exit(code=_stage_code(code))

@@ -55,7 +55,7 @@ def make_repo(tmp_path: Path, name: str = "repo") -> Path:
     """A temporary git repository holding this project (sources, pipeline, example)."""
     repo = tmp_path / name
     repo.mkdir()
-    for item in ["dvc.yaml", "params.yaml", "pyproject.toml", "tasks.py", ".gitignore", ".dvcignore"]:
+    for item in ["dvc.yaml", "params.yaml", "params.run.yaml", "pyproject.toml", "tasks.py", ".gitignore", ".dvcignore"]:
         shutil.copy(ROOT / item, repo / item)
     shutil.copytree(ROOT / "examples", repo / "examples")
     shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))

@@ -10,11 +10,12 @@ import statistics
 from pathlib import Path
 
 import pytest
+import yaml
 
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.stages.report import fmt_median
 
-from .conftest import run
+from .conftest import make_repo, run
 
 FAST = {"modes.quick.benchtime": "20ms", "profile.benchtime": "300ms"}
 # Rules that judge only deterministic units (allocation counts and bytes), ignoring timings.
@@ -154,10 +155,11 @@ def test_baseline_compare_gate_and_remote(repo: Path, tmp_path: Path) -> None:
                                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}).returncode == 0
     clone = tmp_path / "clone"
     assert run(["git", "clone", "-q", str(repo), str(clone)]).returncode == 0
-    assert not (clone / "baselines" / "main.txt").exists()
+    assert not (clone / "baselines" / "main" / "bench.txt").exists()
     pull = run(["benchpipe", "baseline", "pull", "--name", "main"], cwd=clone)
     assert pull.returncode == 0, pull.stderr
-    assert (clone / "baselines" / "main.txt").read_text() == (repo / "baselines" / "main.txt").read_text()
+    assert (clone / "baselines" / "main" / "bench.txt").read_text() == \
+        (repo / "baselines" / "main" / "bench.txt").read_text()
     missing = run(["benchpipe", "baseline", "pull", "--name", "nope"], cwd=clone)
     assert missing.returncode == 3 and "not found" in missing.stderr
 
@@ -213,3 +215,45 @@ def test_no_run_outputs_are_tracked_by_git() -> None:
     p = run(["git", "ls-files", "reports", "baselines"], cwd=ROOT)
     assert p.returncode == 0
     assert sorted(p.stdout.split()) == ["baselines/.gitkeep", "reports/.gitignore"]
+
+
+def test_dvc_records_the_overrides_that_ran(repo: Path) -> None:
+    p = run(["invoke", "quick", "--bench", "^BenchmarkEvaluate$", "--packages", "./pkg/core", "--count", "2",
+             "--benchtime", "20ms"], cwd=repo, env={"BENCHPIPE_OVERRIDES": json.dumps({"profile.enabled": False})})
+    assert p.returncode == 0, p.stdout + p.stderr
+    ran = yaml.safe_load((repo / "params.run.yaml").read_text())
+    assert ran["modes"]["quick"]["count"] == 2 and ran["profile"]["enabled"] is False
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    assert lock["stages"]["bench"]["params"]["params.run.yaml"]["modes"]["quick"]["count"] == 2
+    diff = run(["dvc", "params", "diff", "--md"], cwd=repo)
+    assert diff.returncode == 0 and "modes.quick.count" in diff.stdout and "| 2 " in diff.stdout, diff.stdout
+    bench = json.loads((repo / "reports" / "run" / "bench.json").read_text())
+    assert bench["settings"]["count"] == 2
+    # a misspelt override is one line naming the key, exit 2, and the recorded overrides stay as they were
+    before = (repo / "params.run.yaml").read_text()
+    bad = run(["invoke", "quick"], cwd=repo, env={"BENCHPIPE_OVERRIDES": json.dumps({"compare.treshold_pct": 5})})
+    assert bad.returncode == 2 and "treshold_pct" in bad.stderr
+    assert (repo / "params.run.yaml").read_text() == before
+
+
+def test_module_at_the_repository_root(tmp_path: Path) -> None:
+    """`target: .` — the module is the repository itself: no dependency cycle, the pipeline runs."""
+    import shutil
+
+    from .conftest import EXAMPLE
+
+    repo = make_repo(tmp_path)
+    shutil.rmtree(repo / "examples")
+    for item in EXAMPLE.iterdir():
+        (shutil.copytree if item.is_dir() else shutil.copy)(item, repo / item.name)
+    prm = yaml.safe_load((repo / "params.yaml").read_text())
+    prm["target"] = "."
+    (repo / "params.yaml").write_text(yaml.safe_dump(prm))
+    o = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
+         "modes.quick.count": 1, "modes.quick.benchtime": "20ms", "profile.enabled": False}
+    p = run(["dvc", "repro"], cwd=repo, env=env(o))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "BenchmarkEvaluate-" in (repo / "reports" / "run" / "bench.txt").read_text()
+    assert run(["dvc", "dag"], cwd=repo).returncode == 0
+    source = json.loads((repo / "reports" / "run" / "bench.json").read_text())["source"]
+    assert len(source["sha256"]) == 64 and source["files"] >= 5  # the code that ran, as dvc.lock sees it

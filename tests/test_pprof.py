@@ -98,3 +98,61 @@ def test_benchmark_that_panics_under_profiling(tmp_path: Path, example: Path) ->
     assert summary["benchmarks"] == []
     assert any("BenchmarkBoom: profile skipped" in n and "benchmark panicked: under profiling" in n
                for n in summary["notes"])
+
+
+def _profile(module: Path, pkg_pattern: str, name: str, tmp: Path, ns_per_op: float) -> dict:
+    """profile_benchmark on a real package (the stage's own code path, not the pipeline around it)."""
+    from benchpipe.go import toolchain as gotest
+    from benchpipe.stages import profile as stage
+
+    pkg = gotest.resolve_packages(module, [pkg_pattern])[0][0]
+    binary = tmp / f"{name}.test"
+    gotest.build_test_binary(pkg, module, binary)
+    sub = tmp / name
+    sub.mkdir()
+    cfg = {"memprofilerate": 1, "top": 10, "min_samples": 200, "max_s": 5}
+    return stage.profile_benchmark(binary, pkg, name, sub, cfg, "5m", "200ms", 0, gotest.module_path(module),
+                                   ns_per_op)
+
+
+@pytest.mark.slow
+def test_timed_loop_apart_from_setup_and_samples_per_table(tmp_path: Path, example: Path) -> None:
+    """Allocations are the timed loop's only (two exact memory profiles, N/4 and N iterations): a
+    0 B/op benchmark has no allocation rows however much its setup allocates, and an allocating one's
+    rows add up to the B/op Go itself reports. The CPU run is as long as min_samples needs."""
+    ev = _profile(example, "./pkg/core", "BenchmarkEvaluate", tmp_path, 120.0)
+    space = ev["mem"]["alloc_space"]
+    assert ev["mem"]["per_op"] and space["top"] == [] and space["total"] < 0.5
+    assert space["setup"] > 100_000, "its setup builds a policy set before the timer"
+    assert ev["cpu"]["samples"] >= 150 and ev["cpu_benchtime"].endswith("x")  # 200 wanted, 80-97% delivered
+    assert ev["cpu"]["harness_pct"] > 10  # its own per-call timer, reported as measurement overhead
+
+    comp = _profile(example, "./pkg/core", "BenchmarkCompile", tmp_path, 120_000.0)
+    rows = comp["mem"]["alloc_space"]["top"]
+    assert rows and rows[0]["function"] == "example.com/policyengine/pkg/core.lex"
+    from benchpipe.core import benchfmt as bfmt
+
+    text = (tmp_path / "BenchmarkCompile" / "bench.txt").read_text()
+    go_bytes = next(v for r in bfmt.read_text(text).results for v, u in r.values if u == "B/op")
+    loop = comp["mem"]["alloc_space"]["total"]
+    assert abs(loop - go_bytes) / go_bytes < 0.02, (loop, go_bytes)  # the loop's bytes are Go's B/op
+
+
+@pytest.mark.slow
+def test_timed_loop_on_a_corpus_module(tmp_path: Path) -> None:
+    import sys
+
+    from .conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "tests" / "corpus"))
+    import fetch
+
+    uuid = next(m for m in fetch.modules(ci_only=True) if m.path == "github.com/google/uuid")
+    module = fetch.fetch(uuid, fetch.cache_root())
+    e = _profile(module, ".", "BenchmarkUUID_String", tmp_path, 60.0)
+    from benchpipe.core import benchfmt as bfmt
+
+    text = (tmp_path / "BenchmarkUUID_String" / "bench.txt").read_text()
+    go_bytes = next(v for r in bfmt.read_text(text).results for v, u in r.values if u == "B/op")
+    assert go_bytes > 0 and abs(e["mem"]["alloc_space"]["total"] - go_bytes) / go_bytes < 0.02
+    assert e["mem"]["alloc_space"]["top"][0]["flat"] > 0 and e["cpu"]["samples"] > 0

@@ -43,7 +43,8 @@ def test_baseline_round_trip_through_s3(repo: Path, tmp_path: Path, s3_endpoint:
     assert "pushed to the DVC remote" in p.stderr
     keys = [o["Key"] for o in boto3.client("s3", endpoint_url=s3_endpoint)
             .list_objects_v2(Bucket="benchpipe").get("Contents", [])]
-    assert len(keys) == 2 and all(k.startswith("baselines/") for k in keys)
+    # one DVC output: the directory's manifest, bench.txt and meta.json
+    assert len(keys) == 3 and all(k.startswith("baselines/") for k in keys) and sum(k.endswith(".dir") for k in keys) == 1
 
     env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     assert run(["git", "add", "-A"], cwd=repo).returncode == 0
@@ -52,5 +53,5 @@ def test_baseline_round_trip_through_s3(repo: Path, tmp_path: Path, s3_endpoint:
     assert run(["git", "clone", "-q", str(repo), str(clone)]).returncode == 0
     pulled = run(["benchpipe", "baseline", "pull", "--name", "main"], cwd=clone)
     assert pulled.returncode == 0, pulled.stderr
-    assert (clone / "baselines" / "main.txt").read_text() == raw.read_text()
-    assert json.loads((clone / "baselines" / "main.meta.json").read_text())["go_version"] == "go1.26"
+    assert (clone / "baselines" / "main" / "bench.txt").read_text() == raw.read_text()
+    assert json.loads((clone / "baselines" / "main" / "meta.json").read_text())["go_version"] == "go1.26"

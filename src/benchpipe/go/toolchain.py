@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import goroutines
@@ -108,6 +109,25 @@ def module_path(target: Path) -> str:
     """The module path of the Go module in ``target`` (``go list -m``)."""
     p = subprocess.run(["go", "list", "-m"], cwd=target, capture_output=True, text=True)
     return p.stdout.strip().splitlines()[0] if p.returncode == 0 and p.stdout.strip() else ""
+
+
+def source_fingerprint(target: Path) -> dict[str, Any]:
+    """SHA-256 over the module's Go sources (``*.go``, ``go.mod``, ``go.sum``: relative path and content,
+    in path order; hidden directories skipped): what DVC's lock records of the code that ran, wherever
+    the target is (a ``--target`` elsewhere, or the repository root itself)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    files = 0
+    for d, dirs, names in os.walk(target):
+        dirs[:] = sorted(x for x in dirs if not x.startswith("."))
+        for n in sorted(names):
+            if n.endswith(".go") or n in ("go.mod", "go.sum"):
+                f = Path(d) / n
+                h.update(str(f.relative_to(target)).encode() + b"\0")
+                h.update(f.read_bytes())
+                files += 1
+    return {"sha256": h.hexdigest(), "files": files}
 
 
 def build_test_binary(pkg: Package, target: Path, out: Path, log: Callable[[str], None] | None = None) -> float:

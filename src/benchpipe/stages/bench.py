@@ -187,6 +187,7 @@ def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path, stall_
         "settings": {**{k: cfg[k] for k in ("packages", "bench", "count", "benchtime", "cpu", "timeout") if k in cfg},
                      "benchmem": True},
         "module": gotest.module_path(target),
+        "source": gotest.source_fingerprint(target),  # dvc.lock records it through this file's hash
         "packages": pkg_meta,
         "peak_rss_kb": max((p["maxrss_kb"] for p in pkg_meta), default=0),
         "results": n_total,

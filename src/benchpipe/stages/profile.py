@@ -25,6 +25,7 @@ least ``high_gc_pct`` of CPU samples or the benchmark allocates at least
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import sys
@@ -101,6 +102,46 @@ def summarize_cpu(prof: pprof.Profile, limit: int, ns_per_op: float | None = Non
             "flat": rows[:limit], "cum": by_cum[:limit], "own": own[:5]}
 
 
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$")
+_NS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
+
+
+def mem_iterations(benchtime: str, ns_per_op: float | None, cap: int = 10_000_000) -> tuple[int, int] | None:
+    """Two iteration counts for the memory profile runs: the run's (``Nx``, or the benchtime at the
+    measured ns/op) and a quarter of it; None when they cannot be told apart (fewer than 4 iterations)."""
+    if benchtime.endswith("x") and benchtime[:-1].isdigit():
+        n2 = int(benchtime[:-1])
+    else:
+        m = _DURATION.match(benchtime)
+        if not m or not ns_per_op or ns_per_op <= 0:
+            return None
+        n2 = min(cap, math.ceil(float(m.group(1)) * _NS[m.group(2)] / ns_per_op))
+    return (max(1, n2 // 4), n2) if n2 >= 4 else None
+
+
+def summarize_mem_loop(short: pprof.Profile, long: pprof.Profile, n1: int, n2: int, limit: int) -> dict[str, Any]:
+    """Allocations of the timed loop only, exactly: with every allocation recorded (memprofilerate 1),
+    a run of N iterations allocates 2*setup + (1+N)*per_op (testing calls the benchmark once with b.N=1,
+    then with b.N=N), so the difference of two runs divided by N2-N1 is each function's cost per op and
+    what remains is setup (before the timer, or otherwise outside the loop). Rows are B/op and allocs/op;
+    a benchmark whose loop allocates nothing has no rows."""
+    out: dict[str, Any] = {"iterations": [n1, n2], "per_op": True}
+    for st, floor in (("alloc_space", 0.5), ("alloc_objects", 0.01)):
+        c1, t1 = pprof.top(short, st)
+        c2, t2 = pprof.top(long, st)
+        before = {c.name: c.flat for c in c1}
+        loop = max(0.0, (t2 - t1) / (n2 - n1))
+        rows = []
+        for c in c2:
+            d = (c.flat - before.get(c.name, 0)) / (n2 - n1)
+            if d >= floor:
+                rows.append({"function": c.name, "file": c.file, "line": c.line, "flat": d,
+                             "flat_pct": 100 * d / loop if loop else 0.0, "cum": c.cum})
+        rows.sort(key=lambda r: (-r["flat"], r["function"]))
+        out[st] = {"total": loop, "setup": max(0.0, t2 - (1 + n2) * loop), "top": rows[:limit]}
+    return out
+
+
 def summarize_mem(prof: pprof.Profile, limit: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for st in ("alloc_space", "alloc_objects"):
@@ -144,27 +185,56 @@ def profile_benchtime(profile_cfg: dict[str, Any], cfg: dict[str, Any]) -> str:
     return str(profile_cfg.get("benchtime", "1s"))
 
 
+SAMPLE_NS = 10_000_000  # Go's CPU profiler samples at 100 Hz: one sample per 10 ms of CPU time
+
+
+def cpu_benchtime(profile_cfg: dict[str, Any], benchtime: str, ns_per_op: float | None) -> tuple[str, str]:
+    """The CPU profile run's -benchtime: enough iterations for ``profile.min_samples`` samples at the
+    benchmark's measured ns/op (sub-benchmarks summed: each runs N times), at most ``profile.max_s``
+    seconds; the user's own ``Nx`` stands. Returns the benchtime and what it was chosen from."""
+    if benchtime.endswith("x") or not ns_per_op or ns_per_op <= 0:
+        return benchtime, ""
+    want = int(profile_cfg.get("min_samples", 1000))
+    max_s = float(profile_cfg.get("max_s", 15))
+    n = math.ceil(want * 1.25 * SAMPLE_NS / ns_per_op)  # 25% over: Go's profiler delivers 80-97% of 100 Hz here
+    cap = max(1, int(max_s * 1e9 / ns_per_op))
+    chosen = min(n, cap)
+    why = (f"{chosen}x: {want} samples at {ns_per_op:,.0f} ns/op"
+           + (f" (capped at profile.max_s {max_s:g}s)" if chosen < n else ""))
+    return f"{chosen}x", why
+
+
 def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, profile_cfg: dict[str, Any],
-                      timeout: str, benchtime: str, stall_s: float = 0, module: str = "") -> dict[str, Any]:
+                      timeout: str, benchtime: str, stall_s: float = 0, module: str = "",
+                      ns_per_op: float | None = None) -> dict[str, Any]:
     rate = int(profile_cfg.get("memprofilerate", 1))
     limit = int(profile_cfg.get("top", 15))
-    base = gotest.bench_args(f"^{re.escape(name)}$", 1, benchtime, timeout=timeout)
+    cpu_bt, cpu_why = cpu_benchtime(profile_cfg, benchtime, ns_per_op)
+    pattern = f"^{re.escape(name)}$"
+    counts = mem_iterations(benchtime, ns_per_op) if rate == 1 else None
+    plan = [(cpu_bt, [f"-test.cpuprofile={sub / 'cpu.prof'}", f"-test.trace={sub / 'trace.out'}"])]
+    if counts:  # the timed loop apart from setup: two runs, N/4 and N iterations
+        plan += [(f"{counts[0]}x", [f"-test.memprofile={sub / 'mem-short.prof'}", "-test.memprofilerate=1"]),
+                 (f"{counts[1]}x", [f"-test.memprofile={sub / 'mem.prof'}", "-test.memprofilerate=1"])]
+    else:
+        plan.append((benchtime, [f"-test.memprofile={sub / 'mem.prof'}", f"-test.memprofilerate={rate}"]))
     runs = []
-    for extra in ([f"-test.cpuprofile={sub / 'cpu.prof'}", f"-test.trace={sub / 'trace.out'}"],
-                  [f"-test.memprofile={sub / 'mem.prof'}", f"-test.memprofilerate={rate}"]):
-        res = gotest.run_binary(binary, pkg.dir, base + extra, stall_s=stall_s)
+    for bt, extra in plan:
+        res = gotest.run_binary(binary, pkg.dir, gotest.bench_args(pattern, 1, bt, timeout=timeout) + extra,
+                                stall_s=stall_s)
         if res.stall is not None:
             raise BenchpipeError(res.stall.describe(name, " under profiling"))
         if res.returncode != 0:
             raise BenchpipeError(gotest.diagnose(res.output, pkg.import_path, res.returncode,
                                                  gotest.cwd_module(pkg.dir)) + " (under profiling)")
         runs.append(res)
-    cpu, mem = runs
+    cpu = runs[0]
     cpu_text = gotest.split_output(cpu.output)
     (sub / "bench.txt").write_text(cpu_text)
     results = bfmt.read_text(cpu_text).results
     entry: dict[str, Any] = {"package": pkg.import_path, "benchmark": name, "maxrss_kb": cpu.maxrss_kb,
-                             "iterations": sum(r.iters for r in results), "go_s": cpu.wall + mem.wall,
+                             "cpu_benchtime": cpu_bt, "cpu_benchtime_why": cpu_why,
+                             "iterations": sum(r.iters for r in results), "go_s": sum(r.wall for r in runs),
                              "alloc_bytes_per_s": _bytes_per_s(results), "notes": [], "graphs": {}}
     ns = [v for r in results for v, u in r.values if u == "ns/op"]
     try:
@@ -173,7 +243,7 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
         min_samples = int(profile_cfg.get("min_samples", 1000))
         if 0 < entry["cpu"]["samples"] < min_samples:
             entry["notes"].append(f"{name}: the CPU table rests on {entry['cpu']['samples']} samples (fewer than "
-                                  f"profile.min_samples {min_samples}): its order is noisy; raise profile.benchtime")
+                                  f"profile.min_samples {min_samples}): its order is noisy; raise profile.max_s")
         if not entry["cpu"]["total_ns"]:
             entry["notes"].append(f"{name}: CPU profile has no samples (benchmark too short? raise "
                                   "profile.benchtime)")
@@ -188,12 +258,32 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
     except pprof.ProfileError as e:
         entry["notes"].append(str(e))
     try:
-        entry["mem"] = summarize_mem(pprof.load(sub / "mem.prof"), limit)
+        if counts:
+            entry["mem"] = summarize_mem_loop(pprof.load(sub / "mem-short.prof"), pprof.load(sub / "mem.prof"),
+                                              counts[0], counts[1], limit)
+        else:
+            entry["mem"] = summarize_mem(pprof.load(sub / "mem.prof"), limit)
     except pprof.ProfileError as e:
         entry["notes"].append(str(e))
     entry["gc_pressure"] = gc_pressure((entry.get("cpu") or {}).get("gc_alloc_pct", 0.0),
                                        entry["alloc_bytes_per_s"], profile_cfg.get("gc_thresholds") or {})
     return entry
+
+
+def _ns_per_op(bench_meta: Path | None) -> dict[tuple[str, str], float]:
+    """(package, top-level benchmark) -> its ns/op in the bench stage (medians; sub-benchmarks and -cpu
+    values summed: one run of the top level executes each of them N times)."""
+    raw = bench_meta.with_name("bench.txt") if bench_meta is not None else None
+    if raw is None or not raw.exists():
+        return {}
+    per: dict[tuple[str, str, str], list[float]] = {}
+    for (pkg, name, unit), vals in bfmt.read_samples(raw).values.items():
+        if unit == "ns/op":
+            per.setdefault((pkg, bfmt.top_level(name), name), []).extend(vals)
+    out: dict[tuple[str, str], float] = {}
+    for (pkg, top, _), vals in per.items():
+        out[(pkg, top)] = out.get((pkg, top), 0.0) + sorted(vals)[len(vals) // 2]
+    return out
 
 
 def _failed(bench_meta: Path | None) -> set[tuple[str, str]]:
@@ -227,6 +317,7 @@ def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path
         atomic.write_json(out_dir / "profile.json", summary)
         return summary
     failed = _failed(bench_meta)
+    measured = _ns_per_op(bench_meta)
     module = gotest.module_path(target)
     pkgs, _, _ = gotest.resolve_packages(target, cfg.get("packages"))
     for i, pkg in enumerate(pkgs, 1):
@@ -247,7 +338,7 @@ def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path
             sub.mkdir()
             try:
                 entry = profile_benchmark(binary, pkg, name, sub, profile_cfg, str(cfg["timeout"]),
-                                          benchtime, stall_s, module)
+                                          benchtime, stall_s, module, measured.get((pkg.import_path, name)))
             except BenchpipeError as e:
                 shutil.rmtree(sub)
                 summary["notes"].append(f"{name}: profile skipped: {e.message}")

@@ -19,7 +19,7 @@ import jinja2
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import comparable
 from benchpipe.core.stats import Summary
-from benchpipe.core.units import tidy
+from benchpipe.core.units import format_value, scale_for, tidy
 from benchpipe.core.verdict import Options, Row
 from benchpipe.render.text import md_escape
 from benchpipe.stages.profile import GC_DEFAULTS
@@ -32,6 +32,11 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "render" / "templates"
 def code_escape(s: Any) -> str:
     """Text safe inside a single-backtick code span in a table."""
     return str(s).replace("`", "'").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def fmt_bytes(n: float) -> str:
+    """Bytes with a binary prefix (benchstat's scaling)."""
+    return format_value(n, scale_for("B", [n])) + "B"
 
 
 def fmt_median(v: float | None, unit: str) -> str:
@@ -218,11 +223,18 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
         if mem:
             space = mem["alloc_space"]["top"][:5]
             objs = mem["alloc_objects"]["top"][:5]
-            alloc_hot += [{**h, "benchmark": p["benchmark"]} for h in space[:2]]
-            mem_tables = mem_tables or {"space": [], "objects": []}
-            for key, rows_ in (("space", space), ("objects", objs)):
+            per_op = bool(mem.get("per_op"))
+            alloc_hot += [{**h, "benchmark": p["benchmark"], "per_op": per_op} for h in space[:2]]
+            mem_tables = mem_tables or {"space": [], "objects": [], "setup": []}
+            for key, rows_, unit in (("space", space, "B/op"), ("objects", objs, "allocs/op")):
                 mem_tables[key] += [{**h, "benchmark": p["benchmark"], "where": f"{Path(h['file']).name}:{h['line']}",
-                                     "value": f"{h['flat']:,}"} for h in rows_]
+                                     "value": f"{h['flat']:,.1f} {unit}" if per_op else f"{h['flat']:,} (whole run)"}
+                                    for h in rows_]
+            if per_op:
+                setup_b, setup_n = mem["alloc_space"].get("setup", 0.0), mem["alloc_objects"].get("setup", 0.0)
+                mem_tables["setup"].append({"benchmark": p["benchmark"], "bytes": fmt_bytes(setup_b),
+                                            "objects": f"{setup_n:,.0f}", "loop": not space,
+                                            "iterations": mem.get("iterations")})
         gc_levels.append((p.get("gc_pressure", "Low"), p["benchmark"], (cpu or {}).get("gc_alloc_pct", 0.0),
                           p.get("alloc_bytes_per_s", 0.0)))
         d = p.get("diff") or {}
@@ -269,8 +281,10 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
         rec_opt.append(f"{md_escape(d['benchmark'])} got slower mostly in `{code_escape(top['function'])}` "
                        f"({top['d_own']:+.0f} ns/op of own-code time, differential profile below).")
     for h in alloc_hot[:2]:
-        rec_opt.append(f"`{code_escape(h['function'])}` allocates {h['flat_pct']:.1f}% of bytes: "
-                       "consider reusing buffers or preallocating.")
+        amount = (f"{h['flat']:,.1f} B/op ({h['flat_pct']:.1f}% of the loop's bytes) in {md_escape(h['benchmark'])}"
+                  if h.get("per_op") else f"{h['flat_pct']:.1f}% of bytes")
+        rec_opt.append(f"`{code_escape(h['function'])}` allocates {amount}: consider reusing buffers or "
+                       "preallocating.")
     if not profiles and alloc_per_op:
         a = alloc_per_op[0]
         rec_opt.append(f"{md_escape(a['benchmark'])} allocates the most per op ({a['bytes']} B/op in {a['allocs']} "

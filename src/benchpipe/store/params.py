@@ -29,6 +29,33 @@ MODE_DEFAULTS: dict[str, Any] = {"packages": ["./..."], "bench": ".", "count": 1
 PAIRED_DEFAULTS: dict[str, Any] = {"rounds": 16, "benchtime": "100ms", "confirm_rounds": 6, "order": "alternate"}
 
 
+# Beside params.yaml: the overrides the last `invoke` run applied (nested, as params.yaml). The stages
+# declare it in dvc.yaml, so dvc.lock, `dvc params diff` and `dvc exp show` show what really ran.
+RUN_FILE = "params.run.yaml"
+RUN_FILE_HEADER = ("# Overrides of the last `invoke` run (written by `benchpipe settings`; `dvc repro` applies them\n"
+                   "# too). An empty mapping: params.yaml as it is. Commit it with dvc.lock.\n")
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys of a nested mapping (lists and scalars are leaves)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def nest(dotted: dict[str, Any]) -> dict[str, Any]:
+    """The nested mapping of dotted keys (the inverse of :func:`flatten`)."""
+    out: dict[str, Any] = {}
+    for k, v in dotted.items():
+        set_dotted(out, k, v)
+    return out
+
+
 def set_dotted(d: dict[str, Any], key: str, value: Any) -> None:
     parts = key.split(".")
     cur = d
@@ -41,7 +68,8 @@ def set_dotted(d: dict[str, Any], key: str, value: Any) -> None:
     cur[parts[-1]] = value
 
 
-def load(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def load(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None,
+         run_file: bool = True) -> dict[str, Any]:
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text()) or {}
@@ -52,6 +80,16 @@ def load(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = No
     if not isinstance(data, dict):
         raise BenchpipeError(f"{p}: parameters must be a mapping")
     data = copy.deepcopy(data)
+    last_run = p.with_name(RUN_FILE)
+    if run_file and last_run.exists():  # the last invoke run's overrides, where DVC records them
+        try:
+            extra_run = yaml.safe_load(last_run.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise BenchpipeError(f"{last_run}: invalid YAML: {str(e).splitlines()[0]}") from None
+        if not isinstance(extra_run, dict):
+            raise BenchpipeError(f"{last_run}: parameters must be a mapping")
+        for k, v in flatten(extra_run).items():
+            set_dotted(data, k, v)
     env = os.environ.get(ENV)
     extra: dict[str, Any] = {}
     if env:
@@ -80,7 +118,8 @@ SCHEMA: dict[str, dict[str, str]] = {
                         "ignore": "bool"},
     "paired": {"rounds": "int", "benchtime": "str", "confirm_rounds": "int", "order": "str"},
     "profile": {"enabled": "bool", "bench": "regex", "benchtime": "str", "memprofilerate": "int", "top": "int",
-                "node_threshold": "num", "edge_threshold": "num", "gc_thresholds": "map", "min_samples": "int"},
+                "node_threshold": "num", "edge_threshold": "num", "gc_thresholds": "map", "min_samples": "int",
+                "max_s": "num"},
     "report": {"trend_runs": "int", "trend_benchmarks": "regex", "trend_max": "int", "targets": "list"},
 }
 TOP = {"target", "mode", "modes", "bench", "compare", "paired", "profile", "report"}

@@ -13,6 +13,7 @@ from benchpipe.cli.commands import (
     profile,
     record,
     report,
+    settings,
 )
 
-ALL = [bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline, annotate]
+ALL = [bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline, annotate, settings]
