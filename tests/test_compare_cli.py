@@ -43,6 +43,10 @@ def test_text_markdown_csv(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(compare(a, b, "--format", "csv", cwd=tmp_path).stdout)))
     assert {r["verdict"] for r in rows} >= {"regression"}
     assert all(r["benchmark"].startswith("Benchmark") for r in rows)
+    # only the rows that changed; the verdict is the same
+    changed = list(csv.DictReader(io.StringIO(compare(a, b, "--format", "csv", "--only-changed", cwd=tmp_path).stdout)))
+    assert changed and len(changed) == sum(r["verdict"] != "unchanged" for r in rows) < len(rows)
+    assert "verdict: FAIL" in compare(a, b, "--only-changed", cwd=tmp_path).stdout
 
 
 def test_identical_files_pass(tmp_path: Path) -> None:

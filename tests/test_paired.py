@@ -139,10 +139,12 @@ def test_changed_only(history: Path, tmp_path: Path) -> None:
 def test_bisect_finds_the_commit(history: Path, tmp_path: Path) -> None:
     p = run(["benchpipe", "bisect", "--target", str(history / "policyengine"), "--params", str(ROOT / "params.yaml"),
              "--cache-dir", str(tmp_path / "c"), "--good", "HEAD~3", "--bad", "HEAD", "--bench", "BenchmarkEvaluate",
-             "--packages", "./pkg/core", "--rounds", "6", "--benchtime", "30ms"])
+             "--packages", "./pkg/core", "--rounds", "6", "--benchtime", "30ms", "--format", "json"])
     assert p.returncode == 0, p.stderr
     c3 = git(history, "rev-parse", "HEAD~1")
-    assert f"first bad commit {c3} c3 audit every decision" in p.stdout
+    d = json.loads(p.stdout)
+    assert d["regressed"] and d["first_bad"] == c3 and d["subject"] == "c3 audit every decision"
+    assert d["steps"][0]["commit"] == git(history, "rev-parse", "HEAD") and d["steps"][0]["regressed"]
 
 
 def test_calibrate_stores_noise_floor_and_compare_warns(history: Path, tmp_path: Path) -> None:
@@ -150,14 +152,15 @@ def test_calibrate_stores_noise_floor_and_compare_warns(history: Path, tmp_path:
     p = run(["benchpipe", "calibrate", "--target", str(history / "policyengine"), "--params",
              str(ROOT / "params.yaml"), "--cache-dir", str(cache), "--rev", "HEAD", "--packages", "./pkg/core",
              "--bench", "^BenchmarkEvaluate$", "--rounds", "6", "--benchtime", "20ms", "--out",
-             str(tmp_path / "cal.json")])
+             str(tmp_path / "cal.json"), "--format", "json"])
     assert p.returncode == 0, p.stderr
     cal = json.loads((tmp_path / "cal.json").read_text())
+    assert json.loads(p.stdout) == cal
     entry = next(e for e in cal["benchmarks"].values() if e["unit"] == "ns/op")
     floors = entry["noise_floor_pct"]
     assert set(floors) == {"6", "10", "15", "20", "30"} and all(v >= 0 for v in floors.values())
     assert floors["30"] <= floors["6"] + 1e-9  # more rounds, lower noise floor
-    assert "noise floor" in p.stdout and "stored:" in p.stdout
+    assert cal["stored"]
     q = paired(history, cache, "--base", "HEAD", "--head", "HEAD", "--threshold", "0.0001", *FAST)
     assert q.returncode in (0, 1)
     assert any("below this machine's noise floor" in w for w in json.loads(q.stdout)["warnings"])

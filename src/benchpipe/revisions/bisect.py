@@ -39,9 +39,15 @@ def main(args: argparse.Namespace, opts: Options, settings: dict[str, Any]) -> i
         raise NothingToCompare(f"no commits between {args.good} and {args.bad}")
     plan.base_rev = good
     is_bad, why = regressed(plan, opts, bad)
+    as_json = getattr(args, "format", "text") == "json"
+    steps: list[dict[str, Any]] = [{"commit": bad, "regressed": is_bad, "why": why}]
     if not is_bad:
-        sys.stdout.write(f"bisect: {args.bench_name} did not regress beyond {opts.threshold_pct:g}% between "
-                         f"{args.good} and {args.bad}\n")
+        if as_json:
+            _json({"benchmark": args.bench_name, "good": good, "bad": bad, "regressed": False, "first_bad": None,
+                   "threshold_pct": opts.threshold_pct, "steps": steps})
+        else:
+            sys.stdout.write(f"bisect: {args.bench_name} did not regress beyond {opts.threshold_pct:g}% between "
+                             f"{args.good} and {args.bad}\n")
         return EXIT_OK
     lo, hi = -1, len(commits) - 1  # commits[hi] is known bad; lo is known good (-1: the good commit)
     verdicts = {commits[hi]: why}
@@ -49,11 +55,22 @@ def main(args: argparse.Namespace, opts: Options, settings: dict[str, Any]) -> i
         mid = (lo + hi) // 2
         is_bad, why = regressed(plan, opts, commits[mid])
         sys.stderr.write(f"bisect: {commits[mid][:12]} {'regressed: ' + why if is_bad else 'good'}\n")
+        steps.append({"commit": commits[mid], "regressed": is_bad, "why": why})
         if is_bad:
             hi, verdicts[commits[mid]] = mid, why
         else:
             lo = mid
     first = commits[hi]
     subject = gitrev.git(["log", "-1", "--format=%s", first], root)
-    sys.stdout.write(f"bisect: first bad commit {first} {subject}\n  {verdicts[first]}\n")
+    if as_json:
+        _json({"benchmark": args.bench_name, "good": good, "bad": bad, "regressed": True, "first_bad": first,
+               "subject": subject, "why": verdicts[first], "threshold_pct": opts.threshold_pct, "steps": steps})
+    else:
+        sys.stdout.write(f"bisect: first bad commit {first} {subject}\n  {verdicts[first]}\n")
     return EXIT_OK
+
+
+def _json(obj: dict[str, Any]) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")

@@ -14,6 +14,7 @@ def register(sub: Any) -> None:
     p.add_argument("--bad", required=True, help="a revision with the regression")
     p.add_argument("--bench", dest="bench_name", required=True, help="benchmark name, e.g. BenchmarkEvaluate")
     p.add_argument("--no-confirm", action="store_true")
+    p.add_argument("--format", choices=["text", "json"], default="text")
     add_paired_opts(p)
     p.set_defaults(fn=run)
 

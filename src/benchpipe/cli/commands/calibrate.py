@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -15,6 +16,7 @@ def register(sub: Any) -> None:
     p.add_argument("--rev", default="HEAD", help="revision to run against itself (default HEAD)")
     p.add_argument("--bench", help="benchmark regex")
     p.add_argument("--out", help="also write the result here (JSON)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
     add_paired_opts(p)
     p.set_defaults(fn=run, head=None, no_confirm=True)
 
@@ -30,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
     result = calibrate.calibrate(plan, options(args, settings))
     if args.out:
         atomic.write_json(args.out, result)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return EXIT_OK
     rc = calibrate.ROUND_COUNTS
     lines = [f"A/A calibration of {plan.target} at {result['rev'][:12]}: {plan.rounds} rounds, "
              f"benchtime {plan.benchtime}",

@@ -37,6 +37,8 @@ def register(sub: Any) -> None:
     p.add_argument("--no-confirm", action="store_true",
                    help="skip confirmation rounds (paired), or re-running flagged rows against the baseline's "
                         "commit (pipeline)")
+    p.add_argument("--only-changed", action="store_true",
+                   help="show only rows that changed (regressions, warnings, improvements); the verdict is the same")
     p.add_argument("--strict-env", action="store_true",
                    help="files: exit 3 when the two files were recorded with other settings")
     p.add_argument("--cache-dir", help="paired: cache directory (default ~/.cache/benchpipe)")
@@ -71,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         c.not_comparable = diffs
         if c.verdict == "PASS":
             c.verdict = "WARN"
+    if args.only_changed:
+        c.rows = [r for r in c.rows if r.verdict != "unchanged"]
     sys.stdout.write(output.render(c, args.format))
     if diffs and args.strict_env:
         raise NothingToCompare("not comparable: " + "; ".join(diffs))
@@ -119,6 +123,9 @@ def _paired(args: argparse.Namespace) -> int:
     data["paired"] = {k: v for k, v in facts.items() if k != "samples"}
     if args.out:
         atomic.write_json(args.out, data)
+    if args.only_changed:
+        c.rows = [r for r in c.rows if r.verdict != "unchanged"]
+        data["rows"] = [r for r in data["rows"] if r["verdict"] != "unchanged"]
     if args.format == "json":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
