@@ -238,7 +238,8 @@ def baseline(c, name="main", reuse=False, push=True, target=None, packages=None,
     """Run the benchmarks (count 6) and save the results as baselines/<name>.txt (+ metadata and profiles),
     tracked by DVC and pushed; --reuse saves the last run instead."""
     if not reuse or not (RUN / "bench.txt").exists():
-        _pipeline(_overrides("quick", target, packages, bench, count, benchtime))
+        # a baseline keeps the profiles of its run, for the differential profiles of later regressions
+        _pipeline(_overrides("quick", target, packages, bench, count, benchtime, {"modes.quick.profile": "all"}))
     _run(["benchpipe", "baseline", "save", "--name", name] + ([] if push else ["--no-push"]))
 
 

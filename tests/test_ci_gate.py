@@ -22,7 +22,7 @@ from .conftest import ROOT, make_repo, run
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 FAST = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
         "modes.quick.benchtime": "30ms", "profile.benchtime": "100ms", "paired.rounds": 6,
-        "paired.benchtime": "30ms"}
+        "paired.benchtime": "30ms", "profile.min_samples": 100}
 
 
 def job_steps(job: str) -> list[tuple[str, dict[str, str]]]:

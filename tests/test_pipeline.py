@@ -17,7 +17,9 @@ from benchpipe.stages.report import fmt_median
 
 from .conftest import make_repo, run
 
-FAST = {"modes.quick.benchtime": "20ms", "profile.benchtime": "300ms"}
+# Short runs; the first run profiles every benchmark (as `invoke baseline` does), on few CPU samples.
+FAST = {"modes.quick.benchtime": "20ms", "profile.benchtime": "300ms", "modes.quick.profile": "all",
+        "profile.min_samples": 100}
 # Rules that judge only deterministic units (allocation counts and bytes), ignoring timings.
 DETERMINISTIC = [{"unit": "allocs/op", "assume": "exact", "threshold_pct": 1},
                  *[{"unit": u, "ignore": True} for u in ("ns/op", "decisions/s", "p50-ns", "p95-ns", "p99-ns", "MB/s")]]
@@ -140,7 +142,8 @@ def test_baseline_compare_gate_and_remote(repo: Path, tmp_path: Path) -> None:
     assert "### Differential Profile" in report and "**`example.com/policyengine/pkg/core.auditDecision`**" in report
     # switch off: PASS or WARN, exit 0. Sequential timings on a shared machine can drift past any
     # threshold (that is what paired mode is for), so this gate judges the deterministic units only.
-    p = run(["dvc", "repro"], cwd=repo, env=env({**judged, "compare.rules": DETERMINISTIC}))
+    p = run(["dvc", "repro"], cwd=repo, env=env({**judged, "compare.rules": DETERMINISTIC,
+                                                   "modes.quick.profile": "flagged"}))
     assert p.returncode == 0
     g = run(["benchpipe", "gate"], cwd=repo)
     assert g.returncode == 0, g.stdout + (repo / "reports" / "run" / "compare.json").read_text()[:3000]

@@ -311,9 +311,11 @@ def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path
         return summary
     flagged = regressed(compare_json)
     has_baseline = _artifact(compare_json).get("verdict", "NONE") != "NONE"
-    if str(cfg.get("profile", "all")) == "flagged" and why == "the mode's benchmark set" and has_baseline:
-        summary["notes"].append(f"{cfg['mode']} mode profiles only the benchmarks compare flags, and none was "
-                                "flagged: `invoke profile` profiles every benchmark")
+    if str(cfg.get("profile", "all")) == "flagged" and why == "the mode's benchmark set":
+        summary["notes"].append(f"{cfg['mode']} mode profiles only the benchmarks compare flags, and "
+                                + ("none was flagged" if has_baseline else "there is no baseline yet")
+                                + ": `invoke profile` profiles every benchmark (and `invoke baseline` keeps "
+                                  "profiles with the baseline)")
         atomic.write_json(out_dir / "profile.json", summary)
         return summary
     failed = _failed(bench_meta)
