@@ -266,7 +266,7 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
     rec_opt = []
     # Ranked by the module's own code (the harness and the benchmark's own timer are overhead, not targets).
     own_hot = sorted(((f, p) for p in profiles for f in p["own"][:1]), key=lambda fp: -fp[0]["flat_pct"])
-    for f, p in own_hot[:4]:
+    for f, p in own_hot[:10]:  # one per profiled benchmark, the costliest share first
         cost = (f"costs {f['flat_ns_op']:,.0f} ns of {p['ns_per_op']:,.0f} ns/op ({f['flat_pct']:.1f}%)"
                 if p["per_op"] else f"takes {f['flat_pct']:.1f}% of CPU")
         rec_opt.append(f"`{code_escape(f['function'])}` {cost} in {md_escape(p['benchmark'])} "
