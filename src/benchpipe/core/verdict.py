@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from benchpipe.core import stats
-from benchpipe.core.benchfmt import Parsed
+from benchpipe.core.benchfmt import Parsed, samples
 from benchpipe.core.errors import NothingToCompare
 from benchpipe.core.units import UnitInfo, higher_is_better
 
@@ -132,21 +132,6 @@ class Comparison:
     @property
     def regressions(self) -> list[Row]:
         return [r for r in self.rows if r.verdict == "regression"]
-
-
-def samples(parsed: Parsed) -> dict[tuple[str, str, str], list[float]]:
-    """Values keyed by (package, benchmark, unit), in input order."""
-    out: dict[tuple[str, str, str], list[float]] = {}
-    for res in parsed.results:
-        pkg, name = res.config.get("pkg", ""), res.name
-        for v, unit in res.values:
-            key = (pkg, name, unit)
-            vals = out.get(key)
-            if vals is None:
-                out[key] = [v]
-            else:
-                vals.append(v)
-    return out
 
 
 def judge(delta_pct: float | None, old: float, new: float, significant: bool, higher_better: bool,

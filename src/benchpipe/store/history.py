@@ -30,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from benchpipe.core import verdict
+from benchpipe.core import benchfmt
 from benchpipe.core.benchfmt import Parsed
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.verdict import Options
@@ -88,7 +88,7 @@ def append(hist: Path, parsed: Parsed, meta: dict[str, Any], when: datetime | No
                    unnest($15::VARCHAR[]) AS unit, unnest($16::INTEGER[]) AS sample, unnest($17::DOUBLE[]) AS value""",
                consts + [pkgs, names, units, idx, values], hist / "runs" / f"{rid}.parquet")
         cols: dict[str, list[Any]] = {c: [] for c in ("package", "benchmark", "unit", "center", "lo", "hi", "n")}
-        for (p, b, u), vals in verdict.samples(parsed).items():
+        for (p, b, u), vals in benchfmt.samples(parsed).items():
             s = (opts or Options()).summary(b, u, vals, parsed.units.get(u))
             for c, x in zip(cols, (p, b, u, s.center, _finite(s.lo), _finite(s.hi), s.n), strict=True):
                 cols[c].append(x)
