@@ -41,7 +41,9 @@ def _why_not(be: dict[str, Any], ce: dict[str, Any]) -> str:
         return "the baseline records no commit"
     if be.get("dirty"):
         return "the baseline was recorded with uncommitted changes in the module"
-    target = Path(str(ce.get("target", "")))
+    if not ce.get("target"):
+        return "the run records no target module"
+    target = Path(str(ce["target"]))
     if not target.is_dir():
         return f"the run's target {target} is not a directory"
     try:
