@@ -104,7 +104,7 @@ def _pipeline_locked(overrides: dict, stages: list[str] | None = None) -> None:
         # key or value stops here, in one line, before anything runs.
         merged = {**json.loads(os.environ.get("BENCHPIPE_OVERRIDES") or "{}"), **overrides}
         _run(["benchpipe", "settings", "--run", json.dumps(merged)])
-        code = _run(["dvc", "repro"], overrides, check=False)
+        code = _run(["dvc", "repro"], check=False)  # the stages read the overrides from params.run.yaml
         if code:
             raise Exit(code=_stage_code(code))
     total = time.monotonic() - t0

@@ -106,3 +106,11 @@ def test_params_are_validated(tmp_path, path, value, message) -> None:
     p = run(["benchpipe", "bench", "--params", str(bad), "--out", str(tmp_path / "b.txt"), "--meta",
              str(tmp_path / "b.json")])
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and message in p.stderr and "Traceback" not in p.stderr
+
+
+def test_go_durations() -> None:
+    from benchpipe.core.units import go_duration_ns
+
+    assert go_duration_ns("500ms") == 5e8 and go_duration_ns("10m") == 600e9 and go_duration_ns("1m30s") == 90e9
+    assert go_duration_ns("1.5h") == 5400e9 and go_duration_ns("250us") == go_duration_ns("250µs") == 250e3
+    assert go_duration_ns("100x") is None and go_duration_ns("10 m") is None and go_duration_ns("") is None

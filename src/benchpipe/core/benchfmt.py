@@ -412,7 +412,7 @@ def _segment(lines: list[bytes], start: int, stop: int, pkg: str, seen: dict[tup
             idx.append(i)
             acc += f
         groups = [(idx, acc, n) for n, (idx, acc) in by_k.items()]
-        names_per_group = [set(acc[::n]) if n else set() for _, acc, n in groups]
+        names_per_group = [set(acc[::n]) for _, acc, n in groups]
         if sum(map(len, names_per_group)) != len(set().union(*names_per_group)):
             return False  # one benchmark with several field counts: the line reader keeps its order
     for index, toks, k in groups:

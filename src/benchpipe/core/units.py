@@ -17,6 +17,19 @@ from functools import cache
 _TIDY = {"ns/op": ("sec/op", 1e-9), "MB/s": ("B/s", 1e6)}
 
 
+_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_NS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
+
+
+def go_duration_ns(s: str) -> float | None:
+    """A Go duration (``time.ParseDuration``: ``500ms``, ``1m30s``, ``1.5h``) in nanoseconds; None if it is not one."""
+    text = str(s).strip()
+    parts = _GO_DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _DURATION_NS[u] for n, u in parts)
+
+
 @cache
 def tidy(unit: str) -> tuple[str, float]:
     """The display unit for ``unit`` and the factor to convert values to it.

@@ -191,6 +191,11 @@ def build_test_binaries(pkgs: list[Package], target: Path, out_dir: Path,
     return [where[x.import_path] for x in pkgs], time.monotonic() - t0
 
 
+def names_regex(names: list[str]) -> str:
+    """A -test.bench / -test.skip regex matching exactly these top-level benchmark names."""
+    return "^(" + "|".join(re.escape(n) for n in names) + ")$"
+
+
 def bench_args(bench: str, count: int, benchtime: str, cpu: str = "", *, timeout: str,
                benchmem: bool = True, skip: str = "") -> list[str]:
     """Test-binary flags for a benchmark run: the ``-test.`` forms of ``go test``'s flags, test2json framing."""

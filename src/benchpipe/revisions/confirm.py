@@ -22,7 +22,6 @@ failure) the sequential verdicts stay and a warning says why.
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -71,7 +70,7 @@ def confirm(c: Comparison, be: dict[str, Any], ce: dict[str, Any], opts: Options
     plan = paired.Plan(
         target=Path(str(ce["target"])), base_rev=str(be["commit"]), head_rev=None,
         patterns=sorted({r.package for r in suspects if r.package}) or list(settings.get("packages") or ["./..."]),
-        bench="^(" + "|".join(re.escape(n) for n in names) + ")$", rounds=rounds, confirm_rounds=0,
+        bench=gotest.names_regex(names), rounds=rounds, confirm_rounds=0,
         benchtime=str(settings.get("benchtime") or "1s"), order="alternate",
         timeout=str(settings.get("timeout") or "10m"), changed_only=False, cache=cache, stall_s=stall_s,
         cpu=str(settings.get("cpu") or ""))

@@ -121,16 +121,23 @@ def name_pattern(name: str) -> str:
     return "/".join(f"^{re.escape(level)}$" for level in name.split("/"))
 
 
-def run_one(side: Side, ref: BenchRef, benchtime: str, round_no: int, samples: Samples, timeout: str,
-            stall_s: float = 60.0, cpu: str = "") -> float:
-    pkg, name = ref
-    args = gotest.bench_args(name_pattern(name), 1, benchtime, cpu, timeout=timeout)
+def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) -> gotest.RunResult:
+    """One run of a side's test binary; a stall or a failure is one error naming the side (``name`` is the
+    benchmark a stall is reported under)."""
     res = gotest.run_binary(side.binaries[pkg], side.dirs[pkg], args, hard_timeout=3600, stall_s=stall_s)
     if res.stall is not None:
         raise BenchpipeError(f"{side.label} side ({side.name}): {pkg}: {res.stall.describe(name)}")
     if res.returncode != 0:
         raise BenchpipeError(f"{side.label} side ({side.name}): "
                              + gotest.diagnose(res.output, pkg, res.returncode, gotest.cwd_module(side.dirs[pkg])))
+    return res
+
+
+def run_one(side: Side, ref: BenchRef, benchtime: str, round_no: int, samples: Samples, timeout: str,
+            stall_s: float = 60.0, cpu: str = "") -> float:
+    pkg, name = ref
+    args = gotest.bench_args(name_pattern(name), 1, benchtime, cpu, timeout=timeout)
+    res = _run_side(side, pkg, name, args, stall_s)
     text = gotest.split_output(res.output)
     parsed = bfmt.read_text(text, f"{side.label}:{pkg}:{name}")
     samples.units.update(parsed.units)
@@ -152,15 +159,9 @@ def fixed_iterations(head: Side, refs: list[BenchRef], benchtime: str, timeout: 
         by_pkg.setdefault(pkg, []).append(name)
     iters: dict[BenchRef, int] = {}
     for pkg, names in by_pkg.items():
-        bench = "^(" + "|".join(re.escape(n) for n in names) + ")$"
+        bench = gotest.names_regex(names)
         gotest.progress(f"paired: measuring b.N of {len(names)} benchmark(s) in {pkg} (head, benchtime {benchtime})")
-        args = gotest.bench_args(bench, 1, benchtime, cpu, timeout=timeout)
-        res = gotest.run_binary(head.binaries[pkg], head.dirs[pkg], args, hard_timeout=3600, stall_s=stall_s)
-        if res.stall is not None:
-            raise BenchpipeError(f"head side ({head.name}): {pkg}: {res.stall.describe(names[0])}")
-        if res.returncode != 0:
-            raise BenchpipeError(f"head side ({head.name}): "
-                                 + gotest.diagnose(res.output, pkg, res.returncode, gotest.cwd_module(head.dirs[pkg])))
+        res = _run_side(head, pkg, names[0], gotest.bench_args(bench, 1, benchtime, cpu, timeout=timeout), stall_s)
         for r in bfmt.read_text(gotest.split_output(res.output), f"head:{pkg}").results:
             key = (pkg, r.base_name)
             iters[key] = min(iters.get(key, r.iters), max(r.iters, 1))

@@ -36,6 +36,7 @@ from typing import Any, NoReturn
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import comparable
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
+from benchpipe.core.units import go_duration_ns
 from benchpipe.go import machine as meta
 from benchpipe.go import toolchain as gotest
 from benchpipe.store import atomic
@@ -57,15 +58,8 @@ def equivalent_command(cfg: dict[str, Any]) -> list[str]:
 
 
 def _timeout_seconds(s: str) -> float:
-    total, found = 0.0, False
-    for num, unit in re.findall(r"([\d.]+)(h|m|s|ms)", str(s)):
-        found = True
-        total += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
-    return total if found else 600.0
-
-
-def _skip_regex(names: list[str]) -> str:
-    return "^(" + "|".join(re.escape(n) for n in names) + ")$"
+    ns = go_duration_ns(s)
+    return ns / 1e9 if ns is not None else 600.0
 
 
 def _run_package(binary: Path, pkg: gotest.Package, cfg: dict[str, Any], hard: float, stall_s: float,
@@ -79,7 +73,7 @@ def _run_package(binary: Path, pkg: gotest.Package, cfg: dict[str, Any], hard: f
     failures: list[dict[str, Any]] = []
     done: list[str] = []  # top-level benchmarks already run (or stalled) in an earlier attempt
     while True:
-        flags = go_test_flags(cfg, _skip_regex(done) if done else "")
+        flags = go_test_flags(cfg, gotest.names_regex(done) if done else "")
         try:
             res = gotest.run_binary(binary, pkg.dir, flags, sink=log, on_bench=announce, hard_timeout=hard,
                                     stall_s=stall_s)

@@ -35,6 +35,7 @@ from typing import Any
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import pprof
 from benchpipe.core.errors import BenchpipeError
+from benchpipe.core.units import go_duration_ns
 from benchpipe.go import toolchain as gotest
 from benchpipe.render import callgraph
 from benchpipe.stages import profdiff
@@ -52,7 +53,7 @@ def select_benchmarks(params: dict[str, Any], compare_json: Path | None, default
         return explicit, "profile.bench in params"
     flagged = regressed(compare_json)
     if flagged:
-        return "^(" + "|".join(re.escape(n) for n in sorted(flagged)) + ")$", "regressed in compare"
+        return gotest.names_regex(sorted(flagged)), "regressed in compare"
     return default, "the mode's benchmark set"
 
 
@@ -102,20 +103,16 @@ def summarize_cpu(prof: pprof.Profile, limit: int, ns_per_op: float | None = Non
             "flat": rows[:limit], "cum": by_cum[:limit], "own": own[:5]}
 
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$")
-_NS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
-
-
 def mem_iterations(benchtime: str, ns_per_op: float | None, cap: int = 10_000_000) -> tuple[int, int] | None:
     """Two iteration counts for the memory profile runs: the run's (``Nx``, or the benchtime at the
     measured ns/op) and a quarter of it; None when they cannot be told apart (fewer than 4 iterations)."""
     if benchtime.endswith("x") and benchtime[:-1].isdigit():
         n2 = int(benchtime[:-1])
     else:
-        m = _DURATION.match(benchtime)
-        if not m or not ns_per_op or ns_per_op <= 0:
+        span = go_duration_ns(benchtime)
+        if span is None or not ns_per_op or ns_per_op <= 0:
             return None
-        n2 = min(cap, math.ceil(float(m.group(1)) * _NS[m.group(2)] / ns_per_op))
+        n2 = min(cap, math.ceil(span / ns_per_op))
     return (max(1, n2 // 4), n2) if n2 >= 4 else None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -93,12 +94,10 @@ def _compare_stage(args: argparse.Namespace) -> int:
     if cfg.get("confirm", True) and not args.no_confirm:
         from benchpipe.revisions import confirm, paired
 
-        rounds = int(params.paired_config(settings)["confirm_rounds"])
-        stall_s = float((settings.get("bench") or {}).get("stall_s", 60))
-        cache = paired.cache_root(args.cache_dir)
-
-        def confirm_fn(c, be, ce):  # type: ignore[no-untyped-def]
-            return confirm.confirm(c, be, ce, opts, rounds, cache, stall_s)
+        confirm_fn = functools.partial(confirm.confirm, opts=opts,
+                                       rounds=int(params.paired_config(settings)["confirm_rounds"]),
+                                       cache=paired.cache_root(args.cache_dir),
+                                       stall_s=float((settings.get("bench") or {}).get("stall_s", 60)))
     compare.run(name, Path(args.current), meta, Path(args.out or RUN / "compare.json"), opts, confirm_fn)
     return EXIT_OK
 
