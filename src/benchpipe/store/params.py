@@ -201,22 +201,30 @@ def target_dir(params: dict[str, Any], root: Path | None = None) -> Path:
     return t
 
 
-def overridden(key: str) -> bool:
-    """Whether this run's overrides (``BENCHPIPE_OVERRIDES``) set ``key`` explicitly."""
+def overridden(key: str, path: str | Path = "params.yaml") -> bool:
+    """Whether this run's overrides set ``key`` explicitly: ``BENCHPIPE_OVERRIDES``, or the run's
+    ``params.run.yaml`` beside ``path`` (where ``invoke`` records them)."""
     try:
-        return key in json.loads(os.environ.get(ENV) or "{}")
+        if key in json.loads(os.environ.get(ENV) or "{}"):
+            return True
     except ValueError:
+        pass
+    run_file = Path(path).with_name(RUN_FILE)
+    try:
+        recorded = yaml.safe_load(run_file.read_text()) if run_file.exists() else None
+    except (OSError, yaml.YAMLError):
         return False
+    return isinstance(recorded, dict) and key in flatten(recorded)
 
 
-def like_baseline(cfg: dict[str, Any], meta: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def like_baseline(cfg: dict[str, Any], meta: dict[str, Any], path: str | Path = "params.yaml") -> tuple[dict[str, Any], str]:
     """The mode's settings with the baseline's benchtime and -cpu list where the user did not set them
     (``bench.like_baseline``: compare like with like); returns the settings and a note saying what was taken."""
     s = meta.get("settings") or {}
     taken = []
     out = dict(cfg)
     for key in ("benchtime", "cpu"):
-        if key in s and not overridden(f"modes.{cfg['mode']}.{key}") and str(s[key] or "") != str(cfg.get(key) or ""):
+        if key in s and not overridden(f"modes.{cfg['mode']}.{key}", path) and str(s[key] or "") != str(cfg.get(key) or ""):
             out[key] = s[key]
             taken.append(f"{'-cpu' if key == 'cpu' else key} {s[key] or 'default'}")
     note = f"{' and '.join(taken)} taken from the baseline (compare like with like)" if taken else ""

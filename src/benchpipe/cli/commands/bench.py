@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     note = ""
     if bcfg.get("like_baseline"):
         _, meta = baselines.paths(str(bcfg["like_baseline"]))
-        cfg, note = params.like_baseline(cfg, atomic.read_json(meta))
+        cfg, note = params.like_baseline(cfg, atomic.read_json(meta), args.params)
         if note:
             sys.stderr.write(f"bench: {note}\n")
     info = bench.run(cfg, target, Path(args.out), Path(args.meta), stall_s, [note] if note else [])
