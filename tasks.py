@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,10 @@ from invoke import Exit, task
 ROOT = Path(__file__).resolve().parent
 RUN = ROOT / "reports" / "run"
 EXAMPLE = ROOT / "examples" / "policyengine"
+# The commands run from the environment invoke runs in: its scripts directory goes first on PATH (as an
+# activated venv does), so DVC's stages call this environment's benchpipe, and a version manager's shims
+# (pyenv: a shell script per call, ~50 ms) are not run once per stage.
+SCRIPTS = sysconfig.get_path("scripts")
 
 
 def _overrides(mode: str | None, target: str | None, packages: str | None, bench: str | None, count: int | None,
@@ -48,6 +53,8 @@ def _overrides(mode: str | None, target: str | None, packages: str | None, bench
 
 def _run(argv: list[str], overrides: dict | None = None, check: bool = True) -> int:
     env = dict(os.environ)
+    if SCRIPTS and Path(SCRIPTS, "benchpipe").exists():
+        env["PATH"] = SCRIPTS + os.pathsep + env.get("PATH", "")
     if overrides:
         # The task's own settings win over overrides already in the environment (e.g. set by CI).
         merged = json.loads(env.get("BENCHPIPE_OVERRIDES") or "{}")

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import random
 import re
 import subprocess
@@ -44,12 +43,7 @@ from benchpipe.go import git as gitrev
 from benchpipe.go import machine as meta
 from benchpipe.go import toolchain as gotest
 from benchpipe.store import atomic, params
-
-
-def cache_root(explicit: str | None = None) -> Path:
-    base = explicit or os.environ.get("BENCHPIPE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "benchpipe")
-    return Path(base)
+from benchpipe.store.cachedir import cache_root
 
 
 @dataclass

@@ -23,7 +23,7 @@ from benchpipe.core.units import format_value, scale_for, tidy
 from benchpipe.core.verdict import Options, Row
 from benchpipe.render.text import md_escape
 from benchpipe.stages.profile import GC_DEFAULTS
-from benchpipe.store import atomic
+from benchpipe.store import atomic, cachedir
 from benchpipe.store import samples as store
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "render" / "templates"
@@ -327,8 +327,9 @@ def trends(hist: Path, names: list[str], report_cfg: dict[str, Any], graphs: Pat
     if not keep:
         return []
     out = []
+    every = history.series_many(hist, keep, "ns/op", last=int(report_cfg.get("trend_runs", 30)))
     for name in keep:
-        cols = history.series(hist, name, "ns/op", last=int(report_cfg.get("trend_runs", 30)))
+        cols = every.get(name)
         if not cols or not len(cols["center"]):
             continue
         pts = [{"run_id": str(cols["run_id"][i]), "time": str(cols["time"][i]), "commit": str(cols["commit"][i]),
@@ -356,9 +357,20 @@ def _opt(x: Any) -> float | None:
     return None if v != v else v
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """The compiled template, kept in the user's cache (Jinja checks it against the template's source)."""
+    path = cachedir.cache_root() / "templates"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # no writable cache: compile every time
+    return jinja2.FileSystemBytecodeCache(str(path))
+
+
 def render(ctx: dict[str, Any]) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=False,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             bytecode_cache=_bytecode_cache())
     env.filters["md"] = lambda s: md_escape(str(s))
     env.filters["code"] = code_escape
     text = env.get_template("report.md.j2").render(**ctx)

@@ -168,11 +168,29 @@ def series(hist: Path, benchmark: str, unit: str, last: int | None = None) -> di
     ``benchmark`` is an exact name. This is the fast path for charts and change points: the
     data stays in columns (numpy arrays) instead of one Python dict per run.
     """
-    return _query(hist, "^" + re.escape(benchmark) + "$", unit, last, True, lean=True)  # type: ignore[return-value]
+    return series_many(hist, [benchmark], unit, last).get(benchmark, {})
+
+
+def series_many(hist: Path, benchmarks: list[str], unit: str, last: int | None = None) -> dict[str, dict[str, Any]]:
+    """:func:`series` of several benchmarks (exact names) in one query: name -> its columns; a benchmark
+    the history does not hold is absent."""
+    if not benchmarks:
+        return {}
+    cols = _query(hist, None, unit, last, True, lean=True, names=benchmarks)
+    if not cols or not len(cols["benchmark"]):
+        return {}
+    names = cols.pop("benchmark")
+    out: dict[str, dict[str, Any]] = {}
+    start = 0
+    for i in range(1, len(names) + 1):  # rows come ordered by benchmark
+        if i == len(names) or names[i] != names[start]:
+            out[str(names[start])] = {k: v[start:i] for k, v in cols.items()}
+            start = i
+    return out
 
 
 def _query(hist: Path, benchmark: str | None, unit: str | None, last: int | None, warn: bool,
-           lean: bool) -> list[dict[str, Any]] | dict[str, Any]:
+           lean: bool, names: list[str] | None = None) -> list[dict[str, Any]] | dict[str, Any]:
     files = sorted((hist / "summary").glob("*.parquet"))
     if not files:
         return {} if lean else []
@@ -189,13 +207,16 @@ def _query(hist: Path, benchmark: str | None, unit: str | None, last: int | None
         else:
             where.append(f"regexp_matches(benchmark, ${len(args) + 1})")
             args.append(benchmark)
+    if names:  # exact names: equality lets DuckDB skip row groups of the sorted, compacted file
+        where.append(f"benchmark IN ({', '.join(f'${len(args) + 1 + i}' for i in range(len(names)))})")
+        args += names
     if unit:
         where.append(f"unit = ${len(args) + 1}")
         args.append(unit)
     cond = ("WHERE " + " AND ".join(where)) if where else ""
     cols = ("run_id, strftime(time, '%Y-%m-%dT%H:%M:%S') AS time, commit, branch, machine, mode, package, "
             "benchmark, unit, center, lo, hi, n") if not lean else \
-        "run_id, strftime(time, '%Y-%m-%dT%H:%M:%S') AS time, commit, center, lo, hi, n"
+        "run_id, strftime(time, '%Y-%m-%dT%H:%M:%S') AS time, commit, benchmark, center, lo, hi, n"
 
     def sql(fs: list[Path]) -> str:
         src = f"read_parquet([{', '.join(repr(str(f)) for f in fs)}], union_by_name=true)"

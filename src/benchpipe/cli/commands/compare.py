@@ -12,7 +12,7 @@ from typing import Any
 from benchpipe.cli.common import RUN, add_stat_opts, load_params_opt, options, verdict_code
 from benchpipe.core import comparable
 from benchpipe.core.errors import EXIT_OK, BenchpipeError, NothingToCompare
-from benchpipe.store import params
+from benchpipe.store import cachedir, params
 
 
 def register(sub: Any) -> None:
@@ -92,11 +92,11 @@ def _compare_stage(args: argparse.Namespace) -> int:
     cfg = settings.get("compare") or {}
     confirm_fn = None
     if cfg.get("confirm", True) and not args.no_confirm:
-        from benchpipe.revisions import confirm, paired
+        from benchpipe.revisions import confirm
 
         confirm_fn = functools.partial(confirm.confirm, opts=opts,
                                        rounds=int(params.paired_config(settings)["confirm_rounds"]),
-                                       cache=paired.cache_root(args.cache_dir),
+                                       cache=cachedir.cache_root(args.cache_dir),
                                        stall_s=float((settings.get("bench") or {}).get("stall_s", 60)))
     compare.run(name, Path(args.current), meta, Path(args.out or RUN / "compare.json"), opts, confirm_fn)
     return EXIT_OK
