@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from benchpipe.core import benchfmt as bfmt
 
 from .conftest import DATA, EXAMPLE, run
@@ -86,9 +88,11 @@ def test_config_unit_lines_and_malformed_lines_are_reported_and_skipped() -> Non
                         "f.txt:8: missing measurements"]
 
 
-def test_column_reader_equals_the_line_reader_on_real_outputs(tmp_path: Path, go: str) -> None:
+def test_column_reader_equals_the_line_reader_on_real_outputs(tmp_path: Path, go: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """The fast column-at-a-time path gives exactly the line reader's samples, keys in the same order; it
-    declines (and the line reader decides) on anything unusual."""
+    declines (and the line reader decides) on anything unusual. Also read in chunks of one line, and of a
+    few lines (a benchmark's results split across chunks)."""
     # a live run of Go's own bytes benchmarks: sub-benchmarks, MB/s on some lines only, several -cpu values
     live = tmp_path / "bytes.txt"
     p = run([go, "test", "-run", "^$", "-bench", "^Benchmark(IndexByte|Equal)$", "-benchmem", "-count", "2",
@@ -97,13 +101,16 @@ def test_column_reader_equals_the_line_reader_on_real_outputs(tmp_path: Path, go
     live.write_text(p.stdout)
     plain = [DATA / n for n in ("strings_a.txt", "strings_b.txt", "example_fast.txt", "example_slow.txt")] + [live]
     for path in plain:
-        fast = bfmt._columns(path.read_bytes(), str(path))
-        assert fast is not None, f"{path.name}: plain benchfmt should take the column path"
         ref = bfmt.read_files([path])
         expected = bfmt.samples(ref)
-        assert list(fast.values.items()) == list(expected.items()), path.name
-        assert fast.first_config == ref.results[0].config and fast.errors == ref.errors == []
-        assert bfmt.read_samples(path).values == expected
+        for chunk in (bfmt._CHUNK, 1, 300):
+            monkeypatch.setattr(bfmt, "_CHUNK", chunk)
+            fast = bfmt._columns(path.read_bytes(), str(path))
+            assert fast is not None, f"{path.name}: plain benchfmt should take the column path"
+            assert list(fast.values.items()) == list(expected.items()), (path.name, chunk)
+            assert fast.first_config == ref.results[0].config and fast.errors == ref.errors == []
+            assert bfmt.read_samples(path).values == expected
+        monkeypatch.undo()
     # split results, JSON events, a malformed line: the line reader, with its errors
     assert bfmt._columns((DATA / "chatty_plain.txt").read_bytes(), "chatty") is None
     assert bfmt._columns(b'{"Action":"output","Output":"x"}\n', "json") is None

@@ -1,7 +1,5 @@
 """``python -m benchpipe`` runs the CLI."""
 
-import sys
+from benchpipe.cli.main import run
 
-from benchpipe.cli.main import main
-
-sys.exit(main())
+run()

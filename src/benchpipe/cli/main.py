@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import traceback
+from typing import NoReturn
 
 from benchpipe import __version__
 from benchpipe.cli import commands
@@ -64,5 +65,21 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def run() -> NoReturn:
+    """The ``benchpipe`` command: :func:`main`, then the process exits without the interpreter's teardown.
+
+    Everything benchpipe writes is closed by then (files and connections are opened in ``with`` blocks, child
+    processes are waited for), so freeing every object one by one only costs time: ~50 ms after a
+    100,000-line compare. Standard output and error are flushed first.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # e.g. a closed pipe (`benchpipe compare a b | head`): the output is gone anyway
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -350,43 +350,58 @@ def read_samples(path: str | Path) -> Samples:
     return Samples(samples(parsed), parsed.units, parsed.errors, dict(first))
 
 
+_NOT_RESULT = re.compile(rb"\n(?!Benchmark)")  # the newline before every line that is not a result
+_CHUNK = 1 << 20  # result lines are split and converted about 1 MB at a time: a small peak of token objects
+
+
 def _columns(data: bytes, path: str) -> Samples | None:
     """Read plain benchfmt a column at a time; None when any line needs the full reader.
 
-    Result lines between two other lines share one configuration; they are grouped by their number of
-    fields, and each group is split into columns (names, iteration counts, then value and unit columns)
-    whose numbers are converted in one pass each. Anything unusual — a JSON event, a result with no
-    numbers or an odd field count, a name column out of step, a bad number — returns None.
+    Result lines between two other lines share one configuration. They are taken about a megabyte at a
+    time (whole lines), grouped by their number of fields, and each group is split into columns (names,
+    iteration counts, then value and unit columns) whose numbers are converted in one pass each; the
+    other lines are found by one search, without splitting the file into lines. Anything unusual — a JSON
+    event, a result with no numbers or an odd field count, a name column out of step, a bad number —
+    returns None.
     """
     if data[:1] == b"{" or b"\n{" in data:
         return None
-    lines = data.split(b"\n")
-    others = [i for i, ln in enumerate(lines) if not ln.startswith(b"Benchmark")]
-    others.append(len(lines))
+    # Byte offsets where each line that is not a result starts (the end of the data closes the last segment).
+    others = [] if data.startswith(b"Benchmark") else [0]
+    others += [m.end() for m in _NOT_RESULT.finditer(data)]
     out = Parsed()
     config: dict[str, str] = {}
     first_config: dict[str, str] | None = None
-    # name -> (first line index, package, units in first-seen order); (pkg, name, unit) -> values
-    seen: dict[tuple[str, bytes], tuple[int, list[bytes]]] = {}
+    # (pkg, name) -> (order of its first line, units in first-seen order); (pkg, name, unit) -> values
+    seen: dict[tuple[str, bytes], tuple[tuple[int, int], list[bytes]]] = {}
     values: dict[tuple[str, bytes, bytes], list[float]] = {}
-    start = 0
-    for stop in others:
-        if stop > start:
+    pos = 0
+    for at in [*others, len(data) + 1]:
+        if at > pos:  # result lines data[pos:at - 1] (the newline before the next line excluded)
             if first_config is None:
                 first_config = config
-            if not _segment(lines, start, stop, config.get("pkg", ""), seen, values):
-                return None
-        if stop < len(lines):
-            line = lines[stop].decode("utf-8", errors="replace").rstrip("\r")
-            if line.startswith("Unit "):
-                _unit_line(line, path, stop + 1, out)
-            elif kv := _is_config(line):
-                config = dict(config)
-                if kv[1]:
-                    config[kv[0]] = kv[1]
-                else:
-                    config.pop(kv[0], None)
-        start = stop + 1
+            pkg = config.get("pkg", "")
+            stop = min(at - 1, len(data))
+            while pos < stop:
+                end = data.find(b"\n", pos + _CHUNK, stop)
+                end = stop if end < 0 else end
+                if not _segment(data[pos:end], pos, pkg, seen, values):
+                    return None
+                pos = end + 1
+        if at > len(data):
+            break
+        nl = data.find(b"\n", at)
+        raw = data[at:] if nl < 0 else data[at:nl]
+        line = raw.decode("utf-8", errors="replace").rstrip("\r")
+        if line.startswith("Unit "):
+            _unit_line(line, path, data.count(b"\n", 0, at) + 1, out)
+        elif kv := _is_config(line):
+            config = dict(config)
+            if kv[1]:
+                config[kv[0]] = kv[1]
+            else:
+                config.pop(kv[0], None)
+        pos = len(data) + 1 if nl < 0 else nl + 1
     ordered: dict[Key, list[float]] = {}
     for (pkg, name), (_, units) in sorted(seen.items(), key=lambda kv: kv[1][0]):
         sname = name.decode("utf-8", errors="replace")
@@ -395,18 +410,19 @@ def _columns(data: bytes, path: str) -> Samples | None:
     return Samples(ordered, out.units, out.errors, dict(first_config or {}))
 
 
-def _segment(lines: list[bytes], start: int, stop: int, pkg: str, seen: dict[tuple[str, bytes], tuple[int, list[bytes]]],
+def _segment(chunk: bytes, offset: int, pkg: str, seen: dict[tuple[str, bytes], tuple[tuple[int, int], list[bytes]]],
              values: dict[tuple[str, bytes, bytes], list[float]]) -> bool:
-    """Result lines ``start:stop`` (one configuration) into ``seen``/``values``; False if any is unusual."""
-    block = lines[start:stop]
-    toks = b" ".join(block).split()
-    k, rem = divmod(len(toks), len(block))
+    """Whole result lines of one configuration (``chunk``, at byte ``offset`` of the file) into
+    ``seen``/``values``; False if any is unusual."""
+    n_lines = chunk.count(b"\n") + 1
+    toks = chunk.split()
+    k, rem = divmod(len(toks), n_lines)
     if rem == 0 and k >= 4 and not k % 2 and toks[0].startswith(b"Benchmark") and \
             toks[-k].startswith(b"Benchmark"):  # the loop below checks every name
-        groups = [(range(start, stop), toks, k)]
+        groups = [(range(n_lines), toks, k)]
     else:  # mixed field counts: group the lines by theirs
         by_k: dict[int, tuple[list[int], list[bytes]]] = {}
-        for i, ln in enumerate(block, start):
+        for i, ln in enumerate(chunk.split(b"\n")):
             f = ln.split()
             idx, acc = by_k.setdefault(len(f), ([], []))
             idx.append(i)
@@ -438,7 +454,7 @@ def _segment(lines: list[bytes], start: int, stop: int, pkg: str, seen: dict[tup
         runs = [(names[bounds[r]], bounds[r], bounds[r + 1]) for r in range(len(bounds) - 1)]
         for name, a, _ in runs:
             if (pkg, name) not in seen:
-                seen[(pkg, name)] = (index[a], [])
+                seen[(pkg, name)] = ((offset, index[a]), [])
         for u, vals in cols:
             for name, a, b in runs:
                 got = seen[(pkg, name)][1]

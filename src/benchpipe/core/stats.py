@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from itertools import groupby
 from statistics import NormalDist
+from typing import NamedTuple
 
 _STD = NormalDist()
 
@@ -145,15 +146,20 @@ class Summary:
 
     def pct_range(self) -> str:
         """The ``± x%`` benchstat prints (without the ``±``)."""
-        if math.isinf(self.lo) or math.isinf(self.hi):
+        lo, hi, c = self.lo, self.hi, self.center
+        if lo in _INFS or hi in _INFS:
             return "∞"
-        sign = _sign(self.center)
-        if sign != _sign(self.lo) or sign != _sign(self.hi):
-            return "?"
-        if self.center == 0:
-            return "0%"
-        v = max(self.hi / self.center - 1, 1 - self.lo / self.center)
+        if not ((c > 0 and lo > 0 and hi > 0) or (c < 0 and lo < 0 and hi < 0)):  # signs differ, or zeros
+            sign = _sign(c)
+            if sign != _sign(lo) or sign != _sign(hi):
+                return "?"
+            if c == 0:
+                return "0%"
+        v = max(hi / c - 1, 1 - lo / c)
         return f"{100 * v:.0f}%"
+
+
+_INFS = (math.inf, -math.inf)
 
 
 def _sign(x: float) -> int:
@@ -187,9 +193,8 @@ def summarize(values: list[float], confidence: float = 0.95, exact: bool = False
     return s
 
 
-@dataclass
-class UTest:
-    """Result of a two-sided Mann-Whitney U test."""
+class UTest(NamedTuple):
+    """Result of a two-sided Mann-Whitney U test (immutable: one result may be shared by many rows)."""
 
     p: float
     n1: int
@@ -233,7 +238,7 @@ def mann_whitney(x1: list[float], x2: list[float]) -> UTest:
         if has_ties:
             cdf = _klotz_count(int(2 * usmall), n1, tuple(ties)) / math.comb(n1 + n2, n1)
         else:
-            cdf = _u_cdf(n1, n2, tuple(ties), usmall)
+            cdf = _u_cdf(n1, n2, usmall)
         return UTest(2 * cdf, n1, n2, u1)
     t = sum(k * k * k - k for k in ties)
     big_n = n1 + n2
@@ -248,64 +253,56 @@ def mann_whitney(x1: list[float], x2: list[float]) -> UTest:
 
 
 @lru_cache(maxsize=1024)
-def _u_counts(n1: int, n2: int, ties: tuple[int, ...]) -> tuple[list[int], int]:
-    """Number of arrangements for each value of 2*R1 (doubled rank sum of sample 1).
+def _u_cdf_table(n1: int, n2: int) -> list[float]:
+    """P(U1 <= u) for u = 0 .. n1*n2 without ties: prefix sums of the arrangement counts, each divided once.
 
-    Dynamic programme over tie groups: a group of size t at ranks a..b
-    contributes r*(a+b) to 2*R1 when r of its members are in sample 1, in
-    C(t, r) ways. Polynomials in x^(2*R1) are packed into big integers.
+    The number of arrangements with U1 = u is the coefficient of q^u in the Gaussian binomial
+    [n1+n2 choose n1]_q = prod_{i=1..n1} (1 - q^(n2+i)) / (1 - q^i), built one factor at a time in exact
+    integers (after step i it is [n2+i choose i]_q, a polynomial of degree i*n2).
     """
+    size = n1 * n2 + 1
+    poly = [1] + [0] * (size - 1)
+    for i in range(1, n1 + 1):
+        up = n2 + i
+        for k in range(min(size - 1, i * n2), up - 1, -1):  # times (1 - q^up)
+            poly[k] -= poly[k - up]
+        for k in range(i, min(size, i * n2 + 1)):  # divided by (1 - q^i)
+            poly[k] += poly[k - i]
     total = math.comb(n1 + n2, n1)
-    bits = total.bit_length() + 1
-    rows = [0] * (n1 + 1)  # rows[j]: polynomial for j members of sample 1 so far
-    rows[0] = 1
-    pos = 0
-    for t in ties:
-        m2 = (pos + 1) + (pos + t)  # doubled mid-rank
-        pos += t
-        new = [0] * (n1 + 1)
-        for j in range(n1 + 1):
-            if not rows[j]:
-                continue
-            for r in range(0, min(t, n1 - j) + 1):
-                new[j + r] += (math.comb(t, r) * rows[j]) << (bits * r * m2)
-        rows = new
-    poly = rows[n1]
-    mask = (1 << bits) - 1
-    coeffs: list[int] = []
-    while poly:
-        coeffs.append(poly & mask)
-        poly >>= bits
-    return coeffs, total
-
-
-@lru_cache(maxsize=1024)
-def _u_cdf_table(n1: int, n2: int, ties: tuple[int, ...]) -> list[float]:
-    """P(2*R1 <= i) for every i: prefix sums of the arrangement counts, each divided once (exactly rounded)."""
-    coeffs, total = _u_counts(n1, n2, ties)
     out, acc = [], 0
-    for c in coeffs:
+    for c in poly:
         acc += c
         out.append(acc / total)
     return out
 
 
-def _u_cdf(n1: int, n2: int, ties: tuple[int, ...], u: float) -> float:
-    """P(U1 <= u) under the null hypothesis, given the tie structure."""
-    table = _u_cdf_table(n1, n2, ties)
-    limit = int(2 * u) + n1 * (n1 + 1)  # 2*R1 = 2*U1 + n1(n1+1)
-    return table[min(limit, len(table) - 1)]
+def _u_cdf(n1: int, n2: int, u: float) -> float:
+    """P(U1 <= u) under the null hypothesis, no ties."""
+    table = _u_cdf_table(n1, n2)
+    return table[min(int(u), len(table) - 1)]
 
 
-def _two_u_bound(n1: int, t: tuple[int, ...], a: list[int], reverse: bool) -> int:
-    """Smallest (or largest) 2U reachable with n1 members in tie groups t."""
-    two_u, left = -n1 * n1, n1
-    order = range(len(t), 0, -1) if reverse else range(1, len(t) + 1)
-    for k in order:
-        take = min(left, t[k - 1])
-        two_u += take * a[k]
-        left -= take
-    return two_u
+def _bound_tables(n1: int, t: tuple[int, ...], a: list[int]) -> tuple[list[list[int]], list[list[int]]]:
+    """For every k and m <= n1: the smallest and the largest 2U reachable with m members of sample 1 in the
+    first k tie groups (lo[k][m], hi[k][m]). The smallest fills the groups in rank order, the largest in
+    reverse; members beyond the groups' capacity add nothing."""
+    lo: list[list[int]] = [[]]
+    hi: list[list[int]] = [[]]
+    for k in range(1, len(t) + 1):
+        for order, out in ((range(1, k + 1), lo), (range(k, 0, -1), hi)):
+            row, acc, m = [0] * (n1 + 1), 0, 0
+            for j in order:
+                take = min(t[j - 1], n1 - m)
+                for _ in range(take):
+                    m += 1
+                    acc += a[j]
+                    row[m] = acc - m * m
+                if m == n1:
+                    break
+            for rest in range(m + 1, n1 + 1):
+                row[rest] = acc - rest * rest
+            out.append(row)
+    return lo, hi
 
 
 @lru_cache(maxsize=4096)
@@ -324,13 +321,7 @@ def _klotz_count(two_u: int, n1: int, t: tuple[int, ...]) -> int:
     a[1] = t[0]
     for k in range(2, K + 1):
         a[k] = a[k - 1] + t[k - 2] + t[k - 1]
-    bounds: dict[tuple[int, int, bool], int] = {}
-
-    def bound(n1_: int, k: int, rev: bool) -> int:
-        key = (n1_, k, rev)
-        if key not in bounds:
-            bounds[key] = _two_u_bound(n1_, t[:k], a, rev)
-        return bounds[key]
+    least, most = _bound_tables(n1, t, a)
 
     states: list[dict[tuple[int, int], int]] = [{} for _ in range(K + 1)]
     states[K] = {(n1, two_u): 0}
@@ -341,7 +332,7 @@ def _klotz_count(two_u: int, n1: int, t: tuple[int, ...]) -> int:
             for rk in range(max(0, n1_next - tsum), min(n1_next, t[k]) + 1):
                 u_k = u_next - rk * (a[k + 1] - 2 * n1_next + rk)
                 n1_k = n1_next - rk
-                if bound(n1_k, k, False) <= u_k <= bound(n1_k, k, True):
+                if least[k][n1_k] <= u_k <= most[k][n1_k]:
                     states[k][(n1_k, u_k)] = 0
     n_2 = t[0] + t[1]
     for n1_2, u_2 in list(states[2]):
@@ -359,7 +350,7 @@ def _klotz_count(two_u: int, n1: int, t: tuple[int, ...]) -> int:
                 n1_prev = n1_k - rk
                 x = states[k - 1].get((n1_prev, u_prev))
                 if x is None:
-                    x = math.comb(tsum, n1_prev) if bound(n1_prev, k - 1, True) < u_prev else 0
+                    x = math.comb(tsum, n1_prev) if most[k - 1][n1_prev] < u_prev else 0
                 total += x * math.comb(t[k - 1], rk)
             states[k][(n1_k, u_k)] = total
     return states[K][(n1, two_u)]
@@ -466,6 +457,7 @@ def mann_whitney_batch(x1: list[list[float]], x2: list[list[float]]) -> list[UTe
     if n1 == 0 or n2 == 0 or n1 > 50 or n2 > 50:
         return [mann_whitney(p, q) for p, q in zip(x1, x2, strict=True)]
     both = np.sort(np.concatenate([a, b], axis=1), axis=1)
+    same = (both[:, 0] == both[:, -1]).tolist()  # every value of the row equal: nothing to test
     steps = both[:, 1:] != both[:, :-1]
     tied = ~steps.all(axis=1)
     gt = (a[:, :, None] > b[:, None, :]).sum(axis=(1, 2))
@@ -477,17 +469,21 @@ def mann_whitney_batch(x1: list[list[float]], x2: list[list[float]]) -> list[UTe
     cuts: dict[int, list[int]] = {}
     for r, col in zip(tied_rows[rows_i].tolist(), cols_i.tolist(), strict=True):
         cuts.setdefault(r, []).append(col + 1)
-    table = _u_cdf_table(n1, n2, (1,) * (n1 + n2))
+    table = _u_cdf_table(n1, n2)
     total = math.comb(n1 + n2, n1)
     out: list[UTest] = []
     last, big = len(table) - 1, n1 + n2
+    equal = UTest(1.0, n1, n2, n1 * n2 / 2, "all samples are equal")
     for i, (t, u) in enumerate(zip(tied.tolist(), u1s, strict=True)):
+        if same[i]:
+            out.append(equal)
+            continue
         u2 = n1 * n2 - u
         if not t:
             if u == u2:
                 out.append(UTest(1.0, n1, n2, u))
             else:
-                out.append(UTest(2 * table[min(int(2 * min(u, u2)) + n1 * (n1 + 1), last)], n1, n2, u))
+                out.append(UTest(2 * table[min(int(min(u, u2)), last)], n1, n2, u))
             continue
         edges = [0, *cuts.get(i, []), big]
         ties = tuple(map(operator.sub, edges[1:], edges[:-1]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -115,17 +116,19 @@ def _ladder(binary: bool) -> tuple[list[float], list[tuple[float, str, float, fl
     return [f[4] for f in asc], asc
 
 
-def scale_for(unit: str, values: list[float]) -> tuple[int, float, str]:
+def scale_for(unit: str, values: Iterable[float]) -> tuple[int, float, str]:
     """One scale for a column of values, chosen by its smallest non-zero magnitude (benchstat's rule).
 
     Returns (digits after the point, factor, prefix) for four significant digits.
     """
-    finite = [abs(v) for v in values if v == v and abs(v) != float("inf") and v != 0]
-    if not finite:
+    least = _INF
+    for v in values:
+        a = -v if v < 0 else v
+        if 0 < a < least:  # skips 0, NaN and infinities
+            least = a
+    if least == _INF:
         return 3, 1.0, ""
-    least = min(finite)
-    binary = is_binary(unit)
-    t1s, asc = _ladder(binary)
+    t1s, asc = _ladder(is_binary(unit))
     i = bisect_right(t1s, least)  # the largest factor whose 1-threshold the value reaches
     if i:
         factor, prefix, t100, t10, _ = asc[i - 1]
@@ -138,11 +141,14 @@ def scale_for(unit: str, values: list[float]) -> tuple[int, float, str]:
     return 3, factor, prefix
 
 
+_INF = float("inf")
+
+
 def format_value(v: float, scale: tuple[int, float, str]) -> str:
     """Format ``v`` with a scale from :func:`scale_for`."""
     if v != v:
         return "NaN"
-    if v in (float("inf"), float("-inf")):
+    if v == _INF or v == -_INF:
         return "∞" if v > 0 else "-∞"
     prec, factor, prefix = scale
     return f"{v / factor:.{prec}f}{prefix}"

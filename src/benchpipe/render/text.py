@@ -63,13 +63,19 @@ def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes
         return tuple("" if x is None else format_value(x * f0, scale) for x in (old, new))  # type: ignore[return-value]
 
     body = []
+    mark = notes.mark
     for r in rows:
-        old_v, new_v = center_cells(r)
-        old_c = _with_marks(old_v, notes.mark(r.old.warnings))
-        new_c = _with_marks(new_v, notes.mark(r.new.warnings))
-        extra = [w for w in r.warnings if w not in r.old.warnings and w not in r.new.warnings]
-        delta = _with_marks(f"{delta_text(r)} {_p_note(r)}".strip(), notes.mark(extra))
-        body.append([_display_name(r.benchmark), old_c, new_c, delta])
+        old_v, new_v = _cells(r, shown, f0)
+        o_w, n_w, r_w = r.old.warnings, r.new.warnings, r.warnings
+        if o_w:
+            old_v = _with_marks(old_v, mark(o_w))
+        if n_w:
+            new_v = _with_marks(new_v, mark(n_w))
+        delta = f"{delta_text(r)} {_p_note(r)}" if r.p is not None else delta_text(r)
+        if r_w:
+            delta = _with_marks(delta, mark([w for w in r_w if w not in o_w and w not in n_w]))
+        name = r.benchmark
+        body.append((name[9:] if name.startswith("Benchmark") else name, old_v, new_v, delta))
     if g:
         undefined = notes.mark(["summaries must be >0 to compute geomean"])
         old_v, new_v = cells(g["old"], g["new"])
@@ -90,9 +96,13 @@ def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes
 def center_cells(r: Row) -> tuple[str, str]:
     """The two "value ± interval" cells of a row, in the unit as shown, old and new on one scale."""
     shown, f0 = tidy(r.unit)
-    scale = scale_for(shown, [r.old.center * f0, r.new.center * f0])
-    return (f"{format_value(r.old.center * f0, scale)} ± {r.old.pct_range()}",
-            f"{format_value(r.new.center * f0, scale)} ± {r.new.pct_range()}")
+    return _cells(r, shown, f0)
+
+
+def _cells(r: Row, shown: str, f0: float) -> tuple[str, str]:
+    o, n = r.old.center * f0, r.new.center * f0
+    scale = scale_for(shown, (o, n))
+    return f"{format_value(o, scale)} ± {r.old.pct_range()}", f"{format_value(n, scale)} ± {r.new.pct_range()}"
 
 
 def _with_marks(text: str, marks: str) -> str:

@@ -17,8 +17,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from benchpipe.core.errors import BenchpipeError
 
 ENV = "BENCHPIPE_OVERRIDES"
@@ -27,13 +25,18 @@ DEFAULT_TARGET = "examples/policyengine"
 MODE_DEFAULTS: dict[str, Any] = {"packages": ["./..."], "bench": ".", "count": 1, "benchtime": "1s", "cpu": "",
                                  "timeout": "10m", "profile": "all"}
 PAIRED_DEFAULTS: dict[str, Any] = {"rounds": 16, "benchtime": "100ms", "confirm_rounds": 6, "order": "alternate"}
-# libyaml's loader where PyYAML has it (its wheels do): the same safe types, several times faster to start.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def read_yaml(text: str) -> Any:
-    """Parse YAML with the safe loader (libyaml's when available)."""
-    return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+def read_yaml(text: str, where: str | Path) -> Any:
+    """Parse YAML with the safe loader (libyaml's where PyYAML has it, as its wheels do: the same safe types,
+    several times faster); invalid YAML is a one-line error naming ``where``. PyYAML is imported here, on
+    first use, so commands that read no parameters do not load it."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+    except yaml.YAMLError as e:
+        raise BenchpipeError(f"{where}: invalid YAML: {str(e).splitlines()[0]}") from None
 
 
 # Beside params.yaml: the overrides the last `invoke` run applied (nested, as params.yaml). The stages
@@ -79,20 +82,15 @@ def load(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = No
          run_file: bool = True) -> dict[str, Any]:
     p = Path(path)
     try:
-        data = read_yaml(p.read_text()) or {}
+        data = read_yaml(p.read_text(), p) or {}
     except OSError as e:
         raise BenchpipeError(f"{p}: cannot read parameters: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise BenchpipeError(f"{p}: invalid YAML: {str(e).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise BenchpipeError(f"{p}: parameters must be a mapping")
     data = copy.deepcopy(data)
     last_run = p.with_name(RUN_FILE)
     if run_file and last_run.exists():  # the last invoke run's overrides, where DVC records them
-        try:
-            extra_run = read_yaml(last_run.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise BenchpipeError(f"{last_run}: invalid YAML: {str(e).splitlines()[0]}") from None
+        extra_run = read_yaml(last_run.read_text(), last_run) or {}
         if not isinstance(extra_run, dict):
             raise BenchpipeError(f"{last_run}: parameters must be a mapping")
         for k, v in flatten(extra_run).items():
@@ -218,8 +216,8 @@ def overridden(key: str, path: str | Path = "params.yaml") -> bool:
         pass
     run_file = Path(path).with_name(RUN_FILE)
     try:
-        recorded = read_yaml(run_file.read_text()) if run_file.exists() else None
-    except (OSError, yaml.YAMLError):
+        recorded = read_yaml(run_file.read_text(), run_file) if run_file.exists() else None
+    except (OSError, BenchpipeError):
         return False
     return isinstance(recorded, dict) and key in flatten(recorded)
 

@@ -13,8 +13,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from benchpipe.core.errors import EXIT_OK, BenchpipeError
 from benchpipe.store import atomic, params
 
@@ -35,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
         raise BenchpipeError("settings --run: expected a JSON object of dotted keys")
     target = Path(args.params).with_name(params.RUN_FILE)
     params.load(args.params, overrides, run_file=False)  # the new overrides replace the old; one line naming a bad key
+    import yaml
+
     body = yaml.safe_dump(params.nest(overrides), sort_keys=True) if overrides else "{}\n"
     atomic.write_text(target, params.RUN_FILE_HEADER + body)
     return EXIT_OK
