@@ -31,9 +31,11 @@ from __future__ import annotations
 import gc
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import compress
 from math import isfinite
+from operator import ne
 from pathlib import Path
 
 from benchpipe.core.units import UnitInfo
@@ -364,8 +366,6 @@ def _columns(data: bytes, path: str) -> Samples | None:
     event, a result with no numbers or an odd field count, a name column out of step, a bad number —
     returns None.
     """
-    if data[:1] == b"{" or b"\n{" in data:
-        return None
     # Byte offsets where each line that is not a result starts (the end of the data closes the last segment).
     others = [] if data.startswith(b"Benchmark") else [0]
     others += [m.end() for m in _NOT_RESULT.finditer(data)]
@@ -392,6 +392,8 @@ def _columns(data: bytes, path: str) -> Samples | None:
             break
         nl = data.find(b"\n", at)
         raw = data[at:] if nl < 0 else data[at:nl]
+        if raw[:1] == b"{":
+            return None  # a JSON event (go test -json): the line reader
         line = raw.decode("utf-8", errors="replace").rstrip("\r")
         if line.startswith("Unit "):
             _unit_line(line, path, data.count(b"\n", 0, at) + 1, out)
@@ -403,10 +405,12 @@ def _columns(data: bytes, path: str) -> Samples | None:
                 config.pop(kv[0], None)
         pos = len(data) + 1 if nl < 0 else nl + 1
     ordered: dict[Key, list[float]] = {}
+    unit_names: dict[bytes, str] = {}
     for (pkg, name), (_, units) in sorted(seen.items(), key=lambda kv: kv[1][0]):
         sname = name.decode("utf-8", errors="replace")
         for u in units:
-            ordered[(pkg, sname, u.decode("utf-8", errors="replace"))] = values[(pkg, name, u)]
+            su = unit_names.get(u) or unit_names.setdefault(u, u.decode("utf-8", errors="replace"))
+            ordered[(pkg, sname, su)] = values[(pkg, name, u)]
     return Samples(ordered, out.units, out.errors, dict(first_config or {}))
 
 
@@ -450,7 +454,7 @@ def _segment(chunk: bytes, offset: int, pkg: str, seen: dict[tuple[str, bytes], 
                 return False  # several units in one column, or a number where a unit belongs
             cols.append((units[0], vals))
         # Runs of one name (go test -count prints a benchmark's results one after another).
-        bounds = [0, *[i for i in range(1, len(names)) if names[i] != names[i - 1]], len(names)]
+        bounds = [0, *compress(range(1, len(names)), map(ne, names[1:], names)), len(names)]
         runs = [(names[bounds[r]], bounds[r], bounds[r + 1]) for r in range(len(bounds) - 1)]
         for name, a, _ in runs:
             if (pkg, name) not in seen:
@@ -468,14 +472,17 @@ def _segment(chunk: bytes, offset: int, pkg: str, seen: dict[tuple[str, bytes], 
     return True
 
 
-def read_pair(old: str | Path, new: str | Path) -> tuple[Samples, Samples]:
+def read_pair(old: str | Path, new: str | Path, meanwhile: Callable[[], object] | None = None) -> tuple[Samples, Samples]:
     """The samples of two files, read side by side: the new file in a forked child (its samples come back
-    marshalled through a pipe) while this process reads the old one. Where fork is unavailable, or the
-    child fails, both are read here."""
+    marshalled through a pipe) while this process reads the old one, then runs ``meanwhile`` (e.g. an
+    import the comparison will need) until the child is done. Where fork is unavailable, or the child
+    fails, both are read here."""
     import marshal
     import os
 
     if not hasattr(os, "fork"):
+        if meanwhile:
+            meanwhile()
         return read_samples(old), read_samples(new)
     r, w = os.pipe()
     pid = os.fork()
@@ -494,6 +501,8 @@ def read_pair(old: str | Path, new: str | Path) -> tuple[Samples, Samples]:
     os.close(w)
     try:
         first = read_samples(old)
+        if meanwhile:
+            meanwhile()
     finally:
         with os.fdopen(r, "rb") as f:
             payload = f.read()

@@ -147,6 +147,8 @@ class Summary:
     def pct_range(self) -> str:
         """The ``± x%`` benchstat prints (without the ``±``)."""
         lo, hi, c = self.lo, self.hi, self.center
+        if lo > 0 and c > 0 and hi < _INF:  # the common case: a positive, finite interval
+            return f"{100 * max(hi / c - 1, 1 - lo / c):.0f}%"
         if lo in _INFS or hi in _INFS:
             return "∞"
         if not ((c > 0 and lo > 0 and hi > 0) or (c < 0 and lo < 0 and hi < 0)):  # signs differ, or zeros
@@ -159,6 +161,7 @@ class Summary:
         return f"{100 * v:.0f}%"
 
 
+_INF = math.inf
 _INFS = (math.inf, -math.inf)
 
 
@@ -323,17 +326,19 @@ def _klotz_count(two_u: int, n1: int, t: tuple[int, ...]) -> int:
         a[k] = a[k - 1] + t[k - 2] + t[k - 1]
     least, most = _bound_tables(n1, t, a)
 
+    # states[k]: (members of sample 1 in the first k groups, their 2U) -> count of arrangements
     states: list[dict[tuple[int, int], int]] = [{} for _ in range(K + 1)]
     states[K] = {(n1, two_u): 0}
     tsum = sum(t)
     for k in range(K - 1, 1, -1):
         tsum -= t[k]
+        here, lo_k, hi_k, a_next, t_k = states[k], least[k], most[k], a[k + 1], t[k]
         for n1_next, u_next in states[k + 1]:
-            for rk in range(max(0, n1_next - tsum), min(n1_next, t[k]) + 1):
-                u_k = u_next - rk * (a[k + 1] - 2 * n1_next + rk)
+            for rk in range(max(0, n1_next - tsum), min(n1_next, t_k) + 1):
+                u_k = u_next - rk * (a_next - 2 * n1_next + rk)
                 n1_k = n1_next - rk
-                if least[k][n1_k] <= u_k <= most[k][n1_k]:
-                    states[k][(n1_k, u_k)] = 0
+                if lo_k[n1_k] <= u_k <= hi_k[n1_k]:
+                    here[(n1_k, u_k)] = 0
     n_2 = t[0] + t[1]
     for n1_2, u_2 in list(states[2]):
         num = u_2 - n1_2 * (t[0] - n1_2)
@@ -343,16 +348,19 @@ def _klotz_count(two_u: int, n1: int, t: tuple[int, ...]) -> int:
     tsum = t[0]
     for k in range(3, K + 1):
         tsum += t[k - 2]
-        for n1_k, u_k in list(states[k]):
+        here, prev, hi_prev, a_k, t_k = states[k], states[k - 1], most[k - 1], a[k], t[k - 1]
+        ways = [math.comb(t_k, r) for r in range(t_k + 1)]
+        full = [math.comb(tsum, m) for m in range(n1 + 1)]  # every arrangement of the first k-1 groups
+        for n1_k, u_k in list(here):
             total = 0
-            for rk in range(max(0, n1_k - tsum), min(n1_k, t[k - 1]) + 1):
-                u_prev = u_k - rk * (a[k] - 2 * n1_k + rk)
+            for rk in range(max(0, n1_k - tsum), min(n1_k, t_k) + 1):
+                u_prev = u_k - rk * (a_k - 2 * n1_k + rk)
                 n1_prev = n1_k - rk
-                x = states[k - 1].get((n1_prev, u_prev))
+                x = prev.get((n1_prev, u_prev))
                 if x is None:
-                    x = math.comb(tsum, n1_prev) if most[k - 1][n1_prev] < u_prev else 0
-                total += x * math.comb(t[k - 1], rk)
-            states[k][(n1_k, u_k)] = total
+                    x = full[n1_prev] if hi_prev[n1_prev] < u_prev else 0
+                total += x * ways[rk]
+            here[(n1_k, u_k)] = total
     return states[K][(n1, two_u)]
 
 
@@ -418,6 +426,11 @@ def signed_rank(diffs: list[float]) -> SignedRank:
 
 
 BATCH_MIN = 32  # rows of one shape worth computing as arrays (numpy's setup costs more below this)
+
+
+def load_batch() -> None:
+    """Import what the batch functions need (numpy) ahead of their first call, e.g. while waiting on I/O."""
+    import numpy  # noqa: F401
 
 
 def summarize_batch(rows: list[list[float]], confidence: float = 0.95) -> list[Summary]:

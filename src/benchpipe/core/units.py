@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -142,6 +142,27 @@ def scale_for(unit: str, values: Iterable[float]) -> tuple[int, float, str]:
 
 
 _INF = float("inf")
+
+
+@cache
+def pair_formatter(unit: str) -> Callable[[float, float], tuple[str, str]]:
+    """For a table row: two values (old, new) formatted on their shared :func:`scale_for` scale, exactly as
+    :func:`format_value` would; the unit's scale ladder is looked up once, not per row."""
+    t1s, asc = _ladder(is_binary(unit))
+
+    def fmt(x: float, y: float) -> tuple[str, str]:
+        ax, ay = (-x if x < 0 else x), (-y if y < 0 else y)
+        if 0 < ax < _INF and 0 < ay < _INF:  # both finite and non-zero: the common case
+            i = bisect_right(t1s, ax if ax < ay else ay)
+            if i:
+                least = ax if ax < ay else ay
+                factor, prefix, t100, t10, _ = asc[i - 1]
+                prec = 1 if least >= t100 else 2 if least >= t10 else 3
+                return f"{x / factor:.{prec}f}{prefix}", f"{y / factor:.{prec}f}{prefix}"
+        scale = scale_for(unit, (x, y))
+        return format_value(x, scale), format_value(y, scale)
+
+    return fmt
 
 
 def format_value(v: float, scale: tuple[int, float, str]) -> str:

@@ -13,20 +13,13 @@ import csv
 import io
 import json
 
-from benchpipe.core.units import format_value, scale_for, tidy
+from benchpipe.core.units import format_value, pair_formatter, scale_for, tidy
 from benchpipe.core.verdict import Comparison, Row, to_json
 
 _SUP = "¹²³⁴⁵⁶⁷⁸⁹"
 
 def _display_name(name: str) -> str:
     return name[len("Benchmark"):] if name.startswith("Benchmark") else name
-
-
-def _p_note(r: Row) -> str:
-    if r.p is None:
-        return ""
-    n = f"n={r.old.n}" if r.old.n == r.new.n else f"n={r.old.n}+{r.new.n}"
-    return f"(p={r.p:.3f} {n})" if r.p != 0 else f"({n})"
 
 
 def delta_text(r: Row) -> str:
@@ -71,7 +64,11 @@ def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes
             old_v = _with_marks(old_v, mark(o_w))
         if n_w:
             new_v = _with_marks(new_v, mark(n_w))
-        delta = f"{delta_text(r)} {_p_note(r)}" if r.p is not None else delta_text(r)
+        delta = delta_text(r)
+        if r.p is not None:  # the p-value and the sample sizes
+            n_old, n_new = r.old.n, r.new.n
+            n = f"n={n_old}" if n_old == n_new else f"n={n_old}+{n_new}"
+            delta = f"{delta} (p={r.p:.3f} {n})" if r.p != 0 else f"{delta} ({n})"
         if r_w:
             delta = _with_marks(delta, mark([w for w in r_w if w not in o_w and w not in n_w]))
         name = r.benchmark
@@ -100,9 +97,9 @@ def center_cells(r: Row) -> tuple[str, str]:
 
 
 def _cells(r: Row, shown: str, f0: float) -> tuple[str, str]:
-    o, n = r.old.center * f0, r.new.center * f0
-    scale = scale_for(shown, (o, n))
-    return f"{format_value(o, scale)} ± {r.old.pct_range()}", f"{format_value(n, scale)} ± {r.new.pct_range()}"
+    old, new = r.old, r.new
+    o, n = pair_formatter(shown)(old.center * f0, new.center * f0)
+    return f"{o} ± {old.pct_range()}", f"{n} ± {new.pct_range()}"
 
 
 def _with_marks(text: str, marks: str) -> str:
