@@ -456,6 +456,15 @@ def _segment(chunk: bytes, offset: int, pkg: str, seen: dict[tuple[str, bytes], 
         # Runs of one name (go test -count prints a benchmark's results one after another).
         bounds = [0, *compress(range(1, len(names)), map(ne, names[1:], names)), len(names)]
         runs = [(names[bounds[r]], bounds[r], bounds[r + 1]) for r in range(len(bounds) - 1)]
+        fresh = [(pkg, name) for name, _, _ in runs]
+        if len(set(fresh)) == len(fresh) and seen.keys().isdisjoint(fresh):
+            # The common case: each benchmark of the chunk in one run, none seen before. Bulk inserts.
+            units = [u for u, _ in cols]
+            seen.update(zip(fresh, [((offset, index[a]), list(units)) for _, a, _ in runs], strict=True))
+            for u, vals in cols:
+                values.update(zip([(pkg, name, u) for name, _, _ in runs], [vals[a:b] for _, a, b in runs],
+                                     strict=True))
+            continue
         for name, a, _ in runs:
             if (pkg, name) not in seen:
                 seen[(pkg, name)] = ((offset, index[a]), [])

@@ -23,11 +23,12 @@ from __future__ import annotations
 import math
 import operator
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from itertools import groupby
 from statistics import NormalDist
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 _STD = NormalDist()
 
@@ -366,9 +367,9 @@ def _klotz_count(two_u: int, n1: int, t: tuple[int, ...]) -> int:
 
 def geomean(values: list[float]) -> float:
     """Geometric mean of positive values (NaN when any is not positive)."""
-    if not values or any(v <= 0 for v in values):
+    if not values or any(map((0.0).__ge__, values)):  # a value <= 0 (float.__ge__ also takes ints)
         return math.nan
-    return math.exp(sum(math.log(v) for v in values) / len(values))
+    return math.exp(sum(map(math.log, values)) / len(values))
 
 
 @dataclass
@@ -433,7 +434,19 @@ def load_batch() -> None:
     import numpy  # noqa: F401
 
 
-def summarize_batch(rows: list[list[float]], confidence: float = 0.95) -> list[Summary]:
+def matrix(rows: Sequence[Sequence[float]]) -> Any:
+    """Samples of one size as a float64 array, one row each: what the batch functions take (they also take
+    the lists), converted once when both are called on the same samples."""
+    import numpy as np
+
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _row_list(row: Any) -> list[float]:
+    return row.tolist() if hasattr(row, "tolist") else list(row)
+
+
+def summarize_batch(rows: Sequence[Sequence[float]], confidence: float = 0.95) -> list[Summary]:
     """:func:`summarize` (not exact) of many samples of one size n, as arrays: the same R8 median and
     order-statistic interval, by the same floating-point operations, so every value is identical."""
     import numpy as np
@@ -458,7 +471,7 @@ def summarize_batch(rows: list[list[float]], confidence: float = 0.95) -> list[S
     return [Summary(c, a, b, n, list(warn)) for c, a, b in zip(centers.tolist(), lo, hi, strict=True)]
 
 
-def mann_whitney_batch(x1: list[list[float]], x2: list[list[float]]) -> list[UTest]:
+def mann_whitney_batch(x1: Sequence[Sequence[float]], x2: Sequence[Sequence[float]]) -> list[UTest]:
     """:func:`mann_whitney` of many pairs of samples of sizes (n1, n2): U and the tie groups as arrays,
     p from the same cached exact distributions (no ties and n <= 50; ties and n <= 25); the normal
     approximation's pairs go through :func:`mann_whitney` itself. p-values are identical to it."""
@@ -468,7 +481,7 @@ def mann_whitney_batch(x1: list[list[float]], x2: list[list[float]]) -> list[UTe
     b = np.asarray(x2, dtype=np.float64)
     n1, n2 = a.shape[1], b.shape[1]
     if n1 == 0 or n2 == 0 or n1 > 50 or n2 > 50:
-        return [mann_whitney(p, q) for p, q in zip(x1, x2, strict=True)]
+        return [mann_whitney(_row_list(p), _row_list(q)) for p, q in zip(x1, x2, strict=True)]
     both = np.sort(np.concatenate([a, b], axis=1), axis=1)
     same = (both[:, 0] == both[:, -1]).tolist()  # every value of the row equal: nothing to test
     steps = both[:, 1:] != both[:, :-1]
@@ -503,7 +516,7 @@ def mann_whitney_batch(x1: list[list[float]], x2: list[list[float]]) -> list[UTe
         if len(ties) == 1:
             out.append(UTest(1.0, n1, n2, u, "all samples are equal"))
         elif n1 > 25 or n2 > 25:
-            out.append(mann_whitney(x1[i], x2[i]))
+            out.append(mann_whitney(_row_list(x1[i]), _row_list(x2[i])))
         elif u == u2:
             out.append(UTest(1.0, n1, n2, u))
         else:

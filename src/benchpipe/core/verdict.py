@@ -167,10 +167,18 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
     judged: dict[tuple[str, str, str], Row] = {}
     shapes: dict[tuple[int, int], list[tuple[tuple[str, str, str], UnitInfo, float]]] = {}
     infos: dict[str, UnitInfo] = {}
+    by_unit = not any(r.benchmark for r in opts.rules)  # no rule names benchmarks: one resolution per unit
+    resolved: dict[str, tuple[float, bool, bool]] = {}
     for key in common:
         pkg, name, unit = key
         info = infos.get(unit) or infos.setdefault(unit, units.get(unit, UnitInfo(unit)))
-        threshold, exact, ignore = opts.resolve(name, unit, info)
+        if by_unit:
+            got = resolved.get(unit)
+            if got is None:
+                got = resolved[unit] = opts.resolve(name, unit, info)
+            threshold, exact, ignore = got
+        else:
+            threshold, exact, ignore = opts.resolve(name, unit, info)
         if ignore:
             continue
         if exact:
@@ -182,7 +190,7 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
             for key, info, threshold in group:
                 judged[key] = compare_row(*key, old[key], new[key], info, threshold, False, opts)
             continue
-        olds, news = [old[k] for k, _, _ in group], [new[k] for k, _, _ in group]
+        olds, news = stats.matrix([old[k] for k, _, _ in group]), stats.matrix([new[k] for k, _, _ in group])
         tests = stats.mann_whitney_batch(olds, news)
         so = stats.summarize_batch(olds, opts.confidence)
         sn = stats.summarize_batch(news, opts.confidence)
@@ -286,14 +294,21 @@ def judge_row(pkg: str, name: str, unit: str, so: stats.Summary, sn: stats.Summa
             warnings.append(t.error)
         significant = p <= opts.alpha
         if not significant:
-            op, need = stats.min_samples_for_test(opts.alpha)
+            need, message = _too_few(opts.alpha)
             if t.n1 < need and t.n2 < need:
                 too_few = True
-                warnings.append(f"need {op} {need} samples to detect a difference at alpha level {opts.alpha:g}")
+                warnings.append(message)
     delta = pct_change(so.center, sn.center)
     higher_better = better_higher(info, unit)
     verdict = judge(delta, so.center, sn.center, significant, higher_better, threshold, too_few, opts.warn_min(threshold))
     return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, higher_better, warnings)
+
+
+@lru_cache(maxsize=16)
+def _too_few(alpha: float) -> tuple[int, str]:
+    """The sample count below which a U test cannot reach ``alpha``, and the warning that says so."""
+    op, need = stats.min_samples_for_test(alpha)
+    return need, f"need {op} {need} samples to detect a difference at alpha level {alpha:g}"
 
 
 def compare_parsed(old: Parsed, new: Parsed, opts: Options) -> Comparison:
