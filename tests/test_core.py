@@ -114,3 +114,34 @@ def test_go_durations() -> None:
     assert go_duration_ns("500ms") == 5e8 and go_duration_ns("10m") == 600e9 and go_duration_ns("1m30s") == 90e9
     assert go_duration_ns("1.5h") == 5400e9 and go_duration_ns("250us") == go_duration_ns("250µs") == 250e3
     assert go_duration_ns("100x") is None and go_duration_ns("10 m") is None and go_duration_ns("") is None
+
+
+def test_batch_statistics_equal_the_per_row_functions() -> None:
+    """The array paths (used for groups of >= BATCH_MIN rows) give the per-row functions' results exactly, on
+    recorded Go output: strings benchmarks (ns/op with ties, B/op and allocs/op constant per side and sometimes
+    different), every pair of benchmarks at the same sample size, old against new."""
+    from benchpipe.core import benchfmt as bfmt
+
+    from .conftest import DATA
+
+    old = bfmt.read_samples(DATA / "strings_a.txt").values
+    new = bfmt.read_samples(DATA / "strings_b.txt").values
+    keys = [k for k in old if k in new]
+    by_n: dict[tuple[int, int], list[tuple[list[float], list[float]]]] = {}
+    for k in keys:
+        by_n.setdefault((len(old[k]), len(new[k])), []).append((old[k], new[k]))
+    # cross pairs too: one unit's old values against another benchmark's new ones (constant sides that differ)
+    for (n1, n2), pairs in list(by_n.items()):
+        by_n[(n1, n2)] = pairs + [(a, b) for (a, _), (_, b) in zip(pairs, pairs[1:] + pairs[:1], strict=True)]
+    checked = 0
+    for pairs in by_n.values():
+        x1, x2 = [a for a, _ in pairs], [b for _, b in pairs]
+        assert stats.mann_whitney_batch(x1, x2) == [stats.mann_whitney(a, b) for a, b in pairs]
+        assert stats.mann_whitney_batch(stats.matrix(x1), stats.matrix(x2)) == stats.mann_whitney_batch(x1, x2)
+        for side in (x1, x2):
+            got = stats.summarize_batch(side)
+            want = [stats.summarize(v) for v in side]
+            assert [(s.center, s.lo, s.hi, s.n, s.warnings) for s in got] == \
+                [(s.center, s.lo, s.hi, s.n, s.warnings) for s in want]
+        checked += len(pairs)
+    assert checked > 500

@@ -488,9 +488,14 @@ def mann_whitney_batch(x1: Sequence[Sequence[float]], x2: Sequence[Sequence[floa
     tied = ~steps.all(axis=1)
     gt = (a[:, :, None] > b[:, None, :]).sum(axis=(1, 2))
     eq = (a[:, :, None] == b[:, None, :]).sum(axis=(1, 2))
-    u1s = (gt + eq / 2).tolist()
-    # Tie groups of each tied row: run lengths of its sorted values.
-    tied_rows = np.flatnonzero(tied)
+    u1 = gt + eq / 2
+    u1s = u1.tolist()
+    # One value on each side, the two different (a B/op or allocs/op change): two tie groups and U at an
+    # extreme (every value of one sample below every value of the other), so the groups are n1 and n2.
+    apart_a = (steps.sum(axis=1) == 1) & ((u1 == 0) | (u1 == n1 * n2)) & (n1 <= 25 and n2 <= 25)
+    apart = apart_a.tolist()
+    # Tie groups of each other tied row: run lengths of its sorted values.
+    tied_rows = np.flatnonzero(tied & ~apart_a)
     rows_i, cols_i = np.nonzero(steps[tied_rows])
     cuts: dict[int, list[int]] = {}
     for r, col in zip(tied_rows[rows_i].tolist(), cols_i.tolist(), strict=True):
@@ -505,6 +510,9 @@ def mann_whitney_batch(x1: Sequence[Sequence[float]], x2: Sequence[Sequence[floa
             out.append(equal)
             continue
         u2 = n1 * n2 - u
+        if apart[i]:  # tie groups (n1, n2) when sample 1 holds the lower value, else (n2, n1)
+            out.append(UTest(2 * (_klotz_count(0, n1, (n1, n2) if u == 0 else (n2, n1)) / total), n1, n2, u))
+            continue
         if not t:
             if u == u2:
                 out.append(UTest(1.0, n1, n2, u))
