@@ -145,3 +145,21 @@ def test_batch_statistics_equal_the_per_row_functions() -> None:
                 [(s.center, s.lo, s.hi, s.n, s.warnings) for s in want]
         checked += len(pairs)
     assert checked > 500
+
+
+def test_pair_formatter_equals_format_value_on_its_scale() -> None:
+    """The table's fast formatter gives format_value's strings on scale_for's shared scale, for every unit kind and
+    magnitude, signs, zeros, NaN and infinities."""
+    import random
+
+    from benchpipe.core.units import format_value, pair_formatter, scale_for
+
+    rng = random.Random(11)
+    specials = [0.0, -0.0, math.nan, math.inf, -math.inf, 1e-12, 0.99995, 9.9995, 99.995, 1e15]
+    values = specials + [rng.choice([-1, 1]) * 10 ** rng.uniform(-11, 14) for _ in range(3000)]
+    for unit in ("sec/op", "B/op", "B/s", "allocs/op", "p99-sec", "decisions/s"):
+        fmt = pair_formatter(unit)
+        for _ in range(3000):
+            x, y = rng.choice(values), rng.choice(values)
+            scale = scale_for(unit, (x, y))
+            assert fmt(x, y) == (format_value(x, scale), format_value(y, scale)), (unit, x, y)

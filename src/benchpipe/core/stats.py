@@ -149,7 +149,7 @@ class Summary:
         """The ``± x%`` benchstat prints (without the ``±``)."""
         lo, hi, c = self.lo, self.hi, self.center
         if lo > 0 and c > 0 and hi < _INF:  # the common case: a positive, finite interval
-            return f"{100 * max(hi / c - 1, 1 - lo / c):.0f}%"
+            return "%.0f%%" % (100 * max(hi / c - 1, 1 - lo / c))  # as the f-string below, faster
         if lo in _INFS or hi in _INFS:
             return "∞"
         if not ((c > 0 and lo > 0 and hi > 0) or (c < 0 and lo < 0 and hi < 0)):  # signs differ, or zeros

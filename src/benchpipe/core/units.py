@@ -149,6 +149,8 @@ def pair_formatter(unit: str) -> Callable[[float, float], tuple[str, str]]:
     """For a table row: two values (old, new) formatted on their shared :func:`scale_for` scale, exactly as
     :func:`format_value` would; the unit's scale ladder is looked up once, not per row."""
     t1s, asc = _ladder(is_binary(unit))
+    # printf templates per factor and digits after the point (what format_value's f-string gives)
+    templates = [{d: f"%.{d}f{prefix.replace('%', '%%')}" for d in (1, 2, 3)} for _, prefix, _, _, _ in asc]
 
     def fmt(x: float, y: float) -> tuple[str, str]:
         ax, ay = (-x if x < 0 else x), (-y if y < 0 else y)
@@ -157,8 +159,8 @@ def pair_formatter(unit: str) -> Callable[[float, float], tuple[str, str]]:
             if i:
                 least = ax if ax < ay else ay
                 factor, prefix, t100, t10, _ = asc[i - 1]
-                prec = 1 if least >= t100 else 2 if least >= t10 else 3
-                return f"{x / factor:.{prec}f}{prefix}", f"{y / factor:.{prec}f}{prefix}"
+                tpl = templates[i - 1][1 if least >= t100 else 2 if least >= t10 else 3]
+                return tpl % (x / factor), tpl % (y / factor)
         scale = scale_for(unit, (x, y))
         return format_value(x, scale), format_value(y, scale)
 
