@@ -270,6 +270,7 @@ def speed(c, benchstat=None):
     exe = benchstat or (str(ROOT / "build" / "bin" / "benchstat") if (ROOT / "build" / "bin" / "benchstat").exists()
                         else "benchstat")
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "compare", exe])
+    _run([sys.executable, str(ROOT / "tools" / "speed.py"), "help"])
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "history"])
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "scale"])
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "quick"])
