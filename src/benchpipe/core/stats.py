@@ -148,18 +148,15 @@ class Summary:
     def pct_range(self) -> str:
         """The ``± x%`` benchstat prints (without the ``±``)."""
         lo, hi, c = self.lo, self.hi, self.center
-        if lo > 0 and c > 0 and hi < _INF:  # the common case: a positive, finite interval
-            return "%.0f%%" % (100 * max(hi / c - 1, 1 - lo / c))  # as the f-string below, faster
-        if lo in _INFS or hi in _INFS:
-            return "∞"
-        if not ((c > 0 and lo > 0 and hi > 0) or (c < 0 and lo < 0 and hi < 0)):  # signs differ, or zeros
+        if not (lo > 0 and c > 0 and hi < _INF):  # not the common positive, finite interval
+            if lo in _INFS or hi in _INFS:
+                return "∞"
             sign = _sign(c)
             if sign != _sign(lo) or sign != _sign(hi):
                 return "?"
             if c == 0:
                 return "0%"
-        v = max(hi / c - 1, 1 - lo / c)
-        return f"{100 * v:.0f}%"
+        return "%.0f%%" % (100 * max(hi / c - 1, 1 - lo / c))
 
 
 _INF = math.inf
@@ -500,27 +497,23 @@ def mann_whitney_batch(x1: Sequence[Sequence[float]], x2: Sequence[Sequence[floa
     cuts: dict[int, list[int]] = {}
     for r, col in zip(tied_rows[rows_i].tolist(), cols_i.tolist(), strict=True):
         cuts.setdefault(r, []).append(col + 1)
-    table = _u_cdf_table(n1, n2)
     total = math.comb(n1 + n2, n1)
     out: list[UTest] = []
-    last, big = len(table) - 1, n1 + n2
+    big = n1 + n2
     equal = UTest(1.0, n1, n2, n1 * n2 / 2, "all samples are equal")
     for i, (t, u) in enumerate(zip(tied.tolist(), u1s, strict=True)):
         if same[i]:
             out.append(equal)
             continue
         u2 = n1 * n2 - u
-        if apart[i]:  # tie groups (n1, n2) when sample 1 holds the lower value, else (n2, n1)
-            out.append(UTest(2 * (_klotz_count(0, n1, (n1, n2) if u == 0 else (n2, n1)) / total), n1, n2, u))
-            continue
         if not t:
-            if u == u2:
-                out.append(UTest(1.0, n1, n2, u))
-            else:
-                out.append(UTest(2 * table[min(int(min(u, u2)), last)], n1, n2, u))
+            out.append(UTest(1.0 if u == u2 else 2 * _u_cdf(n1, n2, min(u, u2)), n1, n2, u))
             continue
-        edges = [0, *cuts.get(i, []), big]
-        ties = tuple(map(operator.sub, edges[1:], edges[:-1]))
+        if apart[i]:  # tie groups (n1, n2) when sample 1 holds the lower value, else (n2, n1)
+            ties = (n1, n2) if u == 0 else (n2, n1)
+        else:
+            edges = [0, *cuts.get(i, []), big]
+            ties = tuple(map(operator.sub, edges[1:], edges[:-1]))
         if len(ties) == 1:
             out.append(UTest(1.0, n1, n2, u, "all samples are equal"))
         elif n1 > 25 or n2 > 25:

@@ -166,19 +166,16 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
         raise NothingToCompare("no benchmark in common between the two sides")
     judged: dict[tuple[str, str, str], Row] = {}
     shapes: dict[tuple[int, int], list[tuple[tuple[str, str, str], UnitInfo, float]]] = {}
-    infos: dict[str, UnitInfo] = {}
     by_unit = not any(r.benchmark for r in opts.rules)  # no rule names benchmarks: one resolution per unit
-    resolved: dict[str, tuple[float, bool, bool]] = {}
+    per_unit: dict[str, tuple[UnitInfo, tuple[float, bool, bool] | None]] = {}
     for key in common:
         pkg, name, unit = key
-        info = infos.get(unit) or infos.setdefault(unit, units.get(unit, UnitInfo(unit)))
-        if by_unit:
-            got = resolved.get(unit)
-            if got is None:
-                got = resolved[unit] = opts.resolve(name, unit, info)
-            threshold, exact, ignore = got
-        else:
-            threshold, exact, ignore = opts.resolve(name, unit, info)
+        got = per_unit.get(unit)
+        if got is None:
+            info = units.get(unit, UnitInfo(unit))
+            got = per_unit[unit] = (info, opts.resolve(name, unit, info) if by_unit else None)
+        info, resolved = got
+        threshold, exact, ignore = resolved or opts.resolve(name, unit, info)
         if ignore:
             continue
         if exact:
@@ -221,7 +218,7 @@ def assemble(rows: list[Row], opts: Options, added: list[str], removed: list[str
         geo[unit] = geomean_row(urows)
         pkgs = sorted({r.package for r in urows})
         if len(pkgs) == 1:  # one package: its geomean is the unit's
-            geo[unit]["packages"] = {pkgs[0]: {k: v for k, v in geo[unit].items()}}
+            geo[unit]["packages"] = {pkgs[0]: dict(geo[unit])}
         else:
             geo[unit]["packages"] = {p: geomean_row([r for r in urows if r.package == p]) for p in pkgs}
     return Comparison(rows, overall(rows), opts.alpha, opts.threshold_pct, added, removed, warnings, geo, unit_order)

@@ -71,8 +71,7 @@ def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes
             delta = f"{delta} (p={r.p:.3f} {n})" if r.p != 0 else f"{delta} ({n})"
         if r_w:
             delta = _with_marks(delta, mark([w for w in r_w if w not in o_w and w not in n_w]))
-        name = r.benchmark
-        body.append((name[9:] if name.startswith("Benchmark") else name, old_v, new_v, delta))
+        body.append((_display_name(r.benchmark), old_v, new_v, delta))
     if g:
         undefined = notes.mark(["summaries must be >0 to compute geomean"])
         old_v, new_v = cells(g["old"], g["new"])

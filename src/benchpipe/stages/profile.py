@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import pprof
+from benchpipe.core import pprof, stats
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.units import go_duration_ns
 from benchpipe.go import toolchain as gotest
@@ -273,13 +273,11 @@ def _ns_per_op(bench_meta: Path | None) -> dict[tuple[str, str], float]:
     raw = bench_meta.with_name("bench.txt") if bench_meta is not None else None
     if raw is None or not raw.exists():
         return {}
-    per: dict[tuple[str, str, str], list[float]] = {}
+    out: dict[tuple[str, str], float] = {}
     for (pkg, name, unit), vals in bfmt.read_samples(raw).values.items():
         if unit == "ns/op":
-            per.setdefault((pkg, bfmt.top_level(name), name), []).extend(vals)
-    out: dict[tuple[str, str], float] = {}
-    for (pkg, top, _), vals in per.items():
-        out[(pkg, top)] = out.get((pkg, top), 0.0) + sorted(vals)[len(vals) // 2]
+            key = (pkg, bfmt.top_level(name))
+            out[key] = out.get(key, 0.0) + stats.summarize(vals).center
     return out
 
 

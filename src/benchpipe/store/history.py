@@ -201,9 +201,8 @@ def _query(hist: Path, benchmark: str | None, unit: str | None, last: int | None
         except re.error as e:
             raise BenchpipeError(f"--benchmark: invalid regex {benchmark!r}: {e}") from None
         literal = re.fullmatch(r"\^((?:[^\\.^$*+?()\[\]{}|]|\\.)+)\$", benchmark)
-        if literal:  # an exact name: equality lets DuckDB skip row groups of the sorted, compacted file
-            where.append(f"benchmark = ${len(args) + 1}")
-            args.append(re.sub(r"\\(.)", r"\1", literal.group(1)))
+        if literal:  # an exact name
+            names = [*(names or []), re.sub(r"\\(.)", r"\1", literal.group(1))]
         else:
             where.append(f"regexp_matches(benchmark, ${len(args) + 1})")
             args.append(benchmark)
