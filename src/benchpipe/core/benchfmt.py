@@ -329,6 +329,15 @@ def samples(parsed: Parsed) -> dict[Key, list[float]]:
     return out
 
 
+def iterations(parsed: Parsed) -> dict[tuple[str, str], int]:
+    """Each result's smallest b.N, keyed by (package, name without -N): the fixed b.N it is re-run at."""
+    out: dict[tuple[str, str], int] = {}
+    for r in parsed.results:
+        key = (r.package, r.base_name)
+        out[key] = min(out.get(key, r.iters), max(r.iters, 1))
+    return out
+
+
 @dataclass
 class Samples:
     """A file's values by (package, benchmark, unit) — what a comparison needs, without per-line objects."""

@@ -3,9 +3,14 @@
 For each benchmark and unit, the rounds both sides ran give pairs (base,
 head). A two-sided Wilcoxon signed-rank test on the logarithms of the ratios
 gives p (exact null distribution, ties by mid-ranks, zeros dropped); the
-median ratio with its order-statistic interval gives the change. Units judged
-exact compare modes. The verdict is :func:`benchpipe.core.verdict.judge`'s,
-as for unpaired samples.
+median ratio with its order-statistic interval gives the change. Units assumed
+exact compare their values when each side's rounds give one value (at a fixed
+b.N, a buffer's amortised growth is the same on both sides); when they still
+vary, the row is tested like any other unit, at least at the overall
+threshold (:func:`benchpipe.core.verdict.data_exact`). The verdict is
+:func:`benchpipe.core.verdict.judge`'s, as for unpaired samples; ``level``
+replaces alpha as the significance level when a group-sequential design
+stops early (:mod:`benchpipe.core.sequential`).
 """
 
 from __future__ import annotations
@@ -14,18 +19,22 @@ import math
 
 from benchpipe.core import stats
 from benchpipe.core.units import UnitInfo
-from benchpipe.core.verdict import Options, Row, better_higher, judge, pct_change
+from benchpipe.core.verdict import VARIES_WITH_N, Options, Row, better_higher, data_exact, judge, pct_change
 
 METHOD = "paired interleaved rounds; Wilcoxon signed-rank test on per-round head/base ratios"
 MIN_PAIRS = 6  # smallest n for which a two-sided signed-rank test can reach p <= 0.05
 
 
 def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], info: UnitInfo, threshold: float,
-               exact: bool, opts: Options) -> Row:
+               exact: bool, opts: Options, level: float | None = None) -> Row:
+    varies = exact and not data_exact(exact, b, h)
+    if varies:
+        exact, threshold = False, opts.inexact_threshold(threshold)
+    alpha = opts.alpha if level is None else level
     so = stats.summarize(b, opts.confidence, exact)
     sn = stats.summarize(h, opts.confidence, exact)
     higher_better = better_higher(info, unit)
-    warnings: list[str] = []
+    warnings: list[str] = [VARIES_WITH_N] if varies else []
     ratio: stats.Summary | None = None
     too_few = False
     if exact:
@@ -43,13 +52,14 @@ def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], i
             ratio = stats.summarize(ratios, opts.confidence)
             delta = (ratio.center - 1) * 100
         p = test.p
-        significant = p <= opts.alpha
+        significant = p <= alpha
         if len(b) < MIN_PAIRS:
             too_few = not significant
             warnings.append(f"need >= {MIN_PAIRS} rounds to detect a difference at alpha level {opts.alpha:g}")
         old_c, new_c = (1.0, ratio.center) if ratio else (so.center, sn.center)
     verdict = judge(delta, old_c, new_c, significant, higher_better, threshold, too_few, opts.warn_min(threshold))
-    return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, higher_better, warnings, ratio)
+    return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, higher_better, warnings, ratio,
+               varies)
 
 
 def worse_than_threshold(r: Row) -> bool:

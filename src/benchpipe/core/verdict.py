@@ -8,8 +8,14 @@ Verdict rules (configurable per unit and benchmark pattern, see :class:`Rule`):
 * *warn* when significant and worse but within the threshold, or when there
   are too few samples to judge;
 * *improvement* when significant and better; *unchanged* otherwise.
-* Units judged ``exact`` (allocs/op by default) are deterministic: their
-  center is the mode, and any change of it is significant.
+* Units assumed ``exact`` (allocs/op and B/op by default) are judged as exact
+  only where the data is: when every sample on each side is one value, the
+  center is that value and any change of it is significant. When the samples
+  vary (a buffer reused across iterations amortises its growth over b.N, and
+  b.N differs from run to run), the row is judged like any other unit: the
+  U test, and at least the overall threshold; it says that its values vary
+  with b.N (:data:`VARIES_WITH_N`), and confirmation re-measures it at a fixed
+  b.N on both sides.
 
 The overall verdict is FAIL if any row regressed, WARN if any row warns,
 else PASS.
@@ -29,6 +35,17 @@ from benchpipe.core.errors import NothingToCompare
 from benchpipe.core.units import UnitInfo, higher_is_better
 
 NEW_OLD_DIFFER = "benchmark set differs from baseline; geomeans may not be comparable"
+VARIES_WITH_N = "values vary with b.N (growth amortised over the iterations): judged by the U test, not as exact"
+
+
+def constant(values: list[float]) -> bool:
+    """All samples are one value (what an exact unit's data must be to be judged as exact)."""
+    return all(v == values[0] for v in values)
+
+
+def data_exact(exact: bool, old: list[float], new: list[float]) -> bool:
+    """A unit assumed exact is judged exact only when each side's samples are one value."""
+    return exact and constant(old) and constant(new)
 
 
 @dataclass
@@ -81,7 +98,12 @@ class Options:
         """The one summary of a benchmark's values in a unit, used by every section of the report, the
         comparison and the history: the mode for units judged exact, else the median with its interval."""
         _, exact, _ = self.resolve(name, unit, info or UnitInfo(unit))
-        return stats.summarize(values, self.confidence, exact)
+        return stats.summarize(values, self.confidence, exact and constant(values))
+
+    def inexact_threshold(self, threshold: float) -> float:
+        """The threshold of a row assumed exact whose data varies: a threshold meant for exact counts (1%)
+        is too tight for a sampled value, so at least the overall threshold applies."""
+        return max(threshold, self.threshold_pct)
 
     def resolve(self, name: str, unit: str, info: UnitInfo) -> tuple[float, bool, bool]:
         """Threshold, exactness and ignore flag for one row."""
@@ -111,6 +133,7 @@ class Row:
     higher_better: bool
     warnings: list[str] = field(default_factory=list)
     ratio: stats.Summary | None = None  # paired comparisons: per-round head/base ratio
+    varies: bool = False  # a unit assumed exact whose samples vary with b.N (judged like any other unit)
 
 
 @dataclass
@@ -128,6 +151,7 @@ class Comparison:
     new_label: str = "new"
     method: str = "Mann-Whitney U test on unpaired samples"
     not_comparable: list[str] = field(default_factory=list)  # shaping settings that differ (core.comparable)
+    shift: str = ""  # the whole run moved one way (core.shift): said at the top of the verdict
 
     @property
     def regressions(self) -> list[Row]:
@@ -178,7 +202,12 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
         threshold, exact, ignore = resolved or opts.resolve(name, unit, info)
         if ignore:
             continue
-        if exact:
+        if exact and not data_exact(exact, old[key], new[key]):
+            row = compare_row(pkg, name, unit, old[key], new[key], info, opts.inexact_threshold(threshold), False, opts)
+            row.varies = True
+            row.warnings.append(VARIES_WITH_N)
+            judged[key] = row
+        elif exact:
             judged[key] = compare_row(pkg, name, unit, old[key], new[key], info, threshold, exact, opts)
         else:
             shapes.setdefault((len(old[key]), len(new[key])), []).append((key, info, threshold))
@@ -329,6 +358,7 @@ def to_json(c: Comparison) -> dict[str, Any]:
         "alpha": c.alpha,
         "method": c.method,
         "not_comparable": c.not_comparable,
+        **({"shift": c.shift} if c.shift else {}),
         "old": c.old_label,
         "new": c.new_label,
         "rows": [
@@ -347,6 +377,7 @@ def to_json(c: Comparison) -> dict[str, Any]:
                 "warnings": r.warnings,
                 **({"ratio": {"center": num(r.ratio.center), "lo": num(r.ratio.lo), "hi": num(r.ratio.hi),
                               "n": r.ratio.n}} if r.ratio is not None else {}),
+                **({"varies_with_n": True} if r.varies else {}),
             }
             for r in c.rows
         ],

@@ -113,8 +113,13 @@ def not_comparable_block(c: Comparison) -> list[str]:
             + [f"  - {d}" for d in c.not_comparable] + [""])
 
 
+def shift_line(shift: str) -> str:
+    """The line that leads the verdict when the whole run moved one way."""
+    return f"RUN-WIDE SHIFT: {shift}" if shift else ""
+
+
 def render_text(c: Comparison) -> str:
-    out: list[str] = not_comparable_block(c)
+    out: list[str] = not_comparable_block(c) + ([shift_line(c.shift), ""] if c.shift else [])
     notes = _Notes()
     packages: list[str] = []
     for r in c.rows:
@@ -160,7 +165,8 @@ def md_escape(s: str) -> str:
 
 
 def render_markdown(c: Comparison) -> str:
-    out = [f"> {md_escape(ln)}" for ln in not_comparable_block(c) if ln] + ["| Benchmark | Unit | Previous | Current | Change | p | Verdict |",
+    lead = [*not_comparable_block(c), shift_line(c.shift)]
+    out = [f"> {md_escape(ln)}" for ln in lead if ln] + ["| Benchmark | Unit | Previous | Current | Change | p | Verdict |",
            "|-----------|------|----------|---------|--------|---|---------|"]
     for r in c.rows:
         old, new = center_cells(r)

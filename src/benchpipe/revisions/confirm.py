@@ -5,19 +5,27 @@ shared machine drifts in between (other tenants, frequency scaling, cache and
 thermal state): timings move by several percent with U-test p-values that look
 significant, on unchanged code. When the baseline was recorded on a clean
 commit of the target's repository, every row the U test flags (a significant
-``warn`` or ``regression`` in a unit that is not exact; a warn for too few
-samples is no suspicion) is measured again the trustworthy
-way: the baseline's commit and the working tree, built side by side, run
-interleaved for ``rounds`` rounds with the run's own benchtime and ``-cpu``
-list (:mod:`benchpipe.revisions.paired`).
+``warn``, ``regression`` or ``improvement`` in a unit judged by the test,
+including a B/op or allocs/op row whose values vary with b.N; a warn for too
+few samples is no suspicion) is measured again the trustworthy way: the
+baseline's commit and the working tree, built side by side, run interleaved
+for ``rounds`` rounds (:mod:`benchpipe.revisions.paired`).
 
-A flagged row stands only when the paired rounds also find it significant and
-worse; its verdict is then the milder of the two (the rounds confirm, they
-never worsen). A row they do not confirm becomes ``unchanged``, with a note
-giving the paired result. Exact units (allocs/op, B/op) are never re-run: a
-count of allocations does not drift. When confirmation is impossible (no
-commit recorded, a dirty baseline, the commit not in this clone, a build
-failure) the sequential verdicts stay and a warning says why.
+Only the flagged rows run, not their families: each result is selected by an
+anchored per-level regex (``^BenchmarkX$/^case$``) and runs at a fixed b.N,
+the smallest its benchmark reached in the run (so no calibration run, and a
+buffer's growth is amortised over the same b.N on both sides). The cost for
+k flagged rows is k x rounds x 2 runs of one result.
+
+A flagged regression or warning stands only when the paired rounds also find
+it significant and worse; its verdict is then the milder of the two (the
+rounds confirm, they never worsen). An improvement stands only when the
+rounds find it too. A row they do not confirm becomes ``unchanged``, with a
+note giving the paired result. Exact rows (every sample one value on each
+side) are never re-run: a count of allocations does not drift. When
+confirmation is impossible (no commit recorded, a dirty baseline, the commit
+not in this clone, a build failure) the sequential verdicts stay and a warning
+says why.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from typing import Any
 
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core.errors import BenchpipeError
-from benchpipe.core.verdict import SEVERITY, Comparison, Options, overall
+from benchpipe.core.verdict import SEVERITY, Comparison, Options, Row, overall
 from benchpipe.go import git as gitrev
 from benchpipe.go import toolchain as gotest
 from benchpipe.revisions import paired
@@ -54,28 +62,35 @@ def _why_not(be: dict[str, Any], ce: dict[str, Any]) -> str:
     return ""
 
 
-def confirm(c: Comparison, be: dict[str, Any], ce: dict[str, Any], opts: Options, rounds: int,
-            cache: Path, stall_s: float = 60.0) -> dict[str, Any]:
-    """Re-judge ``c``'s flagged timing rows by paired rounds; updates ``c`` in place, returns the facts."""
-    suspects = [r for r in c.rows if r.verdict in ("warn", "regression") and r.significant and r.p is not None]
-    facts: dict[str, Any] = {"rounds": 0, "confirmed": [], "unconfirmed": [], "seconds": 0.0}
-    if not suspects or rounds <= 0:
+def suspects(c: Comparison) -> list[Row]:
+    """The rows a test flagged: significant, judged by a test (not exact), and not unchanged."""
+    return [r for r in c.rows if r.significant and r.p is not None and r.verdict != "unchanged"]
+
+
+def confirm(c: Comparison, be: dict[str, Any], ce: dict[str, Any], iters: dict[paired.BenchRef, int], *,
+            opts: Options, rounds: int, cache: Path, stall_s: float = 60.0) -> dict[str, Any]:
+    """Re-judge ``c``'s flagged rows by paired rounds of those rows only; updates ``c`` in place, returns the
+    facts. ``iters`` fixes each result's b.N (from the run, :func:`benchpipe.core.benchfmt.iterations`)."""
+    flagged = suspects(c)
+    facts: dict[str, Any] = {"rounds": 0, "confirmed": [], "unconfirmed": [], "seconds": 0.0, "results": 0}
+    if not flagged or rounds <= 0:
         return facts
     why = _why_not(be, ce)
     if why:
-        c.warnings.append(f"{len(suspects)} flagged row(s) not re-run interleaved: {why}")
+        c.warnings.append(f"{len(flagged)} flagged row(s) not re-run interleaved: {why}")
         return facts
     settings = ce.get("settings") or {}
-    names = sorted({bfmt.top_level(r.benchmark) for r in suspects})
+    refs = sorted({paired.bench_ref(r.package, r.benchmark) for r in flagged})
+    names = sorted({bfmt.top_level(n) for _, n in refs})
     plan = paired.Plan(
         target=Path(str(ce["target"])), base_rev=str(be["commit"]), head_rev=None,
-        patterns=sorted({r.package for r in suspects if r.package}) or list(settings.get("packages") or ["./..."]),
+        patterns=sorted({r.package for r in flagged if r.package}) or list(settings.get("packages") or ["./..."]),
         bench=gotest.names_regex(names), rounds=rounds, confirm_rounds=0,
         benchtime=str(settings.get("benchtime") or "1s"), order="alternate",
         timeout=str(settings.get("timeout") or "10m"), changed_only=False, cache=cache, stall_s=stall_s,
-        cpu=str(settings.get("cpu") or ""))
-    gotest.progress(f"compare: re-running {len(names)} flagged benchmark(s) interleaved with the baseline's commit "
-                    f"{plan.base_rev[:12]} ({rounds} rounds, benchtime {plan.benchtime})")
+        cpu=str(settings.get("cpu") or ""), refs=refs, iters={k: v for k, v in (iters or {}).items() if k in refs})
+    gotest.progress(f"compare: re-running {len(refs)} flagged result(s) interleaved with the baseline's commit "
+                    f"{plan.base_rev[:12]} ({rounds} rounds, each at the run's b.N)")
     t0 = time.monotonic()
     try:
         pc, _ = paired.execute(plan, opts)
@@ -84,9 +99,10 @@ def confirm(c: Comparison, be: dict[str, Any], ce: dict[str, Any], opts: Options
         return facts
     facts["seconds"] = round(time.monotonic() - t0, 1)
     facts["rounds"] = rounds
+    facts["results"] = len(refs)
     by_key = {(r.package, r.benchmark, r.unit): r for r in pc.rows}
     against = f"{rounds} interleaved rounds against the baseline's commit {plan.base_rev[:12]}"
-    for r in suspects:
+    for r in flagged:
         p = by_key.get((r.package, r.benchmark, r.unit))
         label = f"{r.benchmark} {r.unit}"
         if p is None:
@@ -94,7 +110,10 @@ def confirm(c: Comparison, be: dict[str, Any], ce: dict[str, Any], opts: Options
             continue
         shown = (f"{p.delta_pct:+.2f}%" if p.delta_pct is not None else "changed") + \
             (f", p={p.p:.3f}" if p.p is not None else "")
-        if p.verdict in ("warn", "regression"):
+        if r.verdict == "improvement" and p.verdict == "improvement":
+            r.warnings.append(f"improvement confirmed by {against} ({shown})")
+            facts["confirmed"].append(label)
+        elif r.verdict != "improvement" and p.verdict in ("warn", "regression"):
             r.verdict = min(r.verdict, p.verdict, key=SEVERITY.__getitem__)
             r.warnings.append(f"confirmed by {against} ({shown})")
             facts["confirmed"].append(label)

@@ -19,6 +19,14 @@ interval gives the change. A row regresses when p <= alpha and the median
 ratio is worse than the threshold. Exact units (allocs/op) compare modes.
 Before a FAIL, the suspected benchmarks run again for fresh rounds, and only
 regressions that hold in those rounds too stand ("confirmed").
+
+With ``early_stop``, rounds stop early when every row is decided: at the
+looks of a group-sequential design (:mod:`benchpipe.core.sequential`), a row
+significant at the look's nominal level, a row whose interval lies within
+the smallest change that warns, and an exact row are decided; a benchmark
+whose rows are all decided runs no more rounds; ``rounds`` is the maximum.
+A plan with ``refs`` runs only those results (confirmation of flagged rows),
+and ``iters`` fixes their b.N without a calibration run.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import sequential
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.paired import METHOD, paired_row, worse_than_threshold
 from benchpipe.core.units import UnitInfo
@@ -164,8 +173,9 @@ def fixed_iterations(head: Side, refs: list[BenchRef], benchtime: str, timeout: 
 
 def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, benchtime: str, order: str,
                samples: Samples, timeout: str, rng: random.Random, stall_s: float = 60.0, cpu: str = "",
-               iters: dict[BenchRef, int] | None = None) -> None:
-    """Each ref once per side per round; a ref in ``iters`` runs that many iterations, others ``benchtime``."""
+               iters: dict[BenchRef, int] | None = None, of: int = 0) -> None:
+    """Each ref once per side per round; a ref in ``iters`` runs that many iterations, others ``benchtime``.
+    ``of``: the planned number of rounds, for progress lines (default ``rounds.stop``)."""
     t0 = time.monotonic()
     iters = iters or {}
     for r in rounds:
@@ -179,12 +189,17 @@ def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, benc
             bt = f"{iters[ref]}x" if ref in iters else benchtime
             for side in sides:
                 run_one(side, ref, bt, r, samples, timeout, stall_s, cpu)
-        gotest.progress(f"paired: round {r + 1}/{rounds.stop} done ({len(refs)} benchmarks, "
+        gotest.progress(f"paired: round {r + 1}/{of or rounds.stop} done ({len(refs)} benchmarks, "
                         f"{time.monotonic() - t0:.1f}s)")
 
 
-def analyze(samples: Samples, opts: Options, rounds: set[int] | None = None) -> list[Row]:
-    """Paired rows for every key present on both sides."""
+Decision = tuple[int, float]  # (rounds the row was decided after, nominal significance level there)
+
+
+def analyze(samples: Samples, opts: Options, rounds: set[int] | None = None,
+            decisions: dict[Key, Decision] | None = None, level: float | None = None) -> list[Row]:
+    """Paired rows for every key present on both sides; a key in ``decisions`` is judged on its first n
+    rounds at its level, others at ``level`` (default alpha)."""
     rows: list[Row] = []
     base_v, head_v = samples.values["base"], samples.values["head"]
     for key in base_v:
@@ -195,13 +210,58 @@ def analyze(samples: Samples, opts: Options, rounds: set[int] | None = None) -> 
         threshold, exact, ignore = opts.resolve(name, unit, info)
         if ignore:
             continue
-        common = sorted(r for r in base_v[key] if r in head_v[key] and (rounds is None or r in rounds))
+        use, lvl = rounds, level
+        if decisions and key in decisions:
+            n, lvl = decisions[key]
+            use = set(range(n))
+        common = sorted(r for r in base_v[key] if r in head_v[key] and (use is None or r in use))
         if not common:
             continue
         b = [base_v[key][r] for r in common]
         h = [head_v[key][r] for r in common]
-        rows.append(paired_row(pkg, name, unit, b, h, info, threshold, exact, opts))
+        rows.append(paired_row(pkg, name, unit, b, h, info, threshold, exact, opts, lvl))
     return rows
+
+
+def decided(row: Row, opts: Options) -> bool:
+    """A row needs no more rounds: exact, significant at the look's level, or futile (its interval of the
+    median ratio within the smallest change that warns)."""
+    if row.p is None or row.significant:
+        return True
+    r = row.ratio
+    return r is not None and sequential.futile(r.lo, r.hi, opts.warn_min(row.threshold_pct))
+
+
+def run_design(base: Side, head: Side, refs: list[BenchRef], plan: Plan, samples: Samples, opts: Options,
+               rng: random.Random, iters: dict[BenchRef, int]) -> tuple[dict[Key, Decision], int]:
+    """Rounds with early stopping at the looks of :func:`benchpipe.core.sequential.levels`; returns each
+    row's decision and the benchmark runs (per side) that were made."""
+    looks = dict(sequential.levels(plan.rounds, opts.alpha))
+    decisions: dict[Key, Decision] = {}
+    active, runs = list(refs), 0
+    for r in range(plan.rounds):
+        run_rounds(base, head, active, range(r, r + 1), plan.benchtime, plan.order, samples, plan.timeout, rng,
+                   plan.stall_s, plan.cpu, iters, of=plan.rounds)
+        runs += len(active)
+        level = looks.get(r + 1)
+        if level is None:
+            continue
+        live = set(active)
+        for row in analyze(samples, opts, set(range(r + 1)), level=level):
+            key = (row.package, row.benchmark, row.unit)
+            if key not in decisions and bench_ref(row.package, row.benchmark) in live and (
+                    r + 1 == plan.rounds or decided(row, opts)):
+                decisions[key] = (r + 1, level)
+        keys = [k for k in samples.values["head"] if k in samples.values["base"] and bench_ref(k[0], k[1]) in live]
+        open_refs = {bench_ref(k[0], k[1]) for k in keys if k not in decisions}
+        stopped = [ref for ref in active if ref not in open_refs]
+        if stopped and r + 1 < plan.rounds:
+            gotest.progress(f"paired: {len(stopped)} benchmark(s) decided after {r + 1} rounds (nominal level "
+                            f"{level:.4f}); {len(open_refs)} continue")
+        active = [ref for ref in active if ref in open_refs]
+        if not active:
+            break
+    return decisions, runs
 
 
 def bench_ref(pkg: str, name: str) -> BenchRef:
@@ -232,6 +292,9 @@ class Plan:
     seed: int = 1
     stall_s: float = 60.0
     cpu: str = ""  # -test.cpu list ("": the machine's GOMAXPROCS)
+    early_stop: bool = False  # stop rounds when every row is decided (group-sequential design)
+    refs: list[BenchRef] | None = None  # only these results (package, full name without -N); None: all
+    iters: dict[BenchRef, int] = field(default_factory=dict)  # fixed b.N per result, measured elsewhere
 
 
 def changed_packages(root: Path, rel: Path, base_sha: str, head_rev: str | None, head: Side) -> set[str] | None:
@@ -295,17 +358,33 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
         refs = sorted(base_refs & head_refs)
         added = sorted(n for _, n in head_refs - base_refs)
         removed = sorted(n for _, n in base_refs - head_refs)
+        if plan.refs is not None:  # chosen results: their top-level benchmark must exist on both sides
+            both = set(refs)
+            refs = sorted(r for r in plan.refs if (r[0], bfmt.top_level(r[1])) in both)
+            added, removed = [], []
         if not refs:
             raise NothingToCompare(f"no benchmark matching {plan.bench!r} exists on both sides")
         samples = Samples()
         t0 = time.monotonic()
-        iters = fixed_iterations(head, refs, plan.benchtime, plan.timeout, plan.stall_s, plan.cpu)
-        if iters:  # one ref per result: each runs at its own fixed b.N
-            refs = sorted(iters)
+        if plan.refs is not None:
+            missing = [r for r in refs if r not in plan.iters]
+            iters = {**plan.iters, **fixed_iterations(head, missing, plan.benchtime, plan.timeout, plan.stall_s,
+                                                      plan.cpu)} if missing else dict(plan.iters)
+        else:
+            iters = fixed_iterations(head, refs, plan.benchtime, plan.timeout, plan.stall_s, plan.cpu)
+            if iters:  # one ref per result: each runs at its own fixed b.N
+                refs = sorted(iters)
         facts["iterations"] = {f"{p} {n}": k for (p, n), k in sorted(iters.items())}
-        run_rounds(base, head, refs, range(plan.rounds), plan.benchtime, plan.order, samples, plan.timeout, rng,
-                   plan.stall_s, plan.cpu, iters)
-        rows = analyze(samples, opts)
+        if plan.early_stop:
+            decisions, runs = run_design(base, head, refs, plan, samples, opts, rng, iters)
+            rows = analyze(samples, opts, decisions=decisions)
+            facts["design"] = {"looks": [n for n, _ in sequential.levels(plan.rounds, opts.alpha)],
+                               "runs": runs, "max_runs": len(refs) * plan.rounds,
+                               "stopped_at": {f"{k[1]} {k[2]}": n for k, (n, _) in sorted(decisions.items())}}
+        else:
+            run_rounds(base, head, refs, range(plan.rounds), plan.benchtime, plan.order, samples, plan.timeout, rng,
+                       plan.stall_s, plan.cpu, iters)
+            rows = analyze(samples, opts)
         suspects = sorted({bench_ref(r.package, r.benchmark) for r in rows if r.verdict == "regression"})
         confirmed: dict[tuple[str, str, str], bool] = {}
         if suspects and plan.confirm_rounds > 0:
@@ -358,4 +437,5 @@ def plan_from(args: argparse.Namespace, settings: dict[str, Any]) -> Plan:
         rounds=int(args.rounds or pc["rounds"]), confirm_rounds=0 if args.no_confirm else int(pc["confirm_rounds"]),
         benchtime=args.benchtime or str(pc["benchtime"]), order=str(pc["order"]), timeout=str(cfg["timeout"]),
         changed_only=bool(args.changed_only), cache=cache_root(args.cache_dir),
-        stall_s=float((settings.get("bench") or {}).get("stall_s", 60)))
+        stall_s=float((settings.get("bench") or {}).get("stall_s", 60)),
+        early_stop=bool(pc["early_stop"]) and not getattr(args, "fixed_rounds", False))

@@ -158,8 +158,8 @@ def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path, stall_
             failures += fails
             out_parts.append(text + f"ok  \t{pkg.import_path}\t{run_s:.3f}s\n")
             n_results = len(bfmt.read_text(text).results)
-            pkg_meta.append({"import_path": pkg.import_path, "run_s": round(run_s, 3), "maxrss_kb": rss,
-                             "results": n_results})
+            pkg_meta.append({"import_path": pkg.import_path, "dir": str(pkg.dir), "run_s": round(run_s, 3),
+                             "maxrss_kb": rss, "results": n_results})
     raw = "".join(out_parts)
     n_total = sum(p["results"] for p in pkg_meta)
     if not n_total:

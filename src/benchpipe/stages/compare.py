@@ -10,6 +10,11 @@ Comparable runs only: the settings that shape numbers (see
 are listed under ``not_comparable`` and make the verdict at least WARN. A
 baseline recorded on another Go module is no baseline for this one (verdict
 ``NONE``, a full report); a baseline sharing no benchmark with the run likewise.
+The run's benchmark health (:mod:`benchpipe.core.health`: spread, bimodal
+rows, B/op that varies with b.N, setup timed in a b.N loop) goes under
+``health``, with or without a baseline; a row that regresses or warns while a
+finding covers it says so in its warnings. When most unrelated benchmarks
+moved the same way (:mod:`benchpipe.core.shift`), ``shift`` says so.
 Rows the U test flags can be re-judged by ``confirm`` (the CLI passes
 :func:`benchpipe.revisions.confirm.confirm`: paired rounds against the
 baseline's commit) before the verdict is written; its facts go under
@@ -25,18 +30,36 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import comparable
+from benchpipe.core import comparable, health, shift
 from benchpipe.core.errors import NothingToCompare
 from benchpipe.core.verdict import Comparison, Options, compare_samples, to_json
+from benchpipe.go import benchsrc
 from benchpipe.store import atomic, baselines
 
-# Re-judges a comparison's flagged rows given the baseline's and the run's metadata; returns facts.
-Confirm = Callable[[Comparison, dict[str, Any], dict[str, Any]], dict[str, Any]]
+# Re-judges a comparison's flagged rows given the baseline's and the run's metadata and the run's b.N per
+# result (package, name without -N); returns facts.
+Confirm = Callable[[Comparison, dict[str, Any], dict[str, Any], dict[tuple[str, str], int]], dict[str, Any]]
 
 
-def _none(out: Path, name: str, ce: dict, opts: Options, note: str) -> dict:
+def findings(parsed: bfmt.Parsed, ce: dict, opts: Options) -> list[health.Finding]:
+    """The run's health findings: from its samples, and from its benchmarks' source where the run recorded
+    its package directories."""
+    sources = [s for p in ce.get("packages") or [] if p.get("dir") and Path(p["dir"]).is_dir()
+               for s in benchsrc.scan(str(p["import_path"]), Path(p["dir"]))]
+    return health.from_run(parsed, opts) + health.from_sources(sources)
+
+
+def flag_untrusted(c: Comparison, found: list[health.Finding]) -> None:
+    """A row that regressed or warns while a finding says it cannot be trusted says so."""
+    for r in c.rows:
+        if r.verdict in ("regression", "warn"):
+            for f in health.untrusted(found, r.package, r.benchmark, r.unit):
+                r.warnings.append(f"untrustworthy ({f.problem}: {f.detail}); see Benchmark health")
+
+
+def _none(out: Path, name: str, ce: dict, opts: Options, note: str, found: list[health.Finding]) -> dict:
     data = {"verdict": "NONE", "baseline": name, "rows": [], "failures": ce.get("failures", []), "note": note,
-            "threshold_pct": opts.threshold_pct, "alpha": opts.alpha}
+            "threshold_pct": opts.threshold_pct, "alpha": opts.alpha, "health": [f.to_json() for f in found]}
     atomic.write_json(out, data)
     sys.stderr.write(f"compare: {note}\n")
     return data
@@ -46,28 +69,35 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
         confirm: Confirm | None = None) -> dict:
     txt, meta_json = baselines.paths(name)
     ce = atomic.read_json(current_meta)
+    run_parsed = bfmt.read_files([current])
+    found = findings(run_parsed, ce, opts)
     if not txt.exists():
         return _none(out, name, ce, opts, f"No baseline: {txt} does not exist (save one with `invoke baseline "
-                                          f"--name {name}`).")
+                                          f"--name {name}`).", found)
     be = atomic.read_json(meta_json)
     if be.get("module") and ce.get("module") and be["module"] != ce["module"]:
         return _none(out, name, ce, opts, f"No baseline for {ce['module']}: baseline {name!r} was recorded on "
-                                          f"{be['module']} (save one for this module with `invoke baseline`).")
+                                          f"{be['module']} (save one for this module with `invoke baseline`).", found)
     old, new = bfmt.read_pair(txt, current)
     for e in old.errors + new.errors:
         sys.stderr.write(e + "\n")
     try:
         c = compare_samples(old.values, new.values, {**old.units, **new.units}, opts)
     except NothingToCompare as e:
-        return _none(out, name, ce, opts, f"No benchmark in common with baseline {name!r}: {e.message}")
+        return _none(out, name, ce, opts, f"No benchmark in common with baseline {name!r}: {e.message}", found)
     c.old_label, c.new_label = name, "current"
-    facts = confirm(c, be, ce) if confirm else {}
+    moved = shift.detect(c.rows)
+    if moved:
+        c.shift = moved.describe(confirmed=confirm is not None)
+        sys.stderr.write(f"compare: {c.shift}\n")
+    facts = confirm(c, be, ce, bfmt.iterations(run_parsed)) if confirm else {}
+    flag_untrusted(c, found)
     diffs = comparable.differences(comparable.from_meta(be), comparable.from_meta(ce))
     if diffs and c.verdict == "PASS":
         c.verdict = "WARN"
     data = to_json(c)
     data.update({"baseline": name, "baseline_env": be, "current_env": ce, "failures": ce.get("failures", []),
-                 "not_comparable": diffs, "confirm": facts})
+                 "not_comparable": diffs, "confirm": facts, "health": [f.to_json() for f in found]})
     atomic.write_json(out, data)
     sys.stderr.write(f"compare: {c.verdict} against baseline {name} ({len(c.rows)} rows, "
                      f"{len(c.regressions)} regressed)\n")

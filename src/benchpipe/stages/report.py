@@ -312,8 +312,19 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
         "flagged": flagged, "warned": warned, "peak_rss": f"{peak / 1024:.1f} MB", "gc": gc,
         "alloc_hot": alloc_hot[:3], "mem_tables": mem_tables, "profiles": profiles, "prof": prof, "diffs": diffs,
         "prof_notes": prof.get("notes", []), "rec_opt": rec_opt, "rec_reg": rec_reg, "rec_base": rec_base,
-        "targets": targets, "medians": med,
+        "targets": targets, "medians": med, "health": health_rows(cmp, prof),
     }
+
+
+def health_rows(cmp: dict[str, Any], prof: dict[str, Any]) -> list[dict[str, str]]:
+    """The Benchmark health section: the compare stage's findings plus measurement overhead from profiles."""
+    from benchpipe.core import health
+
+    found = [health.Finding.from_json(f) for f in cmp.get("health") or []]
+    harness = {(p["package"], p["benchmark"]): float((p.get("cpu") or {}).get("harness_pct", 0.0))
+               for p in prof.get("benchmarks", [])}
+    found += health.from_profiles(harness)
+    return [{**f.to_json(), "name": f.benchmark + (f" {f.unit}" if f.unit else "")} for f in found]
 
 
 def trends(hist: Path, names: list[str], report_cfg: dict[str, Any], graphs: Path, report_dir: Path) -> list[dict[str, Any]]:

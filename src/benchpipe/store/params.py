@@ -24,7 +24,8 @@ ENV = "BENCHPIPE_OVERRIDES"
 DEFAULT_TARGET = "examples/policyengine"
 MODE_DEFAULTS: dict[str, Any] = {"packages": ["./..."], "bench": ".", "count": 1, "benchtime": "1s", "cpu": "",
                                  "timeout": "10m", "profile": "all"}
-PAIRED_DEFAULTS: dict[str, Any] = {"rounds": 16, "benchtime": "100ms", "confirm_rounds": 6, "order": "alternate"}
+PAIRED_DEFAULTS: dict[str, Any] = {"rounds": 16, "benchtime": "100ms", "confirm_rounds": 6, "order": "alternate",
+                                   "early_stop": True}
 
 
 def read_yaml(text: str, where: str | Path) -> Any:
@@ -121,7 +122,7 @@ SCHEMA: dict[str, dict[str, str]] = {
                 "warn_min_pct": "num", "rules": "list", "confirm": "bool"},
     "compare.rules[]": {"unit": "str", "benchmark": "regex", "threshold_pct": "num", "assume": "str",
                         "ignore": "bool"},
-    "paired": {"rounds": "int", "benchtime": "str", "confirm_rounds": "int", "order": "str"},
+    "paired": {"rounds": "int", "benchtime": "str", "confirm_rounds": "int", "order": "str", "early_stop": "bool"},
     "profile": {"enabled": "bool", "bench": "regex", "benchtime": "str", "memprofilerate": "int", "top": "int",
                 "node_threshold": "num", "edge_threshold": "num", "gc_thresholds": "map", "min_samples": "int",
                 "max_s": "num"},

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_params_opt(args.params) or {}
     args.base = args.head = args.rev
     args.no_confirm, args.changed_only = True, False
+    args.fixed_rounds = True  # the noise floor is measured over every round
     plan = paired.plan_from(args, settings)
     result = calibrate.calibrate(plan, options(args, settings))
     if args.out:

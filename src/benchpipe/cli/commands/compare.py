@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.cli.common import RUN, add_stat_opts, load_params_opt, options, verdict_code
-from benchpipe.core import comparable
+from benchpipe.core import comparable, shift
 from benchpipe.core.errors import EXIT_OK, BenchpipeError, NothingToCompare
 from benchpipe.store import cachedir, params
 
@@ -35,6 +35,8 @@ def register(sub: Any) -> None:
     p.add_argument("--packages", nargs="*", help="paired: package patterns")
     p.add_argument("--benchtime", help="paired: -benchtime per run")
     p.add_argument("--changed-only", action="store_true", help="paired: only packages that differ")
+    p.add_argument("--fixed-rounds", action="store_true",
+                   help="paired: run every round (no early stop when all rows are decided; paired.early_stop)")
     p.add_argument("--no-confirm", action="store_true",
                    help="skip confirmation rounds (paired), or re-running flagged rows against the baseline's "
                         "commit (pipeline)")
@@ -70,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
             raise NothingToCompare(f"{f}: no benchmark results ({side} side)")
     c = compare_samples(old.values, new.values, {**old.units, **new.units}, options(args, load_params_opt(args.params)))
     c.old_label, c.new_label = Path(args.files[0]).name, Path(args.files[1]).name
+    moved = shift.detect(c.rows)
+    if moved:
+        c.shift = moved.describe(confirmed=False)
     diffs = comparable.differences(comparable.from_config(old.first_config),
                                    comparable.from_config(new.first_config), c.old_label, c.new_label)
     if diffs:

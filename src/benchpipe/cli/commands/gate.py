@@ -16,7 +16,7 @@ from typing import Any
 
 from benchpipe.cli.common import RUN, verdict_code
 from benchpipe.core.errors import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, BenchpipeError
-from benchpipe.render.text import verdict_text
+from benchpipe.render.text import shift_line, verdict_text
 
 
 def register(sub: Any) -> None:
@@ -43,9 +43,18 @@ def decide(data: dict[str, Any], require_baseline: bool, strict_env: bool) -> tu
     diffs = [f"not comparable: {d}" for d in data.get("not_comparable") or []]
     if diffs and strict_env:
         return EXIT_NOTHING, diffs + ["verdict: not comparable (--strict-env)"]
+    if data.get("shift"):
+        diffs.append(shift_line(str(data["shift"])))
     line = verdict_text(data["verdict"], float(data.get("threshold_pct", 10)), float(data.get("alpha", 0.05)),
                         regressed(data))
-    return verdict_code(data["verdict"]), diffs + [line]
+    return verdict_code(data["verdict"]), diffs + [line] + untrusted(data)
+
+
+def untrusted(data: dict[str, Any]) -> list[str]:
+    """A line for each regressed row that benchmark health says cannot be trusted: a FAIL never rests on
+    one silently."""
+    return [f"note: {r['benchmark']} {r['unit']} regressed, but {w}" for r in data.get("rows", [])
+            if r["verdict"] == "regression" for w in r.get("warnings", []) if w.startswith("untrustworthy")]
 
 
 def regressed(data: dict[str, Any]) -> list[str]:

@@ -1,0 +1,125 @@
+"""Read benchmarks' source: which ones time their setup in a ``b.N`` loop.
+
+For each ``_test.go`` file of a package directory, every function with a
+``*testing.B`` parameter is found with its body (brace matching that skips
+strings, runes and comments). A function whose loop runs to ``b.N`` (``for
+i := 0; i < b.N; i++``, ``for range b.N``) with statements before the loop
+that cost something (a call or an allocation; not benchmark bookkeeping such
+as ``b.ReportAllocs``, ``b.SetBytes``, ``b.Skip``...) and no ``b.ResetTimer`` /
+``b.StartTimer`` between them times its setup. A ``Benchmark*`` function
+inherits that from a helper it calls (``benchmarkX(b, ...)`` inside a
+``b.Run``). Functions that use ``b.Loop`` are fine by construction.
+
+Reads files only; a file that cannot be read is skipped. The module's ``go``
+directive decides whether ``b.Loop`` (Go 1.24+) is the fix to suggest.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from benchpipe.core.health import Source
+
+_FUNC = re.compile(r"^func\s+(\w+)\s*\(\s*(\w+)\s+\*testing\.B\s*\)\s*\{", re.M)
+_BOOKKEEPING = re.compile(r"^(\w+)\.(ReportAllocs|SetBytes|Helper|Parallel|Skip\w*|Log\w*|Cleanup|ReportMetric|"
+                          r"StopTimer|SetParallelism)\(")
+_GO_DIRECTIVE = re.compile(r"^go\s+(\d+)\.(\d+)", re.M)
+# Setup that costs something: a call (conversions and len/cap are not), or an allocation (make, new).
+_CALL = re.compile(r"\b(?!(?:byte|rune|string|u?int\d*|float\d+|len|cap)\()[A-Za-z_][\w.]*\(")
+
+
+def _body(text: str, start: int) -> tuple[str, int]:
+    """The text of a function body whose opening brace is at ``start - 1``, and the index after it."""
+    depth, i, n = 1, start, len(text)
+    while i < n and depth:
+        c = text[i]
+        if c in "\"'`":
+            end = text.find(c, i + 1) if c == "`" else _string_end(text, i)
+            i = n if end < 0 else end + 1
+            continue
+        if text.startswith("//", i):
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+            continue
+        if text.startswith("/*", i):
+            e = text.find("*/", i + 2)
+            i = n if e < 0 else e + 2
+            continue
+        depth += c == "{"
+        depth -= c == "}"
+        i += 1
+    return text[start:i - 1], i
+
+
+def _string_end(text: str, i: int) -> int:
+    q, j = text[i], i + 1
+    while j < len(text) and text[j] != q and text[j] != "\n":
+        j += 2 if text[j] == "\\" else 1
+    return j
+
+
+def _statements(body: str) -> list[str]:
+    """Top-level lines of a body, without comments and blank lines, in order (nested blocks collapsed)."""
+    out, depth = [], 0
+    for raw in body.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if not line:
+            continue
+        if depth == 0:
+            out.append(line)
+        depth += line.count("{") - line.count("}")
+        depth = max(depth, 0)
+    return out
+
+
+def timed_setup(body: str, b: str) -> tuple[str, bool]:
+    """(the first timed setup statement before a b.N loop, whether the function has a b.N loop)."""
+    loop = re.compile(rf"^for\b.*\b{re.escape(b)}\.N\b")
+    setup = ""
+    for st in _statements(body):
+        if loop.search(st):
+            return setup, True
+        if re.search(rf"\b{re.escape(b)}\.(ResetTimer|StartTimer|Loop|RunParallel|Run)\(", st):
+            return "", False
+        if not setup and not _BOOKKEEPING.match(st) and _CALL.search(st):
+            setup = st[:60]
+    return "", False
+
+
+def go_minor(module: Path) -> int:
+    """The minor version of the module's ``go`` directive (0 when unknown)."""
+    for d in [module, *module.parents]:
+        f = d / "go.mod"
+        if f.is_file():
+            m = _GO_DIRECTIVE.search(f.read_text(errors="replace"))
+            return int(m.group(2)) if m and m.group(1) == "1" else 0
+    return 0
+
+
+def scan(package: str, directory: Path) -> list[Source]:
+    """Benchmarks of one package directory that time setup in a b.N loop (directly or through a helper)."""
+    funcs: dict[str, tuple[str, str, str]] = {}  # name -> (body, where, setup)
+    for f in sorted(directory.glob("*_test.go")):
+        try:
+            text = f.read_text(errors="replace")
+        except OSError:
+            continue
+        for m in _FUNC.finditer(text):
+            body, _ = _body(text, m.end())
+            setup, has_loop = timed_setup(body, m.group(2))
+            line = text.count("\n", 0, m.start()) + 1
+            funcs[m.group(1)] = (body, f"{f.name}:{line}", setup if has_loop else "")
+    b_loop = go_minor(directory) >= 24
+    out = []
+    for name, (body, where, setup) in funcs.items():
+        if not name.startswith("Benchmark"):
+            continue
+        if not setup:  # a helper it calls may time its setup
+            for helper, (_, hwhere, hsetup) in funcs.items():
+                if hsetup and not helper.startswith("Benchmark") and re.search(rf"\b{helper}\(", body):
+                    where, setup = hwhere, hsetup
+                    break
+        if setup:
+            out.append(Source(package, name, where, setup, b_loop))
+    return out
