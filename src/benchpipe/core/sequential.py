@@ -62,6 +62,8 @@ def levels(rounds: int, alpha: float) -> tuple[tuple[int, float], ...]:
     import numpy as np
 
     ns = looks(rounds)
+    if len(ns) == 1:  # one look: the fixed design
+        return ((rounds, alpha),)
     ts = [n / rounds for n in ns]
     step = 0.01
     grid = np.arange(-10.0, 10.0 + step / 2, step)  # the Brownian motion's value B(t), t <= 1

@@ -16,6 +16,11 @@ Verdict rules (configurable per unit and benchmark pattern, see :class:`Rule`):
   U test, and at least the overall threshold; it says that its values vary
   with b.N (:data:`VARIES_WITH_N`), and confirmation re-measures it at a fixed
   b.N on both sides.
+* An exact B/op change smaller than :data:`MIN_ALLOC_BYTES` while the same
+  benchmark's allocs/op is unchanged cannot come from an allocation made in
+  every iteration (Go's smallest size class is 8 bytes, and size classes are
+  at least 8 bytes apart): it is runtime or amortised jitter (97 -> 98 B/op),
+  judged unchanged with a note (:func:`sub_allocation`).
 
 The overall verdict is FAIL if any row regressed, WARN if any row warns,
 else PASS.
@@ -36,6 +41,9 @@ from benchpipe.core.units import UnitInfo, higher_is_better
 
 NEW_OLD_DIFFER = "benchmark set differs from baseline; geomeans may not be comparable"
 VARIES_WITH_N = "values vary with b.N (growth amortised over the iterations): judged by the U test, not as exact"
+
+
+MIN_ALLOC_BYTES = 8
 
 
 def constant(values: list[float]) -> bool:
@@ -223,6 +231,7 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
         for (key, info, threshold), t, a, b in zip(group, tests, so, sn, strict=True):
             judged[key] = judge_row(*key, a, b, t, info, threshold, opts)
     rows = [judged[k] for k in common if k in judged]
+    sub_allocation(rows)
     warnings: list[str] = []
     if added or removed:
         warnings.append(NEW_OLD_DIFFER)
@@ -232,6 +241,19 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
     for unit in sorted(new_units - old_units):
         warnings.append(f"unit {unit} appears only in the new results; not compared")
     return assemble(rows, opts, added, removed, warnings)
+
+
+def sub_allocation(rows: list[Row]) -> None:
+    """Exact B/op changes below :data:`MIN_ALLOC_BYTES` with allocs/op unchanged become unchanged, with a note."""
+    allocs = {(r.package, r.benchmark): r for r in rows if r.unit == "allocs/op"}
+    for r in rows:
+        a = allocs.get((r.package, r.benchmark))
+        if (r.unit == "B/op" and r.p is None and r.verdict != "unchanged" and a is not None
+                and a.old.center == a.new.center and abs(r.new.center - r.old.center) < MIN_ALLOC_BYTES):
+            r.warnings.append(f"{r.old.center:g} -> {r.new.center:g} B/op with allocs/op unchanged: less than "
+                              f"the smallest allocation ({MIN_ALLOC_BYTES} bytes), so not one made in every "
+                              "iteration (runtime or amortised jitter)")
+            r.verdict, r.significant = "unchanged", False
 
 
 def assemble(rows: list[Row], opts: Options, added: list[str], removed: list[str],

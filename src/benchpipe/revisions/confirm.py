@@ -93,13 +93,14 @@ def confirm(c: Comparison, be: dict[str, Any], ce: dict[str, Any], iters: dict[p
                     f"{plan.base_rev[:12]} ({rounds} rounds, each at the run's b.N)")
     t0 = time.monotonic()
     try:
-        pc, _ = paired.execute(plan, opts)
+        pc, ran = paired.execute(plan, opts)
     except BenchpipeError as e:
         c.warnings.append(f"{len(suspects)} flagged row(s) could not be re-run interleaved: {e.message}")
         return facts
     facts["seconds"] = round(time.monotonic() - t0, 1)
     facts["rounds"] = rounds
     facts["results"] = len(refs)
+    facts["runs"] = ran["runs"]  # benchmark runs per side: results x rounds
     by_key = {(r.package, r.benchmark, r.unit): r for r in pc.rows}
     against = f"{rounds} interleaved rounds against the baseline's commit {plan.base_rev[:12]}"
     for r in flagged:

@@ -47,7 +47,7 @@ from benchpipe.core import sequential
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.paired import METHOD, paired_row, worse_than_threshold
 from benchpipe.core.units import UnitInfo
-from benchpipe.core.verdict import Comparison, Options, Row, assemble
+from benchpipe.core.verdict import Comparison, Options, Row, assemble, sub_allocation
 from benchpipe.go import git as gitrev
 from benchpipe.go import machine as meta
 from benchpipe.go import toolchain as gotest
@@ -220,6 +220,7 @@ def analyze(samples: Samples, opts: Options, rounds: set[int] | None = None,
         b = [base_v[key][r] for r in common]
         h = [head_v[key][r] for r in common]
         rows.append(paired_row(pkg, name, unit, b, h, info, threshold, exact, opts, lvl))
+    sub_allocation(rows)
     return rows
 
 
@@ -393,6 +394,7 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
             fresh = range(plan.rounds, plan.rounds + plan.confirm_rounds)
             run_rounds(base, head, suspects, fresh, plan.benchtime, plan.order, samples, plan.timeout, rng,
                        plan.stall_s, plan.cpu, iters)
+            facts["confirm_runs"] = len(suspects) * plan.confirm_rounds
             fresh_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts, set(fresh))}
             all_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts)}
             for i, r in enumerate(rows):
@@ -413,6 +415,7 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
                     r.warnings.append(f"not confirmed by {plan.confirm_rounds} fresh rounds")
         facts["seconds"] = round(time.monotonic() - t0, 1)
         facts["rounds"] = plan.rounds
+        facts["runs"] = facts["design"]["runs"] if plan.early_stop else len(refs) * plan.rounds
         facts["confirm_rounds"] = plan.confirm_rounds if suspects else 0
         facts["confirmed"] = [f"{b} {u}" for (_, b, u), ok in confirmed.items() if ok]
         facts["unconfirmed"] = [f"{b} {u}" for (_, b, u), ok in confirmed.items() if not ok]

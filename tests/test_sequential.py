@@ -1,0 +1,49 @@
+"""The group-sequential design of paired rounds: its looks keep the false-alarm rate at alpha (Monte Carlo
+with the exact signed-rank test the rounds use), where naive peeking does not."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from benchpipe.core import sequential, stats
+
+
+def _false_alarms(levels: list[tuple[int, float]], sims: int, seed: int) -> float:
+    rng = random.Random(seed)
+    hits = 0
+    last = levels[-1][0]
+    for _ in range(sims):
+        logs = [rng.gauss(0.0, 0.03) for _ in range(last)]
+        if any(stats.signed_rank(logs[:n]).p <= level for n, level in levels):
+            hits += 1
+    return hits / sims
+
+
+def test_spending_matches_the_lan_demets_obrien_fleming_function() -> None:
+    # alpha(t) = 2 - 2 Phi(z_{1-alpha/2} / sqrt(t)): all of alpha at t = 1, little early
+    assert math.isclose(sequential.spent(1.0, 0.05), 0.05, rel_tol=1e-9)
+    assert sequential.spent(0.5, 0.05) < 0.006
+    levels = sequential.levels(16, 0.05)
+    assert [n for n, _ in levels] == sequential.looks(16) == [6, 8, 10, 12, 16]
+    nominal = [lv for _, lv in levels]
+    assert nominal == sorted(nominal) and nominal[0] < 0.002 and 0.035 < nominal[-1] < 0.05
+    # one look is the fixed design
+    assert sequential.levels(6, 0.05) == ((6, 0.05),)
+
+
+def test_looks_keep_the_false_alarm_rate_where_peeking_inflates_it() -> None:
+    sims = 3000
+    design = _false_alarms(list(sequential.levels(16, 0.05)), sims, seed=11)
+    peeking = _false_alarms([(n, 0.05) for n in sequential.looks(16)], sims, seed=11)
+    fixed = _false_alarms([(16, 0.05)], sims, seed=11)
+    se = math.sqrt(0.05 * 0.95 / sims)
+    assert design <= 0.05 + 3 * se, design
+    assert fixed <= 0.05 + 3 * se, fixed
+    assert peeking > design + 2 * se, (peeking, design)
+
+
+def test_futility_needs_the_whole_interval_inside_the_margin() -> None:
+    assert sequential.futile(0.98, 1.03, 5.0)
+    assert not sequential.futile(0.98, 1.06, 5.0)
+    assert not sequential.futile(0.94, 1.01, 5.0)
