@@ -299,15 +299,30 @@ def bisect(c, good, bad, bench, target=None, rounds=None):
     _run(argv)
 
 
-@task(help={"repeats": "A/A and A/B repetitions of each method", "rounds": "paired rounds",
+@task(help={"repeats": "repetitions (default: 5; 20 for --controlled)", "rounds": "paired rounds",
             "noise": "N CPU-burning neighbour processes, on and off at random (a shared CI machine)",
-            "count": "sequential -count", "benchtime": "sequential -benchtime",
-            "paired_benchtime": "-benchtime of one paired run"})
-def quality(c, repeats=5, rounds=16, count=10, benchtime="100ms", paired_benchtime="50ms", noise=0):
-    """Measure false-alarm and detection rates, paired vs sequential, on tests/quality (same benchmark time)."""
-    _run([sys.executable, str(ROOT / "tools" / "quality.py"), str(ROOT / "tests" / "quality"), "--repeats", str(repeats),
-          "--rounds", str(rounds), "--count", str(count), "--benchtime", benchtime, "--paired-benchtime",
-          paired_benchtime, "--noise", str(noise)])
+            "count": "sequential -count", "benchtime": "sequential -benchtime (with --module: of every run)",
+            "paired_benchtime": "-benchtime of one paired run",
+            "module": "A/A through the baseline flow and paired on this Go module (a git work tree)",
+            "rev": "with --module: the revision to run against itself (default HEAD)",
+            "packages": "with --module: package patterns, comma separated", "bench": "with --module: benchmark regex",
+            "controlled": "A/A, A/B +12..25% and A/B +5% (threshold 4%) on tests/quality, early stopping vs fixed "
+                          "rounds side by side"})
+def quality(c, repeats=None, rounds=16, count=10, benchtime=None, paired_benchtime="50ms", noise=0, module=None,
+            rev="HEAD", packages=None, bench=None, controlled=False):
+    """Measure false-alarm and detection rates: paired vs sequential on tests/quality (default), trust on a real
+    module (--module), or early stopping vs fixed rounds (--controlled)."""
+    trust = [sys.executable, str(ROOT / "tools" / "trust.py")]
+    if module:
+        _run([*trust, "module", str(Path(module).expanduser().resolve()), "--rev", rev, "--repeats", str(repeats or 5),
+              "--benchtime", benchtime or "200x", "--packages", packages or "", "--bench", bench or "."])
+        return
+    if controlled:
+        _run([*trust, "controlled", "--repeats", str(repeats or 20), "--benchtime", paired_benchtime])
+        return
+    _run([sys.executable, str(ROOT / "tools" / "quality.py"), str(ROOT / "tests" / "quality"), "--repeats",
+          str(repeats or 5), "--rounds", str(rounds), "--count", str(count), "--benchtime", benchtime or "100ms",
+          "--paired-benchtime", paired_benchtime, "--noise", str(noise)])
 
 
 @task(help={"ci": "only the modules marked for CI", "only": "one module path", "mode": "quick (default) or full"})

@@ -16,6 +16,10 @@ A verdict is only as good as the numbers under it. From one run's results
   differs from run to run (a byte or two of runtime jitter is not listed);
 * **measurement overhead** — timer and testing-harness frames take at least
   :data:`OVERHEAD_PCT` of the profile's CPU samples;
+* **unstable across runs** — in the history, the medians of the benchmark's
+  last runs (at least :data:`HISTORY_MIN_RUNS`) spread wider than the
+  threshold around their median: the machine or the benchmark drifts, so a
+  sequential comparison of any two runs is a coin toss;
 * **setup in the timed loop** — a ``b.N`` loop with setup before it and no
   ``b.ResetTimer``: the setup is timed, once per b.N ramp-up step
   (:class:`Source`, read by :mod:`benchpipe.go.benchsrc`).
@@ -33,6 +37,7 @@ from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import Options, constant
 
 OVERHEAD_PCT = 25.0
+HISTORY_MIN_RUNS = 5
 TIME_UNITS = ("sec/op", "ns/op")
 BIMODAL_MIN_N = 6
 BIMODAL_GAP = 3.0  # the gap must be this many times the widest group's range
@@ -140,6 +145,24 @@ def from_profiles(harness: dict[tuple[str, str], float]) -> list[Finding]:
                     "the benchmark times its own calls (time.Now per operation) or does too little per iteration: "
                     "time whole batches, or do more work per iteration, so the code under test dominates")
             for (pkg, name), pct in sorted(harness.items()) if pct >= OVERHEAD_PCT]
+
+
+def from_history(centers: dict[str, list[float]], unit: str, threshold: float) -> list[Finding]:
+    """Findings from the history: benchmarks whose median moves between runs by more than ``threshold``."""
+    out = []
+    for name, cs in sorted(centers.items()):
+        xs = sorted(c for c in cs if c > 0)
+        if len(xs) < HISTORY_MIN_RUNS:
+            continue
+        mid = xs[len(xs) // 2]
+        spread = max(xs[-1] - mid, mid - xs[0]) / mid * 100
+        if spread > threshold:
+            out.append(Finding("", base_name(name), unit, "unstable across runs",
+                               f"the medians of its last {len(xs)} runs in the history reach ±{spread:.0f}% around "
+                               f"their median, wider than the {threshold:g}% threshold",
+                               "compare paired (invoke compare --base REV: both sides in one interleaved run), "
+                               "or find what differs between runs (machine, GOMAXPROCS, data that grows)"))
+    return out
 
 
 def from_sources(sources: list[Source]) -> list[Finding]:

@@ -316,6 +316,20 @@ def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof
     }
 
 
+def history_health(hist: Path, names: list[str], threshold: float) -> list[dict[str, str]]:
+    """Benchmark health from the history: benchmarks whose ns/op median moved between recent runs."""
+    from benchpipe.core import health
+    from benchpipe.store import history
+
+    every = history.series_many(hist, names, "ns/op", last=10)
+    centers = {n: [float(x) for x in cols["center"]] for n, cols in every.items()}
+    return [_health_row(f) for f in health.from_history(centers, "ns/op", threshold)]
+
+
+def _health_row(f: Any) -> dict[str, str]:
+    return {**f.to_json(), "name": f.benchmark + (f" {f.unit}" if f.unit else "")}
+
+
 def health_rows(cmp: dict[str, Any], prof: dict[str, Any]) -> list[dict[str, str]]:
     """The Benchmark health section: the compare stage's findings plus measurement overhead from profiles."""
     from benchpipe.core import health
@@ -324,7 +338,7 @@ def health_rows(cmp: dict[str, Any], prof: dict[str, Any]) -> list[dict[str, str
     harness = {(p["package"], p["benchmark"]): float((p.get("cpu") or {}).get("harness_pct", 0.0))
                for p in prof.get("benchmarks", [])}
     found += health.from_profiles(harness)
-    return [{**f.to_json(), "name": f.benchmark + (f" {f.unit}" if f.unit else "")} for f in found]
+    return [_health_row(f) for f in found]
 
 
 def trends(hist: Path, names: list[str], report_cfg: dict[str, Any], graphs: Path, report_dir: Path) -> list[dict[str, Any]]:
@@ -407,6 +421,9 @@ def run(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, prof
         n_runs = len(list((history_dir / "runs").glob("*.parquet")))
         ctx["history_note"] = f"{n_runs} run(s) in {history_dir}"
         ctx["trends"] = trends(history_dir, [q["name"] for q in ctx["quick"]], report_cfg, graphs, out_md.parent)
+        ctx["health"] += history_health(history_dir, [q["name"] for q in ctx["quick"]],
+                                        float(cmp.get("threshold_pct") or Options.from_params(params.get("compare"))
+                                              .threshold_pct))
     atomic.write_json(graphs / "index.json", sorted(p.name for p in graphs.glob("*.svg")))
     atomic.write_text(out_md, render(ctx))
     metrics: dict[str, Any] = {"verdict": ctx["verdict"], "go_s": meta.get("go_s"),

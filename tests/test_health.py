@@ -1,0 +1,86 @@
+"""Benchmark health and exact-only-where-exact, on recorded real Go output (valyala/fastjson v1.6.10
+BenchmarkMarshalTo, -benchmem -count 6 -benchtime 200ms on this machine) and the example's source."""
+
+from __future__ import annotations
+
+from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import health
+from benchpipe.core.units import UnitInfo
+from benchpipe.core.verdict import Options, Rule, compare_samples
+from benchpipe.go import benchsrc
+
+from .conftest import DATA, EXAMPLE
+
+OPTS = Options(rules=[Rule(unit="allocs/op", assume="exact", threshold_pct=1),
+                      Rule(unit="B/op", assume="exact", threshold_pct=1)])
+# The six B/op samples of fastjson's BenchmarkMarshalTo/citm in the baseline of issue 20 (1s, count 6).
+ISSUE_CITM = [5194.0, 1074.0, 987.0, 4858.0, 1196.0, 996.0]
+
+
+def _recorded() -> bfmt.Parsed:
+    return bfmt.read_files([DATA / "fastjson_marshalto.txt"])
+
+
+def test_b_per_op_that_varies_with_b_n_is_tested_not_judged_exact() -> None:
+    run = bfmt.samples(_recorded())
+    key = ("github.com/valyala/fastjson", "BenchmarkMarshalTo/citm-2", "B/op")
+    assert len(set(run[key])) > 1
+    c = compare_samples({key: ISSUE_CITM}, {key: run[key]}, {"B/op": UnitInfo("B/op")}, OPTS)
+    (row,) = c.rows
+    assert row.varies and row.p is not None and row.threshold_pct == 10.0
+    assert row.old.center == sorted(ISSUE_CITM)[2] + (sorted(ISSUE_CITM)[3] - sorted(ISSUE_CITM)[2]) / 2
+    assert c.verdict != "FAIL", (row.verdict, row.delta_pct, row.p)
+    # the same rows with exact data on both sides: any change of the value is significant
+    exact = compare_samples({key: [48.0] * 6}, {key: [64.0] * 6}, {"B/op": UnitInfo("B/op")}, OPTS)
+    assert exact.rows[0].p is None and exact.rows[0].verdict == "regression" and not exact.rows[0].varies
+
+
+def test_a_b_per_op_change_smaller_than_any_allocation_is_jitter() -> None:
+    k_b, k_n = ("p", "BenchmarkUUID-2", "B/op"), ("p", "BenchmarkUUID-2", "allocs/op")
+    units = {"B/op": UnitInfo("B/op"), "allocs/op": UnitInfo("allocs/op")}
+    c = compare_samples({k_b: [97.0] * 6, k_n: [2.0] * 6}, {k_b: [98.0] * 6, k_n: [2.0] * 6}, units, OPTS)
+    b = next(r for r in c.rows if r.unit == "B/op")
+    assert b.verdict == "unchanged" and "less than the smallest allocation" in b.warnings[-1] and c.verdict == "PASS"
+    # 16 bytes more in one more allocation: a regression on both rows
+    c = compare_samples({k_b: [97.0] * 6, k_n: [2.0] * 6}, {k_b: [113.0] * 6, k_n: [3.0] * 6}, units, OPTS)
+    assert {r.unit: r.verdict for r in c.rows} == {"B/op": "regression", "allocs/op": "regression"}
+
+
+def test_health_of_a_recorded_run() -> None:
+    found = health.from_run(_recorded(), OPTS)
+    by = {(f.benchmark, f.unit): f for f in found}
+    citm = by[("BenchmarkMarshalTo/citm", "B/op")]
+    assert citm.problem == "varies with b.N" and "3380" in citm.detail and "17836" in citm.detail
+    # exact rows (0 B/op in every sample) and runtime jitter are not listed
+    assert ("BenchmarkMarshalTo/small", "B/op") not in by
+    assert all(f.problem in ("varies with b.N", "wide spread", "bimodal") for f in found)
+    # a finding covers the comparison rows of its result, with or without the -N suffix
+    assert citm.covers("github.com/valyala/fastjson", "BenchmarkMarshalTo/citm-2", "B/op")
+    assert not citm.covers("github.com/valyala/fastjson", "BenchmarkMarshalTo/citm-2", "ns/op")
+
+
+def test_bimodal_needs_two_tight_groups_far_apart() -> None:
+    assert health.bimodal([100, 101, 102, 150, 151, 152]) == (101, 151)
+    assert health.bimodal([100, 110, 120, 130, 140, 150]) is None
+    assert health.bimodal([100, 100.5, 101, 101.5, 102, 300]) is None  # one outlier is not a mode
+
+
+def test_history_and_profiles() -> None:
+    found = health.from_history({"BenchmarkA-2": [100, 104, 98, 101, 130], "BenchmarkB-2": [100, 101, 99, 100, 102],
+                                 "BenchmarkC-2": [100, 150]}, "ns/op", 10.0)
+    assert [(f.benchmark, f.problem) for f in found] == [("BenchmarkA", "unstable across runs")]
+    assert "±29%" in found[0].detail
+    prof = health.from_profiles({("p", "BenchmarkEvaluate-2"): 55.0, ("p", "BenchmarkCompile-2"): 3.0})
+    assert [(f.benchmark, f.problem) for f in prof] == [("BenchmarkEvaluate", "measurement overhead")]
+
+
+def test_setup_timed_in_a_b_n_loop_is_read_from_the_source() -> None:
+    found = benchsrc.scan("example.com/policyengine/pkg/core", EXAMPLE / "pkg" / "core")
+    compile_ = next(s for s in found if s.benchmark == "BenchmarkCompile")
+    assert compile_.setup.startswith("d, err := policydomain.Parse(") and compile_.where.startswith("core_test.go:")
+    assert not compile_.b_loop_ok  # the example's go.mod says go 1.22
+    assert "BenchmarkEvaluate" not in {s.benchmark for s in found}  # resets its timer after setup
+    (finding,) = [f for f in health.from_sources(found) if f.benchmark == "BenchmarkCompile"]
+    assert "b.ResetTimer()" in finding.fix
+    assert benchsrc.timed_setup("\n\tx := load()\n\tfor b.Loop() {\n\t\tuse(x)\n\t}\n", "b") == ("", False)
+    assert benchsrc.timed_setup("\n\tx := load()\n\tfor i := 0; i < b.N; i++ {\n\t\tuse(x)\n\t}\n", "b") == ("x := load()", True)
