@@ -69,3 +69,36 @@ def worse_than_threshold(r: Row) -> bool:
                                                  else (r.new.center > r.old.center))
     worse = r.delta_pct < 0 if r.higher_better else r.delta_pct > 0
     return worse and abs(r.delta_pct) > r.threshold_pct
+
+
+def _moved(r: Row, worse: bool, at_least: float) -> bool:
+    """The row's change is in the worse (or better) direction by at least ``at_least`` percent."""
+    if r.delta_pct is None:
+        hi = r.new.center > r.old.center
+        return r.new.center != r.old.center and (hi != r.higher_better) == worse
+    d = -r.delta_pct if r.higher_better else r.delta_pct
+    return (d > 0 if worse else d < 0) and abs(d) >= at_least
+
+
+def settle(first: Row, fresh: Row | None, every: Row | None, opts: Options) -> tuple[Row, bool]:
+    """A flagged row after fresh confirmation rounds: (the row to report, whether the flag held).
+
+    A regression holds when the test over all rounds still finds one and the fresh rounds' median is worse
+    than the threshold; failing that, it may hold as a warning. A warning holds when all rounds still find
+    it significant and worse and the fresh rounds are worse by at least the warning's minimum; an
+    improvement when all rounds find it and the fresh rounds are better too. The verdict never worsens;
+    a flag that does not hold leaves the row unchanged."""
+    if fresh is None or every is None:
+        first.verdict = "unchanged"
+        return first, False
+    warn_min = opts.warn_min(first.threshold_pct)
+    if first.verdict == "regression" and every.verdict == "regression" and worse_than_threshold(fresh):
+        return every, True
+    if first.verdict in ("regression", "warn") and every.verdict in ("warn", "regression") and \
+            _moved(fresh, True, warn_min):
+        every.verdict = "warn"
+        return every, True
+    if first.verdict == "improvement" and every.verdict == "improvement" and _moved(fresh, False, 0.0):
+        return every, True
+    first.verdict = "unchanged"
+    return first, False

@@ -45,7 +45,7 @@ from typing import Any
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import sequential
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
-from benchpipe.core.paired import METHOD, paired_row, worse_than_threshold
+from benchpipe.core.paired import METHOD, paired_row, settle
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import Comparison, Options, Row, assemble, sub_allocation
 from benchpipe.go import git as gitrev
@@ -386,10 +386,12 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
             run_rounds(base, head, refs, range(plan.rounds), plan.benchtime, plan.order, samples, plan.timeout, rng,
                        plan.stall_s, plan.cpu, iters)
             rows = analyze(samples, opts)
-        suspects = sorted({bench_ref(r.package, r.benchmark) for r in rows if r.verdict == "regression"})
+        flagged = [r for r in rows if r.verdict in ("regression", "warn", "improvement") and r.significant]
+        suspects = sorted({bench_ref(r.package, r.benchmark) for r in flagged})
+        flagged_ids = {id(r) for r in flagged}
         confirmed: dict[tuple[str, str, str], bool] = {}
         if suspects and plan.confirm_rounds > 0:
-            gotest.progress(f"paired: confirming {len(suspects)} suspected regression(s) with "
+            gotest.progress(f"paired: confirming {len(flagged)} flagged row(s) of {len(suspects)} benchmark(s) with "
                             f"{plan.confirm_rounds} fresh rounds")
             fresh = range(plan.rounds, plan.rounds + plan.confirm_rounds)
             run_rounds(base, head, suspects, fresh, plan.benchtime, plan.order, samples, plan.timeout, rng,
@@ -399,20 +401,21 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
             all_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts)}
             for i, r in enumerate(rows):
                 key = (r.package, r.benchmark, r.unit)
-                if r.verdict != "regression":
+                if id(r) not in flagged_ids:
                     continue
-                f, a = fresh_rows.get(key), all_rows.get(key)
-                ok = f is not None and a is not None and a.verdict == "regression" and worse_than_threshold(f)
+                f, was = fresh_rows.get(key), r.verdict
+                rows[i], ok = settle(r, f, all_rows.get(key), opts)
                 confirmed[key] = ok
-                if ok and a is not None and f is not None:
-                    a.warnings.append(f"confirmed by {plan.confirm_rounds} fresh rounds (median "
-                                      + (f"{f.delta_pct:+.2f}%" if f.delta_pct is not None else "changed")
-                                      + f"; all {plan.rounds + plan.confirm_rounds} rounds p="
-                                      + (f"{a.p:.3f}" if a.p is not None else "exact") + ")")
-                    rows[i] = a
+                fresh_median = "missing" if f is None else (
+                    f"{f.delta_pct:+.2f}%" if f.delta_pct is not None else "changed")
+                if ok:
+                    a = rows[i]
+                    rows[i].warnings.append(f"confirmed by {plan.confirm_rounds} fresh rounds (median "
+                                            f"{fresh_median}; all {len(fresh) + plan.rounds} rounds p="
+                                            + (f"{a.p:.3f}" if a.p is not None else "exact") + ")")
                 else:
-                    r.verdict = "warn"
-                    r.warnings.append(f"not confirmed by {plan.confirm_rounds} fresh rounds")
+                    r.warnings.append(f"{was} not confirmed by {plan.confirm_rounds} fresh rounds (median "
+                                      f"{fresh_median})")
         facts["seconds"] = round(time.monotonic() - t0, 1)
         facts["rounds"] = plan.rounds
         facts["runs"] = facts["design"]["runs"] if plan.early_stop else len(refs) * plan.rounds
