@@ -71,7 +71,7 @@ def worse_than_threshold(r: Row) -> bool:
     return worse and abs(r.delta_pct) > r.threshold_pct
 
 
-def _moved(r: Row, worse: bool, at_least: float) -> bool:
+def moved(r: Row, worse: bool, at_least: float) -> bool:
     """The row's change is in the worse (or better) direction by at least ``at_least`` percent."""
     if r.delta_pct is None:
         hi = r.new.center > r.old.center
@@ -83,22 +83,25 @@ def _moved(r: Row, worse: bool, at_least: float) -> bool:
 def settle(first: Row, fresh: Row | None, every: Row | None, opts: Options) -> tuple[Row, bool]:
     """A flagged row after fresh confirmation rounds: (the row to report, whether the flag held).
 
-    A regression holds when the test over all rounds still finds one and the fresh rounds' median is worse
-    than the threshold; failing that, it may hold as a warning. A warning holds when all rounds still find
-    it significant and worse and the fresh rounds are worse by at least the warning's minimum; an
-    improvement when all rounds find it and the fresh rounds are better too. The verdict never worsens;
-    a flag that does not hold leaves the row unchanged."""
-    if fresh is None or every is None:
+    The fresh rounds must find the change on their own (significant: with 6 rounds, every fresh ratio on
+    the same side), which a row flagged by chance among many rows rarely repeats. Then a regression holds
+    when the test over all rounds still finds one and the fresh rounds' median is worse than the threshold;
+    failing that, it may hold as a warning. A warning holds when all rounds still find it significant and
+    worse and the fresh rounds are worse by at least the warning's minimum; an improvement when all rounds
+    find it and the fresh rounds are better by at least that minimum too (a smaller gain is not reported,
+    as a smaller loss does not warn). The verdict never worsens; a flag that does not hold
+    leaves the row unchanged."""
+    if fresh is None or every is None or not fresh.significant:
         first.verdict = "unchanged"
         return first, False
     warn_min = opts.warn_min(first.threshold_pct)
     if first.verdict == "regression" and every.verdict == "regression" and worse_than_threshold(fresh):
         return every, True
     if first.verdict in ("regression", "warn") and every.verdict in ("warn", "regression") and \
-            _moved(fresh, True, warn_min):
+            moved(fresh, True, warn_min):
         every.verdict = "warn"
         return every, True
-    if first.verdict == "improvement" and every.verdict == "improvement" and _moved(fresh, False, 0.0):
+    if first.verdict == "improvement" and every.verdict == "improvement" and moved(fresh, False, warn_min):
         return every, True
     first.verdict = "unchanged"
     return first, False
