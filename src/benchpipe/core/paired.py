@@ -80,6 +80,16 @@ def moved(r: Row, worse: bool, at_least: float) -> bool:
     return (d > 0 if worse else d < 0) and abs(d) >= at_least
 
 
+def clearly_better(r: Row, margin_pct: float) -> bool:
+    """The whole confidence interval of the per-round ratio is better than ``margin_pct`` (the median when
+    there is no ratio): what an improvement needs to be confirmed, since among many rows one will look
+    better by chance in a few rounds."""
+    if r.ratio is None:
+        return moved(r, False, margin_pct)
+    m = margin_pct / 100
+    return r.ratio.lo >= 1 + m if r.higher_better else r.ratio.hi <= 1 - m
+
+
 def settle(first: Row, fresh: Row | None, every: Row | None, opts: Options) -> tuple[Row, bool]:
     """A flagged row after fresh confirmation rounds: (the row to report, whether the flag held).
 
@@ -88,8 +98,8 @@ def settle(first: Row, fresh: Row | None, every: Row | None, opts: Options) -> t
     when the test over all rounds still finds one and the fresh rounds' median is worse than the threshold;
     failing that, it may hold as a warning. A warning holds when all rounds still find it significant and
     worse and the fresh rounds are worse by at least the warning's minimum; an improvement when all rounds
-    find it and the fresh rounds are better by at least that minimum too (a smaller gain is not reported,
-    as a smaller loss does not warn). The verdict never worsens; a flag that does not hold
+    find it and the whole interval of the fresh rounds' ratio is better by at least that minimum (a
+    smaller gain is not reported, as a smaller loss does not warn). The verdict never worsens; a flag that does not hold
     leaves the row unchanged."""
     if fresh is None or every is None or not fresh.significant:
         first.verdict = "unchanged"
@@ -101,7 +111,7 @@ def settle(first: Row, fresh: Row | None, every: Row | None, opts: Options) -> t
             moved(fresh, True, warn_min):
         every.verdict = "warn"
         return every, True
-    if first.verdict == "improvement" and every.verdict == "improvement" and moved(fresh, False, warn_min):
+    if first.verdict == "improvement" and every.verdict == "improvement" and clearly_better(fresh, warn_min):
         return every, True
     first.verdict = "unchanged"
     return first, False

@@ -20,8 +20,8 @@ k flagged rows is k x rounds x 2 runs of one result.
 A flagged regression or warning stands only when the paired rounds also find
 it significant and worse; its verdict is then the milder of the two (the
 rounds confirm, they never worsen). An improvement stands only when the
-rounds find it too, better by at least the smallest change that would warn
-(half the threshold by default). A row they do not confirm becomes ``unchanged``, with a
+rounds find it too, with the whole interval of the per-round ratio better by
+at least the smallest change that would warn (half the threshold by default). A row they do not confirm becomes ``unchanged``, with a
 note giving the paired result. Exact rows (every sample one value on each
 side) are never re-run: a count of allocations does not drift. When
 confirmation is impossible (no commit recorded, a dirty baseline, the commit
@@ -37,7 +37,7 @@ from typing import Any
 
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core.errors import BenchpipeError
-from benchpipe.core.paired import moved
+from benchpipe.core.paired import clearly_better
 from benchpipe.core.verdict import SEVERITY, Comparison, Options, Row, overall
 from benchpipe.go import git as gitrev
 from benchpipe.go import toolchain as gotest
@@ -113,7 +113,7 @@ def confirm(c: Comparison, be: dict[str, Any], ce: dict[str, Any], iters: dict[p
             continue
         shown = (f"{p.delta_pct:+.2f}%" if p.delta_pct is not None else "changed") + \
             (f", p={p.p:.3f}" if p.p is not None else "")
-        if r.verdict == "improvement" and p.verdict == "improvement" and moved(p, False, opts.warn_min(r.threshold_pct)):
+        if r.verdict == "improvement" and p.verdict == "improvement" and clearly_better(p, opts.warn_min(r.threshold_pct)):
             r.warnings.append(f"improvement confirmed by {against} ({shown})")
             facts["confirmed"].append(label)
         elif r.verdict != "improvement" and p.verdict in ("warn", "regression"):
