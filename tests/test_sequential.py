@@ -25,7 +25,7 @@ def test_spending_matches_the_lan_demets_obrien_fleming_function() -> None:
     assert math.isclose(sequential.spent(1.0, 0.05), 0.05, rel_tol=1e-9)
     assert sequential.spent(0.5, 0.05) < 0.006
     levels = sequential.levels(16, 0.05)
-    assert [n for n, _ in levels] == sequential.looks(16) == [6, 8, 10, 12, 16]
+    assert [n for n, _ in levels] == sequential.looks(16) == [6, 7, 8, 9, 10, 11, 12, 16]
     nominal = [lv for _, lv in levels]
     assert nominal == sorted(nominal) and nominal[0] < 0.002 and 0.035 < nominal[-1] < 0.05
     # one look is the fixed design

@@ -37,7 +37,7 @@ from functools import lru_cache
 from statistics import NormalDist
 
 FIRST_LOOK = 6  # the smallest n at which a two-sided signed-rank test can reach p <= 0.05
-LOOK_EVERY = 2
+LOOK_EVERY = 1  # O'Brien-Fleming spends little early: more looks barely lower the last level (0.0404 vs 0.0404)
 _NORMAL = NormalDist()
 
 
