@@ -84,3 +84,32 @@ def test_setup_timed_in_a_b_n_loop_is_read_from_the_source() -> None:
     assert "b.ResetTimer()" in finding.fix
     assert benchsrc.timed_setup("\n\tx := load()\n\tfor b.Loop() {\n\t\tuse(x)\n\t}\n", "b") == ("", False)
     assert benchsrc.timed_setup("\n\tx := load()\n\tfor i := 0; i < b.N; i++ {\n\t\tuse(x)\n\t}\n", "b") == ("x := load()", True)
+
+
+def test_gate_and_job_summary_say_when_a_failing_row_is_untrustworthy_and_the_run_shifted() -> None:
+    from benchpipe.cli.commands import gate
+    from benchpipe.core.shift import detect
+    from benchpipe.core.verdict import to_json
+    from benchpipe.render import ci
+
+    # a run where four unrelated benchmarks all moved ~+14%, one beyond the threshold with a wide spread
+    old = {("p", f"BenchmarkF{i}-2", "ns/op"): [100.0, 101.0, 99.0, 100.5, 100.2, 99.8] for i in range(4)}
+    new = {k: [v * f for v in vals] for (k, vals), f in zip(old.items(), (1.14, 1.13, 1.15, 1.25), strict=True)}
+    c = compare_samples(old, new, {"ns/op": UnitInfo("ns/op")}, OPTS)
+    moved = detect(c.rows)
+    assert moved is not None and moved.families == 4 and moved.moved == 4 and 13.5 < moved.pct < 15.5
+    c.shift = moved.describe()
+    worst = next(r for r in c.rows if r.benchmark == "BenchmarkF3-2")
+    finding = health.Finding("p", "BenchmarkF3", "ns/op", "wide spread", "±30% around the median", "run longer")
+    worst.warnings.append(f"untrustworthy ({finding.problem}: {finding.detail}); see Benchmark health")
+    data = to_json(c)
+    code, lines = gate.decide(data, require_baseline=True, strict_env=False)
+    assert code == 1 and lines[0].startswith("RUN-WIDE SHIFT: the whole run is 14.")
+    assert lines[-1] == "note: BenchmarkF3-2 ns/op regressed, but untrustworthy (wide spread: ±30% around the median); " \
+                        "see Benchmark health"
+    summary = ci.summary_markdown(data)
+    assert "run-wide shift: the whole run is 14." in summary and "untrustworthy (wide spread" in summary
+    # unrelated means families: sub-benchmarks of one benchmark are one family, so no shift is called
+    fam = {(k[0], k[1].replace("BenchmarkF", "BenchmarkG/case"), k[2]): v for k, v in old.items()}
+    fam_new = {(k[0], k[1].replace("BenchmarkF", "BenchmarkG/case"), k[2]): v for k, v in new.items()}
+    assert detect(compare_samples(fam, fam_new, {"ns/op": UnitInfo("ns/op")}, OPTS).rows) is None

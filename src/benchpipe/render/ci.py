@@ -2,7 +2,8 @@
 GitHub Actions annotations, from the JSON a comparison writes (the pipeline's ``compare.json`` or a
 paired compare's ``--out``).
 
-Only rows that changed are listed (regressions, warnings, improvements); the unchanged ones are counted.
+Only rows that changed are listed (regressions, warnings, improvements); the unchanged ones are counted. A
+run-wide shift and regressed rows that benchmark health calls untrustworthy are said above the table.
 Annotations: ``::error::`` for each regressed row, ``::warning::`` for each row that warns or that did
 not finish, with the benchmark, unit, change and p-value in one line.
 """
@@ -43,6 +44,12 @@ def summary_markdown(data: dict[str, Any], title: str = "benchpipe") -> str:
                    f"{paired.get('rounds', '?')} interleaved rounds ({paired.get('seconds', '?')} s).")
     for d in data.get("not_comparable") or []:
         out.append(f"- ⚠️ not comparable: {d}")
+    if data.get("shift"):
+        out.append(f"- ⚠️ run-wide shift: {data['shift']}")
+    for r in rows:
+        if r.get("verdict") == "regression":
+            out += [f"- ⚠️ `{r['benchmark']}` {r['unit']}: {w}" for w in r.get("warnings") or []
+                    if w.startswith("untrustworthy")]
     for f in data.get("failures") or []:
         out.append(f"- ❌ did not finish: {f.get('message', f)}")
     if changed:
