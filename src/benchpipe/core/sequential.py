@@ -23,6 +23,12 @@ spending keeps early looks strict (a few rounds cannot call a change) and the
 last look close to alpha, so a design that runs to the end loses almost no
 power.
 
+A significant row is decided only when its verdict is settled: the interval
+of its median ratio lies wholly beyond the threshold (a regression) or wholly
+within it (a warning), or on the better side (an improvement); a change near
+the threshold runs on, so that stopping does not turn a regression measured
+more precisely later into a warning.
+
 Stopping for futility is the other half of the saving: a row whose
 confidence interval of the median ratio lies within the smallest change that
 would warn cannot become a regression or a warning, and is decided
@@ -103,6 +109,17 @@ def _boundary(grid, g, step: float, scale: float, gain: float) -> float:  # noqa
 def level_at(rounds: int, alpha: float, n: int) -> float | None:
     """The nominal level of the look after ``n`` rounds; None when ``n`` is no look."""
     return dict(levels(rounds, alpha)).get(n)
+
+
+def settled(ratio_lo: float, ratio_hi: float, threshold_pct: float, higher_better: bool) -> bool:
+    """A significant change's verdict cannot move: better, or worse with the interval of the median ratio
+    wholly beyond the threshold (a regression) or wholly within it (a warning)."""
+    if higher_better:
+        ratio_lo, ratio_hi = 1 / ratio_hi, 1 / ratio_lo
+    if ratio_hi < 1:  # better: an improvement whatever the threshold
+        return True
+    edge = 1 + threshold_pct / 100
+    return ratio_lo > edge or ratio_hi < edge
 
 
 def futile(ratio_lo: float, ratio_hi: float, margin_pct: float) -> bool:

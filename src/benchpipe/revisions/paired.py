@@ -225,11 +225,15 @@ def analyze(samples: Samples, opts: Options, rounds: set[int] | None = None,
 
 
 def decided(row: Row, opts: Options) -> bool:
-    """A row needs no more rounds: exact, significant at the look's level, or futile (its interval of the
-    median ratio within the smallest change that warns)."""
-    if row.p is None or row.significant:
-        return True
+    """A row needs no more rounds: exact; significant at the look's level with its verdict settled (better;
+    or worse with the whole interval of the median ratio on one side of the threshold, so more rounds
+    cannot turn a warning into a regression or back); or futile (the interval within the smallest change
+    that warns)."""
     r = row.ratio
+    if row.p is None:
+        return True
+    if row.significant:
+        return r is None or sequential.settled(r.lo, r.hi, row.threshold_pct, row.higher_better)
     return r is not None and sequential.futile(r.lo, r.hi, opts.warn_min(row.threshold_pct))
 
 
