@@ -17,7 +17,8 @@ from .conftest import make_repo, run
 
 # Reads a dep cannot declare, each with the reason it is still safe.
 ALLOWED = {
-    "bench": ["examples/"],  # the measured module: fingerprinted into bench.json (always_changed anyway)
+    "bench": ["examples/", ".gitignore"],  # the measured module (fingerprinted into bench.json; always_changed),
+                                            # and git's ignore file, read by `git status` for the dirty flag
     "compare": ["examples/", "baselines/"],  # benchmark sources (health) and the baseline: always_changed
     "profile": ["examples/", "baselines/"],  # builds the module; baseline profiles, reached via compare.json
 }
@@ -25,6 +26,11 @@ _OPEN = re.compile(r'^\d+\s+openat\(AT_FDCWD, "([^"]+)", ([A-Z_|]+)[^)]*\)\s+=\s
 
 
 def _reads(log: Path, repo: Path) -> set[str]:
+    """Files opened for reading inside ``repo``; the installed benchpipe package's files count as the repo's
+    ``src/benchpipe/`` (the package the stages run is this checkout's, not the copy in the test repo)."""
+    import benchpipe
+
+    package = Path(benchpipe.__file__).resolve().parent
     out = set()
     for line in log.read_text(errors="replace").splitlines():
         m = _OPEN.match(line)
@@ -32,6 +38,8 @@ def _reads(log: Path, repo: Path) -> set[str]:
             continue
         p = Path(m.group(1))
         p = (repo / p) if not p.is_absolute() else p
+        if p.resolve().is_relative_to(package):
+            p = repo / "src" / "benchpipe" / p.resolve().relative_to(package)
         try:
             rel = p.resolve().relative_to(repo.resolve()).as_posix()
         except ValueError:
