@@ -62,6 +62,9 @@ def test_every_stage_reads_exactly_what_dvc_yaml_declares(tmp_path: Path) -> Non
             "profile.min_samples": 50, "modes.quick.count": 2}
     p = run(["invoke", "quick"], cwd=repo, env={"BENCHPIPE_OVERRIDES": json.dumps(fast)})
     assert p.returncode == 0, p.stderr[-2000:]
+    # with a baseline, so that compare compares (and profile can diff against its profiles)
+    p = run(["invoke", "baseline", "--reuse", "--no-push"], cwd=repo)
+    assert p.returncode == 0, p.stderr[-2000:]
     stages = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
     problems = []
     for name, st in stages.items():

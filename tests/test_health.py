@@ -47,7 +47,7 @@ def test_a_b_per_op_change_smaller_than_any_allocation_is_jitter() -> None:
 
 
 def test_health_of_a_recorded_run() -> None:
-    found = health.from_run(_recorded(), OPTS)
+    found = health.from_run(bfmt.with_iters(_recorded()), OPTS)
     by = {(f.benchmark, f.unit): f for f in found}
     citm = by[("BenchmarkMarshalTo/citm", "B/op")]
     assert citm.problem == "varies with b.N" and "3380" in citm.detail and "17836" in citm.detail

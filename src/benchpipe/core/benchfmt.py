@@ -329,12 +329,26 @@ def samples(parsed: Parsed) -> dict[Key, list[float]]:
     return out
 
 
-def iterations(parsed: Parsed) -> dict[tuple[str, str], int]:
+RunKey = tuple[str, str, str]  # (package, name without -N, unit)
+
+
+def with_iters(parsed: Parsed) -> dict[RunKey, tuple[list[float], list[int]]]:
+    """Each result's values and the b.N of each, by (package, name without -N, unit), in input order."""
+    out: dict[RunKey, tuple[list[float], list[int]]] = {}
+    for r in parsed.results:
+        for v, u in r.values:
+            vals, iters = out.setdefault((r.package, r.base_name, u), ([], []))
+            vals.append(v)
+            iters.append(r.iters)
+    return out
+
+
+def iterations(run: dict[RunKey, tuple[list[float], list[int]]]) -> dict[tuple[str, str], int]:
     """Each result's smallest b.N, keyed by (package, name without -N): the fixed b.N it is re-run at."""
     out: dict[tuple[str, str], int] = {}
-    for r in parsed.results:
-        key = (r.package, r.base_name)
-        out[key] = min(out.get(key, r.iters), max(r.iters, 1))
+    for (pkg, name, _), (_, iters) in run.items():
+        key = (pkg, name)
+        out[key] = min([out.get(key, iters[0]), *(max(n, 1) for n in iters)])
     return out
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchpipe.core.benchfmt import Parsed, base_name, top_level
+from benchpipe.core.benchfmt import RunKey, base_name, top_level
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import Options, constant
 
@@ -95,17 +95,13 @@ def bimodal(values: list[float]) -> tuple[float, float] | None:
     return lo[len(lo) // 2], hi[len(hi) // 2]
 
 
-def from_run(parsed: Parsed, opts: Options) -> list[Finding]:
-    """Findings from one run's samples: spread, bimodality, values that vary with b.N."""
-    by_key: dict[tuple[str, str, str], tuple[list[float], list[int]]] = {}
-    for r in parsed.results:
-        for v, u in r.values:
-            vals, iters = by_key.setdefault((r.package, r.base_name, u), ([], []))
-            vals.append(v)
-            iters.append(r.iters)
+def from_run(run: dict[RunKey, tuple[list[float], list[int]]], opts: Options,
+             units: dict[str, UnitInfo] | None = None) -> list[Finding]:
+    """Findings from one run's samples and their b.N (:func:`benchpipe.core.benchfmt.with_iters`): spread,
+    bimodality, values that vary with b.N."""
     out: list[Finding] = []
-    for (pkg, name, unit), (vals, iters) in by_key.items():
-        threshold, exact, ignore = opts.resolve(name, unit, parsed.units.get(unit, UnitInfo(unit)))
+    for (pkg, name, unit), (vals, iters) in run.items():
+        threshold, exact, ignore = opts.resolve(name, unit, (units or {}).get(unit, UnitInfo(unit)))
         if ignore:
             continue
         if exact:

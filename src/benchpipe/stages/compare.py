@@ -1,7 +1,9 @@
 """The ``compare`` stage: the run's results against a saved baseline.
 
 Reads ``baselines/<name>.txt`` (+ ``.meta.json``) and the run's ``bench.txt``
-and ``bench.json``; writes ``compare.json``: the comparison (see
+(the comparison: the same reader for both sides, as benchstat reads them),
+``bench.json`` and the parse stage's ``samples.parquet`` (each sample's b.N:
+health findings, and the b.N confirmation re-runs at); writes ``compare.json``: the comparison (see
 :func:`benchpipe.core.verdict.to_json`), both runs' environments, the
 differences between them, and the benchmarks that did not finish (from the
 run's metadata, so the gate can fail on them). No baseline: verdict ``NONE``.
@@ -34,19 +36,19 @@ from benchpipe.core import comparable, health, shift
 from benchpipe.core.errors import NothingToCompare
 from benchpipe.core.verdict import Comparison, Options, compare_samples, to_json
 from benchpipe.go import benchsrc
-from benchpipe.store import atomic, baselines
+from benchpipe.store import atomic, baselines, samples
 
 # Re-judges a comparison's flagged rows given the baseline's and the run's metadata and the run's b.N per
 # result (package, name without -N); returns facts.
 Confirm = Callable[[Comparison, dict[str, Any], dict[str, Any], dict[tuple[str, str], int]], dict[str, Any]]
 
 
-def findings(parsed: bfmt.Parsed, ce: dict, opts: Options) -> list[health.Finding]:
+def findings(run: dict[bfmt.RunKey, tuple[list[float], list[int]]], ce: dict, opts: Options) -> list[health.Finding]:
     """The run's health findings: from its samples, and from its benchmarks' source where the run recorded
     its package directories."""
     sources = [s for p in ce.get("packages") or [] if p.get("dir") and Path(p["dir"]).is_dir()
                for s in benchsrc.scan(str(p["import_path"]), Path(p["dir"]))]
-    return health.from_run(parsed, opts) + health.from_sources(sources)
+    return health.from_run(run, opts) + health.from_sources(sources)
 
 
 def flag_untrusted(c: Comparison, found: list[health.Finding]) -> None:
@@ -66,11 +68,12 @@ def _none(out: Path, name: str, ce: dict, opts: Options, note: str, found: list[
 
 
 def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Options,
-        confirm: Confirm | None = None) -> dict:
+        confirm: Confirm | None = None, samples_file: Path | None = None) -> dict:
     txt, meta_json = baselines.paths(name)
     ce = atomic.read_json(current_meta)
-    run_parsed = bfmt.read_files([current])
-    found = findings(run_parsed, ce, opts)
+    by_result = (samples.with_iters(samples_file) if samples_file is not None
+                 else bfmt.with_iters(bfmt.read_files([current])))
+    found = findings(by_result, ce, opts)
     if not txt.exists():
         return _none(out, name, ce, opts, f"No baseline: {txt} does not exist (save one with `invoke baseline "
                                           f"--name {name}`).", found)
@@ -90,7 +93,7 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     if moved:
         c.shift = moved.describe(confirmed=confirm is not None)
         sys.stderr.write(f"compare: {c.shift}\n")
-    facts = confirm(c, be, ce, bfmt.iterations(run_parsed)) if confirm else {}
+    facts = confirm(c, be, ce, bfmt.iterations(by_result)) if confirm else {}
     flag_untrusted(c, found)
     diffs = comparable.differences(comparable.from_meta(be), comparable.from_meta(ce))
     if diffs and c.verdict == "PASS":

@@ -63,6 +63,19 @@ def write_parquet_stream(results: Iterable[Result], path: Path) -> int:
     return n
 
 
+def with_iters(path: Path) -> dict[tuple[str, str, str], tuple[list[float], list[int]]]:
+    """A samples file's values and the b.N of each, by (package, name without -N, unit), in sample order
+    (the shape of :func:`benchpipe.core.benchfmt.with_iters`)."""
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f"""
+            SELECT package, base_name, unit, list(value ORDER BY benchmark, sample), list(iters ORDER BY benchmark, sample)
+            FROM read_parquet('{_quote(path)}') GROUP BY package, base_name, unit ORDER BY min(line), unit""").fetchall()
+    finally:
+        con.close()
+    return {(pkg, name, unit): (list(vals), [int(n) for n in iters]) for pkg, name, unit, vals, iters in rows}
+
+
 def _quote(p: Path | str) -> str:
     return str(p).replace("'", "''")
 

@@ -25,6 +25,7 @@ def register(sub: Any) -> None:
     p.add_argument("--params", help="params.yaml for rules and defaults (default ./params.yaml if present)")
     p.add_argument("--current", help="pipeline: current raw results")
     p.add_argument("--current-meta", help="pipeline: current run metadata")
+    p.add_argument("--samples", help="pipeline: the parse stage's samples.parquet (b.N of every sample)")
     p.add_argument("--baseline", help="pipeline: baseline name (default compare.baseline)")
     p.add_argument("--out", help=f"JSON result file (pipeline default {RUN / 'compare.json'}; paired: none)")
     p.add_argument("--target", help="paired: Go module (git work tree)")
@@ -105,7 +106,8 @@ def _compare_stage(args: argparse.Namespace) -> int:
                                        rounds=int(params.paired_config(settings)["confirm_rounds"]),
                                        cache=cachedir.cache_root(args.cache_dir),
                                        stall_s=float((settings.get("bench") or {}).get("stall_s", 60)))
-    compare.run(name, Path(args.current), meta, Path(args.out or RUN / "compare.json"), opts, confirm_fn)
+    compare.run(name, Path(args.current), meta, Path(args.out or RUN / "compare.json"), opts, confirm_fn,
+                Path(args.samples) if args.samples else None)
     return EXIT_OK
 
 
