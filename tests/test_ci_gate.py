@@ -123,3 +123,26 @@ def test_default_branch_saves_baseline_and_history_for_the_next_clone(origin: Pa
             cwd=fresh, env={"BENCHPIPE_OVERRIDES": json.dumps(FAST)})
     assert g.returncode in (0, 1), g.stdout + g.stderr
     assert "baseline: main is present" in g.stderr + g.stdout
+
+
+def test_compare_gate_and_job_summary_print_the_same_verdict_line() -> None:
+    """One formatter for the verdict line: `benchpipe compare`'s text, `benchpipe gate` and the job summary."""
+    from benchpipe.cli.commands import gate
+    from benchpipe.core import benchfmt as bfmt
+    from benchpipe.core.verdict import Options, Rule, compare_parsed, to_json
+    from benchpipe.render import ci
+    from benchpipe.render.text import render_text
+
+    from .conftest import DATA
+
+    opts = Options(rules=[Rule(unit="allocs/op", assume="exact", threshold_pct=1)])
+    c = compare_parsed(bfmt.read_files([DATA / "example_fast.txt"]), bfmt.read_files([DATA / "example_slow.txt"]),
+                       opts)
+    assert c.verdict == "FAIL" and c.regressions
+    line = render_text(c).rstrip("\n").splitlines()[-1]
+    assert line.startswith("verdict: FAIL (threshold 10%, alpha 0.05): regressed ")
+    assert c.regressions[0].benchmark.removeprefix("Benchmark") in line
+    data = to_json(c)
+    code, lines = gate.decide(data, require_baseline=True, strict_env=False)
+    assert code == 1 and line in lines
+    assert f"`{line}`" in ci.summary_markdown(data)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchpipe.render.text import verdict_line_json
+
 _ORDER = {"regression": 0, "warn": 1, "improvement": 2}
 _MARK = {"regression": "🔴 regression", "warn": "🟡 warn", "improvement": "🟢 improvement"}
 
@@ -59,7 +61,7 @@ def summary_markdown(data: dict[str, Any], title: str = "benchpipe") -> str:
                        f"{_change(r)} | {_MARK[r['verdict']]} |")
     unchanged = len(rows) - len(changed)
     if rows:
-        out += ["", f"{unchanged} of {len(rows)} rows unchanged."]
+        out += ["", f"{unchanged} of {len(rows)} rows unchanged.", "", f"`{verdict_line_json(data)}`"]
     return "\n".join(out) + "\n"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 from benchpipe.core.units import format_value, pair_formatter, scale_for, tidy
 from benchpipe.core.verdict import Comparison, Row, to_json
@@ -22,14 +23,24 @@ def _display_name(name: str) -> str:
     return name[len("Benchmark"):] if name.startswith("Benchmark") else name
 
 
-def delta_text(r: Row) -> str:
-    if not r.significant:
+def change_text(significant: bool, delta_pct: float | None, same: bool) -> str:
+    """The one change cell: ``~`` when not significant, ``?`` when undefined, else the signed percent."""
+    if not significant:
         return "~"
-    if r.delta_pct is None:
+    if delta_pct is None:
         return "?"
-    if r.old.center == r.new.center:
+    if same:
         return "0.00%"
-    return f"{r.delta_pct:+.2f}%"
+    return f"{delta_pct:+.2f}%"
+
+
+def delta_text(r: Row) -> str:
+    return change_text(r.significant, r.delta_pct, r.old.center == r.new.center)
+
+
+def regressed_item(benchmark: str, unit: str, change: str) -> str:
+    """One regressed row as the verdict line names it."""
+    return f"{_display_name(benchmark)} {unit} {change}"
 
 
 class _Notes:
@@ -153,7 +164,17 @@ def verdict_text(verdict: str, threshold_pct: float, alpha: float, regressed: li
 
 def verdict_line(c: Comparison) -> str:
     return verdict_text(c.verdict, c.threshold_pct, c.alpha,
-                        [f"{_display_name(r.benchmark)} {r.unit} {delta_text(r)}" for r in c.regressions])
+                        [regressed_item(r.benchmark, r.unit, delta_text(r)) for r in c.regressions])
+
+
+def verdict_line_json(data: dict[str, Any]) -> str:
+    """:func:`verdict_line` of a comparison's JSON (``compare.json``, a paired ``--out``): the same line the
+    comparison printed, for the gate and the job summary."""
+    regressed = [regressed_item(r["benchmark"], r["unit"], change_text(
+        bool(r.get("significant", True)), r.get("delta_pct"), (r.get("old") or {}).get("center") ==
+        (r.get("new") or {}).get("center"))) for r in data.get("rows") or [] if r.get("verdict") == "regression"]
+    return verdict_text(str(data.get("verdict", "NONE")), float(data.get("threshold_pct", 10)),
+                        float(data.get("alpha", 0.05)), regressed)
 
 
 def md_escape(s: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from benchpipe.cli.common import RUN, verdict_code
 from benchpipe.core.errors import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, BenchpipeError
-from benchpipe.render.text import shift_line, verdict_text
+from benchpipe.render.text import shift_line, verdict_line_json
 
 
 def register(sub: Any) -> None:
@@ -45,9 +45,7 @@ def decide(data: dict[str, Any], require_baseline: bool, strict_env: bool) -> tu
         return EXIT_NOTHING, diffs + ["verdict: not comparable (--strict-env)"]
     if data.get("shift"):
         diffs.append(shift_line(str(data["shift"])))
-    line = verdict_text(data["verdict"], float(data.get("threshold_pct", 10)), float(data.get("alpha", 0.05)),
-                        regressed(data))
-    return verdict_code(data["verdict"]), diffs + [line] + untrusted(data)
+    return verdict_code(data["verdict"]), diffs + [verdict_line_json(data)] + untrusted(data)
 
 
 def untrusted(data: dict[str, Any]) -> list[str]:
