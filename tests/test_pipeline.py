@@ -133,7 +133,7 @@ def test_baseline_compare_gate_and_remote(repo: Path, tmp_path: Path) -> None:
     assert p.returncode == 0, p.stdout + p.stderr
     g = run(["benchpipe", "gate"], cwd=repo)
     assert g.returncode == 1, g.stdout
-    assert "BenchmarkEvaluate-" in g.stdout
+    assert ": regressed Evaluate-" in g.stdout  # the verdict line `benchpipe compare` prints (names as benchstat's)
     report = (repo / "reports" / "report.md").read_text()
     analysis = report.split("### Regression Analysis", 1)[1].split("###", 1)[0]
     assert "Status: FAIL" in analysis and "BenchmarkEvaluate-" in analysis
