@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,12 +70,6 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
-
-
-def copy_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-    """Copy src over dst atomically."""
-    with replacing(dst) as tmp:
-        shutil.copyfile(src, tmp)
 
 
 def read_json(path: Path | None) -> dict[str, Any]:

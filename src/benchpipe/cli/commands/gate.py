@@ -24,7 +24,6 @@ def register(sub: Any) -> None:
     p.add_argument("--compare", default=str(RUN / "compare.json"))
     p.add_argument("--allow-missing-baseline", action="store_true",
                    help="exit 0 when there was no baseline (a first run); without it, no baseline exits 3")
-    p.add_argument("--require-baseline", action="store_true", help=argparse.SUPPRESS)  # the default now
     p.add_argument("--strict-env", action="store_true",
                    help="exit 3 when the baseline was recorded with other settings (not comparable)")
     p.add_argument("--report-only", action="store_true", help="print the verdict, exit 0 even on a regression")
