@@ -24,6 +24,24 @@ def run(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = N
     return subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+def quick_params(tmp: Path, target: Path, **mode: object) -> Path:
+    """This project's params.yaml aimed at ``target``, with quick mode's settings updated by ``mode``."""
+    import yaml
+
+    p = yaml.safe_load((ROOT / "params.yaml").read_text())
+    p["target"] = str(target)
+    p["modes"]["quick"].update(mode)
+    out = tmp / "params.yaml"
+    out.write_text(yaml.safe_dump(p))
+    return out
+
+
+def bench_stage(work: Path, params: Path, name: str) -> None:
+    """The bench stage into ``work/<name>.txt`` and ``<name>.json``."""
+    p = run(["benchpipe", "bench", "--params", str(params), "--out", f"{name}.txt", "--meta", f"{name}.json"], cwd=work)
+    assert p.returncode == 0, p.stderr
+
+
 @pytest.fixture(scope="session")
 def go() -> str:
     path = shutil.which("go")

@@ -13,25 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
-from .conftest import ROOT, run
+from .conftest import bench_stage, quick_params, run
 from .test_paired import git, history  # noqa: F401  (fixture)
 
 
 def _params(tmp: Path, repo: Path) -> Path:
-    p = yaml.safe_load((ROOT / "params.yaml").read_text())
-    p["target"] = str(repo / "policyengine")
-    p["modes"]["quick"].update({"packages": ["./pkg/core"], "bench": "^BenchmarkEvaluate$", "count": 6,
-                                "benchtime": "100ms"})
-    out = tmp / "params.yaml"
-    out.write_text(yaml.safe_dump(p))
-    return out
-
-
-def _bench(work: Path, params: Path, name: str) -> None:
-    p = run(["benchpipe", "bench", "--params", str(params), "--out", f"{name}.txt", "--meta", f"{name}.json"], cwd=work)
-    assert p.returncode == 0, p.stderr
+    return quick_params(tmp, repo / "policyengine", packages=["./pkg/core"], bench="^BenchmarkEvaluate$", count=6,
+                        benchtime="100ms")
 
 
 def _as_baseline(work: Path, name: str) -> None:
@@ -55,11 +43,11 @@ def test_drift_on_unchanged_code_is_not_confirmed(history: Path, tmp_path: Path)
     work = tmp_path / "work"
     work.mkdir()
     params = _params(tmp_path, history)
-    _bench(work, params, "base")
+    bench_stage(work, params, "base")
     _as_baseline(work, "base")
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
     try:
-        _bench(work, params, "cur")
+        bench_stage(work, params, "cur")
     finally:
         for h in hogs:
             h.kill()
@@ -81,11 +69,11 @@ def test_committed_regression_is_confirmed(history: Path, tmp_path: Path) -> Non
     work.mkdir()
     params = _params(tmp_path, history)
     git(history, "checkout", "-q", "HEAD~3")  # c1: before the regression
-    _bench(work, params, "base")
+    bench_stage(work, params, "base")
     git(history, "checkout", "-q", "main")
     _as_baseline(work, "base")
     assert json.loads((work / "base.json").read_text())["commit"] == git(history, "rev-parse", "HEAD~3")
-    _bench(work, params, "cur")
+    bench_stage(work, params, "cur")
     data = _compare(work, params, tmp_path / "cache")
     ns = _ns(data)
     assert ns["verdict"] == "regression" and ns["delta_pct"] > 10, ns

@@ -9,9 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
-from .conftest import ROOT, run
+from .conftest import ROOT, bench_stage, quick_params, run
 from .test_paired import git
 
 FIXTURE = ROOT / "tests" / "fixtures" / "trust"
@@ -29,29 +28,19 @@ def trust(tmp_path: Path) -> Path:
 
 
 def _params(tmp: Path, repo: Path, bench: str, benchtime: str = "100ms") -> Path:
-    p = yaml.safe_load((ROOT / "params.yaml").read_text())
-    p["target"] = str(repo)
-    p["modes"]["quick"].update({"packages": ["./..."], "bench": bench, "count": 6, "benchtime": benchtime})
-    out = tmp / "params.yaml"
-    out.write_text(yaml.safe_dump(p))
-    return out
-
-
-def _bench(work: Path, params: Path, name: str) -> None:
-    p = run(["benchpipe", "bench", "--params", str(params), "--out", f"{name}.txt", "--meta", f"{name}.json"], cwd=work)
-    assert p.returncode == 0, p.stderr
+    return quick_params(tmp, repo, packages=["./..."], bench=bench, count=6, benchtime=benchtime)
 
 
 def _baseline_then_compare(work: Path, params: Path, cache: Path, edit=None) -> dict:  # noqa: ANN001
     """bench -> saved as the baseline -> (edit the working tree) -> bench -> compare with confirmation."""
     work.mkdir(exist_ok=True)
-    _bench(work, params, "base")
+    bench_stage(work, params, "base")
     (work / "baselines").mkdir(exist_ok=True)
     shutil.copy(work / "base.txt", work / "baselines" / "main.txt")
     shutil.copy(work / "base.json", work / "baselines" / "main.meta.json")
     if edit:
         edit()
-    _bench(work, params, "cur")
+    bench_stage(work, params, "cur")
     p = run(["benchpipe", "compare", "--params", str(params), "--current", "cur.txt", "--current-meta", "cur.json",
              "--cache-dir", str(cache), "--out", "compare.json"], cwd=work)
     assert p.returncode == 0, p.stderr

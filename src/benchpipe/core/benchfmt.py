@@ -347,8 +347,8 @@ def iterations(run: dict[RunKey, tuple[list[float], list[int]]]) -> dict[tuple[s
     """Each result's smallest b.N, keyed by (package, name without -N): the fixed b.N it is re-run at."""
     out: dict[tuple[str, str], int] = {}
     for (pkg, name, _), (_, iters) in run.items():
-        key = (pkg, name)
-        out[key] = min([out.get(key, iters[0]), *(max(n, 1) for n in iters)])
+        least = max(min(iters), 1)
+        out[(pkg, name)] = min(out.get((pkg, name), least), least)
     return out
 
 

@@ -33,12 +33,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from benchpipe.core.benchfmt import RunKey, base_name, top_level
-from benchpipe.core.units import UnitInfo
+from benchpipe.core.units import TIME_PER_OP, UnitInfo
 from benchpipe.core.verdict import Options, constant
 
 OVERHEAD_PCT = 25.0
 HISTORY_MIN_RUNS = 5
-TIME_UNITS = ("sec/op", "ns/op")
 BIMODAL_MIN_N = 6
 BIMODAL_GAP = 3.0  # the gap must be this many times the widest group's range
 
@@ -112,7 +111,7 @@ def from_run(run: dict[RunKey, tuple[list[float], list[int]]], opts: Options,
                                    "growth is amortised over b.N: reset it inside the loop to measure one "
                                    "iteration, or compare at a fixed -benchtime Nx"))
             continue
-        if unit not in TIME_UNITS:
+        if unit not in TIME_PER_OP:
             continue
         two = bimodal(vals)
         if two:

@@ -18,12 +18,12 @@ import statistics
 from dataclasses import dataclass
 
 from benchpipe.core.benchfmt import top_level
+from benchpipe.core.units import TIME_PER_OP
 from benchpipe.core.verdict import Row
 
 MIN_FAMILIES = 3
 SHARE = 2 / 3
 MIN_PCT = 2.0
-TIME_UNITS = ("sec/op", "ns/op")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def detect(rows: list[Row]) -> Shift | None:
     """The run-wide shift of ``rows``' timing rows, or None."""
     fam: dict[tuple[str, str], list[float]] = {}
     for r in rows:
-        if r.unit in TIME_UNITS and r.delta_pct is not None and r.p is not None:
+        if r.unit in TIME_PER_OP and r.delta_pct is not None and r.p is not None:
             fam.setdefault((r.package, top_level(r.benchmark)), []).append(r.delta_pct)
     if len(fam) < MIN_FAMILIES:
         return None

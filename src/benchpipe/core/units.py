@@ -16,6 +16,7 @@ from functools import cache
 
 # unit as written -> (tidy unit, factor)
 _TIDY = {"ns/op": ("sec/op", 1e-9), "MB/s": ("B/s", 1e6)}
+TIME_PER_OP = ("sec/op", "ns/op")  # the time of one operation, as Go prints it and as benchstat names it
 
 
 _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
