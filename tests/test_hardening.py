@@ -165,3 +165,18 @@ def test_killed_while_saving_a_baseline_or_writing_the_report(repo: Path) -> Non
     assert run(["benchpipe", "baseline", "pull", "--name", "main"], cwd=repo).returncode == 0
     p = run(["dvc", "repro"], cwd=repo, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_a_missing_or_corrupt_samples_file_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    from .conftest import DATA, ROOT
+
+    (tmp_path / "bad.parquet").write_text("not parquet\n")
+    (tmp_path / "meta.json").write_text("{}")
+    for name, want in (("nope.parquet", "no samples file"), ("bad.parquet", "not a readable samples file")):
+        p = run(["benchpipe", "compare", "--params", str(ROOT / "params.yaml"), "--current",
+                 str(DATA / "example_fast.txt"), "--current-meta", str(tmp_path / "meta.json"),
+                 "--samples", str(tmp_path / name), "--out", str(tmp_path / "c.json")], cwd=tmp_path)
+        assert p.returncode == 2, p.stderr
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and want in lines[0] and name in lines[0], p.stderr
+        assert not (tmp_path / "c.json").exists()

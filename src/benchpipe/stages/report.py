@@ -145,12 +145,9 @@ def _cmp_context(cmp: dict[str, Any]) -> dict[str, Any]:
 def build_context(meta: dict[str, Any], samples: Path, cmp: dict[str, Any], prof: dict[str, Any],
                   params: dict[str, Any], report_dir: Path, profile_dir: Path) -> dict[str, Any]:
     opts = Options.from_params(params.get("compare"))
-    con = store.connect()
-    src = f"read_parquet('{str(samples).replace(chr(39), chr(39) * 2)}')"
-    rows = con.execute(f"""
+    rows = store.query(samples, """
         SELECT package, benchmark, unit, list(value ORDER BY sample) AS vals, min(line) AS first
-        FROM {src} GROUP BY package, benchmark, unit ORDER BY first, unit""").fetchall()
-    con.close()
+        FROM {src} GROUP BY package, benchmark, unit ORDER BY first, unit""")
     n_samples = sum(len(r[3]) for r in rows)
     # Every center in the report (tables, targets, metrics.json) is Options.summary's: one owner.
     med: dict[tuple[str, str], float] = {}

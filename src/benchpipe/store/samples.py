@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from benchpipe.core.benchfmt import Result
+from benchpipe.core.errors import BenchpipeError
 from benchpipe.store import atomic
 
 COLUMNS = ["package", "benchmark", "base_name", "procs", "sample", "iters", "value", "unit", "file", "line"]
@@ -63,16 +64,26 @@ def write_parquet_stream(results: Iterable[Result], path: Path) -> int:
     return n
 
 
+def query(path: Path, sql: str) -> list[tuple]:
+    """Rows of ``sql`` over one samples file (``{src}`` in ``sql`` stands for it). A missing or unreadable
+    file is one :class:`BenchpipeError` naming it (exit 2), never DuckDB's multi-line message."""
+    if not Path(path).is_file():
+        raise BenchpipeError(f"{path}: no samples file (run the parse stage: benchpipe parse)")
+    con = connect()
+    try:
+        return con.execute(sql.format(src=f"read_parquet('{_quote(path)}')")).fetchall()
+    except duckdb.Error as e:
+        raise BenchpipeError(f"{path}: not a readable samples file ({str(e).splitlines()[0]})") from None
+    finally:
+        con.close()
+
+
 def with_iters(path: Path) -> dict[tuple[str, str, str], tuple[list[float], list[int]]]:
     """A samples file's values and the b.N of each, by (package, name without -N, unit), in sample order
     (the shape of :func:`benchpipe.core.benchfmt.with_iters`)."""
-    con = duckdb.connect()
-    try:
-        rows = con.execute(f"""
-            SELECT package, base_name, unit, list(value ORDER BY benchmark, sample), list(iters ORDER BY benchmark, sample)
-            FROM read_parquet('{_quote(path)}') GROUP BY package, base_name, unit ORDER BY min(line), unit""").fetchall()
-    finally:
-        con.close()
+    rows = query(path, """
+        SELECT package, base_name, unit, list(value ORDER BY benchmark, sample), list(iters ORDER BY benchmark, sample)
+        FROM {src} GROUP BY package, base_name, unit ORDER BY min(line), unit""")
     return {(pkg, name, unit): (list(vals), [int(n) for n in iters]) for pkg, name, unit, vals, iters in rows}
 
 
