@@ -8,14 +8,10 @@ Exit codes: 0 pass/warn, 1 regression, 2 error, 3 nothing to compare.
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import subprocess
 import sys
 import sysconfig
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from invoke import Exit, task
@@ -29,128 +25,25 @@ EXAMPLE = ROOT / "examples" / "policyengine"
 SCRIPTS = sysconfig.get_path("scripts")
 
 
-def _overrides(mode: str | None, target: str | None, packages: str | None, bench: str | None, count: int | None,
-               benchtime: str | None, extra: dict | None = None) -> dict:
-    o: dict = {}
-    if mode:
-        o["mode"] = mode
-    m = mode or "quick"
-    if target:
-        o["target"] = str(Path(target).expanduser().resolve())
-    if packages:
-        o[f"modes.{m}.packages"] = packages.split(",") if "," in packages else packages.split()
-    elif target and Path(o["target"]) != EXAMPLE:
-        o[f"modes.{m}.packages"] = ["./..."]  # the mode's patterns are the example's: another module gets all
-    if bench:
-        o[f"modes.{m}.bench"] = bench
-    if count:
-        o[f"modes.{m}.count"] = int(count)
-    if benchtime:
-        o[f"modes.{m}.benchtime"] = benchtime
-    o.update(extra or {})
-    return o
-
-
-def _run(argv: list[str], overrides: dict | None = None, check: bool = True) -> int:
+def _run(argv: list[str], check: bool = True) -> int:
     env = dict(os.environ)
     if SCRIPTS and Path(SCRIPTS, "benchpipe").exists():
         env["PATH"] = SCRIPTS + os.pathsep + env.get("PATH", "")
-    if overrides:
-        # The task's own settings win over overrides already in the environment (e.g. set by CI).
-        merged = json.loads(env.get("BENCHPIPE_OVERRIDES") or "{}")
-        merged.update(overrides)
-        env["BENCHPIPE_OVERRIDES"] = json.dumps(merged)
     code = subprocess.run(argv, cwd=ROOT, env=env).returncode
     if check and code != 0:
         raise Exit(code=code)
     return code
 
 
-@contextmanager
-def _exclusive(timeout: float | None = None):
-    """One pipeline at a time per checkout: a second run waits (with a message) or gives up clearly."""
-    limit = float(timeout if timeout is not None else os.environ.get("BENCHPIPE_LOCK_TIMEOUT", "1800"))
-    path = ROOT / ".dvc" / "tmp" / "benchpipe.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as f:
-        t0 = time.monotonic()
-        told = False
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:  # noqa: PERF203 - polling on purpose
-                if not told:
-                    print("benchpipe: another benchpipe run is using this checkout; waiting for it to finish "
-                          f"(up to {limit:.0f}s, BENCHPIPE_LOCK_TIMEOUT)", file=sys.stderr)
-                    told = True
-                if time.monotonic() - t0 > limit:
-                    raise Exit("benchpipe: gave up waiting for the other run (BENCHPIPE_LOCK_TIMEOUT)",
-                               code=2) from None
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _pipeline(overrides: dict, stages: list[str] | None = None) -> None:
-    with _exclusive():
-        _pipeline_locked(overrides, stages)
-
-
-def _pipeline_locked(overrides: dict, stages: list[str] | None = None) -> None:
-    t0 = time.monotonic()
-    if stages:
-        for s in stages:
-            code = _run(["dvc", "repro", "-f", "-s", s], overrides, check=False)
-            if code:
-                raise Exit(code=_stage_code(code))
-    else:
-        # Record the run's overrides where the stages declare them (dvc.lock then shows what ran); a bad
-        # key or value stops here, in one line, before anything runs.
-        merged = {**json.loads(os.environ.get("BENCHPIPE_OVERRIDES") or "{}"), **overrides}
-        _run(["benchpipe", "settings", "--run", json.dumps(merged)])
-        code = _run(["dvc", "repro"], check=False)  # the stages read the overrides from params.run.yaml
-        if code:
-            raise Exit(code=_stage_code(code))
-    total = time.monotonic() - t0
-    started = time.time() - total
-    go_bench = _go_seconds(RUN / "bench.json", started)
-    go_prof = _go_seconds(RUN / "profile" / "profile.json", started)
-    go_confirm = _go_seconds(RUN / "compare.json", started, "confirm")
-    confirm = f" + {go_confirm:.1f}s (re-running flagged rows interleaved)" if go_confirm else ""
-    print(f"time: go test {go_bench:.1f}s (benchmarks) + {go_prof:.1f}s (profiling){confirm}, "
-          f"everything else (DVC, parsing, statistics, report) {total - go_bench - go_prof - go_confirm:.1f}s")
-
-
-def _go_seconds(path: Path, since: float, section: str = "") -> float:
-    """A stage's `go test` seconds, if that stage ran in this pipeline (DVC skips unchanged stages)."""
-    try:
-        if path.stat().st_mtime < since:
-            return 0.0
-        data = json.loads(path.read_text())
-        if section:
-            return float((data.get(section) or {}).get("seconds", 0.0))
-        return float(data.get("go_s", 0.0))
-    except (OSError, ValueError):
-        return 0.0
-
-
-def _stage_code(dvc_code: int) -> int:
-    """The exit code of the stage that failed (DVC only says that one did); the stage printed why above."""
-    try:
-        return int(json.loads((RUN / "last-error.json").read_text())["code"])
-    except (OSError, ValueError, KeyError):
-        return 2
-
-
-def _finish(require_baseline: bool = False, strict_env: bool = False, report_only: bool = False) -> None:
-    print(f"report: {ROOT / 'reports' / 'report.md'}")
-    argv = ["benchpipe", "gate"] + ([] if require_baseline else ["--allow-missing-baseline"])
-    argv += ["--strict-env"] if strict_env else []
-    argv += ["--report-only"] if report_only else []
-    _run(argv)
+def _pipeline(mode: str | None, target: str | None, packages: str | None, bench: str | None, count: int | None,
+              benchtime: str | None, *extra: str) -> None:
+    """``benchpipe pipeline`` with a task's options (overrides, locking, timing and exit codes live there)."""
+    argv = ["benchpipe", "pipeline"]
+    for flag, value in (("--mode", mode), ("--target", target), ("--packages", packages), ("--bench", bench),
+                        ("--count", count), ("--benchtime", benchtime)):
+        if value:
+            argv += [flag, str(value)]
+    _run(argv + list(extra))
 
 
 @task(default=True, help={"target": "Go module directory (default: examples/policyengine)",
@@ -158,16 +51,14 @@ def _finish(require_baseline: bool = False, strict_env: bool = False, report_onl
                           "count": "runs of each benchmark", "benchtime": "go test -benchtime"})
 def quick(c, target=None, packages=None, bench=None, count=None, benchtime=None):
     """Benchmark the configured packages (-benchmem, count 3) and write reports/report.md."""
-    _pipeline(_overrides("quick", target, packages, bench, count, benchtime))
-    _finish()
+    _pipeline("quick", target, packages, bench, count, benchtime, "--gate")
 
 
 @task(help={"target": "Go module directory", "packages": "package patterns", "bench": "benchmark regex",
             "count": "runs of each benchmark (default 5)", "benchtime": "go test -benchtime (default 3s)"})
 def full(c, target=None, packages=None, bench=None, count=None, benchtime=None):
     """Every package, count 5, benchtime 3s, several GOMAXPROCS values, with CPU and memory profiles."""
-    _pipeline(_overrides("full", target, packages, bench, count, benchtime))
-    _finish()
+    _pipeline("full", target, packages, bench, count, benchtime, "--gate")
 
 
 @task(help={"baseline": "baseline name (baselines/<name>.txt, pulled with DVC when missing)",
@@ -199,9 +90,9 @@ def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=
         _run(argv)
         return
     _run(["benchpipe", "baseline", "pull", "--name", baseline])
-    _pipeline(_overrides(None, target, packages, bench, count, benchtime,
-                         {"compare.baseline": baseline, "bench.like_baseline": baseline}))
-    _finish(require_baseline=True, strict_env=strict_env, report_only=report_only)
+    _pipeline(None, target, packages, bench, count, benchtime, "--set", f"compare.baseline={baseline}",
+              "--set", f"bench.like_baseline={baseline}", "--gate", "--require-baseline",
+              *(["--strict-env"] if strict_env else []), *(["--report-only"] if report_only else []))
 
 
 @task(help={"bench": "benchmark regex to profile", "target": "Go module directory",
@@ -211,28 +102,13 @@ def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=
 def profile(c, bench=None, target=None, packages=None, count=None, benchtime=None, web=None):
     """CPU and memory profiles, traces and call graphs, drawn into the report."""
     if web:
-        _web(web, target)
+        _run(["benchpipe", "profile", "--web", "--out", str(RUN / "web-profile"), "--set", f"profile.bench={web}",
+              *(["--target", str(Path(target).resolve())] if target else [])])
         return
-    extra = {"profile.bench": bench} if bench else {}
-    extra["modes.quick.profile"] = "all"  # quick mode profiles only what compare flags; this task profiles all
-    if benchtime:
-        extra["profile.benchtime"] = benchtime
-    o = _overrides(None, target, packages, None, count, None, extra)
-    if (RUN / "compare.json").exists() and (RUN / "samples.parquet").exists():
-        _pipeline(o, ["profile", "report"])
-    else:
-        _pipeline(o)
-    print(f"report: {ROOT / 'reports' / 'report.md'}")
-
-
-def _web(bench: str, target: str | None) -> None:
-    o = _overrides(None, target, None, None, None, None, {"profile.bench": bench})
-    _run(["benchpipe", "profile", "--out", str(RUN / "web-profile")], o)
-    profs = sorted((RUN / "web-profile").glob("*/cpu.prof"))
-    if not profs:
-        raise Exit(f"no profile for {bench}", code=3)
-    binary = profs[0].parent / "pkg.test"
-    _run(["go", "tool", "pprof", "-http=localhost:8080", str(binary), str(profs[0])])
+    extra = ["--set", f"profile.bench={bench}"] if bench else []
+    extra += ["--set", "modes.quick.profile=all"]  # quick mode profiles only what compare flags; this task profiles all
+    extra += ["--set", f"profile.benchtime={benchtime}"] if benchtime else []
+    _pipeline(None, target, packages, None, count, None, *extra, "--stages", "profile,report", "--stages-if-run")
 
 
 @task(help={"name": "baseline name (default main)", "reuse": "save the last run instead of running the benchmarks",
@@ -246,15 +122,14 @@ def baseline(c, name="main", reuse=False, push=True, target=None, packages=None,
     tracked by DVC and pushed; --reuse saves the last run instead."""
     if not reuse or not (RUN / "bench.txt").exists():
         # a baseline keeps the profiles of its run, for the differential profiles of later regressions
-        _pipeline(_overrides("quick", target, packages, bench, count, benchtime, {"modes.quick.profile": "all"}))
+        _pipeline("quick", target, packages, bench, count, benchtime, "--set", "modes.quick.profile=all")
     _run(["benchpipe", "baseline", "save", "--name", name] + ([] if push else ["--no-push"]))
 
 
 @task
 def report(c):
     """Re-render reports/report.md from the last run."""
-    _pipeline({}, ["report"])
-    print(f"report: {ROOT / 'reports' / 'report.md'}")
+    _run(["benchpipe", "pipeline", "--stages", "report"])
 
 
 @task(help={"fast": "skip the slow end-to-end tests"})

@@ -129,7 +129,8 @@ def test_compare_gate_and_job_summary_print_the_same_verdict_line() -> None:
     """One formatter for the verdict line: `benchpipe compare`'s text, `benchpipe gate` and the job summary."""
     from benchpipe.cli.commands import gate
     from benchpipe.core import benchfmt as bfmt
-    from benchpipe.core.verdict import Options, Rule, compare_parsed, to_json
+    from benchpipe.core.artifacts import compare_doc
+    from benchpipe.core.verdict import Options, Rule, compare_parsed
     from benchpipe.render import ci
     from benchpipe.render.text import render_text
 
@@ -142,7 +143,7 @@ def test_compare_gate_and_job_summary_print_the_same_verdict_line() -> None:
     line = render_text(c).rstrip("\n").splitlines()[-1]
     assert line.startswith("verdict: FAIL (threshold 10%, alpha 0.05): regressed ")
     assert c.regressions[0].benchmark.removeprefix("Benchmark") in line
-    data = to_json(c)
+    data = compare_doc(c)
     code, lines = gate.decide(data, require_baseline=True, strict_env=False)
     assert code == 1 and line in lines
     assert f"`{line}`" in ci.summary_markdown(data)

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core.verdict import Options, compare_samples
+from benchpipe.store import params
 
 from .conftest import ROOT, run
 from .test_bench import bench, write_params
@@ -45,7 +45,7 @@ def test_files_recorded_at_different_benchtimes_are_not_comparable(tmp_path: Pat
 
 
 def test_a_byte_of_jitter_is_unchanged_one_more_object_is_a_regression() -> None:
-    opts = Options.from_params(yaml.safe_load((ROOT / "params.yaml").read_text())["compare"])
+    opts = Options.from_settings(params.load(ROOT / "params.yaml", run_file=False).compare)
     key = ("p", "BenchmarkCompile-2", "B/op")
     c = compare_samples({key: [156469.0] * 6}, {key: [156470.0] * 6}, {}, opts)
     assert [r.verdict for r in c.rows] == ["unchanged"] and c.verdict == "PASS"

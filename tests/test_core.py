@@ -11,10 +11,12 @@ import pytest
 
 from benchpipe.core import paired as core_paired
 from benchpipe.core import stats
+from benchpipe.core.settings import Target, parse
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import Options, Rule, judge
 from benchpipe.go import toolchain
-from benchpipe.stages.report import evaluate_targets, scaling_rows
+from benchpipe.render.report.metrics import scaling_rows
+from benchpipe.render.report.targets import evaluate_targets
 
 
 @pytest.mark.parametrize(("delta", "old", "new", "sig", "hb", "too_few", "want"), [
@@ -31,7 +33,8 @@ def test_judge(delta, old, new, sig, hb, too_few, want) -> None:
 
 
 def test_one_summary_owner_follows_the_rules() -> None:
-    opts = Options.from_params({"confidence": 0.95, "rules": [{"unit": "allocs/op", "assume": "exact"}]})
+    opts = Options.from_settings(parse({"compare": {"confidence": 0.95, "rules": [{"unit": "allocs/op",
+                                                                                   "assume": "exact"}]}}).compare)
     allocs = [3.0, 3.0, 4.0, 5.0, 5.0, 5.0]
     # assumed exact, but the data varies (with b.N): the median, like any sampled unit
     s = opts.summary("BenchmarkX-2", "allocs/op", allocs)
@@ -72,8 +75,8 @@ def test_scaling_rows_and_targets() -> None:
     rows = scaling_rows(centers, "ops/s")
     assert [(r["name"], r["procs"], r["speedup"]) for r in rows] == [("BenchmarkE", 1, "1.00×"),
                                                                      ("BenchmarkE", 2, "1.67×")]
-    t = evaluate_targets([{"metric": "eval", "benchmark": "^BenchmarkE", "unit": "ns/op", "target": "800ns",
-                           "critical": "2us"}], {(n, u): v for (_, n, u), v in centers.items()})
+    t = evaluate_targets([Target(metric="eval", benchmark="^BenchmarkE", unit="ns/op", target="800ns",
+                                 critical="2us")], {(n, u): v for (_, n, u), v in centers.items()})
     assert t[0]["status"].endswith("WARN") and t[0]["measured"] == "1,000 ns/op"
 
 

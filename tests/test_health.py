@@ -88,8 +88,8 @@ def test_setup_timed_in_a_b_n_loop_is_read_from_the_source() -> None:
 
 def test_gate_and_job_summary_say_when_a_failing_row_is_untrustworthy_and_the_run_shifted() -> None:
     from benchpipe.cli.commands import gate
+    from benchpipe.core.artifacts import compare_doc
     from benchpipe.core.shift import detect
-    from benchpipe.core.verdict import to_json
     from benchpipe.render import ci
 
     # a run where four unrelated benchmarks all moved ~+14%, one beyond the threshold with a wide spread
@@ -102,7 +102,7 @@ def test_gate_and_job_summary_say_when_a_failing_row_is_untrustworthy_and_the_ru
     worst = next(r for r in c.rows if r.benchmark == "BenchmarkF3-2")
     finding = health.Finding("p", "BenchmarkF3", "ns/op", "wide spread", "±30% around the median", "run longer")
     worst.warnings.append(f"untrustworthy ({finding.problem}: {finding.detail}); see Benchmark health")
-    data = to_json(c)
+    data = compare_doc(c)
     code, lines = gate.decide(data, require_baseline=True, strict_env=False)
     assert code == 1 and lines[0].startswith("RUN-WIDE SHIFT: the whole run is 14.")
     assert lines[-1] == "note: BenchmarkF3-2 ns/op regressed, but untrustworthy (wide spread: ±30% around the median); " \

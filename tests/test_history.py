@@ -11,6 +11,7 @@ import pytest
 
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import changepoint
+from benchpipe.core.artifacts import BenchMeta
 from benchpipe.store import history
 
 from .conftest import DATA, run
@@ -34,7 +35,7 @@ def test_store_query_import_and_bad_inputs(tmp_path: Path) -> None:
     slow = bfmt.read_files([DATA / "example_slow.txt"])
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     for i, parsed in enumerate([fast, fast, slow]):
-        history.append(hist, parsed, {"commit": f"c{i}" * 8, "branch": "main", "mode": "quick"}, t0 + timedelta(hours=i))
+        history.append(hist, parsed, BenchMeta(commit=f"c{i}" * 8, branch="main", mode="quick"), t0 + timedelta(hours=i))
     rows = history.query(hist, benchmark="^BenchmarkEvaluate-", unit="ns/op")
     assert [r["commit"][:2] for r in rows] == ["c0", "c1", "c2"]
     vals = sorted(v for r in fast.results if r.name == "BenchmarkEvaluate-2" for v, u in r.values if u == "ns/op")
@@ -44,7 +45,7 @@ def test_store_query_import_and_bad_inputs(tmp_path: Path) -> None:
     assert len(history.query(hist, benchmark="^BenchmarkEvaluate-", unit="ns/op", last=2)) == 2
     # a run without results is not stored
     with pytest.raises(Exception, match="nothing stored"):
-        history.append(hist, bfmt.Parsed(), {"commit": "x"})
+        history.append(hist, bfmt.Parsed(), BenchMeta(commit="x"))
     # a half-written / corrupt file is skipped with a warning
     (hist / "summary" / "zz-corrupt.parquet").write_bytes(b"PAR1 this is not parquet")
     p = run(["benchpipe", "history", "--dir", str(hist), "--benchmark", "^BenchmarkEvaluate-", "--unit", "ns/op",

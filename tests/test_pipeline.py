@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from benchpipe.core import benchfmt as bfmt
-from benchpipe.stages.report import fmt_median
+from benchpipe.render.report.fmt import fmt_median
 
 from .conftest import make_repo, run
 

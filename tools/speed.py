@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchpipe.core.artifacts import BenchMeta
 from benchpipe.core.errors import BenchpipeError
 
 
@@ -92,7 +93,7 @@ def history_speed(benchmarks: int = 500, samples: int = 10, runs: int = 10_000) 
         store = []
         for i in range(5):
             t0 = time.perf_counter()
-            history.append(hist, parsed, {"commit": f"{i:040x}", "mode": "speed"})
+            history.append(hist, parsed, BenchMeta(commit=f"{i:040x}", mode="speed"))
             store.append(time.perf_counter() - t0)
         # 10,000 runs of history, compacted (as `benchpipe history compact` leaves it).
         for f in (hist / "summary").glob("*.parquet"):

@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from benchpipe.core.settings import parse
 from benchpipe.core.verdict import Comparison, Options
 from benchpipe.revisions import paired
 
@@ -46,7 +47,7 @@ def settings() -> dict[str, Any]:
 
 
 def options(threshold: float | None = None) -> Options:
-    opts = Options.from_params(settings()["compare"])
+    opts = Options.from_settings(parse(settings()).compare)
     if threshold is not None:
         opts.threshold_pct = threshold
     return opts

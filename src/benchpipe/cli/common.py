@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from benchpipe.core.errors import EXIT_OK, EXIT_REGRESSION
+from benchpipe.core.settings import Settings
 from benchpipe.core.verdict import Options
-from benchpipe.store import params
 
 RUN = Path("reports/run")
 
@@ -19,9 +18,9 @@ def add_stat_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, metavar="PCT", help="regression threshold in percent (default 10)")
 
 
-def options(args: argparse.Namespace, settings: dict[str, Any] | None) -> Options:
+def options(args: argparse.Namespace, settings: Settings | None) -> Options:
     """The statistics options: command-line flags over params.yaml's ``compare`` section."""
-    o = Options.from_params((settings or {}).get("compare"))
+    o = Options.from_settings(settings.compare if settings is not None else None)
     if args.alpha is not None:
         o.alpha = args.alpha
     if args.confidence is not None:
@@ -29,12 +28,6 @@ def options(args: argparse.Namespace, settings: dict[str, Any] | None) -> Option
     if args.threshold is not None:
         o.threshold_pct = args.threshold
     return o
-
-
-def load_params_opt(path: str | None) -> dict[str, Any] | None:
-    if path:
-        return params.load(path)
-    return params.load("params.yaml") if Path("params.yaml").exists() else None
 
 
 def add_paired_opts(p: argparse.ArgumentParser) -> None:
@@ -49,3 +42,21 @@ def add_paired_opts(p: argparse.ArgumentParser) -> None:
 
 def verdict_code(verdict: str) -> int:
     return EXIT_REGRESSION if verdict == "FAIL" else EXIT_OK
+
+
+def parse_sets(items: list[str]) -> dict[str, object]:
+    """``--set KEY=JSON`` options as dotted-key overrides (a value that is not JSON is a string)."""
+    import json
+
+    from benchpipe.core.errors import BenchpipeError
+
+    out: dict[str, object] = {}
+    for kv in items:
+        key, sep, value = kv.partition("=")
+        if not sep or not key:
+            raise BenchpipeError(f"--set {kv!r}: expected KEY=JSON")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out

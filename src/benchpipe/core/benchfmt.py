@@ -79,6 +79,11 @@ def procs(name: str) -> int:
     return int(m.group(1)) if m else 1
 
 
+def slug(name: str) -> str:
+    """A file-name-safe form of a benchmark, package or directory name (graphs, stall dumps)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
 def top_level(name: str) -> str:
     """The top-level benchmark of a result name: no ``-N`` suffix, no sub-benchmark parts."""
     return _PROCS.sub("", name).split("/", 1)[0]

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchpipe.core.artifacts import BenchMeta
+
 # (key, label): the benchfmt configuration key and how the difference is named.
 SHAPING = [("go", "Go version"), ("goos", "GOOS"), ("goarch", "GOARCH"), ("cpu", "CPU"),
            ("gomaxprocs", "GOMAXPROCS"), ("benchtime", "benchtime"), ("cpu-list", "-cpu list"),
            ("benchmem", "-benchmem")]
 
 
-def from_meta(meta: dict[str, Any]) -> dict[str, str]:
-    """The shaping settings of a run's metadata (bench.json / a baseline's .meta.json)."""
-    s = meta.get("settings") or {}
-    out = {"benchtime": s.get("benchtime"), "cpu-list": s.get("cpu") if "cpu" in s else None,
-           "benchmem": s.get("benchmem", True if s else None), "gomaxprocs": meta.get("gomaxprocs"),
-           "go": meta.get("go_version"), "goos": meta.get("goos"), "goarch": meta.get("goarch"),
-           "cpu": meta.get("cpu")}
+def from_meta(meta: BenchMeta) -> dict[str, str]:
+    """The shaping settings of a run's metadata (bench.json / a baseline's meta.json)."""
+    s = meta.settings
+    out = {"benchtime": s.benchtime if s else None, "cpu-list": s.cpu if s else None,
+           "benchmem": (True if s.benchmem is None else s.benchmem) if s else None,
+           "gomaxprocs": meta.gomaxprocs, "go": meta.go_version, "goos": meta.goos, "goarch": meta.goarch,
+           "cpu": meta.cpu}
     return {k: _text(v) for k, v in out.items() if v is not None}
 
 
@@ -34,7 +36,7 @@ def from_config(config: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in config.items() if k in dict(SHAPING)}
 
 
-def config_lines(meta: dict[str, Any]) -> str:
+def config_lines(meta: BenchMeta) -> str:
     """benchfmt configuration lines for a run's settings (Go prints goos, goarch and cpu itself)."""
     s = from_meta(meta)
     return "".join(f"{k}: {s[k]}\n" for k, _ in SHAPING if k in s and k not in ("goos", "goarch", "cpu"))

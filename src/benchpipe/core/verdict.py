@@ -37,6 +37,7 @@ from typing import Any
 from benchpipe.core import stats
 from benchpipe.core.benchfmt import Parsed, samples
 from benchpipe.core.errors import NothingToCompare
+from benchpipe.core.settings import CompareSection
 from benchpipe.core.units import UnitInfo, higher_is_better
 
 NEW_OLD_DIFFER = "benchmark set differs from baseline; geomeans may not be comparable"
@@ -44,6 +45,7 @@ VARIES_WITH_N = "values vary with b.N (growth amortised over the iterations): ju
 
 
 MIN_ALLOC_BYTES = 8
+_DEFAULTS = CompareSection()
 
 
 def constant(values: list[float]) -> bool:
@@ -71,36 +73,28 @@ class Rule:
             return False
         return not self.benchmark or re.search(self.benchmark, name) is not None
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Rule:
-        return cls(
-            benchmark=str(d.get("benchmark", "")),
-            unit=str(d.get("unit", "")),
-            threshold_pct=None if d.get("threshold_pct") is None else float(d["threshold_pct"]),
-            assume=d.get("assume"),
-            ignore=bool(d.get("ignore", False)),
-        )
-
 
 @dataclass
 class Options:
-    alpha: float = 0.05
-    confidence: float = 0.95
-    threshold_pct: float = 10.0
+    """The statistics options; their defaults are params.yaml's (:class:`CompareSection`, owned there)."""
+
+    alpha: float = _DEFAULTS.alpha
+    confidence: float = _DEFAULTS.confidence
+    threshold_pct: float = _DEFAULTS.threshold_pct
     rules: list[Rule] = field(default_factory=list)
-    warn_min_pct: float | None = None  # smallest worse change that warns; None: half the row's threshold
+    warn_min_pct: float | None = _DEFAULTS.warn_min_pct  # smallest worse change that warns; None: half the row's threshold
 
     def warn_min(self, threshold: float) -> float:
         return self.warn_min_pct if self.warn_min_pct is not None else threshold / 2
 
     @classmethod
-    def from_params(cls, compare: dict[str, Any] | None) -> Options:
-        """Options from params.yaml's ``compare`` section (every default defined here, once)."""
-        c = compare or {}
-        return cls(alpha=float(c.get("alpha", 0.05)), confidence=float(c.get("confidence", 0.95)),
-                   threshold_pct=float(c.get("threshold_pct", 10)),
-                   rules=[Rule.from_dict(r) for r in c.get("rules", []) or []],
-                   warn_min_pct=None if c.get("warn_min_pct") is None else float(c["warn_min_pct"]))
+    def from_settings(cls, compare: CompareSection | None) -> Options:
+        """Options from params.yaml's ``compare`` section."""
+        c = compare or _DEFAULTS
+        return cls(alpha=c.alpha, confidence=c.confidence, threshold_pct=c.threshold_pct,
+                   rules=[Rule(benchmark=str(r.benchmark or ""), unit=str(r.unit or ""), threshold_pct=r.threshold_pct,
+                               assume=r.assume, ignore=r.ignore) for r in c.rules],
+                   warn_min_pct=c.warn_min_pct)
 
     def summary(self, name: str, unit: str, values: list[float], info: UnitInfo | None = None) -> stats.Summary:
         """The one summary of a benchmark's values in a unit, used by every section of the report, the

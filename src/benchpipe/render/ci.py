@@ -10,58 +10,49 @@ not finish, with the benchmark, unit, change and p-value in one line.
 
 from __future__ import annotations
 
-from typing import Any
-
-from benchpipe.render.text import verdict_line_json
+from benchpipe.core.artifacts import CompareDoc, RowDoc, row_of
+from benchpipe.render.text import center_cells, delta_text, verdict_line_doc
 
 _ORDER = {"regression": 0, "warn": 1, "improvement": 2}
 _MARK = {"regression": "🔴 regression", "warn": "🟡 warn", "improvement": "🟢 improvement"}
 
 
-def _change(r: dict[str, Any]) -> str:
-    d = r.get("delta_pct")
-    change = "changed" if d is None else f"{d:+.2f}%"
-    return change + (f" (p={r['p']:.3f})" if r.get("p") is not None else "")
+def _change(r: RowDoc) -> str:
+    """The row's change as the comparison's tables write it, with its p-value."""
+    return delta_text(row_of(r)) + (f" (p={r.p:.3f})" if r.p is not None else "")
 
 
-def _center(side: dict[str, Any]) -> str:
-    c = side.get("center")
-    return "?" if c is None else f"{c:.4g}"
+def _lead(doc: CompareDoc) -> list[str]:
+    """What comes before the table: method, paired facts, differences, shift, untrusted rows, failures."""
+    out = []
+    if doc.verdict == "NONE":
+        out.append(f"No comparison: {doc.note or 'no baseline'}")
+    if doc.method:
+        out.append(f"Method: {doc.method}; threshold {doc.threshold_pct:g}%, alpha {doc.alpha:g}.")
+    if doc.paired is not None:
+        out.append(f"Base `{doc.paired.base[:12]}` vs head `{doc.paired.head[:12]}`, "
+                   f"{doc.paired.rounds} interleaved rounds ({doc.paired.seconds} s).")
+    out += [f"- ⚠️ not comparable: {d}" for d in doc.not_comparable]
+    if doc.shift:
+        out.append(f"- ⚠️ run-wide shift: {doc.shift}")
+    out += [f"- ⚠️ `{r.benchmark}` {r.unit}: {w}" for r in doc.regressions() for w in r.warnings
+            if w.startswith("untrustworthy")]
+    out += [f"- ❌ did not finish: {f.message}" for f in doc.failures]
+    return out
 
 
-def summary_markdown(data: dict[str, Any], title: str = "benchpipe") -> str:
+def summary_markdown(doc: CompareDoc, title: str = "benchpipe") -> str:
     """The job summary / PR comment: verdict, method, the changed rows, what was not comparable."""
-    verdict = data.get("verdict", "NONE")
-    rows = data.get("rows") or []
-    changed = sorted((r for r in rows if r.get("verdict") in _ORDER), key=lambda r: _ORDER[r["verdict"]])
-    out = [f"## {title}: {verdict}", ""]
-    if verdict == "NONE":
-        out.append(f"No comparison: {data.get('note', 'no baseline')}")
-    if data.get("method"):
-        out.append(f"Method: {data['method']}; threshold {data.get('threshold_pct', 10):g}%, "
-                   f"alpha {data.get('alpha', 0.05):g}.")
-    paired = data.get("paired") or {}
-    if paired:
-        out.append(f"Base `{str(paired.get('base', ''))[:12]}` vs head `{str(paired.get('head', ''))[:12]}`, "
-                   f"{paired.get('rounds', '?')} interleaved rounds ({paired.get('seconds', '?')} s).")
-    for d in data.get("not_comparable") or []:
-        out.append(f"- ⚠️ not comparable: {d}")
-    if data.get("shift"):
-        out.append(f"- ⚠️ run-wide shift: {data['shift']}")
-    for r in rows:
-        if r.get("verdict") == "regression":
-            out += [f"- ⚠️ `{r['benchmark']}` {r['unit']}: {w}" for w in r.get("warnings") or []
-                    if w.startswith("untrustworthy")]
-    for f in data.get("failures") or []:
-        out.append(f"- ❌ did not finish: {f.get('message', f)}")
+    changed = sorted((r for r in doc.rows if r.verdict in _ORDER), key=lambda r: _ORDER[r.verdict])
+    out = [f"## {title}: {doc.verdict}", "", *_lead(doc)]
     if changed:
         out += ["", "| benchmark | unit | old | new | change | verdict |", "|---|---|---|---|---|---|"]
         for r in changed:
-            out.append(f"| `{r['benchmark']}` | {r['unit']} | {_center(r['old'])} | {_center(r['new'])} | "
-                       f"{_change(r)} | {_MARK[r['verdict']]} |")
-    unchanged = len(rows) - len(changed)
-    if rows:
-        out += ["", f"{unchanged} of {len(rows)} rows unchanged.", "", f"`{verdict_line_json(data)}`"]
+            old, new = center_cells(row_of(r))
+            out.append(f"| `{r.benchmark}` | {r.unit} | {old} | {new} | {_change(r)} | {_MARK[r.verdict]} |")
+    if doc.rows:
+        out += ["", f"{len(doc.rows) - len(changed)} of {len(doc.rows)} rows unchanged.", "",
+                f"`{verdict_line_doc(doc)}`"]
     return "\n".join(out) + "\n"
 
 
@@ -70,14 +61,13 @@ def _escape(s: str) -> str:
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def annotations(data: dict[str, Any]) -> list[str]:
+def annotations(doc: CompareDoc) -> list[str]:
     """GitHub Actions workflow commands, one per regressed or warning row and per failure."""
     out = []
-    for r in data.get("rows") or []:
-        level = {"regression": "error", "warn": "warning"}.get(r.get("verdict", ""))
+    for r in doc.rows:
+        level = {"regression": "error", "warn": "warning"}.get(r.verdict)
         if level:
-            out.append(f"::{level} title=benchpipe {r['verdict']}::"
-                       + _escape(f"{r['benchmark']} {r['unit']}: {_change(r)}, threshold {r.get('threshold_pct', 10):g}%"))
-    for f in data.get("failures") or []:
-        out.append("::error title=benchpipe: did not finish::" + _escape(str(f.get("message", f))))
+            out.append(f"::{level} title=benchpipe {r.verdict}::"
+                       + _escape(f"{r.benchmark} {r.unit}: {_change(r)}, threshold {r.threshold_pct:g}%"))
+    out += ["::error title=benchpipe: did not finish::" + _escape(f.message) for f in doc.failures]
     return out

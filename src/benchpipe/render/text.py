@@ -12,8 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
 
+from benchpipe.core.artifacts import CompareDoc, row_of
 from benchpipe.core.units import format_value, pair_formatter, scale_for, tidy
 from benchpipe.core.verdict import Comparison, Row, to_json
 
@@ -167,14 +167,11 @@ def verdict_line(c: Comparison) -> str:
                         [regressed_item(r.benchmark, r.unit, delta_text(r)) for r in c.regressions])
 
 
-def verdict_line_json(data: dict[str, Any]) -> str:
+def verdict_line_doc(doc: CompareDoc) -> str:
     """:func:`verdict_line` of a comparison's JSON (``compare.json``, a paired ``--out``): the same line the
     comparison printed, for the gate and the job summary."""
-    regressed = [regressed_item(r["benchmark"], r["unit"], change_text(
-        bool(r.get("significant", True)), r.get("delta_pct"), (r.get("old") or {}).get("center") ==
-        (r.get("new") or {}).get("center"))) for r in data.get("rows") or [] if r.get("verdict") == "regression"]
-    return verdict_text(str(data.get("verdict", "NONE")), float(data.get("threshold_pct", 10)),
-                        float(data.get("alpha", 0.05)), regressed)
+    regressed = [regressed_item(r.benchmark, r.unit, delta_text(row_of(r))) for r in doc.regressions()]
+    return verdict_text(doc.verdict, doc.threshold_pct, doc.alpha, regressed)
 
 
 def md_escape(s: str) -> str:

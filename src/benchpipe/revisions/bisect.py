@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from benchpipe.core.errors import EXIT_OK, NothingToCompare
+from benchpipe.core.settings import Settings
 from benchpipe.core.verdict import Options
 from benchpipe.go import git as gitrev
 from benchpipe.revisions import paired
@@ -26,7 +27,7 @@ def regressed(plan: paired.Plan, opts: Options, rev: str) -> tuple[bool, str]:
     return bool(bad), summary
 
 
-def main(args: argparse.Namespace, opts: Options, settings: dict[str, Any]) -> int:
+def main(args: argparse.Namespace, opts: Options, settings: Settings) -> int:
     args.base, args.head = args.good, args.bad
     args.bench = f"^{re.escape(args.bench_name)}$"
     args.changed_only = False

@@ -33,33 +33,34 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from benchpipe.core import benchfmt as bfmt
+from benchpipe.core.artifacts import BenchMeta, ConfirmFacts, RunSettings
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.paired import clearly_better
+from benchpipe.core.settings import DEFAULT_MODE
 from benchpipe.core.verdict import SEVERITY, Comparison, Options, Row, overall
 from benchpipe.go import git as gitrev
 from benchpipe.go import toolchain as gotest
 from benchpipe.revisions import paired
 
 
-def _why_not(be: dict[str, Any], ce: dict[str, Any]) -> str:
+def _why_not(be: BenchMeta, ce: BenchMeta) -> str:
     """Why the baseline's commit cannot be re-run here ("" when it can)."""
-    if not be.get("commit"):
+    if not be.commit:
         return "the baseline records no commit"
-    if be.get("dirty"):
+    if be.dirty:
         return "the baseline was recorded with uncommitted changes in the module"
-    if not ce.get("target"):
+    if not ce.target:
         return "the run records no target module"
-    target = Path(str(ce["target"]))
+    target = Path(ce.target)
     if not target.is_dir():
         return f"the run's target {target} is not a directory"
     try:
         root = gitrev.toplevel(target)
-        gitrev.resolve(root, str(be["commit"]))
+        gitrev.resolve(root, be.commit)
     except BenchpipeError:
-        return (f"the baseline's commit {str(be['commit'])[:12]} is not in this clone "
+        return (f"the baseline's commit {be.commit[:12]} is not in this clone "
                 "(fetch it: git fetch --unshallow)")
     return ""
 
@@ -69,40 +70,40 @@ def suspects(c: Comparison) -> list[Row]:
     return [r for r in c.rows if r.significant and r.p is not None and r.verdict != "unchanged"]
 
 
-def confirm(c: Comparison, be: dict[str, Any], ce: dict[str, Any], iters: dict[paired.BenchRef, int], *,
-            opts: Options, rounds: int, cache: Path, stall_s: float = 60.0) -> dict[str, Any]:
+def confirm(c: Comparison, be: BenchMeta, ce: BenchMeta, iters: dict[paired.BenchRef, int], *,
+            opts: Options, rounds: int, cache: Path, stall_s: float) -> ConfirmFacts:
     """Re-judge ``c``'s flagged rows by paired rounds of those rows only; updates ``c`` in place, returns the
     facts. ``iters`` fixes each result's b.N (from the run, :func:`benchpipe.core.benchfmt.iterations`)."""
     flagged = suspects(c)
-    facts: dict[str, Any] = {"rounds": 0, "confirmed": [], "unconfirmed": [], "seconds": 0.0, "results": 0}
+    facts = ConfirmFacts()
     if not flagged or rounds <= 0:
         return facts
     why = _why_not(be, ce)
     if why:
         c.warnings.append(f"{len(flagged)} flagged row(s) not re-run interleaved: {why}")
         return facts
-    settings = ce.get("settings") or {}
+    settings = ce.settings or RunSettings()
     refs = sorted({paired.bench_ref(r.package, r.benchmark) for r in flagged})
     names = sorted({bfmt.top_level(n) for _, n in refs})
     plan = paired.Plan(
-        target=Path(str(ce["target"])), base_rev=str(be["commit"]), head_rev=None,
-        patterns=sorted({r.package for r in flagged if r.package}) or list(settings.get("packages") or ["./..."]),
+        target=Path(ce.target), base_rev=be.commit, head_rev=None,
+        patterns=sorted({r.package for r in flagged if r.package}) or settings.packages or list(DEFAULT_MODE.package_list),
         bench=gotest.names_regex(names), rounds=rounds, confirm_rounds=0,
-        benchtime=str(settings.get("benchtime") or "1s"), order="alternate",
-        timeout=str(settings.get("timeout") or "10m"), changed_only=False, cache=cache, stall_s=stall_s,
-        cpu=str(settings.get("cpu") or ""), refs=refs, iters={k: v for k, v in (iters or {}).items() if k in refs})
+        benchtime=str(settings.benchtime or DEFAULT_MODE.benchtime), order="alternate",
+        timeout=str(settings.timeout or DEFAULT_MODE.timeout), changed_only=False, cache=cache, stall_s=stall_s,
+        cpu=str(settings.cpu or ""), refs=refs, iters={k: v for k, v in (iters or {}).items() if k in refs})
     gotest.progress(f"compare: re-running {len(refs)} flagged result(s) interleaved with the baseline's commit "
                     f"{plan.base_rev[:12]} ({rounds} rounds, each at the run's b.N)")
     t0 = time.monotonic()
     try:
         pc, ran = paired.execute(plan, opts)
     except BenchpipeError as e:
-        c.warnings.append(f"{len(suspects)} flagged row(s) could not be re-run interleaved: {e.message}")
+        c.warnings.append(f"{len(flagged)} flagged row(s) could not be re-run interleaved: {e.message}")
         return facts
-    facts["seconds"] = round(time.monotonic() - t0, 1)
-    facts["rounds"] = rounds
-    facts["results"] = len(refs)
-    facts["runs"] = ran["runs"]  # benchmark runs per side: results x rounds
+    facts.seconds = round(time.monotonic() - t0, 1)
+    facts.rounds = rounds
+    facts.results = len(refs)
+    facts.runs = ran["runs"]  # benchmark runs per side: results x rounds
     by_key = {(r.package, r.benchmark, r.unit): r for r in pc.rows}
     against = f"{rounds} interleaved rounds against the baseline's commit {plan.base_rev[:12]}"
     for r in flagged:
@@ -115,15 +116,15 @@ def confirm(c: Comparison, be: dict[str, Any], ce: dict[str, Any], iters: dict[p
             (f", p={p.p:.3f}" if p.p is not None else "")
         if r.verdict == "improvement" and p.verdict == "improvement" and clearly_better(p, opts.warn_min(r.threshold_pct)):
             r.warnings.append(f"improvement confirmed by {against} ({shown})")
-            facts["confirmed"].append(label)
+            facts.confirmed.append(label)
         elif r.verdict != "improvement" and p.verdict in ("warn", "regression"):
             r.verdict = min(r.verdict, p.verdict, key=SEVERITY.__getitem__)
             r.warnings.append(f"confirmed by {against} ({shown})")
-            facts["confirmed"].append(label)
+            facts.confirmed.append(label)
         else:
             r.warnings.append(f"sequential {r.verdict} not confirmed by {against} ({shown}): "
                               "drift between the two runs, not the code")
             r.verdict = "unchanged"
-            facts["unconfirmed"].append(label)
+            facts.unconfirmed.append(label)
     c.verdict = overall(c.rows)
     return facts

@@ -46,6 +46,7 @@ from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import sequential
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.paired import METHOD, paired_row, settle
+from benchpipe.core.settings import DEFAULT_MODE, BenchSection, Settings
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import Comparison, Options, Row, assemble, sub_allocation
 from benchpipe.go import git as gitrev
@@ -137,7 +138,7 @@ def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) 
 
 
 def run_one(side: Side, ref: BenchRef, benchtime: str, round_no: int, samples: Samples, timeout: str,
-            stall_s: float = 60.0, cpu: str = "") -> float:
+            stall_s: float, cpu: str = "") -> float:
     pkg, name = ref
     args = gotest.bench_args(name_pattern(name), 1, benchtime, cpu, timeout=timeout)
     res = _run_side(side, pkg, name, args, stall_s)
@@ -172,7 +173,7 @@ def fixed_iterations(head: Side, refs: list[BenchRef], benchtime: str, timeout: 
 
 
 def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, benchtime: str, order: str,
-               samples: Samples, timeout: str, rng: random.Random, stall_s: float = 60.0, cpu: str = "",
+               samples: Samples, timeout: str, rng: random.Random, stall_s: float, cpu: str = "",
                iters: dict[BenchRef, int] | None = None, of: int = 0) -> None:
     """Each ref once per side per round; a ref in ``iters`` runs that many iterations, others ``benchtime``.
     ``of``: the planned number of rounds, for progress lines (default ``rounds.stop``)."""
@@ -295,7 +296,7 @@ class Plan:
     changed_only: bool
     cache: Path
     seed: int = 1
-    stall_s: float = 60.0
+    stall_s: float = BenchSection().stall_s
     cpu: str = ""  # -test.cpu list ("": the machine's GOMAXPROCS)
     early_stop: bool = False  # stop rounds when every row is decided (group-sequential design)
     refs: list[BenchRef] | None = None  # only these results (package, full name without -N); None: all
@@ -435,17 +436,16 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
     return c, facts
 
 
-def plan_from(args: argparse.Namespace, settings: dict[str, Any]) -> Plan:
-    cfg = params.mode_config(settings) if settings.get("modes") else {**params.MODE_DEFAULTS, "mode": "quick"}
-    pc = params.paired_config(settings)
+def plan_from(args: argparse.Namespace, settings: Settings) -> Plan:
+    cfg = settings.mode_settings() if settings.modes else DEFAULT_MODE
+    pc = settings.paired
     target = Path(args.target or params.target_dir(settings))
     # The mode's package patterns belong to the params' target; another module defaults to all its packages.
     own = not args.target or Path(args.target).resolve() == params.target_dir(settings).resolve()
     return Plan(
         target=target, base_rev=args.base, head_rev=args.head,
-        patterns=args.packages or (cfg["packages"] if own else ["./..."]), bench=args.bench or str(cfg.get("bench", ".")),
-        rounds=int(args.rounds or pc["rounds"]), confirm_rounds=0 if args.no_confirm else int(pc["confirm_rounds"]),
-        benchtime=args.benchtime or str(pc["benchtime"]), order=str(pc["order"]), timeout=str(cfg["timeout"]),
-        changed_only=bool(args.changed_only), cache=cache_root(args.cache_dir),
-        stall_s=float((settings.get("bench") or {}).get("stall_s", 60)),
-        early_stop=bool(pc["early_stop"]) and not getattr(args, "fixed_rounds", False))
+        patterns=args.packages or (cfg.package_list if own else ["./..."]), bench=args.bench or str(cfg.bench),
+        rounds=int(args.rounds or pc.rounds), confirm_rounds=0 if args.no_confirm else pc.confirm_rounds,
+        benchtime=args.benchtime or str(pc.benchtime), order=pc.order, timeout=str(cfg.timeout),
+        changed_only=bool(args.changed_only), cache=cache_root(args.cache_dir), stall_s=settings.bench.stall_s,
+        early_stop=pc.early_stop and not getattr(args, "fixed_rounds", False))

@@ -25,36 +25,37 @@ benchmark matched: exit 3.
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import comparable
+import msgspec
+
+from benchpipe.core import benchfmt, comparable
+from benchpipe.core.artifacts import BenchMeta, Failure, PackageRun, RunSettings, SourceFingerprint
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
+from benchpipe.core.settings import Mode
 from benchpipe.core.units import go_duration_ns
-from benchpipe.go import machine as meta
+from benchpipe.go import machine
 from benchpipe.go import toolchain as gotest
-from benchpipe.store import atomic
+from benchpipe.store import artifacts, atomic
 
 
-def go_test_flags(cfg: dict[str, Any], skip: str = "") -> list[str]:
+def go_test_flags(cfg: Mode, skip: str = "") -> list[str]:
     """Test-binary flags for a mode's settings (the ``-test.`` forms of go test's flags)."""
-    return gotest.bench_args(str(cfg["bench"]), int(cfg["count"]), str(cfg["benchtime"]), str(cfg["cpu"] or ""),
-                             timeout=str(cfg["timeout"]), skip=skip)
+    return gotest.bench_args(str(cfg.bench), cfg.count, str(cfg.benchtime), str(cfg.cpu or ""),
+                             timeout=str(cfg.timeout), skip=skip)
 
 
-def equivalent_command(cfg: dict[str, Any]) -> list[str]:
-    cmd = ["go", "test", "-run", "^$", "-bench", str(cfg.get("bench", ".")), "-benchmem",
-           "-count", str(cfg.get("count", 1)), "-benchtime", str(cfg.get("benchtime", "1s")),
-           "-timeout", str(cfg["timeout"])]
-    if str(cfg.get("cpu", "") or ""):
-        cmd += ["-cpu", str(cfg["cpu"])]
-    return cmd + list(cfg["packages"])
+def equivalent_command(cfg: Mode) -> list[str]:
+    cmd = ["go", "test", "-run", "^$", "-bench", str(cfg.bench), "-benchmem", "-count", str(cfg.count),
+           "-benchtime", str(cfg.benchtime), "-timeout", str(cfg.timeout)]
+    if str(cfg.cpu or ""):
+        cmd += ["-cpu", str(cfg.cpu)]
+    return cmd + cfg.package_list
 
 
 def _timeout_seconds(s: str) -> float:
@@ -62,15 +63,15 @@ def _timeout_seconds(s: str) -> float:
     return ns / 1e9 if ns is not None else 600.0
 
 
-def _run_package(binary: Path, pkg: gotest.Package, cfg: dict[str, Any], hard: float, stall_s: float,
+def _run_package(binary: Path, pkg: gotest.Package, cfg: Mode, hard: float, stall_s: float,
                  log: Callable[[str], None], announce: Callable[[str], None], run_dir: Path,
-                 root: Path) -> tuple[str, float, int, list[dict[str, Any]]]:
+                 root: Path) -> tuple[str, float, int, list[Failure]]:
     """Run one package's benchmarks; a stalled benchmark is recorded and the package run again without it.
 
     Returns (benchfmt text, wall seconds, peak RSS in KiB, failures).
     """
     text, wall, rss = "", 0.0, 0
-    failures: list[dict[str, Any]] = []
+    failures: list[Failure] = []
     done: list[str] = []  # top-level benchmarks already run (or stalled) in an earlier attempt
     while True:
         flags = go_test_flags(cfg, gotest.names_regex(done) if done else "")
@@ -78,7 +79,7 @@ def _run_package(binary: Path, pkg: gotest.Package, cfg: dict[str, Any], hard: f
             res = gotest.run_binary(binary, pkg.dir, flags, sink=log, on_bench=announce, hard_timeout=hard,
                                     stall_s=stall_s)
         except gotest.Hung:
-            raise BenchpipeError(f"{pkg.import_path}: benchmark hit the -timeout ({cfg['timeout']}) "
+            raise BenchpipeError(f"{pkg.import_path}: benchmark hit the -timeout ({cfg.timeout}) "
                                  "and was killed") from None
         wall += res.wall
         rss = max(rss, res.maxrss_kb)
@@ -88,58 +89,56 @@ def _run_package(binary: Path, pkg: gotest.Package, cfg: dict[str, Any], hard: f
                 raise BenchpipeError(gotest.diagnose(res.output, pkg.import_path, res.returncode, root))
             return text, wall, rss, failures
         st = res.stall
-        top = bfmt.top_level(st.benchmark) if st.benchmark else "?"
-        dump = run_dir / f"stall-{re.sub(r'[^A-Za-z0-9_.-]', '_', pkg.import_path)}-{top}.txt"
+        top = benchfmt.top_level(st.benchmark) if st.benchmark else "?"
+        dump = run_dir / f"stall-{benchfmt.slug(pkg.import_path)}-{top}.txt"
         atomic.write_text(dump, st.dump)
         msg = f"{pkg.import_path}: {st.describe(st.benchmark or 'a benchmark')}; goroutine dump in {dump}"
         gotest.progress(f"bench: STALLED: {msg}")
-        failures.append({"kind": "stall", "package": pkg.import_path, "benchmark": top, "running": st.benchmark,
-                         "where": st.where, "dump": str(dump), "message": msg})
+        failures.append(Failure(kind="stall", package=pkg.import_path, benchmark=top, running=st.benchmark or "",
+                                where=st.where or "", dump=str(dump), message=msg))
         before = len(done)
-        done += [n for n in dict.fromkeys(bfmt.top_level(x) for x in res.started) if n not in done]
+        done += [n for n in dict.fromkeys(benchfmt.top_level(x) for x in res.started) if n not in done]
         if len(done) == before:  # stalled before any benchmark started: running again would stall again
             return text, wall, rss, failures
 
 
-def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path, stall_s: float = 60.0,
-        notes: list[str] | None = None) -> dict[str, Any]:
-    """Run the benchmarks; write raw output and metadata; return the metadata."""
-    started = datetime.now(UTC)
-    t_start = time.monotonic()
-    env = meta.environment(target)
-    log_path = out_txt.with_suffix(".log")
-    log_parts: list[str] = []
+class _Log:
+    """What Go printed besides benchfmt (``bench.log``), kept on success and on failure."""
 
-    def log(text: str) -> None:
-        log_parts.append(text)
+    def __init__(self, path: Path) -> None:
+        self.path, self.parts = path, []  # type: ignore[var-annotated]
 
-    def fail(err: BenchpipeError) -> NoReturn:
-        atomic.write_text(log_path, "".join(log_parts))
-        err.message += f" (output kept in {log_path})"
+    def __call__(self, text: str) -> None:
+        self.parts.append(text)
+
+    def save(self) -> None:
+        atomic.write_text(self.path, "".join(self.parts))
+
+    def fail(self, err: BenchpipeError) -> NoReturn:
+        self.save()
+        err.message += f" (output kept in {self.path})"
         raise err
 
-    pkgs, patterns, note = gotest.resolve_packages(target, cfg.get("packages"))
-    if note:
-        gotest.progress(f"bench: {note}")
-    cfg = {**cfg, "packages": patterns}
-    if not pkgs:
-        raise NothingToCompare(f"no package with benchmarks matches {' '.join(patterns)} in {target}")
+
+def _run_all(pkgs: list[gotest.Package], cfg: Mode, target: Path, out_txt: Path, stall_s: float, log: _Log,
+             t_start: float) -> tuple[str, list[PackageRun], list[Failure], list[list[str]], float, float]:
+    """Build the packages' test binaries and run them: (benchfmt text, per-package facts, failures, the
+    commands, Go's seconds, build seconds)."""
     flags = go_test_flags(cfg)
     # Go's -timeout does not always stop a hung benchmark: kill it ourselves a little later.
-    soft = _timeout_seconds(cfg["timeout"])
+    soft = _timeout_seconds(str(cfg.timeout))
     hard = soft + min(60.0, max(5.0, soft * 0.1))
     out_parts: list[str] = []
-    pkg_meta: list[dict[str, Any]] = []
-    failures: list[dict[str, Any]] = []
+    pkg_meta: list[PackageRun] = []
+    failures: list[Failure] = []
     commands: list[list[str]] = []
-    go_time = 0.0
     with tempfile.TemporaryDirectory(prefix="benchpipe-bin-") as tmp:
         gotest.progress(f"bench: building {len(pkgs)} package(s) with benchmarks")
         try:
             binaries, build_s = gotest.build_test_binaries(pkgs, target, Path(tmp), log)
         except BenchpipeError as e:
-            fail(e)
-        go_time += build_s
+            log.fail(e)
+        go_time = build_s
         commands.append(["go", "test", "-c", "-ldflags=-s -w", "-o", "DIR/", *[p.import_path for p in pkgs]])
         for pkg, binary in zip(pkgs, binaries, strict=True):
             commands.append([binary.name, *flags])
@@ -153,43 +152,47 @@ def run(cfg: dict[str, Any], target: Path, out_txt: Path, out_meta: Path, stall_
                 text, run_s, rss, fails = _run_package(binary, pkg, cfg, hard, stall_s, log, announce,
                                                        out_txt.parent, gotest.cwd_module(target))
             except BenchpipeError as e:
-                fail(e)
+                log.fail(e)
             go_time += run_s
             failures += fails
             out_parts.append(text + f"ok  \t{pkg.import_path}\t{run_s:.3f}s\n")
-            n_results = len(bfmt.read_text(text).results)
-            pkg_meta.append({"import_path": pkg.import_path, "dir": str(pkg.dir), "run_s": round(run_s, 3),
-                             "maxrss_kb": rss, "results": n_results})
-    raw = "".join(out_parts)
-    n_total = sum(p["results"] for p in pkg_meta)
+            pkg_meta.append(PackageRun(import_path=pkg.import_path, dir=str(pkg.dir), run_s=round(run_s, 3),
+                                       maxrss_kb=rss, results=len(benchfmt.read_text(text).results)))
+    return "".join(out_parts), pkg_meta, failures, commands, go_time, build_s
+
+
+def run(cfg: Mode, mode: str, target: Path, out_txt: Path, out_meta: Path, stall_s: float,
+        notes: list[str] | None = None) -> BenchMeta:
+    """Run the benchmarks; write raw output and metadata; return the metadata."""
+    started = datetime.now(UTC)
+    t_start = time.monotonic()
+    env = machine.environment(target)
+    log = _Log(out_txt.with_suffix(".log"))
+    pkgs, patterns, note = gotest.resolve_packages(target, cfg.package_list)
+    if note:
+        gotest.progress(f"bench: {note}")
+    cfg = msgspec.structs.replace(cfg, packages=patterns)
+    if not pkgs:
+        raise NothingToCompare(f"no package with benchmarks matches {' '.join(patterns)} in {target}")
+    raw, pkg_meta, failures, commands, go_time, build_s = _run_all(pkgs, cfg, target, out_txt, stall_s, log, t_start)
+    n_total = sum(p.results for p in pkg_meta)
     if not n_total:
-        atomic.write_text(log_path, "".join(log_parts))
+        log.save()
         if failures:
-            raise BenchpipeError(failures[0]["message"])
-        raise NothingToCompare(f"no benchmark matched -bench {cfg.get('bench', '.')!r} in "
-                               f"{' '.join(cfg['packages'])}")
-    wall = time.monotonic() - t_start
-    info: dict[str, Any] = {
-        "mode": cfg["mode"],
-        "target": str(target),
-        "start_time": started.isoformat(timespec="seconds"),
-        "wall_s": round(wall, 3),
-        "go_s": round(go_time, 3),
-        "build_s": round(build_s, 3),
-        "command": equivalent_command(cfg),
-        "commands": commands,
-        "settings": {**{k: cfg[k] for k in ("packages", "bench", "count", "benchtime", "cpu", "timeout") if k in cfg},
-                     "benchmem": True},
-        "module": gotest.module_path(target),
-        "source": gotest.source_fingerprint(target),  # dvc.lock records it through this file's hash
-        "packages": pkg_meta,
-        "peak_rss_kb": max((p["maxrss_kb"] for p in pkg_meta), default=0),
-        "results": n_total,
-        "failures": failures,
-        "notes": (notes or []) + ([note] if note else []),
-        **env,
-    }
+            raise BenchpipeError(failures[0].message)
+        raise NothingToCompare(f"no benchmark matched -bench {cfg.bench!r} in {' '.join(cfg.package_list)}")
+    info = BenchMeta(
+        mode=mode, target=str(target), start_time=started.isoformat(timespec="seconds"),
+        wall_s=round(time.monotonic() - t_start, 3), go_s=round(go_time, 3), build_s=round(build_s, 3),
+        command=equivalent_command(cfg), commands=commands,
+        settings=RunSettings(packages=cfg.package_list, bench=str(cfg.bench), count=cfg.count,
+                             benchtime=str(cfg.benchtime), cpu=str(cfg.cpu or ""), timeout=str(cfg.timeout),
+                             benchmem=True),
+        module=gotest.module_path(target),
+        source=msgspec.convert(gotest.source_fingerprint(target), SourceFingerprint),  # dvc.lock hashes it
+        packages=pkg_meta, peak_rss_kb=max((p.maxrss_kb for p in pkg_meta), default=0), results=n_total,
+        failures=failures, notes=(notes or []) + ([note] if note else []), **env)
     atomic.write_text(out_txt, comparable.config_lines(info) + raw)  # files carry their settings
-    atomic.write_json(out_meta, info)
-    atomic.write_text(log_path, "".join(log_parts))
+    artifacts.write(out_meta, info)
+    log.save()
     return info

@@ -29,25 +29,25 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import comparable, health, shift
+from benchpipe.core.artifacts import BenchMeta, CompareDoc, ConfirmFacts, HealthFinding, compare_doc
 from benchpipe.core.errors import NothingToCompare
-from benchpipe.core.verdict import Comparison, Options, compare_samples, to_json
+from benchpipe.core.verdict import Comparison, Options, compare_samples
 from benchpipe.go import benchsrc
-from benchpipe.store import atomic, baselines, samples
+from benchpipe.store import artifacts, baselines, samples
 
 # Re-judges a comparison's flagged rows given the baseline's and the run's metadata and the run's b.N per
-# result (package, name without -N); returns facts.
-Confirm = Callable[[Comparison, dict[str, Any], dict[str, Any], dict[tuple[str, str], int]], dict[str, Any]]
+# result (package, name without -N); returns what it did.
+Confirm = Callable[[Comparison, BenchMeta, BenchMeta, dict[tuple[str, str], int]], ConfirmFacts]
 
 
-def findings(run: dict[bfmt.RunKey, tuple[list[float], list[int]]], ce: dict, opts: Options) -> list[health.Finding]:
+def findings(run: dict[bfmt.RunKey, tuple[list[float], list[int]]], ce: BenchMeta, opts: Options) -> list[health.Finding]:
     """The run's health findings: from its samples, and from its benchmarks' source where the run recorded
     its package directories."""
-    sources = [s for p in ce.get("packages") or [] if p.get("dir") and Path(p["dir"]).is_dir()
-               for s in benchsrc.scan(str(p["import_path"]), Path(p["dir"]))]
+    sources = [s for p in ce.packages if p.dir and Path(p.dir).is_dir()
+               for s in benchsrc.scan(p.import_path, Path(p.dir))]
     return health.from_run(run, opts) + health.from_sources(sources)
 
 
@@ -59,28 +59,32 @@ def flag_untrusted(c: Comparison, found: list[health.Finding]) -> None:
                 r.warnings.append(f"untrustworthy ({f.problem}: {f.detail}); see Benchmark health")
 
 
-def _none(out: Path, name: str, ce: dict, opts: Options, note: str, found: list[health.Finding]) -> dict:
-    data = {"verdict": "NONE", "baseline": name, "rows": [], "failures": ce.get("failures", []), "note": note,
-            "threshold_pct": opts.threshold_pct, "alpha": opts.alpha, "health": [f.to_json() for f in found]}
-    atomic.write_json(out, data)
+def _health(found: list[health.Finding]) -> list[HealthFinding]:
+    return [HealthFinding(**f.to_json()) for f in found]
+
+
+def _none(out: Path, name: str, ce: BenchMeta, opts: Options, note: str, found: list[health.Finding]) -> CompareDoc:
+    doc = CompareDoc(verdict="NONE", baseline=name, failures=ce.failures, note=note, threshold_pct=opts.threshold_pct,
+                     alpha=opts.alpha, health=_health(found))
+    artifacts.write(out, doc)
     sys.stderr.write(f"compare: {note}\n")
-    return data
+    return doc
 
 
 def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Options,
-        confirm: Confirm | None = None, samples_file: Path | None = None) -> dict:
+        confirm: Confirm | None = None, samples_file: Path | None = None) -> CompareDoc:
     txt, meta_json = baselines.paths(name)
-    ce = atomic.read_json(current_meta)
+    ce = artifacts.read(current_meta, BenchMeta, missing_ok=True)
     by_result = (samples.with_iters(samples_file) if samples_file is not None
                  else bfmt.with_iters(bfmt.read_files([current])))
     found = findings(by_result, ce, opts)
     if not txt.exists():
         return _none(out, name, ce, opts, f"No baseline: {txt} does not exist (save one with `invoke baseline "
                                           f"--name {name}`).", found)
-    be = atomic.read_json(meta_json)
-    if be.get("module") and ce.get("module") and be["module"] != ce["module"]:
-        return _none(out, name, ce, opts, f"No baseline for {ce['module']}: baseline {name!r} was recorded on "
-                                          f"{be['module']} (save one for this module with `invoke baseline`).", found)
+    be = artifacts.read(meta_json, BenchMeta, missing_ok=True)
+    if be.module and ce.module and be.module != ce.module:
+        return _none(out, name, ce, opts, f"No baseline for {ce.module}: baseline {name!r} was recorded on "
+                                          f"{be.module} (save one for this module with `invoke baseline`).", found)
     old, new = bfmt.read_pair(txt, current)
     for e in old.errors + new.errors:
         sys.stderr.write(e + "\n")
@@ -93,21 +97,21 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     if moved:
         c.shift = moved.describe(confirmed=confirm is not None)
         sys.stderr.write(f"compare: {c.shift}\n")
-    facts = confirm(c, be, ce, bfmt.iterations(by_result)) if confirm else {}
+    facts = confirm(c, be, ce, bfmt.iterations(by_result)) if confirm else ConfirmFacts()
     flag_untrusted(c, found)
     diffs = comparable.differences(comparable.from_meta(be), comparable.from_meta(ce))
     if diffs and c.verdict == "PASS":
         c.verdict = "WARN"
-    data = to_json(c)
-    data.update({"baseline": name, "baseline_env": be, "current_env": ce, "failures": ce.get("failures", []),
-                 "not_comparable": diffs, "confirm": facts, "health": [f.to_json() for f in found]})
-    atomic.write_json(out, data)
+    doc = compare_doc(c, baseline=name, not_comparable=diffs)
+    doc.baseline_env, doc.current_env, doc.failures = be, ce, ce.failures
+    doc.confirm, doc.health = facts, _health(found)
+    artifacts.write(out, doc)
     sys.stderr.write(f"compare: {c.verdict} against baseline {name} ({len(c.rows)} rows, "
                      f"{len(c.regressions)} regressed)\n")
     for w in diffs:
         sys.stderr.write(f"compare: not comparable: {w}\n")
-    if facts.get("unconfirmed"):
-        sys.stderr.write(f"compare: not confirmed by interleaved rounds (drift): {', '.join(facts['unconfirmed'])}\n")
-    if facts.get("confirmed"):
-        sys.stderr.write(f"compare: confirmed by interleaved rounds: {', '.join(facts['confirmed'])}\n")
-    return data
+    if facts.unconfirmed:
+        sys.stderr.write(f"compare: not confirmed by interleaved rounds (drift): {', '.join(facts.unconfirmed)}\n")
+    if facts.confirmed:
+        sys.stderr.write(f"compare: confirmed by interleaved rounds: {', '.join(facts.confirmed)}\n")
+    return doc

@@ -19,6 +19,7 @@ from typing import Any
 
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import pprof
+from benchpipe.core.settings import ProfileSection
 from benchpipe.render import callgraph
 
 REDS = ["#fee0d2", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15"]
@@ -49,7 +50,7 @@ def iterations(run_dir: Path) -> int:
     return sum(r.iters for r in bfmt.read_files([p]).results)
 
 
-def diff_dirs(base_dir: Path, cur_dir: Path, module: str, profile_cfg: dict[str, Any]) -> dict[str, Any]:
+def diff_dirs(base_dir: Path, cur_dir: Path, module: str, profile_cfg: ProfileSection) -> dict[str, Any]:
     if not (base_dir / "cpu.prof").exists():
         return {"note": f"no baseline profile in {base_dir} (baselines saved by `invoke baseline` keep profiles)"}
     try:
@@ -70,13 +71,13 @@ def diff_dirs(base_dir: Path, cur_dir: Path, module: str, profile_cfg: dict[str,
     rows.sort(key=lambda r: (-r["d_own"], -r["d_flat"], r["function"]))
     total_b = sum(v["flat"] for v in base.values())
     total_c = sum(v["flat"] for v in cur.values())
-    limit = int(profile_cfg.get("top", 15))
+    limit = profile_cfg.top
     result: dict[str, Any] = {"rows": rows[:limit], "base_ns_per_op": total_b, "cur_ns_per_op": total_c,
                               "base_iterations": bi, "cur_iterations": ci, "graph": ""}
     colors = _colors({r["function"]: r["d_cum"] for r in rows})
     data = callgraph.gprof2dot_json(cp, cp.index_of("cpu"), "cpu", "ns")
-    svg, note = callgraph.render(data, cur_dir / "diff.svg", float(profile_cfg.get("node_threshold", 0.5)),
-                                 float(profile_cfg.get("edge_threshold", 0.1)), colors)
+    svg, note = callgraph.render(data, cur_dir / "diff.svg", profile_cfg.node_threshold,
+                                 profile_cfg.edge_threshold, colors)
     if svg:
         result["graph"] = "diff.svg"
     if note:

@@ -34,41 +34,34 @@ from typing import Any
 
 from benchpipe.core import benchfmt as bfmt
 from benchpipe.core import pprof, stats
+from benchpipe.core.artifacts import BenchMeta, CompareDoc, ProfileDoc
 from benchpipe.core.errors import BenchpipeError
+from benchpipe.core.settings import GcThresholds, Mode, ProfileSection, Settings
 from benchpipe.core.units import go_duration_ns
 from benchpipe.go import toolchain as gotest
 from benchpipe.render import callgraph
 from benchpipe.stages import profdiff
-from benchpipe.store import atomic
+from benchpipe.store import artifacts
 
 GC_FUNCS = re.compile(r"^runtime\.(gc\w*|mallocgc\w*|scanobject|scanObject|greyobject|sweepone|bgsweep|"
                       r"bgscavenge|markroot\w*|newobject|makeslice|growslice|nextFreeFast|mProf_Malloc|"
                       r"memclrNoHeapPointers|(\(\*mspan\)|\(\*mcache\)|\(\*mheap\)|\(\*gcWork\))\.\w+)$")
 
 
-def select_benchmarks(params: dict[str, Any], compare_json: Path | None, default: str) -> tuple[str, str]:
+def select_benchmarks(settings: Settings, cmp: CompareDoc, default: str) -> tuple[str, str]:
     """The benchmark regex to profile and why it was chosen."""
-    explicit = str((params.get("profile") or {}).get("bench") or "")
+    explicit = str(settings.profile.bench or "")
     if explicit:
         return explicit, "profile.bench in params"
-    flagged = regressed(compare_json)
+    flagged = regressed(cmp)
     if flagged:
         return gotest.names_regex(sorted(flagged)), "regressed in compare"
     return default, "the mode's benchmark set"
 
 
-def _artifact(path: Path | None) -> dict[str, Any]:
-    """A stage's JSON output, or {} when it is missing or unreadable (nothing flagged, nothing failed)."""
-    try:
-        return atomic.read_json(path)
-    except ValueError:
-        return {}
-
-
-def regressed(compare_json: Path | None) -> set[str]:
+def regressed(cmp: CompareDoc) -> set[str]:
     """Top-level names of benchmarks the compare stage flagged."""
-    rows = _artifact(compare_json).get("rows", [])
-    return {bfmt.top_level(r["benchmark"]) for r in rows if r.get("verdict") == "regression"}
+    return {bfmt.top_level(r.benchmark) for r in cmp.regressions()}
 
 
 # The harness and the benchmark's own measurement, not the code under test: reported as overhead.
@@ -149,17 +142,11 @@ def summarize_mem(prof: pprof.Profile, limit: int) -> dict[str, Any]:
     return out
 
 
-GC_DEFAULTS = {"high_gc_pct": 25, "medium_gc_pct": 10, "high_mb_per_s": 1000, "medium_mb_per_s": 200}
-
-
-def gc_pressure(gc_pct: float, bytes_per_s: float, th: dict[str, Any]) -> str:
+def gc_pressure(gc_pct: float, bytes_per_s: float, th: GcThresholds) -> str:
     """Low / Medium / High from the GC+allocation CPU share and the allocation rate."""
-    th = {**GC_DEFAULTS, **th}
-    hi_pct, med_pct = float(th["high_gc_pct"]), float(th["medium_gc_pct"])
-    hi_rate, med_rate = float(th["high_mb_per_s"]) * 1e6, float(th["medium_mb_per_s"]) * 1e6
-    if gc_pct >= hi_pct or bytes_per_s >= hi_rate:
+    if gc_pct >= th.high_gc_pct or bytes_per_s >= th.high_mb_per_s * 1e6:
         return "High"
-    if gc_pct >= med_pct or bytes_per_s >= med_rate:
+    if gc_pct >= th.medium_gc_pct or bytes_per_s >= th.medium_mb_per_s * 1e6:
         return "Medium"
     return "Low"
 
@@ -173,26 +160,25 @@ def _bytes_per_s(results: list[bfmt.Result]) -> float:
     return 0.0
 
 
-def profile_benchtime(profile_cfg: dict[str, Any], cfg: dict[str, Any]) -> str:
+def profile_benchtime(profile_cfg: ProfileSection, cfg: Mode) -> str:
     """The profiling runs' -benchtime: the user's iteration count (``Nx``) when the mode gives one,
     so a benchmark that only works at N iterations is never run past them; else ``profile.benchtime``."""
-    mode_bt = str(cfg.get("benchtime", "") or "")
+    mode_bt = str(cfg.benchtime or "")
     if mode_bt.endswith("x"):
         return mode_bt
-    return str(profile_cfg.get("benchtime", "1s"))
+    return str(profile_cfg.benchtime)
 
 
 SAMPLE_NS = 10_000_000  # Go's CPU profiler samples at 100 Hz: one sample per 10 ms of CPU time
 
 
-def cpu_benchtime(profile_cfg: dict[str, Any], benchtime: str, ns_per_op: float | None) -> tuple[str, str]:
+def cpu_benchtime(profile_cfg: ProfileSection, benchtime: str, ns_per_op: float | None) -> tuple[str, str]:
     """The CPU profile run's -benchtime: enough iterations for ``profile.min_samples`` samples at the
     benchmark's measured ns/op (sub-benchmarks summed: each runs N times), at most ``profile.max_s``
     seconds; the user's own ``Nx`` stands. Returns the benchtime and what it was chosen from."""
     if benchtime.endswith("x") or not ns_per_op or ns_per_op <= 0:
         return benchtime, ""
-    want = int(profile_cfg.get("min_samples", 1000))
-    max_s = float(profile_cfg.get("max_s", 15))
+    want, max_s = profile_cfg.min_samples, profile_cfg.max_s
     n = math.ceil(want * 1.25 * SAMPLE_NS / ns_per_op)  # 25% over: Go's profiler delivers 80-97% of 100 Hz here
     cap = max(1, int(max_s * 1e9 / ns_per_op))
     chosen = min(n, cap)
@@ -201,11 +187,10 @@ def cpu_benchtime(profile_cfg: dict[str, Any], benchtime: str, ns_per_op: float 
     return f"{chosen}x", why
 
 
-def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, profile_cfg: dict[str, Any],
+def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, profile_cfg: ProfileSection,
                       timeout: str, benchtime: str, stall_s: float = 0, module: str = "",
                       ns_per_op: float | None = None) -> dict[str, Any]:
-    rate = int(profile_cfg.get("memprofilerate", 1))
-    limit = int(profile_cfg.get("top", 15))
+    rate, limit = profile_cfg.memprofilerate, profile_cfg.top
     cpu_bt, cpu_why = cpu_benchtime(profile_cfg, benchtime, ns_per_op)
     pattern = f"^{re.escape(name)}$"
     counts = mem_iterations(benchtime, ns_per_op) if rate == 1 else None
@@ -237,7 +222,7 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
     try:
         cprof = pprof.load(sub / "cpu.prof")
         entry["cpu"] = summarize_cpu(cprof, limit, ns[0] if len(ns) == 1 else None, module)
-        min_samples = int(profile_cfg.get("min_samples", 1000))
+        min_samples = profile_cfg.min_samples
         if 0 < entry["cpu"]["samples"] < min_samples:
             entry["notes"].append(f"{name}: the CPU table rests on {entry['cpu']['samples']} samples (fewer than "
                                   f"profile.min_samples {min_samples}): its order is noisy; raise profile.max_s")
@@ -246,8 +231,8 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
                                   "profile.benchtime)")
         else:
             data = callgraph.gprof2dot_json(cprof, cprof.index_of("cpu"), "cpu", "ns")
-            svg, note = callgraph.render(data, sub / "cpu.svg", float(profile_cfg.get("node_threshold", 0.5)),
-                                         float(profile_cfg.get("edge_threshold", 0.1)))
+            svg, note = callgraph.render(data, sub / "cpu.svg", profile_cfg.node_threshold,
+                                         profile_cfg.edge_threshold)
             if svg:
                 entry["graphs"]["cpu"] = "cpu.svg"
             if note:
@@ -263,7 +248,7 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
     except pprof.ProfileError as e:
         entry["notes"].append(str(e))
     entry["gc_pressure"] = gc_pressure((entry.get("cpu") or {}).get("gc_alloc_pct", 0.0),
-                                       entry["alloc_bytes_per_s"], profile_cfg.get("gc_thresholds") or {})
+                                       entry["alloc_bytes_per_s"], profile_cfg.gc_thresholds)
     return entry
 
 
@@ -281,78 +266,76 @@ def _ns_per_op(bench_meta: Path | None) -> dict[tuple[str, str], float]:
     return out
 
 
-def _failed(bench_meta: Path | None) -> set[tuple[str, str]]:
-    """(package, benchmark) pairs the bench stage could not finish (stalled): never profiled."""
-    return {(f["package"], f["benchmark"]) for f in _artifact(bench_meta).get("failures", [])}
-
-
-def run(params: dict[str, Any], cfg: dict[str, Any], target: Path, out_dir: Path,
-        compare_json: Path | None, baseline_profiles: Path | None = None,
-        bench_meta: Path | None = None) -> dict[str, Any]:
-    profile_cfg = params.get("profile") or {}
-    stall_s = float((params.get("bench") or {}).get("stall_s", 60))
-    benchtime = profile_benchtime(profile_cfg, cfg)
-    out_dir = out_dir.resolve()
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-    regex, why = select_benchmarks(params, compare_json, str(cfg.get("bench", ".")))
-    summary: dict[str, Any] = {"bench": regex, "why": why, "benchtime": benchtime,
-                               "memprofilerate": int(profile_cfg.get("memprofilerate", 1)), "benchmarks": [],
-                               "notes": [], "go_s": 0.0}
-    if not profile_cfg.get("enabled", True):
-        summary["notes"].append("profiling disabled (profile.enabled: false)")
-        atomic.write_json(out_dir / "profile.json", summary)
-        return summary
-    flagged = regressed(compare_json)
-    has_baseline = _artifact(compare_json).get("verdict", "NONE") != "NONE"
-    if str(cfg.get("profile", "all")) == "flagged" and why == "the mode's benchmark set":
-        summary["notes"].append(f"{cfg['mode']} mode profiles only the benchmarks compare flags, and "
-                                + ("none was flagged" if has_baseline else "there is no baseline yet")
-                                + ": `invoke profile` profiles every benchmark (and `invoke baseline` keeps "
-                                  "profiles with the baseline)")
-        atomic.write_json(out_dir / "profile.json", summary)
-        return summary
-    failed = _failed(bench_meta)
+def _profile_all(settings: Settings, cfg: Mode, target: Path, out_dir: Path, doc: dict[str, Any], cmp: CompareDoc,
+                 meta: BenchMeta, baseline_profiles: Path | None, bench_meta: Path | None) -> None:
+    """Profile every selected benchmark of the mode's packages into ``doc`` (a ProfileDoc's fields)."""
+    failed = {(f.package, f.benchmark) for f in meta.failures}
+    flagged = regressed(cmp)
     measured = _ns_per_op(bench_meta)
     module = gotest.module_path(target)
-    pkgs, _, _ = gotest.resolve_packages(target, cfg.get("packages"))
+    pkgs, _, _ = gotest.resolve_packages(target, cfg.package_list)
     for i, pkg in enumerate(pkgs, 1):
         pdir = out_dir / f"{i:02d}-{pkg.import_path.rsplit('/', 1)[-1]}"
         pdir.mkdir()
         binary = pdir / "pkg.test"
-        summary["go_s"] += gotest.build_test_binary(pkg, target, binary)
-        names = gotest.list_benchmarks(binary, pkg, regex)
+        doc["go_s"] += gotest.build_test_binary(pkg, target, binary)
+        names = gotest.list_benchmarks(binary, pkg, doc["bench"])
         if not names:
             shutil.rmtree(pdir)
             continue
         for name in names:
             if (pkg.import_path, name) in failed:
-                summary["notes"].append(f"{name}: not profiled (it did not finish in the bench stage)")
+                doc["notes"].append(f"{name}: not profiled (it did not finish in the bench stage)")
                 continue
             gotest.progress(f"profile: {pkg.import_path} {name}")
             sub = pdir / name
             sub.mkdir()
             try:
-                entry = profile_benchmark(binary, pkg, name, sub, profile_cfg, str(cfg["timeout"]),
-                                          benchtime, stall_s, module, measured.get((pkg.import_path, name)))
+                entry = profile_benchmark(binary, pkg, name, sub, settings.profile, str(cfg.timeout), doc["benchtime"],
+                                          settings.bench.stall_s, module, measured.get((pkg.import_path, name)))
             except BenchpipeError as e:
                 shutil.rmtree(sub)
-                summary["notes"].append(f"{name}: profile skipped: {e.message}")
+                doc["notes"].append(f"{name}: profile skipped: {e.message}")
                 continue
             entry["dir"] = str(sub.relative_to(out_dir))
-            summary["go_s"] += entry.pop("go_s")
-            summary["notes"] += entry["notes"]
+            doc["go_s"] += entry.pop("go_s")
+            doc["notes"] += entry["notes"]
             if name in flagged and baseline_profiles is not None:
-                base = baseline_profiles / pdir.name / name
-                entry["diff"] = profdiff.diff_dirs(base, sub, module, profile_cfg)
+                entry["diff"] = profdiff.diff_dirs(baseline_profiles / pdir.name / name, sub, module, settings.profile)
                 if entry["diff"].get("note"):
-                    summary["notes"].append(f"{name}: {entry['diff']['note']}")
-            summary["benchmarks"].append(entry)
-    summary["go_s"] = round(summary["go_s"], 3)
-    if not summary["benchmarks"]:
-        summary["notes"].append(f"no benchmark matched {regex!r}: nothing profiled")
-    atomic.write_json(out_dir / "profile.json", summary)
-    for n in summary["notes"]:
+                    doc["notes"].append(f"{name}: {entry['diff']['note']}")
+            doc["benchmarks"].append(entry)
+
+
+def run(settings: Settings, target: Path, out_dir: Path, compare_json: Path | None,
+        baseline_profiles: Path | None = None, bench_meta: Path | None = None) -> ProfileDoc:
+    cfg = settings.mode_settings()
+    out_dir = out_dir.resolve()
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    cmp = artifacts.read(compare_json, CompareDoc, missing_ok=True) if compare_json else CompareDoc(verdict="NONE")
+    regex, why = select_benchmarks(settings, cmp, str(cfg.bench))
+    doc: dict[str, Any] = {"bench": regex, "why": why, "benchtime": profile_benchtime(settings.profile, cfg),
+                           "memprofilerate": settings.profile.memprofilerate, "benchmarks": [], "notes": [],
+                           "go_s": 0.0}
+    ran = False
+    if not settings.profile.enabled:
+        doc["notes"].append("profiling disabled (profile.enabled: false)")
+    elif cfg.profile == "flagged" and why == "the mode's benchmark set":
+        doc["notes"].append(f"{settings.mode} mode profiles only the benchmarks compare flags, and "
+                            + ("none was flagged" if cmp.verdict != "NONE" else "there is no baseline yet")
+                            + ": `invoke profile` profiles every benchmark (and `invoke baseline` keeps "
+                              "profiles with the baseline)")
+    else:
+        ran = True
+        meta = artifacts.read(bench_meta, BenchMeta, missing_ok=True)
+        _profile_all(settings, cfg, target, out_dir, doc, cmp, meta, baseline_profiles, bench_meta)
+        doc["go_s"] = round(doc["go_s"], 3)
+        if not doc["benchmarks"]:
+            doc["notes"].append(f"no benchmark matched {regex!r}: nothing profiled")
+    out = artifacts.convert(doc, ProfileDoc, str(out_dir / "profile.json"))
+    artifacts.write(out_dir / "profile.json", out)
+    for n in out.notes if ran else []:  # a stage that profiled nothing on purpose says so in the report only
         sys.stderr.write(f"profile: {n}\n")
-    return summary
+    return out

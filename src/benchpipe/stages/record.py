@@ -10,23 +10,23 @@ stores it twice.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import benchfmt
+from benchpipe.core.artifacts import BenchMeta
 from benchpipe.core.verdict import Options
-from benchpipe.store import history
+from benchpipe.store import artifacts, history
 
 
 def run(raw: Path, meta_path: Path, history_dir: Path, plots_csv: Path | None, opts: Options) -> str:
     """Store the run; returns its run id."""
-    meta = json.loads(meta_path.read_text())
-    parsed = bfmt.read_files([raw])
+    meta = artifacts.read(meta_path, BenchMeta)
+    parsed = benchfmt.read_files([raw])
     digest = hashlib.sha1(raw.read_bytes()).hexdigest()[:6]
-    when = history.parse_time(meta.get("start_time")) or datetime.now(UTC)
+    when = history.parse_time(meta.start_time) or datetime.now(UTC)
     rid = history.append(history_dir, parsed, meta, when,
-                         f"{when:%Y%m%dT%H%M%S}-{str(meta.get('commit') or 'nocommit')[:8]}-{digest}", opts)
+                         history.new_run_id(when, meta.commit, digest), opts)
     if plots_csv is not None:
         history.write_plot_csv(history.query(history_dir, unit="ns/op", warn=False), plots_csv)
     return rid

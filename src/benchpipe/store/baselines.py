@@ -22,8 +22,9 @@ import sys
 from pathlib import Path
 
 from benchpipe.core import benchfmt as bfmt
+from benchpipe.core.artifacts import BenchMeta
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
-from benchpipe.store import atomic
+from benchpipe.store import artifacts, atomic
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -162,7 +163,7 @@ def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = 
         if meta.exists():
             _durable_copy(meta, staging / "meta.json")
         else:
-            atomic.write_json(staging / "meta.json", {})
+            artifacts.write(staging / "meta.json", BenchMeta())
         if profiles is not None and _copy_profiles(profiles, staging / "profile"):
             notes.append(f"kept the run's profiles in {final / 'profile'}")
         _fsync_tree(staging)

@@ -20,7 +20,6 @@ corrupt file is skipped with a warning; queries go on with the rest.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 import duckdb
 
 from benchpipe.core import benchfmt
+from benchpipe.core.artifacts import BenchMeta, HistoryRun
 from benchpipe.core.benchfmt import Parsed
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.verdict import Options
@@ -44,8 +44,9 @@ def _q(p: Path | str) -> str:
     return str(p).replace("'", "''")
 
 
-def new_run_id(when: datetime, commit: str) -> str:
-    return f"{when:%Y%m%dT%H%M%S}-{(commit or 'nocommit')[:8]}-{secrets.token_hex(3)}"
+def new_run_id(when: datetime, commit: str, suffix: str = "") -> str:
+    """A run's id: its time, its commit and ``suffix`` (a digest of its output), or a random part."""
+    return f"{when:%Y%m%dT%H%M%S}-{(commit or 'nocommit')[:8]}-{suffix or secrets.token_hex(3)}"
 
 
 def _write(con: duckdb.DuckDBPyConnection, select: str, args: list[Any], path: Path) -> None:
@@ -53,7 +54,7 @@ def _write(con: duckdb.DuckDBPyConnection, select: str, args: list[Any], path: P
         con.execute(f"COPY ({select}) TO '{_q(tmp)}' (FORMAT parquet)", args)
 
 
-def append(hist: Path, parsed: Parsed, meta: dict[str, Any], when: datetime | None = None,
+def append(hist: Path, parsed: Parsed, meta: BenchMeta, when: datetime | None = None,
            run_id: str | None = None, opts: Options | None = None) -> str:
     """Store one run; returns its run id. A run without results is not stored.
 
@@ -61,8 +62,9 @@ def append(hist: Path, parsed: Parsed, meta: dict[str, Any], when: datetime | No
     as in the report and the comparison."""
     if not parsed.results:
         raise NothingToCompare("run has no benchmark results; nothing stored in the history")
-    when = when or parse_time(meta.get("start_time")) or datetime.now(UTC)
-    rid = run_id or new_run_id(when, str(meta.get("commit") or ""))
+    when = when or parse_time(meta.start_time) or datetime.now(UTC)
+    rid = run_id or new_run_id(when, meta.commit)
+    head = HistoryRun.of(rid, when.isoformat(), meta)
     pkgs, names, units, idx, values = [], [], [], [], []
     seen: dict[tuple[str, str], int] = {}
     for r in parsed.results:
@@ -75,17 +77,16 @@ def append(hist: Path, parsed: Parsed, meta: dict[str, Any], when: datetime | No
             units.append(u)
             idx.append(i)
             values.append(v)
-    consts = [rid, when.replace(tzinfo=None), str(meta.get("commit") or ""), str(meta.get("branch") or ""),
-              bool(meta.get("dirty") or False), str(meta.get("go_version") or ""), str(meta.get("hostname") or ""),
-              str(meta.get("cpu") or ""), str(meta.get("goos") or ""), str(meta.get("goarch") or ""),
-              str(meta.get("mode") or ""), json.dumps(meta.get("settings") or {}, sort_keys=True)]
+    consts = [rid, when.replace(tzinfo=None), head.commit, head.branch, head.dirty, head.go_version, head.machine,
+              head.cpu, head.goos, head.goarch, head.mode, head.params, head.schema_version]
     con = duckdb.connect()
     try:
         _write(con, """SELECT $1::VARCHAR AS run_id, $2::TIMESTAMP AS time, $3::VARCHAR AS commit,
                    $4::VARCHAR AS branch, $5::BOOLEAN AS dirty, $6::VARCHAR AS go_version, $7::VARCHAR AS machine,
                    $8::VARCHAR AS cpu, $9::VARCHAR AS goos, $10::VARCHAR AS goarch, $11::VARCHAR AS mode,
-                   $12::VARCHAR AS params, unnest($13::VARCHAR[]) AS package, unnest($14::VARCHAR[]) AS benchmark,
-                   unnest($15::VARCHAR[]) AS unit, unnest($16::INTEGER[]) AS sample, unnest($17::DOUBLE[]) AS value""",
+                   $12::VARCHAR AS params, $13::INTEGER AS schema_version, unnest($14::VARCHAR[]) AS package,
+                   unnest($15::VARCHAR[]) AS benchmark, unnest($16::VARCHAR[]) AS unit, unnest($17::INTEGER[]) AS sample,
+                   unnest($18::DOUBLE[]) AS value""",
                consts + [pkgs, names, units, idx, values], hist / "runs" / f"{rid}.parquet")
         cols: dict[str, list[Any]] = {c: [] for c in ("package", "benchmark", "unit", "center", "lo", "hi", "n")}
         for (p, b, u), vals in benchfmt.samples(parsed).items():

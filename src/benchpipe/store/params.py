@@ -10,22 +10,18 @@ was produced. ``dvc repro`` alone runs exactly what ``params.yaml`` says.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from benchpipe.core.artifacts import BenchMeta
 from benchpipe.core.errors import BenchpipeError
+from benchpipe.core.settings import Mode, Settings, parse
 
 ENV = "BENCHPIPE_OVERRIDES"
-# Every default a missing parameter takes, defined once (params.yaml states the same values).
-DEFAULT_TARGET = "examples/policyengine"
-MODE_DEFAULTS: dict[str, Any] = {"packages": ["./..."], "bench": ".", "count": 1, "benchtime": "1s", "cpu": "",
-                                 "timeout": "10m", "profile": "all"}
-PAIRED_DEFAULTS: dict[str, Any] = {"rounds": 16, "benchtime": "100ms", "confirm_rounds": 6, "order": "alternate",
-                                   "early_stop": True}
 
 
 def read_yaml(text: str, where: str | Path) -> Any:
@@ -79,8 +75,10 @@ def set_dotted(d: dict[str, Any], key: str, value: Any) -> None:
     cur[parts[-1]] = value
 
 
-def load(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None,
-         run_file: bool = True) -> dict[str, Any]:
+def merged(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None,
+           run_file: bool = True) -> dict[str, Any]:
+    """params.yaml with the run's overrides applied (``params.run.yaml``, ``BENCHPIPE_OVERRIDES``, then
+    ``overrides``), as a nested mapping; not yet checked."""
     p = Path(path)
     try:
         data = read_yaml(p.read_text(), p) or {}
@@ -106,102 +104,38 @@ def load(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = No
     extra.update(overrides or {})
     for k, v in extra.items():
         set_dotted(data, k, v)
-    problem = validate(data)
-    if problem:
-        raise BenchpipeError(f"{p}: {problem}")
     return data
 
 
-# What params.yaml may hold: section -> key -> expected kind ("num", "int", "str", "bool", "regex",
-# "list", "map", "any"). A misspelt key or a value of the wrong kind is an error, not a silent default.
-SCHEMA: dict[str, dict[str, str]] = {
-    "modes.*": {"packages": "list", "bench": "regex", "count": "int", "benchtime": "str", "cpu": "str",
-                "timeout": "str", "profile": "str"},
-    "bench": {"stall_s": "num", "like_baseline": "str"},
-    "compare": {"baseline": "str", "threshold_pct": "num", "alpha": "num", "confidence": "num",
-                "warn_min_pct": "num", "rules": "list", "confirm": "bool"},
-    "compare.rules[]": {"unit": "str", "benchmark": "regex", "threshold_pct": "num", "assume": "str",
-                        "ignore": "bool"},
-    "paired": {"rounds": "int", "benchtime": "str", "confirm_rounds": "int", "order": "str", "early_stop": "bool"},
-    "profile": {"enabled": "bool", "bench": "regex", "benchtime": "str", "memprofilerate": "int", "top": "int",
-                "node_threshold": "num", "edge_threshold": "num", "gc_thresholds": "map", "min_samples": "int",
-                "max_s": "num"},
-    "report": {"trend_runs": "int", "trend_benchmarks": "regex", "trend_max": "int", "targets": "list"},
-}
-TOP = {"target", "mode", "modes", "bench", "compare", "paired", "profile", "report"}
-CHOICES = {("modes.*", "profile"): {"all", "flagged"}, ("compare.rules[]", "assume"): {"exact", "nothing"},
-           ("paired", "order"): {"alternate", "shuffle"}}
+def load(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None,
+         run_file: bool = True) -> Settings:
+    """The run's settings, parsed once (:func:`benchpipe.core.settings.parse`); a problem is one line
+    naming the file."""
+    data = merged(path, overrides, run_file)
+    try:
+        return parse(data)
+    except BenchpipeError as e:
+        raise BenchpipeError(f"{path}: {e.message}") from None
 
 
-def _kind_ok(kind: str, v: Any) -> bool:
-    if kind == "num":
-        return isinstance(v, int | float) and not isinstance(v, bool)
-    if kind == "int":
-        return isinstance(v, int) and not isinstance(v, bool)
-    if kind == "bool":
-        return isinstance(v, bool)
-    if kind == "list":
-        return isinstance(v, list | str)
-    if kind == "map":
-        return isinstance(v, dict)
-    return v is None or isinstance(v, str | int | float)
-
-
-def _check_map(where: str, schema_key: str, d: Any) -> str:
-    if not isinstance(d, dict):
-        return f"{where} must be a mapping"
-    allowed = SCHEMA[schema_key]
-    for k, v in d.items():
-        if k not in allowed:
-            near = difflib.get_close_matches(str(k), allowed, 1)
-            return f"unknown key {where}.{k}" + (f" (did you mean {near[0]}?)" if near else "")
-        kind = allowed[k]
-        if not _kind_ok(kind, v):
-            return f"{where}.{k}: expected {'a number' if kind in ('num', 'int') else 'a ' + kind}, got {v!r}"
-        if kind == "regex" and v:
-            try:
-                re.compile(str(v))
-            except re.error as e:
-                return f"{where}.{k}: invalid regular expression {v!r} ({e})"
-        choices = CHOICES.get((schema_key, k))
-        if choices and v not in choices:
-            return f"{where}.{k}: {v!r} is not one of {', '.join(sorted(choices))}"
-    return ""
+def load_optional(path: str | None) -> Settings:
+    """``path``'s settings; without one, ./params.yaml's where it exists, else every default."""
+    if path:
+        return load(path)
+    return load("params.yaml") if Path("params.yaml").exists() else Settings()
 
 
 def validate(data: dict[str, Any]) -> str:
-    """The first problem in the parameters, as one line, or ""."""
-    for k in data:
-        if k not in TOP:
-            near = difflib.get_close_matches(str(k), TOP, 1)
-            return f"unknown key {k}" + (f" (did you mean {near[0]}?)" if near else "")
-    for name, mode in (data.get("modes") or {}).items():
-        if problem := _check_map(f"modes.{name}", "modes.*", mode):
-            return problem
-    for section in ("bench", "compare", "paired", "profile", "report"):
-        if section in data and (problem := _check_map(section, section, data[section] or {})):
-            return problem
-    for i, rule in enumerate((data.get("compare") or {}).get("rules") or []):
-        if problem := _check_map(f"compare.rules[{i}]", "compare.rules[]", rule):
-            return problem
+    """The first problem in merged parameters, as one line, or ""."""
+    try:
+        parse(data)
+    except BenchpipeError as e:
+        return e.message
     return ""
 
 
-def mode_config(params: dict[str, Any]) -> dict[str, Any]:
-    """Bench settings of the selected mode."""
-    mode = params.get("mode", "quick")
-    modes = params.get("modes", {})
-    if mode not in modes:
-        raise BenchpipeError(f"params: mode {mode!r} is not one of {', '.join(modes) or 'none'}")
-    cfg = {**MODE_DEFAULTS, **modes[mode]}
-    cfg["mode"] = mode
-    pk = cfg["packages"]
-    cfg["packages"] = pk.split() if isinstance(pk, str) else [str(x) for x in pk]
-    return cfg
-
-
-def target_dir(params: dict[str, Any], root: Path | None = None) -> Path:
-    t = Path(str(params.get("target", DEFAULT_TARGET))).expanduser()
+def target_dir(settings: Settings, root: Path | None = None) -> Path:
+    t = Path(settings.target).expanduser()
     if not t.is_absolute():
         t = (root or Path.cwd()) / t
     return t
@@ -223,20 +157,20 @@ def overridden(key: str, path: str | Path = "params.yaml") -> bool:
     return isinstance(recorded, dict) and key in flatten(recorded)
 
 
-def like_baseline(cfg: dict[str, Any], meta: dict[str, Any], path: str | Path = "params.yaml") -> tuple[dict[str, Any], str]:
+def like_baseline(mode: Mode, mode_name: str, meta: BenchMeta,
+                  path: str | Path = "params.yaml") -> tuple[Mode, str]:
     """The mode's settings with the baseline's benchtime and -cpu list where the user did not set them
     (``bench.like_baseline``: compare like with like); returns the settings and a note saying what was taken."""
-    s = meta.get("settings") or {}
+    s = meta.settings
+    if s is None:
+        return mode, ""
     taken = []
-    out = dict(cfg)
+    out = mode
     for key in ("benchtime", "cpu"):
-        if key in s and not overridden(f"modes.{cfg['mode']}.{key}", path) and str(s[key] or "") != str(cfg.get(key) or ""):
-            out[key] = s[key]
-            taken.append(f"{'-cpu' if key == 'cpu' else key} {s[key] or 'default'}")
+        theirs = getattr(s, key)
+        if theirs is not None and not overridden(f"modes.{mode_name}.{key}", path) and \
+                str(theirs or "") != str(getattr(mode, key) or ""):
+            out = msgspec.structs.replace(out, **{key: theirs})
+            taken.append(f"{'-cpu' if key == 'cpu' else key} {theirs or 'default'}")
     note = f"{' and '.join(taken)} taken from the baseline (compare like with like)" if taken else ""
     return out, note
-
-
-def paired_config(params: dict[str, Any]) -> dict[str, Any]:
-    """params.yaml's ``paired`` section with its defaults."""
-    return {**PAIRED_DEFAULTS, **(params.get("paired") or {})}

@@ -10,10 +10,13 @@ from benchpipe.cli.commands import (
     gate,
     history,
     parse,
+    pipeline,
     profile,
     record,
     report,
+    schemas,
     settings,
 )
 
-ALL = [bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline, annotate, settings]
+ALL = [bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline, annotate, settings,
+       pipeline, schemas]

@@ -9,7 +9,6 @@ Always exits 0 when the file reads: the comparison's own exit code is the gate.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -29,14 +28,14 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from benchpipe.core.artifacts import CompareDoc
     from benchpipe.render import ci
-    from benchpipe.store import atomic
+    from benchpipe.store import artifacts, atomic
 
     path = Path(args.file)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise BenchpipeError(f"{path}: no comparison to annotate ({e.__class__.__name__})") from None
+    if not path.exists():
+        raise BenchpipeError(f"{path}: no comparison to annotate (FileNotFoundError)")
+    data = artifacts.read(path, CompareDoc)
     text = ci.summary_markdown(data, args.title)
     if args.summary:
         with open(args.summary, "a", encoding="utf-8") as f:

@@ -23,25 +23,25 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from benchpipe.core.artifacts import BenchMeta
     from benchpipe.stages import bench
-    from benchpipe.store import atomic, baselines
+    from benchpipe.store import artifacts, baselines
 
     settings = params.load(args.params)
-    cfg = params.mode_config(settings)
-    target = params.target_dir(settings)
-    bcfg = settings.get("bench") or {}
-    stall_s = float(bcfg.get("stall_s", 60))
+    cfg = settings.mode_settings()
     note = ""
-    if bcfg.get("like_baseline"):
-        _, meta = baselines.paths(str(bcfg["like_baseline"]))
-        cfg, note = params.like_baseline(cfg, atomic.read_json(meta), args.params)
+    if settings.bench.like_baseline:
+        _, meta = baselines.paths(str(settings.bench.like_baseline))
+        cfg, note = params.like_baseline(cfg, settings.mode, artifacts.read(meta, BenchMeta, missing_ok=True),
+                                         args.params)
         if note:
             sys.stderr.write(f"bench: {note}\n")
-    info = bench.run(cfg, target, Path(args.out), Path(args.meta), stall_s, [note] if note else [])
-    sys.stderr.write(f"bench: {info['results']} results in {info['wall_s']:.1f}s "
-                     f"(go test {info['go_s']:.1f}s) -> {args.out}\n")
-    for f in info["failures"]:
-        sys.stderr.write(f"bench: error: {f['message']}\n")
-    if info["failures"] and not args.keep_going:
+    info = bench.run(cfg, settings.mode, params.target_dir(settings), Path(args.out), Path(args.meta),
+                     settings.bench.stall_s, [note] if note else [])
+    sys.stderr.write(f"bench: {info.results} results in {info.wall_s:.1f}s "
+                     f"(go test {info.go_s:.1f}s) -> {args.out}\n")
+    for f in info.failures:
+        sys.stderr.write(f"bench: error: {f.message}\n")
+    if info.failures and not args.keep_going:
         return EXIT_ERROR
     return EXIT_OK

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from benchpipe.cli.common import add_paired_opts, load_params_opt, options
+from benchpipe.cli.common import add_paired_opts, options
+from benchpipe.store import params
 
 
 def register(sub: Any) -> None:
@@ -22,5 +23,5 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from benchpipe.revisions import bisect
 
-    settings = load_params_opt(args.params) or {}
+    settings = params.load_optional(args.params)
     return bisect.main(args, options(args, settings), settings)

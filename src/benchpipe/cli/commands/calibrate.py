@@ -7,8 +7,9 @@ import json
 import sys
 from typing import Any
 
-from benchpipe.cli.common import add_paired_opts, load_params_opt, options
+from benchpipe.cli.common import add_paired_opts, options
 from benchpipe.core.errors import EXIT_OK
+from benchpipe.store import params
 
 
 def register(sub: Any) -> None:
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from benchpipe.revisions import calibrate, paired
     from benchpipe.store import atomic
 
-    settings = load_params_opt(args.params) or {}
+    settings = params.load_optional(args.params)
     args.base = args.head = args.rev
     args.no_confirm, args.changed_only = True, False
     args.fixed_rounds = True  # the noise floor is measured over every round

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchpipe.cli.common import RUN, add_stat_opts, load_params_opt, options, verdict_code
+from benchpipe.cli.common import RUN, add_stat_opts, options, verdict_code
 from benchpipe.core import comparable, shift
 from benchpipe.core.errors import EXIT_OK, BenchpipeError, NothingToCompare
 from benchpipe.store import cachedir, params
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     for side, p, f in (("old", old, args.files[0]), ("new", new, args.files[1])):
         if not p.values:
             raise NothingToCompare(f"{f}: no benchmark results ({side} side)")
-    c = compare_samples(old.values, new.values, {**old.units, **new.units}, options(args, load_params_opt(args.params)))
+    c = compare_samples(old.values, new.values, {**old.units, **new.units}, options(args, params.load_optional(args.params)))
     c.old_label, c.new_label = Path(args.files[0]).name, Path(args.files[1]).name
     moved = shift.detect(c.rows)
     if moved:
@@ -94,18 +94,15 @@ def _compare_stage(args: argparse.Namespace) -> int:
     from benchpipe.stages import compare
 
     settings = params.load(args.params or "params.yaml")
-    name = str(args.baseline or (settings.get("compare") or {}).get("baseline", "main"))
+    name = str(args.baseline or settings.compare.baseline)
     meta = Path(args.current_meta) if args.current_meta else None
     opts = options(args, settings)
-    cfg = settings.get("compare") or {}
     confirm_fn = None
-    if cfg.get("confirm", True) and not args.no_confirm:
+    if settings.compare.confirm and not args.no_confirm:
         from benchpipe.revisions import confirm
 
-        confirm_fn = functools.partial(confirm.confirm, opts=opts,
-                                       rounds=int(params.paired_config(settings)["confirm_rounds"]),
-                                       cache=cachedir.cache_root(args.cache_dir),
-                                       stall_s=float((settings.get("bench") or {}).get("stall_s", 60)))
+        confirm_fn = functools.partial(confirm.confirm, opts=opts, rounds=settings.paired.confirm_rounds,
+                                       cache=cachedir.cache_root(args.cache_dir), stall_s=settings.bench.stall_s)
     compare.run(name, Path(args.current), meta, Path(args.out or RUN / "compare.json"), opts, confirm_fn,
                 Path(args.samples) if args.samples else None)
     return EXIT_OK
@@ -113,29 +110,28 @@ def _compare_stage(args: argparse.Namespace) -> int:
 
 def _paired(args: argparse.Namespace) -> int:
     """Base and head revisions run interleaved; calibration warnings; the table on stdout."""
-    from benchpipe.core.verdict import to_json
+    from benchpipe.core.artifacts import compare_doc
     from benchpipe.render import text as output
     from benchpipe.revisions import calibrate, paired
-    from benchpipe.store import atomic
+    from benchpipe.store import artifacts
 
     if not args.base:
         raise BenchpipeError("paired comparison needs --base REV")
-    settings = load_params_opt(args.params) or {}
+    settings = params.load_optional(args.params)
     opts = options(args, settings)
     plan = paired.plan_from(args, settings)
     c, facts = paired.execute(plan, opts)
     c.warnings += calibrate.threshold_warnings(plan, c)
     c.warnings.append("base and head ran interleaved with the same settings (benchtime, -cpu, -benchmem, machine): "
                       "comparable by construction")
-    data = to_json(c)
-    data["paired"] = {k: v for k, v in facts.items() if k != "samples"}
+    doc = compare_doc(c, paired={k: v for k, v in facts.items() if k != "samples"})
     if args.out:
-        atomic.write_json(args.out, data)
+        artifacts.write(args.out, doc)
     if args.only_changed:
         c.rows = [r for r in c.rows if r.verdict != "unchanged"]
-        data["rows"] = [r for r in data["rows"] if r["verdict"] != "unchanged"]
+        doc.rows = [r for r in doc.rows if r.verdict != "unchanged"]
     if args.format == "json":
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.write(json.dumps(artifacts.to_dict(doc), indent=2) + "\n")
     else:
         sys.stdout.write(output.render(c, args.format))
     if facts["confirmed"]:

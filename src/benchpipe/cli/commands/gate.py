@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.cli.common import RUN, verdict_code
+from benchpipe.core.artifacts import CompareDoc, row_of
 from benchpipe.core.errors import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, BenchpipeError
-from benchpipe.render.text import shift_line, verdict_line_json
+from benchpipe.render.text import delta_text, regressed_item, shift_line, verdict_line_doc
+from benchpipe.store import artifacts
 
 
 def register(sub: Any) -> None:
@@ -31,48 +33,42 @@ def register(sub: Any) -> None:
     p.set_defaults(fn=run)
 
 
-def decide(data: dict[str, Any], require_baseline: bool, strict_env: bool) -> tuple[int, list[str]]:
+def decide(doc: CompareDoc, require_baseline: bool, strict_env: bool) -> tuple[int, list[str]]:
     """The exit code and the lines that explain it."""
-    failures = data.get("failures") or []
-    if failures:
-        return EXIT_ERROR, [f"error: {f['message']}" for f in failures] + [
-            f"verdict: ERROR ({len(failures)} benchmark(s) did not finish; the other results are in the report)"]
-    if data.get("verdict", "NONE") == "NONE":
-        return (EXIT_NOTHING if require_baseline else EXIT_OK), [f"verdict: no baseline ({data.get('note', '')})"]
-    diffs = [f"not comparable: {d}" for d in data.get("not_comparable") or []]
+    if doc.failures:
+        return EXIT_ERROR, [f"error: {f.message}" for f in doc.failures] + [
+            f"verdict: ERROR ({len(doc.failures)} benchmark(s) did not finish; the other results are in the report)"]
+    if doc.verdict == "NONE":
+        return (EXIT_NOTHING if require_baseline else EXIT_OK), [f"verdict: no baseline ({doc.note})"]
+    diffs = [f"not comparable: {d}" for d in doc.not_comparable]
     if diffs and strict_env:
         return EXIT_NOTHING, diffs + ["verdict: not comparable (--strict-env)"]
-    if data.get("shift"):
-        diffs.append(shift_line(str(data["shift"])))
-    return verdict_code(data["verdict"]), diffs + [verdict_line_json(data)] + untrusted(data)
+    if doc.shift:
+        diffs.append(shift_line(doc.shift))
+    return verdict_code(doc.verdict), diffs + [verdict_line_doc(doc)] + untrusted(doc)
 
 
-def untrusted(data: dict[str, Any]) -> list[str]:
+def untrusted(doc: CompareDoc) -> list[str]:
     """A line for each regressed row that benchmark health says cannot be trusted: a FAIL never rests on
     one silently."""
-    return [f"note: {r['benchmark']} {r['unit']} regressed, but {w}" for r in data.get("rows", [])
-            if r["verdict"] == "regression" for w in r.get("warnings", []) if w.startswith("untrustworthy")]
-
-
-def regressed(data: dict[str, Any]) -> list[str]:
-    return [f"{r['benchmark']} {r['unit']} {r['delta_pct']:+.2f}%" if r.get("delta_pct") is not None
-            else f"{r['benchmark']} {r['unit']}" for r in data.get("rows", []) if r["verdict"] == "regression"]
+    return [f"note: {r.benchmark} {r.unit} regressed, but {w}" for r in doc.regressions()
+            for w in r.warnings if w.startswith("untrustworthy")]
 
 
 def run(args: argparse.Namespace) -> int:
     p = Path(args.compare)
     if not p.exists():
         raise BenchpipeError(f"{p}: no comparison (run the pipeline first)")
-    data = json.loads(p.read_text())
-    code, lines = decide(data, not args.allow_missing_baseline, args.strict_env)
+    doc = artifacts.read(p, CompareDoc)
+    code, lines = decide(doc, not args.allow_missing_baseline, args.strict_env)
     if args.report_only and code != EXIT_ERROR:
         code = EXIT_OK
     if args.format == "json":
-        sys.stdout.write(json.dumps({"verdict": data.get("verdict", "NONE"), "exit_code": code,
-                                     "threshold_pct": data.get("threshold_pct"), "alpha": data.get("alpha"),
-                                     "regressed": regressed(data), "not_comparable": data.get("not_comparable") or [],
-                                     "failures": [f["message"] for f in data.get("failures") or []],
-                                     "note": data.get("note", "")}, indent=2) + "\n")
+        regressed = [regressed_item(r.benchmark, r.unit, delta_text(row_of(r))) for r in doc.regressions()]
+        sys.stdout.write(json.dumps({"verdict": doc.verdict, "exit_code": code, "threshold_pct": doc.threshold_pct,
+                                     "alpha": doc.alpha, "regressed": regressed, "not_comparable": doc.not_comparable,
+                                     "failures": [f.message for f in doc.failures], "note": doc.note},
+                                    indent=2) + "\n")
     else:
         sys.stdout.write("\n".join(lines) + "\n")
     return code

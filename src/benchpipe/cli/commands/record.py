@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from benchpipe.stages import record
     from benchpipe.store import params
 
-    opts = Options.from_params(params.load(args.params).get("compare"))
+    opts = Options.from_settings(params.load(args.params).compare)
     rid = record.run(Path(args.raw), Path(args.meta), Path(args.history), Path(args.plots) if args.plots else None,
                      opts)
     sys.stderr.write(f"record: run {rid} stored in {args.history}\n")

@@ -1,0 +1,392 @@
+"""The artifacts the stages pass each other, as typed, versioned models (msgspec Structs).
+
+One model per file, one writer and one reader each (:mod:`benchpipe.store.artifacts` reads and writes
+them):
+
+=======================  ==================  ===================================================
+file                     model               writer -> readers
+=======================  ==================  ===================================================
+``run/bench.json``       :class:`BenchMeta`  bench stage -> compare, profile, record, report, tasks
+``baselines/N/meta.json`` :class:`BenchMeta` ``invoke baseline`` (a copy) -> compare, bench
+``run/compare.json``     :class:`CompareDoc` compare stage -> profile, report, gate, annotate
+``run/profile/profile.json`` :class:`ProfileDoc` profile stage -> report, tasks
+paired ``--out`` JSON    :class:`CompareDoc` (with ``paired``) ``compare --base`` -> gate, annotate
+history ``runs/*.parquet`` :class:`HistoryRun` record stage -> history queries (one row per sample)
+=======================  ==================  ===================================================
+
+Every file carries ``schema_version`` (the model's :data:`SCHEMA_VERSION`). A file written before
+versioning (no ``schema_version``: version 0) has the same shape and is read as it is (migrated by
+defaulting what it lacks); a file of a newer version than this benchpipe knows is refused with one
+line naming the file and both versions. Unknown fields are ignored (a newer minor writer).
+
+A field that a run may not record (an old file, a run outside git) is ``None``: "not recorded" is not
+"default", and :mod:`benchpipe.core.comparable` never calls an unrecorded setting a difference.
+msgspec (not pydantic): it imports in ~5 ms instead of ~120 ms, which the compare path's speed target
+(at most benchstat's time for a whole process) cannot afford; it validates, converts and generates the
+JSON Schemas (``docs/schemas/``, :func:`schemas`) as well.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from benchpipe.core.settings import CompareSection
+from benchpipe.core.stats import Summary
+from benchpipe.core.verdict import Comparison, Row, to_json
+
+SCHEMA_VERSION = 1
+_COMPARE = CompareSection()  # the defaults of a comparison's options (params.yaml's)
+
+
+class Model(msgspec.Struct, kw_only=True):
+    """Base of the artifact models: a versioned JSON object."""
+
+    schema_version: int = SCHEMA_VERSION
+
+
+class Part(msgspec.Struct, kw_only=True):
+    """Base of a nested object of an artifact."""
+
+
+# --- bench.json / a baseline's meta.json -------------------------------------------------------------------
+
+
+class RunSettings(Part, kw_only=True):
+    """The settings the benchmarks ran with (``go test`` flags); None: not recorded."""
+
+    packages: list[str] = []
+    bench: str | None = None
+    count: int | None = None
+    benchtime: str | None = None
+    cpu: str | None = None
+    timeout: str | None = None
+    benchmem: bool | None = None
+
+
+class SourceFingerprint(Part, kw_only=True):
+    sha256: str = ""
+    files: int = 0
+
+
+class PackageRun(Part, kw_only=True):
+    import_path: str
+    dir: str = ""
+    run_s: float = 0.0
+    maxrss_kb: int = 0
+    results: int = 0
+
+
+class Failure(Part, kw_only=True):
+    """A benchmark the bench stage could not finish (a stall): named, with where it blocked."""
+
+    kind: str
+    package: str
+    benchmark: str
+    running: str = ""
+    where: str = ""
+    dump: str = ""
+    message: str = ""
+
+
+class BenchMeta(Model, kw_only=True):
+    """``bench.json``: how a run was produced (and a baseline's ``meta.json``, a copy of its run's)."""
+
+    mode: str = ""
+    target: str = ""
+    start_time: str | None = None
+    wall_s: float = 0.0
+    go_s: float = 0.0
+    build_s: float = 0.0
+    command: list[str] = []
+    commands: list[list[str]] = []
+    settings: RunSettings | None = None
+    module: str = ""
+    source: SourceFingerprint | None = None
+    packages: list[PackageRun] = []
+    peak_rss_kb: int = 0
+    results: int = 0
+    failures: list[Failure] = []
+    notes: list[str] = []
+    go_version: str | None = None
+    goos: str | None = None
+    goarch: str | None = None
+    cpu: str | None = None
+    gomaxprocs: int | None = None
+    hostname: str | None = None
+    commit: str = ""
+    dirty: bool | None = None
+    branch: str = ""
+
+
+# --- compare.json and the paired verdict -------------------------------------------------------------------
+
+
+class Side(Part, kw_only=True):
+    """One side's summary: center with its confidence interval (None: not finite), sample count."""
+
+    center: float | None = None
+    lo: float | None = None
+    hi: float | None = None
+    n: int = 0
+
+
+class RowDoc(Part, kw_only=True):
+    """One comparison row (:class:`benchpipe.core.verdict.Row`)."""
+
+    package: str = ""
+    benchmark: str
+    unit: str
+    old: Side
+    new: Side
+    delta_pct: float | None = None
+    p: float | None = None
+    significant: bool = False
+    verdict: str
+    threshold_pct: float = 0.0
+    higher_is_better: bool = False
+    warnings: list[str] = []
+    ratio: Side | None = None
+    varies_with_n: bool = False
+
+
+class Geomean(Part, kw_only=True):
+    old: float | None = None
+    new: float | None = None
+    delta_pct: float | None = None
+    packages: dict[str, dict[str, float | None]] = {}
+
+
+class ConfirmFacts(Part, kw_only=True):
+    """What confirmation by interleaved rounds did (:func:`benchpipe.revisions.confirm.confirm`)."""
+
+    rounds: int = 0
+    confirmed: list[str] = []
+    unconfirmed: list[str] = []
+    seconds: float = 0.0
+    results: int = 0
+    runs: int = 0
+    note: str = ""
+
+
+class HealthFinding(Part, kw_only=True):
+    """A reason a benchmark's numbers cannot be trusted (:class:`benchpipe.core.health.Finding`)."""
+
+    package: str
+    benchmark: str
+    unit: str
+    problem: str
+    detail: str
+    fix: str
+
+
+class PairedFacts(Part, kw_only=True):
+    """A paired comparison's facts: revisions, rounds, design, confirmation (``compare --base``)."""
+
+    base: str = ""
+    head: str = ""
+    target: str = ""
+    head_dirty: bool | None = None
+    changed_packages: list[str] | str | None = None
+    iterations: dict[str, int] = {}
+    design: dict[str, Any] = {}
+    confirm_runs: int = 0
+    seconds: float = 0.0
+    rounds: int = 0
+    runs: int = 0
+    confirm_rounds: int = 0
+    confirmed: list[str] = []
+    unconfirmed: list[str] = []
+
+
+class CompareDoc(Model, kw_only=True):
+    """``compare.json`` (and a paired comparison's JSON): the verdict, its rows and what it rests on.
+
+    ``verdict`` is PASS / WARN / FAIL, or NONE (no baseline: ``note`` says why, ``rows`` is empty)."""
+
+    verdict: str
+    threshold_pct: float = _COMPARE.threshold_pct
+    alpha: float = _COMPARE.alpha
+    method: str = ""
+    not_comparable: list[str] = []
+    shift: str = ""
+    old: str = ""
+    new: str = ""
+    rows: list[RowDoc] = []
+    geomean: dict[str, Geomean] = {}
+    added: list[str] = []
+    removed: list[str] = []
+    warnings: list[str] = []
+    note: str = ""
+    baseline: str = ""
+    baseline_env: BenchMeta | None = None
+    current_env: BenchMeta | None = None
+    failures: list[Failure] = []
+    confirm: ConfirmFacts | None = None
+    health: list[HealthFinding] = []
+    paired: PairedFacts | None = None
+
+    def regressions(self) -> list[RowDoc]:
+        return [r for r in self.rows if r.verdict == "regression"]
+
+
+# --- profile.json ------------------------------------------------------------------------------------------
+
+
+class FuncCost(Part, kw_only=True):
+    """One function's row of a CPU or memory table (ns or bytes/objects, shares in %)."""
+
+    function: str
+    file: str = ""
+    line: int = 0
+    flat: int | float = 0  # ns (CPU) or bytes / objects (memory): integers in whole-run profiles
+    cum: int | float = 0
+    flat_pct: float = 0.0
+    cum_pct: float = 0.0
+    flat_ns_op: float | None = None
+    cum_ns_op: float | None = None
+
+
+class CpuProfile(Part, kw_only=True):
+    total_ns: int | float = 0
+    duration_ns: int = 0
+    samples: int = 0
+    ns_per_op: float | None = None
+    gc_alloc_pct: float = 0.0
+    harness_pct: float = 0.0
+    flat: list[FuncCost] = []
+    cum: list[FuncCost] = []
+    own: list[FuncCost] = []
+
+
+class MemTable(Part, kw_only=True):
+    total: int | float = 0
+    setup: int | float = 0
+    top: list[FuncCost] = []
+
+
+class MemProfile(Part, kw_only=True):
+    """Allocation hotspots: per op of the timed loop (``per_op``, two runs) or of the whole run."""
+
+    iterations: list[int] = []
+    per_op: bool = False
+    alloc_space: MemTable = msgspec.field(default_factory=MemTable)
+    alloc_objects: MemTable = msgspec.field(default_factory=MemTable)
+
+
+class DiffRow(Part, kw_only=True):
+    function: str
+    base_flat: float = 0.0
+    cur_flat: float = 0.0
+    d_flat: float = 0.0
+    base_cum: float = 0.0
+    cur_cum: float = 0.0
+    d_cum: float = 0.0
+    d_own: float = 0.0
+
+
+class ProfileDiff(Part, kw_only=True):
+    """The differential profile of a regressed benchmark against its baseline's profile."""
+
+    note: str = ""
+    rows: list[DiffRow] = []
+    base_ns_per_op: float = 0.0
+    cur_ns_per_op: float = 0.0
+    base_iterations: int = 0
+    cur_iterations: int = 0
+    graph: str = ""
+
+
+class Graphs(Part, kw_only=True):
+    cpu: str = ""
+
+
+class ProfiledBenchmark(Part, kw_only=True):
+    package: str
+    benchmark: str
+    dir: str = ""
+    maxrss_kb: int = 0
+    cpu_benchtime: str = ""
+    cpu_benchtime_why: str = ""
+    iterations: int = 0
+    alloc_bytes_per_s: float = 0.0
+    notes: list[str] = []
+    graphs: Graphs = msgspec.field(default_factory=Graphs)
+    cpu: CpuProfile | None = None
+    mem: MemProfile | None = None
+    gc_pressure: str = "Low"
+    diff: ProfileDiff | None = None
+
+
+class ProfileDoc(Model, kw_only=True):
+    """``profile.json``: which benchmarks were profiled and why, and what their profiles say."""
+
+    bench: str = ""
+    why: str = ""
+    benchtime: str = ""
+    memprofilerate: int = 1
+    benchmarks: list[ProfiledBenchmark] = []
+    notes: list[str] = []
+    go_s: float = 0.0
+
+
+# --- the history -------------------------------------------------------------------------------------------
+
+
+class HistoryRun(Model, kw_only=True):
+    """The columns every row of a run's history file repeats (one row per sample besides these)."""
+
+    run_id: str
+    time: str
+    commit: str = ""
+    branch: str = ""
+    dirty: bool = False
+    go_version: str = ""
+    machine: str = ""
+    cpu: str = ""
+    goos: str = ""
+    goarch: str = ""
+    mode: str = ""
+    params: str = "{}"
+
+    @classmethod
+    def of(cls, run_id: str, time: str, meta: BenchMeta) -> HistoryRun:
+        settings = msgspec.to_builtins(meta.settings) if meta.settings is not None else {}
+        import json
+
+        return cls(run_id=run_id, time=time, commit=meta.commit, branch=meta.branch, dirty=bool(meta.dirty),
+                   go_version=meta.go_version or "", machine=meta.hostname or "", cpu=meta.cpu or "",
+                   goos=meta.goos or "", goarch=meta.goarch or "", mode=meta.mode,
+                   params=json.dumps(settings, sort_keys=True))
+
+
+MODELS: dict[str, type[Model]] = {"bench": BenchMeta, "compare": CompareDoc, "profile": ProfileDoc,
+                                  "history-run": HistoryRun}
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of each artifact model, by name (``docs/schemas/<name>.schema.json``)."""
+    out = {}
+    for name, model in MODELS.items():
+        s = msgspec.json.schema(model)
+        s["$id"] = f"https://benchpipe.invalid/schemas/{name}.schema.json"
+        s["title"] = f"benchpipe {name} (schema_version {SCHEMA_VERSION})"
+        out[name] = s
+    return out
+
+
+def row_of(r: RowDoc) -> Row:
+    """A comparison row of a compare.json row (None bounds: an infinite interval, None center: NaN)."""
+    def side(s: Side) -> Summary:
+        return Summary(s.center if s.center is not None else float("nan"), s.lo if s.lo is not None else float("-inf"),
+                       s.hi if s.hi is not None else float("inf"), s.n)
+
+    return Row(r.package, r.benchmark, r.unit, side(r.old), side(r.new), r.delta_pct, r.p, r.significant, r.verdict,
+               r.threshold_pct, r.higher_is_better, list(r.warnings), side(r.ratio) if r.ratio else None, r.varies_with_n)
+
+
+def compare_doc(c: Comparison, **fields: Any) -> CompareDoc:
+    """The artifact of a comparison (:func:`benchpipe.core.verdict.to_json`), with the compare stage's or a
+    paired run's own ``fields`` (baseline, environments, confirmation, paired facts, ...)."""
+    return msgspec.convert({**to_json(c), **fields}, CompareDoc)

@@ -1,0 +1,46 @@
+"""The Performance Comparison section, from the compare stage's :class:`CompareDoc`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchpipe.core import comparable
+from benchpipe.core.artifacts import BenchMeta, CompareDoc, row_of
+from benchpipe.core.units import tidy
+from benchpipe.render.report.fmt import code_escape
+from benchpipe.render.text import center_cells, delta_text
+
+
+def comparison(doc: CompareDoc) -> dict[str, Any]:
+    """The verdict, the comparison table and environments (``cmp``), and the regressed and warned rows."""
+    flagged = [f"{r.benchmark} ({r.unit} {r.delta_pct:+.1f}%)" if r.delta_pct is not None
+               else f"{r.benchmark} ({r.unit})" for r in doc.regressions()]
+    warned = [f"{r.benchmark} {r.unit}: {'; '.join(r.warnings) or 'worse but within threshold'}"
+              for r in doc.rows if r.verdict == "warn"]
+    return {"cmp": table(doc) if doc.rows else None, "cmp_note": doc.note or "No baseline to compare with.",
+            "verdict": doc.verdict if doc.rows else "PASS (no baseline)", "threshold": doc.threshold_pct,
+            "alpha": doc.alpha, "flagged": flagged, "warned": warned}
+
+
+def table(doc: CompareDoc) -> dict[str, Any]:
+    rows = []
+    for r in doc.rows:
+        row = row_of(r)
+        change = delta_text(row) + (f" (p={r.p:.3f})" if r.p is not None else "")
+        old_cell, new_cell = center_cells(row)
+        rows.append({"name": r.benchmark, "unit": tidy(r.unit)[0], "old": old_cell, "new": new_cell,
+                     "change": change, "verdict": r.verdict})
+    be, ce = doc.baseline_env or BenchMeta(), doc.current_env or BenchMeta()
+    bs, cs = comparable.from_meta(be), comparable.from_meta(ce)
+    env_rows = [{"label": lab, "old": bs.get(k, "?"), "new": cs.get(k, "?")} for k, lab in comparable.SHAPING]
+    env_rows += [{"label": lab, "old": "?" if old is None else old, "new": "?" if new is None else new}
+                 for lab, old, new in [("Module", be.module, ce.module), ("Commit", be.commit, ce.commit),
+                                       ("Time", be.start_time, ce.start_time)]]
+    if doc.paired is not None:
+        title = (f"Paired comparison: base `{code_escape(doc.paired.base or '?')[:12]}` vs head "
+                 f"`{code_escape(doc.paired.head or '?')[:12]}`")
+    else:
+        title = (f"Baseline `{code_escape(doc.baseline or '?')}` ({be.start_time or 'unknown time'}, "
+                 f"commit `{code_escape(be.commit or '?')[:12]}`) vs current")
+    return {"rows": doc.rows, "not_comparable": doc.not_comparable, "method": doc.method, "alpha": doc.alpha,
+            "table": rows, "env_rows": env_rows, "title": title}

@@ -1,0 +1,42 @@
+"""The Trends section: a chart with change points for each chosen benchmark's recent runs (ns/op)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from benchpipe.core import benchfmt, changepoint
+from benchpipe.render import trend
+from benchpipe.store import atomic
+
+
+def _opt(x: Any) -> float | None:
+    """A nullable float column value (masked or NaN) as float or None."""
+    if x is None or getattr(x, "mask", False) is True or type(x).__name__ == "MaskedConstant":
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if v != v else v
+
+
+def trend_entry(name: str, cols: dict[str, Any], graphs: Path, report_dir: Path) -> dict[str, Any]:
+    """One benchmark's chart (written under ``graphs``) and its change points."""
+    pts = [{"run_id": str(cols["run_id"][i]), "time": str(cols["time"][i]), "commit": str(cols["commit"][i]),
+            "center": float(cols["center"][i]), "lo": _opt(cols["lo"][i]), "hi": _opt(cols["hi"][i])}
+           for i in range(len(cols["center"]))]
+    cps = changepoint.detect([p["center"] for p in pts]) if len(pts) >= 6 else []
+    dest = graphs / f"trend-{benchfmt.slug(name)}.svg"
+    atomic.write_text(dest, trend.svg(name, "ns/op", pts, cps))
+    return {"benchmark": name, "svg": os.path.relpath(dest, report_dir), "runs": len(pts),
+            "changes": [{"run_id": pts[c.index]["run_id"], "commit": pts[c.index]["commit"][:12],
+                         "time": pts[c.index]["time"], "change_pct": c.change_pct, "p": c.p,
+                         "before": c.before, "after": c.after} for c in cps]}
+
+
+def trends(series: dict[str, dict[str, Any]], names: list[str], graphs: Path, report_dir: Path) -> list[dict[str, Any]]:
+    """Charts of ``names`` that have runs in ``series`` (the history's columns per benchmark)."""
+    return [trend_entry(n, series[n], graphs, report_dir) for n in names
+            if series.get(n) and len(series[n]["center"])]
