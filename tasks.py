@@ -132,11 +132,11 @@ def report(c):
     _run(["benchpipe", "pipeline", "--stages", "report"])
 
 
-@task(help={"fast": "skip the slow end-to-end tests"})
-def test(c, fast=False):
-    """Run all tests (pytest)."""
+@task(help={"fast": "skip the slow end-to-end tests", "unit": "only tests/unit (no Go, no subprocess; seconds)"})
+def test(c, fast=False, unit=False):
+    """Run all tests (pytest): tests/unit and tests/e2e."""
     argv = [sys.executable, "-m", "pytest", "-q"] + (["-m", "not slow"] if fast else [])
-    _run(argv)
+    _run(argv + (["tests/unit"] if unit else []))
 
 
 @task(help={"benchstat": "benchstat binary (default: build/bin/benchstat, else on PATH)"})

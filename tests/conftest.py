@@ -95,3 +95,12 @@ def make_repo(tmp_path: Path, name: str = "repo") -> Path:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything under tests/e2e runs real Go, DVC, git or subprocesses: marked ``go``. tests/unit is pure
+    (no subprocess, no Go; the whole folder in well under 30 s): ``invoke test --unit``."""
+    e2e = Path(__file__).resolve().parent / "e2e"
+    for item in items:
+        if e2e in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.go)

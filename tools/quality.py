@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import benchfmt
 from benchpipe.core.verdict import Comparison, Options, Rule, compare_parsed
-from benchpipe.go import toolchain as gotest
+from benchpipe.go import toolchain
 from benchpipe.revisions import paired
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "benchpipe", "GIT_AUTHOR_EMAIL": "bp@localhost", "GIT_COMMITTER_NAME": "benchpipe",
@@ -73,10 +73,10 @@ def run_sequential(repo: Path, base: str, head: str, count: int, benchtime: str)
                            capture_output=True)
             try:
                 binary = Path(tmp) / f"side{i}.test"
-                pkg = gotest.list_packages(wt, ["."])[0]
-                gotest.build_test_binary(pkg, wt, binary)
-                res = gotest.run_binary(binary, wt, gotest.bench_args(".", count, benchtime, timeout="10m"))
-                outs.append(bfmt.read_text(gotest.split_output(res.output), rev))
+                pkg = toolchain.list_packages(wt, ["."])[0]
+                toolchain.build_test_binary(pkg, wt, binary)
+                res = toolchain.run_binary(binary, wt, toolchain.bench_args(".", count, benchtime, timeout="10m"))
+                outs.append(benchfmt.read_text(toolchain.split_output(res.output), rev))
             finally:
                 subprocess.run(["git", "worktree", "remove", "--force", str(wt)], cwd=repo, capture_output=True)
     return compare_parsed(outs[0], outs[1], options())

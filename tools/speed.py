@@ -82,14 +82,14 @@ def history_speed(benchmarks: int = 500, samples: int = 10, runs: int = 10_000) 
     """Store one run (benchmarks x samples x 3 units) and query one benchmark's trend over ``runs`` runs."""
     import duckdb
 
-    from benchpipe.core import benchfmt as bfmt
+    from benchpipe.core import benchfmt
     from benchpipe.store import history
 
     with tempfile.TemporaryDirectory(prefix="benchpipe-hist-") as tmp:
         hist = Path(tmp) / "history"
         text = Path(tmp) / "run.txt"
         generate(text, benchmarks, samples, 1.0, 3)
-        parsed = bfmt.read_files([text])
+        parsed = benchfmt.read_files([text])
         store = []
         for i in range(5):
             t0 = time.perf_counter()

@@ -358,7 +358,7 @@ def iterations(run: dict[RunKey, tuple[list[float], list[int]]]) -> dict[tuple[s
 
 
 @dataclass
-class Samples:
+class FileValues:
     """A file's values by (package, benchmark, unit) — what a comparison needs, without per-line objects."""
 
     values: dict[Key, list[float]]
@@ -367,7 +367,7 @@ class Samples:
     first_config: dict[str, str]  # the configuration of the first result (its recorded settings)
 
 
-def read_samples(path: str | Path) -> Samples:
+def read_samples(path: str | Path) -> FileValues:
     """The samples of one file: :func:`_columns` when the file is plain, well-formed benchfmt (the common
     case, read a column at a time), else the full line reader (JSON events, split results, malformed
     lines). Both give the same values in the same order."""
@@ -377,14 +377,14 @@ def read_samples(path: str | Path) -> Samples:
         return fast
     parsed = read_text(data.decode("utf-8", errors="replace"), str(path))
     first = parsed.results[0].config if parsed.results else {}
-    return Samples(samples(parsed), parsed.units, parsed.errors, dict(first))
+    return FileValues(samples(parsed), parsed.units, parsed.errors, dict(first))
 
 
 _NOT_RESULT = re.compile(rb"\n(?!Benchmark)")  # the newline before every line that is not a result
 _CHUNK = 1 << 20  # result lines are split and converted about 1 MB at a time: a small peak of token objects
 
 
-def _columns(data: bytes, path: str) -> Samples | None:
+def _columns(data: bytes, path: str) -> FileValues | None:
     """Read plain benchfmt a column at a time; None when any line needs the full reader.
 
     Result lines between two other lines share one configuration. They are taken about a megabyte at a
@@ -439,7 +439,7 @@ def _columns(data: bytes, path: str) -> Samples | None:
         for u in units:
             su = unit_names.get(u) or unit_names.setdefault(u, u.decode("utf-8", errors="replace"))
             ordered[(pkg, sname, su)] = values[(pkg, name, u)]
-    return Samples(ordered, out.units, out.errors, dict(first_config or {}))
+    return FileValues(ordered, out.units, out.errors, dict(first_config or {}))
 
 
 def _segment(chunk: bytes, offset: int, pkg: str, seen: dict[tuple[str, bytes], tuple[tuple[int, int], list[bytes]]],
@@ -509,7 +509,7 @@ def _segment(chunk: bytes, offset: int, pkg: str, seen: dict[tuple[str, bytes], 
     return True
 
 
-def read_pair(old: str | Path, new: str | Path, meanwhile: Callable[[], object] | None = None) -> tuple[Samples, Samples]:
+def read_pair(old: str | Path, new: str | Path, meanwhile: Callable[[], object] | None = None) -> tuple[FileValues, FileValues]:
     """The samples of two files, read side by side: the new file in a forked child (its samples come back
     marshalled through a pipe) while this process reads the old one, then runs ``meanwhile`` (e.g. an
     import the comparison will need) until the child is done. Where fork is unavailable, or the child
@@ -547,4 +547,4 @@ def read_pair(old: str | Path, new: str | Path, meanwhile: Callable[[], object] 
     if os.waitstatus_to_exitcode(status) != 0 or not payload:
         return first, read_samples(new)
     values, units, errors, config = marshal.loads(payload)
-    return first, Samples(values, {u: UnitInfo(*t) for u, t in units.items()}, errors, config)
+    return first, FileValues(values, {u: UnitInfo(*t) for u, t in units.items()}, errors, config)

@@ -54,11 +54,11 @@ def _best_split(x: np.ndarray, min_size: int) -> tuple[int, float]:
     return best_tau, best_q
 
 
-def detect(series: list[float], alpha: float = 0.05, permutations: int = 199, min_size: int = 3,
+def detect(series: list[float], level: float = 0.05, permutations: int = 199, min_size: int = 3,
            seed: int = 1, min_change_pct: float = 5.0) -> list[ChangePoint]:
     """Significant level shifts of ``series``, in order.
 
-    A split is kept when the permutation test gives p <= alpha and the means on
+    A split is kept when the permutation test gives p <= level and the means on
     its two sides differ by at least ``min_change_pct`` (as Hunter/Otava's
     magnitude filter: a significant but tiny shift is not worth a report).
     """
@@ -75,7 +75,7 @@ def detect(series: list[float], alpha: float = 0.05, permutations: int = 199, mi
         exceed = sum(1 for _ in range(permutations) if _best_split(rng.permutation(seg), min_size)[1] >= q)
         p = (exceed + 1) / (permutations + 1)
         cp = ChangePoint(a + tau, p, float(seg[:tau].mean()), float(seg[tau:].mean()))
-        if p <= alpha and abs(cp.change_pct) >= min_change_pct:
+        if p <= level and abs(cp.change_pct) >= min_change_pct:
             found.append(cp)
             segments += [(a, a + tau), (a + tau, b)]
     return sorted(found, key=lambda cp: cp.index)

@@ -36,8 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import goroutines
+from benchpipe.core import benchfmt, goroutines
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.go.machine import require
 
@@ -384,7 +383,7 @@ def split_output(output: str) -> str:
                 bench.append("PASS")
             continue
         if ln.startswith("Benchmark"):
-            if isinstance(bfmt.parse_result(ln), tuple):
+            if isinstance(benchfmt.parse_result(ln), tuple):
                 bench.append(ln)
             continue
         if not first_run and ln.split(":", 1)[0] in ("goos", "goarch", "pkg", "cpu") and ": " in ln:

@@ -11,7 +11,7 @@ not finish, with the benchmark, unit, change and p-value in one line.
 from __future__ import annotations
 
 from benchpipe.core.artifacts import CompareDoc, RowDoc, row_of
-from benchpipe.render.text import center_cells, delta_text, verdict_line_doc
+from benchpipe.render.text import center_cells, change_with_p, verdict_line_doc
 
 _ORDER = {"regression": 0, "warn": 1, "improvement": 2}
 _MARK = {"regression": "🔴 regression", "warn": "🟡 warn", "improvement": "🟢 improvement"}
@@ -19,7 +19,7 @@ _MARK = {"regression": "🔴 regression", "warn": "🟡 warn", "improvement": "�
 
 def _change(r: RowDoc) -> str:
     """The row's change as the comparison's tables write it, with its p-value."""
-    return delta_text(row_of(r)) + (f" (p={r.p:.3f})" if r.p is not None else "")
+    return change_with_p(row_of(r))
 
 
 def _lead(doc: CompareDoc) -> list[str]:

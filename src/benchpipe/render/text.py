@@ -38,6 +38,19 @@ def delta_text(r: Row) -> str:
     return change_text(r.significant, r.delta_pct, r.old.center == r.new.center)
 
 
+def measured_change(r: Row | None) -> str:
+    """A row's measured change, significant or not (confirmation, paired and bisect notes): ``+12.34%``,
+    ``changed`` when undefined, ``missing`` without a row."""
+    if r is None:
+        return "missing"
+    return f"{r.delta_pct:+.2f}%" if r.delta_pct is not None else "changed"
+
+
+def change_with_p(r: Row) -> str:
+    """The change cell of a table row with its p-value (the report's comparison, the job summary)."""
+    return delta_text(r) + (f" (p={r.p:.3f})" if r.p is not None else "")
+
+
 def regressed_item(benchmark: str, unit: str, change: str) -> str:
     """One regressed row as the verdict line names it."""
     return f"{_display_name(benchmark)} {unit} {change}"

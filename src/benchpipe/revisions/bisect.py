@@ -16,14 +16,16 @@ from benchpipe.core.errors import EXIT_OK, NothingToCompare
 from benchpipe.core.settings import Settings
 from benchpipe.core.verdict import Options
 from benchpipe.go import git as gitrev
+from benchpipe.render.text import measured_change, regressed_item
 from benchpipe.revisions import paired
 
 
-def regressed(plan: paired.Plan, opts: Options, rev: str) -> tuple[bool, str]:
+def regresses_at(plan: paired.Plan, opts: Options, rev: str) -> tuple[bool, str]:
+    """Whether ``rev`` regressed against the plan's base, and the regressed rows as the verdict line names them."""
     plan.head_rev = rev
     c, _ = paired.execute(plan, opts)
-    bad = [r for r in c.rows if r.verdict == "regression"]
-    summary = ", ".join(f"{r.benchmark} {r.unit} {r.delta_pct:+.1f}%" for r in bad if r.delta_pct is not None)
+    bad = c.regressions
+    summary = ", ".join(regressed_item(r.benchmark, r.unit, measured_change(r)) for r in bad)
     return bool(bad), summary
 
 
@@ -39,7 +41,7 @@ def main(args: argparse.Namespace, opts: Options, settings: Settings) -> int:
     if not commits:
         raise NothingToCompare(f"no commits between {args.good} and {args.bad}")
     plan.base_rev = good
-    is_bad, why = regressed(plan, opts, bad)
+    is_bad, why = regresses_at(plan, opts, bad)
     as_json = getattr(args, "format", "text") == "json"
     steps: list[dict[str, Any]] = [{"commit": bad, "regressed": is_bad, "why": why}]
     if not is_bad:
@@ -54,7 +56,7 @@ def main(args: argparse.Namespace, opts: Options, settings: Settings) -> int:
     verdicts = {commits[hi]: why}
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        is_bad, why = regressed(plan, opts, commits[mid])
+        is_bad, why = regresses_at(plan, opts, commits[mid])
         sys.stderr.write(f"bisect: {commits[mid][:12]} {'regressed: ' + why if is_bad else 'good'}\n")
         steps.append({"commit": commits[mid], "regressed": is_bad, "why": why})
         if is_bad:

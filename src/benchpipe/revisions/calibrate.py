@@ -21,7 +21,7 @@ from typing import Any
 from benchpipe.core import stats
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import Comparison, Options
-from benchpipe.go import machine as meta
+from benchpipe.go import machine
 from benchpipe.revisions import paired
 from benchpipe.store import atomic
 
@@ -43,7 +43,7 @@ def noise_floor(ratios: list[float], rounds: int, rng: random.Random, resamples:
     return 100 * devs[min(len(devs) - 1, int(0.99 * len(devs)))]
 
 
-def analyze(samples: paired.Samples, opts: Options, seed: int = 1) -> dict[str, Any]:
+def analyze(samples: paired.RoundValues, opts: Options, seed: int = 1) -> dict[str, Any]:
     rng = random.Random(seed)
     out: dict[str, Any] = {}
     base_v, head_v = samples.values["base"], samples.values["head"]
@@ -111,7 +111,7 @@ def calibrate(plan: paired.Plan, opts: Options) -> dict[str, Any]:
     _, facts = paired.execute(plan, opts)
     result = {"target": str(plan.target.resolve()), "rev": facts["base"], "rounds": plan.rounds,
               "benchtime": plan.benchtime, "time": datetime.now(UTC).isoformat(timespec="seconds"),
-              "machine": {**meta.go_env(), "cpu": meta.cpu_model()},
+              "machine": {**machine.go_env(), "cpu": machine.cpu_model()},
               "benchmarks": analyze(facts["samples"], opts), "stored": str(store_path(plan.cache, plan.target))}
     atomic.write_json(store_path(plan.cache, plan.target), result)
     return result

@@ -34,14 +34,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import benchfmt
 from benchpipe.core.artifacts import BenchMeta, ConfirmFacts, RunSettings
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.paired import clearly_better
 from benchpipe.core.settings import DEFAULT_MODE
 from benchpipe.core.verdict import SEVERITY, Comparison, Options, Row, overall
 from benchpipe.go import git as gitrev
-from benchpipe.go import toolchain as gotest
+from benchpipe.go import toolchain
+from benchpipe.render.text import measured_change
 from benchpipe.revisions import paired
 
 
@@ -84,15 +85,15 @@ def confirm(c: Comparison, be: BenchMeta, ce: BenchMeta, iters: dict[paired.Benc
         return facts
     settings = ce.settings or RunSettings()
     refs = sorted({paired.bench_ref(r.package, r.benchmark) for r in flagged})
-    names = sorted({bfmt.top_level(n) for _, n in refs})
+    names = sorted({benchfmt.top_level(n) for _, n in refs})
     plan = paired.Plan(
         target=Path(ce.target), base_rev=be.commit, head_rev=None,
         patterns=sorted({r.package for r in flagged if r.package}) or settings.packages or list(DEFAULT_MODE.package_list),
-        bench=gotest.names_regex(names), rounds=rounds, confirm_rounds=0,
+        bench=toolchain.names_regex(names), rounds=rounds, confirm_rounds=0,
         benchtime=str(settings.benchtime or DEFAULT_MODE.benchtime), order="alternate",
         timeout=str(settings.timeout or DEFAULT_MODE.timeout), changed_only=False, cache=cache, stall_s=stall_s,
         cpu=str(settings.cpu or ""), refs=refs, iters={k: v for k, v in (iters or {}).items() if k in refs})
-    gotest.progress(f"compare: re-running {len(refs)} flagged result(s) interleaved with the baseline's commit "
+    toolchain.progress(f"compare: re-running {len(refs)} flagged result(s) interleaved with the baseline's commit "
                     f"{plan.base_rev[:12]} ({rounds} rounds, each at the run's b.N)")
     t0 = time.monotonic()
     try:
@@ -112,8 +113,7 @@ def confirm(c: Comparison, be: BenchMeta, ce: BenchMeta, iters: dict[paired.Benc
         if p is None:
             r.warnings.append(f"not re-run: missing from the {against}")
             continue
-        shown = (f"{p.delta_pct:+.2f}%" if p.delta_pct is not None else "changed") + \
-            (f", p={p.p:.3f}" if p.p is not None else "")
+        shown = measured_change(p) + (f", p={p.p:.3f}" if p.p is not None else "")
         if r.verdict == "improvement" and p.verdict == "improvement" and clearly_better(p, opts.warn_min(r.threshold_pct)):
             r.warnings.append(f"improvement confirmed by {against} ({shown})")
             facts.confirmed.append(label)

@@ -42,16 +42,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import sequential
+from benchpipe.core import benchfmt, sequential
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.paired import METHOD, paired_row, settle
 from benchpipe.core.settings import DEFAULT_MODE, BenchSection, Settings
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import Comparison, Options, Row, assemble, sub_allocation
 from benchpipe.go import git as gitrev
-from benchpipe.go import machine as meta
-from benchpipe.go import toolchain as gotest
+from benchpipe.go import machine, toolchain
+from benchpipe.render.text import measured_change
 from benchpipe.store import atomic, params
 from benchpipe.store.cachedir import cache_root
 
@@ -81,9 +80,9 @@ def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_vers
 
     A commit's binaries are cached under ``cache``; the working tree's go in ``scratch`` (the caller's
     temporary directory)."""
-    pkgs, _, note = gotest.resolve_packages(side.module, patterns)
+    pkgs, _, note = toolchain.resolve_packages(side.module, patterns)
     if note and side.label == "head":
-        gotest.progress(f"paired: {note}")
+        toolchain.progress(f"paired: {note}")
     if only is not None:
         pkgs = [p for p in pkgs if p.import_path in only]
     for pkg in pkgs:
@@ -92,14 +91,14 @@ def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_vers
         else:
             binary = scratch / f"{side.label}-{_safe(pkg.import_path)}.test"
         if not binary.exists():
-            gotest.progress(f"paired: building {side.label} ({side.name}) {pkg.import_path}")
+            toolchain.progress(f"paired: building {side.label} ({side.name}) {pkg.import_path}")
             try:
                 with atomic.replacing(binary) as partial:
-                    gotest.build_test_binary(pkg, side.module, partial)
+                    toolchain.build_test_binary(pkg, side.module, partial)
             except BenchpipeError as e:
                 raise BenchpipeError(f"{side.label} side ({side.name}) does not build: {e.message}") from None
         try:
-            names = gotest.list_benchmarks(binary, pkg, bench_re)
+            names = toolchain.list_benchmarks(binary, pkg, bench_re)
         except BenchpipeError as e:
             raise BenchpipeError(f"{side.label} side ({side.name}): {e.message}") from None
         if names:
@@ -109,14 +108,14 @@ def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_vers
 
 
 BenchRef = tuple[str, str]  # (import path, benchmark name: top-level, or full without the -N suffix)
-Key = tuple[str, str, str]  # (import path, full result name, unit)
+
 
 
 @dataclass
-class Samples:
+class RoundValues:
     """Values per side and key, indexed by round."""
 
-    values: dict[str, dict[Key, dict[int, float]]] = field(default_factory=lambda: {"base": {}, "head": {}})
+    values: dict[str, dict[benchfmt.Key, dict[int, float]]] = field(default_factory=lambda: {"base": {}, "head": {}})
     units: dict[str, UnitInfo] = field(default_factory=dict)
 
 
@@ -125,25 +124,25 @@ def name_pattern(name: str) -> str:
     return "/".join(f"^{re.escape(level)}$" for level in name.split("/"))
 
 
-def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) -> gotest.RunResult:
+def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) -> toolchain.RunResult:
     """One run of a side's test binary; a stall or a failure is one error naming the side (``name`` is the
     benchmark a stall is reported under)."""
-    res = gotest.run_binary(side.binaries[pkg], side.dirs[pkg], args, hard_timeout=3600, stall_s=stall_s)
+    res = toolchain.run_binary(side.binaries[pkg], side.dirs[pkg], args, hard_timeout=3600, stall_s=stall_s)
     if res.stall is not None:
         raise BenchpipeError(f"{side.label} side ({side.name}): {pkg}: {res.stall.describe(name)}")
     if res.returncode != 0:
         raise BenchpipeError(f"{side.label} side ({side.name}): "
-                             + gotest.diagnose(res.output, pkg, res.returncode, gotest.cwd_module(side.dirs[pkg])))
+                             + toolchain.diagnose(res.output, pkg, res.returncode, toolchain.cwd_module(side.dirs[pkg])))
     return res
 
 
-def run_one(side: Side, ref: BenchRef, benchtime: str, round_no: int, samples: Samples, timeout: str,
+def run_one(side: Side, ref: BenchRef, benchtime: str, round_no: int, samples: RoundValues, timeout: str,
             stall_s: float, cpu: str = "") -> float:
     pkg, name = ref
-    args = gotest.bench_args(name_pattern(name), 1, benchtime, cpu, timeout=timeout)
+    args = toolchain.bench_args(name_pattern(name), 1, benchtime, cpu, timeout=timeout)
     res = _run_side(side, pkg, name, args, stall_s)
-    text = gotest.split_output(res.output)
-    parsed = bfmt.read_text(text, f"{side.label}:{pkg}:{name}")
+    text = toolchain.split_output(res.output)
+    parsed = benchfmt.read_text(text, f"{side.label}:{pkg}:{name}")
     samples.units.update(parsed.units)
     store = samples.values[side.label]
     for r in parsed.results:
@@ -163,17 +162,17 @@ def fixed_iterations(head: Side, refs: list[BenchRef], benchtime: str, timeout: 
         by_pkg.setdefault(pkg, []).append(name)
     iters: dict[BenchRef, int] = {}
     for pkg, names in by_pkg.items():
-        bench = gotest.names_regex(names)
-        gotest.progress(f"paired: measuring b.N of {len(names)} benchmark(s) in {pkg} (head, benchtime {benchtime})")
-        res = _run_side(head, pkg, names[0], gotest.bench_args(bench, 1, benchtime, cpu, timeout=timeout), stall_s)
-        for r in bfmt.read_text(gotest.split_output(res.output), f"head:{pkg}").results:
+        bench = toolchain.names_regex(names)
+        toolchain.progress(f"paired: measuring b.N of {len(names)} benchmark(s) in {pkg} (head, benchtime {benchtime})")
+        res = _run_side(head, pkg, names[0], toolchain.bench_args(bench, 1, benchtime, cpu, timeout=timeout), stall_s)
+        for r in benchfmt.read_text(toolchain.split_output(res.output), f"head:{pkg}").results:
             key = (pkg, r.base_name)
             iters[key] = min(iters.get(key, r.iters), max(r.iters, 1))
     return iters
 
 
 def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, benchtime: str, order: str,
-               samples: Samples, timeout: str, rng: random.Random, stall_s: float, cpu: str = "",
+               samples: RoundValues, timeout: str, rng: random.Random, stall_s: float, cpu: str = "",
                iters: dict[BenchRef, int] | None = None, of: int = 0) -> None:
     """Each ref once per side per round; a ref in ``iters`` runs that many iterations, others ``benchtime``.
     ``of``: the planned number of rounds, for progress lines (default ``rounds.stop``)."""
@@ -190,15 +189,15 @@ def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, benc
             bt = f"{iters[ref]}x" if ref in iters else benchtime
             for side in sides:
                 run_one(side, ref, bt, r, samples, timeout, stall_s, cpu)
-        gotest.progress(f"paired: round {r + 1}/{of or rounds.stop} done ({len(refs)} benchmarks, "
+        toolchain.progress(f"paired: round {r + 1}/{of or rounds.stop} done ({len(refs)} benchmarks, "
                         f"{time.monotonic() - t0:.1f}s)")
 
 
 Decision = tuple[int, float]  # (rounds the row was decided after, nominal significance level there)
 
 
-def analyze(samples: Samples, opts: Options, rounds: set[int] | None = None,
-            decisions: dict[Key, Decision] | None = None, level: float | None = None) -> list[Row]:
+def analyze(samples: RoundValues, opts: Options, rounds: set[int] | None = None,
+            decisions: dict[benchfmt.Key, Decision] | None = None, level: float | None = None) -> list[Row]:
     """Paired rows for every key present on both sides; a key in ``decisions`` is judged on its first n
     rounds at its level, others at ``level`` (default alpha)."""
     rows: list[Row] = []
@@ -238,12 +237,12 @@ def decided(row: Row, opts: Options) -> bool:
     return r is not None and sequential.futile(r.lo, r.hi, opts.warn_min(row.threshold_pct))
 
 
-def run_design(base: Side, head: Side, refs: list[BenchRef], plan: Plan, samples: Samples, opts: Options,
-               rng: random.Random, iters: dict[BenchRef, int]) -> tuple[dict[Key, Decision], int]:
+def run_design(base: Side, head: Side, refs: list[BenchRef], plan: Plan, samples: RoundValues, opts: Options,
+               rng: random.Random, iters: dict[BenchRef, int]) -> tuple[dict[benchfmt.Key, Decision], int]:
     """Rounds with early stopping at the looks of :func:`benchpipe.core.sequential.levels`; returns each
     row's decision and the benchmark runs (per side) that were made."""
     looks = dict(sequential.levels(plan.rounds, opts.alpha))
-    decisions: dict[Key, Decision] = {}
+    decisions: dict[benchfmt.Key, Decision] = {}
     active, runs = list(refs), 0
     for r in range(plan.rounds):
         run_rounds(base, head, active, range(r, r + 1), plan.benchtime, plan.order, samples, plan.timeout, rng,
@@ -262,7 +261,7 @@ def run_design(base: Side, head: Side, refs: list[BenchRef], plan: Plan, samples
         open_refs = {bench_ref(k[0], k[1]) for k in keys if k not in decisions}
         stopped = [ref for ref in active if ref not in open_refs]
         if stopped and r + 1 < plan.rounds:
-            gotest.progress(f"paired: {len(stopped)} benchmark(s) decided after {r + 1} rounds (nominal level "
+            toolchain.progress(f"paired: {len(stopped)} benchmark(s) decided after {r + 1} rounds (nominal level "
                             f"{level:.4f}); {len(open_refs)} continue")
         active = [ref for ref in active if ref in open_refs]
         if not active:
@@ -271,7 +270,7 @@ def run_design(base: Side, head: Side, refs: list[BenchRef], plan: Plan, samples
 
 
 def bench_ref(pkg: str, name: str) -> BenchRef:
-    return pkg, bfmt.base_name(name)
+    return pkg, benchfmt.base_name(name)
 
 
 def build_comparison(rows: list[Row], opts: Options, added: list[str], removed: list[str]) -> Comparison:
@@ -339,7 +338,7 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
     rel = target.relative_to(root)
     base_sha = gitrev.resolve(root, plan.base_rev)
     head_sha = gitrev.resolve(root, plan.head_rev) if plan.head_rev else ""
-    go_version = meta.go_env()["go_version"]
+    go_version = machine.go_env()["go_version"]
     facts: dict[str, Any] = {"base": base_sha, "head": head_sha or "working tree", "target": str(target)}
     rng = random.Random(plan.seed)
     with gitrev.worktrees() as wt, tempfile.TemporaryDirectory(prefix="benchpipe-paired-") as scratch:
@@ -366,11 +365,11 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
         removed = sorted(n for _, n in base_refs - head_refs)
         if plan.refs is not None:  # chosen results: their top-level benchmark must exist on both sides
             both = set(refs)
-            refs = sorted(r for r in plan.refs if (r[0], bfmt.top_level(r[1])) in both)
+            refs = sorted(r for r in plan.refs if (r[0], benchfmt.top_level(r[1])) in both)
             added, removed = [], []
         if not refs:
             raise NothingToCompare(f"no benchmark matching {plan.bench!r} exists on both sides")
-        samples = Samples()
+        samples = RoundValues()
         t0 = time.monotonic()
         if plan.refs is not None:
             missing = [r for r in refs if r not in plan.iters]
@@ -396,7 +395,7 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
         flagged_ids = {id(r) for r in flagged}
         confirmed: dict[tuple[str, str, str], bool] = {}
         if suspects and plan.confirm_rounds > 0:
-            gotest.progress(f"paired: confirming {len(flagged)} flagged row(s) of {len(suspects)} benchmark(s) with "
+            toolchain.progress(f"paired: confirming {len(flagged)} flagged row(s) of {len(suspects)} benchmark(s) with "
                             f"{plan.confirm_rounds} fresh rounds")
             fresh = range(plan.rounds, plan.rounds + plan.confirm_rounds)
             run_rounds(base, head, suspects, fresh, plan.benchtime, plan.order, samples, plan.timeout, rng,
@@ -411,8 +410,7 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
                 f, was = fresh_rows.get(key), r.verdict
                 rows[i], ok = settle(r, f, all_rows.get(key), opts)
                 confirmed[key] = ok
-                fresh_median = "missing" if f is None else (
-                    f"{f.delta_pct:+.2f}%" if f.delta_pct is not None else "changed")
+                fresh_median = measured_change(f)
                 if ok:
                     a = rows[i]
                     rows[i].warnings.append(f"confirmed by {plan.confirm_rounds} fresh rounds (median "

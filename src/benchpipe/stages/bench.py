@@ -39,14 +39,13 @@ from benchpipe.core.artifacts import BenchMeta, Failure, PackageRun, RunSettings
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.settings import Mode
 from benchpipe.core.units import go_duration_ns
-from benchpipe.go import machine
-from benchpipe.go import toolchain as gotest
+from benchpipe.go import machine, toolchain
 from benchpipe.store import artifacts, atomic
 
 
 def go_test_flags(cfg: Mode, skip: str = "") -> list[str]:
     """Test-binary flags for a mode's settings (the ``-test.`` forms of go test's flags)."""
-    return gotest.bench_args(str(cfg.bench), cfg.count, str(cfg.benchtime), str(cfg.cpu or ""),
+    return toolchain.bench_args(str(cfg.bench), cfg.count, str(cfg.benchtime), str(cfg.cpu or ""),
                              timeout=str(cfg.timeout), skip=skip)
 
 
@@ -63,7 +62,7 @@ def _timeout_seconds(s: str) -> float:
     return ns / 1e9 if ns is not None else 600.0
 
 
-def _run_package(binary: Path, pkg: gotest.Package, cfg: Mode, hard: float, stall_s: float,
+def _run_package(binary: Path, pkg: toolchain.Package, cfg: Mode, hard: float, stall_s: float,
                  log: Callable[[str], None], announce: Callable[[str], None], run_dir: Path,
                  root: Path) -> tuple[str, float, int, list[Failure]]:
     """Run one package's benchmarks; a stalled benchmark is recorded and the package run again without it.
@@ -74,26 +73,26 @@ def _run_package(binary: Path, pkg: gotest.Package, cfg: Mode, hard: float, stal
     failures: list[Failure] = []
     done: list[str] = []  # top-level benchmarks already run (or stalled) in an earlier attempt
     while True:
-        flags = go_test_flags(cfg, gotest.names_regex(done) if done else "")
+        flags = go_test_flags(cfg, toolchain.names_regex(done) if done else "")
         try:
-            res = gotest.run_binary(binary, pkg.dir, flags, sink=log, on_bench=announce, hard_timeout=hard,
+            res = toolchain.run_binary(binary, pkg.dir, flags, sink=log, on_bench=announce, hard_timeout=hard,
                                     stall_s=stall_s)
-        except gotest.Hung:
+        except toolchain.Hung:
             raise BenchpipeError(f"{pkg.import_path}: benchmark hit the -timeout ({cfg.timeout}) "
                                  "and was killed") from None
         wall += res.wall
         rss = max(rss, res.maxrss_kb)
-        text += gotest.split_output(res.output)
+        text += toolchain.split_output(res.output)
         if res.stall is None:
             if res.returncode != 0:
-                raise BenchpipeError(gotest.diagnose(res.output, pkg.import_path, res.returncode, root))
+                raise BenchpipeError(toolchain.diagnose(res.output, pkg.import_path, res.returncode, root))
             return text, wall, rss, failures
         st = res.stall
         top = benchfmt.top_level(st.benchmark) if st.benchmark else "?"
         dump = run_dir / f"stall-{benchfmt.slug(pkg.import_path)}-{top}.txt"
         atomic.write_text(dump, st.dump)
         msg = f"{pkg.import_path}: {st.describe(st.benchmark or 'a benchmark')}; goroutine dump in {dump}"
-        gotest.progress(f"bench: STALLED: {msg}")
+        toolchain.progress(f"bench: STALLED: {msg}")
         failures.append(Failure(kind="stall", package=pkg.import_path, benchmark=top, running=st.benchmark or "",
                                 where=st.where or "", dump=str(dump), message=msg))
         before = len(done)
@@ -120,7 +119,7 @@ class _Log:
         raise err
 
 
-def _run_all(pkgs: list[gotest.Package], cfg: Mode, target: Path, out_txt: Path, stall_s: float, log: _Log,
+def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Path, stall_s: float, log: _Log,
              t_start: float) -> tuple[str, list[PackageRun], list[Failure], list[list[str]], float, float]:
     """Build the packages' test binaries and run them: (benchfmt text, per-package facts, failures, the
     commands, Go's seconds, build seconds)."""
@@ -133,9 +132,9 @@ def _run_all(pkgs: list[gotest.Package], cfg: Mode, target: Path, out_txt: Path,
     failures: list[Failure] = []
     commands: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="benchpipe-bin-") as tmp:
-        gotest.progress(f"bench: building {len(pkgs)} package(s) with benchmarks")
+        toolchain.progress(f"bench: building {len(pkgs)} package(s) with benchmarks")
         try:
-            binaries, build_s = gotest.build_test_binaries(pkgs, target, Path(tmp), log)
+            binaries, build_s = toolchain.build_test_binaries(pkgs, target, Path(tmp), log)
         except BenchpipeError as e:
             log.fail(e)
         go_time = build_s
@@ -145,12 +144,12 @@ def _run_all(pkgs: list[gotest.Package], cfg: Mode, target: Path, out_txt: Path,
             t_pkg = time.monotonic()
 
             def announce(name: str, _pkg: str = pkg.import_path, _t: float = t_pkg) -> None:
-                gotest.progress(f"bench: {_pkg} {name} (package {time.monotonic() - _t:.1f}s, "
+                toolchain.progress(f"bench: {_pkg} {name} (package {time.monotonic() - _t:.1f}s, "
                                 f"total {time.monotonic() - t_start:.1f}s)")
 
             try:
                 text, run_s, rss, fails = _run_package(binary, pkg, cfg, hard, stall_s, log, announce,
-                                                       out_txt.parent, gotest.cwd_module(target))
+                                                       out_txt.parent, toolchain.cwd_module(target))
             except BenchpipeError as e:
                 log.fail(e)
             go_time += run_s
@@ -168,9 +167,9 @@ def run(cfg: Mode, mode: str, target: Path, out_txt: Path, out_meta: Path, stall
     t_start = time.monotonic()
     env = machine.environment(target)
     log = _Log(out_txt.with_suffix(".log"))
-    pkgs, patterns, note = gotest.resolve_packages(target, cfg.package_list)
+    pkgs, patterns, note = toolchain.resolve_packages(target, cfg.package_list)
     if note:
-        gotest.progress(f"bench: {note}")
+        toolchain.progress(f"bench: {note}")
     cfg = msgspec.structs.replace(cfg, packages=patterns)
     if not pkgs:
         raise NothingToCompare(f"no package with benchmarks matches {' '.join(patterns)} in {target}")
@@ -188,8 +187,8 @@ def run(cfg: Mode, mode: str, target: Path, out_txt: Path, out_meta: Path, stall
         settings=RunSettings(packages=cfg.package_list, bench=str(cfg.bench), count=cfg.count,
                              benchtime=str(cfg.benchtime), cpu=str(cfg.cpu or ""), timeout=str(cfg.timeout),
                              benchmem=True),
-        module=gotest.module_path(target),
-        source=msgspec.convert(gotest.source_fingerprint(target), SourceFingerprint),  # dvc.lock hashes it
+        module=toolchain.module_path(target),
+        source=msgspec.convert(toolchain.source_fingerprint(target), SourceFingerprint),  # dvc.lock hashes it
         packages=pkg_meta, peak_rss_kb=max((p.maxrss_kb for p in pkg_meta), default=0), results=n_total,
         failures=failures, notes=(notes or []) + ([note] if note else []), **env)
     atomic.write_text(out_txt, comparable.config_lines(info) + raw)  # files carry their settings

@@ -30,8 +30,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import comparable, health, shift
+from benchpipe.core import benchfmt, comparable, health, shift
 from benchpipe.core.artifacts import BenchMeta, CompareDoc, ConfirmFacts, HealthFinding, compare_doc
 from benchpipe.core.errors import NothingToCompare
 from benchpipe.core.verdict import Comparison, Options, compare_samples
@@ -43,7 +42,7 @@ from benchpipe.store import artifacts, baselines, samples
 Confirm = Callable[[Comparison, BenchMeta, BenchMeta, dict[tuple[str, str], int]], ConfirmFacts]
 
 
-def findings(run: dict[bfmt.RunKey, tuple[list[float], list[int]]], ce: BenchMeta, opts: Options) -> list[health.Finding]:
+def findings(run: dict[benchfmt.RunKey, tuple[list[float], list[int]]], ce: BenchMeta, opts: Options) -> list[health.Finding]:
     """The run's health findings: from its samples, and from its benchmarks' source where the run recorded
     its package directories."""
     sources = [s for p in ce.packages if p.dir and Path(p.dir).is_dir()
@@ -76,7 +75,7 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     txt, meta_json = baselines.paths(name)
     ce = artifacts.read(current_meta, BenchMeta, missing_ok=True)
     by_result = (samples.with_iters(samples_file) if samples_file is not None
-                 else bfmt.with_iters(bfmt.read_files([current])))
+                 else benchfmt.with_iters(benchfmt.read_files([current])))
     found = findings(by_result, ce, opts)
     if not txt.exists():
         return _none(out, name, ce, opts, f"No baseline: {txt} does not exist (save one with `invoke baseline "
@@ -85,7 +84,7 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     if be.module and ce.module and be.module != ce.module:
         return _none(out, name, ce, opts, f"No baseline for {ce.module}: baseline {name!r} was recorded on "
                                           f"{be.module} (save one for this module with `invoke baseline`).", found)
-    old, new = bfmt.read_pair(txt, current)
+    old, new = benchfmt.read_pair(txt, current)
     for e in old.errors + new.errors:
         sys.stderr.write(e + "\n")
     try:
@@ -97,7 +96,7 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     if moved:
         c.shift = moved.describe(confirmed=confirm is not None)
         sys.stderr.write(f"compare: {c.shift}\n")
-    facts = confirm(c, be, ce, bfmt.iterations(by_result)) if confirm else ConfirmFacts()
+    facts = confirm(c, be, ce, benchfmt.iterations(by_result)) if confirm else ConfirmFacts()
     flag_untrusted(c, found)
     diffs = comparable.differences(comparable.from_meta(be), comparable.from_meta(ce))
     if diffs and c.verdict == "PASS":

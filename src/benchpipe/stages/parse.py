@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import benchfmt
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.store import samples as store
 
@@ -21,12 +21,12 @@ def run(inputs: list[Path], out: Path) -> int:
     for p in inputs:
         if not p.exists():
             raise BenchpipeError(f"{p}: no such file")
-    sink = bfmt.Parsed()
+    sink = benchfmt.Parsed()
     counted = [0]
 
     def results():
         for p in inputs:
-            for r in bfmt.stream_file(p, sink):
+            for r in benchfmt.stream_file(p, sink):
                 counted[0] += 1
                 yield r
             for e in sink.errors:

@@ -17,8 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import pprof
+from benchpipe.core import benchfmt, pprof
 from benchpipe.core.settings import ProfileSection
 from benchpipe.render import callgraph
 
@@ -47,7 +46,7 @@ def iterations(run_dir: Path) -> int:
     p = run_dir / "bench.txt"
     if not p.exists():
         return 0
-    return sum(r.iters for r in bfmt.read_files([p]).results)
+    return sum(r.iters for r in benchfmt.read_files([p]).results)
 
 
 def diff_dirs(base_dir: Path, cur_dir: Path, module: str, profile_cfg: ProfileSection) -> dict[str, Any]:

@@ -32,13 +32,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import pprof, stats
+from benchpipe.core import benchfmt, pprof, stats
 from benchpipe.core.artifacts import BenchMeta, CompareDoc, ProfileDoc
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.settings import GcThresholds, Mode, ProfileSection, Settings
 from benchpipe.core.units import go_duration_ns
-from benchpipe.go import toolchain as gotest
+from benchpipe.go import toolchain
 from benchpipe.render import callgraph
 from benchpipe.stages import profdiff
 from benchpipe.store import artifacts
@@ -53,15 +52,15 @@ def select_benchmarks(settings: Settings, cmp: CompareDoc, default: str) -> tupl
     explicit = str(settings.profile.bench or "")
     if explicit:
         return explicit, "profile.bench in params"
-    flagged = regressed(cmp)
+    flagged = flagged_benchmarks(cmp)
     if flagged:
-        return gotest.names_regex(sorted(flagged)), "regressed in compare"
+        return toolchain.names_regex(sorted(flagged)), "regressed in compare"
     return default, "the mode's benchmark set"
 
 
-def regressed(cmp: CompareDoc) -> set[str]:
+def flagged_benchmarks(cmp: CompareDoc) -> set[str]:
     """Top-level names of benchmarks the compare stage flagged."""
-    return {bfmt.top_level(r.benchmark) for r in cmp.regressions()}
+    return {benchfmt.top_level(r.benchmark) for r in cmp.regressions()}
 
 
 # The harness and the benchmark's own measurement, not the code under test: reported as overhead.
@@ -151,7 +150,7 @@ def gc_pressure(gc_pct: float, bytes_per_s: float, th: GcThresholds) -> str:
     return "Low"
 
 
-def _bytes_per_s(results: list[bfmt.Result]) -> float:
+def _bytes_per_s(results: list[benchfmt.Result]) -> float:
     """Allocation rate from the benchmark's own B/op and ns/op."""
     for r in results:
         vals = {u: v for v, u in r.values}
@@ -187,7 +186,18 @@ def cpu_benchtime(profile_cfg: ProfileSection, benchtime: str, ns_per_op: float 
     return f"{chosen}x", why
 
 
-def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, profile_cfg: ProfileSection,
+def _profile_run(binary: Path, pkg: toolchain.Package, name: str, args: list[str], stall_s: float) -> toolchain.RunResult:
+    """One profiling run of one benchmark; a stall or a failure is one line naming it."""
+    res = toolchain.run_binary(binary, pkg.dir, args, stall_s=stall_s)
+    if res.stall is not None:
+        raise BenchpipeError(res.stall.describe(name, " under profiling"))
+    if res.returncode != 0:
+        raise BenchpipeError(toolchain.diagnose(res.output, pkg.import_path, res.returncode,
+                                             toolchain.cwd_module(pkg.dir)) + " (under profiling)")
+    return res
+
+
+def profile_benchmark(binary: Path, pkg: toolchain.Package, name: str, sub: Path, profile_cfg: ProfileSection,
                       timeout: str, benchtime: str, stall_s: float = 0, module: str = "",
                       ns_per_op: float | None = None) -> dict[str, Any]:
     rate, limit = profile_cfg.memprofilerate, profile_cfg.top
@@ -200,20 +210,12 @@ def profile_benchmark(binary: Path, pkg: gotest.Package, name: str, sub: Path, p
                  (f"{counts[1]}x", [f"-test.memprofile={sub / 'mem.prof'}", "-test.memprofilerate=1"])]
     else:
         plan.append((benchtime, [f"-test.memprofile={sub / 'mem.prof'}", f"-test.memprofilerate={rate}"]))
-    runs = []
-    for bt, extra in plan:
-        res = gotest.run_binary(binary, pkg.dir, gotest.bench_args(pattern, 1, bt, timeout=timeout) + extra,
-                                stall_s=stall_s)
-        if res.stall is not None:
-            raise BenchpipeError(res.stall.describe(name, " under profiling"))
-        if res.returncode != 0:
-            raise BenchpipeError(gotest.diagnose(res.output, pkg.import_path, res.returncode,
-                                                 gotest.cwd_module(pkg.dir)) + " (under profiling)")
-        runs.append(res)
+    runs = [_profile_run(binary, pkg, name, toolchain.bench_args(pattern, 1, bt, timeout=timeout) + extra, stall_s)
+            for bt, extra in plan]
     cpu = runs[0]
-    cpu_text = gotest.split_output(cpu.output)
+    cpu_text = toolchain.split_output(cpu.output)
     (sub / "bench.txt").write_text(cpu_text)
-    results = bfmt.read_text(cpu_text).results
+    results = benchfmt.read_text(cpu_text).results
     entry: dict[str, Any] = {"package": pkg.import_path, "benchmark": name, "maxrss_kb": cpu.maxrss_kb,
                              "cpu_benchtime": cpu_bt, "cpu_benchtime_why": cpu_why,
                              "iterations": sum(r.iters for r in results), "go_s": sum(r.wall for r in runs),
@@ -259,9 +261,9 @@ def _ns_per_op(bench_meta: Path | None) -> dict[tuple[str, str], float]:
     if raw is None or not raw.exists():
         return {}
     out: dict[tuple[str, str], float] = {}
-    for (pkg, name, unit), vals in bfmt.read_samples(raw).values.items():
+    for (pkg, name, unit), vals in benchfmt.read_samples(raw).values.items():
         if unit == "ns/op":
-            key = (pkg, bfmt.top_level(name))
+            key = (pkg, benchfmt.top_level(name))
             out[key] = out.get(key, 0.0) + stats.summarize(vals).center
     return out
 
@@ -270,16 +272,16 @@ def _profile_all(settings: Settings, cfg: Mode, target: Path, out_dir: Path, doc
                  meta: BenchMeta, baseline_profiles: Path | None, bench_meta: Path | None) -> None:
     """Profile every selected benchmark of the mode's packages into ``doc`` (a ProfileDoc's fields)."""
     failed = {(f.package, f.benchmark) for f in meta.failures}
-    flagged = regressed(cmp)
+    flagged = flagged_benchmarks(cmp)
     measured = _ns_per_op(bench_meta)
-    module = gotest.module_path(target)
-    pkgs, _, _ = gotest.resolve_packages(target, cfg.package_list)
+    module = toolchain.module_path(target)
+    pkgs, _, _ = toolchain.resolve_packages(target, cfg.package_list)
     for i, pkg in enumerate(pkgs, 1):
         pdir = out_dir / f"{i:02d}-{pkg.import_path.rsplit('/', 1)[-1]}"
         pdir.mkdir()
         binary = pdir / "pkg.test"
-        doc["go_s"] += gotest.build_test_binary(pkg, target, binary)
-        names = gotest.list_benchmarks(binary, pkg, doc["bench"])
+        doc["go_s"] += toolchain.build_test_binary(pkg, target, binary)
+        names = toolchain.list_benchmarks(binary, pkg, doc["bench"])
         if not names:
             shutil.rmtree(pdir)
             continue
@@ -287,7 +289,7 @@ def _profile_all(settings: Settings, cfg: Mode, target: Path, out_dir: Path, doc
             if (pkg.import_path, name) in failed:
                 doc["notes"].append(f"{name}: not profiled (it did not finish in the bench stage)")
                 continue
-            gotest.progress(f"profile: {pkg.import_path} {name}")
+            toolchain.progress(f"profile: {pkg.import_path} {name}")
             sub = pdir / name
             sub.mkdir()
             try:

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import benchfmt
 from benchpipe.core.artifacts import BenchMeta
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.store import artifacts, atomic
@@ -145,7 +145,7 @@ def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = 
     """Save a run as baseline ``name``; return notes for the user."""
     if not raw.exists():
         raise NothingToCompare(f"{raw}: no results to save (run `invoke quick` first)")
-    parsed = bfmt.read_files([raw])
+    parsed = benchfmt.read_files([raw])
     if not parsed.results:
         raise NothingToCompare(f"{raw}: no benchmark results to save")
     counts: dict[tuple[str, str], int] = {}

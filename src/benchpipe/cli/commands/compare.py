@@ -50,8 +50,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchpipe.core import benchfmt as bfmt
-    from benchpipe.core import stats
+    from benchpipe.core import benchfmt, stats
     from benchpipe.core.verdict import compare_samples
     from benchpipe.render import text as output
 
@@ -65,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         if not Path(f).is_file():
             raise BenchpipeError(f"{f}: no such file")
     big = sum(Path(f).stat().st_size for f in args.files) > 1 << 20  # enough rows for the batch statistics
-    old, new = bfmt.read_pair(args.files[0], args.files[1], meanwhile=stats.load_batch if big else None)
+    old, new = benchfmt.read_pair(args.files[0], args.files[1], meanwhile=stats.load_batch if big else None)
     for e in old.errors + new.errors:
         sys.stderr.write(e + "\n")
     for side, p, f in (("old", old, args.files[0]), ("new", new, args.files[1])):

@@ -30,14 +30,14 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchpipe.core import benchfmt as bfmt
+    from benchpipe.core import benchfmt
     from benchpipe.store import history
 
     hist = Path(args.dir)
     if args.action == "import":
         if not args.file or not Path(args.file).is_file():
             raise BenchpipeError(f"history import: {args.file or 'FILE'}: no such file")
-        parsed = bfmt.read_files([args.file])
+        parsed = benchfmt.read_files([args.file])
         for e in parsed.errors:
             sys.stderr.write(e + "\n")
         rid = history.import_file(hist, parsed, args.commit or "", args.time or "", args.branch)

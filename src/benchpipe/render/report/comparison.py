@@ -8,7 +8,7 @@ from benchpipe.core import comparable
 from benchpipe.core.artifacts import BenchMeta, CompareDoc, row_of
 from benchpipe.core.units import tidy
 from benchpipe.render.report.fmt import code_escape
-from benchpipe.render.text import center_cells, delta_text
+from benchpipe.render.text import center_cells, change_with_p
 
 
 def comparison(doc: CompareDoc) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def table(doc: CompareDoc) -> dict[str, Any]:
     rows = []
     for r in doc.rows:
         row = row_of(r)
-        change = delta_text(row) + (f" (p={r.p:.3f})" if r.p is not None else "")
+        change = change_with_p(row)
         old_cell, new_cell = center_cells(row)
         rows.append({"name": r.benchmark, "unit": tidy(r.unit)[0], "old": old_cell, "new": new_cell,
                      "change": change, "verdict": r.verdict})

@@ -10,15 +10,13 @@ from benchpipe.core import benchfmt
 from benchpipe.core.verdict import Options
 from benchpipe.render.report.fmt import fmt_median
 
-Key = tuple[str, str, str]  # (package, benchmark, unit)
-
 
 @dataclass
 class Centers:
     """Every center in the report (tables, targets, metrics.json) is :meth:`Options.summary`'s: one owner."""
 
     by_name: dict[tuple[str, str], float] = field(default_factory=dict)  # (benchmark, unit)
-    by_pkg: dict[Key, float] = field(default_factory=dict)
+    by_pkg: dict[benchfmt.Key, float] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)  # benchmark names in the run's order
     n_samples: int = 0
 
@@ -50,7 +48,7 @@ def tables(c: Centers) -> dict[str, Any]:
             "scaling": scaling_rows(c.by_pkg, rate_unit), "n_samples": c.n_samples, "n_benchmarks": len(c.order)}
 
 
-def scaling_rows(centers: dict[Key, float], rate_unit: str) -> list[dict[str, Any]]:
+def scaling_rows(centers: dict[benchfmt.Key, float], rate_unit: str) -> list[dict[str, Any]]:
     """Benchmarks run at several GOMAXPROCS values (``-cpu``): ns/op, a rate unit and the speed-up vs 1."""
     procs: dict[tuple[str, str], dict[int, str]] = {}
     for pkg, name, _ in centers:

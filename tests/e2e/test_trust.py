@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, bench_stage, quick_params, run
+from ..conftest import ROOT, bench_stage, quick_params, run
 from .test_paired import git
 
 FIXTURE = ROOT / "tests" / "fixtures" / "trust"
@@ -52,9 +52,9 @@ def _row(data: dict, bench: str, unit: str) -> dict:
 
 
 def _samples(path: Path, bench: str, unit: str) -> list[float]:
-    from benchpipe.core import benchfmt as bfmt
+    from benchpipe.core import benchfmt
 
-    return [v for r in bfmt.read_files([path]).results if r.base_name == bench for v, u in r.values if u == unit]
+    return [v for r in benchfmt.read_files([path]).results if r.base_name == bench for v, u in r.values if u == unit]
 
 
 def test_amortised_buffer_passes_an_aa_and_a_16_byte_allocation_fails(trust: Path, tmp_path: Path) -> None:

@@ -14,13 +14,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import stats
+from benchpipe.core import benchfmt, stats
 from benchpipe.core.units import tidy
 from benchpipe.core.verdict import Options, compare_parsed
 from benchpipe.render.text import delta_text
 
-from .conftest import DATA, run
+from ..conftest import DATA, run
 
 
 def benchstat_csv(benchstat: str, old: Path, new: Path) -> dict[tuple[str, ...], dict[str, str]]:
@@ -48,7 +47,7 @@ def benchstat_csv(benchstat: str, old: Path, new: Path) -> dict[tuple[str, ...],
 
 def check_against_benchstat(benchstat: str, old: Path, new: Path) -> int:
     ref = benchstat_csv(benchstat, old, new)
-    c = compare_parsed(bfmt.read_files([old]), bfmt.read_files([new]), Options(rules=[]))
+    c = compare_parsed(benchfmt.read_files([old]), benchfmt.read_files([new]), Options(rules=[]))
     checked = 0
     for r in c.rows:
         unit, factor = tidy(r.unit)

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import yaml
 
-from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import goroutines
-from benchpipe.go import toolchain as gotest
+from benchpipe.core import benchfmt, goroutines
+from benchpipe.go import toolchain
 
-from .conftest import DATA, ROOT, run
+from ..conftest import DATA, ROOT, run
 
 FIXTURE = ROOT / "tests" / "fixtures" / "realshapes"
 RESULT = re.compile(r"^Benchmark\S+\s+\d+(\s+\S+\s+\S+)+\s*$")
@@ -42,7 +41,7 @@ def test_reader_joins_results_split_by_log_lines() -> None:
     """Recorded plain output of the chatty benchmarks: names, log lines, then numbers."""
     text = (DATA / "chatty_plain.txt").read_text()
     assert not any(RESULT.match(ln) for ln in text.splitlines()), "the recording must hold split results"
-    p = bfmt.read_files([DATA / "chatty_plain.txt"])
+    p = benchfmt.read_files([DATA / "chatty_plain.txt"])
     assert p.errors == []
     assert [r.name for r in p.results] == ["BenchmarkKey-2", "BenchmarkKeySub/a-2",
                                            "BenchmarkKeySub/LongerInputString-2"]
@@ -56,14 +55,14 @@ def test_reader_decides_json_per_line() -> None:
     log = '{"level":"warn","msg":"RUNNING IN TEST MODE"}'
     event = json.dumps({"Action": "output", "Package": "q", "Output": "BenchmarkJ-2 \t 10\t 3.5 ns/op\n"})
     text = "\n".join([log, "pkg: p", "BenchmarkA-2 \t 100\t 7.5 ns/op", event, '{"Action": broken', "x"])
-    p = bfmt.read_text(text, "mixed.txt")
+    p = benchfmt.read_text(text, "mixed.txt")
     assert [(r.name, r.values[0][0], r.package) for r in p.results] == [("BenchmarkA-2", 7.5, "p"),
                                                                         ("BenchmarkJ-2", 3.5, "p")]
     assert p.errors == ["mixed.txt:5: not a JSON test event"]
 
 
 def test_a_name_never_completed_is_still_malformed() -> None:
-    p = bfmt.read_text("BenchmarkA-2 \tlog line\nnot numbers\nBenchmarkB-2 1 2 ns/op\n", "f.txt")
+    p = benchfmt.read_text("BenchmarkA-2 \tlog line\nnot numbers\nBenchmarkB-2 1 2 ns/op\n", "f.txt")
     assert [r.name for r in p.results] == ["BenchmarkB-2"]
     assert p.errors == ["f.txt:1: parsing iteration count: invalid syntax"]
 
@@ -82,7 +81,7 @@ def test_goroutine_dump_names_the_blocking_frame() -> None:
 
 
 def test_packages_without_benchmarks_are_not_built() -> None:
-    pkgs, pats, note = gotest.resolve_packages(FIXTURE, ["./pkg/core/..."])
+    pkgs, pats, note = toolchain.resolve_packages(FIXTURE, ["./pkg/core/..."])
     assert pats == ["./..."] and "no package matches ./pkg/core/..." in note
     assert sorted(p.import_path for p in pkgs) == ["example.com/realshapes/chatty", "example.com/realshapes/stall"]
 
@@ -107,7 +106,7 @@ def test_chatty_results_whole_and_log_kept(tmp_path: Path, go: str) -> None:
     assert p.returncode == 0, p.stderr
     txt = (out / "bench.txt").read_text()
     assert "RUNNING IN TEST MODE" not in txt and "RUNNING IN TEST MODE" in (out / "bench.log").read_text()
-    ours = bfmt.read_text(txt)
+    ours = benchfmt.read_text(txt)
     assert ours.errors == [] and all(r.iters == 50 for r in ours.results)
     ref = run([go, "test", "-json", "-run", "^$", "-bench", ".", "-benchmem", "-count", "2", "-benchtime", "50x",
                "./chatty"], cwd=tmp_path / "realshapes")
@@ -129,7 +128,7 @@ def test_stalled_benchmark_named_others_kept_exit_2(tmp_path: Path) -> None:
                 if "e.events <- i" in ln)
     assert "BenchmarkHandle stalled" in errors[0] and f"chan send at stall/engine.go:{line}" in errors[0]
     assert took < 120
-    names = {r.base_name for r in bfmt.read_files([out / "bench.txt"]).results}
+    names = {r.base_name for r in benchfmt.read_files([out / "bench.txt"]).results}
     assert {"BenchmarkBefore", "BenchmarkAfter", "BenchmarkKey"} <= names and "BenchmarkHandle" not in names
     meta = json.loads((out / "bench.json").read_text())
     dump = Path(meta["failures"][0]["dump"])
@@ -142,7 +141,7 @@ def test_stalling_benchmark_runs_at_its_iteration_count(tmp_path: Path) -> None:
     p = run(["benchpipe", "bench", "--params", str(prm), "--out", str(out / "bench.txt"), "--meta",
              str(out / "bench.json")])
     assert p.returncode == 0, p.stderr
-    assert sorted(r.base_name for r in bfmt.read_files([out / "bench.txt"]).results) == \
+    assert sorted(r.base_name for r in benchfmt.read_files([out / "bench.txt"]).results) == \
         ["BenchmarkAfter", "BenchmarkBefore", "BenchmarkHandle"]
     prof = tmp_path / "profile"
     p = run(["benchpipe", "profile", "--params", str(prm), "--compare", str(tmp_path / "none.json"),

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 import yaml
 
-from .conftest import ROOT, make_repo, run
+from ..conftest import ROOT, make_repo, run
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 FAST = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
@@ -128,16 +128,16 @@ def test_default_branch_saves_baseline_and_history_for_the_next_clone(origin: Pa
 def test_compare_gate_and_job_summary_print_the_same_verdict_line() -> None:
     """One formatter for the verdict line: `benchpipe compare`'s text, `benchpipe gate` and the job summary."""
     from benchpipe.cli.commands import gate
-    from benchpipe.core import benchfmt as bfmt
+    from benchpipe.core import benchfmt
     from benchpipe.core.artifacts import compare_doc
     from benchpipe.core.verdict import Options, Rule, compare_parsed
     from benchpipe.render import ci
     from benchpipe.render.text import render_text
 
-    from .conftest import DATA
+    from ..conftest import DATA
 
     opts = Options(rules=[Rule(unit="allocs/op", assume="exact", threshold_pct=1)])
-    c = compare_parsed(bfmt.read_files([DATA / "example_fast.txt"]), bfmt.read_files([DATA / "example_slow.txt"]),
+    c = compare_parsed(benchfmt.read_files([DATA / "example_fast.txt"]), benchfmt.read_files([DATA / "example_slow.txt"]),
                        opts)
     assert c.verdict == "FAIL" and c.regressions
     line = render_text(c).rstrip("\n").splitlines()[-1]

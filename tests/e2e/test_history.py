@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import changepoint
+from benchpipe.core import benchfmt, changepoint
 from benchpipe.core.artifacts import BenchMeta
 from benchpipe.store import history
 
-from .conftest import DATA, run
+from ..conftest import DATA, run
 
 
 def test_change_points_on_known_shifts_and_none_on_flat_noise() -> None:
@@ -31,8 +30,8 @@ def test_change_points_on_known_shifts_and_none_on_flat_noise() -> None:
 
 def test_store_query_import_and_bad_inputs(tmp_path: Path) -> None:
     hist = tmp_path / "history"
-    fast = bfmt.read_files([DATA / "example_fast.txt"])
-    slow = bfmt.read_files([DATA / "example_slow.txt"])
+    fast = benchfmt.read_files([DATA / "example_fast.txt"])
+    slow = benchfmt.read_files([DATA / "example_slow.txt"])
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     for i, parsed in enumerate([fast, fast, slow]):
         history.append(hist, parsed, BenchMeta(commit=f"c{i}" * 8, branch="main", mode="quick"), t0 + timedelta(hours=i))
@@ -45,7 +44,7 @@ def test_store_query_import_and_bad_inputs(tmp_path: Path) -> None:
     assert len(history.query(hist, benchmark="^BenchmarkEvaluate-", unit="ns/op", last=2)) == 2
     # a run without results is not stored
     with pytest.raises(Exception, match="nothing stored"):
-        history.append(hist, bfmt.Parsed(), BenchMeta(commit="x"))
+        history.append(hist, benchfmt.Parsed(), BenchMeta(commit="x"))
     # a half-written / corrupt file is skipped with a warning
     (hist / "summary" / "zz-corrupt.parquet").write_bytes(b"PAR1 this is not parquet")
     p = run(["benchpipe", "history", "--dir", str(hist), "--benchmark", "^BenchmarkEvaluate-", "--unit", "ns/op",

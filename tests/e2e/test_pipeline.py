@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import benchfmt
 from benchpipe.render.report.fmt import fmt_median
 
-from .conftest import make_repo, run
+from ..conftest import make_repo, run
 
 # Short runs; the first run profiles every benchmark (as `invoke baseline` does), on few CPU samples.
 FAST = {"modes.quick.benchtime": "20ms", "profile.benchtime": "300ms", "modes.quick.profile": "all",
@@ -61,7 +61,7 @@ def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
     # every Quick Metrics number is the center of the raw samples of this run under params.yaml's rules:
     # the median (for units assumed exact, allocs/op and B/op, judged exact only when every sample is one
     # value, that value is the median too; varying ones are summarised like any sampled unit), as compare uses
-    parsed = bfmt.read_files([repo / "reports" / "run" / "bench.txt"])
+    parsed = benchfmt.read_files([repo / "reports" / "run" / "bench.txt"])
     table = quick_metrics(report)
     assert set(table) == {r.name for r in parsed.results}
     for name, cells in table.items():
@@ -218,7 +218,7 @@ def test_dvc_plots_draw_every_benchmark(repo: Path, tmp_path: Path) -> None:
 
 def test_no_run_outputs_are_tracked_by_git() -> None:
     """A fresh clone must not carry run outputs: DVC refuses outputs that git tracks."""
-    from .conftest import ROOT
+    from ..conftest import ROOT
 
     p = run(["git", "ls-files", "reports", "baselines"], cwd=ROOT)
     assert p.returncode == 0
@@ -248,7 +248,7 @@ def test_module_at_the_repository_root(tmp_path: Path) -> None:
     """`target: .` — the module is the repository itself: no dependency cycle, the pipeline runs."""
     import shutil
 
-    from .conftest import EXAMPLE
+    from ..conftest import EXAMPLE
 
     repo = make_repo(tmp_path)
     shutil.rmtree(repo / "examples")

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import bench_stage, quick_params, run
+from ..conftest import bench_stage, quick_params, run
 from .test_paired import git, history  # noqa: F401  (fixture)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from benchpipe.store.atomic import _umask
 
-from .conftest import run
+from ..conftest import run
 from .test_bench import write_params
 
 # One short benchmark, no profiling: enough to drive the pipeline in the interruption tests.
@@ -168,7 +168,7 @@ def test_killed_while_saving_a_baseline_or_writing_the_report(repo: Path) -> Non
 
 
 def test_a_missing_or_corrupt_samples_file_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
-    from .conftest import DATA, ROOT
+    from ..conftest import DATA, ROOT
 
     (tmp_path / "bad.parquet").write_text("not parquet\n")
     (tmp_path / "meta.json").write_text("{}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, make_repo
+from ..conftest import ROOT, make_repo
 
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))
 import fetch  # noqa: E402

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import benchfmt
 
-from .conftest import ROOT, run
+from ..conftest import ROOT, run
 
 
 def write_params(tmp: Path, target: Path, **mode: object) -> Path:
@@ -35,7 +35,7 @@ def test_example_runs_and_records_metadata(tmp_path: Path, example: Path, go: st
     p, out = bench(tmp_path, params)
     assert p.returncode == 0, p.stderr
     assert "bench: example.com/policyengine/pkg/core BenchmarkEvaluate" in p.stderr  # live progress
-    parsed = bfmt.read_files([out / "bench.txt"])
+    parsed = benchfmt.read_files([out / "bench.txt"])
     assert parsed.errors == []
     names = sorted({r.base_name for r in parsed.results})
     assert names == ["BenchmarkEvaluate", "BenchmarkParse"]
@@ -59,7 +59,7 @@ def test_standard_library_package(tmp_path: Path, go: str) -> None:
                           benchtime="10000x")
     p, out = bench(tmp_path, params)
     assert p.returncode == 0, p.stderr
-    parsed = bfmt.read_files([out / "bench.txt"])
+    parsed = benchfmt.read_files([out / "bench.txt"])
     assert [r.base_name for r in parsed.results] == ["BenchmarkIndexByte"] * 2
     assert parsed.results[0].package == "strings"
 

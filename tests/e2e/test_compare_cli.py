@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 
-from .conftest import DATA, run
+from ..conftest import DATA, run
 
 
 def compare(*args: str, cwd: Path | None = None):
@@ -110,7 +110,7 @@ def test_bad_inputs(tmp_path: Path) -> None:
 
 
 def test_pipeline_compare_warns_on_environment_differences(tmp_path: Path) -> None:
-    from .conftest import ROOT
+    from ..conftest import ROOT
 
     (tmp_path / "baselines").mkdir()
     (tmp_path / "baselines" / "main.txt").write_text((DATA / "example_fast.txt").read_text())

@@ -17,7 +17,7 @@ from scipy.stats import wilcoxon
 
 from benchpipe.core import stats
 
-from .conftest import EXAMPLE, ROOT, run
+from ..conftest import EXAMPLE, ROOT, run
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 FAST = ["--packages", "./pkg/core", "--bench", "^BenchmarkEvaluate$", "--rounds", "6", "--benchtime", "30ms"]

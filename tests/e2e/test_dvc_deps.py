@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import make_repo, run
+from ..conftest import make_repo, run
 
 # Reads a dep cannot declare, each with the reason it is still safe.
 ALLOWED = {

@@ -10,7 +10,7 @@ import pytest
 
 from benchpipe.core import pprof
 
-from .conftest import EXAMPLE, run
+from ..conftest import EXAMPLE, run
 
 TOP = re.compile(r"^\s*(\S+?)(?:s|ms|us|µs|ns|B|kB|MB|GB)?\s+([\d.]+)%\s+[\d.]+%\s+\S+\s+([\d.]+)%\s+(.+?)\s*$")
 
@@ -102,16 +102,16 @@ def test_benchmark_that_panics_under_profiling(tmp_path: Path, example: Path) ->
 
 def _profile(module: Path, pkg_pattern: str, name: str, tmp: Path, ns_per_op: float) -> dict:
     """profile_benchmark on a real package (the stage's own code path, not the pipeline around it)."""
-    from benchpipe.go import toolchain as gotest
+    from benchpipe.go import toolchain
     from benchpipe.stages import profile as stage
 
-    pkg = gotest.resolve_packages(module, [pkg_pattern])[0][0]
+    pkg = toolchain.resolve_packages(module, [pkg_pattern])[0][0]
     binary = tmp / f"{name}.test"
-    gotest.build_test_binary(pkg, module, binary)
+    toolchain.build_test_binary(pkg, module, binary)
     sub = tmp / name
     sub.mkdir()
     cfg = {"memprofilerate": 1, "top": 10, "min_samples": 200, "max_s": 5}
-    return stage.profile_benchmark(binary, pkg, name, sub, cfg, "5m", "200ms", 0, gotest.module_path(module),
+    return stage.profile_benchmark(binary, pkg, name, sub, cfg, "5m", "200ms", 0, toolchain.module_path(module),
                                    ns_per_op)
 
 
@@ -130,10 +130,10 @@ def test_timed_loop_apart_from_setup_and_samples_per_table(tmp_path: Path, examp
     comp = _profile(example, "./pkg/core", "BenchmarkCompile", tmp_path, 120_000.0)
     rows = comp["mem"]["alloc_space"]["top"]
     assert rows and rows[0]["function"] == "example.com/policyengine/pkg/core.lex"
-    from benchpipe.core import benchfmt as bfmt
+    from benchpipe.core import benchfmt
 
     text = (tmp_path / "BenchmarkCompile" / "bench.txt").read_text()
-    go_bytes = next(v for r in bfmt.read_text(text).results for v, u in r.values if u == "B/op")
+    go_bytes = next(v for r in benchfmt.read_text(text).results for v, u in r.values if u == "B/op")
     loop = comp["mem"]["alloc_space"]["total"]
     assert abs(loop - go_bytes) / go_bytes < 0.02, (loop, go_bytes)  # the loop's bytes are Go's B/op
 
@@ -142,7 +142,7 @@ def test_timed_loop_apart_from_setup_and_samples_per_table(tmp_path: Path, examp
 def test_timed_loop_on_a_corpus_module(tmp_path: Path) -> None:
     import sys
 
-    from .conftest import ROOT
+    from ..conftest import ROOT
 
     sys.path.insert(0, str(ROOT / "tests" / "corpus"))
     import fetch
@@ -150,9 +150,9 @@ def test_timed_loop_on_a_corpus_module(tmp_path: Path) -> None:
     uuid = next(m for m in fetch.modules(ci_only=True) if m.path == "github.com/google/uuid")
     module = fetch.fetch(uuid, fetch.cache_root())
     e = _profile(module, ".", "BenchmarkUUID_String", tmp_path, 60.0)
-    from benchpipe.core import benchfmt as bfmt
+    from benchpipe.core import benchfmt
 
     text = (tmp_path / "BenchmarkUUID_String" / "bench.txt").read_text()
-    go_bytes = next(v for r in bfmt.read_text(text).results for v, u in r.values if u == "B/op")
+    go_bytes = next(v for r in benchfmt.read_text(text).results for v, u in r.values if u == "B/op")
     assert go_bytes > 0 and abs(e["mem"]["alloc_space"]["total"] - go_bytes) / go_bytes < 0.02
     assert e["mem"]["alloc_space"]["top"][0]["flat"] > 0 and e["cpu"]["samples"] > 0

@@ -3,13 +3,12 @@ BenchmarkMarshalTo, -benchmem -count 6 -benchtime 200ms on this machine) and the
 
 from __future__ import annotations
 
-from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import health
+from benchpipe.core import benchfmt, health
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import Options, Rule, compare_samples
 from benchpipe.go import benchsrc
 
-from .conftest import DATA, EXAMPLE
+from ..conftest import DATA, EXAMPLE
 
 OPTS = Options(rules=[Rule(unit="allocs/op", assume="exact", threshold_pct=1),
                       Rule(unit="B/op", assume="exact", threshold_pct=1)])
@@ -17,12 +16,12 @@ OPTS = Options(rules=[Rule(unit="allocs/op", assume="exact", threshold_pct=1),
 ISSUE_CITM = [5194.0, 1074.0, 987.0, 4858.0, 1196.0, 996.0]
 
 
-def _recorded() -> bfmt.Parsed:
-    return bfmt.read_files([DATA / "fastjson_marshalto.txt"])
+def _recorded() -> benchfmt.Parsed:
+    return benchfmt.read_files([DATA / "fastjson_marshalto.txt"])
 
 
 def test_b_per_op_that_varies_with_b_n_is_tested_not_judged_exact() -> None:
-    run = bfmt.samples(_recorded())
+    run = benchfmt.samples(_recorded())
     key = ("github.com/valyala/fastjson", "BenchmarkMarshalTo/citm-2", "B/op")
     assert len(set(run[key])) > 1
     c = compare_samples({key: ISSUE_CITM}, {key: run[key]}, {"B/op": UnitInfo("B/op")}, OPTS)
@@ -47,7 +46,7 @@ def test_a_b_per_op_change_smaller_than_any_allocation_is_jitter() -> None:
 
 
 def test_health_of_a_recorded_run() -> None:
-    found = health.from_run(bfmt.with_iters(_recorded()), OPTS)
+    found = health.from_run(benchfmt.with_iters(_recorded()), OPTS)
     by = {(f.benchmark, f.unit): f for f in found}
     citm = by[("BenchmarkMarshalTo/citm", "B/op")]
     assert citm.problem == "varies with b.N" and "3380" in citm.detail and "17836" in citm.detail

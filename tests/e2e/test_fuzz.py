@@ -16,10 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchpipe.core import benchfmt as bfmt
-from benchpipe.core import pprof
+from benchpipe.core import benchfmt, pprof
 
-from .conftest import DATA, EXAMPLE, run
+from ..conftest import DATA, EXAMPLE, run
 
 CASES = int(os.environ.get("BENCHPIPE_FUZZ_CASES", "300"))
 REAL_TEXT = (DATA / "example_fast.txt").read_text().splitlines()
@@ -29,7 +28,7 @@ fuzz = settings(max_examples=CASES, deadline=None, suppress_health_check=list(He
 
 
 def _check(text: str) -> None:
-    p = bfmt.read_text(text, "fuzz.txt")
+    p = benchfmt.read_text(text, "fuzz.txt")
     n_lines = max(1, len(text.splitlines()))
     for e in p.errors:
         assert ERROR.match(e), e

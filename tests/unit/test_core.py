@@ -95,11 +95,15 @@ def test_one_flag_builder() -> None:
     (("bench", "stall_s"), "1m", "bench.stall_s: expected a number, got '1m'"),
 ])
 def test_params_are_validated(tmp_path, path, value, message) -> None:
+    import contextlib
+    import io
+
     import yaml
 
+    from benchpipe.cli.main import main
     from benchpipe.store import params
 
-    from .conftest import ROOT, run
+    from ..conftest import ROOT
 
     data = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert params.validate(data) == ""
@@ -110,9 +114,11 @@ def test_params_are_validated(tmp_path, path, value, message) -> None:
     assert params.validate(data).startswith(message)
     bad = tmp_path / "params.yaml"
     bad.write_text(yaml.safe_dump(data))
-    p = run(["benchpipe", "bench", "--params", str(bad), "--out", str(tmp_path / "b.txt"), "--meta",
-             str(tmp_path / "b.json")])
-    assert p.returncode == 2 and p.stderr.count("\n") == 1 and message in p.stderr and "Traceback" not in p.stderr
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["bench", "--params", str(bad), "--out", str(tmp_path / "b.txt"), "--meta", str(tmp_path / "b.json")])
+    assert code == 2 and err.getvalue().count("\n") == 1 and message in err.getvalue()
+    assert "Traceback" not in err.getvalue()
 
 
 def test_go_durations() -> None:
@@ -127,12 +133,12 @@ def test_batch_statistics_equal_the_per_row_functions() -> None:
     """The array paths (used for groups of >= BATCH_MIN rows) give the per-row functions' results exactly, on
     recorded Go output: strings benchmarks (ns/op with ties, B/op and allocs/op constant per side and sometimes
     different), every pair of benchmarks at the same sample size, old against new."""
-    from benchpipe.core import benchfmt as bfmt
+    from benchpipe.core import benchfmt
 
-    from .conftest import DATA
+    from ..conftest import DATA
 
-    old = bfmt.read_samples(DATA / "strings_a.txt").values
-    new = bfmt.read_samples(DATA / "strings_b.txt").values
+    old = benchfmt.read_samples(DATA / "strings_a.txt").values
+    new = benchfmt.read_samples(DATA / "strings_b.txt").values
     keys = [k for k in old if k in new]
     by_n: dict[tuple[int, int], list[tuple[list[float], list[float]]]] = {}
     for k in keys:

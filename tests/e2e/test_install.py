@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, make_repo, run
+from ..conftest import ROOT, make_repo, run
 
 
 @pytest.mark.slow

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from benchpipe.core import benchfmt as bfmt
+from benchpipe.core import benchfmt
 from benchpipe.core.verdict import Options, compare_samples
 from benchpipe.store import params
 
-from .conftest import ROOT, run
+from ..conftest import ROOT, run
 from .test_bench import bench, write_params
 
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))
@@ -104,4 +104,4 @@ def test_another_modules_run_gets_no_baseline_and_a_full_report(repo: Path) -> N
     assert "no baseline (No baseline for github.com/google/uuid" in q.stdout
     report = (repo / "reports" / "report.md").read_text()
     assert "No baseline for github.com/google/uuid" in report and "### Quick Metrics" in report
-    assert len(bfmt.read_files([repo / "reports" / "run" / "bench.txt"]).results) > 0
+    assert len(benchfmt.read_files([repo / "reports" / "run" / "bench.txt"]).results) > 0
