@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchpipe.core.errors import EXIT_OK, EXIT_REGRESSION
-from benchpipe.core.settings import Settings
-from benchpipe.core.verdict import Options
+
+if TYPE_CHECKING:  # the statistics load with the commands that compare, not for `benchpipe --help`
+    from benchpipe.core.settings import Settings
+    from benchpipe.core.verdict import Options
 
 RUN = Path("reports/run")
 
@@ -20,6 +23,8 @@ def add_stat_opts(p: argparse.ArgumentParser) -> None:
 
 def options(args: argparse.Namespace, settings: Settings | None) -> Options:
     """The statistics options: command-line flags over params.yaml's ``compare`` section."""
+    from benchpipe.core.verdict import Options
+
     o = Options.from_settings(settings.compare if settings is not None else None)
     if args.alpha is not None:
         o.alpha = args.alpha

@@ -11,9 +11,10 @@ named. A value one side does not record is not a difference (old files).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from benchpipe.core.artifacts import BenchMeta
+if TYPE_CHECKING:
+    from benchpipe.core.artifacts import BenchMeta
 
 # (key, label): the benchfmt configuration key and how the difference is named.
 SHAPING = [("go", "Go version"), ("goos", "GOOS"), ("goarch", "GOARCH"), ("cpu", "CPU"),

@@ -13,13 +13,13 @@ import copy
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from benchpipe.core.artifacts import BenchMeta
 from benchpipe.core.errors import BenchpipeError
-from benchpipe.core.settings import Mode, Settings, parse
+
+if TYPE_CHECKING:  # the models (msgspec) load when parameters are read, not for `benchpipe --help`
+    from benchpipe.core.artifacts import BenchMeta
+    from benchpipe.core.settings import Mode, Settings
 
 ENV = "BENCHPIPE_OVERRIDES"
 
@@ -111,6 +111,8 @@ def load(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = No
          run_file: bool = True) -> Settings:
     """The run's settings, parsed once (:func:`benchpipe.core.settings.parse`); a problem is one line
     naming the file."""
+    from benchpipe.core.settings import parse
+
     data = merged(path, overrides, run_file)
     try:
         return parse(data)
@@ -120,6 +122,8 @@ def load(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = No
 
 def load_optional(path: str | None) -> Settings:
     """``path``'s settings; without one, ./params.yaml's where it exists, else every default."""
+    from benchpipe.core.settings import Settings
+
     if path:
         return load(path)
     return load("params.yaml") if Path("params.yaml").exists() else Settings()
@@ -127,6 +131,8 @@ def load_optional(path: str | None) -> Settings:
 
 def validate(data: dict[str, Any]) -> str:
     """The first problem in merged parameters, as one line, or ""."""
+    from benchpipe.core.settings import parse
+
     try:
         parse(data)
     except BenchpipeError as e:
@@ -161,6 +167,8 @@ def like_baseline(mode: Mode, mode_name: str, meta: BenchMeta,
                   path: str | Path = "params.yaml") -> tuple[Mode, str]:
     """The mode's settings with the baseline's benchtime and -cpu list where the user did not set them
     (``bench.like_baseline``: compare like with like); returns the settings and a note saying what was taken."""
+    import msgspec
+
     s = meta.settings
     if s is None:
         return mode, ""

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.cli.common import RUN, add_stat_opts, options, verdict_code
-from benchpipe.core import comparable, shift
 from benchpipe.core.errors import EXIT_OK, BenchpipeError, NothingToCompare
 from benchpipe.store import cachedir, params
 
@@ -50,7 +49,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchpipe.core import benchfmt, stats
+    from benchpipe.core import benchfmt, comparable, shift, stats
     from benchpipe.core.verdict import compare_samples
     from benchpipe.render import text as output
 

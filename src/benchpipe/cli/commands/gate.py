@@ -12,13 +12,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchpipe.cli.common import RUN, verdict_code
-from benchpipe.core.artifacts import CompareDoc, row_of
 from benchpipe.core.errors import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, BenchpipeError
-from benchpipe.render.text import delta_text, regressed_item, shift_line, verdict_line_doc
-from benchpipe.store import artifacts
+
+if TYPE_CHECKING:
+    from benchpipe.core.artifacts import CompareDoc
 
 
 def register(sub: Any) -> None:
@@ -35,6 +35,8 @@ def register(sub: Any) -> None:
 
 def decide(doc: CompareDoc, require_baseline: bool, strict_env: bool) -> tuple[int, list[str]]:
     """The exit code and the lines that explain it."""
+    from benchpipe.render.text import shift_line, verdict_line_doc
+
     if doc.failures:
         return EXIT_ERROR, [f"error: {f.message}" for f in doc.failures] + [
             f"verdict: ERROR ({len(doc.failures)} benchmark(s) did not finish; the other results are in the report)"]
@@ -56,6 +58,10 @@ def untrusted(doc: CompareDoc) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from benchpipe.core.artifacts import CompareDoc, row_of
+    from benchpipe.render.text import measured_change
+    from benchpipe.store import artifacts
+
     p = Path(args.compare)
     if not p.exists():
         raise BenchpipeError(f"{p}: no comparison (run the pipeline first)")
@@ -64,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
     if args.report_only and code != EXIT_ERROR:
         code = EXIT_OK
     if args.format == "json":
-        regressed = [regressed_item(r.benchmark, r.unit, delta_text(row_of(r))) for r in doc.regressions()]
+        # full benchmark names for tools (the text line shortens them as benchstat does)
+        regressed = [f"{r.benchmark} {r.unit}" + (f" {measured_change(row_of(r))}" if r.delta_pct is not None else "")
+                     for r in doc.regressions()]
         sys.stdout.write(json.dumps({"verdict": doc.verdict, "exit_code": code, "threshold_pct": doc.threshold_pct,
                                      "alpha": doc.alpha, "regressed": regressed, "not_comparable": doc.not_comparable,
                                      "failures": [f.message for f in doc.failures], "note": doc.note},

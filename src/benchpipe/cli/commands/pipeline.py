@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.cli.common import RUN, parse_sets
-from benchpipe.core.artifacts import BenchMeta, CompareDoc, ProfileDoc
 from benchpipe.core.errors import EXIT_ERROR, EXIT_OK, BenchpipeError
-from benchpipe.store import artifacts, params
+from benchpipe.store import params
 
 LOCK = Path(".dvc") / "tmp" / "benchpipe.lock"
 
@@ -127,6 +126,9 @@ def stage_code() -> int:
 def go_seconds(since: float) -> tuple[float, float, float]:
     """``go test`` seconds of the bench, profile and confirmation steps that ran in this pipeline (DVC skips
     unchanged stages: an artifact older than ``since`` did not run)."""
+    from benchpipe.core.artifacts import BenchMeta, CompareDoc, ProfileDoc
+    from benchpipe.store import artifacts
+
     def fresh(p: Path) -> bool:
         return p.exists() and p.stat().st_mtime >= since
 
