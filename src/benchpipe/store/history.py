@@ -35,13 +35,10 @@ from benchpipe.core.benchfmt import Parsed
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.verdict import Options
 from benchpipe.store import atomic
+from benchpipe.store.samples import sql_list, sql_literal
 
 SUMMARY_COLS = ["run_id", "time", "commit", "branch", "machine", "mode", "package", "benchmark", "unit",
                 "center", "lo", "hi", "n"]
-
-
-def _q(p: Path | str) -> str:
-    return str(p).replace("'", "''")
 
 
 def new_run_id(when: datetime, commit: str, suffix: str = "") -> str:
@@ -51,7 +48,7 @@ def new_run_id(when: datetime, commit: str, suffix: str = "") -> str:
 
 def _write(con: duckdb.DuckDBPyConnection, select: str, args: list[Any], path: Path) -> None:
     with atomic.replacing(path) as tmp:
-        con.execute(f"COPY ({select}) TO '{_q(tmp)}' (FORMAT parquet)", args)
+        con.execute(f"COPY ({select}) TO {sql_literal(tmp)} (FORMAT parquet)", args)
 
 
 def append(hist: Path, parsed: Parsed, meta: BenchMeta, when: datetime | None = None,
@@ -126,10 +123,11 @@ def import_file(hist: Path, parsed: Parsed, commit: str, time: str, branch: str 
     when = parse_time(time)
     if when is None:
         raise BenchpipeError(f"history import: --time must be an ISO 8601 time, got {time!r}")
-    meta = {"commit": commit, "branch": branch, "hostname": machine, "mode": "import",
-            "goos": next((r.config.get("goos", "") for r in parsed.results), ""),
-            "goarch": next((r.config.get("goarch", "") for r in parsed.results), ""),
-            "cpu": next((r.config.get("cpu", "") for r in parsed.results), "")}
+    def config(key: str) -> str:
+        return next((r.config.get(key, "") for r in parsed.results), "")
+
+    meta = BenchMeta(commit=commit, branch=branch, hostname=machine, mode="import", goos=config("goos"),
+                     goarch=config("goarch"), cpu=config("cpu"))
     return append(hist, parsed, meta, when)
 
 
@@ -141,14 +139,14 @@ def summary_files(hist: Path) -> tuple[list[Path], list[str]]:
     con = duckdb.connect()
     try:
         try:
-            con.execute(f"SELECT count(*) FROM read_parquet([{', '.join(repr(str(f)) for f in files)}])").fetchone()
+            con.execute(f"SELECT count(*) FROM read_parquet({sql_list(files)})").fetchone()
             return files, []
         except duckdb.Error:
             pass
         good, warnings = [], []
         for f in files:
             try:
-                con.execute(f"SELECT count(*) FROM read_parquet('{_q(f)}')").fetchone()
+                con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(f)})").fetchone()
                 good.append(f)
             except duckdb.Error as e:
                 warnings.append(f"history: skipped unreadable file {f}: {str(e).splitlines()[0][:120]}")
@@ -219,7 +217,7 @@ def _query(hist: Path, benchmark: str | None, unit: str | None, last: int | None
         "run_id, strftime(time, '%Y-%m-%dT%H:%M:%S') AS time, commit, benchmark, center, lo, hi, n"
 
     def sql(fs: list[Path]) -> str:
-        src = f"read_parquet([{', '.join(repr(str(f)) for f in fs)}], union_by_name=true)"
+        src = f"read_parquet({sql_list(fs)}, union_by_name=true)"
         base = f"SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src} {cond}"
         if last:
             base = (f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY package, benchmark, unit "
@@ -256,7 +254,7 @@ def compact(hist: Path) -> tuple[int, Path | None]:
     out = hist / "summary" / f"compact-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}.parquet"
     con = duckdb.connect()
     try:
-        src = f"read_parquet([{', '.join(repr(str(f)) for f in files)}], union_by_name=true)"
+        src = f"read_parquet({sql_list(files)}, union_by_name=true)"
         _write(con, f"SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src} "
                     "ORDER BY benchmark, unit, time", [], out)
     finally:

@@ -57,8 +57,8 @@ def write_parquet_stream(results: Iterable[Result], path: Path) -> int:
         try:
             con.execute("SET memory_limit = '256MB'")
             cols = ", ".join(f"'{c}': '{t}'" for c, t in zip(COLUMNS, _TYPES, strict=True))
-            con.execute(f"COPY (SELECT * FROM read_csv('{_quote(spool)}', header = false, columns = {{{cols}}}, "
-                        f"quote = '\"', escape = '\"', delim = ',')) TO '{_quote(tmp)}' (FORMAT parquet)")
+            con.execute(f"COPY (SELECT * FROM read_csv({sql_literal(spool)}, header = false, columns = {{{cols}}}, "
+                        f"quote = '\"', escape = '\"', delim = ',')) TO {sql_literal(tmp)} (FORMAT parquet)")
         finally:
             con.close()
     return n
@@ -71,7 +71,7 @@ def query(path: Path, sql: str) -> list[tuple]:
         raise BenchpipeError(f"{path}: no samples file (run the parse stage: benchpipe parse)")
     con = connect()
     try:
-        return con.execute(sql.format(src=f"read_parquet('{_quote(path)}')")).fetchall()
+        return con.execute(sql.format(src=f"read_parquet({sql_literal(path)})")).fetchall()
     except duckdb.Error as e:
         raise BenchpipeError(f"{path}: not a readable samples file ({str(e).splitlines()[0]})") from None
     finally:
@@ -87,8 +87,14 @@ def with_iters(path: Path) -> dict[tuple[str, str, str], tuple[list[float], list
     return {(pkg, name, unit): (list(vals), [int(n) for n in iters]) for pkg, name, unit, vals, iters in rows}
 
 
-def _quote(p: Path | str) -> str:
-    return str(p).replace("'", "''")
+def sql_literal(p: Path | str) -> str:
+    """A path (or any text) as a quoted SQL string literal for DuckDB (the one place paths are quoted)."""
+    return "'" + str(p).replace("'", "''") + "'"
+
+
+def sql_list(paths: list[Path]) -> str:
+    """A DuckDB list literal of paths (``read_parquet([...])``)."""
+    return "[" + ", ".join(sql_literal(p) for p in paths) + "]"
 
 
 def connect() -> duckdb.DuckDBPyConnection:
