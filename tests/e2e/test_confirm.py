@@ -54,7 +54,7 @@ def test_drift_on_unchanged_code_is_not_confirmed(history: Path, tmp_path: Path)
             h.wait()
     seq = _compare(work, params, tmp_path / "cache", "--no-confirm")
     assert _ns(seq)["verdict"] in ("warn", "regression") and _ns(seq)["delta_pct"] > 5, _ns(seq)
-    assert seq["confirm"] == {}
+    assert seq["confirm"] is None  # confirmation off: no facts
     data = _compare(work, params, tmp_path / "cache")
     ns = _ns(data)
     assert ns["verdict"] == "unchanged", ns

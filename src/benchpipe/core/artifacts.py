@@ -167,7 +167,6 @@ class ConfirmFacts(Part, kw_only=True):
     seconds: float = 0.0
     results: int = 0
     runs: int = 0
-    note: str = ""
 
 
 class HealthFinding(Part, kw_only=True):
@@ -223,7 +222,7 @@ class CompareDoc(Model, kw_only=True):
     baseline_env: BenchMeta | None = None
     current_env: BenchMeta | None = None
     failures: list[Failure] = []
-    confirm: ConfirmFacts | None = None
+    confirm: ConfirmFacts | None = None  # None: confirmation was off (--no-confirm, compare.confirm: false)
     health: list[HealthFinding] = []
     paired: PairedFacts | None = None
 

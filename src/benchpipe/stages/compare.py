@@ -96,7 +96,7 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     if moved:
         c.shift = moved.describe(confirmed=confirm is not None)
         sys.stderr.write(f"compare: {c.shift}\n")
-    facts = confirm(c, be, ce, benchfmt.iterations(by_result)) if confirm else ConfirmFacts()
+    facts = confirm(c, be, ce, benchfmt.iterations(by_result)) if confirm else None
     flag_untrusted(c, found)
     diffs = comparable.differences(comparable.from_meta(be), comparable.from_meta(ce))
     if diffs and c.verdict == "PASS":
@@ -109,8 +109,8 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
                      f"{len(c.regressions)} regressed)\n")
     for w in diffs:
         sys.stderr.write(f"compare: not comparable: {w}\n")
-    if facts.unconfirmed:
+    if facts is not None and facts.unconfirmed:
         sys.stderr.write(f"compare: not confirmed by interleaved rounds (drift): {', '.join(facts.unconfirmed)}\n")
-    if facts.confirmed:
+    if facts is not None and facts.confirmed:
         sys.stderr.write(f"compare: confirmed by interleaved rounds: {', '.join(facts.confirmed)}\n")
     return doc
