@@ -33,9 +33,11 @@ from typing import Any
 
 import yaml
 
+from benchpipe.core.artifacts import CompareDoc
 from benchpipe.core.settings import parse
 from benchpipe.core.verdict import Comparison, Options
 from benchpipe.revisions import paired
+from benchpipe.store import artifacts
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -82,22 +84,23 @@ def baseline_flow_aa(target: Path, packages: list[str], bench: str, benchtime: s
         _cli(work, "bench", "--params", str(params), "--out", "cur.txt", "--meta", "cur.json")
         _cli(work, "compare", "--params", str(params), "--current", "cur.txt", "--current-meta", "cur.json",
              "--cache-dir", str(cache), "--out", "compare.json")
-        data = json.loads((work / "compare.json").read_text())
-    rows = data["rows"]
-    return {"verdict": data["verdict"], "seconds": round(time.monotonic() - t0, 1),
-            "confirm_s": (data.get("confirm") or {}).get("seconds", 0.0),
-            "confirmed_rows": (data.get("confirm") or {}).get("results", 0),
-            "fail": sorted(f"{r['benchmark']} {r['unit']}" for r in rows if r["verdict"] == "regression"),
-            "warn": sorted(f"{r['benchmark']} {r['unit']}" for r in rows if r["verdict"] == "warn"),
-            "improved": sorted(f"{r['benchmark']} {r['unit']}" for r in rows if r["verdict"] == "improvement"),
-            "shift": data.get("shift", ""), "rows": len(rows), "varies": sum(1 for r in rows if r.get("varies_with_n"))}
+        doc = artifacts.read(work / "compare.json", CompareDoc)
+
+    def named(verdict: str) -> list[str]:
+        return sorted(f"{r.benchmark} {r.unit}" for r in doc.rows if r.verdict == verdict)
+
+    return {"verdict": doc.verdict, "seconds": round(time.monotonic() - t0, 1),
+            "confirm_s": doc.confirm.seconds if doc.confirm else 0.0,
+            "confirmed_rows": doc.confirm.results if doc.confirm else 0,
+            "fail": named("regression"), "warn": named("warn"), "improved": named("improvement"),
+            "shift": doc.shift, "rows": len(doc.rows), "varies": sum(1 for r in doc.rows if r.varies_with_n)}
 
 
 def run_paired(target: Path, base: str, head: str, packages: list[str], bench: str, benchtime: str, cache: Path,
                early: bool, opts: Options) -> tuple[Comparison, dict[str, Any], float]:
-    pc = settings()["paired"]
+    pc = parse(settings()).paired
     plan = paired.Plan(target=target, base_rev=base, head_rev=head, patterns=packages, bench=bench,
-                       rounds=int(pc["rounds"]), confirm_rounds=int(pc["confirm_rounds"]), benchtime=benchtime,
+                       rounds=pc.rounds, confirm_rounds=pc.confirm_rounds, benchtime=benchtime,
                        order="alternate", timeout="30m", changed_only=False, cache=cache, early_stop=early)
     t0 = time.monotonic()
     c, facts = paired.execute(plan, opts)

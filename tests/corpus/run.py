@@ -24,6 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fetch  # noqa: E402
 
+from benchpipe.core.artifacts import BenchMeta  # noqa: E402
+from benchpipe.store import artifacts  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = re.compile(r"^Benchmark\S+\s+\d+(\s+\S+\s+\S+)+\s*$")
 MODES = {"quick": {"count": 3, "cpu": ""}, "full": {"count": 5, "cpu": "1,2"}}
@@ -57,18 +60,18 @@ def check(m: fetch.Module, target: Path, mode: str, repo: Path = ROOT,
     argv += ["--packages", ",".join(m.packages)] if m.packages else []
     p = subprocess.run(argv, cwd=repo, capture_output=True, text=True, env={**os.environ, **(env or {})})
     wall = time.monotonic() - t0
-    meta = json.loads((repo / "reports" / "run" / "bench.json").read_text()) if p.returncode in (0, 2) else {}
-    if p.returncode not in (0, 2) or (p.returncode == 2 and not meta.get("failures")):
+    meta = artifacts.read(repo / "reports" / "run" / "bench.json", BenchMeta) if p.returncode in (0, 2) else BenchMeta()
+    if p.returncode not in (0, 2) or (p.returncode == 2 and not meta.failures):
         last = (p.stderr.strip().splitlines() or p.stdout.strip().splitlines() or ["?"])[-1]
         return False, f"invoke {mode} exited {p.returncode}: {last}"
     ours = sum(1 for ln in (repo / "reports" / "run" / "bench.txt").read_text().splitlines()
                if RESULT.match(ln))
     pkgs = [x["import_path"] for x in meta["packages"]]
-    stalled = [f["benchmark"] for f in meta.get("failures", [])]
+    stalled = [f.benchmark for f in meta.failures]
     ref = go_json_results(target, pkgs, MODES[mode]["count"], m.benchtime, MODES[mode]["cpu"], stalled)
     report = (repo / "reports" / "report.md").read_text()
     sections = all(s in report for s in ("### Summary", "### Quick Metrics", "### Detailed Results"))
-    stalls = [f["message"] for f in meta.get("failures", [])]
+    stalls = [f.message for f in meta.failures]
     ok = ours == ref and sections and (not stalls or p.returncode == 2)
     return ok, (f"{ours} results (go test -json: {ref}), {len(pkgs)} packages, report "
                 f"{'complete' if sections else 'INCOMPLETE'}, {wall:.0f}s" + (f"; stalled: {stalls}" if stalls else ""))
