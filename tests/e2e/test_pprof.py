@@ -102,6 +102,7 @@ def test_benchmark_that_panics_under_profiling(tmp_path: Path, example: Path) ->
 
 def _profile(module: Path, pkg_pattern: str, name: str, tmp: Path, ns_per_op: float) -> dict:
     """profile_benchmark on a real package (the stage's own code path, not the pipeline around it)."""
+    from benchpipe.core.settings import ProfileSection
     from benchpipe.go import toolchain
     from benchpipe.stages import profile as stage
 
@@ -110,7 +111,7 @@ def _profile(module: Path, pkg_pattern: str, name: str, tmp: Path, ns_per_op: fl
     toolchain.build_test_binary(pkg, module, binary)
     sub = tmp / name
     sub.mkdir()
-    cfg = {"memprofilerate": 1, "top": 10, "min_samples": 200, "max_s": 5}
+    cfg = ProfileSection(memprofilerate=1, top=10, min_samples=200, max_s=5)
     return stage.profile_benchmark(binary, pkg, name, sub, cfg, "5m", "200ms", 0, toolchain.module_path(module),
                                    ns_per_op)
 

@@ -204,7 +204,7 @@ class CompareDoc(Model, kw_only=True):
 
     ``verdict`` is PASS / WARN / FAIL, or NONE (no baseline: ``note`` says why, ``rows`` is empty)."""
 
-    verdict: str
+    verdict: str = "NONE"  # the empty document: no comparison
     threshold_pct: float = _COMPARE.threshold_pct
     alpha: float = _COMPARE.alpha
     method: str = ""

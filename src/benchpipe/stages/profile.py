@@ -316,7 +316,7 @@ def run(settings: Settings, target: Path, out_dir: Path, compare_json: Path | No
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    cmp = artifacts.read(compare_json, CompareDoc, missing_ok=True) if compare_json else CompareDoc(verdict="NONE")
+    cmp = artifacts.read(compare_json, CompareDoc, missing_ok=True)
     regex, why = select_benchmarks(settings, cmp, str(cfg.bench))
     doc: dict[str, Any] = {"bench": regex, "why": why, "benchtime": profile_benchtime(settings.profile, cfg),
                            "memprofilerate": settings.profile.memprofilerate, "benchmarks": [], "notes": [],

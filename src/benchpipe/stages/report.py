@@ -31,8 +31,7 @@ def load(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, pro
     return report.Inputs(meta=artifacts.read(meta_path, BenchMeta),
                          raw=raw_path.read_text() if raw_path.exists() else "",
                          samples=[(p, b, u, list(v)) for p, b, u, v, _ in rows],
-                         cmp=artifacts.read(compare_json, CompareDoc, missing_ok=True) if compare_json.exists()
-                         else CompareDoc(verdict="NONE"),
+                         cmp=artifacts.read(compare_json, CompareDoc, missing_ok=True),
                          prof=artifacts.read(profile_dir / "profile.json", ProfileDoc, missing_ok=True),
                          settings=settings, profile_dir=profile_dir)
 
