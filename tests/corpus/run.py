@@ -66,7 +66,7 @@ def check(m: fetch.Module, target: Path, mode: str, repo: Path = ROOT,
         return False, f"invoke {mode} exited {p.returncode}: {last}"
     ours = sum(1 for ln in (repo / "reports" / "run" / "bench.txt").read_text().splitlines()
                if RESULT.match(ln))
-    pkgs = [x["import_path"] for x in meta["packages"]]
+    pkgs = [x.import_path for x in meta.packages]
     stalled = [f.benchmark for f in meta.failures]
     ref = go_json_results(target, pkgs, MODES[mode]["count"], m.benchtime, MODES[mode]["cpu"], stalled)
     report = (repo / "reports" / "report.md").read_text()
