@@ -192,6 +192,7 @@ def test_history_across_runs_finds_where_the_switch_was_turned_on(repo: Path) ->
     report = (repo / "reports" / "report.md").read_text()
     trends = report.split("### Trends", 1)[1].split("###", 1)[0]
     assert "graphs/trend-BenchmarkEvaluate-" in trends and f"from run `{run_ids[5]}`" in trends
+    assert run(["benchpipe", "history", "export"], cwd=repo).returncode == 0  # dvc plots' file, exported
     csv = (repo / "reports" / "history.csv").read_text().splitlines()
     assert csv[0] == "run,time,commit,benchmark,value" and len(csv) == 11
     assert [int(line.split(",")[0]) for line in csv[1:]] == list(range(10))
@@ -203,6 +204,7 @@ def test_dvc_plots_draw_every_benchmark(repo: Path, tmp_path: Path) -> None:
     for _ in range(2):
         p = run(["dvc", "repro"], cwd=repo, env=env(o))
         assert p.returncode == 0, p.stdout + p.stderr
+    assert run(["benchpipe", "history", "export", "--out", "reports/history.csv"], cwd=repo).returncode == 0
     rows = [line.split(",") for line in (repo / "reports" / "history.csv").read_text().splitlines()[1:]]
     names = {r[3] for r in rows}
     assert len(rows) == 4 and len(names) == 2 and {r[0] for r in rows} == {"0", "1"}

@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import boto3
-import pytest
-from moto.server import ThreadedMotoServer
 
 from ..conftest import DATA, run
-
-CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-@pytest.fixture
-def s3_endpoint(monkeypatch: pytest.MonkeyPatch):
-    for k, v in CREDS.items():
-        monkeypatch.setenv(k, v)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=url).create_bucket(Bucket="benchpipe")
-    yield url
-    server.stop()
 
 
 def test_baseline_round_trip_through_s3(repo: Path, tmp_path: Path, s3_endpoint: str) -> None:

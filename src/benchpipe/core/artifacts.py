@@ -348,6 +348,7 @@ class HistoryRun(Model, kw_only=True):
     goarch: str = ""
     mode: str = ""
     params: str = "{}"
+    module: str = ""
 
     @classmethod
     def of(cls, run_id: str, time: str, meta: BenchMeta) -> HistoryRun:
@@ -357,10 +358,21 @@ class HistoryRun(Model, kw_only=True):
         return cls(run_id=run_id, time=time, commit=meta.commit, branch=meta.branch, dirty=bool(meta.dirty),
                    go_version=meta.go_version or "", machine=meta.hostname or "", cpu=meta.cpu or "",
                    goos=meta.goos or "", goarch=meta.goarch or "", mode=meta.mode,
-                   params=json.dumps(settings, sort_keys=True))
+                   params=json.dumps(settings, sort_keys=True), module=meta.module)
+
+
+class RecordDoc(Model, kw_only=True):
+    """``record.json``: whether the record stage stored the run in the history, and where or why not."""
+
+    stored: bool = False
+    run_id: str = ""
+    store: str = ""
+    shard: str = ""
+    error: str = ""  # why the run was not stored (the report and the gate say so; the gate exits 2)
 
 
 MODELS: dict[str, type[Model]] = {"bench": BenchMeta, "compare": CompareDoc, "profile": ProfileDoc,
+                                  "record": RecordDoc,
                                   "history-run": HistoryRun}
 
 

@@ -128,6 +128,15 @@ class ReportSection(_Section, kw_only=True):
     targets: list[Target] = []
 
 
+class HistorySection(_Section, kw_only=True):
+    """Where the run history lives: a local directory or an object-store URL (``s3://bucket/prefix``);
+    ``BENCHPIPE_HISTORY`` overrides it. Credentials never go here (the AWS environment has them)."""
+
+    store: str = "reports/history"
+    baseline_runs: int = 3  # a history baseline pools up to this many newest matching runs ...
+    baseline_samples: int = 6  # ... until each benchmark has this many samples
+
+
 class Settings(_Section, kw_only=True):
     """The parsed parameters. ``modes`` are checked one by one (msgspec does not name dict keys)."""
 
@@ -139,6 +148,7 @@ class Settings(_Section, kw_only=True):
     paired: PairedSection = msgspec.field(default_factory=PairedSection)
     profile: ProfileSection = msgspec.field(default_factory=ProfileSection)
     report: ReportSection = msgspec.field(default_factory=ReportSection)
+    history: HistorySection = msgspec.field(default_factory=HistorySection)
 
     def mode_settings(self) -> Mode:
         """The selected mode's settings."""

@@ -1,32 +1,61 @@
-"""The ``record`` stage: append the run to the history and write the DVC plots file.
+"""The ``record`` stage: append the run to the history store.
 
-Reads the run's ``bench.txt`` and ``bench.json``; writes one immutable
-Parquet file per run under the history directory (see
-:mod:`benchpipe.store.history`) and ``history.csv`` (``dvc plots``). The run
-id is derived from the raw output, so recording the same run again never
-stores it twice.
+Reads the run's ``bench.txt`` and ``bench.json``; writes the run as new
+immutable objects in the history store (see :mod:`benchpipe.store.history`:
+a directory or an object-store URL) and ``record.json`` (:class:`RecordDoc`:
+stored or not, the run id, the store). The run id is derived from the raw
+output, so recording the same run again never stores it twice; in CI it is
+the CI run's id (``BENCHPIPE_RUN_ID``, ``GITHUB_RUN_ID``, GitLab's
+``CI_PIPELINE_ID``), so the shards of one CI run are one run. A store that
+cannot be written (unreachable, denied, missing bucket) does not stop the
+pipeline: ``record.json`` says why, the report is still written, and the
+gate exits 2 naming it. The local ``reports/history`` directory (the DVC
+output) exists either way; with a remote store it holds only ``STORE``, the
+store's URL.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from benchpipe.core import benchfmt
-from benchpipe.core.artifacts import BenchMeta
+from benchpipe.core.artifacts import BenchMeta, RecordDoc
+from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.verdict import Options
-from benchpipe.store import artifacts, history
+from benchpipe.store import artifacts, atomic, history
+from benchpipe.store.objstore import Store
 
 
-def run(raw: Path, meta_path: Path, history_dir: Path, plots_csv: Path | None, opts: Options) -> str:
-    """Store the run; returns its run id."""
+def ci_run_id(commit: str) -> str:
+    """The run id a CI run gives all its shards ("" outside CI)."""
+    if os.environ.get("BENCHPIPE_RUN_ID"):
+        return os.environ["BENCHPIPE_RUN_ID"]
+    if os.environ.get("GITHUB_RUN_ID"):
+        return f"gh{os.environ['GITHUB_RUN_ID']}.{os.environ.get('GITHUB_RUN_ATTEMPT') or '1'}-{(commit or 'nocommit')[:8]}"
+    if os.environ.get("CI_PIPELINE_ID"):
+        return f"gl{os.environ['CI_PIPELINE_ID']}-{(commit or 'nocommit')[:8]}"
+    return ""
+
+
+def run(raw: Path, meta_path: Path, store: Store, opts: Options, out: Path, local_dir: Path,
+        shard: str = "") -> RecordDoc:
+    """Store the run; returns what happened (also written to ``out``)."""
     meta = artifacts.read(meta_path, BenchMeta)
     parsed = benchfmt.read_files([raw])
-    digest = hashlib.sha1(raw.read_bytes()).hexdigest()[:6]
     when = history.parse_time(meta.start_time) or datetime.now(UTC)
-    rid = history.append(history_dir, parsed, meta, when,
-                         history.new_run_id(when, meta.commit, digest), opts)
-    if plots_csv is not None:
-        history.write_plot_csv(history.query(history_dir, unit="ns/op", warn=False), plots_csv)
-    return rid
+    rid = ci_run_id(meta.commit) or history.new_run_id(when, meta.commit, hashlib.sha1(raw.read_bytes()).hexdigest()[:6])
+    local_dir.mkdir(parents=True, exist_ok=True)
+    if store.remote:
+        atomic.write_text(local_dir / "STORE", store.url + "\n")
+    try:
+        history.append(store, parsed, meta, when, rid, opts, shard)
+        doc = RecordDoc(stored=True, run_id=rid, store=store.url, shard=shard)
+    except BenchpipeError as e:
+        sys.stderr.write(f"record: error: the run was not stored: {e.message}\n")
+        doc = RecordDoc(stored=False, run_id=rid, store=store.url, shard=shard, error=e.message)
+    artifacts.write(out, doc)
+    return doc

@@ -15,12 +15,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from benchpipe.core.artifacts import BenchMeta, CompareDoc, ProfileDoc
+from benchpipe.core.artifacts import BenchMeta, CompareDoc, ProfileDoc, RecordDoc
+from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.settings import Settings
 from benchpipe.render import report
 from benchpipe.render.report import health, trends
 from benchpipe.store import artifacts, atomic, history
 from benchpipe.store import samples as store
+from benchpipe.store.objstore import Store
 
 
 def load(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, profile_dir: Path,
@@ -36,12 +38,15 @@ def load(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, pro
                          settings=settings, profile_dir=profile_dir)
 
 
-def _history(ctx: dict[str, Any], hist: Path, settings: Settings, threshold: float, graphs: Path,
+def _history(ctx: dict[str, Any], hist: Store, settings: Settings, threshold: float, graphs: Path,
              report_dir: Path) -> None:
     """The history's part of the report: trend charts and benchmarks unstable across recent runs."""
     cfg = settings.report
     names = [q["name"] for q in ctx["quick"]]
-    ctx["history_note"] = f"{len(list((hist / 'runs').glob('*.parquet')))} run(s) in {hist}"
+    n = history.count_runs(hist)
+    if not n:
+        return
+    ctx["history_note"] = f"{n} run(s) in {hist}"
     pattern = re.compile(str(cfg.trend_benchmarks))
     keep = [n for n in names if pattern.search(n)][: cfg.trend_max]
     series = history.series_many(hist, keep, "ns/op", last=cfg.trend_runs) if keep else {}
@@ -52,7 +57,8 @@ def _history(ctx: dict[str, Any], hist: Path, settings: Settings, threshold: flo
 
 
 def run(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, profile_dir: Path,
-        settings: Settings, out_md: Path, out_metrics: Path, history_dir: Path | None = None) -> dict[str, Any]:
+        settings: Settings, out_md: Path, out_metrics: Path, history_dir: Store | None = None,
+        record_json: Path | None = None) -> dict[str, Any]:
     inp = load(meta_path, raw_path, samples, compare_json, profile_dir, settings)
     graphs = out_md.parent / "graphs"
     if graphs.exists():
@@ -60,8 +66,15 @@ def run(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, prof
     graphs.mkdir(parents=True)
     ctx = report.build_context(inp, out_md.parent)
     ctx["trends"], ctx["history_note"] = [], ""
-    if history_dir is not None and history_dir.exists():
-        _history(ctx, history_dir, settings, inp.cmp.threshold_pct, graphs, out_md.parent)
+    if history_dir is not None:
+        try:
+            _history(ctx, history_dir, settings, inp.cmp.threshold_pct, graphs, out_md.parent)
+        except BenchpipeError as e:  # the report is written even when the store cannot be read
+            ctx["history_note"] = f"the history could not be read: {e.message}"
+    rec = artifacts.read(record_json, RecordDoc, missing_ok=True) if record_json is not None else RecordDoc()
+    if rec.error:
+        ctx["history_note"] = (f"this run was not stored in the history ({rec.error})"
+                               + (f"; {ctx['history_note']}" if ctx["history_note"] else ""))
     atomic.write_json(graphs / "index.json", sorted(p.name for p in graphs.glob("*.svg")))
     atomic.write_text(out_md, report.render(ctx))
     metrics: dict[str, Any] = {"verdict": ctx["verdict"], "go_s": inp.meta.go_s,

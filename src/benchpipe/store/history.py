@@ -1,21 +1,24 @@
-"""Run history: every pipeline run stored as immutable Parquet files, queried with DuckDB.
+"""Run history: every pipeline run stored as immutable Parquet objects, queried in place with DuckDB.
 
-Layout (under ``reports/history/``, a DVC output shared with ``dvc push/pull``):
+The store is a local directory (default ``reports/history``) or an object store
+(``s3://bucket/prefix``): see :mod:`benchpipe.store.objstore`. Layout:
 
-* ``runs/<run_id>.parquet`` — every sample of the run with its metadata:
-  run_id, time (UTC timestamp), commit, branch, dirty, go_version, machine,
-  cpu, goos, goarch, mode, params (JSON), package, benchmark, unit, sample,
-  value.
-* ``summary/<run_id>.parquet`` — one row per benchmark and unit: run_id,
-  time, commit, branch, machine, mode, package, benchmark, unit, center, lo,
-  hi, n (the median and its 95% interval, as ``benchpipe compare``).
-  ``benchpipe history compact`` merges summary files into one sorted file;
-  readers drop duplicate (run_id, benchmark, unit) rows, so a compaction
-  interrupted half way loses and doubles nothing.
+* ``runs/<run_id>[.<shard>].parquet`` — every sample of the run with its metadata
+  (:class:`benchpipe.core.artifacts.HistoryRun`'s columns: run_id, time, commit, branch,
+  dirty, go_version, machine, cpu, goos, goarch, mode, params, module, schema_version) and package,
+  benchmark, unit, sample, value.
+* ``summary/<run_id>[.<shard>].parquet`` — one row per benchmark and unit: run_id,
+  time, commit, branch, machine, mode, module, package, benchmark, unit, center, lo,
+  hi, n (the median and its 95% interval, as ``benchpipe compare``), and ``seconds`` (the
+  package's run time, what shards are balanced by).
+  ``benchpipe history compact`` merges summary objects into one sorted object.
 
-Each file is written to a temporary name and renamed, so two writers never
-collide and a killed run leaves no half file under a ``.parquet`` name. A
-corrupt file is skipped with a warning; queries go on with the rest.
+Nothing is rewritten in place: a run is new objects under its own name (its id has a random or
+content-derived part; the shards of one CI run share the id and add their shard), written summary
+last, so any number of runners append at once without locks and without losing a run. Readers
+drop duplicate (run_id, package, benchmark, unit) rows, so a run is never counted twice (a
+compaction writes the merged object before it deletes the small ones), re-list when an object
+disappears between listing and reading (a compaction), and skip a corrupt object with a warning.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import re
 import secrets
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,33 +39,46 @@ from benchpipe.core.benchfmt import Parsed
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.verdict import Options
 from benchpipe.store import atomic
+from benchpipe.store.objstore import Store, open_store
 from benchpipe.store.samples import sql_list, sql_literal
 
 SUMMARY_COLS = ["run_id", "time", "commit", "branch", "machine", "mode", "package", "benchmark", "unit",
                 "center", "lo", "hi", "n"]
+RUNS, SUMMARY = "runs", "summary"
 
 
 def new_run_id(when: datetime, commit: str, suffix: str = "") -> str:
-    """A run's id: its time, its commit and ``suffix`` (a digest of its output), or a random part."""
+    """A run's id: its time, its commit and ``suffix`` (a digest of its output, or the CI run's id), or a
+    random part."""
     return f"{when:%Y%m%dT%H%M%S}-{(commit or 'nocommit')[:8]}-{suffix or secrets.token_hex(3)}"
 
 
-def _write(con: duckdb.DuckDBPyConnection, select: str, args: list[Any], path: Path) -> None:
-    with atomic.replacing(path) as tmp:
+def _write(con: duckdb.DuckDBPyConnection, select: str, args: list[Any], store: Store, sub: str, name: str) -> None:
+    """A new object ``sub/name`` holding the query's rows (local: written atomically in place)."""
+    if not store.remote:
+        with atomic.replacing(store.local(sub, name)) as tmp:
+            con.execute(f"COPY ({select}) TO {sql_literal(tmp)} (FORMAT parquet)", args)
+        return
+    with tempfile.TemporaryDirectory(prefix="benchpipe-hist-") as d:
+        tmp = Path(d) / name
         con.execute(f"COPY ({select}) TO {sql_literal(tmp)} (FORMAT parquet)", args)
+        store.put_file(tmp, sub, name)
 
 
-def append(hist: Path, parsed: Parsed, meta: BenchMeta, when: datetime | None = None,
-           run_id: str | None = None, opts: Options | None = None) -> str:
-    """Store one run; returns its run id. A run without results is not stored.
+def append(hist: Path | str | Store, parsed: Parsed, meta: BenchMeta, when: datetime | None = None,
+           run_id: str | None = None, opts: Options | None = None, shard: str = "") -> str:
+    """Store one run (or one shard of it: ``shard``, e.g. ``2of3``); returns its run id. A run without
+    results is not stored.
 
     Each (package, benchmark, unit) is summarised by :meth:`Options.summary` (the rules of ``opts``),
     as in the report and the comparison."""
+    store = open_store(hist)
     if not parsed.results:
         raise NothingToCompare("run has no benchmark results; nothing stored in the history")
     when = when or parse_time(meta.start_time) or datetime.now(UTC)
     rid = run_id or new_run_id(when, meta.commit)
     head = HistoryRun.of(rid, when.isoformat(), meta)
+    name = f"{rid}.{shard}.parquet" if shard else f"{rid}.parquet"
     pkgs, names, units, idx, values = [], [], [], [], []
     seen: dict[tuple[str, str], int] = {}
     for r in parsed.results:
@@ -75,28 +92,31 @@ def append(hist: Path, parsed: Parsed, meta: BenchMeta, when: datetime | None = 
             idx.append(i)
             values.append(v)
     consts = [rid, when.replace(tzinfo=None), head.commit, head.branch, head.dirty, head.go_version, head.machine,
-              head.cpu, head.goos, head.goarch, head.mode, head.params, head.schema_version]
+              head.cpu, head.goos, head.goarch, head.mode, head.params, head.schema_version, head.module]
+    seconds = {p.import_path: p.run_s for p in meta.packages}
     con = duckdb.connect()
     try:
         _write(con, """SELECT $1::VARCHAR AS run_id, $2::TIMESTAMP AS time, $3::VARCHAR AS commit,
                    $4::VARCHAR AS branch, $5::BOOLEAN AS dirty, $6::VARCHAR AS go_version, $7::VARCHAR AS machine,
                    $8::VARCHAR AS cpu, $9::VARCHAR AS goos, $10::VARCHAR AS goarch, $11::VARCHAR AS mode,
-                   $12::VARCHAR AS params, $13::INTEGER AS schema_version, unnest($14::VARCHAR[]) AS package,
-                   unnest($15::VARCHAR[]) AS benchmark, unnest($16::VARCHAR[]) AS unit, unnest($17::INTEGER[]) AS sample,
-                   unnest($18::DOUBLE[]) AS value""",
-               consts + [pkgs, names, units, idx, values], hist / "runs" / f"{rid}.parquet")
-        cols: dict[str, list[Any]] = {c: [] for c in ("package", "benchmark", "unit", "center", "lo", "hi", "n")}
+                   $12::VARCHAR AS params, $13::INTEGER AS schema_version, $14::VARCHAR AS module,
+                   unnest($15::VARCHAR[]) AS package, unnest($16::VARCHAR[]) AS benchmark, unnest($17::VARCHAR[]) AS unit,
+                   unnest($18::INTEGER[]) AS sample, unnest($19::DOUBLE[]) AS value""",
+               consts + [pkgs, names, units, idx, values], store, RUNS, name)
+        cols: dict[str, list[Any]] = {c: [] for c in ("package", "benchmark", "unit", "center", "lo", "hi", "n",
+                                                      "seconds")}
         for (p, b, u), vals in benchfmt.samples(parsed).items():
-            s = (opts or Options()).summary(b, u, vals, parsed.units.get(u))
-            for c, x in zip(cols, (p, b, u, s.center, _finite(s.lo), _finite(s.hi), s.n), strict=True):
+            sm = (opts or Options()).summary(b, u, vals, parsed.units.get(u))
+            for c, x in zip(cols, (p, b, u, sm.center, _finite(sm.lo), _finite(sm.hi), sm.n, seconds.get(p)),
+                            strict=True):
                 cols[c].append(x)
         _write(con, """SELECT $1::VARCHAR AS run_id, $2::TIMESTAMP AS time, $3::VARCHAR AS commit,
-                   $4::VARCHAR AS branch, $5::VARCHAR AS machine, $6::VARCHAR AS mode,
-                   unnest($7::VARCHAR[]) AS package, unnest($8::VARCHAR[]) AS benchmark, unnest($9::VARCHAR[]) AS unit,
-                   unnest($10::DOUBLE[]) AS center, unnest($11::DOUBLE[]) AS lo, unnest($12::DOUBLE[]) AS hi,
-                   unnest($13::INTEGER[]) AS n""",
-               [consts[0], consts[1], consts[2], consts[3], consts[6], consts[10]] + list(cols.values()),
-               hist / "summary" / f"{rid}.parquet")
+                   $4::VARCHAR AS branch, $5::VARCHAR AS machine, $6::VARCHAR AS mode, $7::VARCHAR AS module,
+                   unnest($8::VARCHAR[]) AS package, unnest($9::VARCHAR[]) AS benchmark, unnest($10::VARCHAR[]) AS unit,
+                   unnest($11::DOUBLE[]) AS center, unnest($12::DOUBLE[]) AS lo, unnest($13::DOUBLE[]) AS hi,
+                   unnest($14::INTEGER[]) AS n, unnest($15::DOUBLE[]) AS seconds""",
+               [consts[0], consts[1], consts[2], consts[3], consts[6], consts[10], consts[13]] + list(cols.values()),
+               store, SUMMARY, name)
     finally:
         con.close()
     return rid
@@ -116,13 +136,14 @@ def parse_time(s: Any) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def import_file(hist: Path, parsed: Parsed, commit: str, time: str, branch: str = "", machine: str = "") -> str:
+def import_file(hist: Path | str | Store, parsed: Parsed, commit: str, time: str, branch: str = "", machine: str = "") -> str:
     """Seed the history from an old benchfmt file; commit and time are required."""
     if not commit:
         raise BenchpipeError("history import: --commit is required (which commit produced these results?)")
     when = parse_time(time)
     if when is None:
         raise BenchpipeError(f"history import: --time must be an ISO 8601 time, got {time!r}")
+
     def config(key: str) -> str:
         return next((r.config.get(key, "") for r in parsed.results), "")
 
@@ -131,37 +152,68 @@ def import_file(hist: Path, parsed: Parsed, commit: str, time: str, branch: str 
     return append(hist, parsed, meta, when)
 
 
-def summary_files(hist: Path) -> tuple[list[Path], list[str]]:
-    """Readable summary files, and warnings for the ones skipped."""
-    files = sorted((hist / "summary").glob("*.parquet"))
-    if not files:
-        return [], []
-    con = duckdb.connect()
-    try:
+def _readable(store: Store, con: duckdb.DuckDBPyConnection, names: list[str]) -> tuple[list[str], list[str]]:
+    """Of ``names`` (summary objects), those DuckDB can read, and warnings for corrupt ones; an object that
+    disappeared since the listing (a compaction merged it) is dropped without a warning."""
+    good, warnings = [], []
+    for n in names:
         try:
-            con.execute(f"SELECT count(*) FROM read_parquet({sql_list(files)})").fetchone()
-            return files, []
-        except duckdb.Error:
-            pass
-        good, warnings = [], []
-        for f in files:
+            con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(store.duck(SUMMARY, n))})").fetchone()
+            good.append(n)
+        except duckdb.Error as e:
+            if store.exists(SUMMARY, n):
+                warnings.append(f"history: skipped unreadable file {store.duck(SUMMARY, n)}: "
+                                f"{str(e).splitlines()[0][:120]}")
+    return good, warnings
+
+
+def read_summary(store: Store, sql: Any, args: list[Any], warn: bool, fetch: Any) -> Any:
+    """Run ``sql(paths)`` over the store's summary objects, listing again when one vanished between the
+    listing and the read (a concurrent compaction) and skipping corrupt ones with a warning; None when
+    the store holds no summary."""
+    con = store.connect()
+    try:
+        for _ in range(5):
+            names = store.names(SUMMARY)
+            if not names:
+                return None
             try:
-                con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(f)})").fetchone()
-                good.append(f)
+                return fetch(con.execute(sql([store.duck(SUMMARY, n) for n in names]), args))
             except duckdb.Error as e:
-                warnings.append(f"history: skipped unreadable file {f}: {str(e).splitlines()[0][:120]}")
-        return good, warnings
+                good, warnings = _readable(store, con, names)
+                if good == names:  # every object reads: the query itself is wrong
+                    raise BenchpipeError(f"history store {store.url}: {str(e).splitlines()[0]}") from None
+                if len(warnings) < len(set(names) - set(good)):
+                    continue  # objects vanished: a compaction replaced them; list again
+                if warn:
+                    for w in warnings:
+                        sys.stderr.write(w + "\n")
+                if not good:
+                    return None
+                try:
+                    return fetch(con.execute(sql([store.duck(SUMMARY, n) for n in good]), args))
+                except duckdb.Error:
+                    continue
+        raise BenchpipeError(f"history store {store.url}: the summary objects kept changing while being read")
     finally:
         con.close()
 
 
-def query(hist: Path, benchmark: str | None = None, unit: str | None = None, last: int | None = None,
+def count_runs(hist: Path | str | Store) -> int:
+    """How many distinct runs the store holds (the shards of a run are one run)."""
+    store = open_store(hist)
+    n = read_summary(store, lambda fs: f"SELECT count(DISTINCT run_id) FROM read_parquet({sql_list(fs)}, "
+                                       "union_by_name=true)", [], False, lambda cur: cur.fetchone()[0])
+    return int(n or 0)
+
+
+def query(hist: Path | str | Store, benchmark: str | None = None, unit: str | None = None, last: int | None = None,
           warn: bool = True) -> list[dict[str, Any]]:
     """Per benchmark and unit, each run's center and interval, oldest first (the last N runs)."""
     return _query(hist, benchmark, unit, last, warn, lean=False)  # type: ignore[return-value]
 
 
-def series(hist: Path, benchmark: str, unit: str, last: int | None = None) -> dict[str, Any]:
+def series(hist: Path | str | Store, benchmark: str, unit: str, last: int | None = None) -> dict[str, Any]:
     """One benchmark's trend as columns (run_id, time, commit, center, lo, hi, n), oldest first.
 
     ``benchmark`` is an exact name. This is the fast path for charts and change points: the
@@ -170,7 +222,7 @@ def series(hist: Path, benchmark: str, unit: str, last: int | None = None) -> di
     return series_many(hist, [benchmark], unit, last).get(benchmark, {})
 
 
-def series_many(hist: Path, benchmarks: list[str], unit: str, last: int | None = None) -> dict[str, dict[str, Any]]:
+def series_many(hist: Path | str | Store, benchmarks: list[str], unit: str, last: int | None = None) -> dict[str, dict[str, Any]]:
     """:func:`series` of several benchmarks (exact names) in one query: name -> its columns; a benchmark
     the history does not hold is absent."""
     if not benchmarks:
@@ -188,11 +240,9 @@ def series_many(hist: Path, benchmarks: list[str], unit: str, last: int | None =
     return out
 
 
-def _query(hist: Path, benchmark: str | None, unit: str | None, last: int | None, warn: bool,
+def _query(hist: Path | str | Store, benchmark: str | None, unit: str | None, last: int | None, warn: bool,
            lean: bool, names: list[str] | None = None) -> list[dict[str, Any]] | dict[str, Any]:
-    files = sorted((hist / "summary").glob("*.parquet"))
-    if not files:
-        return {} if lean else []
+    store = open_store(hist)
     where, args = [], []
     if benchmark:
         try:
@@ -216,7 +266,7 @@ def _query(hist: Path, benchmark: str | None, unit: str | None, last: int | None
             "benchmark, unit, center, lo, hi, n") if not lean else \
         "run_id, strftime(time, '%Y-%m-%dT%H:%M:%S') AS time, commit, benchmark, center, lo, hi, n"
 
-    def sql(fs: list[Path]) -> str:
+    def sql(fs: list[str]) -> str:
         src = f"read_parquet({sql_list(fs)}, union_by_name=true)"
         base = f"SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src} {cond}"
         if last:
@@ -224,44 +274,63 @@ def _query(hist: Path, benchmark: str | None, unit: str | None, last: int | None
                     f"ORDER BY time DESC, run_id DESC) AS rk FROM ({base})) WHERE rk <= {int(last)}")
         return f"SELECT {cols} FROM ({base}) ORDER BY benchmark, unit, time, run_id"
 
-    con = duckdb.connect()
-    try:
+    got = read_summary(store, sql, args, warn, (lambda cur: cur.fetchnumpy()) if lean else (lambda cur: cur.fetchall()))
+    if got is None:
+        return {} if lean else []
+    if lean:
+        return got
+    return [dict(zip(SUMMARY_COLS, r, strict=True)) for r in got]
+
+
+def compact(hist: Path | str | Store) -> tuple[int, str | None]:
+    """Merge the summary objects into one, sorted by benchmark (fast trend queries); returns how many were
+    merged and the new object's name.
+
+    The merged object is written before the small ones are deleted, and it holds every row they held:
+    a reader at any moment sees each run (twice at most, and readers drop duplicates). Objects that
+    appear while it runs are left for the next compaction; one that vanishes (another compaction) makes
+    it start again."""
+    store = open_store(hist)
+    for _ in range(5):
+        con = store.connect()
         try:
-            cur = con.execute(sql(files), args)
-        except duckdb.Error:
-            files, warnings = summary_files(hist)  # find and skip the unreadable files
-            if warn:
-                for w in warnings:
-                    sys.stderr.write(w + "\n")
-            if not files:
-                return {} if lean else []
-            cur = con.execute(sql(files), args)
-        if lean:
-            return cur.fetchnumpy()
-        rows = cur.fetchall()
-    finally:
-        con.close()
-    return [dict(zip(SUMMARY_COLS, r, strict=True)) for r in rows]
+            names = store.names(SUMMARY)
+            good, warnings = _readable(store, con, names)
+            for w in warnings:
+                sys.stderr.write(w + "\n")
+            if len(good) < 2:
+                return len(good), None
+            out = f"compact-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}.parquet"
+            src = f"read_parquet({sql_list([store.duck(SUMMARY, n) for n in good])}, union_by_name=true)"
+            try:
+                _write(con, f"SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src} "
+                            "ORDER BY benchmark, unit, time", [], store, SUMMARY, out)
+            except duckdb.Error:
+                continue  # an input vanished while reading (another compaction): start again
+        finally:
+            con.close()
+        store.remove(SUMMARY, good)
+        return len(good), out
+    raise BenchpipeError(f"history store {store.url}: compaction kept racing with another one; try again")
 
 
-def compact(hist: Path) -> tuple[int, Path | None]:
-    """Merge summary files into one, sorted by benchmark (fast trend queries); returns files merged."""
-    files, warnings = summary_files(hist)
-    for w in warnings:
-        sys.stderr.write(w + "\n")
-    if len(files) < 2:
-        return len(files), None
-    out = hist / "summary" / f"compact-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}.parquet"
-    con = duckdb.connect()
-    try:
-        src = f"read_parquet({sql_list(files)}, union_by_name=true)"
-        _write(con, f"SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src} "
-                    "ORDER BY benchmark, unit, time", [], out)
-    finally:
-        con.close()
-    for f in files:
-        f.unlink()
-    return len(files), out
+def runs(hist: Path | str | Store) -> list[dict[str, Any]]:
+    """The runs in the store, oldest first: run_id, time, commit, branch, module, mode, machine, the shards
+    stored and how many results."""
+    store = open_store(hist)
+    columns = read_summary(store, lambda fs: f"DESCRIBE SELECT * FROM read_parquet({sql_list(fs)}, "
+                                             "union_by_name=true)", [], False, lambda cur: cur.fetchall()) or []
+    module = "any_value(module)" if any(c[0] == "module" for c in columns) else "''"  # stores before modules
+
+    def sql(fs: list[str]) -> str:
+        src = f"read_parquet({sql_list(fs)}, union_by_name=true, filename=true)"
+        return (f"SELECT run_id, strftime(min(time), '%Y-%m-%dT%H:%M:%S'), any_value(commit), any_value(branch), "
+                f"{module}, any_value(mode), any_value(machine), count(DISTINCT filename), "
+                f"count(DISTINCT (package, benchmark)) FROM {src} GROUP BY run_id ORDER BY min(time), run_id")
+
+    rows = read_summary(store, sql, [], True, lambda cur: cur.fetchall()) or []
+    keys = ["run_id", "time", "commit", "branch", "module", "mode", "machine", "objects", "benchmarks"]
+    return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
 def write_plot_csv(rows: list[dict[str, Any]], path: Path, unit: str = "ns/op") -> None:

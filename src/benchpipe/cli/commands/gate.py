@@ -29,6 +29,8 @@ def register(sub: Any) -> None:
     p.add_argument("--strict-env", action="store_true",
                    help="exit 3 when the baseline was recorded with other settings (not comparable)")
     p.add_argument("--report-only", action="store_true", help="print the verdict, exit 0 even on a regression")
+    p.add_argument("--record", default=str(RUN / "record.json"),
+                   help="the record stage's result: a run that was not stored in the history exits 2")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(fn=run)
 
@@ -69,13 +71,20 @@ def run(args: argparse.Namespace) -> int:
     code, lines = decide(doc, not args.allow_missing_baseline, args.strict_env)
     if args.report_only and code != EXIT_ERROR:
         code = EXIT_OK
+    from benchpipe.core.artifacts import RecordDoc
+
+    rec = artifacts.read(Path(args.record), RecordDoc, missing_ok=True)
+    if rec.error:
+        lines.append(f"error: this run was not stored in the history {rec.store}: {rec.error}")
+        code = EXIT_ERROR
     if args.format == "json":
         # full benchmark names for tools (the text line shortens them as benchstat does)
         regressed = [f"{r.benchmark} {r.unit}" + (f" {measured_change(row_of(r))}" if r.delta_pct is not None else "")
                      for r in doc.regressions()]
         sys.stdout.write(json.dumps({"verdict": doc.verdict, "exit_code": code, "threshold_pct": doc.threshold_pct,
                                      "alpha": doc.alpha, "regressed": regressed, "not_comparable": doc.not_comparable,
-                                     "failures": [f.message for f in doc.failures], "note": doc.note},
+                                     "failures": [f.message for f in doc.failures], "note": doc.note,
+                                     "stored": not rec.error},
                                     indent=2) + "\n")
     else:
         sys.stdout.write("\n".join(lines) + "\n")

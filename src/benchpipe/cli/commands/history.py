@@ -1,4 +1,8 @@
-"""``benchpipe history``: query, import and compact the run history."""
+"""``benchpipe history``: query, list, import, compact and export the run history.
+
+The store is ``--dir`` (a directory or an object-store URL), else ``BENCHPIPE_HISTORY``, else params.yaml's
+``history.store`` (default ``reports/history``). ``history runs --format json`` lists the runs;
+``history export --out FILE`` writes the long CSV ``dvc plots`` reads (ns/op per run and benchmark)."""
 
 from __future__ import annotations
 
@@ -13,11 +17,14 @@ from benchpipe.core.errors import EXIT_OK, BenchpipeError, NothingToCompare
 
 def register(sub: Any) -> None:
     p = sub.add_parser("history", help="runs stored in the history: per benchmark, each run's median",
-                       description="benchpipe history [show] [--benchmark RE] [--unit U] [--last N] | "
-                                   "history import FILE --commit C --time T | history compact")
-    p.add_argument("action", nargs="?", choices=["show", "import", "compact"], default="show")
+                       description="benchpipe history [show] [--benchmark RE] [--unit U] [--last N] | history runs | "
+                                   "history import FILE --commit C --time T | history compact | history export --out F")
+    p.add_argument("action", nargs="?", choices=["show", "runs", "import", "compact", "export"], default="show")
     p.add_argument("file", nargs="?", help="import: a benchfmt / go test -json file")
-    p.add_argument("--dir", default="reports/history")
+    p.add_argument("--dir", help="history store: directory or URL (default BENCHPIPE_HISTORY, else params "
+                                 "history.store)")
+    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--out", help="export: the CSV to write (default reports/history.csv)")
     p.add_argument("--benchmark", help="regex of benchmark names")
     p.add_argument("--unit", help="unit as written, e.g. ns/op")
     p.add_argument("--last", type=int, help="only the last N runs of each benchmark")
@@ -31,9 +38,18 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from benchpipe.core import benchfmt
-    from benchpipe.store import history
+    from benchpipe.store import history, objstore, params
 
-    hist = Path(args.dir)
+    hist = objstore.open_store(args.dir) if args.dir else objstore.configured(params.load_optional(
+        args.params if Path(args.params).exists() else None).history.store)
+    hist.check()
+    if args.action == "runs":
+        return _runs(history.runs(hist), args.format)
+    if args.action == "export":
+        out = Path(args.out or "reports/history.csv")
+        history.write_plot_csv(history.query(hist, unit="ns/op", warn=False), out)
+        sys.stderr.write(f"history: wrote {out}\n")
+        return EXIT_OK
     if args.action == "import":
         if not args.file or not Path(args.file).is_file():
             raise BenchpipeError(f"history import: {args.file or 'FILE'}: no such file")
@@ -77,4 +93,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"  {r['time']}  {r['commit'][:12] or '-':<12}  {r['center']:>12.6g}{ci}  n={r['n']}  "
                          f"{r['run_id']}\n")
     flush()
+    return EXIT_OK
+
+
+def _runs(runs: list[dict[str, Any]], fmt: str) -> int:
+    if fmt == "json":
+        sys.stdout.write(json.dumps(runs, indent=2) + "\n")
+        return EXIT_OK
+    for r in runs:
+        sys.stdout.write(f"{r['time']}  {r['run_id']}  {str(r['commit'])[:12] or '-':<12}  {r['branch'] or '-':<10}  "
+                         f"{r['benchmarks']} benchmark(s)  {r['module'] or ''}\n")
     return EXIT_OK
