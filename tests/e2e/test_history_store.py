@@ -142,3 +142,51 @@ def test_shards_of_one_ci_run_are_one_run(tmp_path: Path) -> None:
     runs = history.runs(store)
     assert len(runs) == 1 and runs[0]["run_id"] == "gh4242.1-deadbeef" and runs[0]["objects"] == 2
     assert {r["benchmark"] for r in history.query(store, warn=False)} == {r.name for r in parsed.results}
+
+
+def test_baseline_from_the_history_uses_the_newest_matching_runs(tmp_path: Path) -> None:
+    store = tmp_path / "hist"
+    settings = {"packages": ["./..."], "bench": ".", "count": 6, "benchtime": "1s", "cpu": "", "timeout": "10m",
+                "benchmem": True}
+    commits = []
+    for i, (branch, bt) in enumerate([("main", "1s"), ("main", "1s"), ("feature", "1s"), ("main", "2s")]):
+        meta = tmp_path / f"m{i}.json"
+        commits.append(f"{i:040x}")
+        meta.write_text(json.dumps({"commit": commits[-1], "branch": branch, "module": "example.com/policyengine",
+                                    "start_time": f"2026-01-0{i + 1}T00:00:00+00:00",
+                                    "settings": {**settings, "benchtime": bt}}))
+        p = run(["benchpipe", "record", "--params", str(ROOT / "params.yaml"), "--raw", str(DATA / "example_fast.txt"),
+                 "--meta", str(meta), "--history", str(store), "--out", str(tmp_path / "rec.json"), "--dvc-out",
+                 str(store)], env={"GITHUB_RUN_ID": ""})
+        assert p.returncode == 0, p.stderr
+    cur = tmp_path / "cur.json"
+    cur.write_text(json.dumps({"commit": "f" * 40, "module": "example.com/policyengine", "settings": settings}))
+    out = tmp_path / "run" / "compare.json"
+    p = run(["benchpipe", "compare", "--params", str(ROOT / "params.yaml"), "--baseline", "history:main", "--current",
+             str(DATA / "example_slow.txt"), "--current-meta", str(cur), "--out", str(out), "--no-confirm"],
+            env={"BENCHPIPE_HISTORY": str(store)}, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    d = json.loads(out.read_text())
+    # run 3 is on main but at another benchtime, run 2 on another branch: runs 1 and 0 (6 samples each: the
+    # newest alone has enough) -> the newest matching run is the baseline
+    assert d["verdict"] == "FAIL" and d["baseline"] == "history:main"
+    assert d["baseline_env"]["commit"] == commits[1] and d["baseline_env"]["branch"] == "main"
+    assert "1 run(s) of branch main" in p.stderr
+    assert {r["benchmark"] for r in d["rows"]} >= {"BenchmarkEvaluate-2", "BenchmarkCompile-2"}
+    other = run(["benchpipe", "compare", "--params", str(ROOT / "params.yaml"), "--baseline", "history:release",
+                 "--current", str(DATA / "example_slow.txt"), "--current-meta", str(cur), "--out", str(out),
+                 "--no-confirm"], env={"BENCHPIPE_HISTORY": str(store)}, cwd=tmp_path)
+    assert other.returncode == 0 and json.loads(out.read_text())["verdict"] == "NONE"
+    assert "no run of example.com/policyengine on branch release" in json.loads(out.read_text())["note"]
+    # pooled: asking for 12 samples per benchmark takes the two newest matching runs (6 each)
+    import yaml
+
+    prm = yaml.safe_load((ROOT / "params.yaml").read_text())
+    prm["history"] = {"baseline_samples": 12}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(prm))
+    pooled = run(["benchpipe", "compare", "--params", str(tmp_path / "params.yaml"), "--baseline", "history:main",
+                  "--current", str(DATA / "example_slow.txt"), "--current-meta", str(cur), "--out", str(out),
+                  "--no-confirm"], env={"BENCHPIPE_HISTORY": str(store)}, cwd=tmp_path)
+    assert pooled.returncode == 0 and "2 run(s) of branch main" in pooled.stderr
+    d = json.loads(out.read_text())
+    assert d["baseline_env"]["commit"] == commits[1] and next(r for r in d["rows"])["old"]["n"] == 12

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchpipe.core import benchfmt, comparable, health, shift
@@ -35,10 +36,21 @@ from benchpipe.core.artifacts import BenchMeta, CompareDoc, ConfirmFacts, Health
 from benchpipe.core.errors import NothingToCompare
 from benchpipe.core.verdict import Comparison, Options, compare_samples
 from benchpipe.go import benchsrc
-from benchpipe.store import artifacts, baselines, samples
+from benchpipe.store import artifacts, atomic, baselines, history, samples
+from benchpipe.store.objstore import Store
+
 
 # Re-judges a comparison's flagged rows given the baseline's and the run's metadata and the run's b.N per
 # result (package, name without -N); returns what it did.
+@dataclass
+class HistoryBaseline:
+    """Where ``--baseline history:BRANCH`` looks, and how many runs and samples it pools."""
+
+    store: Store
+    runs: int
+    samples: int
+
+
 Confirm = Callable[[Comparison, BenchMeta, BenchMeta, dict[tuple[str, str], int]], ConfirmFacts]
 
 
@@ -70,16 +82,41 @@ def _none(out: Path, name: str, ce: BenchMeta, opts: Options, note: str, found: 
     return doc
 
 
+def from_history(name: str, ce: BenchMeta, source: HistoryBaseline, work: Path) -> tuple[Path, Path, str]:
+    """``history:BRANCH``: the newest matching runs of BRANCH in the history store, written as a baseline
+    (bench.txt, meta.json) under ``work``; returns their paths and what was used (a missing bench.txt and
+    why when nothing matches)."""
+    branch = name.split(":", 1)[1] or "main"
+    s = ce.settings
+    like = {k: str(getattr(s, k)) for k in ("benchtime", "cpu") if s is not None and getattr(s, k) is not None}
+    got = history.baseline(source.store, branch, ce.module, like, source.samples, source.runs)
+    txt, meta = work / "bench.txt", work / "meta.json"
+    if got is None:
+        txt.unlink(missing_ok=True)
+        return txt, meta, (f"no run of {ce.module or 'this module'} on branch {branch} with a commit and the same "
+                           f"settings ({', '.join(f'{k} {v}' for k, v in like.items()) or 'any'}) in {source.store}")
+    text, bmeta, used = got
+    atomic.write_text(txt, text)
+    artifacts.write(meta, bmeta)
+    return txt, meta, f"{len(used)} run(s) of branch {branch} in {source.store}: {', '.join(used)}"
+
+
 def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Options,
-        confirm: Confirm | None = None, samples_file: Path | None = None) -> CompareDoc:
-    txt, meta_json = baselines.paths(name)
+        confirm: Confirm | None = None, samples_file: Path | None = None,
+        source: HistoryBaseline | None = None) -> CompareDoc:
     ce = artifacts.read(current_meta, BenchMeta, missing_ok=True)
+    used = ""
+    if name.startswith("history:") and source is not None:
+        txt, meta_json, used = from_history(name, ce, source, out.parent / "baseline-history")
+        sys.stderr.write(f"compare: baseline {name}: {used}\n")
+    else:
+        txt, meta_json = baselines.paths(name)
     by_result = (samples.with_iters(samples_file) if samples_file is not None
                  else benchfmt.with_iters(benchfmt.read_files([current])))
     found = findings(by_result, ce, opts)
     if not txt.exists():
-        return _none(out, name, ce, opts, f"No baseline: {txt} does not exist (save one with `invoke baseline "
-                                          f"--name {name}`).", found)
+        return _none(out, name, ce, opts, f"No baseline: {used}." if used else
+                     f"No baseline: {txt} does not exist (save one with `invoke baseline --name {name}`).", found)
     be = artifacts.read(meta_json, BenchMeta, missing_ok=True)
     if be.module and ce.module and be.module != ce.module:
         return _none(out, name, ce, opts, f"No baseline for {ce.module}: baseline {name!r} was recorded on "

@@ -22,6 +22,9 @@ def register(sub: Any) -> None:
     p.set_defaults(fn=run)
 
 
+HISTORY = "history:"  # --baseline history:BRANCH: the newest matching runs of BRANCH in the history store
+
+
 def run(args: argparse.Namespace) -> int:
     from benchpipe.store import baselines as baseline
 
@@ -29,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
         for n in baseline.save(args.name, Path(args.raw), Path(args.meta), push=not args.no_push,
                                profiles=Path(args.profiles)):
             sys.stderr.write(f"baseline: {n}\n")
+        return EXIT_OK
+    if args.name.startswith(HISTORY):
+        sys.stderr.write(f"baseline: {args.name} is resolved from the history store by the compare stage\n")
         return EXIT_OK
     if baseline.pull(args.name):
         sys.stderr.write(f"baseline: {args.name} is present\n")
