@@ -118,6 +118,7 @@ class BenchMeta(Model, kw_only=True):
     commit: str = ""
     dirty: bool | None = None
     branch: str = ""
+    shard: str = ""  # K/N when this run is one shard of a suite split across machines
 
 
 # --- compare.json and the paired verdict -------------------------------------------------------------------
@@ -225,6 +226,8 @@ class CompareDoc(Model, kw_only=True):
     confirm: ConfirmFacts | None = None  # None: confirmation was off (--no-confirm, compare.confirm: false)
     health: list[HealthFinding] = []
     paired: PairedFacts | None = None
+    shard: str = ""  # K/N: the comparison of one shard; `benchpipe merge` joins them
+    shards: list[str] = []  # a merged comparison: the shards it joins
 
     def regressions(self) -> list[RowDoc]:
         return [r for r in self.rows if r.verdict == "regression"]

@@ -57,6 +57,16 @@ class Mode(_Section, kw_only=True):
 class BenchSection(_Section, kw_only=True):
     stall_s: float = 60.0
     like_baseline: Scalar = ""
+    shard: str = ""  # K/N: run only shard K of N of the benchmark set (see core.shards)
+
+    def __post_init__(self) -> None:
+        if self.shard:
+            from benchpipe.core.shards import parse
+
+            try:
+                parse(self.shard)
+            except BenchpipeError as e:
+                raise ValueError(f"shard: {e.message}") from None
 
 
 class RuleSection(_Section, kw_only=True):

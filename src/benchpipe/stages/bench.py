@@ -34,7 +34,7 @@ from typing import NoReturn
 
 import msgspec
 
-from benchpipe.core import benchfmt, comparable
+from benchpipe.core import benchfmt, comparable, shards
 from benchpipe.core.artifacts import BenchMeta, Failure, PackageRun, RunSettings, SourceFingerprint
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.settings import Mode
@@ -119,11 +119,31 @@ class _Log:
         raise err
 
 
+def shard_selection(pkgs: list[toolchain.Package], binaries: list[Path], cfg: Mode, shard: str,
+                    durations: dict[tuple[str, str], float]) -> dict[str, str]:
+    """This shard's part of the benchmark set: package -> -bench regex (packages absent: another shard's).
+    Top-level benchmarks are the units, weighted by their recorded duration; with none recorded for the
+    module, whole packages (weighted by their number of benchmarks)."""
+    k, n = shards.parse(shard)
+    names = {p.import_path: toolchain.list_benchmarks(b, p, str(cfg.bench)) for p, b in zip(pkgs, binaries, strict=True)}
+    if not durations:
+        parts = shards.plan({pkg: float(len(ns)) for pkg, ns in names.items() if ns}, n)
+        return {pkg: str(cfg.bench) for pkg in parts[k - 1]}
+    known = [durations[(pkg, b)] for pkg, ns in names.items() for b in ns if (pkg, b) in durations]
+    mean = sum(known) / len(known) if known else 1.0
+    parts = shards.plan({(pkg, b): durations.get((pkg, b), mean) for pkg, ns in names.items() for b in ns}, n)
+    mine: dict[str, list[str]] = {}
+    for pkg, b in parts[k - 1]:
+        mine.setdefault(pkg, []).append(b)
+    return {pkg: toolchain.names_regex(sorted(bs)) for pkg, bs in mine.items()}
+
+
 def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Path, stall_s: float, log: _Log,
-             t_start: float) -> tuple[str, list[PackageRun], list[Failure], list[list[str]], float, float]:
-    """Build the packages' test binaries and run them: (benchfmt text, per-package facts, failures, the
-    commands, Go's seconds, build seconds)."""
-    flags = go_test_flags(cfg)
+             t_start: float, shard: str = "",
+             durations: dict[tuple[str, str], float] | None = None) -> tuple[str, list[PackageRun], list[Failure],
+                                                                             list[list[str]], float, float]:
+    """Build the packages' test binaries and run them (only ``shard``'s part of them): (benchfmt text,
+    per-package facts, failures, the commands, Go's seconds, build seconds)."""
     # Go's -timeout does not always stop a hung benchmark: kill it ourselves a little later.
     soft = _timeout_seconds(str(cfg.timeout))
     hard = soft + min(60.0, max(5.0, soft * 0.1))
@@ -139,7 +159,12 @@ def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Pa
             log.fail(e)
         go_time = build_s
         commands.append(["go", "test", "-c", "-ldflags=-s -w", "-o", "DIR/", *[p.import_path for p in pkgs]])
+        part = shard_selection(pkgs, binaries, cfg, shard, durations or {}) if shard else None
         for pkg, binary in zip(pkgs, binaries, strict=True):
+            if part is not None and pkg.import_path not in part:
+                continue
+            pcfg = msgspec.structs.replace(cfg, bench=part[pkg.import_path]) if part is not None else cfg
+            flags = go_test_flags(pcfg)
             commands.append([binary.name, *flags])
             t_pkg = time.monotonic()
 
@@ -148,7 +173,7 @@ def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Pa
                                 f"total {time.monotonic() - t_start:.1f}s)")
 
             try:
-                text, run_s, rss, fails = _run_package(binary, pkg, cfg, hard, stall_s, log, announce,
+                text, run_s, rss, fails = _run_package(binary, pkg, pcfg, hard, stall_s, log, announce,
                                                        out_txt.parent, toolchain.cwd_module(target))
             except BenchpipeError as e:
                 log.fail(e)
@@ -161,7 +186,8 @@ def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Pa
 
 
 def run(cfg: Mode, mode: str, target: Path, out_txt: Path, out_meta: Path, stall_s: float,
-        notes: list[str] | None = None) -> BenchMeta:
+        notes: list[str] | None = None, shard: str = "",
+        durations: dict[tuple[str, str], float] | None = None) -> BenchMeta:
     """Run the benchmarks; write raw output and metadata; return the metadata."""
     started = datetime.now(UTC)
     t_start = time.monotonic()
@@ -173,9 +199,12 @@ def run(cfg: Mode, mode: str, target: Path, out_txt: Path, out_meta: Path, stall
     cfg = msgspec.structs.replace(cfg, packages=patterns)
     if not pkgs:
         raise NothingToCompare(f"no package with benchmarks matches {' '.join(patterns)} in {target}")
-    raw, pkg_meta, failures, commands, go_time, build_s = _run_all(pkgs, cfg, target, out_txt, stall_s, log, t_start)
+    raw, pkg_meta, failures, commands, go_time, build_s = _run_all(pkgs, cfg, target, out_txt, stall_s, log, t_start,
+                                                                   shard, durations)
     n_total = sum(p.results for p in pkg_meta)
-    if not n_total:
+    if not n_total and shard and not pkg_meta:
+        notes = [*(notes or []), f"shard {shard} has no benchmarks (fewer units than shards)"]
+    elif not n_total:
         log.save()
         if failures:
             raise BenchpipeError(failures[0].message)
@@ -190,7 +219,7 @@ def run(cfg: Mode, mode: str, target: Path, out_txt: Path, out_meta: Path, stall
         module=toolchain.module_path(target),
         source=msgspec.convert(toolchain.source_fingerprint(target), SourceFingerprint),  # dvc.lock hashes it
         packages=pkg_meta, peak_rss_kb=max((p.maxrss_kb for p in pkg_meta), default=0), results=n_total,
-        failures=failures, notes=(notes or []) + ([note] if note else []), **env)
+        failures=failures, notes=(notes or []) + ([note] if note else []), shard=shard, **env)
     atomic.write_text(out_txt, comparable.config_lines(info) + raw)  # files carry their settings
     artifacts.write(out_meta, info)
     log.save()

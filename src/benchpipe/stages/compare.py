@@ -76,7 +76,7 @@ def _health(found: list[health.Finding]) -> list[HealthFinding]:
 
 def _none(out: Path, name: str, ce: BenchMeta, opts: Options, note: str, found: list[health.Finding]) -> CompareDoc:
     doc = CompareDoc(verdict="NONE", baseline=name, failures=ce.failures, note=note, threshold_pct=opts.threshold_pct,
-                     alpha=opts.alpha, health=_health(found))
+                     alpha=opts.alpha, health=_health(found), shard=ce.shard)
     artifacts.write(out, doc)
     sys.stderr.write(f"compare: {note}\n")
     return doc
@@ -140,7 +140,7 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
         c.verdict = "WARN"
     doc = compare_doc(c, baseline=name, not_comparable=diffs)
     doc.baseline_env, doc.current_env, doc.failures = be, ce, ce.failures
-    doc.confirm, doc.health = facts, _health(found)
+    doc.confirm, doc.health, doc.shard = facts, _health(found), ce.shard
     artifacts.write(out, doc)
     sys.stderr.write(f"compare: {c.verdict} against baseline {name} ({len(c.rows)} rows, "
                      f"{len(c.regressions)} regressed)\n")

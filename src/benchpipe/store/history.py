@@ -10,7 +10,7 @@ The store is a local directory (default ``reports/history``) or an object store
 * ``summary/<run_id>[.<shard>].parquet`` — one row per benchmark and unit: run_id,
   time, commit, branch, machine, mode, module, package, benchmark, unit, center, lo,
   hi, n (the median and its 95% interval, as ``benchpipe compare``), and ``seconds`` (the
-  package's run time, what shards are balanced by).
+  result's time in its timed loops, b.N x ns/op summed over samples: what shards are balanced by).
   ``benchpipe history compact`` merges summary objects into one sorted object.
 
 Nothing is rewritten in place: a run is new objects under its own name (its id has a random or
@@ -94,7 +94,10 @@ def append(hist: Path | str | Store, parsed: Parsed, meta: BenchMeta, when: date
             values.append(v)
     consts = [rid, when.replace(tzinfo=None), head.commit, head.branch, head.dirty, head.go_version, head.machine,
               head.cpu, head.goos, head.goarch, head.mode, head.params, head.schema_version, head.module]
-    seconds = {p.import_path: p.run_s for p in meta.packages}
+    seconds: dict[tuple[str, str], float] = {}  # time in the timed loops: what shards are balanced by
+    for r in parsed.results:
+        ns = next((v for v, u in r.values if u == "ns/op"), 0.0)
+        seconds[(r.package, r.name)] = seconds.get((r.package, r.name), 0.0) + r.iters * ns / 1e9
     con = duckdb.connect()
     try:
         _write(con, """SELECT $1::VARCHAR AS run_id, $2::TIMESTAMP AS time, $3::VARCHAR AS commit,
@@ -108,7 +111,7 @@ def append(hist: Path | str | Store, parsed: Parsed, meta: BenchMeta, when: date
                                                       "seconds")}
         for (p, b, u), vals in benchfmt.samples(parsed).items():
             sm = (opts or Options()).summary(b, u, vals, parsed.units.get(u))
-            for c, x in zip(cols, (p, b, u, sm.center, _finite(sm.lo), _finite(sm.hi), sm.n, seconds.get(p)),
+            for c, x in zip(cols, (p, b, u, sm.center, _finite(sm.lo), _finite(sm.hi), sm.n, seconds.get((p, b))),
                             strict=True):
                 cols[c].append(x)
         _write(con, """SELECT $1::VARCHAR AS run_id, $2::TIMESTAMP AS time, $3::VARCHAR AS commit,
@@ -429,3 +432,25 @@ def _benchfmt(store: Store, con: duckdb.DuckDBPyConnection, run_ids: list[str]) 
         order = sorted(zip(units, values, strict=True), key=lambda uv: (uv[0] != "ns/op", uv[0]))
         out.append(f"{bench}\t1\t" + "\t".join(f"{v!r} {u}" for u, v in order))
     return "\n".join(out) + "\n"
+
+
+def durations(hist: Path | str | Store, module: str) -> dict[tuple[str, str], float]:
+    """(package, top-level benchmark) -> seconds in its timed loops in the newest run of ``module`` that
+    recorded each result (sub-benchmarks and -cpu values summed; a shard's run counts for its part): what
+    ``--shard`` balances by."""
+    store = open_store(hist)
+    columns = read_summary(store, lambda fs: f"DESCRIBE SELECT * FROM read_parquet({sql_list(fs)}, "
+                                             "union_by_name=true)", [], False, lambda cur: cur.fetchall()) or []
+    if not {"seconds", "module"} <= {c[0] for c in columns}:
+        return {}
+
+    def sql(fs: list[str]) -> str:
+        src = f"read_parquet({sql_list(fs)}, union_by_name=true)"
+        return (f"SELECT package, benchmark, arg_max(seconds, time) FROM {src} WHERE module = $1 "
+                f"AND seconds IS NOT NULL GROUP BY package, benchmark")
+
+    out: dict[tuple[str, str], float] = {}
+    for pkg, name, secs in read_summary(store, sql, [module], False, lambda cur: cur.fetchall()) or []:
+        key = (pkg, benchfmt.top_level(benchfmt.base_name(name)))
+        out[key] = out.get(key, 0.0) + float(secs)
+    return out

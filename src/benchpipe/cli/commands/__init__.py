@@ -9,6 +9,7 @@ from benchpipe.cli.commands import (
     compare,
     gate,
     history,
+    merge,
     parse,
     pipeline,
     profile,
@@ -19,4 +20,4 @@ from benchpipe.cli.commands import (
 )
 
 ALL = [bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline, annotate, settings,
-       pipeline, schemas]
+       pipeline, schemas, merge]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.cli.common import RUN
-from benchpipe.core.errors import EXIT_ERROR, EXIT_OK
+from benchpipe.core.errors import EXIT_ERROR, EXIT_OK, BenchpipeError
 from benchpipe.store import params
 
 
@@ -19,6 +19,7 @@ def register(sub: Any) -> None:
     p.add_argument("--meta", default=str(RUN / "bench.json"), help="run metadata (JSON)")
     p.add_argument("--keep-going", action="store_true",
                    help="exit 0 when a benchmark stalled but others have results (the gate exits 2 later)")
+    p.add_argument("--shard", help="K/N: run only shard K of N of the benchmark set (default bench.shard)")
     p.set_defaults(fn=run)
 
 
@@ -36,8 +37,10 @@ def run(args: argparse.Namespace) -> int:
                                          args.params)
         if note:
             sys.stderr.write(f"bench: {note}\n")
+    shard = args.shard or settings.bench.shard
+    durations = _durations(settings, params.target_dir(settings)) if shard else {}
     info = bench.run(cfg, settings.mode, params.target_dir(settings), Path(args.out), Path(args.meta),
-                     settings.bench.stall_s, [note] if note else [])
+                     settings.bench.stall_s, [note] if note else [], shard, durations)
     sys.stderr.write(f"bench: {info.results} results in {info.wall_s:.1f}s "
                      f"(go test {info.go_s:.1f}s) -> {args.out}\n")
     for f in info.failures:
@@ -45,3 +48,16 @@ def run(args: argparse.Namespace) -> int:
     if info.failures and not args.keep_going:
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _durations(settings: Any, target: Path) -> dict[tuple[str, str], float]:
+    """The module's recorded benchmark durations in the history store ({} without history: shards then
+    split by package)."""
+    from benchpipe.go import toolchain
+    from benchpipe.store import history, objstore
+
+    try:
+        return history.durations(objstore.configured(settings.history.store), toolchain.module_path(target))
+    except BenchpipeError as e:
+        sys.stderr.write(f"bench: shards split by package: the history cannot be read ({e.message})\n")
+        return {}

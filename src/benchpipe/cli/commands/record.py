@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default=str(RUN / "record.json"), help="what was stored, or why not")
     p.add_argument("--dvc-out", default="reports/history",
                    help="the DVC output directory, made to exist (with STORE naming a remote store)")
-    p.add_argument("--shard", default="", help="K/N: this run is shard K of N (the CI run's shards share a run id)")
+    p.add_argument("--shard", default="", help="K/N: this run is shard K of N (default bench.shard; the CI run's "
+                                               "shards share a run id)")
     p.set_defaults(fn=run)
 
 
@@ -32,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = params.load(args.params)
     store = objstore.open_store(args.history) if args.history else objstore.configured(settings.history.store)
-    shard = args.shard.replace("/", "of") if args.shard else ""
+    from benchpipe.core import shards
+
+    spec = args.shard or settings.bench.shard
+    shard = shards.suffix(spec) if spec else ""
     doc = record.run(Path(args.raw), Path(args.meta), store, Options.from_settings(settings.compare), Path(args.out),
                      Path(args.dvc_out), shard)
     if doc.stored:
