@@ -76,6 +76,7 @@ class PackageRun(Part, kw_only=True):
     run_s: float = 0.0
     maxrss_kb: int = 0
     results: int = 0
+    bench_s: dict[str, float] = {}  # top-level benchmark -> wall seconds from its start to the next one's
 
 
 class Failure(Part, kw_only=True):

@@ -101,6 +101,15 @@ def _run_package(binary: Path, pkg: toolchain.Package, cfg: Mode, hard: float, s
             return text, wall, rss, failures
 
 
+def _durations(starts: list[tuple[str, float]], end: float) -> dict[str, float]:
+    """Wall seconds per top-level benchmark: from each start to the next (or the package's end), summed over
+    its -count runs: what ``--shard`` balances by, recorded in the history."""
+    out: dict[str, float] = {}
+    for (name, t), nxt in zip(starts, [s[1] for s in starts[1:]] + [end], strict=True):
+        out[name] = round(out.get(name, 0.0) + max(0.0, nxt - t), 3)
+    return out
+
+
 class _Log:
     """What Go printed besides benchfmt (``bench.log``), kept on success and on failure."""
 
@@ -167,8 +176,11 @@ def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Pa
             flags = go_test_flags(pcfg)
             commands.append([binary.name, *flags])
             t_pkg = time.monotonic()
+            starts: list[tuple[str, float]] = []
 
-            def announce(name: str, _pkg: str = pkg.import_path, _t: float = t_pkg) -> None:
+            def announce(name: str, _pkg: str = pkg.import_path, _t: float = t_pkg,
+                         _starts: list[tuple[str, float]] = starts) -> None:
+                _starts.append((benchfmt.top_level(name), time.monotonic()))
                 toolchain.progress(f"bench: {_pkg} {name} (package {time.monotonic() - _t:.1f}s, "
                                 f"total {time.monotonic() - t_start:.1f}s)")
 
@@ -181,7 +193,8 @@ def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Pa
             failures += fails
             out_parts.append(text + f"ok  \t{pkg.import_path}\t{run_s:.3f}s\n")
             pkg_meta.append(PackageRun(import_path=pkg.import_path, dir=str(pkg.dir), run_s=round(run_s, 3),
-                                       maxrss_kb=rss, results=len(benchfmt.read_text(text).results)))
+                                       maxrss_kb=rss, results=len(benchfmt.read_text(text).results),
+                                       bench_s=_durations(starts, time.monotonic())))
     return "".join(out_parts), pkg_meta, failures, commands, go_time, build_s
 
 

@@ -9,8 +9,8 @@ The store is a local directory (default ``reports/history``) or an object store
   benchmark, unit, sample, value.
 * ``summary/<run_id>[.<shard>].parquet`` — one row per benchmark and unit: run_id,
   time, commit, branch, machine, mode, module, package, benchmark, unit, center, lo,
-  hi, n (the median and its 95% interval, as ``benchpipe compare``), and ``seconds`` (the
-  result's time in its timed loops, b.N x ns/op summed over samples: what shards are balanced by).
+  hi, n (the median and its 95% interval, as ``benchpipe compare``), and ``seconds`` (its top-level
+  benchmark's wall time in the run, from bench.json: what shards are balanced by).
   ``benchpipe history compact`` merges summary objects into one sorted object.
 
 Nothing is rewritten in place: a run is new objects under its own name (its id has a random or
@@ -94,10 +94,8 @@ def append(hist: Path | str | Store, parsed: Parsed, meta: BenchMeta, when: date
             values.append(v)
     consts = [rid, when.replace(tzinfo=None), head.commit, head.branch, head.dirty, head.go_version, head.machine,
               head.cpu, head.goos, head.goarch, head.mode, head.params, head.schema_version, head.module]
-    seconds: dict[tuple[str, str], float] = {}  # time in the timed loops: what shards are balanced by
-    for r in parsed.results:
-        ns = next((v for v, u in r.values if u == "ns/op"), 0.0)
-        seconds[(r.package, r.name)] = seconds.get((r.package, r.name), 0.0) + r.iters * ns / 1e9
+    # each top-level benchmark's wall seconds (on each of its rows): what shards are balanced by
+    seconds = {(p.import_path, name): s for p in meta.packages for name, s in p.bench_s.items()}
     con = duckdb.connect()
     try:
         _write(con, """SELECT $1::VARCHAR AS run_id, $2::TIMESTAMP AS time, $3::VARCHAR AS commit,
@@ -111,7 +109,8 @@ def append(hist: Path | str | Store, parsed: Parsed, meta: BenchMeta, when: date
                                                       "seconds")}
         for (p, b, u), vals in benchfmt.samples(parsed).items():
             sm = (opts or Options()).summary(b, u, vals, parsed.units.get(u))
-            for c, x in zip(cols, (p, b, u, sm.center, _finite(sm.lo), _finite(sm.hi), sm.n, seconds.get((p, b))),
+            for c, x in zip(cols, (p, b, u, sm.center, _finite(sm.lo), _finite(sm.hi), sm.n,
+                                   seconds.get((p, benchfmt.top_level(b)))),
                             strict=True):
                 cols[c].append(x)
         _write(con, """SELECT $1::VARCHAR AS run_id, $2::TIMESTAMP AS time, $3::VARCHAR AS commit,
@@ -435,9 +434,8 @@ def _benchfmt(store: Store, con: duckdb.DuckDBPyConnection, run_ids: list[str]) 
 
 
 def durations(hist: Path | str | Store, module: str) -> dict[tuple[str, str], float]:
-    """(package, top-level benchmark) -> seconds in its timed loops in the newest run of ``module`` that
-    recorded each result (sub-benchmarks and -cpu values summed; a shard's run counts for its part): what
-    ``--shard`` balances by."""
+    """(package, top-level benchmark) -> its wall seconds in the newest run of ``module`` that recorded it (a
+    shard's run counts for its part): what ``--shard`` balances by."""
     store = open_store(hist)
     columns = read_summary(store, lambda fs: f"DESCRIBE SELECT * FROM read_parquet({sql_list(fs)}, "
                                              "union_by_name=true)", [], False, lambda cur: cur.fetchall()) or []
@@ -451,6 +449,6 @@ def durations(hist: Path | str | Store, module: str) -> dict[tuple[str, str], fl
 
     out: dict[tuple[str, str], float] = {}
     for pkg, name, secs in read_summary(store, sql, [module], False, lambda cur: cur.fetchall()) or []:
-        key = (pkg, benchfmt.top_level(benchfmt.base_name(name)))
-        out[key] = out.get(key, 0.0) + float(secs)
+        key = (pkg, benchfmt.top_level(name))
+        out[key] = max(out.get(key, 0.0), float(secs))  # every row of a top-level benchmark carries its seconds
     return out
