@@ -46,31 +46,48 @@ def _pipeline(mode: str | None, target: str | None, packages: str | None, bench:
     _run(argv + list(extra))
 
 
+SHARED = {"shard": "K/N: run only shard K of N of the benchmark set (benchpipe merge joins the shards)",
+          "baseline": "compare with this baseline: a saved name, or history:BRANCH (the newest runs of BRANCH in "
+                      "the history store)",
+          "report_only": "write the report and print the verdict, but exit 0 on a regression"}
+
+
+def _extra(shard: str | None, baseline: str | None, report_only: bool) -> list[str]:
+    out = ["--set", f"bench.shard={shard}"] if shard else []
+    out += ["--set", f"compare.baseline={baseline}"] if baseline else []
+    return out + (["--report-only"] if report_only else [])
+
+
 @task(default=True, help={"target": "Go module directory (default: examples/policyengine)",
                           "packages": "package patterns, comma separated", "bench": "benchmark regex",
-                          "count": "runs of each benchmark", "benchtime": "go test -benchtime"})
-def quick(c, target=None, packages=None, bench=None, count=None, benchtime=None):
+                          "count": "runs of each benchmark", "benchtime": "go test -benchtime", **SHARED})
+def quick(c, target=None, packages=None, bench=None, count=None, benchtime=None, shard=None, baseline=None,
+          report_only=False):
     """Benchmark the configured packages (-benchmem, count 3) and write reports/report.md."""
-    _pipeline("quick", target, packages, bench, count, benchtime, "--gate")
+    _pipeline("quick", target, packages, bench, count, benchtime, "--gate", *_extra(shard, baseline, report_only))
 
 
 @task(help={"target": "Go module directory", "packages": "package patterns", "bench": "benchmark regex",
-            "count": "runs of each benchmark (default 5)", "benchtime": "go test -benchtime (default 3s)"})
-def full(c, target=None, packages=None, bench=None, count=None, benchtime=None):
+            "count": "runs of each benchmark (default 5)", "benchtime": "go test -benchtime (default 3s)", **SHARED})
+def full(c, target=None, packages=None, bench=None, count=None, benchtime=None, shard=None, baseline=None,
+         report_only=False):
     """Every package, count 5, benchtime 3s, several GOMAXPROCS values, with CPU and memory profiles."""
-    _pipeline("full", target, packages, bench, count, benchtime, "--gate")
+    _pipeline("full", target, packages, bench, count, benchtime, "--gate", *_extra(shard, baseline, report_only))
 
 
-@task(help={"baseline": "baseline name (baselines/<name>.txt, pulled with DVC when missing)",
+@task(help={"baseline": "baseline name (baselines/<name>/, pulled with DVC when missing), or history:BRANCH "
+                        "(the newest matching runs of BRANCH in the history store)",
             "base": "paired mode: base git revision of the target", "head_rev": "paired mode: head revision "
             "(default: the working tree)", "target": "Go module directory", "packages": "package patterns",
             "bench": "benchmark regex", "count": "runs of each benchmark (default 6: a U test needs >= 4)",
             "benchtime": "go test -benchtime", "rounds": "paired mode: rounds", "changed_only": "paired mode: only packages that changed",
             "format": "paired mode: text|markdown|csv|json",
             "strict_env": "exit 3 when the baseline was recorded with other settings",
-            "report_only": "write the report and print the verdict, but exit 0 on a regression"})
+            "report_only": "write the report and print the verdict, but exit 0 on a regression",
+            "shard": SHARED["shard"], "out": "paired mode: write the comparison's JSON here"})
 def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=None, bench=None, count=6,
-            benchtime=None, rounds=None, changed_only=False, format="text", strict_env=False, report_only=False):
+            benchtime=None, rounds=None, changed_only=False, format="text", strict_env=False, report_only=False,
+            shard=None, out=None):
     """Compare with a saved baseline (or, with --base, run base and head interleaved); exit 1 on FAIL."""
     if base:
         argv = ["benchpipe", "compare", "--target", str(Path(target or EXAMPLE).resolve()),
@@ -87,12 +104,13 @@ def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=
             argv += ["--benchtime", benchtime]
         if changed_only:
             argv += ["--changed-only"]
+        argv += (["--shard", shard] if shard else []) + (["--out", out] if out else [])
         _run(argv)
         return
     _run(["benchpipe", "baseline", "pull", "--name", baseline])
     _pipeline(None, target, packages, bench, count, benchtime, "--set", f"compare.baseline={baseline}",
               "--set", f"bench.like_baseline={baseline}", "--gate", "--require-baseline",
-              *(["--strict-env"] if strict_env else []), *(["--report-only"] if report_only else []))
+              *(["--strict-env"] if strict_env else []), *_extra(shard, None, report_only))
 
 
 @task(help={"bench": "benchmark regex to profile", "target": "Go module directory",
@@ -147,6 +165,7 @@ def speed(c, benchstat=None):
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "compare", exe])
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "help"])
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "history"])
+    _run([sys.executable, str(ROOT / "tools" / "speed.py"), "team"])
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "scale"])
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "quick"])
     _run([sys.executable, str(ROOT / "tools" / "speed.py"), "paired"])

@@ -120,6 +120,74 @@ def history_speed(benchmarks: int = 500, samples: int = 10, runs: int = 10_000) 
     return {"store_s": min(store), "query_s": min(query), "generate_s": gen, "rows": runs * benchmarks * 3}
 
 
+def team_speed(runs: int = 10_000, benchmarks: int = 50) -> dict[str, dict[str, float]]:
+    """A team's shared history: ``runs`` runs x ``benchmarks`` benchmarks (synthetic, compacted into one
+    object as `benchpipe history compact` leaves it), on a local store and on an S3 server on loopback
+    (moto's): append one run, one benchmark's trend, and the report's history section (trend charts of
+    every benchmark over the last 30 runs, stability over the last 10, the run count)."""
+    import os
+    import socket
+
+    import duckdb
+
+    from benchpipe.core import benchfmt
+    from benchpipe.store import history, objstore
+
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    env = {"AWS_ACCESS_KEY_ID": "speed", "AWS_SECRET_ACCESS_KEY": "speed", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+    os.environ.update(env)
+    server = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    out: dict[str, dict[str, float]] = {}
+    try:
+        time.sleep(2)
+        import boto3
+
+        boto3.client("s3").create_bucket(Bucket="speed")
+        with tempfile.TemporaryDirectory(prefix="benchpipe-team-") as tmp:
+            big = Path(tmp) / "compact-generated.parquet"
+            duckdb.connect().execute(f"""COPY (SELECT printf('run%05d', r) AS run_id,
+                TIMESTAMP '2020-01-01' + INTERVAL (r) MINUTE AS time, printf('%040x', r) AS commit, 'main' AS branch,
+                'gen' AS machine, 'quick' AS mode, 'example.com/generated' AS module, 'example.com/generated' AS package,
+                printf('BenchmarkGen%d-2', b) AS benchmark, u.unit AS unit, 1000.0 + b + random() AS center,
+                990.0 + b AS lo, 1010.0 + b AS hi, 10 AS n, 0.5 AS seconds
+                FROM range({runs}) t(r), range({benchmarks}) s(b), (VALUES ('ns/op'), ('B/op'), ('allocs/op')) u(unit)
+                ORDER BY benchmark, unit, time) TO '{big}' (FORMAT parquet, ROW_GROUP_SIZE 100000)""")
+            text = Path(tmp) / "run.txt"
+            generate(text, benchmarks, 10, 1.0, 3)
+            parsed = benchfmt.read_files([text])
+            names = [f"BenchmarkGen{b}-2" for b in range(benchmarks)]
+            for kind, url in (("local", str(Path(tmp) / "hist")), ("s3", "s3://speed/team/history")):
+                store = objstore.open_store(url)
+                store.put_file(big, "summary", big.name)
+                append, trend, section = [], [], []
+                for i in range(3):
+                    t0 = time.perf_counter()
+                    history.append(store, parsed, BenchMeta(commit=f"{i:040x}", branch="main", mode="speed"))
+                    append.append(time.perf_counter() - t0)
+                history.compact(store)
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    s = history.series(store, "BenchmarkGen17-2", "ns/op")
+                    trend.append(time.perf_counter() - t0)
+                    t0 = time.perf_counter()
+                    history.count_runs(store)
+                    history.series_many(store, names[:8], "ns/op", last=30)
+                    history.series_many(store, names, "ns/op", last=10)
+                    section.append(time.perf_counter() - t0)
+                assert len(s["center"]) >= runs
+                out[kind] = {"append_s": min(append), "trend_s": min(trend), "section_s": min(section)}
+    finally:
+        server.terminate()
+        server.wait()
+        for k in env:
+            os.environ.pop(k, None)
+    return out
+
+
 def scale(lines: int = 1_000_000) -> dict[str, float]:
     """Parse a 1,000,000-line benchmark output with `benchpipe parse`; peak RSS of that process."""
     import os
@@ -216,6 +284,13 @@ def help_speed(repeat: int = 5) -> float:
 
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "compare"
+    if what == "team":
+        r = team_speed()
+        for kind, v in r.items():
+            print(f"history store ({kind}, 10,000 runs x 50 benchmarks, compacted): append one run {v['append_s']:.2f}s "
+                  f"(target < 0.5 s), one benchmark's trend {v['trend_s']:.2f}s, the report's history section "
+                  f"{v['section_s']:.2f}s (targets < 1 s local, < 5 s object store)")
+        return
     if what == "help":
         print(f"benchpipe --help: {help_speed():.3f}s (target <= 0.15 s; best of 5)")
         return

@@ -1,10 +1,12 @@
 """The shipped GitHub Actions workflow (examples/ci/benchmarks.yml) as teams run it: exactly its `run:`
-steps, in order, in fresh clones of a repository with a bare origin and a local DVC remote.
+steps, in order, in fresh clones of a repository with a bare origin.
 
-Pull requests: a paired compare against the merge base — a real committed regression fails with a job
-summary, annotations and a comment body; an A/A pull request passes; neither needs the DVC remote (the
-clone's remote is unreachable, as for a fork). Default branch: the run becomes the baseline, baselines
-and history go to the DVC remote, the pointers are committed back, and the next clone pulls them.
+Pull requests: three shards, each a paired compare against the merge base, joined by the verdict job — a
+real committed regression fails with a job summary, annotations and a comment body; an A/A pull request
+passes; a lost shard is an error naming it; none needs a store or the DVC remote (as for a fork).
+Default branch: two jobs for consecutive commits of main at once, both appending to one history store on
+an S3 server on loopback: both green, both runs stored, and a third clone's
+`invoke compare --baseline history:main` compares with the newest.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import json
 import subprocess
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
@@ -25,10 +26,12 @@ FAST = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./
         "paired.benchtime": "30ms", "profile.min_samples": 100}
 
 
+WORKFLOW = yaml.safe_load((ROOT / "examples" / "ci" / "benchmarks.yml").read_text())
+
+
 def job_steps(job: str) -> list[tuple[str, dict[str, str]]]:
     """The job's `run:` steps with the names of their `env:` values (set-up skipped: done here already)."""
-    wf = yaml.safe_load((ROOT / "examples" / "ci" / "benchmarks.yml").read_text())
-    return [(s["run"], dict(s.get("env") or {})) for s in wf["jobs"][job]["steps"]
+    return [(s["run"], dict(s.get("env") or {})) for s in WORKFLOW["jobs"][job]["steps"]
             if "run" in s and ".ci/setup" not in s["run"]]
 
 
@@ -36,7 +39,7 @@ def run_job(clone: Path, job: str, overrides: dict, values: dict[str, str] | Non
     """Run the job's steps until one fails; its exit code and all output."""
     out = ""
     for script, names in job_steps(job):
-        env = {"BENCHPIPE_OVERRIDES": json.dumps(overrides), **GIT_ENV,
+        env = {"BENCHPIPE_OVERRIDES": json.dumps(overrides), **GIT_ENV, **WORKFLOW.get("env", {}),
                **{k: (values or {})[k] for k in names}, **(values or {})}
         p = run(["bash", "-e", "-c", script], cwd=clone, env=env)
         out += p.stdout + p.stderr
@@ -74,55 +77,84 @@ def origin(tmp_path: Path) -> Path:
     return bare
 
 
+def pr_jobs(pr: Path, overrides: dict, values: dict[str, str], lose: int = 0) -> tuple[int, str]:
+    """The matrix of shard jobs (all in one clone, as the artifacts are downloaded into one place), then the
+    verdict job; ``lose``: that shard's comparison never arrives."""
+    out = ""
+    for k in (1, 2, 3):
+        code, o = run_job(pr, "pr", overrides, {**values, "SHARD": str(k)})
+        out += o
+        assert code == 0, o  # a shard's job passes; the verdict job decides
+    if lose:
+        (pr / "reports" / "shards" / f"paired-{lose}.json").unlink()
+    code, o = run_job(pr, "verdict", overrides, values)
+    return code, out + o
+
+
 @pytest.mark.slow
-def test_pull_requests_paired_and_fork_safe(origin: Path, tmp_path: Path) -> None:
+def test_pull_requests_sharded_paired_and_fork_safe(origin: Path, tmp_path: Path) -> None:
+    assert WORKFLOW["jobs"]["pr"]["strategy"]["matrix"]["shard"] == [1, 2, 3] and WORKFLOW["env"]["SHARDS"] == "3"
     pr = clone(origin, tmp_path / "pr", "pr-regress")
     # a fork's job has no access to the DVC remote: make it unreachable (the paired compare never needs it)
     assert run(["dvc", "remote", "modify", "--local", "local", "url", str(tmp_path / "no-such-remote")],
                cwd=pr).returncode == 0
     summary = tmp_path / "summary.md"
-    code, out = run_job(pr, "pr", FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(summary)})
+    fast = {**FAST, "modes.quick.packages": ["./..."]}  # both packages: the shards split them
+    code, out = pr_jobs(pr, fast, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(summary)})
     assert code == 1, out
     assert "::error title=benchpipe regression::BenchmarkEvaluate-" in out
     text = summary.read_text()
     assert text.startswith("## benchpipe: FAIL") and "signed-rank" in text and "🔴 regression" in text
     assert (pr / "reports" / "pr-comment.md").read_text() == text
-    data = json.loads((pr / "reports" / "paired.json").read_text())
-    ns = next(r for r in data["rows"] if r["unit"] == "ns/op")
+    data = json.loads((pr / "reports" / "merged" / "compare.json").read_text())
+    assert sorted(data["shards"]) == ["1/3", "2/3", "3/3"]
+    ns = next(r for r in data["rows"] if r["unit"] == "ns/op" and r["benchmark"].startswith("BenchmarkEvaluate-"))
     assert ns["verdict"] == "regression" and ns["delta_pct"] > 10
     assert data["paired"]["base"] == git(pr, "merge-base", "HEAD", "origin/main")
 
     aa = clone(origin, tmp_path / "aa", "pr-aa")
-    code, out = run_job(aa, "pr", FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(tmp_path / "s2.md")})
+    code, out = pr_jobs(aa, FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(tmp_path / "s2.md")})
     assert code == 0, out
     assert "::error" not in out and (tmp_path / "s2.md").read_text().startswith("## benchpipe: PASS")
-    code, out = run_job(aa, "pr", {**FAST, "modes.quick.bench": "^NoSuchBenchmark$"},
-                        {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(tmp_path / "s3.md")})
-    assert code == 3, out  # nothing to compare never passes
+    code, out = pr_jobs(aa, FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(tmp_path / "s3.md")}, lose=2)
+    assert code == 2 and "shard 2/3: missing" in out, out  # a lost shard never passes
 
 
 @pytest.mark.slow
-def test_default_branch_saves_baseline_and_history_for_the_next_clone(origin: Path, tmp_path: Path) -> None:
-    for i in range(2):  # two pushes to main: the history accumulates across CI runs
-        main = clone(origin, tmp_path / f"main{i}")
-        code, out = run_job(main, "baseline", FAST)
-        assert code == 0, out
-        assert (main / "baselines" / "main" / "bench.txt").exists()
-    fresh = clone(origin, tmp_path / "fresh")
-    assert "benchpipe: baseline and history" in git(fresh, "log", "-1", "--format=%s")
-    assert not (fresh / "baselines" / "main").exists()
-    p = run(["dvc", "pull", "-q"], cwd=fresh)
-    assert p.returncode == 0, p.stderr
-    meta = json.loads((fresh / "baselines" / "main" / "meta.json").read_text())
-    assert meta["settings"]["count"] == 6 and meta["commit"] == git(fresh, "rev-parse", "HEAD~1")
-    runs = duckdb.connect().execute("SELECT count(DISTINCT run_id) FROM read_parquet(?)",
-                                    [f"{fresh}/reports/history/**/*.parquet"]).fetchall()[0][0]
-    assert runs == 2
-    # the next pull request is gated against that baseline without a fresh run of main
-    g = run(["invoke", "compare", "--bench", "^BenchmarkEvaluate$", "--packages", "./pkg/core", "--benchtime", "30ms"],
-            cwd=fresh, env={"BENCHPIPE_OVERRIDES": json.dumps(FAST)})
+def test_two_default_branch_jobs_at_once_both_land_in_the_store(origin: Path, tmp_path: Path, s3_endpoint: str) -> None:
+    """The race that a commit-back workflow loses: job 2 starts before job 1 finished."""
+    import time
+
+    work = clone(origin, tmp_path / "work")
+    (work / "examples" / "policyengine" / "NOTES").write_text("second commit of main\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "second commit")
+    git(work, "push", "-q", "origin", "main")
+    first, second = git(work, "rev-parse", "HEAD~1"), git(work, "rev-parse", "HEAD")
+    jobs = []
+    for i, rev in enumerate((first, second)):
+        c = clone(origin, tmp_path / f"main{i}")
+        git(c, "checkout", "-q", "-B", "main", rev)  # as actions/checkout leaves a push's commit
+        env = {**dict(__import__("os").environ), "BENCHPIPE_OVERRIDES": json.dumps(FAST), **GIT_ENV,
+               "BENCHPIPE_HISTORY": "s3://benchpipe/team/history", "AWS_ENDPOINT_URL": s3_endpoint}
+        script = "\n".join(step for step, _ in job_steps("main"))
+        jobs.append(subprocess.Popen(["bash", "-e", "-c", script], cwd=c, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True))
+        time.sleep(3)  # the second job starts while the first is running
+    outs = [j.communicate(timeout=900)[0] for j in jobs]
+    assert [j.returncode for j in jobs] == [0, 0], outs
+    assert all("record: run" in o and "stored in s3://benchpipe/team/history" in o for o in outs), outs
+    env = {"AWS_ENDPOINT_URL": s3_endpoint}
+    runs = json.loads(run(["benchpipe", "history", "runs", "--dir", "s3://benchpipe/team/history", "--format",
+                           "json"], env=env).stdout)
+    assert sorted(r["commit"] for r in runs) == sorted([first, second]) and {r["branch"] for r in runs} == {"main"}
+    third = clone(origin, tmp_path / "third")
+    g = run(["invoke", "compare", "--baseline", "history:main", "--bench", "^BenchmarkEvaluate$", "--packages",
+             "./pkg/core", "--benchtime", "30ms"], cwd=third,
+            env={**env, "BENCHPIPE_OVERRIDES": json.dumps(FAST), "BENCHPIPE_HISTORY": "s3://benchpipe/team/history"})
     assert g.returncode in (0, 1), g.stdout + g.stderr
-    assert "baseline: main is present" in g.stderr + g.stdout
+    doc = json.loads((third / "reports" / "run" / "compare.json").read_text())
+    assert doc["baseline"] == "history:main" and doc["baseline_env"]["commit"] == second
 
 
 def test_compare_gate_and_job_summary_print_the_same_verdict_line() -> None:

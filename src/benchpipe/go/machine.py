@@ -51,6 +51,9 @@ def git_state(target: Path) -> dict[str, Any]:
         return {"commit": "", "dirty": None, "branch": ""}
     dirty = bool(_run(["git", "status", "--porcelain", "--", "."], target))
     branch = _run(["git", "rev-parse", "--abbrev-ref", "HEAD"], target)
+    if branch == "HEAD":  # a detached checkout (CI): the branch the CI system says it built
+        branch = (os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME")
+                  or os.environ.get("CI_COMMIT_BRANCH") or os.environ.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or "")
     return {"commit": commit, "dirty": dirty, "branch": branch}
 
 

@@ -434,6 +434,16 @@ def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
     return c, facts
 
 
+def shard_packages(plan: Plan, shard: str) -> list[str]:
+    """Shard K/N of the plan's packages with benchmarks (import paths; balanced by package: a pull request's
+    job needs no history, and a fork's job has none)."""
+    from benchpipe.core import shards
+
+    k, n = shards.parse(shard)
+    pkgs, _, _ = toolchain.resolve_packages(plan.target, plan.patterns)
+    return shards.plan({p.import_path: 1.0 for p in pkgs}, n)[k - 1]
+
+
 def plan_from(args: argparse.Namespace, settings: Settings) -> Plan:
     cfg = settings.mode_settings() if settings.modes else DEFAULT_MODE
     pc = settings.paired

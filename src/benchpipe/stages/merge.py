@@ -2,7 +2,7 @@
 one ``bench.txt``, one ``bench.json``, one verdict (``compare.json``), then one report and job summary.
 
 Each input is a shard's run directory (``reports/run`` of one machine: ``bench.json``, ``bench.txt``,
-``compare.json``). The merged verdict is the worst of the shards' (FAIL > WARN > PASS; NONE only when no
+``compare.json``), or a paired shard's JSON (``benchpipe compare --base REV --shard K/N --out FILE``). The merged verdict is the worst of the shards' (FAIL > WARN > PASS; NONE only when no
 shard had a baseline). A shard that is missing (no directory among the inputs says it is shard K of N) or
 failed (its directory has no ``compare.json``, or its benchmarks did not finish) is a failure of the merged
 run, named, so the gate exits 2: never a silent PASS.
@@ -27,6 +27,9 @@ def _shard_failure(spec: str, why: str) -> Failure:
 
 
 def _read(d: Path) -> tuple[BenchMeta | None, CompareDoc | None, str]:
+    """A shard's run directory, or a paired comparison's JSON (``compare --base --shard K/N --out F``)."""
+    if d.is_file():
+        return None, artifacts.read(d, CompareDoc), ""
     meta = artifacts.read(d / "bench.json", BenchMeta) if (d / "bench.json").exists() else None
     cmp = artifacts.read(d / "compare.json", CompareDoc) if (d / "compare.json").exists() else None
     raw = (d / "bench.txt").read_text() if (d / "bench.txt").exists() else ""
@@ -53,6 +56,8 @@ def merge(dirs: list[Path], n: int, out: Path) -> CompareDoc:
             failures.append(_shard_failure(f"{k}/{n}", "missing (its job failed or its artifacts were not passed)"))
         elif found[k][1] is None:
             failures.append(_shard_failure(f"{k}/{n}", f"failed: no compare.json in {found[k][3]}"))
+        elif found[k][0] is None and found[k][1].paired is None and not found[k][1].note:
+            failures.append(_shard_failure(f"{k}/{n}", f"failed: {found[k][3]} holds no comparison"))
     parts = [found[k] for k in sorted(found)]
     metas = [p[0] for p in parts if p[0] is not None]
     docs = [p[1] for p in parts if p[1] is not None]
@@ -82,6 +87,8 @@ def _merge_docs(docs: list[CompareDoc], failures: list[Failure]) -> CompareDoc:
         return CompareDoc(verdict="NONE", failures=failures, note="no shard produced a comparison",
                           shards=[], warnings=[])
     verdict = max((d.verdict for d in docs), key=lambda v: _RANK.get(v, 0))
+    if not any(d.rows for d in docs):
+        verdict = "NONE"  # nothing compared in any shard: never a PASS
     first = docs[0]
     return msgspec.structs.replace(
         first, verdict=verdict, rows=[r for d in docs for r in d.rows], failures=failures,

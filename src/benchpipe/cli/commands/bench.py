@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     settings = params.load(args.params)
     cfg = settings.mode_settings()
     note = ""
-    if settings.bench.like_baseline:
+    if settings.bench.like_baseline and not str(settings.bench.like_baseline).startswith("history:"):
         _, meta = baselines.paths(str(settings.bench.like_baseline))
         cfg, note = params.like_baseline(cfg, settings.mode, artifacts.read(meta, BenchMeta, missing_ok=True),
                                          args.params)

@@ -44,6 +44,7 @@ def register(sub: Any) -> None:
                    help="show only rows that changed (regressions, warnings, improvements); the verdict is the same")
     p.add_argument("--strict-env", action="store_true",
                    help="files: exit 3 when the two files were recorded with other settings")
+    p.add_argument("--shard", help="paired: K/N: only shard K of N of the packages (benchpipe merge joins them)")
     p.add_argument("--cache-dir", help="paired: cache directory (default ~/.cache/benchpipe)")
     p.set_defaults(fn=run)
 
@@ -122,11 +123,20 @@ def _paired(args: argparse.Namespace) -> int:
     settings = params.load_optional(args.params)
     opts = options(args, settings)
     plan = paired.plan_from(args, settings)
-    c, facts = paired.execute(plan, opts)
+    if args.shard:
+        plan.patterns = paired.shard_packages(plan, args.shard)
+        if not plan.patterns:
+            return _empty_shard(args, "more shards than packages with benchmarks")
+    try:
+        c, facts = paired.execute(plan, opts)
+    except NothingToCompare as e:
+        if not args.shard:
+            raise
+        return _empty_shard(args, e.message)  # another shard may hold the matching benchmarks
     c.warnings += calibrate.threshold_warnings(plan, c)
     c.warnings.append("base and head ran interleaved with the same settings (benchtime, -cpu, -benchmem, machine): "
                       "comparable by construction")
-    doc = compare_doc(c, paired={k: v for k, v in facts.items() if k != "samples"})
+    doc = compare_doc(c, paired={k: v for k, v in facts.items() if k != "samples"}, shard=args.shard or "")
     if args.out:
         artifacts.write(args.out, doc)
     if args.only_changed:
@@ -141,3 +151,16 @@ def _paired(args: argparse.Namespace) -> int:
     if facts["unconfirmed"]:
         sys.stderr.write(f"paired: not confirmed (noise): {', '.join(facts['unconfirmed'])}\n")
     return verdict_code(c.verdict)
+
+
+def _empty_shard(args: argparse.Namespace, why: str) -> int:
+    """A shard with nothing to compare (no package of its own, or none of its benchmarks match): an empty
+    part; the merge says NONE when every shard is empty."""
+    from benchpipe.core.artifacts import CompareDoc
+    from benchpipe.store import artifacts
+
+    doc = CompareDoc(verdict="NONE", shard=args.shard, note=f"shard {args.shard}: nothing to compare ({why})")
+    if args.out:
+        artifacts.write(args.out, doc)
+    sys.stderr.write(f"paired: {doc.note}\n")
+    return EXIT_OK

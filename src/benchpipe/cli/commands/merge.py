@@ -14,7 +14,8 @@ from benchpipe.core.errors import EXIT_OK
 
 def register(sub: Any) -> None:
     p = sub.add_parser("merge", help="join the shards of a suite into one run, verdict and report")
-    p.add_argument("dirs", nargs="*", metavar="DIR", help="each shard's run directory (its reports/run)")
+    p.add_argument("dirs", nargs="*", metavar="DIR", help="each shard's run directory (its reports/run), or a "
+                                                           "paired shard's JSON")
     p.add_argument("--shards", type=int, required=True, metavar="N", help="how many shards the suite was split into")
     p.add_argument("--out", default="reports/run", help="the merged run directory")
     p.add_argument("--report", default="reports/report.md", help="the merged report ('' for none)")
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     sys.stderr.write(f"merge: {doc.verdict} from shard(s) {', '.join(doc.shards) or 'none'} "
                      f"({len(doc.rows)} rows)" + "".join(f"; {f.message}" for f in doc.failures if f.kind == "shard")
                      + "\n")
-    if args.report:
+    if args.report and (out / "bench.txt").stat().st_size:
         parse.run([out / "bench.txt"], out / "samples.parquet")
         settings = params.load(args.params) if Path(args.params).exists() else params.load_optional(None)
         md = Path(args.report)

@@ -27,12 +27,10 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from benchpipe.stages import profile
-    from benchpipe.store import baselines as baseline
-
     extra: dict[str, Any] = {"target": str(Path(args.target).resolve())} if args.target else {}
     settings = params.load(args.params, {**extra, **parse_sets(args.set)})
     profile.run(settings, params.target_dir(settings), Path(args.out), Path(args.compare) if args.compare else None,
-                baseline.profile_dir(str(settings.compare.baseline)), Path(args.bench_meta))
+                _kept_profiles(str(settings.compare.baseline)), Path(args.bench_meta))
     if args.web:
         profs = sorted(Path(args.out).glob("*/*/cpu.prof"))
         if not profs:
@@ -40,3 +38,10 @@ def run(args: argparse.Namespace) -> int:
         return subprocess.run(["go", "tool", "pprof", "-http=localhost:8080", str(profs[0].parent.parent / "pkg.test"),
                                str(profs[0])]).returncode
     return EXIT_OK
+
+
+def _kept_profiles(name: str) -> Path | None:
+    """The profiles a named baseline kept (for differential profiles); a history baseline keeps none."""
+    from benchpipe.store import baselines
+
+    return None if name.startswith("history:") else baselines.profile_dir(name)
