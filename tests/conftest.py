@@ -125,6 +125,10 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     url = f"http://127.0.0.1:{port}"
+    import urllib.request
+
+    # moto keeps its state per process, across servers: every test starts from an empty store
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=30).read()
     boto3.client("s3", endpoint_url=url).create_bucket(Bucket="benchpipe")
     yield url
     server.stop()

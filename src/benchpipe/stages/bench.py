@@ -105,6 +105,8 @@ def _durations(starts: list[tuple[str, float]], end: float) -> dict[str, float]:
     """Wall seconds per top-level benchmark: from each start to the next (or the package's end), summed over
     its -count runs: what ``--shard`` balances by, recorded in the history."""
     out: dict[str, float] = {}
+    if not starts:
+        return out
     for (name, t), nxt in zip(starts, [s[1] for s in starts[1:]] + [end], strict=True):
         out[name] = round(out.get(name, 0.0) + max(0.0, nxt - t), 3)
     return out
