@@ -144,6 +144,13 @@ def baseline(c, name="main", reuse=False, push=True, target=None, packages=None,
     _run(["benchpipe", "baseline", "save", "--name", name] + ([] if push else ["--no-push"]))
 
 
+@task(help={"store": "history store: directory or URL (default BENCHPIPE_HISTORY, else params history.store)",
+            "out": "where the site goes (default reports/site)"})
+def publish(c, store=None, out="reports/site"):
+    """The whole run history as a static site: index, change points, a page per benchmark."""
+    _run(["benchpipe", "publish", "--out", out, *(["--store", store] if store else [])])
+
+
 @task
 def report(c):
     """Re-render reports/report.md from the last run."""

@@ -188,6 +188,62 @@ def team_speed(runs: int = 10_000, benchmarks: int = 50) -> dict[str, dict[str, 
     return out
 
 
+def site_speed(benchmarks: int = 1000, runs: int = 500) -> dict[str, float]:
+    """The published dashboard of a synthetic history (``benchmarks`` x ``runs``, ns/op; 2% of the benchmarks
+    shift by 10% at some run): publish time, the index's size, and in headless Chromium the time until the
+    index and one benchmark's page are interactive (the page's script has run: ``data-ready``)."""
+    import shutil as sh
+
+    import duckdb
+
+    from benchpipe.core.settings import PublishSection
+    from benchpipe.stages import publish
+    from benchpipe.store import objstore
+
+    with tempfile.TemporaryDirectory(prefix="benchpipe-site-") as tmp:
+        store = objstore.open_store(str(Path(tmp) / "hist"))
+        (Path(tmp) / "hist" / "summary").mkdir(parents=True)
+        duckdb.connect().execute(f"""COPY (SELECT printf('run%05d', r) AS run_id,
+            TIMESTAMP '2020-01-01' + INTERVAL (r) HOUR AS time, printf('%040x', r) AS commit, 'main' AS branch,
+            'gen' AS machine, 'quick' AS mode, 'example.com/gen' AS module,
+            printf('example.com/gen/p%d', b % 20) AS package, printf('BenchmarkGen%d-2', b) AS benchmark,
+            'ns/op' AS unit,
+            (1000.0 + b) * (1 + 0.01 * (random() - 0.5)) * (CASE WHEN b % 50 = 0 AND r >= 300 THEN 1.1 ELSE 1 END)
+              AS center, 990.0 + b AS lo, 1010.0 + b AS hi, 10 AS n
+            FROM range({runs}) t(r), range({benchmarks}) s(b) ORDER BY benchmark, unit, time)
+            TO '{Path(tmp) / "hist" / "summary" / "compact-gen.parquet"}' (FORMAT parquet)""")
+        out = Path(tmp) / "site"
+        t0 = time.perf_counter()
+        facts = publish.run(store, out, PublishSection())
+        pub = time.perf_counter() - t0
+        page = next((out / "b").iterdir())
+        interactive, bench_page = _browser_times((out / "index.html").as_uri(), page.as_uri())
+        sh.rmtree(out, ignore_errors=True)
+    return {"publish_s": pub, "index_mb": facts["index_bytes"] / 1e6, "series": facts["series"],
+            "index_interactive_s": interactive, "page_s": bench_page}
+
+
+def _browser_times(index: str, page: str) -> tuple[float, float]:
+    """Best of 3: navigation start to the page's script having run (``data-ready``), in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    times: dict[str, float] = {}
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True,
+                               args=["--no-sandbox"])
+        for url in (index, page):
+            best = float("inf")
+            for _ in range(3):
+                p = b.new_page()
+                p.goto(url)
+                p.wait_for_function("document.documentElement.dataset.ready === '1'")
+                best = min(best, p.evaluate("performance.now()") / 1000)
+                p.close()
+            times[url] = best
+        b.close()
+    return times[index], times[page]
+
+
 def scale(lines: int = 1_000_000) -> dict[str, float]:
     """Parse a 1,000,000-line benchmark output with `benchpipe parse`; peak RSS of that process."""
     import os
@@ -284,6 +340,12 @@ def help_speed(repeat: int = 5) -> float:
 
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "compare"
+    if what == "site":
+        r = site_speed()
+        print(f"published site of {r['series']:,} benchmarks x 500 runs: publish {r['publish_s']:.1f}s (target < 10 s), "
+              f"index {r['index_mb']:.2f} MB (target < 2 MB), index interactive in headless Chromium "
+              f"{r['index_interactive_s']:.2f}s (target < 1 s), a benchmark's page {r['page_s']:.2f}s (target < 0.5 s)")
+        return
     if what == "team":
         r = team_speed()
         for kind, v in r.items():

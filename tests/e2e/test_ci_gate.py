@@ -144,6 +144,7 @@ def test_two_default_branch_jobs_at_once_both_land_in_the_store(origin: Path, tm
     outs = [j.communicate(timeout=900)[0] for j in jobs]
     assert [j.returncode for j in jobs] == [0, 0], outs
     assert all("record: run" in o and "stored in s3://benchpipe/team/history" in o for o in outs), outs
+    assert (tmp_path / "main1" / "reports" / "site" / "index.html").exists()  # the dashboard, from the store
     env = {"AWS_ENDPOINT_URL": s3_endpoint}
     runs = json.loads(run(["benchpipe", "history", "runs", "--dir", "s3://benchpipe/team/history", "--format",
                            "json"], env=env).stdout)

@@ -39,19 +39,17 @@ def _best_split(x: np.ndarray, min_size: int) -> tuple[int, float]:
     c = np.zeros((n + 1, n + 1))
     c[1:, 1:] = d.cumsum(0).cumsum(1)
 
-    def block(r0: int, r1: int, c0: int, c1: int) -> float:
-        return c[r1, c1] - c[r0, c1] - c[r1, c0] + c[r0, c0]
-
-    best_tau, best_q = -1, -np.inf
-    for tau in range(min_size, n - min_size + 1):
-        m = n - tau
-        between = block(0, tau, tau, n) / (tau * m)
-        within_l = block(0, tau, 0, tau) / (tau * (tau - 1)) if tau > 1 else 0.0
-        within_r = block(tau, n, tau, n) / (m * (m - 1)) if m > 1 else 0.0
-        q = tau * m / n * (2 * between - within_l - within_r)
-        if q > best_q:
-            best_tau, best_q = tau, q
-    return best_tau, best_q
+    tau = np.arange(min_size, n - min_size + 1)
+    if not len(tau):
+        return -1, -np.inf
+    m = n - tau
+    # block sums from the prefix sums (rows/columns from 0 are 0): between = [0,tau)x[tau,n), the two withins
+    between = (c[tau, n] - c[tau, tau]) / (tau * m)
+    within_l = np.where(tau > 1, c[tau, tau] / np.maximum(tau * (tau - 1), 1), 0.0)
+    within_r = np.where(m > 1, (c[n, n] - c[tau, n] - c[n, tau] + c[tau, tau]) / np.maximum(m * (m - 1), 1), 0.0)
+    q = tau * m / n * (2 * between - within_l - within_r)
+    i = int(np.argmax(q))
+    return int(tau[i]), float(q[i])
 
 
 def detect(series: list[float], level: float = 0.05, permutations: int = 199, min_size: int = 3,
@@ -79,3 +77,54 @@ def detect(series: list[float], level: float = 0.05, permutations: int = 199, mi
             found.append(cp)
             segments += [(a, a + tau), (a + tau, b)]
     return sorted(found, key=lambda cp: cp.index)
+
+
+def detect_long(series: list[float], level: float = 0.05, permutations: int = 199, min_size: int = 3,
+                window: int = 60, screen_t: float = 4.0, min_change_pct: float = 5.0) -> list[ChangePoint]:
+    """:func:`detect` for long histories (hundreds of runs, thousands of series: the published site).
+
+    The exact test costs O(n^2) per permutation, too much for a whole history. A screen finds the
+    split with the largest Welch t statistic of the log values (prefix sums: O(n)); only where it
+    exceeds ``screen_t`` is E-divisive run, on ``window`` runs either side of that split, and a change
+    it confirms (same test, same magnitude filter) splits the series for a further search on both sides.
+    A series without a clear shift is dismissed by the screen alone."""
+    x = np.log(np.maximum(np.asarray(series, dtype=float), 1e-300))
+    raw = np.asarray(series, dtype=float)
+    found: list[ChangePoint] = []
+    segments = [(0, len(x))]
+    while segments:
+        a, b = segments.pop()
+        if b - a < 2 * min_size or np.ptp(x[a:b]) == 0:
+            continue
+        tau = _t_split(x[a:b], min_size, screen_t, min_change_pct)
+        if tau is None:
+            continue
+        lo, hi = max(a, a + tau - window), min(b, a + tau + window)
+        local = detect(raw[lo:hi].tolist(), level, permutations, min_size, min_change_pct=min_change_pct)
+        if not local:
+            continue
+        best = min(local, key=lambda cp: abs(lo + cp.index - (a + tau)))
+        at = lo + best.index
+        found.append(ChangePoint(at, best.p, float(raw[a:at].mean()), float(raw[at:b].mean())))
+        segments += [(a, at), (at, b)]
+    return sorted(found, key=lambda cp: cp.index)
+
+
+def _t_split(x: np.ndarray, min_size: int, screen_t: float = 4.0, min_change_pct: float = 5.0) -> int | None:
+    """The split of ``x`` (log values) with the largest Welch t statistic, if it exceeds ``screen_t`` and the
+    means on its two sides differ by at least ``min_change_pct`` (what :func:`detect` would keep)."""
+    n = len(x)
+    s1, s2 = np.cumsum(x), np.cumsum(x * x)
+    k = np.arange(min_size, n - min_size + 1)
+    if not len(k):
+        return None
+    m1 = s1[k - 1] / k
+    m2 = (s1[-1] - s1[k - 1]) / (n - k)
+    v1 = np.maximum(s2[k - 1] / k - m1 * m1, 0) * k / np.maximum(k - 1, 1)
+    v2 = np.maximum((s2[-1] - s2[k - 1]) / (n - k) - m2 * m2, 0) * (n - k) / np.maximum(n - k - 1, 1)
+    se = np.sqrt(v1 / k + v2 / (n - k))
+    t = np.abs(m1 - m2) / np.maximum(se, 1e-12)
+    i = int(np.argmax(t))
+    if t[i] < screen_t or abs(np.expm1(m2[i] - m1[i])) * 100 < min_change_pct * 0.8:
+        return None
+    return int(k[i])

@@ -147,6 +147,14 @@ class HistorySection(_Section, kw_only=True):
     baseline_samples: int = 6  # ... until each benchmark has this many samples
 
 
+class PublishSection(_Section, kw_only=True):
+    """The published dashboard (``benchpipe publish``)."""
+
+    commit_url: str = ""  # e.g. https://github.com/ORG/REPO/commit/{commit}: commits become links
+    moved_runs: int = 10  # the index's "moved" view: a change point within this many newest runs
+    baseline_branch: str = "main"  # "vs baseline": the newest run of this branch
+
+
 class Settings(_Section, kw_only=True):
     """The parsed parameters. ``modes`` are checked one by one (msgspec does not name dict keys)."""
 
@@ -159,6 +167,7 @@ class Settings(_Section, kw_only=True):
     profile: ProfileSection = msgspec.field(default_factory=ProfileSection)
     report: ReportSection = msgspec.field(default_factory=ReportSection)
     history: HistorySection = msgspec.field(default_factory=HistorySection)
+    publish: PublishSection = msgspec.field(default_factory=PublishSection)
 
     def mode_settings(self) -> Mode:
         """The selected mode's settings."""

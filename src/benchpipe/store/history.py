@@ -452,3 +452,22 @@ def durations(hist: Path | str | Store, module: str) -> dict[tuple[str, str], fl
         key = (pkg, benchfmt.top_level(name))
         out[key] = max(out.get(key, 0.0), float(secs))  # every row of a top-level benchmark carries its seconds
     return out
+
+
+def everything(hist: Path | str | Store) -> dict[str, Any]:
+    """Every summary row of the store as columns (module, package, benchmark, unit, branch, run_id, time,
+    commit, center, lo, hi), one row per run and series, ordered by series and time: what the published
+    site is built from ({} for an empty store)."""
+    store = open_store(hist)
+    columns = read_summary(store, lambda fs: f"DESCRIBE SELECT * FROM read_parquet({sql_list(fs)}, "
+                                             "union_by_name=true)", [], False, lambda cur: cur.fetchall()) or []
+    module = "coalesce(module, '')" if any(c[0] == "module" for c in columns) else "''"
+
+    def sql(fs: list[str]) -> str:
+        src = f"read_parquet({sql_list(fs)}, union_by_name=true)"
+        return (f"SELECT {module} AS module, package, benchmark, unit, coalesce(branch, '') AS branch, run_id, "
+                f"strftime(time, '%Y-%m-%dT%H:%M:%S') AS time, commit, center, lo, hi FROM "
+                f"(SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src}) "
+                f"ORDER BY module, package, benchmark, unit, branch, time, run_id")
+
+    return read_summary(store, sql, [], True, lambda cur: cur.fetchnumpy()) or {}

@@ -13,6 +13,7 @@ from benchpipe.cli.commands import (
     parse,
     pipeline,
     profile,
+    publish,
     record,
     report,
     schemas,
@@ -20,4 +21,4 @@ from benchpipe.cli.commands import (
 )
 
 ALL = [bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline, annotate, settings,
-       pipeline, schemas, merge]
+       pipeline, schemas, merge, publish]

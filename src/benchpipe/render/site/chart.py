@@ -1,0 +1,49 @@
+"""A series' whole history as an SVG chart: one focusable point per run at its median, its 95% interval,
+and a dashed line where a change point begins (labelled with its size). Point details (run, commit, date,
+value) are each point's aria-label; the page's script shows it on hover or focus."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from benchpipe.render.site.pages import esc, esc_all, num
+
+if TYPE_CHECKING:
+    from benchpipe.render.site import Series
+
+W, H, PAD_L, PAD_R, PAD_T, PAD_B = 900, 300, 70, 16, 20, 34
+
+
+def chart(s: Series) -> str:
+    ys = [v for v in s.center] + [v for v in s.lo if v is not None] + [v for v in s.hi if v is not None]
+    lo, hi = min(ys), max(ys)
+    if hi == lo:
+        hi, lo = hi * 1.05 + 1e-9, lo * 0.95
+    n = max(1, len(s.center) - 1)
+
+    def x(i: float) -> float:
+        return PAD_L + (W - PAD_L - PAD_R) * (i / n if len(s.center) > 1 else 0.5)
+
+    def y(v: float) -> float:
+        return PAD_T + (H - PAD_T - PAD_B) * (1 - (v - lo) / (hi - lo))
+
+    out = [f'<svg id="chart" class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="group" '
+           f'aria-label="{esc(s.benchmark)} {esc(s.unit)}: {len(s.center)} runs">']
+    for frac in (0.0, 0.5, 1.0):
+        v = lo + (hi - lo) * frac
+        out.append(f'<line class="axis" x1="{PAD_L}" x2="{W - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
+                   f'<text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.4g}</text>')
+    for cp in s.changes:
+        cx = x(cp.index - 0.5) if cp.index > 0 else x(0)
+        out.append(f'<line class="cp" data-index="{cp.index}" x1="{cx:.1f}" x2="{cx:.1f}" y1="{PAD_T}" '
+                   f'y2="{H - PAD_B}"/><text class="cp" x="{cx + 3:.1f}" y="{PAD_T + 10}">{cp.change_pct:+.1f}%</text>')
+    out.append('<polyline points="' + " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(s.center)) + '"/>')
+    labels = esc_all([f"run {s.run_id[i]} · commit {s.commit[i][:12] or '-'} · {s.time[i][:19]} · {num(v)} {s.unit}"
+                      for i, v in enumerate(s.center)])
+    for i, v in enumerate(s.center):
+        if s.lo[i] is not None and s.hi[i] is not None:
+            out.append(f'<line class="ci" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{y(s.lo[i]):.1f}" y2="{y(s.hi[i]):.1f}"/>')
+        out.append(f'<circle tabindex="0" r="3.5" cx="{x(i):.1f}" cy="{y(v):.1f}" aria-label="{labels[i]}"/>')
+    out.append(f'<text x="{PAD_L}" y="{H - 10}">{esc(s.time[0][:10])}</text><text x="{W - PAD_R}" y="{H - 10}" '
+               f'text-anchor="end">{esc(s.time[-1][:10])} ({len(s.center)} runs)</text></svg>')
+    return "".join(out)

@@ -1,0 +1,174 @@
+"""The dashboard's HTML pages, built as strings (a thousand pages in seconds); every value from the history
+goes through :func:`esc` (text and attributes) and the page's script only sets ``textContent``."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from benchpipe.core.changepoint import ChangePoint
+
+if TYPE_CHECKING:
+    from benchpipe.render.site import Series, Site
+
+
+def esc(s: object) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def esc_all(values: list[str]) -> list[str]:
+    """:func:`esc` of many strings at once (one call per column of a page, not one per cell)."""
+    return html.escape("\x00".join(values), quote=True).split("\x00") if values else []
+
+
+def num(v: float | None) -> str:
+    return "" if v is None else f"{v:.4g}"
+
+
+def pct(v: float | None) -> str:
+    return "" if v is None else f"{v:+.1f}%"
+
+
+def _change_cls(v: float | None) -> str:
+    return "" if v is None or abs(v) < 0.05 else ("up" if v > 0 else "down")
+
+
+def commit_link(site: Site, commit: str, prefix: str = "") -> str:
+    """A commit's short form, linked through ``publish.commit_url`` when it is an http(s) template."""
+    short = esc(commit[:12] or "-")
+    url = site.commit_url
+    if commit and url.startswith(("https://", "http://")) and "{commit}" in url:
+        return f'<a href="{esc(url.replace("{commit}", commit))}">{short}</a>'
+    return short
+
+
+def head(title: str, prefix: str = "") -> str:
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{esc(title)}</title><link rel=\"stylesheet\" href=\"{prefix}assets/site.css\"></head><body>"
+            f'<header><nav aria-label="site"><a href="{prefix}index.html">All benchmarks</a>'
+            f'<a href="{prefix}feed.html">Change points</a></nav></header><main>')
+
+
+def foot(prefix: str = "") -> str:
+    return f'</main><script src="{prefix}assets/site.js"></script></body></html>\n'
+
+
+def sparkline(values: list[float], w: int = 120, h: int = 24) -> str:
+    vals = values[-30:]
+    if not vals:
+        return ""
+    lo, hi = min(vals), max(vals)
+    span = (hi - lo) or 1.0
+    step = w / max(1, len(vals) - 1)
+    pts = " ".join(f"{i * step:.1f},{h - 2 - (v - lo) / span * (h - 4):.1f}" for i, v in enumerate(vals))
+    return f'<svg class="spark" width="{w}" height="{h}" aria-hidden="true"><polyline points="{pts}"/></svg>'
+
+
+def status(s: Series, cp: ChangePoint) -> str:
+    """``reversed`` when a later change point moved the series back the other way, ``held`` when the new
+    level lasted 3 runs or more, else ``new``."""
+    later = [c for c in s.changes if c.index > cp.index]
+    if any((c.change_pct > 0) != (cp.change_pct > 0) for c in later):
+        return "reversed"
+    return "held" if len(s.center) - cp.index >= 3 else "new"
+
+
+def _options(label: str, key: str, values: set[str]) -> str:
+    opts = "".join(f'<option value="{esc(v)}">{esc(v or "(none)")}</option>' for v in sorted(values))
+    return f'<label for="f-{key}">{label}<select id="f-{key}"><option value="">all</option>{opts}</select></label>'
+
+
+def index(site: Site) -> str:
+    if not site.series:
+        return (head("benchpipe: benchmarks") + '<h1>Benchmarks</h1><div class="empty" id="empty"><p>No runs are '
+                f"recorded in the history{(' (' + esc(site.store) + ')') if site.store else ''} yet.</p><p>Record "
+                "one with <code>invoke quick</code> (the pipeline's <code>record</code> stage appends every run), "
+                "then publish again with <code>invoke publish</code>.</p></div>" + foot())
+    rows = "".join(_index_row(site, s) for s in site.series)
+    controls = ('<div class="controls" role="search"><label for="q">Search by name<input id="q" type="search" '
+                'autocomplete="off"></label>'
+                + _options("Module", "module", {s.module for s in site.series})
+                + _options("Package", "package", {s.package for s in site.series})
+                + _options("Unit", "unit", {s.unit for s in site.series})
+                + _options("Branch", "branch", {s.branch for s in site.series})
+                + f'<label><span><input id="moved" type="checkbox"> Moved only</span></label>'
+                f'<label for="within">change point in the last N runs<input id="within" type="number" min="1" '
+                f'value="{site.moved_runs}" style="width:5em"></label><span id="shown" class="muted" '
+                'aria-live="polite"></span></div>')
+    cols = [("Benchmark", "str"), ("Module", "str"), ("Package", "str"), ("Unit", "str"), ("Branch", "str"),
+            ("Newest", "num"), ("vs previous", "num"), ("vs baseline", "num"), ("Trend", ""),
+            ("Newest change point", "num"), ("Runs", "num")]
+    th = "".join(f'<th scope="col" data-type="{t}">' + (f"<button type=\"button\">{c}</button>" if t else c) + "</th>"
+                 for c, t in cols)
+    return (head("benchpipe: benchmarks") + f"<h1>Benchmarks</h1><p class=\"muted\">{len(site.series)} series from "
+            f"{esc(site.store)}; published {esc(site.generated)}. Change against the baseline: the newest run of "
+            f"branch <code>{esc(site.baseline_branch)}</code>.</p>{controls}"
+            f'<table id="benchmarks"><thead><tr>{th}</tr></thead><tbody>{rows}</tbody></table>' + foot())
+
+
+def _baseline(site: Site, s: Series) -> float | None:
+    return site.baseline_values.get((s.module, s.package, s.benchmark, s.unit)) if s.branch != site.baseline_branch \
+        else None
+
+
+def _index_row(site: Site, s: Series) -> str:
+    new = s.center[-1]
+    prev = (new / s.center[-2] - 1) * 100 if len(s.center) > 1 and s.center[-2] else None
+    base = _baseline(site, s)
+    vs_base = (new / base - 1) * 100 if base else None
+    cp = s.changes[-1] if s.changes else None
+    since = len(s.center) - cp.index if cp else ""
+    cp_cell = (f"{esc(s.time[cp.index][:10])} {pct(cp.change_pct)} {commit_link(site, s.commit[cp.index])}"
+               if cp else "")
+    search = esc(f"{s.benchmark} {s.package} {s.module}".lower())
+    return (f'<tr data-search="{search}" data-module="{esc(s.module)}" data-package="{esc(s.package)}" '
+            f'data-unit="{esc(s.unit)}" data-branch="{esc(s.branch)}" data-since="{since}">'
+            f'<td class="name" data-v="{esc(s.benchmark)}"><a href="b/{s.id}.html">{esc(s.benchmark)}</a></td>'
+            f'<td data-v="{esc(s.module)}">{esc(s.module)}</td><td data-v="{esc(s.package)}">{esc(s.package)}</td>'
+            f'<td data-v="{esc(s.unit)}">{esc(s.unit)}</td><td data-v="{esc(s.branch)}">{esc(s.branch)}</td>'
+            f'<td class="num" data-v="{new}">{num(new)}</td>'
+            f'<td class="num {_change_cls(prev)}" data-v="{"" if prev is None else prev}">{pct(prev)}</td>'
+            f'<td class="num {_change_cls(vs_base)}" data-v="{"" if vs_base is None else vs_base}">{pct(vs_base)}</td>'
+            f"<td>{sparkline(s.center)}</td>"
+            f'<td data-v="{"" if cp is None else -since}">{cp_cell}</td>'
+            f'<td class="num" data-v="{len(s.center)}">{len(s.center)}</td></tr>')
+
+
+def feed(site: Site) -> str:
+    items = sorted(((s.time[cp.index], s, cp) for s in site.series for cp in s.changes), key=lambda t: t[0],
+                   reverse=True)
+    rows = "".join(f'<tr><td>{esc(t[:19])}</td><td class="name"><a href="b/{s.id}.html">{esc(s.benchmark)}</a></td>'
+                   f"<td>{esc(s.unit)}</td><td>{esc(s.branch)}</td>"
+                   f'<td class="num {_change_cls(cp.change_pct)}">{pct(cp.change_pct)}</td>'
+                   f'<td class="num">{cp.p:.3f}</td><td>{commit_link(site, s.commit[cp.index])}</td>'
+                   f"<td>{esc(s.run_id[cp.index])}</td><td>{status(s, cp)}</td></tr>" for t, s, cp in items)
+    body = (f'<table id="feed"><caption>{len(items)} change point(s), newest first</caption><thead><tr>'
+            + "".join(f'<th scope="col">{c}</th>' for c in ("Date", "Benchmark", "Unit", "Branch", "Size", "p",
+                                                              "Starts at commit", "Run", "Since"))
+            + f"</tr></thead><tbody>{rows}</tbody></table>") if items else \
+        '<p class="empty">No change point in the history.</p>'
+    return head("benchpipe: change points") + "<h1>Change points</h1>" + body + foot()
+
+
+def series_page(site: Site, s: Series, siblings: list[Series], profiles: list[tuple[str, str]]) -> str:
+    from benchpipe.render.site.chart import chart
+
+    others = "".join(f'<div><a href="{o.id}.html">{esc(o.unit)}</a> {sparkline(o.center)}'
+                     f'<span class="muted"> newest {num(o.center[-1])}</span></div>' for o in siblings)
+    links = "".join(f'<li><a href="{esc(href)}">{esc(label)}</a></li>' for label, href in profiles)
+    times, run_ids = esc_all([t[:19] for t in s.time]), esc_all(s.run_id)
+    commits = [commit_link(site, c) for c in s.commit]
+    runs = "".join(f"<tr><td>{times[i]}</td><td>{commits[i]}</td><td>{run_ids[i]}</td>"
+                   f'<td class="num">{num(s.center[i])}</td><td class="num">{num(s.lo[i])} – {num(s.hi[i])}</td></tr>'
+                   for i in range(len(s.center)))
+    title = f"{s.benchmark} ({s.unit})"
+    return (head(f"benchpipe: {title}", "../") + f"<h1>{esc(s.benchmark)}</h1>"
+            f'<p class="muted">{esc(s.unit)} · {esc(s.package)} · {esc(s.module)} · branch {esc(s.branch)} · '
+            f"{len(s.center)} run(s), {len(s.changes)} change point(s)</p>"
+            + chart(s) + '<p id="tip" aria-live="polite" class="muted">Hover or focus a point for its run.</p>'
+            + (f'<h2>Other units</h2><div class="units">{others}</div>' if others else "")
+            + (f"<h2>Profiles kept with a baseline</h2><ul>{links}</ul>" if links else "")
+            + f'<table id="runs"><caption>Every run (the chart\'s data)</caption><thead><tr><th scope="col">Date</th>'
+            '<th scope="col">Commit</th><th scope="col">Run</th><th scope="col">Median</th>'
+            f'<th scope="col">95% interval</th></tr></thead><tbody>{runs}</tbody></table>' + foot("../"))

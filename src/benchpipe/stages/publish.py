@@ -1,0 +1,70 @@
+"""``benchpipe publish``: the whole history as a static site (see :mod:`benchpipe.render.site`).
+
+Reads every summary row of the history store (local or object store), splits it into series (module,
+package, benchmark, unit, branch), finds each series' change points over its whole history
+(:func:`benchpipe.core.changepoint.detect_long`), takes the baseline branch's newest values and the
+profiles the saved baselines kept (``baselines/*/profile/**/{cpu,diff}.svg``), and writes the site.
+An empty history gives a site whose index says how to record a run.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchpipe.core.changepoint import detect_long
+from benchpipe.core.settings import PublishSection
+from benchpipe.render import site
+from benchpipe.store import history
+from benchpipe.store.objstore import Store
+
+
+def series_of(cols: dict[str, Any]) -> list[site.Series]:
+    """The store's rows (ordered by series, then time) as series with their change points."""
+    if not cols or not len(cols["center"]):
+        return []
+    keys = list(zip(*(cols[k].tolist() for k in ("module", "package", "benchmark", "unit", "branch")), strict=True))
+    out: list[site.Series] = []
+    start = 0
+    for i in range(1, len(keys) + 1):
+        if i < len(keys) and keys[i] == keys[start]:
+            continue
+        s = site.Series(*keys[start])
+        s.run_id, s.time, s.commit = (cols[k][start:i].tolist() for k in ("run_id", "time", "commit"))
+        s.center = [float(v) for v in cols["center"][start:i]]
+        s.lo, s.hi = (_nullable(cols[k][start:i]) for k in ("lo", "hi"))
+        s.commit = [c or "" for c in s.commit]
+        s.changes = detect_long(s.center) if len(s.center) >= 6 else []
+        out.append(s)
+        start = i
+    return out
+
+
+def _nullable(col: Any) -> list[float | None]:
+    mask = getattr(col, "mask", None)
+    vals = col.tolist() if mask is None else [None if m else v for v, m in zip(col.data.tolist(), mask.tolist(),
+                                                                                strict=True)]
+    return [None if v is None or v != v else float(v) for v in vals]
+
+
+def kept_profiles(root: Path) -> dict[str, list[tuple[str, Path]]]:
+    """Top-level benchmark name -> the call graphs saved baselines kept for it (label, file)."""
+    out: dict[str, list[tuple[str, Path]]] = {}
+    for svg in sorted(root.glob("baselines/*/profile/*/*/*.svg")):
+        name, baseline = svg.parent.name, svg.parents[3].name
+        label = f"{'CPU call graph' if svg.stem == 'cpu' else 'differential call graph'} (baseline {baseline})"
+        out.setdefault(name, []).append((label, svg))
+    return out
+
+
+def run(store: Store, out: Path, cfg: PublishSection, root: Path = Path(".")) -> dict[str, int]:
+    series = series_of(history.everything(store))
+    newest = {}
+    for s in series:
+        if s.branch == cfg.baseline_branch:
+            newest[(s.module, s.package, s.benchmark, s.unit)] = s.center[-1]
+    return site.write(site.Site(series=series, commit_url=cfg.commit_url, moved_runs=cfg.moved_runs,
+                                baseline_branch=cfg.baseline_branch, profiles=kept_profiles(root), store=store.url,
+                                generated=datetime.now(UTC).isoformat(timespec="seconds"), baseline_values=newest),
+                      out)
