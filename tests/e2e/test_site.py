@@ -97,6 +97,20 @@ def test_search_click_chart_hover_and_feed(browser, site: tuple[Path, list[str]]
     assert names and len(names) < total and all("compile" in n.lower() for n in names)
     page.screenshot(path=str(SHOTS / "site-index-search.png"), full_page=True)
     page.fill("#q", "")
+    # sorting by a column: the newest values, ascending then descending
+    newest = page.locator("#benchmarks thead th").nth(5).locator("button")  # "Newest"
+    newest.click()
+    vals = [float(v) for v in page.locator("#benchmarks tbody tr td:nth-child(6)").evaluate_all(
+        "cells => cells.map(c => c.dataset.v)")]
+    assert vals == sorted(vals)
+    newest.click()
+    assert page.locator("#benchmarks thead th").nth(5).get_attribute("aria-sort") == "descending"
+    # the moved view: only series with a change point among their last 10 runs
+    page.check("#moved")
+    moved = page.locator("#benchmarks tbody tr:not([hidden])")
+    assert 0 < moved.count() < total
+    assert all(int(s) < 10 for s in moved.evaluate_all("rows => rows.map(r => r.dataset.since)"))
+    page.uncheck("#moved")
     page.select_option("#f-unit", "ns/op")
     row = page.locator("#benchmarks tbody tr:not([hidden])", has=page.locator("a", has_text="BenchmarkEvaluate-2"))
     row.first.locator("td.name a").click()
