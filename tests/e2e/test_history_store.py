@@ -65,13 +65,15 @@ def test_four_writers_and_a_compaction_at_once_lose_and_double_nothing(kind: str
                         + "\n")
         stop = tmp_path / "stop"
         compactor = subprocess.Popen([sys.executable, "-c", COMPACTOR, store, str(stop)], env=_env(),
-                                     stdout=subprocess.PIPE, text=True)
-        writers = [subprocess.Popen([sys.executable, "-c", APPENDER, store, str(w), "25", str(data)], env=_env())
-                   for w in range(4)]
-        assert [w.wait(timeout=600) for w in writers] == [0, 0, 0, 0]
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        writers = [subprocess.Popen([sys.executable, "-c", APPENDER, store, str(w), "25", str(data)], env=_env(),
+                                    stderr=subprocess.PIPE, text=True) for w in range(4)]
+        errors = [w.communicate(timeout=600)[1] for w in writers]
+        assert [w.returncode for w in writers] == [0, 0, 0, 0], errors
         stop.write_text("")
-        merged = int(compactor.communicate(timeout=600)[0].strip())
-        assert compactor.returncode == 0
+        out, err = compactor.communicate(timeout=600)
+        assert compactor.returncode == 0, err
+        merged = int(out.strip())
         runs = history.runs(store)
         assert len(runs) == 100 and len({r["run_id"] for r in runs}) == 100
         assert merged >= 2  # compaction really ran alongside the writers

@@ -163,7 +163,7 @@ def _readable(store: Store, con: duckdb.DuckDBPyConnection, names: list[str]) ->
         try:
             con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(store.duck(SUMMARY, n))})").fetchone()
             good.append(n)
-        except duckdb.Error as e:
+        except (duckdb.Error, OSError) as e:
             if store.exists(SUMMARY, n):
                 warnings.append(f"history: skipped unreadable file {store.duck(SUMMARY, n)}: "
                                 f"{str(e).splitlines()[0][:120]}")
@@ -182,7 +182,7 @@ def read_summary(store: Store, sql: Any, args: list[Any], warn: bool, fetch: Any
                 return None
             try:
                 return fetch(con.execute(sql([store.duck(SUMMARY, n) for n in names]), args))
-            except duckdb.Error as e:
+            except (duckdb.Error, OSError) as e:  # through fsspec a vanished object may surface as OSError
                 good, warnings = _readable(store, con, names)
                 if good == names:  # every object reads: the query itself is wrong
                     raise BenchpipeError(f"history store {store.url}: {str(e).splitlines()[0]}") from None
@@ -195,7 +195,7 @@ def read_summary(store: Store, sql: Any, args: list[Any], warn: bool, fetch: Any
                     return None
                 try:
                     return fetch(con.execute(sql([store.duck(SUMMARY, n) for n in good]), args))
-                except duckdb.Error:
+                except (duckdb.Error, OSError):
                     continue
         raise BenchpipeError(f"history store {store.url}: the summary objects kept changing while being read")
     finally:
@@ -308,7 +308,7 @@ def compact(hist: Path | str | Store) -> tuple[int, str | None]:
             try:
                 _write(con, f"SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src} "
                             "ORDER BY benchmark, unit, time", [], store, SUMMARY, out)
-            except duckdb.Error:
+            except (duckdb.Error, OSError):
                 continue  # an input vanished while reading (another compaction): start again
         finally:
             con.close()

@@ -28,7 +28,7 @@ from benchpipe.core.errors import BenchpipeError
 from benchpipe.store import atomic
 
 ENV = "BENCHPIPE_HISTORY"
-RETRIES = 3  # attempts at an unreachable store before giving up (1 s, then 2 s apart)
+RETRIES = 4  # attempts at an unreachable or overloaded store before giving up (1, 2, then 4 s apart)
 
 
 @dataclass
@@ -135,7 +135,7 @@ def open_store(where: str | Path | Store) -> Store:
                                  "(pip install 'benchpipe[s3]')") from None
         # endpoint from AWS_ENDPOINT_URL (botocore reads it too; passed explicitly for older botocore)
         kwargs: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False,
-                                  "config_kwargs": {"connect_timeout": 5, "read_timeout": 30,
+                                  "config_kwargs": {"connect_timeout": 10, "read_timeout": 60,
                                                     "retries": {"max_attempts": 2}}}
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint:
@@ -184,7 +184,8 @@ def _transient(e: BaseException) -> bool:
     text = str(e)
     return any(k in name or k in text for k in ("EndpointConnectionError", "ConnectTimeout", "ReadTimeout",
                                                "Connection refused", "ConnectionError", "timed out",
-                                               "ServerDisconnected", "SlowDown", "ServiceUnavailable"))
+                                               "ServerDisconnected", "SlowDown", "ServiceUnavailable",
+                                               "InternalError", "RequestTimeout", "Throttl"))
 
 
 def _cause(e: BaseException) -> str:
