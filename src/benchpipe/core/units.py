@@ -23,6 +23,18 @@ _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _DURATION_NS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
 
 
+def finite(x: object) -> float | None:
+    """A number as a finite float, or None for a missing one (None, a masked or NaN column value, an infinite
+    interval bound): the one place NaN and infinity become JSON's and Parquet's null."""
+    if x is None or getattr(x, "mask", False) is True or type(x).__name__ == "MaskedConstant":
+        return None
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if v != v or v in (float("inf"), float("-inf")) else v
+
+
 def go_duration_ns(s: str) -> float | None:
     """A Go duration (``time.ParseDuration``: ``500ms``, ``1m30s``, ``1.5h``) in nanoseconds; None if it is not one."""
     text = str(s).strip()

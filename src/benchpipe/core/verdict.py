@@ -38,7 +38,7 @@ from benchpipe.core import stats
 from benchpipe.core.benchfmt import Parsed, samples
 from benchpipe.core.errors import NothingToCompare
 from benchpipe.core.settings import CompareSection
-from benchpipe.core.units import UnitInfo, higher_is_better
+from benchpipe.core.units import UnitInfo, finite, higher_is_better
 
 NEW_OLD_DIFFER = "benchmark set differs from baseline; geomeans may not be comparable"
 VARIES_WITH_N = "values vary with b.N (growth amortised over the iterations): judged by the U test, not as exact"
@@ -360,10 +360,7 @@ def compare_parsed(old: Parsed, new: Parsed, opts: Options) -> Comparison:
 
 
 def to_json(c: Comparison) -> dict[str, Any]:
-    def num(x: float | None) -> float | None:
-        if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))):
-            return None
-        return x
+    num = finite
 
     def side(s: stats.Summary) -> dict[str, Any]:
         return {"center": num(s.center), "lo": num(s.lo), "hi": num(s.hi), "n": s.n}

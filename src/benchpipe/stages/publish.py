@@ -15,6 +15,7 @@ from typing import Any
 
 from benchpipe.core.changepoint import detect_long
 from benchpipe.core.settings import PublishSection
+from benchpipe.core.units import finite
 from benchpipe.render import site
 from benchpipe.store import history
 from benchpipe.store.objstore import Store
@@ -33,19 +34,12 @@ def series_of(cols: dict[str, Any]) -> list[site.Series]:
         s = site.Series(*keys[start])
         s.run_id, s.time, s.commit = (cols[k][start:i].tolist() for k in ("run_id", "time", "commit"))
         s.center = [float(v) for v in cols["center"][start:i]]
-        s.lo, s.hi = (_nullable(cols[k][start:i]) for k in ("lo", "hi"))
+        s.lo, s.hi = ([finite(v) for v in cols[k][start:i]] for k in ("lo", "hi"))
         s.commit = [c or "" for c in s.commit]
         s.changes = detect_long(s.center) if len(s.center) >= 6 else []
         out.append(s)
         start = i
     return out
-
-
-def _nullable(col: Any) -> list[float | None]:
-    mask = getattr(col, "mask", None)
-    vals = col.tolist() if mask is None else [None if m else v for v, m in zip(col.data.tolist(), mask.tolist(),
-                                                                                strict=True)]
-    return [None if v is None or v != v else float(v) for v in vals]
 
 
 def kept_profiles(root: Path) -> dict[str, list[tuple[str, Path]]]:

@@ -38,6 +38,7 @@ from benchpipe.core import benchfmt
 from benchpipe.core.artifacts import BenchMeta, HistoryRun, RunSettings
 from benchpipe.core.benchfmt import Parsed
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
+from benchpipe.core.units import finite
 from benchpipe.core.verdict import Options
 from benchpipe.store import atomic
 from benchpipe.store.objstore import Store, open_store
@@ -109,7 +110,7 @@ def append(hist: Path | str | Store, parsed: Parsed, meta: BenchMeta, when: date
                                                       "seconds")}
         for (p, b, u), vals in benchfmt.samples(parsed).items():
             sm = (opts or Options()).summary(b, u, vals, parsed.units.get(u))
-            for c, x in zip(cols, (p, b, u, sm.center, _finite(sm.lo), _finite(sm.hi), sm.n,
+            for c, x in zip(cols, (p, b, u, sm.center, finite(sm.lo), finite(sm.hi), sm.n,
                                    seconds.get((p, benchfmt.top_level(b)))),
                             strict=True):
                 cols[c].append(x)
@@ -123,10 +124,6 @@ def append(hist: Path | str | Store, parsed: Parsed, meta: BenchMeta, when: date
     finally:
         con.close()
     return rid
-
-
-def _finite(x: float) -> float | None:
-    return None if x != x or x in (float("inf"), float("-inf")) else x
 
 
 def parse_time(s: Any) -> datetime | None:

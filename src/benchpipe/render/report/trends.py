@@ -7,25 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.core import benchfmt, changepoint
+from benchpipe.core.units import finite
 from benchpipe.render import trend
 from benchpipe.store import atomic
-
-
-def _opt(x: Any) -> float | None:
-    """A nullable float column value (masked or NaN) as float or None."""
-    if x is None or getattr(x, "mask", False) is True or type(x).__name__ == "MaskedConstant":
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if v != v else v
 
 
 def trend_entry(name: str, cols: dict[str, Any], graphs: Path, report_dir: Path) -> dict[str, Any]:
     """One benchmark's chart (written under ``graphs``) and its change points."""
     pts = [{"run_id": str(cols["run_id"][i]), "time": str(cols["time"][i]), "commit": str(cols["commit"][i]),
-            "center": float(cols["center"][i]), "lo": _opt(cols["lo"][i]), "hi": _opt(cols["hi"][i])}
+            "center": float(cols["center"][i]), "lo": finite(cols["lo"][i]), "hi": finite(cols["hi"][i])}
            for i in range(len(cols["center"]))]
     cps = changepoint.detect([p["center"] for p in pts]) if len(pts) >= 6 else []
     dest = graphs / f"trend-{benchfmt.slug(name)}.svg"
