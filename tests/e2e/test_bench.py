@@ -8,20 +8,9 @@ import json
 import shutil
 from pathlib import Path
 
-import yaml
-
 from benchpipe.core import benchfmt
 
-from ..conftest import ROOT, run
-
-
-def write_params(tmp: Path, target: Path, **mode: object) -> Path:
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["target"] = str(target)
-    params["modes"]["quick"].update(mode)
-    p = tmp / "params.yaml"
-    p.write_text(yaml.safe_dump(params))
-    return p
+from ..conftest import quick_params, run
 
 
 def bench(tmp: Path, params: Path, env: dict[str, str] | None = None):
@@ -31,7 +20,7 @@ def bench(tmp: Path, params: Path, env: dict[str, str] | None = None):
 
 
 def test_example_runs_and_records_metadata(tmp_path: Path, example: Path, go: str) -> None:
-    params = write_params(tmp_path, example, count=2, benchtime="2000x", bench="Evaluate$|Parse")
+    params = quick_params(tmp_path, example, count=2, benchtime="2000x", bench="Evaluate$|Parse")
     p, out = bench(tmp_path, params)
     assert p.returncode == 0, p.stderr
     assert "bench: example.com/policyengine/pkg/core BenchmarkEvaluate" in p.stderr  # live progress
@@ -55,7 +44,7 @@ def test_example_runs_and_records_metadata(tmp_path: Path, example: Path, go: st
 
 def test_standard_library_package(tmp_path: Path, go: str) -> None:
     goroot = Path(run([go, "env", "GOROOT"]).stdout.strip())
-    params = write_params(tmp_path, goroot / "src", packages=["strings"], bench="^BenchmarkIndexByte$", count=2,
+    params = quick_params(tmp_path, goroot / "src", packages=["strings"], bench="^BenchmarkIndexByte$", count=2,
                           benchtime="10000x")
     p, out = bench(tmp_path, params)
     assert p.returncode == 0, p.stderr
@@ -66,7 +55,7 @@ def test_standard_library_package(tmp_path: Path, go: str) -> None:
 
 def test_build_failure_is_one_line_exit_2_and_output_kept(tmp_path: Path, example: Path) -> None:
     (example / "pkg" / "core" / "broken.go").write_text("package core\n\nfunc broken() { undefined() }\n")
-    p, out = bench(tmp_path, write_params(tmp_path, example, count=1, benchtime="10x"))
+    p, out = bench(tmp_path, quick_params(tmp_path, example, count=1, benchtime="10x"))
     assert p.returncode == 2
     err = [ln for ln in p.stderr.splitlines() if ln.startswith("benchpipe:")]
     assert len(err) == 1 and "build failed for example.com/policyengine/pkg/core" in err[0]
@@ -81,7 +70,7 @@ def _add_bench(example: Path, body: str) -> None:
 
 def test_panicking_benchmark(tmp_path: Path, example: Path) -> None:
     _add_bench(example, "func BenchmarkBoom(b *testing.B) { panic(\"kaboom\") }\n")
-    p, out = bench(tmp_path, write_params(tmp_path, example, count=1, benchtime="10x", bench="Boom"))
+    p, out = bench(tmp_path, quick_params(tmp_path, example, count=1, benchtime="10x", bench="Boom"))
     assert p.returncode == 2
     assert "benchmark panicked: kaboom" in p.stderr and "Traceback" not in p.stderr
     assert "kaboom" in (out / "bench.log").read_text()
@@ -89,7 +78,7 @@ def test_panicking_benchmark(tmp_path: Path, example: Path) -> None:
 
 def test_failing_benchmark(tmp_path: Path, example: Path) -> None:
     _add_bench(example, "func BenchmarkFails(b *testing.B) { b.Fatal(\"bad state\") }\n")
-    p, _ = bench(tmp_path, write_params(tmp_path, example, count=1, benchtime="10x", bench="Fails"))
+    p, _ = bench(tmp_path, quick_params(tmp_path, example, count=1, benchtime="10x", bench="Fails"))
     assert p.returncode == 2
     assert "BenchmarkFails" in p.stderr and "failed" in p.stderr
 
@@ -98,13 +87,13 @@ def test_timeout(tmp_path: Path, example: Path) -> None:
     (example / "pkg" / "core" / "bad_test.go").write_text(
         "package core\n\nimport (\"testing\"; \"time\")\n\n"
         "func BenchmarkSpin(b *testing.B) { for { time.Sleep(time.Millisecond) } }\n")
-    p, _ = bench(tmp_path, write_params(tmp_path, example, count=1, benchtime="10x", bench="Spin", timeout="2s"))
+    p, _ = bench(tmp_path, quick_params(tmp_path, example, count=1, benchtime="10x", bench="Spin", timeout="2s"))
     assert p.returncode == 2
     assert "hit the -timeout" in p.stderr
 
 
 def test_nothing_matched_exits_3(tmp_path: Path, example: Path) -> None:
-    p, out = bench(tmp_path, write_params(tmp_path, example, count=1, benchtime="10x", bench="NoSuchBench"))
+    p, out = bench(tmp_path, quick_params(tmp_path, example, count=1, benchtime="10x", bench="NoSuchBench"))
     assert p.returncode == 3
     assert "no benchmark matched" in p.stderr
     assert not (out / "bench.txt").exists()
@@ -115,7 +104,7 @@ def test_no_go_on_path(tmp_path: Path, example: Path) -> None:
     env = {"PATH": f"{bindir}:/usr/bin:/bin"}
     if shutil.which("go", path=env["PATH"]):
         env["PATH"] = str(bindir)
-    p, _ = bench(tmp_path, write_params(tmp_path, example, count=1), env=env)
+    p, _ = bench(tmp_path, quick_params(tmp_path, example, count=1), env=env)
     assert p.returncode == 2
     assert "go: not found on PATH" in p.stderr and "Traceback" not in p.stderr
 
@@ -123,5 +112,5 @@ def test_no_go_on_path(tmp_path: Path, example: Path) -> None:
 def test_not_a_module(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    p, _ = bench(tmp_path, write_params(tmp_path, empty, count=1))
+    p, _ = bench(tmp_path, quick_params(tmp_path, empty, count=1))
     assert p.returncode == 2 and "not a Go module" in p.stderr

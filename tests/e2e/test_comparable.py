@@ -14,8 +14,8 @@ from benchpipe.core import benchfmt
 from benchpipe.core.verdict import Options, compare_samples
 from benchpipe.store import params
 
-from ..conftest import ROOT, run
-from .test_bench import bench, write_params
+from ..conftest import ROOT, quick_params, run
+from .test_bench import bench
 
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))
 import fetch  # noqa: E402
@@ -28,7 +28,7 @@ def test_files_recorded_at_different_benchtimes_are_not_comparable(tmp_path: Pat
     for bt in ("100x", "200x"):
         d = tmp_path / bt
         d.mkdir()
-        p, out = bench(d, write_params(d, example, packages=["./pkg/core"], bench="^BenchmarkCompile$", count=6,
+        p, out = bench(d, quick_params(d, example, packages=["./pkg/core"], bench="^BenchmarkCompile$", count=6,
                                        benchtime=bt))
         assert p.returncode == 0, p.stderr
         assert f"benchtime: {bt}" in (out / "bench.txt").read_text().splitlines()[:6]

@@ -15,8 +15,7 @@ import pytest
 
 from benchpipe.store.atomic import _umask
 
-from ..conftest import run
-from .test_bench import write_params
+from ..conftest import quick_params, run
 
 # One short benchmark, no profiling: enough to drive the pipeline in the interruption tests.
 ONE_BENCHMARK = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
@@ -40,7 +39,7 @@ func BenchmarkHostile(b *testing.B) {
 
 def test_hostile_names_cannot_break_the_report(tmp_path: Path, example: Path) -> None:
     (example / "pkg" / "core" / "hostile_test.go").write_text(HOSTILE)
-    params = write_params(tmp_path, example, bench="Hostile", count=1, benchtime="100x", packages=["./pkg/core"])
+    params = quick_params(tmp_path, example, bench="Hostile", count=1, benchtime="100x", packages=["./pkg/core"])
     assert params.read_text()
     out = tmp_path / "r"
     steps = [["benchpipe", "bench", "--params", str(params), "--out", str(out / "bench.txt"), "--meta",

@@ -85,11 +85,11 @@ def test_call_graph_without_dot_keeps_the_dot_file(profiles: Path, tmp_path: Pat
 
 
 def test_benchmark_that_panics_under_profiling(tmp_path: Path, example: Path) -> None:
-    from .test_bench import write_params
+    from ..conftest import quick_params
 
     (example / "pkg" / "core" / "boom_test.go").write_text(
         'package core\n\nimport "testing"\n\nfunc BenchmarkBoom(b *testing.B) { panic("under profiling") }\n')
-    params = write_params(tmp_path, example, packages=["./pkg/core"], bench="Boom", profile="all")
+    params = quick_params(tmp_path, example, packages=["./pkg/core"], bench="Boom", profile="all")
     p = run(["benchpipe", "profile", "--params", str(params), "--compare", str(tmp_path / "none.json"), "--out",
              str(tmp_path / "prof")], cwd=tmp_path)
     # the run's results and verdict stand: the benchmark's profile is skipped with a note

@@ -28,6 +28,7 @@ JSON Schemas (``docs/schemas/``, :func:`schemas`) as well.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import msgspec
@@ -357,8 +358,6 @@ class HistoryRun(Model, kw_only=True):
     @classmethod
     def of(cls, run_id: str, time: str, meta: BenchMeta) -> HistoryRun:
         settings = msgspec.to_builtins(meta.settings) if meta.settings is not None else {}
-        import json
-
         return cls(run_id=run_id, time=time, commit=meta.commit, branch=meta.branch, dirty=bool(meta.dirty),
                    go_version=meta.go_version or "", machine=meta.hostname or "", cpu=meta.cpu or "",
                    goos=meta.goos or "", goarch=meta.goarch or "", mode=meta.mode,

@@ -101,7 +101,7 @@ def _run_package(binary: Path, pkg: toolchain.Package, cfg: Mode, hard: float, s
             return text, wall, rss, failures
 
 
-def _durations(starts: list[tuple[str, float]], end: float) -> dict[str, float]:
+def _wall_times(starts: list[tuple[str, float]], end: float) -> dict[str, float]:
     """Wall seconds per top-level benchmark: from each start to the next (or the package's end), summed over
     its -count runs: what ``--shard`` balances by, recorded in the history."""
     out: dict[str, float] = {}
@@ -196,7 +196,7 @@ def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Pa
             out_parts.append(text + f"ok  \t{pkg.import_path}\t{run_s:.3f}s\n")
             pkg_meta.append(PackageRun(import_path=pkg.import_path, dir=str(pkg.dir), run_s=round(run_s, 3),
                                        maxrss_kb=rss, results=len(benchfmt.read_text(text).results),
-                                       bench_s=_durations(starts, time.monotonic())))
+                                       bench_s=_wall_times(starts, time.monotonic())))
     return "".join(out_parts), pkg_meta, failures, commands, go_time, build_s
 
 

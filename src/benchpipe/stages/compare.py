@@ -86,7 +86,7 @@ def from_history(name: str, ce: BenchMeta, source: HistoryBaseline, work: Path) 
     """``history:BRANCH``: the newest matching runs of BRANCH in the history store, written as a baseline
     (bench.txt, meta.json) under ``work``; returns their paths and what was used (a missing bench.txt and
     why when nothing matches)."""
-    branch = name.split(":", 1)[1] or "main"
+    branch = name[len(baselines.HISTORY):] or "main"
     s = ce.settings
     like = {k: str(getattr(s, k)) for k in ("benchtime", "cpu") if s is not None and getattr(s, k) is not None}
     got = history.baseline(source.store, branch, ce.module, like, source.samples, source.runs)
@@ -106,7 +106,7 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
         source: HistoryBaseline | None = None) -> CompareDoc:
     ce = artifacts.read(current_meta, BenchMeta, missing_ok=True)
     used = ""
-    if name.startswith("history:") and source is not None:
+    if baselines.is_history(name) and source is not None:
         txt, meta_json, used = from_history(name, ce, source, out.parent / "baseline-history")
         sys.stderr.write(f"compare: baseline {name}: {used}\n")
     else:

@@ -56,8 +56,6 @@ def merge(dirs: list[Path], n: int, out: Path) -> CompareDoc:
             failures.append(_shard_failure(f"{k}/{n}", "missing (its job failed or its artifacts were not passed)"))
         elif found[k][1] is None:
             failures.append(_shard_failure(f"{k}/{n}", f"failed: no compare.json in {found[k][3]}"))
-        elif found[k][0] is None and found[k][1].paired is None and not found[k][1].note:
-            failures.append(_shard_failure(f"{k}/{n}", f"failed: {found[k][3]} holds no comparison"))
     parts = [found[k] for k in sorted(found)]
     metas = [p[0] for p in parts if p[0] is not None]
     docs = [p[1] for p in parts if p[1] is not None]

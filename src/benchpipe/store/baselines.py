@@ -39,6 +39,14 @@ def _legacy(name: str, root: Path) -> bool:
     return not directory(name, root).is_dir() and (root / "baselines" / f"{name}.txt").exists()
 
 
+HISTORY = "history:"  # --baseline history:BRANCH: the newest matching runs of BRANCH in the history store
+
+
+def is_history(name: str) -> bool:
+    """A baseline taken from the history store (``history:BRANCH``), not one saved under ``baselines/``."""
+    return name.startswith(HISTORY)
+
+
 def paths(name: str, root: Path = Path(".")) -> tuple[Path, Path]:
     """The baseline's raw results and metadata."""
     if _legacy(name, root):

@@ -199,6 +199,13 @@ def read_summary(store: Store, sql: Any, args: list[Any], warn: bool, fetch: Any
         con.close()
 
 
+def _columns(store: Store) -> set[str]:
+    """The columns the store's summary objects hold between them (older stores lack the newer ones)."""
+    rows = read_summary(store, lambda fs: f"DESCRIBE SELECT * FROM read_parquet({sql_list(fs)}, union_by_name=true)",
+                        [], False, lambda cur: cur.fetchall())
+    return {r[0] for r in rows or []}
+
+
 def count_runs(hist: Path | str | Store) -> int:
     """How many distinct runs the store holds (the shards of a run are one run)."""
     store = open_store(hist)
@@ -318,9 +325,7 @@ def runs(hist: Path | str | Store) -> list[dict[str, Any]]:
     """The runs in the store, oldest first: run_id, time, commit, branch, module, mode, machine, the shards
     stored and how many results."""
     store = open_store(hist)
-    columns = read_summary(store, lambda fs: f"DESCRIBE SELECT * FROM read_parquet({sql_list(fs)}, "
-                                             "union_by_name=true)", [], False, lambda cur: cur.fetchall()) or []
-    module = "any_value(module)" if any(c[0] == "module" for c in columns) else "''"  # stores before modules
+    module = "any_value(module)" if "module" in _columns(store) else "''"  # stores written before modules
 
     def sql(fs: list[str]) -> str:
         src = f"read_parquet({sql_list(fs)}, union_by_name=true, filename=true)"
@@ -434,9 +439,7 @@ def durations(hist: Path | str | Store, module: str) -> dict[tuple[str, str], fl
     """(package, top-level benchmark) -> its wall seconds in the newest run of ``module`` that recorded it (a
     shard's run counts for its part): what ``--shard`` balances by."""
     store = open_store(hist)
-    columns = read_summary(store, lambda fs: f"DESCRIBE SELECT * FROM read_parquet({sql_list(fs)}, "
-                                             "union_by_name=true)", [], False, lambda cur: cur.fetchall()) or []
-    if not {"seconds", "module"} <= {c[0] for c in columns}:
+    if not {"seconds", "module"} <= _columns(store):
         return {}
 
     def sql(fs: list[str]) -> str:
@@ -456,9 +459,7 @@ def everything(hist: Path | str | Store) -> dict[str, Any]:
     commit, center, lo, hi), one row per run and series, ordered by series and time: what the published
     site is built from ({} for an empty store)."""
     store = open_store(hist)
-    columns = read_summary(store, lambda fs: f"DESCRIBE SELECT * FROM read_parquet({sql_list(fs)}, "
-                                             "union_by_name=true)", [], False, lambda cur: cur.fetchall()) or []
-    module = "coalesce(module, '')" if any(c[0] == "module" for c in columns) else "''"
+    module = "coalesce(module, '')" if "module" in _columns(store) else "''"
 
     def sql(fs: list[str]) -> str:
         src = f"read_parquet({sql_list(fs)}, union_by_name=true)"

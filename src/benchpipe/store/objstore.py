@@ -168,10 +168,7 @@ def _retry(fn: Any, url: str) -> Any:
             raise
         except PermissionError as e:
             raise BenchpipeError(f"history store {url}: access denied ({_cause(e)})") from None
-        except OSError as e:
-            if attempt == RETRIES - 1 or not _transient(e):
-                raise BenchpipeError(f"history store {url}: {_cause(e)}") from None
-        except Exception as e:  # botocore's own errors (endpoint unreachable, bad credentials)
+        except Exception as e:  # OSError, and botocore's own errors (endpoint unreachable, bad credentials)
             if attempt == RETRIES - 1 or not _transient(e):
                 raise BenchpipeError(f"history store {url}: {_cause(e)}") from None
         time.sleep(delay)

@@ -22,9 +22,6 @@ def register(sub: Any) -> None:
     p.set_defaults(fn=run)
 
 
-HISTORY = "history:"  # --baseline history:BRANCH: the newest matching runs of BRANCH in the history store
-
-
 def run(args: argparse.Namespace) -> int:
     from benchpipe.store import baselines as baseline
 
@@ -33,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
                                profiles=Path(args.profiles)):
             sys.stderr.write(f"baseline: {n}\n")
         return EXIT_OK
-    if args.name.startswith(HISTORY):
+    if baseline.is_history(args.name):
         sys.stderr.write(f"baseline: {args.name} is resolved from the history store by the compare stage\n")
         return EXIT_OK
     if baseline.pull(args.name):

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchpipe.cli.common import RUN
 from benchpipe.core.errors import EXIT_ERROR, EXIT_OK, BenchpipeError
 from benchpipe.store import params
+
+if TYPE_CHECKING:
+    from benchpipe.core.settings import Settings
 
 
 def register(sub: Any) -> None:
@@ -31,14 +34,14 @@ def run(args: argparse.Namespace) -> int:
     settings = params.load(args.params)
     cfg = settings.mode_settings()
     note = ""
-    if settings.bench.like_baseline and not str(settings.bench.like_baseline).startswith("history:"):
+    if settings.bench.like_baseline and not baselines.is_history(str(settings.bench.like_baseline)):
         _, meta = baselines.paths(str(settings.bench.like_baseline))
         cfg, note = params.like_baseline(cfg, settings.mode, artifacts.read(meta, BenchMeta, missing_ok=True),
                                          args.params)
         if note:
             sys.stderr.write(f"bench: {note}\n")
     shard = args.shard or settings.bench.shard
-    durations = _durations(settings, params.target_dir(settings)) if shard else {}
+    durations = _recorded_durations(settings, params.target_dir(settings)) if shard else {}
     info = bench.run(cfg, settings.mode, params.target_dir(settings), Path(args.out), Path(args.meta),
                      settings.bench.stall_s, [note] if note else [], shard, durations)
     sys.stderr.write(f"bench: {info.results} results in {info.wall_s:.1f}s "
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _durations(settings: Any, target: Path) -> dict[tuple[str, str], float]:
+def _recorded_durations(settings: Settings, target: Path) -> dict[tuple[str, str], float]:
     """The module's recorded benchmark durations in the history store ({} without history: shards then
     split by package)."""
     from benchpipe.go import toolchain

@@ -102,10 +102,10 @@ def _compare_stage(args: argparse.Namespace) -> int:
 
         confirm_fn = functools.partial(confirm.confirm, opts=opts, rounds=settings.paired.confirm_rounds,
                                        cache=cachedir.cache_root(args.cache_dir), stall_s=settings.bench.stall_s)
-    from benchpipe.store import objstore
+    from benchpipe.store import baselines, objstore
 
     source = compare.HistoryBaseline(objstore.configured(settings.history.store), settings.history.baseline_runs,
-                                     settings.history.baseline_samples) if name.startswith("history:") else None
+                                     settings.history.baseline_samples) if baselines.is_history(name) else None
     compare.run(name, Path(args.current), meta, Path(args.out or RUN / "compare.json"), opts, confirm_fn,
                 Path(args.samples) if args.samples else None, source)
     return EXIT_OK

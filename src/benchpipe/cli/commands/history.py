@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
     p.add_argument("file", nargs="?", help="import: a benchfmt / go test -json file")
     p.add_argument("--dir", help="history store: directory or URL (default BENCHPIPE_HISTORY, else params "
                                  "history.store)")
-    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--params", help="params.yaml (default ./params.yaml if present, else every default)")
     p.add_argument("--out", help="export: the CSV to write (default reports/history.csv)")
     p.add_argument("--benchmark", help="regex of benchmark names")
     p.add_argument("--unit", help="unit as written, e.g. ns/op")
@@ -40,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from benchpipe.core import benchfmt
     from benchpipe.store import history, objstore, params
 
-    hist = objstore.open_store(args.dir) if args.dir else objstore.configured(params.load_optional(
-        args.params if Path(args.params).exists() else None).history.store)
+    hist = objstore.open_store(args.dir) if args.dir else objstore.configured(params.load_optional(args.params).history.store)
     hist.check()
     if args.action == "runs":
         return _runs(history.runs(hist), args.format)

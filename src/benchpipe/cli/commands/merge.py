@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
     p.add_argument("--shards", type=int, required=True, metavar="N", help="how many shards the suite was split into")
     p.add_argument("--out", default="reports/run", help="the merged run directory")
     p.add_argument("--report", default="reports/report.md", help="the merged report ('' for none)")
-    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--params", help="params.yaml (default ./params.yaml if present, else every default)")
     p.set_defaults(fn=run)
 
 
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
                      + "\n")
     if args.report and (out / "bench.txt").stat().st_size:
         parse.run([out / "bench.txt"], out / "samples.parquet")
-        settings = params.load(args.params) if Path(args.params).exists() else params.load_optional(None)
+        settings = params.load_optional(args.params)
         md = Path(args.report)
         report.run(out / "bench.json", out / "bench.txt", out / "samples.parquet", out / "compare.json",
                    out / "profile", settings, md, md.with_name("metrics.json"), None, None)

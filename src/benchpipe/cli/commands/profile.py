@@ -44,4 +44,4 @@ def _kept_profiles(name: str) -> Path | None:
     """The profiles a named baseline kept (for differential profiles); a history baseline keeps none."""
     from benchpipe.store import baselines
 
-    return None if name.startswith("history:") else baselines.profile_dir(name)
+    return None if baselines.is_history(name) else baselines.profile_dir(name)

@@ -16,7 +16,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default="reports/site")
     p.add_argument("--store", help="history store: directory or URL (default BENCHPIPE_HISTORY, else params "
                                    "history.store)")
-    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--params", help="params.yaml (default ./params.yaml if present, else every default)")
     p.set_defaults(fn=run)
 
 
@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from benchpipe.stages import publish
     from benchpipe.store import objstore, params
 
-    settings = params.load_optional(args.params if Path(args.params).exists() else None)
+    settings = params.load_optional(args.params)
     store = objstore.open_store(args.store) if args.store else objstore.configured(settings.history.store)
     store.check()
     facts = publish.run(store, Path(args.out), settings.publish)
