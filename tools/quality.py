@@ -59,8 +59,7 @@ def run_paired(repo: Path, base: str, head: str, rounds: int, confirm: int, benc
     plan = paired.Plan(target=repo, base_rev=base, head_rev=head, patterns=["."], bench=".", rounds=rounds,
                        confirm_rounds=confirm, benchtime=benchtime, order="alternate", timeout="10m",
                        changed_only=False, cache=cache)
-    c, _ = paired.execute(plan, options())
-    return c
+    return paired.execute(plan, options()).comparison
 
 
 def run_sequential(repo: Path, base: str, head: str, count: int, benchtime: str) -> Comparison:

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from benchpipe.core.artifacts import CompareDoc
+from benchpipe.core.artifacts import CompareDoc, PairedFacts
 from benchpipe.core.settings import parse
 from benchpipe.core.verdict import Comparison, Options
 from benchpipe.revisions import paired
@@ -97,14 +97,14 @@ def baseline_flow_aa(target: Path, packages: list[str], bench: str, benchtime: s
 
 
 def run_paired(target: Path, base: str, head: str, packages: list[str], bench: str, benchtime: str, cache: Path,
-               early: bool, opts: Options) -> tuple[Comparison, dict[str, Any], float]:
+               early: bool, opts: Options) -> tuple[Comparison, PairedFacts, float]:
     pc = parse(settings()).paired
     plan = paired.Plan(target=target, base_rev=base, head_rev=head, patterns=packages, bench=bench,
                        rounds=pc.rounds, confirm_rounds=pc.confirm_rounds, benchtime=benchtime,
                        order="alternate", timeout="30m", changed_only=False, cache=cache, early_stop=early)
     t0 = time.monotonic()
-    c, facts = paired.execute(plan, opts)
-    return c, facts, time.monotonic() - t0
+    out = paired.execute(plan, opts)
+    return out.comparison, out.facts, time.monotonic() - t0
 
 
 def _judged(c: Comparison) -> dict[str, list[str]]:
@@ -123,8 +123,8 @@ def module(a: argparse.Namespace) -> dict[str, Any]:
             seq = baseline_flow_aa(target, packages, a.bench, a.benchtime, Path(cache))
             c, facts, secs = run_paired(target, a.rev, a.rev, packages, a.bench, a.benchtime, Path(cache), True,
                                         options())
-            pair = {**_judged(c), "seconds": round(secs, 1), "runs": facts["runs"],
-                    "max_runs": facts["design"]["max_runs"], "rows": len(c.rows)}
+            pair = {**_judged(c), "seconds": round(secs, 1), "runs": facts.runs,
+                    "max_runs": facts.design["max_runs"], "rows": len(c.rows)}
             out["runs"].append({"baseline_flow": seq, "paired": pair})
             sys.stderr.write(f"trust: {target.name} {i + 1}/{a.repeats}: baseline flow {seq['verdict']} "
                              f"(fail {len(seq['fail'])}, warn {len(seq['warn'])}, {seq['seconds']}s, confirm "
@@ -155,7 +155,7 @@ def controlled(a: argparse.Namespace) -> dict[str, Any]:
                                                 options(threshold))
                     j = _judged(c)
                     run[f"{case}-{'early' if early else 'fixed'}"] = {
-                        **j, "seconds": round(secs, 1), "runs": facts["runs"],
+                        **j, "seconds": round(secs, 1), "runs": facts.runs,
                         "detected": sorted(b for b in SLOWER if any(f.startswith(b + "-") and "ns/op" in f
                                                                     for f in j["fail"])),
                         "false": sorted(f for f in j["fail"] + j["warn"]

@@ -170,6 +170,8 @@ class ConfirmFacts(Part, kw_only=True):
     seconds: float = 0.0
     results: int = 0
     runs: int = 0
+    run_as: dict[str, str] = {}  # "<package> <result>" -> the -benchtime it ran at and why (toolchain.RunRule)
+    budget_s: float = 0.0  # the benchmark run's own time, which confirmation may not exceed (0: unknown)
 
 
 class HealthFinding(Part, kw_only=True):
@@ -192,6 +194,7 @@ class PairedFacts(Part, kw_only=True):
     head_dirty: bool | None = None
     changed_packages: list[str] | str | None = None
     iterations: dict[str, int] = {}
+    run_as: dict[str, str] = {}  # "<package> <result>" -> the -benchtime it ran at and why (toolchain.RunRule)
     design: dict[str, Any] = {}
     confirm_runs: int = 0
     seconds: float = 0.0

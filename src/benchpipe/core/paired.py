@@ -90,28 +90,42 @@ def clearly_better(r: Row, margin_pct: float) -> bool:
     return r.ratio.lo >= 1 + m if r.higher_better else r.ratio.hi <= 1 - m
 
 
-def settle(first: Row, fresh: Row | None, every: Row | None, opts: Options) -> tuple[Row, bool]:
-    """A flagged row after fresh confirmation rounds: (the row to report, whether the flag held).
+MILDER = {"regression": 1, "warn": 0}
 
-    The fresh rounds must find the change on their own (significant: with 6 rounds, every fresh ratio on
-    the same side), which a row flagged by chance among many rows rarely repeats. Then a regression holds
-    when the test over all rounds still finds one and the fresh rounds' median is worse than the threshold;
-    failing that, it may hold as a warning. A warning holds when all rounds still find it significant and
-    worse and the fresh rounds are worse by at least the warning's minimum; an improvement when all rounds
-    find it and the whole interval of the fresh rounds' ratio is better by at least that minimum (a
-    smaller gain is not reported, as a smaller loss does not warn). The verdict never worsens; a flag that does not hold
-    leaves the row unchanged."""
-    if fresh is None or every is None or not fresh.significant:
-        first.verdict = "unchanged"
-        return first, False
-    warn_min = opts.warn_min(first.threshold_pct)
-    if first.verdict == "regression" and every.verdict == "regression" and worse_than_threshold(fresh):
+
+def holds(flag: str, fresh: Row | None, opts: Options) -> str:
+    """The one rule for confirming a flagged row by fresh interleaved rounds (paired mode's own confirmation
+    and the confirmation of a baseline comparison): the verdict the flag keeps, ``unchanged`` when it does not
+    hold; it never worsens.
+
+    The fresh rounds must find a change on their own (significant: with 6 rounds, every fresh ratio on the
+    same side), which a row flagged by chance among many rows rarely repeats. A regression then holds when
+    the fresh change is worse than the threshold, and as a warning when it is worse by at least the smallest
+    change that warns; a warning when it is worse by that minimum; an improvement when the whole interval of
+    the fresh ratio is better by that minimum (a smaller gain is not reported, as a smaller loss does not
+    warn)."""
+    if fresh is None or not fresh.significant:
+        return "unchanged"
+    warn_min = opts.warn_min(fresh.threshold_pct)
+    if flag == "improvement":
+        return "improvement" if fresh.verdict == "improvement" and clearly_better(fresh, warn_min) else "unchanged"
+    if flag == "regression" and worse_than_threshold(fresh):
+        return "regression"
+    if flag in ("regression", "warn") and moved(fresh, True, warn_min):
+        return "warn"
+    return "unchanged"
+
+
+def settle(first: Row, fresh: Row | None, every: Row | None, opts: Options) -> tuple[Row, bool]:
+    """A flagged row of a paired comparison after fresh rounds: (the row to report, whether the flag held).
+
+    :func:`holds` decides on the fresh rounds; the test over all rounds (``every``) must still find the
+    change, and the reported verdict is the milder of the two."""
+    kept = holds(first.verdict, fresh, opts)
+    if every is not None and kept == "improvement" and every.verdict == "improvement":
         return every, True
-    if first.verdict in ("regression", "warn") and every.verdict in ("warn", "regression") and \
-            moved(fresh, True, warn_min):
-        every.verdict = "warn"
-        return every, True
-    if first.verdict == "improvement" and every.verdict == "improvement" and clearly_better(fresh, warn_min):
+    if every is not None and kept in MILDER and every.verdict in MILDER:
+        every.verdict = min(kept, every.verdict, key=MILDER.__getitem__)
         return every, True
     first.verdict = "unchanged"
     return first, False

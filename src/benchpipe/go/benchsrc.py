@@ -10,6 +10,10 @@ as ``b.ReportAllocs``, ``b.SetBytes``, ``b.Skip``...) and no ``b.ResetTimer`` /
 inherits that from a helper it calls (``benchmarkX(b, ...)`` inside a
 ``b.Run``). Functions that use ``b.Loop`` are fine by construction.
 
+:func:`parallel` names the benchmarks that call ``b.RunParallel``, directly or
+through functions of the package they call: such results cannot run at a fixed
+b.N (:func:`benchpipe.go.toolchain.run_rule`).
+
 Reads files only; a file that cannot be read is skipped. The module's ``go``
 directive decides whether ``b.Loop`` (Go 1.24+) is the fix to suggest.
 """
@@ -123,3 +127,37 @@ def scan(package: str, directory: Path) -> list[Source]:
         if setup:
             out.append(Source(package, name, where, setup, b_loop))
     return out
+
+
+_ANY_FUNC = re.compile(r"^func\s+(?:\([^)]*\)\s*)?(\w+)\s*[\[(]", re.M)
+_RUN_PARALLEL = re.compile(r"\.RunParallel\(")
+
+
+def _functions(directory: Path) -> dict[str, str]:
+    """Every top-level function (and method) of a package directory's ``.go`` files: name -> its text up
+    to the next top-level ``func`` (methods of one name share an entry)."""
+    out: dict[str, str] = {}
+    for f in sorted(directory.glob("*.go")):
+        try:
+            text = f.read_text(errors="replace")
+        except OSError:
+            continue
+        found = list(_ANY_FUNC.finditer(text))
+        for m, nxt in zip(found, [*found[1:], None], strict=True):
+            out[m.group(1)] = out.get(m.group(1), "") + text[m.end():nxt.start() if nxt else len(text)]
+    return out
+
+
+def parallel(directory: Path) -> set[str]:
+    """Top-level ``Benchmark*`` names of a package directory that call ``RunParallel``, in their own body
+    (sub-benchmark closures included) or in a function of the package they call, at any depth."""
+    funcs = _functions(directory)
+    uses = {name for name, body in funcs.items() if _RUN_PARALLEL.search(body)}
+    calls = {name: {g for g in funcs if g != name and re.search(rf"\b{re.escape(g)}\(", body)}
+             for name, body in funcs.items()}
+    changed = True
+    while changed:
+        more = {name for name, callees in calls.items() if name not in uses and callees & uses}
+        uses |= more
+        changed = bool(more)
+    return {name for name in uses if name.startswith("Benchmark")}

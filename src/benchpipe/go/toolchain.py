@@ -195,28 +195,114 @@ def names_regex(names: list[str]) -> str:
     return "^(" + "|".join(re.escape(n) for n in names) + ")$"
 
 
+def split_levels(regex: str) -> list[list[str]]:
+    """A -test.bench regex split as ``go test`` splits it (testing's ``splitRegexp``): into alternatives at
+    each ``|`` outside brackets and parentheses, each a list of per-level regexes split at each ``/``
+    outside them. ``BenchmarkParse$/(a|b)/ours$`` is one alternative of three levels; ``A/x|B`` is two.
+    A result is selected when, for some alternative, each level's regex matches its name's element."""
+    alts: list[list[str]] = []
+    levels: list[str] = []
+    brackets = parens = 0
+    start = i = 0
+    while i < len(regex):
+        c = regex[i]
+        if c == "[":
+            brackets += 1
+        elif c == "]":
+            brackets = max(0, brackets - 1)
+        elif c == "(" and not brackets:
+            parens += 1
+        elif c == ")" and not brackets:
+            parens -= 1
+        elif c == "\\":
+            i += 1
+        elif c in "/|" and not brackets and not parens:
+            levels.append(regex[start:i])
+            start = i + 1
+            if c == "|":
+                alts.append(levels)
+                levels = []
+        i += 1
+    alts.append([*levels, regex[start:]])
+    return alts
+
+
+def selects_top(regex: str, name: str) -> bool:
+    """``go test -bench regex`` starts the top-level benchmark ``name`` (some alternative's first level
+    matches it)."""
+    return any(re.search(alt[0], name) for alt in split_levels(regex))
+
+
+def restrict(regex: str, names: list[str]) -> str:
+    """``regex`` limited to these top-level names: each alternative's first level replaced by the names it
+    matches, its deeper levels kept, so a run of those benchmarks selects the same sub-benchmarks as ``go
+    test -bench regex`` does."""
+    parts = []
+    for alt in split_levels(regex):
+        mine = [n for n in names if re.search(alt[0], n)]
+        if mine:
+            parts.append("/".join([names_regex(mine), *alt[1:]]))
+    return "|".join(parts) if parts else names_regex(names)
+
+
+def name_pattern(name: str) -> str:
+    """A -test.bench regex matching exactly one result, level by level (Go splits the pattern at ``/``)."""
+    return "/".join(f"^{re.escape(level)}$" for level in name.split("/"))
+
+
+@dataclass(frozen=True)
+class RunRule:
+    """How one benchmark result runs again, outside the bench stage: the one rule every mode uses.
+
+    A result runs at its fixed b.N (``Nx``: no ramp-up, the same work on both sides, B/op amortised
+    over the same N), except a ``b.RunParallel`` result: Go sizes RunParallel's grain of iterations from
+    the previous run of the benchmark, and at ``Nx`` the only previous run is the b.N=1 probe, so every
+    goroutine would contend on one counter for each iteration (a 2 ns operation measures 7-28 ns). It
+    runs at a time benchtime, as ``go test`` runs it."""
+
+    benchtime: str  # the -test.benchtime given to the binary
+    how: str  # "fixed b.N" | "time: RunParallel" | "as given"
+
+    def describe(self) -> str:
+        return f"{self.benchtime} ({self.how})"
+
+
+def run_rule(benchtime: str, iters: int | None = None, parallel: bool = False) -> RunRule:
+    """The :class:`RunRule` of a result measured at ``iters`` iterations (None: not measured yet) whose mode
+    runs at ``benchtime`` (a time, or the user's own ``Nx``, which stands for every shape)."""
+    if benchtime.endswith("x") or not iters:
+        return RunRule(benchtime, "as given")
+    if parallel:
+        return RunRule(benchtime, "time: RunParallel")
+    return RunRule(f"{int(iters)}x", "fixed b.N")
+
+
 def bench_args(bench: str, count: int, benchtime: str, cpu: str = "", *, timeout: str,
-               benchmem: bool = True, skip: str = "") -> list[str]:
-    """Test-binary flags for a benchmark run: the ``-test.`` forms of ``go test``'s flags, test2json framing."""
+               benchmem: bool = True, skip: str = "", iters: int | None = None, parallel: bool = False,
+               extra: tuple[str, ...] = ()) -> list[str]:
+    """Test-binary flags for a benchmark run: the ``-test.`` forms of ``go test``'s flags, test2json framing.
+
+    With ``iters`` (a result's measured b.N), :func:`run_rule` decides the benchtime it runs at."""
+    bt = run_rule(benchtime, iters, parallel).benchtime
     args = ["-test.run=^$", f"-test.bench={bench}", "-test.v=test2json", f"-test.count={int(count)}",
-            f"-test.benchtime={benchtime}", f"-test.timeout={timeout}"]
+            f"-test.benchtime={bt}", f"-test.timeout={timeout}"]
     if benchmem:
         args.append("-test.benchmem")
     if cpu:
         args.append(f"-test.cpu={cpu}")
     if skip:
         args.append(f"-test.skip={skip}")
-    return args
+    return args + list(extra)
 
 
 def list_benchmarks(binary: Path, pkg: Package, regex: str) -> list[str]:
-    """Top-level benchmark names of a test binary that match ``regex``."""
+    """Top-level benchmark names of a test binary that ``go test -bench regex`` would start (its first level
+    matches them)."""
     res = run_binary(binary, pkg.dir, ["-test.list", "^Benchmark"], hard_timeout=120)
     if res.returncode != 0:
         raise BenchpipeError(f"cannot list benchmarks of {pkg.import_path}: "
                              + diagnose(res.output, pkg.import_path, res.returncode))
-    rx = re.compile(regex)
-    return [n.strip() for n in res.output.splitlines() if n.startswith("Benchmark") and rx.search(n.strip())]
+    return [n.strip() for n in res.output.splitlines() if n.startswith("Benchmark") and selects_top(regex, n.strip())]
 
 
 def _die_with_parent() -> None:

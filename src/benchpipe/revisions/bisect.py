@@ -23,7 +23,7 @@ from benchpipe.revisions import paired
 def regresses_at(plan: paired.Plan, opts: Options, rev: str) -> tuple[bool, str]:
     """Whether ``rev`` regressed against the plan's base, and the regressed rows as the verdict line names them."""
     plan.head_rev = rev
-    c, _ = paired.execute(plan, opts)
+    c = paired.execute(plan, opts).comparison
     bad = c.regressions
     summary = ", ".join(regressed_item(r.benchmark, r.unit, measured_change(r)) for r in bad)
     return bool(bad), summary

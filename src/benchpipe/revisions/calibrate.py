@@ -108,10 +108,10 @@ def threshold_warnings(plan: paired.Plan, c: Comparison) -> list[str]:
 
 def calibrate(plan: paired.Plan, opts: Options) -> dict[str, Any]:
     """Run ``plan``'s revision against itself; store and return each benchmark's noise floor."""
-    _, facts = paired.execute(plan, opts)
-    result = {"target": str(plan.target.resolve()), "rev": facts["base"], "rounds": plan.rounds,
+    out = paired.execute(plan, opts)
+    result = {"target": str(plan.target.resolve()), "rev": out.facts.base, "rounds": plan.rounds,
               "benchtime": plan.benchtime, "time": datetime.now(UTC).isoformat(timespec="seconds"),
               "machine": {**machine.go_env(), "cpu": machine.cpu_model()},
-              "benchmarks": analyze(facts["samples"], opts), "stored": str(store_path(plan.cache, plan.target))}
+              "benchmarks": analyze(out.samples, opts), "stored": str(store_path(plan.cache, plan.target))}
     atomic.write_json(store_path(plan.cache, plan.target), result)
     return result

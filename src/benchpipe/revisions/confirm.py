@@ -37,8 +37,9 @@ from pathlib import Path
 from benchpipe.core import benchfmt
 from benchpipe.core.artifacts import BenchMeta, ConfirmFacts, RunSettings
 from benchpipe.core.errors import BenchpipeError
-from benchpipe.core.paired import clearly_better
+from benchpipe.core.paired import holds
 from benchpipe.core.settings import DEFAULT_MODE
+from benchpipe.core.units import go_duration_ns
 from benchpipe.core.verdict import SEVERITY, Comparison, Options, Row, overall
 from benchpipe.go import git as gitrev
 from benchpipe.go import toolchain
@@ -64,6 +65,30 @@ def _why_not(be: BenchMeta, ce: BenchMeta) -> str:
         return (f"the baseline's commit {be.commit[:12]} is not in this clone "
                 "(fetch it: git fetch --unshallow)")
     return ""
+
+
+RUN_OVERHEAD_S = 0.05  # starting a test binary and its b.N=1 probe, per run
+
+
+def within_budget(plan: paired.Plan, c: Comparison, budget_s: float) -> str:
+    """Scale the plan's runs so that confirmation (2 sides x rounds x results) costs at most ``budget_s``,
+    the benchmark run it confirms: each result's b.N, and the time benchtime of RunParallel results, by one
+    factor. Each run is estimated as b.N x the run's median ns/op (a RunParallel or unmeasured result: the
+    benchtime). Returns a note when it scaled ("" otherwise)."""
+    bt_ns = go_duration_ns(plan.benchtime)
+    if budget_s <= 0 or not plan.refs or bt_ns is None:
+        return ""
+    ns = {(r.package, benchfmt.base_name(r.benchmark)): r.new.center for r in c.rows if r.unit == "ns/op"}
+    per_round = sum(min(bt_ns, plan.iters[ref] * ns[ref]) if ref in plan.iters and ref in ns else bt_ns
+                    for ref in plan.refs) / 1e9
+    cost = 2 * plan.rounds * (per_round + RUN_OVERHEAD_S * len(plan.refs))
+    if cost <= budget_s:
+        return ""
+    scale = max(budget_s / cost, 0.01)
+    plan.iters = {k: max(1, int(v * scale)) for k, v in plan.iters.items()}
+    plan.benchtime = f"{max(bt_ns * scale / 1e9, 0.01):.3g}s"
+    return (f"confirmation scaled to {scale:.0%} of the run's b.N (RunParallel results: -benchtime "
+            f"{plan.benchtime}) to cost at most the benchmark run it confirms ({budget_s:.0f}s)")
 
 
 def suspects(c: Comparison) -> list[Row]:
@@ -93,38 +118,45 @@ def confirm(c: Comparison, be: BenchMeta, ce: BenchMeta, iters: dict[paired.Benc
         benchtime=str(settings.benchtime or DEFAULT_MODE.benchtime), order="alternate",
         timeout=str(settings.timeout or DEFAULT_MODE.timeout), changed_only=False, cache=cache, stall_s=stall_s,
         cpu=str(settings.cpu or ""), refs=refs, iters={k: v for k, v in (iters or {}).items() if k in refs})
+    facts.budget_s = round(ce.go_s, 1)
+    note = within_budget(plan, c, ce.go_s)
+    if note:
+        c.warnings.append(note)
     toolchain.progress(f"compare: re-running {len(refs)} flagged result(s) interleaved with the baseline's commit "
-                    f"{plan.base_rev[:12]} ({rounds} rounds, each at the run's b.N)")
+                       f"{plan.base_rev[:12]} ({rounds} rounds, each as the run measured it)")
     t0 = time.monotonic()
     try:
-        pc, ran = paired.execute(plan, opts)
+        out = paired.execute(plan, opts)
     except BenchpipeError as e:
         c.warnings.append(f"{len(flagged)} flagged row(s) could not be re-run interleaved: {e.message}")
         return facts
-    facts.seconds = round(time.monotonic() - t0, 1)
-    facts.rounds = rounds
-    facts.results = len(refs)
-    facts.runs = ran["runs"]  # benchmark runs per side: results x rounds
-    by_key = {(r.package, r.benchmark, r.unit): r for r in pc.rows}
+    facts.seconds, facts.rounds, facts.results = round(time.monotonic() - t0, 1), rounds, len(refs)
+    facts.runs = out.facts.runs  # benchmark runs per side: results x rounds
+    facts.run_as = out.facts.run_as
+    by_key = {(r.package, r.benchmark, r.unit): r for r in out.comparison.rows}
     against = f"{rounds} interleaved rounds against the baseline's commit {plan.base_rev[:12]}"
     for r in flagged:
-        p = by_key.get((r.package, r.benchmark, r.unit))
-        label = f"{r.benchmark} {r.unit}"
-        if p is None:
-            r.warnings.append(f"not re-run: missing from the {against}")
-            continue
-        shown = measured_change(p) + (f", p={p.p:.3f}" if p.p is not None else "")
-        if r.verdict == "improvement" and p.verdict == "improvement" and clearly_better(p, opts.warn_min(r.threshold_pct)):
-            r.warnings.append(f"improvement confirmed by {against} ({shown})")
-            facts.confirmed.append(label)
-        elif r.verdict != "improvement" and p.verdict in ("warn", "regression"):
-            r.verdict = min(r.verdict, p.verdict, key=SEVERITY.__getitem__)
-            r.warnings.append(f"confirmed by {against} ({shown})")
-            facts.confirmed.append(label)
-        else:
-            r.warnings.append(f"sequential {r.verdict} not confirmed by {against} ({shown}): "
-                              "drift between the two runs, not the code")
-            r.verdict = "unchanged"
-            facts.unconfirmed.append(label)
+        _judge(r, by_key.get((r.package, r.benchmark, r.unit)), against, opts, facts)
     c.verdict = overall(c.rows)
     return facts
+
+
+def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFacts) -> None:
+    """One flagged row after the interleaved rounds, by the one rule (:func:`benchpipe.core.paired.holds`):
+    kept at the milder of the two verdicts, or unchanged."""
+    label = f"{r.benchmark} {r.unit}"
+    if p is None:
+        r.warnings.append(f"not re-run: missing from the {against}")
+        return
+    shown = measured_change(p) + (f", p={p.p:.3f}" if p.p is not None else "")
+    kept = holds(r.verdict, p, opts)
+    if kept == "unchanged":
+        r.warnings.append(f"sequential {r.verdict} not confirmed by {against} ({shown}): "
+                          "drift between the two runs, not the code")
+        r.verdict = "unchanged"
+        facts.unconfirmed.append(label)
+        return
+    if r.verdict != "improvement":
+        r.verdict = min(r.verdict, kept, key=SEVERITY.__getitem__)
+    r.warnings.append(f"{'improvement ' if kept == 'improvement' else ''}confirmed by {against} ({shown})")
+    facts.confirmed.append(label)

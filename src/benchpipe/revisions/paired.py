@@ -4,11 +4,15 @@ Each revision is checked out into its own worktree (the head defaults to the
 working tree, uncommitted changes included) and each package's test binary is
 built once per side (``go test -c``; builds of a commit are cached by commit
 SHA, Go version and package). One calibration run of the head side per
-package (``-test.benchtime`` as given) measures every benchmark's b.N; each
-result (sub-benchmarks apart) then runs in rounds with that fixed iteration
-count on both sides (``-test.benchtime=<N>x -test.count=1``, its name anchored
-level by level): no b.N ramp-up in any round, and both sides do exactly the
-same work. In every round each benchmark runs once on each side, base first in
+package (``-test.benchtime`` as given, the ``-bench`` regex selecting level by
+level as ``go test`` does) measures every result's b.N; each result
+(sub-benchmarks apart, its name anchored level by level) then runs in rounds
+as :func:`benchpipe.go.toolchain.run_rule` says: at that fixed iteration count
+on both sides (``-test.benchtime=<N>x -test.count=1``: no b.N ramp-up in any
+round, and both sides do exactly the same work), except a result whose
+benchmark calls ``b.RunParallel``, which runs at the time benchtime (at ``Nx``
+its grain would come from the b.N=1 probe). ``run_as`` in the facts says how
+each result ran. In every round each benchmark runs once on each side, base first in
 even rounds and head first in odd ones (or shuffled), so slow machine drift
 hits both sides alike.
 
@@ -40,19 +44,21 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from benchpipe.core import benchfmt, sequential
+from benchpipe.core.artifacts import PairedFacts
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.paired import METHOD, paired_row, settle
 from benchpipe.core.settings import DEFAULT_MODE, BenchSection, Settings
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import Comparison, Options, Row, assemble, sub_allocation
+from benchpipe.go import benchsrc, machine, toolchain
 from benchpipe.go import git as gitrev
-from benchpipe.go import machine, toolchain
 from benchpipe.render.text import measured_change
 from benchpipe.store import atomic, params
 from benchpipe.store.cachedir import cache_root
+
+BenchRef = tuple[str, str]  # (import path, benchmark name: top-level, or full without the -N suffix)
 
 
 @dataclass
@@ -64,6 +70,7 @@ class Side:
     binaries: dict[str, Path] = field(default_factory=dict)
     dirs: dict[str, Path] = field(default_factory=dict)
     benchmarks: dict[str, list[str]] = field(default_factory=dict)  # import path -> top-level names
+    parallel: set[BenchRef] = field(default_factory=set)  # (import path, top-level name) calling RunParallel
 
     @property
     def name(self) -> str:
@@ -102,13 +109,10 @@ def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_vers
         except BenchpipeError as e:
             raise BenchpipeError(f"{side.label} side ({side.name}): {e.message}") from None
         if names:
+            side.parallel |= {(pkg.import_path, n) for n in benchsrc.parallel(pkg.dir) if n in names}
             side.binaries[pkg.import_path] = binary
             side.dirs[pkg.import_path] = pkg.dir
             side.benchmarks[pkg.import_path] = names
-
-
-BenchRef = tuple[str, str]  # (import path, benchmark name: top-level, or full without the -N suffix)
-
 
 
 @dataclass
@@ -119,9 +123,7 @@ class RoundValues:
     units: dict[str, UnitInfo] = field(default_factory=dict)
 
 
-def name_pattern(name: str) -> str:
-    """A -test.bench regex matching exactly one benchmark, level by level (Go splits the pattern at ``/``)."""
-    return "/".join(f"^{re.escape(level)}$" for level in name.split("/"))
+name_pattern = toolchain.name_pattern
 
 
 def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) -> toolchain.RunResult:
@@ -136,13 +138,13 @@ def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) 
     return res
 
 
-def run_one(side: Side, ref: BenchRef, benchtime: str, round_no: int, samples: RoundValues, timeout: str,
-            stall_s: float, cpu: str = "") -> float:
+def run_one(side: Side, ref: BenchRef, rule: toolchain.RunRule, round_no: int, samples: RoundValues,
+            plan: Plan) -> float:
+    """One run of one result on one side, as ``rule`` says; its values go into ``samples`` at ``round_no``."""
     pkg, name = ref
-    args = toolchain.bench_args(name_pattern(name), 1, benchtime, cpu, timeout=timeout)
-    res = _run_side(side, pkg, name, args, stall_s)
-    text = toolchain.split_output(res.output)
-    parsed = benchfmt.read_text(text, f"{side.label}:{pkg}:{name}")
+    args = toolchain.bench_args(name_pattern(name), 1, rule.benchtime, plan.cpu, timeout=plan.timeout)
+    res = _run_side(side, pkg, name, args, plan.stall_s)
+    parsed = benchfmt.read_text(toolchain.split_output(res.output), f"{side.label}:{pkg}:{name}")
     samples.units.update(parsed.units)
     store = samples.values[side.label]
     for r in parsed.results:
@@ -151,46 +153,61 @@ def run_one(side: Side, ref: BenchRef, benchtime: str, round_no: int, samples: R
     return res.wall
 
 
-def fixed_iterations(head: Side, refs: list[BenchRef], benchtime: str, timeout: str, stall_s: float,
-                     cpu: str) -> dict[BenchRef, int]:
-    """One run of the head side per package at ``benchtime``: each result's b.N (the smallest over ``-cpu``
-    values), keyed by its full name without the -N suffix. A benchtime already in ``Nx`` form is used as is."""
-    if benchtime.endswith("x"):
-        return {}
+def _selection(refs: list[BenchRef], bench: str) -> dict[str, str]:
+    """Per package, the -test.bench regex of these refs: a top-level name selects what ``bench`` selects
+    under it (go test's levels), a full result name exactly that result."""
     by_pkg: dict[str, list[str]] = {}
     for pkg, name in refs:
         by_pkg.setdefault(pkg, []).append(name)
-    iters: dict[BenchRef, int] = {}
+    out = {}
     for pkg, names in by_pkg.items():
-        bench = toolchain.names_regex(names)
-        toolchain.progress(f"paired: measuring b.N of {len(names)} benchmark(s) in {pkg} (head, benchtime {benchtime})")
-        res = _run_side(head, pkg, names[0], toolchain.bench_args(bench, 1, benchtime, cpu, timeout=timeout), stall_s)
+        tops = sorted(n for n in names if "/" not in n)
+        parts = ([toolchain.restrict(bench, tops)] if tops else []) + [name_pattern(n) for n in names if "/" in n]
+        out[pkg] = "|".join(parts)
+    return out
+
+
+def measure_iterations(head: Side, refs: list[BenchRef], plan: Plan) -> dict[BenchRef, int]:
+    """One run of the head side per package at the plan's benchtime: every result it selects (go test's
+    selection, level by level) and its b.N (the smallest over ``-cpu`` values), keyed by its full name
+    without the -N suffix."""
+    iters: dict[BenchRef, int] = {}
+    for pkg, bench in _selection(refs, plan.bench).items():
+        n = sum(1 for r in refs if r[0] == pkg)
+        toolchain.progress(f"paired: measuring b.N of {n} benchmark(s) in {pkg} (head, benchtime {plan.benchtime})")
+        res = _run_side(head, pkg, bench, toolchain.bench_args(bench, 1, plan.benchtime, plan.cpu,
+                                                               timeout=plan.timeout), plan.stall_s)
         for r in benchfmt.read_text(toolchain.split_output(res.output), f"head:{pkg}").results:
             key = (pkg, r.base_name)
             iters[key] = min(iters.get(key, r.iters), max(r.iters, 1))
     return iters
 
 
-def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, benchtime: str, order: str,
-               samples: RoundValues, timeout: str, rng: random.Random, stall_s: float, cpu: str = "",
-               iters: dict[BenchRef, int] | None = None, of: int = 0) -> None:
-    """Each ref once per side per round; a ref in ``iters`` runs that many iterations, others ``benchtime``.
-    ``of``: the planned number of rounds, for progress lines (default ``rounds.stop``)."""
+def run_rules(iters: dict[BenchRef, int], benchtime: str, base: Side, head: Side) -> dict[BenchRef, toolchain.RunRule]:
+    """How each result runs in the rounds (:func:`benchpipe.go.toolchain.run_rule`): its b.N, or a time for
+    a result whose benchmark calls RunParallel on either side."""
+    par = base.parallel | head.parallel
+    return {ref: toolchain.run_rule(benchtime, n, (ref[0], benchfmt.top_level(ref[1])) in par)
+            for ref, n in iters.items()}
+
+
+def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, rules: dict[BenchRef, toolchain.RunRule],
+               plan: Plan, samples: RoundValues, rng: random.Random, of: int = 0) -> None:
+    """Each ref once per side per round, as its rule says. ``of``: the planned number of rounds, for
+    progress lines (default ``rounds.stop``)."""
     t0 = time.monotonic()
-    iters = iters or {}
     for r in rounds:
         seq = list(refs)
-        if order == "shuffle":
+        if plan.order == "shuffle":
             rng.shuffle(seq)
         for ref in seq:
             sides = [base, head] if r % 2 == 0 else [head, base]
-            if order == "shuffle":
+            if plan.order == "shuffle":
                 rng.shuffle(sides)
-            bt = f"{iters[ref]}x" if ref in iters else benchtime
             for side in sides:
-                run_one(side, ref, bt, r, samples, timeout, stall_s, cpu)
+                run_one(side, ref, rules[ref], r, samples, plan)
         toolchain.progress(f"paired: round {r + 1}/{of or rounds.stop} done ({len(refs)} benchmarks, "
-                        f"{time.monotonic() - t0:.1f}s)")
+                           f"{time.monotonic() - t0:.1f}s)")
 
 
 Decision = tuple[int, float]  # (rounds the row was decided after, nominal significance level there)
@@ -238,15 +255,14 @@ def decided(row: Row, opts: Options) -> bool:
 
 
 def run_design(base: Side, head: Side, refs: list[BenchRef], plan: Plan, samples: RoundValues, opts: Options,
-               rng: random.Random, iters: dict[BenchRef, int]) -> tuple[dict[benchfmt.Key, Decision], int]:
+               rng: random.Random, rules: dict[BenchRef, toolchain.RunRule]) -> tuple[dict[benchfmt.Key, Decision], int]:
     """Rounds with early stopping at the looks of :func:`benchpipe.core.sequential.levels`; returns each
     row's decision and the benchmark runs (per side) that were made."""
     looks = dict(sequential.levels(plan.rounds, opts.alpha))
     decisions: dict[benchfmt.Key, Decision] = {}
     active, runs = list(refs), 0
     for r in range(plan.rounds):
-        run_rounds(base, head, active, range(r, r + 1), plan.benchtime, plan.order, samples, plan.timeout, rng,
-                   plan.stall_s, plan.cpu, iters, of=plan.rounds)
+        run_rounds(base, head, active, range(r, r + 1), rules, plan, samples, rng, of=plan.rounds)
         runs += len(active)
         level = looks.get(r + 1)
         if level is None:
@@ -331,107 +347,140 @@ def changed_packages(root: Path, rel: Path, base_sha: str, head_rev: str | None,
     return affected
 
 
-def execute(plan: Plan, opts: Options) -> tuple[Comparison, dict[str, Any]]:
-    """Run a paired comparison; returns the comparison and facts for the report."""
+@dataclass
+class Outcome:
+    """A paired comparison: its verdict and rows, its facts (the JSON's ``paired``) and the raw rounds."""
+
+    comparison: Comparison
+    facts: PairedFacts
+    samples: RoundValues
+
+
+@dataclass
+class _Sides:
+    base: Side
+    head: Side
+    refs: list[BenchRef]
+    added: list[str]
+    removed: list[str]
+
+
+def _open_sides(plan: Plan, wt: gitrev.WorktreeSet, scratch: Path, facts: PairedFacts) -> _Sides:
+    """Check out and build both sides; the refs both have (the plan's own refs when it names them)."""
     target = plan.target.resolve()
     root = gitrev.toplevel(target)
     rel = target.relative_to(root)
     base_sha = gitrev.resolve(root, plan.base_rev)
     head_sha = gitrev.resolve(root, plan.head_rev) if plan.head_rev else ""
+    facts.base, facts.head, facts.target = base_sha, head_sha or "working tree", str(target)
+    base = Side("base", base_sha, wt.add(root, base_sha, "base") / rel)
+    if head_sha:
+        head = Side("head", head_sha, wt.add(root, head_sha, "head") / rel)
+    else:
+        head = Side("head", "", target, dirty=gitrev.is_dirty(root, rel))
+    facts.head_dirty = head.dirty
+    only = None
+    if plan.changed_only:
+        only = changed_packages(root, rel, base_sha, plan.head_rev, head)
+        facts.changed_packages = sorted(only) if only is not None else "all (go.mod changed)"
+        if only is not None and not only:
+            raise NothingToCompare("no package changed between base and head (--changed-only)")
+    if not base.module.exists():
+        raise BenchpipeError(f"base side ({base.name}): {rel} does not exist at that revision")
     go_version = machine.go_env()["go_version"]
-    facts: dict[str, Any] = {"base": base_sha, "head": head_sha or "working tree", "target": str(target)}
-    rng = random.Random(plan.seed)
+    for side in (base, head):
+        prepare(side, plan.patterns, plan.bench, plan.cache, go_version, scratch, only)
+    base_refs = {(p, n) for p, names in base.benchmarks.items() for n in names}
+    head_refs = {(p, n) for p, names in head.benchmarks.items() for n in names}
+    refs = sorted(base_refs & head_refs)
+    added = sorted(n for _, n in head_refs - base_refs)
+    removed = sorted(n for _, n in base_refs - head_refs)
+    if plan.refs is not None:  # chosen results: their top-level benchmark must exist on both sides
+        both = set(refs)
+        refs = sorted(r for r in plan.refs if (r[0], benchfmt.top_level(r[1])) in both)
+        added, removed = [], []
+    if not refs:
+        raise NothingToCompare(f"no benchmark matching {plan.bench!r} exists on both sides")
+    return _Sides(base, head, refs, added, removed)
+
+
+def _iterations(s: _Sides, plan: Plan) -> dict[BenchRef, int]:
+    """Each result's b.N: the plan's own where it fixes them, else one measuring run of the head side (which
+    also expands top-level names into the results go test's selection runs)."""
+    missing = [r for r in s.refs if r not in plan.iters]
+    iters = {r: plan.iters[r] for r in s.refs if r in plan.iters}
+    return {**iters, **measure_iterations(s.head, missing, plan)} if missing else iters
+
+
+def _confirm(s: _Sides, rows: list[Row], rules: dict[BenchRef, toolchain.RunRule], plan: Plan, samples: RoundValues,
+             opts: Options, rng: random.Random, facts: PairedFacts) -> None:
+    """Fresh rounds of the flagged rows' results; each flag is kept or dropped by :func:`settle`."""
+    flagged = [i for i, r in enumerate(rows) if r.verdict in ("regression", "warn", "improvement") and r.significant]
+    suspects = sorted({bench_ref(rows[i].package, rows[i].benchmark) for i in flagged})
+    if not suspects or plan.confirm_rounds <= 0:
+        return
+    toolchain.progress(f"paired: confirming {len(flagged)} flagged row(s) of {len(suspects)} benchmark(s) with "
+                       f"{plan.confirm_rounds} fresh rounds")
+    fresh = range(plan.rounds, plan.rounds + plan.confirm_rounds)
+    run_rounds(s.base, s.head, suspects, fresh, rules, plan, samples, rng)
+    facts.confirm_runs, facts.confirm_rounds = len(suspects) * plan.confirm_rounds, plan.confirm_rounds
+    fresh_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts, set(fresh))}
+    all_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts)}
+    for i in flagged:
+        r = rows[i]
+        key, was = (r.package, r.benchmark, r.unit), r.verdict
+        f = fresh_rows.get(key)
+        rows[i], ok = settle(r, f, all_rows.get(key), opts)
+        label = f"{r.benchmark} {r.unit}"
+        if ok:
+            a = rows[i]
+            a.warnings.append(f"confirmed by {plan.confirm_rounds} fresh rounds (median {measured_change(f)}; all "
+                              f"{len(fresh) + plan.rounds} rounds p=" + (f"{a.p:.3f}" if a.p is not None else "exact") + ")")
+            facts.confirmed.append(label)
+        else:
+            r.warnings.append(f"{was} not confirmed by {plan.confirm_rounds} fresh rounds (median {measured_change(f)})")
+            facts.unconfirmed.append(label)
+
+
+def _measure(s: _Sides, plan: Plan, opts: Options, facts: PairedFacts) -> tuple[list[Row], RoundValues]:
+    """The rounds (fixed, or with early stopping), then confirmation of what they flagged."""
+    samples, rng, t0 = RoundValues(), random.Random(plan.seed), time.monotonic()
+    iters = _iterations(s, plan)
+    refs = sorted(iters) or s.refs  # one ref per result: each runs as its rule says
+    rules = run_rules(iters, plan.benchtime, s.base, s.head)
+    facts.iterations = {f"{p} {n}": k for (p, n), k in sorted(iters.items())}
+    facts.run_as = {f"{p} {n}": rule.describe() for (p, n), rule in sorted(rules.items())}
+    if plan.early_stop:
+        decisions, runs = run_design(s.base, s.head, refs, plan, samples, opts, rng, rules)
+        rows = analyze(samples, opts, decisions=decisions)
+        facts.design = {"looks": [n for n, _ in sequential.levels(plan.rounds, opts.alpha)], "runs": runs,
+                        "max_runs": len(refs) * plan.rounds,
+                        "stopped_at": {f"{k[1]} {k[2]}": n for k, (n, _) in sorted(decisions.items())}}
+        facts.runs = runs
+    else:
+        run_rounds(s.base, s.head, refs, range(plan.rounds), rules, plan, samples, rng)
+        rows = analyze(samples, opts)
+        facts.runs = len(refs) * plan.rounds
+    _confirm(s, rows, rules, plan, samples, opts, rng, facts)
+    facts.seconds, facts.rounds = round(time.monotonic() - t0, 1), plan.rounds
+    return rows, samples
+
+
+def execute(plan: Plan, opts: Options) -> Outcome:
+    """Run a paired comparison: both sides built, every result measured as its rule says, rows judged."""
+    facts = PairedFacts()
     with gitrev.worktrees() as wt, tempfile.TemporaryDirectory(prefix="benchpipe-paired-") as scratch:
-        base = Side("base", base_sha, wt.add(root, base_sha, "base") / rel)
-        if head_sha:
-            head = Side("head", head_sha, wt.add(root, head_sha, "head") / rel)
-        else:
-            head = Side("head", "", target, dirty=gitrev.is_dirty(root, rel))
-        facts["head_dirty"] = head.dirty
-        only = None
-        if plan.changed_only:
-            only = changed_packages(root, rel, base_sha, plan.head_rev, head)
-            facts["changed_packages"] = sorted(only) if only is not None else "all (go.mod changed)"
-            if only is not None and not only:
-                raise NothingToCompare("no package changed between base and head (--changed-only)")
-        if not base.module.exists():
-            raise BenchpipeError(f"base side ({base.name}): {rel} does not exist at that revision")
-        prepare(base, plan.patterns, plan.bench, plan.cache, go_version, Path(scratch), only)
-        prepare(head, plan.patterns, plan.bench, plan.cache, go_version, Path(scratch), only)
-        base_refs = {(p, n) for p, names in base.benchmarks.items() for n in names}
-        head_refs = {(p, n) for p, names in head.benchmarks.items() for n in names}
-        refs = sorted(base_refs & head_refs)
-        added = sorted(n for _, n in head_refs - base_refs)
-        removed = sorted(n for _, n in base_refs - head_refs)
-        if plan.refs is not None:  # chosen results: their top-level benchmark must exist on both sides
-            both = set(refs)
-            refs = sorted(r for r in plan.refs if (r[0], benchfmt.top_level(r[1])) in both)
-            added, removed = [], []
-        if not refs:
-            raise NothingToCompare(f"no benchmark matching {plan.bench!r} exists on both sides")
-        samples = RoundValues()
-        t0 = time.monotonic()
-        if plan.refs is not None:
-            missing = [r for r in refs if r not in plan.iters]
-            iters = {**plan.iters, **fixed_iterations(head, missing, plan.benchtime, plan.timeout, plan.stall_s,
-                                                      plan.cpu)} if missing else dict(plan.iters)
-        else:
-            iters = fixed_iterations(head, refs, plan.benchtime, plan.timeout, plan.stall_s, plan.cpu)
-            if iters:  # one ref per result: each runs at its own fixed b.N
-                refs = sorted(iters)
-        facts["iterations"] = {f"{p} {n}": k for (p, n), k in sorted(iters.items())}
-        if plan.early_stop:
-            decisions, runs = run_design(base, head, refs, plan, samples, opts, rng, iters)
-            rows = analyze(samples, opts, decisions=decisions)
-            facts["design"] = {"looks": [n for n, _ in sequential.levels(plan.rounds, opts.alpha)],
-                               "runs": runs, "max_runs": len(refs) * plan.rounds,
-                               "stopped_at": {f"{k[1]} {k[2]}": n for k, (n, _) in sorted(decisions.items())}}
-        else:
-            run_rounds(base, head, refs, range(plan.rounds), plan.benchtime, plan.order, samples, plan.timeout, rng,
-                       plan.stall_s, plan.cpu, iters)
-            rows = analyze(samples, opts)
-        flagged = [r for r in rows if r.verdict in ("regression", "warn", "improvement") and r.significant]
-        suspects = sorted({bench_ref(r.package, r.benchmark) for r in flagged})
-        flagged_ids = {id(r) for r in flagged}
-        confirmed: dict[tuple[str, str, str], bool] = {}
-        if suspects and plan.confirm_rounds > 0:
-            toolchain.progress(f"paired: confirming {len(flagged)} flagged row(s) of {len(suspects)} benchmark(s) with "
-                            f"{plan.confirm_rounds} fresh rounds")
-            fresh = range(plan.rounds, plan.rounds + plan.confirm_rounds)
-            run_rounds(base, head, suspects, fresh, plan.benchtime, plan.order, samples, plan.timeout, rng,
-                       plan.stall_s, plan.cpu, iters)
-            facts["confirm_runs"] = len(suspects) * plan.confirm_rounds
-            fresh_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts, set(fresh))}
-            all_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts)}
-            for i, r in enumerate(rows):
-                key = (r.package, r.benchmark, r.unit)
-                if id(r) not in flagged_ids:
-                    continue
-                f, was = fresh_rows.get(key), r.verdict
-                rows[i], ok = settle(r, f, all_rows.get(key), opts)
-                confirmed[key] = ok
-                fresh_median = measured_change(f)
-                if ok:
-                    a = rows[i]
-                    rows[i].warnings.append(f"confirmed by {plan.confirm_rounds} fresh rounds (median "
-                                            f"{fresh_median}; all {len(fresh) + plan.rounds} rounds p="
-                                            + (f"{a.p:.3f}" if a.p is not None else "exact") + ")")
-                else:
-                    r.warnings.append(f"{was} not confirmed by {plan.confirm_rounds} fresh rounds (median "
-                                      f"{fresh_median})")
-        facts["seconds"] = round(time.monotonic() - t0, 1)
-        facts["rounds"] = plan.rounds
-        facts["runs"] = facts["design"]["runs"] if plan.early_stop else len(refs) * plan.rounds
-        facts["confirm_rounds"] = plan.confirm_rounds if suspects else 0
-        facts["confirmed"] = [f"{b} {u}" for (_, b, u), ok in confirmed.items() if ok]
-        facts["unconfirmed"] = [f"{b} {u}" for (_, b, u), ok in confirmed.items() if not ok]
-        facts["samples"] = samples
-    c = build_comparison(rows, opts, added, removed)
-    c.old_label = f"base {base.name}"
-    c.new_label = f"head {head.name}" + (" (dirty)" if head.dirty else "")
-    if head.dirty:
+        s = _open_sides(plan, wt, Path(scratch), facts)
+        rows, samples = _measure(s, plan, opts, facts)
+    c = build_comparison(rows, opts, s.added, s.removed)
+    c.old_label = f"base {s.base.name}"
+    c.new_label = f"head {s.head.name}" + (" (dirty)" if s.head.dirty else "")
+    if s.head.dirty:
         c.warnings.append("head is the working tree with uncommitted changes")
-    return c, facts
+    if any(v.endswith("(time: RunParallel)") for v in facts.run_as.values()):
+        c.warnings.append(f"RunParallel results ran at -benchtime {plan.benchtime} (a time, as go test runs them), "
+                          "the others at their fixed b.N")
+    return Outcome(c, facts, samples)
 
 
 def shard_packages(plan: Plan, shard: str) -> list[str]:

@@ -128,15 +128,16 @@ def _paired(args: argparse.Namespace) -> int:
         if not plan.patterns:
             return _empty_shard(args, "more shards than packages with benchmarks")
     try:
-        c, facts = paired.execute(plan, opts)
+        out = paired.execute(plan, opts)
     except NothingToCompare as e:
         if not args.shard:
             raise
         return _empty_shard(args, e.message)  # another shard may hold the matching benchmarks
+    c, facts = out.comparison, out.facts
     c.warnings += calibrate.threshold_warnings(plan, c)
     c.warnings.append("base and head ran interleaved with the same settings (benchtime, -cpu, -benchmem, machine): "
                       "comparable by construction")
-    doc = compare_doc(c, paired={k: v for k, v in facts.items() if k != "samples"}, shard=args.shard or "")
+    doc = compare_doc(c, paired=facts, shard=args.shard or "")
     if args.out:
         artifacts.write(args.out, doc)
     if args.only_changed:
@@ -146,10 +147,10 @@ def _paired(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(artifacts.to_dict(doc), indent=2) + "\n")
     else:
         sys.stdout.write(output.render(c, args.format))
-    if facts["confirmed"]:
-        sys.stderr.write(f"paired: confirmed regressions: {', '.join(facts['confirmed'])}\n")
-    if facts["unconfirmed"]:
-        sys.stderr.write(f"paired: not confirmed (noise): {', '.join(facts['unconfirmed'])}\n")
+    if facts.confirmed:
+        sys.stderr.write(f"paired: confirmed regressions: {', '.join(facts.confirmed)}\n")
+    if facts.unconfirmed:
+        sys.stderr.write(f"paired: not confirmed (noise): {', '.join(facts.unconfirmed)}\n")
     return verdict_code(c.verdict)
 
 
