@@ -125,6 +125,7 @@ def profile(c, bench=None, target=None, packages=None, count=None, benchtime=Non
         return
     extra = ["--set", f"profile.bench={bench}"] if bench else []
     extra += ["--set", "modes.quick.profile=all"]  # quick mode profiles only what compare flags; this task profiles all
+    extra += ["--set", "profile.trace=true"]  # execution traces only where asked (this task)
     extra += ["--set", f"profile.benchtime={benchtime}"] if benchtime else []
     _pipeline(None, target, packages, None, count, None, *extra, "--stages", "profile,report", "--stages-if-run")
 

@@ -316,6 +316,7 @@ class ProfiledBenchmark(Part, kw_only=True):
     maxrss_kb: int = 0
     cpu_benchtime: str = ""
     cpu_benchtime_why: str = ""
+    trace: bool = False  # the CPU run also wrote trace.out (profile.trace)
     iterations: int = 0
     alloc_bytes_per_s: float = 0.0
     notes: list[str] = []

@@ -117,6 +117,7 @@ class ProfileSection(_Section, kw_only=True):
     gc_thresholds: GcThresholds = msgspec.field(default_factory=GcThresholds)
     min_samples: int = 1000
     max_s: float = 15.0
+    trace: bool = False
 
 
 class Target(_Section, kw_only=True):

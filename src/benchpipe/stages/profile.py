@@ -29,6 +29,8 @@ import math
 import re
 import shutil
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ from benchpipe.core.artifacts import BenchMeta, CompareDoc, ProfileDoc
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.settings import GcThresholds, Mode, ProfileSection, Settings
 from benchpipe.core.units import go_duration_ns
-from benchpipe.go import toolchain
+from benchpipe.go import benchsrc, toolchain
 from benchpipe.render import callgraph
 from benchpipe.stages import profdiff
 from benchpipe.store import artifacts
@@ -47,20 +49,29 @@ GC_FUNCS = re.compile(r"^runtime\.(gc\w*|mallocgc\w*|scanobject|scanObject|greyo
                       r"memclrNoHeapPointers|(\(\*mspan\)|\(\*mcache\)|\(\*mheap\)|\(\*gcWork\))\.\w+)$")
 
 
-def select_benchmarks(settings: Settings, cmp: CompareDoc, default: str) -> tuple[str, str]:
-    """The benchmark regex to profile and why it was chosen."""
+Result = tuple[str, str]  # (import path, result name without -N): a result the compare stage flagged
+
+
+def select_benchmarks(settings: Settings, cmp: CompareDoc, default: str) -> tuple[str, str, set[Result] | None]:
+    """The benchmark regex to profile, why it was chosen, and the exact results to profile (flagged ones,
+    each in the package it was measured in) or None (every benchmark the regex selects)."""
     explicit = str(settings.profile.bench or "")
     if explicit:
-        return explicit, "profile.bench in params"
-    flagged = flagged_benchmarks(cmp)
+        return explicit, "profile.bench in params", None
+    flagged = flagged_results(cmp)
     if flagged:
-        return toolchain.names_regex(sorted(flagged)), "regressed in compare"
-    return default, "the mode's benchmark set"
+        return toolchain.names_regex(sorted({benchfmt.top_level(n) for _, n in flagged})), "regressed in compare", flagged
+    return default, "the mode's benchmark set", None
+
+
+def flagged_results(cmp: CompareDoc) -> set[Result]:
+    """The results the compare stage flagged: (package, full name without the -N suffix)."""
+    return {(r.package, benchfmt.base_name(r.benchmark)) for r in cmp.regressions()}
 
 
 def flagged_benchmarks(cmp: CompareDoc) -> set[str]:
     """Top-level names of benchmarks the compare stage flagged."""
-    return {benchfmt.top_level(r.benchmark) for r in cmp.regressions()}
+    return {benchfmt.top_level(n) for _, n in flagged_results(cmp)}
 
 
 # The harness and the benchmark's own measurement, not the code under test: reported as overhead.
@@ -171,74 +182,100 @@ def profile_benchtime(profile_cfg: ProfileSection, cfg: Mode) -> str:
 SAMPLE_NS = 10_000_000  # Go's CPU profiler samples at 100 Hz: one sample per 10 ms of CPU time
 
 
-def cpu_benchtime(profile_cfg: ProfileSection, benchtime: str, ns_per_op: float | None) -> tuple[str, str]:
-    """The CPU profile run's -benchtime: enough iterations for ``profile.min_samples`` samples at the
-    benchmark's measured ns/op (sub-benchmarks summed: each runs N times), at most ``profile.max_s``
-    seconds; the user's own ``Nx`` stands. Returns the benchtime and what it was chosen from."""
-    if benchtime.endswith("x") or not ns_per_op or ns_per_op <= 0:
-        return benchtime, ""
+def cpu_iterations(profile_cfg: ProfileSection, ns_per_op: float | None) -> tuple[int | None, str]:
+    """The CPU profile run's b.N: enough iterations for ``profile.min_samples`` samples at the selection's
+    measured ns/op (sub-benchmarks summed: each runs N times), at most ``profile.max_s`` seconds (None when
+    nothing was measured). Returns it and what it was chosen from."""
+    if not ns_per_op or ns_per_op <= 0:
+        return None, ""
     want, max_s = profile_cfg.min_samples, profile_cfg.max_s
     n = math.ceil(want * 1.25 * SAMPLE_NS / ns_per_op)  # 25% over: Go's profiler delivers 80-97% of 100 Hz here
-    cap = max(1, int(max_s * 1e9 / ns_per_op))
-    chosen = min(n, cap)
-    why = (f"{chosen}x: {want} samples at {ns_per_op:,.0f} ns/op"
-           + (f" (capped at profile.max_s {max_s:g}s)" if chosen < n else ""))
-    return f"{chosen}x", why
+    chosen = min(n, max(1, int(max_s * 1e9 / ns_per_op)))
+    return chosen, (f"{chosen}x: {want} samples at {ns_per_op:,.0f} ns/op"
+                    + (f" (capped at profile.max_s {max_s:g}s)" if chosen < n else ""))
 
 
-def _profile_run(binary: Path, pkg: toolchain.Package, name: str, args: list[str], stall_s: float) -> toolchain.RunResult:
-    """One profiling run of one benchmark; a stall or a failure is one line naming it."""
-    res = toolchain.run_binary(binary, pkg.dir, args, stall_s=stall_s)
+def cpu_benchtime(profile_cfg: ProfileSection, benchtime: str, ns_per_op: float | None,
+                  parallel: bool = False) -> tuple[str, int | None, str]:
+    """The CPU run's -benchtime as :func:`benchpipe.go.toolchain.run_rule` decides it from
+    :func:`cpu_iterations` (the user's own ``Nx`` stands; a RunParallel selection runs for the time those
+    iterations take), the iterations, and what they were chosen from."""
+    n, why = cpu_iterations(profile_cfg, ns_per_op) if not benchtime.endswith("x") else (None, "")
+    if n is None or ns_per_op is None:
+        return benchtime, None, why
+    seconds = f"{max(n * ns_per_op / 1e9, 0.01):.3g}s"
+    rule = toolchain.run_rule(seconds, n, parallel)
+    if parallel:
+        why = f"{seconds}: RunParallel runs for a time (" + why.split(": ", 1)[-1] + ")"
+    return rule.benchtime, n, why
+
+
+PROFILE_MARGIN_S = 30.0  # beyond profile.max_s: process start, Go's b.N=1 probe and ramp-up, writing profiles
+
+
+def _profile_run(binary: Path, pkg: toolchain.Package, name: str, args: list[str], stall_s: float,
+                 limit_s: float) -> toolchain.RunResult:
+    """One profiling run of one selection, stopped past ``limit_s``; a stall, a failure or the limit is one
+    line naming it."""
+    try:
+        res = toolchain.run_binary(binary, pkg.dir, args, stall_s=stall_s, hard_timeout=limit_s)
+    except toolchain.Hung:
+        raise BenchpipeError(f"{name}: profiling run stopped after {limit_s:.0f}s (profile.max_s plus "
+                             f"{PROFILE_MARGIN_S:.0f}s): raise profile.max_s, or profile fewer results "
+                             "(profile.bench)") from None
     if res.stall is not None:
         raise BenchpipeError(res.stall.describe(name, " under profiling"))
     if res.returncode != 0:
         raise BenchpipeError(toolchain.diagnose(res.output, pkg.import_path, res.returncode,
-                                             toolchain.cwd_module(pkg.dir)) + " (under profiling)")
+                                                toolchain.cwd_module(pkg.dir)) + " (under profiling)")
     return res
 
 
-def profile_benchmark(binary: Path, pkg: toolchain.Package, name: str, sub: Path, profile_cfg: ProfileSection,
-                      timeout: str, benchtime: str, stall_s: float = 0, module: str = "",
-                      ns_per_op: float | None = None) -> dict[str, Any]:
-    rate, limit = profile_cfg.memprofilerate, profile_cfg.top
-    cpu_bt, cpu_why = cpu_benchtime(profile_cfg, benchtime, ns_per_op)
-    pattern = f"^{re.escape(name)}$"
-    counts = mem_iterations(benchtime, ns_per_op) if rate == 1 else None
-    plan = [(cpu_bt, [f"-test.cpuprofile={sub / 'cpu.prof'}", f"-test.trace={sub / 'trace.out'}"])]
+@dataclass(frozen=True)
+class Selection:
+    """What one profiling unit runs: a result or a top-level benchmark, in one package."""
+
+    name: str  # a full result name (flagged) or a top-level benchmark name
+    pattern: str  # its -test.bench regex (go test's levels)
+    ns_per_op: float | None  # measured ns/op of everything the pattern runs (None: not measured)
+    parallel: bool  # its benchmark calls RunParallel
+
+
+def _run_plan(sel: Selection, sub: Path, cfg: ProfileSection, benchtime: str) -> tuple[list[tuple[str, int | None, list[str]]], tuple[int, int] | None, str, str]:
+    """The profiling runs of a selection: (benchtime, iterations, extra flags) each; the memory loop's two
+    counts (or None); the CPU run's benchtime and why."""
+    cpu_bt, cpu_n, cpu_why = cpu_benchtime(cfg, benchtime, sel.ns_per_op, sel.parallel)
+    cpu_flags = [f"-test.cpuprofile={sub / 'cpu.prof'}"] + ([f"-test.trace={sub / 'trace.out'}"] if cfg.trace else [])
+    plan: list[tuple[str, int | None, list[str]]] = [(cpu_bt, None, cpu_flags)]
+    counts = mem_iterations(benchtime, sel.ns_per_op) if cfg.memprofilerate == 1 and not sel.parallel else None
     if counts:  # the timed loop apart from setup: two runs, N/4 and N iterations
-        plan += [(f"{counts[0]}x", [f"-test.memprofile={sub / 'mem-short.prof'}", "-test.memprofilerate=1"]),
-                 (f"{counts[1]}x", [f"-test.memprofile={sub / 'mem.prof'}", "-test.memprofilerate=1"])]
+        plan += [(f"{counts[0]}x", None, [f"-test.memprofile={sub / 'mem-short.prof'}", "-test.memprofilerate=1"]),
+                 (f"{counts[1]}x", None, [f"-test.memprofile={sub / 'mem.prof'}", "-test.memprofilerate=1"])]
     else:
-        plan.append((benchtime, [f"-test.memprofile={sub / 'mem.prof'}", f"-test.memprofilerate={rate}"]))
-    runs = [_profile_run(binary, pkg, name, toolchain.bench_args(pattern, 1, bt, timeout=timeout) + extra, stall_s)
-            for bt, extra in plan]
+        plan.append((benchtime, None, [f"-test.memprofile={sub / 'mem.prof'}",
+                                       f"-test.memprofilerate={cfg.memprofilerate}"]))
+    return plan, counts, cpu_bt, cpu_why
+
+
+def profile_benchmark(binary: Path, pkg: toolchain.Package, sel: Selection, sub: Path, profile_cfg: ProfileSection,
+                      timeout: str, benchtime: str, stall_s: float = 0, module: str = "") -> dict[str, Any]:
+    name, limit = sel.name, profile_cfg.top
+    plan, counts, cpu_bt, cpu_why = _run_plan(sel, sub, profile_cfg, benchtime)
+    limit_s = profile_cfg.max_s + PROFILE_MARGIN_S
+    runs = [_profile_run(binary, pkg, name, toolchain.bench_args(sel.pattern, 1, bt, timeout=timeout, iters=n,
+                                                                 parallel=sel.parallel, extra=tuple(extra)),
+                         stall_s, limit_s) for bt, n, extra in plan]
     cpu = runs[0]
     cpu_text = toolchain.split_output(cpu.output)
     (sub / "bench.txt").write_text(cpu_text)
     results = benchfmt.read_text(cpu_text).results
     entry: dict[str, Any] = {"package": pkg.import_path, "benchmark": name, "maxrss_kb": cpu.maxrss_kb,
-                             "cpu_benchtime": cpu_bt, "cpu_benchtime_why": cpu_why,
+                             "cpu_benchtime": cpu_bt, "cpu_benchtime_why": cpu_why, "trace": profile_cfg.trace,
                              "iterations": sum(r.iters for r in results), "go_s": sum(r.wall for r in runs),
                              "alloc_bytes_per_s": _bytes_per_s(results), "notes": [], "graphs": {}}
     ns = [v for r in results for v, u in r.values if u == "ns/op"]
     try:
-        cprof = pprof.load(sub / "cpu.prof")
-        entry["cpu"] = summarize_cpu(cprof, limit, ns[0] if len(ns) == 1 else None, module)
-        min_samples = profile_cfg.min_samples
-        if 0 < entry["cpu"]["samples"] < min_samples:
-            entry["notes"].append(f"{name}: the CPU table rests on {entry['cpu']['samples']} samples (fewer than "
-                                  f"profile.min_samples {min_samples}): its order is noisy; raise profile.max_s")
-        if not entry["cpu"]["total_ns"]:
-            entry["notes"].append(f"{name}: CPU profile has no samples (benchmark too short? raise "
-                                  "profile.benchtime)")
-        else:
-            data = callgraph.gprof2dot_json(cprof, cprof.index_of("cpu"), "cpu", "ns")
-            svg, note = callgraph.render(data, sub / "cpu.svg", profile_cfg.node_threshold,
-                                         profile_cfg.edge_threshold)
-            if svg:
-                entry["graphs"]["cpu"] = "cpu.svg"
-            if note:
-                entry["notes"].append(f"{name}: {note}")
+        _cpu_part(entry, pprof.load(sub / "cpu.prof"), sub, profile_cfg, ns[0] if len(ns) == 1 else None, module)
     except pprof.ProfileError as e:
         entry["notes"].append(str(e))
     try:
@@ -254,59 +291,108 @@ def profile_benchmark(binary: Path, pkg: toolchain.Package, name: str, sub: Path
     return entry
 
 
-def _ns_per_op(bench_meta: Path | None) -> dict[tuple[str, str], float]:
-    """(package, top-level benchmark) -> its ns/op in the bench stage (medians; sub-benchmarks and -cpu
-    values summed: one run of the top level executes each of them N times)."""
+def _cpu_part(entry: dict[str, Any], cprof: pprof.Profile, sub: Path, cfg: ProfileSection, ns_per_op: float | None,
+              module: str) -> None:
+    """The CPU tables, their notes and the call graph of one profiled selection, into ``entry``."""
+    name = entry["benchmark"]
+    entry["cpu"] = summarize_cpu(cprof, cfg.top, ns_per_op, module)
+    if 0 < entry["cpu"]["samples"] < cfg.min_samples:
+        entry["notes"].append(f"{name}: the CPU table rests on {entry['cpu']['samples']} samples (fewer than "
+                              f"profile.min_samples {cfg.min_samples}): its order is noisy; raise profile.max_s")
+    if not entry["cpu"]["total_ns"]:
+        entry["notes"].append(f"{name}: CPU profile has no samples (benchmark too short? raise profile.benchtime)")
+        return
+    data = callgraph.gprof2dot_json(cprof, cprof.index_of("cpu"), "cpu", "ns")
+    svg, note = callgraph.render(data, sub / "cpu.svg", cfg.node_threshold, cfg.edge_threshold)
+    if svg:
+        entry["graphs"]["cpu"] = "cpu.svg"
+    if note:
+        entry["notes"].append(f"{name}: {note}")
+
+
+def _ns_per_op(bench_meta: Path | None) -> dict[Result, float]:
+    """(package, result name without -N) -> its median ns/op in the bench stage (-cpu values summed: one run
+    executes each of them N times)."""
     raw = bench_meta.with_name("bench.txt") if bench_meta is not None else None
     if raw is None or not raw.exists():
         return {}
-    out: dict[tuple[str, str], float] = {}
+    out: dict[Result, float] = {}
     for (pkg, name, unit), vals in benchfmt.read_samples(raw).values.items():
         if unit == "ns/op":
-            key = (pkg, benchfmt.top_level(name))
+            key = (pkg, benchfmt.base_name(name))
             out[key] = out.get(key, 0.0) + stats.summarize(vals).center
     return out
 
 
+def _selections(pkg: str, names: list[str], regex: str, flagged: set[Result] | None, measured: dict[Result, float],
+                parallel: set[str]) -> list[Selection]:
+    """The package's profiling units: each flagged result of this package exactly (never its family, never a
+    same-named benchmark of another package), else each top-level benchmark the regex selects, with its
+    sub-benchmarks as go test's levels select them. ns/op is that of what the pattern runs."""
+    if flagged is not None:
+        mine = sorted(n for p, n in flagged if p in (pkg, "") and benchfmt.top_level(n) in names)
+        return [Selection(n, toolchain.name_pattern(n), measured.get((pkg, n)), benchfmt.top_level(n) in parallel)
+                for n in mine]
+    out = []
+    for top in names:
+        ns = [v for (p, n), v in measured.items() if p == pkg and benchfmt.top_level(n) == top]
+        out.append(Selection(top, toolchain.restrict(regex, [top]), sum(ns) if ns else None, top in parallel))
+    return out
+
+
 def _profile_all(settings: Settings, cfg: Mode, target: Path, out_dir: Path, doc: dict[str, Any], cmp: CompareDoc,
-                 meta: BenchMeta, baseline_profiles: Path | None, bench_meta: Path | None) -> None:
-    """Profile every selected benchmark of the mode's packages into ``doc`` (a ProfileDoc's fields)."""
+                 meta: BenchMeta, baseline_profiles: Path | None, bench_meta: Path | None,
+                 flagged: set[Result] | None) -> None:
+    """Profile every selection of the mode's packages into ``doc`` (a ProfileDoc's fields); ``go_s`` counts
+    every profiling run's time, stopped or failed ones included."""
     failed = {(f.package, f.benchmark) for f in meta.failures}
-    flagged = flagged_benchmarks(cmp)
     measured = _ns_per_op(bench_meta)
     module = toolchain.module_path(target)
     pkgs, _, _ = toolchain.resolve_packages(target, cfg.package_list)
-    for i, pkg in enumerate(pkgs, 1):
+    for i, pkg in enumerate(pkgs, 1):  # numbered over all packages: a baseline's profiles are found by it
+        if flagged is not None and not any(fp in (pkg.import_path, "") for fp, _ in flagged):
+            continue
         pdir = out_dir / f"{i:02d}-{pkg.import_path.rsplit('/', 1)[-1]}"
         pdir.mkdir()
         binary = pdir / "pkg.test"
         doc["go_s"] += toolchain.build_test_binary(pkg, target, binary)
         names = toolchain.list_benchmarks(binary, pkg, doc["bench"])
-        if not names:
+        sels = _selections(pkg.import_path, names, doc["bench"], flagged, measured, benchsrc.parallel(pkg.dir))
+        if not sels:
             shutil.rmtree(pdir)
             continue
-        for name in names:
-            if (pkg.import_path, name) in failed:
-                doc["notes"].append(f"{name}: not profiled (it did not finish in the bench stage)")
+        for sel in sels:
+            if (pkg.import_path, benchfmt.top_level(sel.name)) in failed:
+                doc["notes"].append(f"{sel.name}: not profiled (it did not finish in the bench stage)")
                 continue
-            toolchain.progress(f"profile: {pkg.import_path} {name}")
-            sub = pdir / name
-            sub.mkdir()
-            try:
-                entry = profile_benchmark(binary, pkg, name, sub, settings.profile, str(cfg.timeout), doc["benchtime"],
-                                          settings.bench.stall_s, module, measured.get((pkg.import_path, name)))
-            except BenchpipeError as e:
-                shutil.rmtree(sub)
-                doc["notes"].append(f"{name}: profile skipped: {e.message}")
-                continue
-            entry["dir"] = str(sub.relative_to(out_dir))
-            doc["go_s"] += entry.pop("go_s")
-            doc["notes"] += entry["notes"]
-            if name in flagged and baseline_profiles is not None:
-                entry["diff"] = profdiff.diff_dirs(baseline_profiles / pdir.name / name, sub, module, settings.profile)
-                if entry["diff"].get("note"):
-                    doc["notes"].append(f"{name}: {entry['diff']['note']}")
-            doc["benchmarks"].append(entry)
+            _profile_one(settings, cfg, binary, pkg, sel, pdir, out_dir, doc, module, baseline_profiles, flagged)
+
+
+def _profile_one(settings: Settings, cfg: Mode, binary: Path, pkg: toolchain.Package, sel: Selection, pdir: Path,
+                 out_dir: Path, doc: dict[str, Any], module: str, baseline_profiles: Path | None,
+                 flagged: set[Result] | None) -> None:
+    """Profile one selection into ``doc``; a failure is a note, and its time still counts as profiling."""
+    toolchain.progress(f"profile: {pkg.import_path} {sel.name}")
+    sub = pdir / sel.name.replace("/", "__")
+    sub.mkdir()
+    t0 = time.monotonic()
+    try:
+        entry = profile_benchmark(binary, pkg, sel, sub, settings.profile, str(cfg.timeout), doc["benchtime"],
+                                  settings.bench.stall_s, module)
+    except BenchpipeError as e:
+        shutil.rmtree(sub)
+        doc["go_s"] += time.monotonic() - t0
+        doc["notes"].append(f"{sel.name}: profile skipped: {e.message}")
+        return
+    entry.pop("go_s")
+    doc["go_s"] += time.monotonic() - t0
+    entry["dir"] = str(sub.relative_to(out_dir))
+    doc["notes"] += entry["notes"]
+    if flagged is not None and baseline_profiles is not None:
+        entry["diff"] = profdiff.diff_dirs(baseline_profiles / pdir.name / sub.name, sub, module, settings.profile)
+        if entry["diff"].get("note"):
+            doc["notes"].append(f"{sel.name}: {entry['diff']['note']}")
+    doc["benchmarks"].append(entry)
 
 
 def run(settings: Settings, target: Path, out_dir: Path, compare_json: Path | None,
@@ -317,7 +403,7 @@ def run(settings: Settings, target: Path, out_dir: Path, compare_json: Path | No
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     cmp = artifacts.read(compare_json, CompareDoc, missing_ok=True)
-    regex, why = select_benchmarks(settings, cmp, str(cfg.bench))
+    regex, why, flagged = select_benchmarks(settings, cmp, str(cfg.bench))
     doc: dict[str, Any] = {"bench": regex, "why": why, "benchtime": profile_benchtime(settings.profile, cfg),
                            "memprofilerate": settings.profile.memprofilerate, "benchmarks": [], "notes": [],
                            "go_s": 0.0}
@@ -332,7 +418,7 @@ def run(settings: Settings, target: Path, out_dir: Path, compare_json: Path | No
     else:
         ran = True
         meta = artifacts.read(bench_meta, BenchMeta, missing_ok=True)
-        _profile_all(settings, cfg, target, out_dir, doc, cmp, meta, baseline_profiles, bench_meta)
+        _profile_all(settings, cfg, target, out_dir, doc, cmp, meta, baseline_profiles, bench_meta, flagged)
         doc["go_s"] = round(doc["go_s"], 3)
         if not doc["benchmarks"]:
             doc["notes"].append(f"no benchmark matched {regex!r}: nothing profiled")

@@ -27,7 +27,8 @@ def profile_entry(p: ProfiledBenchmark, profile_dir: Path, graphs: Path, report_
     """One profiled benchmark as the report shows it (its call graph copied under ``graphs``)."""
     bdir = profile_dir / p.dir
     entry: dict[str, Any] = {"package": p.package, "benchmark": p.benchmark, "flat": [], "cum": [], "svg": "",
-                             "trace": os.path.relpath(bdir / "trace.out", Path.cwd()), "iterations": p.iterations,
+                             "trace": os.path.relpath(bdir / "trace.out", Path.cwd()) if p.trace else "",
+                             "run_as": p.cpu_benchtime_why or p.cpu_benchtime, "iterations": p.iterations,
                              "own": [], "samples": 0, "per_op": False, "harness_pct": 0.0}
     if p.cpu is not None:
         entry.update(flat=[_where(f) for f in p.cpu.flat[:8]], cum=[_where(f) for f in p.cpu.cum[:8]],
