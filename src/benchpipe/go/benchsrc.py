@@ -161,3 +161,18 @@ def parallel(directory: Path) -> set[str]:
         uses |= more
         changed = bool(more)
     return {name for name in uses if name.startswith("Benchmark")}
+
+
+def shapes(directory: Path) -> dict[str, str]:
+    """Each top-level ``Benchmark*`` of a package directory and its shape, as the fidelity table names it:
+    ``RunParallel``, ``family`` (sub-benchmarks), ``b.Loop``, ``SetBytes``, ``ReportMetric``, ``setup +
+    ResetTimer``, or ``b.N loop``."""
+    funcs, par = _functions(directory), parallel(directory)
+    checks = [("family", r"\.Run\("), ("b.Loop", r"\.Loop\(\)"), ("SetBytes", r"\.SetBytes\("),
+              ("ReportMetric", r"\.ReportMetric\("), ("setup + ResetTimer", r"\.ResetTimer\(")]
+    out = {}
+    for name, body in funcs.items():
+        if name.startswith("Benchmark"):
+            out[name] = "RunParallel" if name in par else next(
+                (shape for shape, rx in checks if re.search(rx, body)), "b.N loop")
+    return out
