@@ -134,18 +134,34 @@ _RUN_PARALLEL = re.compile(r"\.RunParallel\(")
 
 
 def _functions(directory: Path) -> dict[str, str]:
-    """Every top-level function (and method) of a package directory's ``.go`` files: name -> its text up
-    to the next top-level ``func`` (methods of one name share an entry)."""
+    """Every top-level function (and method) of a package directory's ``.go`` files: name -> its body (the
+    braces after the signature's line; methods of one name share an entry)."""
     out: dict[str, str] = {}
     for f in sorted(directory.glob("*.go")):
         try:
             text = f.read_text(errors="replace")
         except OSError:
             continue
-        found = list(_ANY_FUNC.finditer(text))
-        for m, nxt in zip(found, [*found[1:], None], strict=True):
-            out[m.group(1)] = out.get(m.group(1), "") + text[m.end():nxt.start() if nxt else len(text)]
+        for m in _ANY_FUNC.finditer(text):
+            brace = _body_start(text, m.end())
+            if brace >= 0:
+                out[m.group(1)] = out.get(m.group(1), "") + _body(text, brace + 1)[0]
     return out
+
+
+def _body_start(text: str, i: int) -> int:
+    """The index of a function's opening brace, from just inside its first ``(`` or ``[`` (-1: none)."""
+    depth = 1
+    while i < len(text):
+        c = text[i]
+        depth += c in "(["
+        depth -= c in ")]"
+        if c == "{" and depth == 0:
+            return i
+        if c == "\n" and depth == 0 and text[i - 1] != ",":
+            return -1  # a declaration without a body
+        i += 1
+    return -1
 
 
 def parallel(directory: Path) -> set[str]:

@@ -72,8 +72,8 @@ RUN_OVERHEAD_S = 0.05  # starting a test binary and its b.N=1 probe, per run
 
 def within_budget(plan: paired.Plan, c: Comparison, budget_s: float) -> str:
     """Scale the plan's runs so that confirmation (2 sides x rounds x results) costs at most ``budget_s``,
-    the benchmark run it confirms: each result's b.N, and the time benchtime of RunParallel results, by one
-    factor. Each run is estimated as b.N x the run's median ns/op (a RunParallel or unmeasured result: the
+    the benchmark run it confirms (with the check run of each result: :func:`benchpipe.revisions.paired.check_rules`):
+    each result's b.N, and the time benchtime of RunParallel results, by one factor. Each run is estimated as b.N x the run's median ns/op (a RunParallel or unmeasured result: the
     benchtime). Returns a note when it scaled ("" otherwise)."""
     bt_ns = go_duration_ns(plan.benchtime)
     if budget_s <= 0 or not plan.refs or bt_ns is None:
@@ -81,7 +81,7 @@ def within_budget(plan: paired.Plan, c: Comparison, budget_s: float) -> str:
     ns = {(r.package, benchfmt.base_name(r.benchmark)): r.new.center for r in c.rows if r.unit == "ns/op"}
     per_round = sum(min(bt_ns, plan.iters[ref] * ns[ref]) if ref in plan.iters and ref in ns else bt_ns
                     for ref in plan.refs) / 1e9
-    cost = 2 * plan.rounds * (per_round + RUN_OVERHEAD_S * len(plan.refs))
+    cost = (2 * plan.rounds + 1) * (per_round + RUN_OVERHEAD_S * len(plan.refs))
     if cost <= budget_s:
         return ""
     scale = max(budget_s / cost, 0.01)
@@ -117,7 +117,8 @@ def confirm(c: Comparison, be: BenchMeta, ce: BenchMeta, iters: dict[paired.Benc
         bench=toolchain.names_regex(names), rounds=rounds, confirm_rounds=0,
         benchtime=str(settings.benchtime or DEFAULT_MODE.benchtime), order="alternate",
         timeout=str(settings.timeout or DEFAULT_MODE.timeout), changed_only=False, cache=cache, stall_s=stall_s,
-        cpu=str(settings.cpu or ""), refs=refs, iters={k: v for k, v in (iters or {}).items() if k in refs})
+        cpu=str(settings.cpu or ""), refs=refs, iters={k: v for k, v in (iters or {}).items() if k in refs},
+        reference_ns={(r.package, r.benchmark): r.new.center for r in c.rows if r.unit == "ns/op"})
     facts.budget_s = round(ce.go_s, 1)
     note = within_budget(plan, c, ce.go_s)
     if note:

@@ -167,10 +167,13 @@ def _selection(refs: list[BenchRef], bench: str) -> dict[str, str]:
     return out
 
 
-def measure_iterations(head: Side, refs: list[BenchRef], plan: Plan) -> dict[BenchRef, int]:
+NsRef = dict[tuple[str, str], float]  # (import path, result name as printed, -N included) -> ns/op
+
+
+def measure_iterations(head: Side, refs: list[BenchRef], plan: Plan, ns: NsRef) -> dict[BenchRef, int]:
     """One run of the head side per package at the plan's benchtime: every result it selects (go test's
     selection, level by level) and its b.N (the smallest over ``-cpu`` values), keyed by its full name
-    without the -N suffix."""
+    without the -N suffix; each result's ns/op goes into ``ns``."""
     iters: dict[BenchRef, int] = {}
     for pkg, bench in _selection(refs, plan.bench).items():
         n = sum(1 for r in refs if r[0] == pkg)
@@ -180,7 +183,31 @@ def measure_iterations(head: Side, refs: list[BenchRef], plan: Plan) -> dict[Ben
         for r in benchfmt.read_text(toolchain.split_output(res.output), f"head:{pkg}").results:
             key = (pkg, r.base_name)
             iters[key] = min(iters.get(key, r.iters), max(r.iters, 1))
+            got = [v for v, u in r.values if u == "ns/op"]
+            if got:
+                ns[(pkg, r.name)] = got[0]
     return iters
+
+
+def check_rules(head: Side, rules: dict[BenchRef, toolchain.RunRule], reference: NsRef,
+                plan: Plan) -> dict[BenchRef, toolchain.RunRule]:
+    """One run of the head side per fixed-b.N result with a reference ns/op (measured at a time benchtime):
+    a result that runs differently at its fixed b.N runs at the time benchtime instead
+    (:func:`benchpipe.go.toolchain.checked_rule`)."""
+    out = dict(rules)
+    for ref, rule in rules.items():
+        if rule.how != "fixed b.N" or not any(k[0] == ref[0] and benchfmt.base_name(k[1]) == ref[1] for k in reference):
+            continue
+        pkg, name = ref
+        res = _run_side(head, pkg, name, toolchain.bench_args(name_pattern(name), 1, rule.benchtime, plan.cpu,
+                                                              timeout=plan.timeout), plan.stall_s)
+        for r in benchfmt.read_text(toolchain.split_output(res.output), f"head:{pkg}").results:
+            got = next((v for v, u in r.values if u == "ns/op"), 0.0)
+            checked = toolchain.checked_rule(out[ref], plan.benchtime, got, reference.get((pkg, r.name), 0.0))
+            if checked is not out[ref]:
+                toolchain.progress(f"paired: {pkg} {r.name}: {checked.how[6:]}: runs at -benchtime {plan.benchtime}")
+                out[ref] = checked
+    return out
 
 
 def run_rules(iters: dict[BenchRef, int], benchtime: str, base: Side, head: Side) -> dict[BenchRef, toolchain.RunRule]:
@@ -316,6 +343,7 @@ class Plan:
     early_stop: bool = False  # stop rounds when every row is decided (group-sequential design)
     refs: list[BenchRef] | None = None  # only these results (package, full name without -N); None: all
     iters: dict[BenchRef, int] = field(default_factory=dict)  # fixed b.N per result, measured elsewhere
+    reference_ns: NsRef = field(default_factory=dict)  # ns/op per result at a time benchtime, measured elsewhere
 
 
 def changed_packages(root: Path, rel: Path, base_sha: str, head_rev: str | None, head: Side) -> set[str] | None:
@@ -404,12 +432,12 @@ def _open_sides(plan: Plan, wt: gitrev.WorktreeSet, scratch: Path, facts: Paired
     return _Sides(base, head, refs, added, removed)
 
 
-def _iterations(s: _Sides, plan: Plan) -> dict[BenchRef, int]:
+def _iterations(s: _Sides, plan: Plan, ns: NsRef) -> dict[BenchRef, int]:
     """Each result's b.N: the plan's own where it fixes them, else one measuring run of the head side (which
-    also expands top-level names into the results go test's selection runs)."""
+    also expands top-level names into the results go test's selection runs, and gives their ns/op)."""
     missing = [r for r in s.refs if r not in plan.iters]
     iters = {r: plan.iters[r] for r in s.refs if r in plan.iters}
-    return {**iters, **measure_iterations(s.head, missing, plan)} if missing else iters
+    return {**iters, **measure_iterations(s.head, missing, plan, ns)} if missing else iters
 
 
 def _confirm(s: _Sides, rows: list[Row], rules: dict[BenchRef, toolchain.RunRule], plan: Plan, samples: RoundValues,
@@ -445,9 +473,10 @@ def _confirm(s: _Sides, rows: list[Row], rules: dict[BenchRef, toolchain.RunRule
 def _measure(s: _Sides, plan: Plan, opts: Options, facts: PairedFacts) -> tuple[list[Row], RoundValues]:
     """The rounds (fixed, or with early stopping), then confirmation of what they flagged."""
     samples, rng, t0 = RoundValues(), random.Random(plan.seed), time.monotonic()
-    iters = _iterations(s, plan)
+    reference = dict(plan.reference_ns)
+    iters = _iterations(s, plan, reference)
     refs = sorted(iters) or s.refs  # one ref per result: each runs as its rule says
-    rules = run_rules(iters, plan.benchtime, s.base, s.head)
+    rules = check_rules(s.head, run_rules(iters, plan.benchtime, s.base, s.head), reference, plan)
     facts.iterations = {f"{p} {n}": k for (p, n), k in sorted(iters.items())}
     facts.run_as = {f"{p} {n}": rule.describe() for (p, n), rule in sorted(rules.items())}
     if plan.early_stop:
