@@ -170,6 +170,8 @@ class ConfirmFacts(Part, kw_only=True):
     seconds: float = 0.0
     results: int = 0
     runs: int = 0
+    resolved: list[str] = []  # inconclusive rows the rounds showed unchanged
+    inconclusive: list[str] = []  # inconclusive rows the rounds could not resolve either
     run_as: dict[str, str] = {}  # "<package> <result>" -> the -benchtime it ran at and why (toolchain.RunRule)
     budget_s: float = 0.0  # the benchmark run's own time, which confirmation may not exceed (0: unknown)
 
@@ -203,6 +205,8 @@ class PairedFacts(Part, kw_only=True):
     confirm_rounds: int = 0
     confirmed: list[str] = []
     unconfirmed: list[str] = []
+    resolved: list[str] = []  # inconclusive rows that the confirmation rounds showed unchanged
+    inconclusive: list[str] = []  # rows still inconclusive after them
 
 
 class CompareDoc(Model, kw_only=True):

@@ -19,7 +19,17 @@ import math
 
 from benchpipe.core import stats
 from benchpipe.core.units import UnitInfo
-from benchpipe.core.verdict import VARIES_WITH_N, Options, Row, better_higher, data_exact, judge, pct_change
+from benchpipe.core.verdict import (
+    VARIES_WITH_N,
+    Options,
+    Row,
+    better_higher,
+    change_bounds,
+    data_exact,
+    judge,
+    mark_inconclusive,
+    pct_change,
+)
 
 METHOD = "paired interleaved rounds; Wilcoxon signed-rank test on per-round head/base ratios"
 MIN_PAIRS = 6  # smallest n for which a two-sided signed-rank test can reach p <= 0.05
@@ -58,8 +68,9 @@ def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], i
             warnings.append(f"need >= {MIN_PAIRS} rounds to detect a difference at alpha level {opts.alpha:g}")
         old_c, new_c = (1.0, ratio.center) if ratio else (so.center, sn.center)
     verdict = judge(delta, old_c, new_c, significant, higher_better, threshold, too_few, opts.warn_min(threshold))
-    return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, higher_better, warnings, ratio,
-               varies)
+    row = Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, higher_better, warnings, ratio, varies)
+    mark_inconclusive(row, change_bounds(row))
+    return row
 
 
 def worse_than_threshold(r: Row) -> bool:

@@ -523,3 +523,19 @@ def mann_whitney_batch(x1: Sequence[Sequence[float]], x2: Sequence[Sequence[floa
         else:
             out.append(UTest(2 * (_klotz_count(int(2 * min(u, u2)), n1, ties) / total), n1, n2, u))
     return out
+
+
+def shift_interval(x1: Sequence[float], x2: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """The distribution-free confidence interval of the shift from ``x1`` to ``x2`` (the Hodges-Lehmann
+    estimator's interval, Moses 1965): order statistics k and m*n+1-k of the m*n differences x2[j] - x1[i],
+    where k - 1 is the largest u with P(U <= u) <= (1 - confidence) / 2 under the null hypothesis of the
+    Mann-Whitney U test (exact, no ties). With too few samples for that level, k = 1: the whole range."""
+    m, n = len(x1), len(x2)
+    if not m or not n:
+        return -_INF, _INF
+    table = _u_cdf_table(m, n)
+    tail = (1 - confidence) / 2
+    k = max(1, 1 + max((u for u, p in enumerate(table) if p <= tail), default=-1))
+    diffs = sorted(b - a for a in x1 for b in x2)
+    k = min(k, (len(diffs) + 1) // 2)
+    return diffs[k - 1], diffs[len(diffs) - k]

@@ -8,6 +8,12 @@ Verdict rules (configurable per unit and benchmark pattern, see :class:`Rule`):
 * *warn* when significant and worse but within the threshold, or when there
   are too few samples to judge;
 * *improvement* when significant and better; *unchanged* otherwise.
+* A timing row (ns/op, sec/op) is *unchanged* only when its interval of the
+  change (:func:`change_bounds`) lies within the threshold in the worse
+  direction; otherwise it is *inconclusive* (:func:`mark_inconclusive`): the
+  data cannot rule a regression out. Confirmation re-measures it; what stays
+  inconclusive makes the verdict at least WARN, with the reason (which side is
+  noisy, by how much).
 * Units assumed ``exact`` (allocs/op and B/op by default) are judged as exact
   only where the data is: when every sample on each side is one value, the
   center is that value and any change of it is significant. When the samples
@@ -22,8 +28,8 @@ Verdict rules (configurable per unit and benchmark pattern, see :class:`Rule`):
   at least 8 bytes apart): it is runtime or amortised jitter (97 -> 98 B/op),
   judged unchanged with a note (:func:`sub_allocation`).
 
-The overall verdict is FAIL if any row regressed, WARN if any row warns,
-else PASS.
+The overall verdict is FAIL if any row regressed, WARN if any row warns or
+is inconclusive, else PASS.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from benchpipe.core import stats
 from benchpipe.core.benchfmt import Parsed, samples
 from benchpipe.core.errors import NothingToCompare
 from benchpipe.core.settings import CompareSection
-from benchpipe.core.units import UnitInfo, finite, higher_is_better
+from benchpipe.core.units import TIME_PER_OP, UnitInfo, finite, higher_is_better
 
 NEW_OLD_DIFFER = "benchmark set differs from baseline; geomeans may not be comparable"
 VARIES_WITH_N = "values vary with b.N (growth amortised over the iterations): judged by the U test, not as exact"
@@ -225,6 +231,9 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
         for (key, info, threshold), t, a, b in zip(group, tests, so, sn, strict=True):
             judged[key] = judge_row(*key, a, b, t, info, threshold, opts)
     rows = [judged[k] for k in common if k in judged]
+    for r in rows:
+        key = (r.package, r.benchmark, r.unit)
+        mark_inconclusive(r, change_bounds(r, old[key], new[key], opts.confidence))
     sub_allocation(rows)
     warnings: list[str] = []
     if added or removed:
@@ -270,12 +279,55 @@ def assemble(rows: list[Row], opts: Options, added: list[str], removed: list[str
 
 
 def overall(rows: list[Row]) -> str:
-    """FAIL if any row regressed, WARN if any row warns, else PASS."""
+    """FAIL if any row regressed, WARN if any row warns or is inconclusive, else PASS."""
     verdicts = {r.verdict for r in rows}
-    return "FAIL" if "regression" in verdicts else "WARN" if "warn" in verdicts else "PASS"
+    return "FAIL" if "regression" in verdicts else "WARN" if verdicts & {"warn", INCONCLUSIVE} else "PASS"
 
 
-SEVERITY = {"improvement": 0, "unchanged": 0, "warn": 1, "regression": 2}
+SEVERITY = {"improvement": 0, "unchanged": 0, "inconclusive": 1, "warn": 1, "regression": 2}
+INCONCLUSIVE = "inconclusive"
+
+
+def spread_pct(s: stats.Summary) -> float:
+    """How far a side's confidence interval reaches from its median, in percent (infinite when unbounded)."""
+    if not (s.center > 0 and s.lo > -math.inf and s.hi < math.inf):
+        return math.inf
+    return max(s.hi - s.center, s.center - s.lo) / s.center * 100
+
+
+def change_bounds(r: Row, old: list[float] | None = None, new: list[float] | None = None,
+                  confidence: float = 0.95) -> tuple[float, float] | None:
+    """The interval of a row's change in percent: a paired row's from its per-round ratio's interval, an
+    unpaired row's from the distribution-free interval of the shift of the logarithms
+    (:func:`benchpipe.core.stats.shift_interval`); None when there is none (values not all positive)."""
+    if r.ratio is not None:
+        return (r.ratio.lo - 1) * 100, (r.ratio.hi - 1) * 100
+    if not old or not new or min(old) <= 0 or min(new) <= 0:
+        return None
+    lo, hi = stats.shift_interval([math.log(v) for v in old], [math.log(v) for v in new], confidence)
+    return (math.exp(lo) - 1) * 100, (math.exp(hi) - 1) * 100
+
+
+def mark_inconclusive(r: Row, bounds: tuple[float, float] | None) -> None:
+    """An unchanged timing row whose interval of change reaches past its threshold in the worse direction
+    becomes inconclusive, with the reason: how far the interval reaches and each side's spread."""
+    if r.verdict != "unchanged" or r.p is None or r.unit not in TIME_PER_OP or bounds is None:
+        return
+    worse = -bounds[0] if r.higher_better else bounds[1]
+    if worse <= r.threshold_pct:
+        return
+    r.verdict = INCONCLUSIVE
+    r.warnings.append(inconclusive_reason(r, worse))
+
+
+def inconclusive_reason(r: Row, worse: float) -> str:
+    """Why a row cannot rule a regression out: the reach of its interval, and which side is noisy."""
+    if r.ratio is not None:
+        noise = f"the per-round ratios spread ±{spread_pct(r.ratio):.0f}%"
+    else:
+        noise = f"spread: old ±{spread_pct(r.old):.0f}%, new ±{spread_pct(r.new):.0f}%"
+    return (f"inconclusive: the interval of the change reaches {'+' if worse > 0 else ''}{worse:.0f}% worse, past the "
+            f"{r.threshold_pct:g}% threshold ({noise.replace('±inf%', 'unbounded')}): a regression is not ruled out")
 
 
 def geomean_row(rows: list[Row]) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from benchpipe.core.artifacts import CompareDoc, RowDoc, row_of
 from benchpipe.render.text import center_cells, change_with_p, verdict_line_doc
 
-_ORDER = {"regression": 0, "warn": 1, "improvement": 2}
-_MARK = {"regression": "🔴 regression", "warn": "🟡 warn", "improvement": "🟢 improvement"}
+_ORDER = {"regression": 0, "warn": 1, "inconclusive": 2, "improvement": 3}
+_MARK = {"regression": "🔴 regression", "warn": "🟡 warn", "inconclusive": "🟠 inconclusive", "improvement": "🟢 improvement"}
 
 
 def _change(r: RowDoc) -> str:
@@ -65,9 +65,11 @@ def annotations(doc: CompareDoc) -> list[str]:
     """GitHub Actions workflow commands, one per regressed or warning row and per failure."""
     out = []
     for r in doc.rows:
-        level = {"regression": "error", "warn": "warning"}.get(r.verdict)
+        level = {"regression": "error", "warn": "warning", "inconclusive": "warning"}.get(r.verdict)
         if level:
+            why = next((w for w in r.warnings if w.startswith("inconclusive")), "") if r.verdict == "inconclusive" else ""
             out.append(f"::{level} title=benchpipe {r.verdict}::"
-                       + _escape(f"{r.benchmark} {r.unit}: {_change(r)}, threshold {r.threshold_pct:g}%"))
+                       + _escape(f"{r.benchmark} {r.unit}: {_change(r)}, threshold {r.threshold_pct:g}%"
+                                 + (f"; {why}" if why else "")))
     out += ["::error title=benchpipe: did not finish::" + _escape(f.message) for f in doc.failures]
     return out

@@ -40,7 +40,7 @@ from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.paired import holds
 from benchpipe.core.settings import DEFAULT_MODE
 from benchpipe.core.units import go_duration_ns
-from benchpipe.core.verdict import SEVERITY, Comparison, Options, Row, overall
+from benchpipe.core.verdict import INCONCLUSIVE, SEVERITY, Comparison, Options, Row, overall
 from benchpipe.go import git as gitrev
 from benchpipe.go import toolchain
 from benchpipe.render.text import measured_change
@@ -92,8 +92,10 @@ def within_budget(plan: paired.Plan, c: Comparison, budget_s: float) -> str:
 
 
 def suspects(c: Comparison) -> list[Row]:
-    """The rows a test flagged: significant, judged by a test (not exact), and not unchanged."""
-    return [r for r in c.rows if r.significant and r.p is not None and r.verdict != "unchanged"]
+    """The rows a test flagged (significant, judged by a test, not exact, and not unchanged) and the rows that
+    could not rule a regression out (inconclusive)."""
+    return [r for r in c.rows if r.p is not None and ((r.significant and r.verdict != "unchanged")
+                                                       or r.verdict == INCONCLUSIVE)]
 
 
 def confirm(c: Comparison, be: BenchMeta, ce: BenchMeta, iters: dict[paired.BenchRef, int], *,
@@ -150,6 +152,9 @@ def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFac
         r.warnings.append(f"not re-run: missing from the {against}")
         return
     shown = measured_change(p) + (f", p={p.p:.3f}" if p.p is not None else "")
+    if r.verdict == INCONCLUSIVE:
+        _resolve(r, p, against, shown, opts, facts)
+        return
     kept = holds(r.verdict, p, opts)
     if kept == "unchanged":
         r.warnings.append(f"sequential {r.verdict} not confirmed by {against} ({shown}): "
@@ -161,3 +166,23 @@ def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFac
         r.verdict = min(r.verdict, kept, key=SEVERITY.__getitem__)
     r.warnings.append(f"{'improvement ' if kept == 'improvement' else ''}confirmed by {against} ({shown})")
     facts.confirmed.append(label)
+
+
+def _resolve(r: Row, p: Row, against: str, shown: str, opts: Options, facts: ConfirmFacts) -> None:
+    """An inconclusive row after the interleaved rounds: unchanged when their interval of the change lies
+    within the threshold; a regression or warning when they find one (:func:`benchpipe.core.paired.holds`
+    on the paired row); else still inconclusive, with the rounds' reason (at least WARN)."""
+    label = f"{r.benchmark} {r.unit}"
+    found = holds(p.verdict, p, opts) if p.verdict in ("regression", "warn") else "unchanged"
+    if found != "unchanged":
+        r.verdict = found
+        r.warnings.append(f"{found} found by {against} ({shown})")
+        facts.confirmed.append(label)
+    elif p.verdict == "unchanged" or p.verdict == "improvement":
+        r.verdict = "unchanged"
+        r.warnings.append(f"resolved by {against}: the interval of the change lies within the threshold ({shown})")
+        facts.resolved.append(label)
+    else:
+        reason = next((w for w in p.warnings if w.startswith("inconclusive")), "")
+        r.warnings.append(f"still inconclusive after {against} ({shown}){': ' + reason if reason else ''}")
+        facts.inconclusive.append(label)

@@ -48,10 +48,10 @@ from pathlib import Path
 from benchpipe.core import benchfmt, sequential
 from benchpipe.core.artifacts import PairedFacts
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
-from benchpipe.core.paired import METHOD, paired_row, settle
+from benchpipe.core.paired import METHOD, holds, paired_row, settle
 from benchpipe.core.settings import DEFAULT_MODE, BenchSection, Settings
 from benchpipe.core.units import UnitInfo
-from benchpipe.core.verdict import Comparison, Options, Row, assemble, sub_allocation
+from benchpipe.core.verdict import INCONCLUSIVE, Comparison, Options, Row, assemble, sub_allocation
 from benchpipe.go import benchsrc, machine, toolchain
 from benchpipe.go import git as gitrev
 from benchpipe.render.text import measured_change
@@ -442,9 +442,11 @@ def _iterations(s: _Sides, plan: Plan, ns: NsRef) -> dict[BenchRef, int]:
 
 def _confirm(s: _Sides, rows: list[Row], rules: dict[BenchRef, toolchain.RunRule], plan: Plan, samples: RoundValues,
              opts: Options, rng: random.Random, facts: PairedFacts) -> None:
-    """Fresh rounds of the flagged rows' results; each flag is kept or dropped by :func:`settle`."""
+    """Fresh rounds of the flagged and the inconclusive rows' results; each flag is kept or dropped by
+    :func:`settle`, each inconclusive row judged again on all its rounds (:func:`_resolve`)."""
     flagged = [i for i, r in enumerate(rows) if r.verdict in ("regression", "warn", "improvement") and r.significant]
-    suspects = sorted({bench_ref(rows[i].package, rows[i].benchmark) for i in flagged})
+    unsure = [i for i, r in enumerate(rows) if r.verdict == INCONCLUSIVE]
+    suspects = sorted({bench_ref(rows[i].package, rows[i].benchmark) for i in flagged + unsure})
     if not suspects or plan.confirm_rounds <= 0:
         return
     toolchain.progress(f"paired: confirming {len(flagged)} flagged row(s) of {len(suspects)} benchmark(s) with "
@@ -468,6 +470,31 @@ def _confirm(s: _Sides, rows: list[Row], rules: dict[BenchRef, toolchain.RunRule
         else:
             r.warnings.append(f"{was} not confirmed by {plan.confirm_rounds} fresh rounds (median {measured_change(f)})")
             facts.unconfirmed.append(label)
+    for i in unsure:
+        key = (rows[i].package, rows[i].benchmark, rows[i].unit)
+        rows[i] = _resolve(rows[i], fresh_rows.get(key), all_rows.get(key), opts, plan.rounds + len(fresh), facts)
+
+
+def _resolve(r: Row, fresh: Row | None, every: Row | None, opts: Options, n: int, facts: PairedFacts) -> Row:
+    """An inconclusive row after fresh rounds, judged on all its rounds: unchanged (resolved) when their
+    interval lies within the threshold, a regression or warning only when the fresh rounds hold it too
+    (:func:`benchpipe.core.paired.holds`), else still inconclusive."""
+    label = f"{r.benchmark} {r.unit}"
+    if every is None:
+        return r
+    if every.verdict in ("regression", "warn") and holds(every.verdict, fresh, opts) == "unchanged":
+        every.verdict = INCONCLUSIVE
+        every.warnings.append(f"inconclusive: all {n} rounds find {measured_change(every)}, the fresh rounds alone "
+                              "do not")
+    if every.verdict in ("unchanged", "improvement"):
+        every.verdict = "unchanged"
+        every.warnings.append(f"inconclusive after the first rounds, resolved by all {n} (interval within the threshold)")
+        facts.resolved.append(label)
+    elif every.verdict == INCONCLUSIVE:
+        facts.inconclusive.append(label)
+    else:
+        facts.confirmed.append(label)
+    return every
 
 
 def _measure(s: _Sides, plan: Plan, opts: Options, facts: PairedFacts) -> tuple[list[Row], RoundValues]:

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchpipe.core import benchfmt, comparable, health, shift
 from benchpipe.core.artifacts import BenchMeta, CompareDoc, ConfirmFacts, HealthFinding, compare_doc
-from benchpipe.core.errors import NothingToCompare
+from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.verdict import Comparison, Options, compare_samples
 from benchpipe.go import benchsrc
 from benchpipe.store import artifacts, atomic, baselines, history, samples
@@ -60,6 +60,17 @@ def findings(run: dict[benchfmt.RunKey, tuple[list[float], list[int]]], ce: Benc
     sources = [s for p in ce.packages if p.dir and Path(p.dir).is_dir()
                for s in benchsrc.scan(p.import_path, Path(p.dir))]
     return health.from_run(run, opts) + health.from_sources(sources)
+
+
+def baseline_findings(txt: Path, opts: Options) -> list[health.Finding]:
+    """The baseline's own spread and bimodality (health checks both sides: a noisy baseline hides a
+    regression as surely as a noisy run), each detail saying it is the baseline's."""
+    try:
+        run = benchfmt.with_iters(benchfmt.read_files([txt]))
+    except BenchpipeError:
+        return []
+    return [replace(f, detail=f"in the baseline: {f.detail}") for f in health.from_run(run, opts)
+            if f.problem in ("wide spread", "bimodal")]
 
 
 def flag_untrusted(c: Comparison, found: list[health.Finding]) -> None:
@@ -124,6 +135,7 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     old, new = benchfmt.read_pair(txt, current)
     for e in old.errors + new.errors:
         sys.stderr.write(e + "\n")
+    found += baseline_findings(txt, opts)
     try:
         c = compare_samples(old.values, new.values, {**old.units, **new.units}, opts)
     except NothingToCompare as e:

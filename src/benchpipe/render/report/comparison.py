@@ -16,7 +16,7 @@ def comparison(doc: CompareDoc) -> dict[str, Any]:
     flagged = [f"{r.benchmark} ({r.unit} {r.delta_pct:+.1f}%)" if r.delta_pct is not None
                else f"{r.benchmark} ({r.unit})" for r in doc.regressions()]
     warned = [f"{r.benchmark} {r.unit}: {'; '.join(r.warnings) or 'worse but within threshold'}"
-              for r in doc.rows if r.verdict == "warn"]
+              for r in doc.rows if r.verdict in ("warn", "inconclusive")]
     return {"cmp": table(doc) if doc.rows else None, "cmp_note": doc.note or "No baseline to compare with.",
             "verdict": doc.verdict if doc.rows else "PASS (no baseline)", "threshold": doc.threshold_pct,
             "alpha": doc.alpha, "flagged": flagged, "warned": warned}
