@@ -335,7 +335,7 @@ def _cpu_part(entry: dict[str, Any], cprof: pprof.Profile, sub: Path, cfg: Profi
 def _ns_per_op(bench_meta: Path | None) -> dict[Result, float]:
     """(package, result name without -N) -> its median ns/op in the bench stage (-cpu values summed: one run
     executes each of them N times)."""
-    raw = bench_meta.with_name("bench.txt") if bench_meta is not None else None
+    raw = bench_meta.with_suffix(".txt") if bench_meta is not None else None
     if raw is None or not raw.exists():
         return {}
     out: dict[Result, float] = {}
