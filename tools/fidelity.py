@@ -37,28 +37,35 @@ Ref = tuple[str, str]  # (import path, result name without -N)
 
 
 def go_test(module: Path, packages: list[str], bench: str, count: int, benchtime: str) -> tuple[
-        dict[Ref, list[float]], dict[Ref, int]]:
-    """Plain ``go test``: each result's ns/op samples and its smallest b.N."""
+        dict[Ref, list[float]], dict[Ref, int], dict[tuple[str, str], float]]:
+    """Plain ``go test``: each result's ns/op samples, its smallest b.N, and its median ns/op by the name Go
+    printed (-N suffix included)."""
     p = subprocess.run(["go", "test", "-run", "^$", "-bench", bench, "-benchmem", "-count", str(count), "-benchtime",
                         benchtime, "-timeout", "60m", *packages], cwd=module, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"fidelity: go test failed: {(p.stderr or p.stdout).strip().splitlines()[-1:]}")
     values: dict[Ref, list[float]] = {}
+    printed: dict[tuple[str, str], list[float]] = {}
     iters: dict[Ref, int] = {}
     for r in benchfmt.read_text(p.stdout, "go test").results:
         key = (r.config.get("pkg", ""), r.base_name)
-        values.setdefault(key, []).extend(v for v, u in r.values if u == "ns/op")
+        ns = [v for v, u in r.values if u == "ns/op"]
+        values.setdefault(key, []).extend(ns)
+        printed.setdefault((key[0], r.name), []).extend(ns)
         iters[key] = min(iters.get(key, r.iters), r.iters)
-    return values, iters
+    return values, iters, {k: statistics.median(v) for k, v in printed.items() if v}
 
 
 def rounds(module: Path, packages: list[str], bench: str, n: int, benchtime: str, cache: Path,
-           iters: dict[Ref, int] | None = None) -> tuple[dict[Ref, list[float]], dict[str, str]]:
+           iters: dict[Ref, int] | None = None, reference: dict[tuple[str, str], float] | None = None) -> tuple[
+        dict[Ref, list[float]], dict[str, str]]:
     """An A/A paired run (HEAD against the working tree): each result's ns/op over both sides' rounds, and
-    how each ran. With ``iters``, every result runs at that b.N (confirmation's way)."""
+    how each ran. With ``iters`` and ``reference`` (ns/op by printed name), every result runs at that b.N
+    after its check run, as confirmation runs it."""
     plan = paired.Plan(target=module, base_rev="HEAD", head_rev=None, patterns=packages, bench=bench, rounds=n,
                        confirm_rounds=0, benchtime=benchtime, order="alternate", timeout="60m", changed_only=False,
-                       cache=cache, refs=sorted(iters) if iters else None, iters=dict(iters or {}))
+                       cache=cache, refs=sorted(iters) if iters else None, iters=dict(iters or {}),
+                       reference_ns=dict(reference or {}))
     out = paired.execute(plan, Options())
     values: dict[Ref, list[float]] = {}
     for side in out.samples.values.values():
@@ -133,7 +140,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     module, packages, modes = a.module.resolve(), a.packages.split(","), a.modes.split(",")
-    ref_values, iters = go_test(module, packages, a.bench, a.count, a.benchtime)
+    ref_values, iters, printed = go_test(module, packages, a.bench, a.count, a.benchtime)
     if not ref_values:
         sys.exit(f"fidelity: no benchmark matches {a.bench!r}")
     shapes = {(p.import_path, n): s for p in toolchain.resolve_packages(module, packages)[0]
@@ -147,7 +154,7 @@ def main() -> int:
             got["paired"], run_as["paired"] = rounds(module, packages, a.bench, a.rounds, a.paired_benchtime, work / "c")
         if "confirm" in modes:
             got["confirm"], run_as["confirm"] = rounds(module, packages, a.bench, a.rounds, a.benchtime, work / "c",
-                                                       {k: iters[k] for k in ref_values})
+                                                       {k: iters[k] for k in ref_values}, printed)
         if "profile" in modes:
             cfg = ProfileSection(min_samples=a.min_samples, max_s=a.max_s, benchtime="200ms")
             medians = {k: statistics.median(v) for k, v in ref_values.items()}
