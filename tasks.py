@@ -209,22 +209,31 @@ def bisect(c, good, bad, bench, target=None, rounds=None):
             "rev": "with --module: the revision to run against itself (default HEAD)",
             "packages": "with --module: package patterns, comma separated", "bench": "with --module: benchmark regex",
             "controlled": "A/A, A/B +12..25% and A/B +5% (threshold 4%) on tests/quality, early stopping vs fixed "
-                          "rounds side by side"})
-def quality(c, repeats=None, rounds=16, count=10, benchtime=None, paired_benchtime="50ms", noise=0, module=None,
-            rev="HEAD", packages=None, bench=None, controlled=False):
+                          "rounds side by side",
+            "fidelity": "each mode's ns/op against plain go test, per result and shape (tests/fixtures/shapes, or "
+                        "--module)"})
+def quality(c, repeats=None, rounds=16, count=None, benchtime=None, paired_benchtime=None, noise=0, module=None,
+            rev="HEAD", packages=None, bench=None, controlled=False, fidelity=False):
     """Measure false-alarm and detection rates: paired vs sequential on tests/quality (default), trust on a real
-    module (--module), or early stopping vs fixed rounds (--controlled)."""
+    module (--module), early stopping vs fixed rounds (--controlled), or fidelity to go test (--fidelity)."""
+    if fidelity:
+        where = Path(module).expanduser().resolve() if module else ROOT / "tests" / "fixtures" / "shapes"
+        _run([sys.executable, str(ROOT / "tools" / "fidelity.py"), str(where), "--packages", packages or "./...",
+              "--bench", bench or ".", "--count", str(count or 5), "--benchtime", benchtime or "1s",
+              "--paired-benchtime", paired_benchtime or "100ms",
+              "--json", str(ROOT / "reports" / "fidelity.json")])
+        return
     trust = [sys.executable, str(ROOT / "tools" / "trust.py")]
     if module:
         _run([*trust, "module", str(Path(module).expanduser().resolve()), "--rev", rev, "--repeats", str(repeats or 5),
               "--benchtime", benchtime or "200x", "--packages", packages or "", "--bench", bench or "."])
         return
     if controlled:
-        _run([*trust, "controlled", "--repeats", str(repeats or 20), "--benchtime", paired_benchtime])
+        _run([*trust, "controlled", "--repeats", str(repeats or 20), "--benchtime", paired_benchtime or "50ms"])
         return
     _run([sys.executable, str(ROOT / "tools" / "quality.py"), str(ROOT / "tests" / "quality"), "--repeats",
-          str(repeats or 5), "--rounds", str(rounds), "--count", str(count), "--benchtime", benchtime or "100ms",
-          "--paired-benchtime", paired_benchtime, "--noise", str(noise)])
+          str(repeats or 5), "--rounds", str(rounds), "--count", str(count or 10), "--benchtime", benchtime or "100ms",
+          "--paired-benchtime", paired_benchtime or "50ms", "--noise", str(noise)])
 
 
 @task(help={"ci": "only the modules marked for CI", "only": "one module path", "mode": "quick (default) or full"})

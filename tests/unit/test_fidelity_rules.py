@@ -1,0 +1,165 @@
+"""The rules that decide how a result runs again and what a row's data rules out (pure: no process)."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from benchpipe.core import stats
+from benchpipe.core.paired import holds, paired_row
+from benchpipe.core.units import UnitInfo
+from benchpipe.core.verdict import INCONCLUSIVE, Options, compare_samples, overall
+from benchpipe.go import benchsrc, toolchain
+
+SHAPES = Path(__file__).resolve().parent.parent / "fixtures" / "shapes"
+
+
+def go_selects(regex: str, name: str) -> bool:
+    """go test's selection of a result, from its documented semantics: the pattern's alternatives (a | outside
+    brackets and parentheses), each split at / into per-level regexes; a result is selected by an alternative
+    whose levels each match the corresponding element of its name (missing levels match everything)."""
+    elems = name.split("/")
+    for alt in toolchain.split_levels(regex):
+        if all(re.search(rx, el) for rx, el in zip(alt, elems, strict=False)):
+            return True
+    return False
+
+
+@pytest.mark.parametrize(("regex", "levels"), [
+    ("BenchmarkParse$/(input1|input2)/parser$", [["BenchmarkParse$", "(input1|input2)", "parser$"]]),
+    ("A/x|B", [["A", "x"], ["B"]]),
+    ("a[/|]b/c", [["a[/|]b", "c"]]),
+    (r"a\/b/c", [[r"a\/b", "c"]]),
+    (".", [["."]]),
+])
+def test_bench_regex_splits_like_go_test(regex: str, levels: list[list[str]]) -> None:
+    assert toolchain.split_levels(regex) == levels
+
+
+def test_restrict_selects_what_go_test_selects_under_those_names() -> None:
+    names = ["BenchmarkParse/input1/parser", "BenchmarkParse/input2/parser", "BenchmarkParse/input1/std",
+             "BenchmarkParseX/input1/parser", "BenchmarkOther/x", "BenchmarkOther/y"]
+    for regex in ["BenchmarkParse$/(input1|input2)/parser$", "Parse/input1|Other/y", ".", "Other"]:
+        tops = sorted({n.split("/")[0] for n in names if toolchain.selects_top(regex, n.split("/")[0])})
+        restricted = toolchain.restrict(regex, tops)
+        assert [n for n in names if go_selects(restricted, n)] == [n for n in names if go_selects(regex, n)], regex
+    assert toolchain.restrict("BenchmarkParse$/(input1|input2)/parser$", ["BenchmarkParse"]) == \
+        "^(BenchmarkParse)$/(input1|input2)/parser$"
+
+
+def test_name_pattern_selects_exactly_one_result() -> None:
+    names = ["BenchmarkFamily/n=8", "BenchmarkFamily/n=80", "BenchmarkFamilyX/n=8", "BenchmarkFamily/n=8/a"]
+    assert [n for n in names if go_selects(toolchain.name_pattern("BenchmarkFamily/n=8"), n)] == \
+        ["BenchmarkFamily/n=8", "BenchmarkFamily/n=8/a"]  # a deeper level is the result's own sub-benchmark
+
+
+def test_run_rule_fixes_b_n_except_for_runparallel_and_an_explicit_count() -> None:
+    assert toolchain.run_rule("1s", 1234) == toolchain.RunRule("1234x", "fixed b.N")
+    assert toolchain.run_rule("1s", 1234, parallel=True) == toolchain.RunRule("1s", "time: RunParallel")
+    assert toolchain.run_rule("200x", 1234, parallel=True) == toolchain.RunRule("200x", "as given")
+    assert toolchain.run_rule("1s", None) == toolchain.RunRule("1s", "as given")
+    args = toolchain.bench_args("^B$", 1, "100ms", timeout="1m", iters=500, parallel=True)
+    assert "-test.benchtime=100ms" in args
+    assert "-test.benchtime=500x" in toolchain.bench_args("^B$", 1, "100ms", timeout="1m", iters=500)
+
+
+def test_a_fixed_b_n_that_runs_differently_falls_back_to_a_time() -> None:
+    fixed = toolchain.run_rule("100ms", 5_000_000)
+    assert toolchain.checked_rule(fixed, "100ms", 12.0, 10.0) is fixed  # within 1.5x: noise
+    moved = toolchain.checked_rule(fixed, "100ms", 13.6, 1.17)  # RunParallel's grain from the probe
+    assert moved.benchtime == "100ms" and moved.how.startswith("time: 13.6 ns/op at 5000000x")
+    assert toolchain.checked_rule(fixed, "100ms", 1.0, 2.0).benchtime == "100ms"  # faster counts too
+    parallel = toolchain.run_rule("100ms", 10, parallel=True)
+    assert toolchain.checked_rule(parallel, "100ms", 50.0, 1.0) is parallel
+
+
+def test_runparallel_is_found_in_the_source_directly_and_through_helpers() -> None:
+    assert benchsrc.parallel(SHAPES / "ops") == {"BenchmarkParallelTiny", "BenchmarkParallelSetup"}
+    shapes = benchsrc.shapes(SHAPES / "ops")
+    assert shapes["BenchmarkLoop"] == "b.Loop" and shapes["BenchmarkFamily"] == "family"
+    assert shapes["BenchmarkSetupReset"] == "setup + ResetTimer" and shapes["BenchmarkGrowBuffer"] == "b.N loop"
+
+
+def test_runparallel_through_a_helper_function(tmp_path: Path) -> None:
+    (tmp_path / "x_test.go").write_text(
+        "package x\n\nimport \"testing\"\n\nfunc one() int { return 1 }\n\n"
+        "func par(b *testing.B) {\n\tb.RunParallel(func(pb *testing.PB) {\n\t\tfor pb.Next() {\n\t\t}\n\t})\n}\n\n"
+        "func mid(b *testing.B) { par(b) }\n\n"
+        "func BenchmarkVia(b *testing.B) {\n\tb.Run(\"sub\", func(b *testing.B) { mid(b) })\n}\n\n"
+        "func BenchmarkPlain(b *testing.B) {\n\tfor i := 0; i < b.N; i++ {\n\t\tone()\n\t}\n}\n")
+    assert benchsrc.parallel(tmp_path) == {"BenchmarkVia"}
+
+
+def test_shift_interval_is_the_inversion_of_the_u_test() -> None:
+    """The interval holds exactly the shifts the two-sided U test does not reject at 1 - confidence."""
+    rng = random.Random(7)
+    for m, n in [(6, 6), (3, 6), (6, 10), (5, 5)]:
+        x = [rng.uniform(10, 20) for _ in range(m)]
+        y = [rng.uniform(12, 25) for _ in range(n)]
+        lo, hi = stats.shift_interval(x, y, 0.95)
+        eps = 1e-9
+        for d, inside in [(lo + eps, True), (hi - eps, True), (lo - eps, False), (hi + eps, False)]:
+            p = stats.mann_whitney([v + d for v in x], y).p
+            assert (p > 0.05) == inside, (m, n, d, p, lo, hi)
+
+
+def test_shift_interval_with_too_few_samples_is_the_range() -> None:
+    assert stats.shift_interval([1.0, 2.0], [3.0, 5.0]) == (1.0, 4.0)
+
+
+def _ns(center: float, spread: float, n: int, rng: random.Random) -> list[float]:
+    return [center * (1 + rng.uniform(-spread, spread)) for _ in range(n)]
+
+
+def test_a_noisy_unchanged_row_is_inconclusive_and_warns_a_quiet_one_passes() -> None:
+    rng = random.Random(3)
+    key = ("p", "BenchmarkX-2", "ns/op")
+    quiet = compare_samples({key: _ns(100, 0.02, 6, rng)}, {key: _ns(101, 0.02, 6, rng)},
+                            {"ns/op": UnitInfo("ns/op")}, Options())
+    assert quiet.rows[0].verdict == "unchanged" and quiet.verdict == "PASS"
+    noisy = compare_samples({key: _ns(100, 0.45, 6, rng)}, {key: _ns(110, 0.05, 6, rng)},
+                            {"ns/op": UnitInfo("ns/op")}, Options())
+    row = noisy.rows[0]
+    assert row.verdict == INCONCLUSIVE and noisy.verdict == "WARN", row
+    why = next(w for w in row.warnings if w.startswith("inconclusive"))
+    assert "past the 10% threshold" in why and "old ±" in why and "new ±" in why
+
+
+def test_inconclusive_applies_to_timing_rows_only() -> None:
+    rng = random.Random(5)
+    key = ("p", "BenchmarkX-2", "MB/s")
+    c = compare_samples({key: _ns(100, 0.45, 6, rng)}, {key: _ns(100, 0.45, 6, rng)},
+                        {"MB/s": UnitInfo("MB/s")}, Options())
+    assert c.rows[0].verdict != INCONCLUSIVE
+
+
+def test_paired_row_is_inconclusive_when_its_ratio_interval_reaches_past_the_threshold() -> None:
+    b = [100.0] * 8
+    wide = [100 * r for r in (0.7, 1.3, 0.8, 1.25, 0.9, 1.2, 0.75, 1.35)]
+    row = paired_row("p", "BenchmarkX-2", "ns/op", b, wide, UnitInfo("ns/op"), 10.0, False, Options())
+    assert row.verdict == INCONCLUSIVE and overall([row]) == "WARN", row
+    tight = [100 * r for r in (0.99, 1.01, 1.0, 1.02, 0.98, 1.01, 1.0, 0.99)]
+    assert paired_row("p", "BenchmarkX-2", "ns/op", b, tight, UnitInfo("ns/op"), 10.0, False, Options()).verdict == \
+        "unchanged"
+
+
+def test_one_rule_confirms_a_flag() -> None:
+    opts = Options()
+    b = [100.0] * 6
+
+    def fresh(ratio: float) -> object:
+        h = [100 * ratio * (1 + 0.001 * i) for i in range(6)]
+        return paired_row("p", "BenchmarkX-2", "ns/op", b, h, UnitInfo("ns/op"), 10.0, False, opts)
+
+    assert holds("regression", fresh(1.3), opts) == "regression"
+    assert holds("regression", fresh(1.07), opts) == "warn"  # worse, but within the threshold
+    assert holds("warn", fresh(1.3), opts) == "warn"  # never worsens
+    assert holds("regression", fresh(1.0 + 1e-4), opts) == "unchanged"
+    assert holds("improvement", fresh(0.8), opts) == "improvement"
+    assert holds("improvement", fresh(1.3), opts) == "unchanged"
+    assert holds("regression", None, opts) == "unchanged"
+    assert math.isclose(fresh(1.3).ratio.center, 1.3025, rel_tol=1e-3)
