@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,10 @@ def _cli(work: Path, *args: str) -> None:
         raise SystemExit(f"trust: benchpipe {args[0]} failed: {p.stderr.strip().splitlines()[-1:]}")
 
 
-def baseline_flow_aa(target: Path, packages: list[str], bench: str, benchtime: str, cache: Path) -> dict[str, Any]:
-    """bench -> baseline -> bench -> compare (with confirmation), on unchanged code."""
+def baseline_flow_aa(target: Path, packages: list[str], bench: str, benchtime: str, cache: Path,
+                     between: Callable[[], None] | None = None) -> dict[str, Any]:
+    """bench -> baseline -> bench -> compare (with confirmation), on unchanged code (or on what ``between``
+    makes of the working tree after the baseline's run: an A/B)."""
     with tempfile.TemporaryDirectory(prefix="benchpipe-trust-") as tmp:
         work = Path(tmp)
         params = _params(work, target, packages, bench, benchtime)
@@ -81,6 +84,8 @@ def baseline_flow_aa(target: Path, packages: list[str], bench: str, benchtime: s
         (work / "baselines").mkdir()
         shutil.copy(work / "base.txt", work / "baselines" / "main.txt")
         shutil.copy(work / "base.json", work / "baselines" / "main.meta.json")
+        if between is not None:
+            between()
         _cli(work, "bench", "--params", str(params), "--out", "cur.txt", "--meta", "cur.json")
         _cli(work, "compare", "--params", str(params), "--current", "cur.txt", "--current-meta", "cur.json",
              "--cache-dir", str(cache), "--out", "compare.json")
@@ -93,6 +98,7 @@ def baseline_flow_aa(target: Path, packages: list[str], bench: str, benchtime: s
             "confirm_s": doc.confirm.seconds if doc.confirm else 0.0,
             "confirmed_rows": doc.confirm.results if doc.confirm else 0,
             "fail": named("regression"), "warn": named("warn"), "improved": named("improvement"),
+            "inconclusive": named("inconclusive"), "resolved": doc.confirm.resolved if doc.confirm else [],
             "shift": doc.shift, "rows": len(doc.rows), "varies": sum(1 for r in doc.rows if r.varies_with_n)}
 
 
@@ -110,7 +116,8 @@ def run_paired(target: Path, base: str, head: str, packages: list[str], bench: s
 def _judged(c: Comparison) -> dict[str, list[str]]:
     def names(v: str) -> list[str]:
         return sorted(f"{r.benchmark} {r.unit}" for r in c.rows if r.verdict == v)
-    return {"fail": names("regression"), "warn": names("warn"), "improved": names("improvement")}
+    return {"fail": names("regression"), "warn": names("warn"), "improved": names("improvement"),
+            "inconclusive": names("inconclusive")}
 
 
 def module(a: argparse.Namespace) -> dict[str, Any]:
@@ -173,11 +180,14 @@ def summarize_module(res: dict[str, Any]) -> str:
     par = [r["paired"] for r in runs]
     return (f"{Path(res['module']).name} ({','.join(res['packages'])} {res['bench']!r} at {res['benchtime']}), "
             f"{n} repetitions: baseline flow FAIL {sum(1 for s in seq if s['fail'])}/{n}, WARN "
-            f"{sum(1 for s in seq if s['warn'] and not s['fail'])}/{n}, confirmed improvements "
+            f"{sum(1 for s in seq if (s['warn'] or s['inconclusive']) and not s['fail'])}/{n} (inconclusive rows "
+            f"{sum(len(s['inconclusive']) for s in seq)}, resolved by confirmation "
+            f"{sum(len(s['resolved']) for s in seq)}), confirmed improvements "
             f"{sum(len(s['improved']) for s in seq)}, {seq[0]['rows']} rows ({max(s['varies'] for s in seq)} vary "
             f"with b.N), mean {sum(s['seconds'] for s in seq) / n:.0f}s (confirmation "
             f"{sum(s['confirm_s'] for s in seq) / n:.0f}s); paired FAIL {sum(1 for p in par if p['fail'])}/{n}, WARN "
-            f"{sum(1 for p in par if p['warn'] and not p['fail'])}/{n}, improvements "
+            f"{sum(1 for p in par if (p['warn'] or p['inconclusive']) and not p['fail'])}/{n} (inconclusive rows "
+            f"{sum(len(p['inconclusive']) for p in par)}), improvements "
             f"{sum(len(p['improved']) for p in par)}, mean {sum(p['seconds'] for p in par) / n:.0f}s, runs "
             f"{sum(p['runs'] for p in par)}/{sum(p['max_runs'] for p in par)} of fixed rounds")
 
