@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import ROOT, bench_stage, quick_params, run
-from .test_paired import git
+from .test_paired import committed_copy, git
 
 SHAPES = ROOT / "tests" / "fixtures" / "shapes"
 # every shape; of the 24-result family the smallest, a middle and the largest (go test's levels select them)
@@ -21,12 +21,7 @@ FIDELITY_BENCH = "^Benchmark(Parallel|Loop|Setup|SetBytes|ReportMetric|GrowBuffe
 @pytest.fixture
 def shapes(tmp_path: Path) -> Path:
     """The shapes module committed to a fresh git repository."""
-    repo = tmp_path / "shapes"
-    shutil.copytree(SHAPES, repo)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "base")
-    return repo
+    return committed_copy(SHAPES, tmp_path / "shapes", "base")
 
 
 def _commit_edit(repo: Path, old: str, new: str, msg: str) -> None:

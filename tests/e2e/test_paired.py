@@ -29,6 +29,15 @@ def git(repo: Path, *args: str) -> str:
     return p.stdout.strip()
 
 
+def committed_copy(src: Path, repo: Path, message: str = "rev1") -> Path:
+    """A copy of the module ``src`` at ``repo``, committed to a fresh git repository (one commit)."""
+    shutil.copytree(src, repo)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+    return repo
+
+
 @pytest.fixture
 def history(tmp_path: Path) -> Path:
     """A git repo holding the example: c1 base, c2 comment only, c3 regression committed, c4 comment only."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import ROOT, bench_stage, quick_params, run
-from .test_paired import git
+from .test_paired import committed_copy
 
 FIXTURE = ROOT / "tests" / "fixtures" / "trust"
 
@@ -19,12 +19,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "trust"
 @pytest.fixture
 def trust(tmp_path: Path) -> Path:
     """The fixture module committed to a fresh git repository (the baseline's commit)."""
-    repo = tmp_path / "trust"
-    shutil.copytree(FIXTURE, repo)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "rev1")
-    return repo
+    return committed_copy(FIXTURE, tmp_path / "trust")
 
 
 def _params(tmp: Path, repo: Path, bench: str, benchtime: str = "100ms") -> Path:

@@ -21,6 +21,7 @@ directive decides whether ``b.Loop`` (Go 1.24+) is the fix to suggest.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchpipe.core.health import Source
@@ -101,14 +102,19 @@ def go_minor(module: Path) -> int:
     return 0
 
 
+def _texts(directory: Path, pattern: str) -> Iterator[tuple[Path, str]]:
+    """The files of a directory matching ``pattern``, in name order, with their text (unreadable ones skipped)."""
+    for f in sorted(directory.glob(pattern)):
+        try:
+            yield f, f.read_text(errors="replace")
+        except OSError:
+            continue
+
+
 def scan(package: str, directory: Path) -> list[Source]:
     """Benchmarks of one package directory that time setup in a b.N loop (directly or through a helper)."""
     funcs: dict[str, tuple[str, str, str]] = {}  # name -> (body, where, setup)
-    for f in sorted(directory.glob("*_test.go")):
-        try:
-            text = f.read_text(errors="replace")
-        except OSError:
-            continue
+    for f, text in _texts(directory, "*_test.go"):
         for m in _FUNC.finditer(text):
             body, _ = _body(text, m.end())
             setup, has_loop = timed_setup(body, m.group(2))
@@ -137,11 +143,7 @@ def _functions(directory: Path) -> dict[str, str]:
     """Every top-level function (and method) of a package directory's ``.go`` files: name -> its body (the
     braces after the signature's line; methods of one name share an entry)."""
     out: dict[str, str] = {}
-    for f in sorted(directory.glob("*.go")):
-        try:
-            text = f.read_text(errors="replace")
-        except OSError:
-            continue
+    for _, text in _texts(directory, "*.go"):
         for m in _ANY_FUNC.finditer(text):
             brace = _body_start(text, m.end())
             if brace >= 0:

@@ -11,6 +11,7 @@ not finish, with the benchmark, unit, change and p-value in one line.
 from __future__ import annotations
 
 from benchpipe.core.artifacts import CompareDoc, RowDoc, row_of
+from benchpipe.render.report.comparison import timed_results
 from benchpipe.render.text import center_cells, change_with_p, verdict_line_doc
 
 _ORDER = {"regression": 0, "warn": 1, "inconclusive": 2, "improvement": 3}
@@ -38,6 +39,7 @@ def _lead(doc: CompareDoc) -> list[str]:
     out += [f"- ⚠️ `{r.benchmark}` {r.unit}: {w}" for r in doc.regressions() for w in r.warnings
             if w.startswith("untrustworthy")]
     out += [f"- ❌ did not finish: {f.message}" for f in doc.failures]
+    out += [f"- ⏱ re-run at a time benchtime, as go test runs it: {t}" for t in timed_results(doc)]
     return out
 
 

@@ -43,4 +43,11 @@ def table(doc: CompareDoc) -> dict[str, Any]:
         title = (f"Baseline `{code_escape(doc.baseline or '?')}` ({be.start_time or 'unknown time'}, "
                  f"commit `{code_escape(be.commit or '?')[:12]}`) vs current")
     return {"rows": doc.rows, "not_comparable": doc.not_comparable, "method": doc.method, "alpha": doc.alpha,
-            "table": rows, "env_rows": env_rows, "title": title}
+            "table": rows, "env_rows": env_rows, "title": title, "run_as": timed_results(doc)}
+
+
+def timed_results(doc: CompareDoc) -> list[str]:
+    """The results re-run at a time benchtime rather than their fixed b.N (paired rounds or confirmation),
+    each with the benchtime and why: ``<result>: 100ms (time: RunParallel)``."""
+    run_as = doc.paired.run_as if doc.paired is not None else doc.confirm.run_as if doc.confirm is not None else {}
+    return [f"{name.split(' ', 1)[-1]}: {how}" for name, how in sorted(run_as.items()) if "(time:" in how]
