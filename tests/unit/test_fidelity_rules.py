@@ -163,3 +163,13 @@ def test_one_rule_confirms_a_flag() -> None:
     assert holds("improvement", fresh(1.3), opts) == "unchanged"
     assert holds("regression", None, opts) == "unchanged"
     assert math.isclose(fresh(1.3).ratio.center, 1.3025, rel_tol=1e-3)
+
+
+def test_health_reads_the_baselines_spread_too() -> None:
+    """A noisy baseline hides a regression as surely as a noisy run: its wide rows are findings, named so."""
+    from benchpipe.stages.compare import baseline_findings
+
+    found = baseline_findings(Path(__file__).resolve().parent.parent / "data" / "strings_a.txt", Options())
+    wide = [f for f in found if f.problem == "wide spread"]
+    assert wide and all(f.detail.startswith("in the baseline: ±") for f in wide), found[:3]
+    assert any(f.benchmark.startswith("BenchmarkToUpper/") for f in wide)
