@@ -36,9 +36,7 @@ and ``iters`` fixes their b.N without a calibration run.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import random
-import re
 import subprocess
 import tempfile
 import time
@@ -52,190 +50,23 @@ from benchpipe.core.paired import METHOD, holds, paired_row, settle
 from benchpipe.core.settings import DEFAULT_MODE, BenchSection, Settings
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import INCONCLUSIVE, Comparison, Options, Row, assemble, sub_allocation
-from benchpipe.go import benchsrc, machine, toolchain
 from benchpipe.go import git as gitrev
+from benchpipe.go import machine, toolchain
 from benchpipe.render.text import measured_change
-from benchpipe.store import atomic, params
+from benchpipe.revisions.rounds import (
+    BenchRef,
+    NsRef,
+    RoundValues,
+    Side,
+    bench_ref,
+    check_rules,
+    measure_iterations,
+    prepare,
+    run_rounds,
+    run_rules,
+)
+from benchpipe.store import params
 from benchpipe.store.cachedir import cache_root
-
-BenchRef = tuple[str, str]  # (import path, benchmark name: top-level, or full without the -N suffix)
-
-
-@dataclass
-class Side:
-    label: str
-    rev: str  # commit SHA, or "" for the working tree
-    module: Path
-    dirty: bool = False
-    binaries: dict[str, Path] = field(default_factory=dict)
-    dirs: dict[str, Path] = field(default_factory=dict)
-    benchmarks: dict[str, list[str]] = field(default_factory=dict)  # import path -> top-level names
-    parallel: set[BenchRef] = field(default_factory=set)  # (import path, top-level name) calling RunParallel
-
-    @property
-    def name(self) -> str:
-        return self.rev[:12] if self.rev else "working tree"
-
-
-def _safe(s: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", s)[-80:] + "-" + hashlib.sha1(s.encode()).hexdigest()[:8]
-
-
-def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_version: str, scratch: Path,
-            only: set[str] | None = None) -> None:
-    """Build (or reuse) each package's test binary and list its benchmarks.
-
-    A commit's binaries are cached under ``cache``; the working tree's go in ``scratch`` (the caller's
-    temporary directory)."""
-    pkgs, _, note = toolchain.resolve_packages(side.module, patterns)
-    if note and side.label == "head":
-        toolchain.progress(f"paired: {note}")
-    if only is not None:
-        pkgs = [p for p in pkgs if p.import_path in only]
-    for pkg in pkgs:
-        if side.rev:
-            binary = cache / "builds" / f"{side.rev}-{_safe(go_version)}" / f"{_safe(pkg.import_path)}.test"
-        else:
-            binary = scratch / f"{side.label}-{_safe(pkg.import_path)}.test"
-        if not binary.exists():
-            toolchain.progress(f"paired: building {side.label} ({side.name}) {pkg.import_path}")
-            try:
-                with atomic.replacing(binary) as partial:
-                    toolchain.build_test_binary(pkg, side.module, partial)
-            except BenchpipeError as e:
-                raise BenchpipeError(f"{side.label} side ({side.name}) does not build: {e.message}") from None
-        try:
-            names = toolchain.list_benchmarks(binary, pkg, bench_re)
-        except BenchpipeError as e:
-            raise BenchpipeError(f"{side.label} side ({side.name}): {e.message}") from None
-        if names:
-            side.parallel |= {(pkg.import_path, n) for n in benchsrc.parallel(pkg.dir) if n in names}
-            side.binaries[pkg.import_path] = binary
-            side.dirs[pkg.import_path] = pkg.dir
-            side.benchmarks[pkg.import_path] = names
-
-
-@dataclass
-class RoundValues:
-    """Values per side and key, indexed by round."""
-
-    values: dict[str, dict[benchfmt.Key, dict[int, float]]] = field(default_factory=lambda: {"base": {}, "head": {}})
-    units: dict[str, UnitInfo] = field(default_factory=dict)
-
-
-name_pattern = toolchain.name_pattern
-
-
-def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) -> toolchain.RunResult:
-    """One run of a side's test binary; a stall or a failure is one error naming the side (``name`` is the
-    benchmark a stall is reported under)."""
-    res = toolchain.run_binary(side.binaries[pkg], side.dirs[pkg], args, hard_timeout=3600, stall_s=stall_s)
-    if res.stall is not None:
-        raise BenchpipeError(f"{side.label} side ({side.name}): {pkg}: {res.stall.describe(name)}")
-    if res.returncode != 0:
-        raise BenchpipeError(f"{side.label} side ({side.name}): "
-                             + toolchain.diagnose(res.output, pkg, res.returncode, toolchain.cwd_module(side.dirs[pkg])))
-    return res
-
-
-def run_one(side: Side, ref: BenchRef, rule: toolchain.RunRule, round_no: int, samples: RoundValues,
-            plan: Plan) -> float:
-    """One run of one result on one side, as ``rule`` says; its values go into ``samples`` at ``round_no``."""
-    pkg, name = ref
-    args = toolchain.bench_args(name_pattern(name), 1, rule.benchtime, plan.cpu, timeout=plan.timeout)
-    res = _run_side(side, pkg, name, args, plan.stall_s)
-    parsed = benchfmt.read_text(toolchain.split_output(res.output), f"{side.label}:{pkg}:{name}")
-    samples.units.update(parsed.units)
-    store = samples.values[side.label]
-    for r in parsed.results:
-        for v, u in r.values:
-            store.setdefault((pkg, r.name, u), {})[round_no] = v
-    return res.wall
-
-
-def _selection(refs: list[BenchRef], bench: str) -> dict[str, str]:
-    """Per package, the -test.bench regex of these refs: a top-level name selects what ``bench`` selects
-    under it (go test's levels), a full result name exactly that result."""
-    by_pkg: dict[str, list[str]] = {}
-    for pkg, name in refs:
-        by_pkg.setdefault(pkg, []).append(name)
-    out = {}
-    for pkg, names in by_pkg.items():
-        tops = sorted(n for n in names if "/" not in n)
-        parts = ([toolchain.restrict(bench, tops)] if tops else []) + [name_pattern(n) for n in names if "/" in n]
-        out[pkg] = "|".join(parts)
-    return out
-
-
-NsRef = dict[tuple[str, str], float]  # (import path, result name as printed, -N included) -> ns/op
-
-
-def measure_iterations(head: Side, refs: list[BenchRef], plan: Plan, ns: NsRef) -> dict[BenchRef, int]:
-    """One run of the head side per package at the plan's benchtime: every result it selects (go test's
-    selection, level by level) and its b.N (the smallest over ``-cpu`` values), keyed by its full name
-    without the -N suffix; each result's ns/op goes into ``ns``."""
-    iters: dict[BenchRef, int] = {}
-    for pkg, bench in _selection(refs, plan.bench).items():
-        n = sum(1 for r in refs if r[0] == pkg)
-        toolchain.progress(f"paired: measuring b.N of {n} benchmark(s) in {pkg} (head, benchtime {plan.benchtime})")
-        res = _run_side(head, pkg, bench, toolchain.bench_args(bench, 1, plan.benchtime, plan.cpu,
-                                                               timeout=plan.timeout), plan.stall_s)
-        for r in benchfmt.read_text(toolchain.split_output(res.output), f"head:{pkg}").results:
-            key = (pkg, r.base_name)
-            iters[key] = min(iters.get(key, r.iters), max(r.iters, 1))
-            got = [v for v, u in r.values if u == "ns/op"]
-            if got:
-                ns[(pkg, r.name)] = got[0]
-    return iters
-
-
-def check_rules(head: Side, rules: dict[BenchRef, toolchain.RunRule], reference: NsRef,
-                plan: Plan) -> dict[BenchRef, toolchain.RunRule]:
-    """One run of the head side per fixed-b.N result with a reference ns/op (measured at a time benchtime):
-    a result that runs differently at its fixed b.N runs at the time benchtime instead
-    (:func:`benchpipe.go.toolchain.checked_rule`)."""
-    out = dict(rules)
-    for ref, rule in rules.items():
-        if rule.how != "fixed b.N" or not any(k[0] == ref[0] and benchfmt.base_name(k[1]) == ref[1] for k in reference):
-            continue
-        pkg, name = ref
-        res = _run_side(head, pkg, name, toolchain.bench_args(name_pattern(name), 1, rule.benchtime, plan.cpu,
-                                                              timeout=plan.timeout), plan.stall_s)
-        for r in benchfmt.read_text(toolchain.split_output(res.output), f"head:{pkg}").results:
-            got = next((v for v, u in r.values if u == "ns/op"), 0.0)
-            checked = toolchain.checked_rule(out[ref], plan.benchtime, got, reference.get((pkg, r.name), 0.0))
-            if checked is not out[ref]:
-                toolchain.progress(f"paired: {pkg} {r.name}: {checked.how[6:]}: runs at -benchtime {plan.benchtime}")
-                out[ref] = checked
-    return out
-
-
-def run_rules(iters: dict[BenchRef, int], benchtime: str, base: Side, head: Side) -> dict[BenchRef, toolchain.RunRule]:
-    """How each result runs in the rounds (:func:`benchpipe.go.toolchain.run_rule`): its b.N, or a time for
-    a result whose benchmark calls RunParallel on either side."""
-    par = base.parallel | head.parallel
-    return {ref: toolchain.run_rule(benchtime, n, (ref[0], benchfmt.top_level(ref[1])) in par)
-            for ref, n in iters.items()}
-
-
-def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, rules: dict[BenchRef, toolchain.RunRule],
-               plan: Plan, samples: RoundValues, rng: random.Random, of: int = 0) -> None:
-    """Each ref once per side per round, as its rule says. ``of``: the planned number of rounds, for
-    progress lines (default ``rounds.stop``)."""
-    t0 = time.monotonic()
-    for r in rounds:
-        seq = list(refs)
-        if plan.order == "shuffle":
-            rng.shuffle(seq)
-        for ref in seq:
-            sides = [base, head] if r % 2 == 0 else [head, base]
-            if plan.order == "shuffle":
-                rng.shuffle(sides)
-            for side in sides:
-                run_one(side, ref, rules[ref], r, samples, plan)
-        toolchain.progress(f"paired: round {r + 1}/{of or rounds.stop} done ({len(refs)} benchmarks, "
-                           f"{time.monotonic() - t0:.1f}s)")
-
 
 Decision = tuple[int, float]  # (rounds the row was decided after, nominal significance level there)
 
@@ -310,10 +141,6 @@ def run_design(base: Side, head: Side, refs: list[BenchRef], plan: Plan, samples
         if not active:
             break
     return decisions, runs
-
-
-def bench_ref(pkg: str, name: str) -> BenchRef:
-    return pkg, benchfmt.base_name(name)
 
 
 def build_comparison(rows: list[Row], opts: Options, added: list[str], removed: list[str]) -> Comparison:
