@@ -8,7 +8,6 @@ against the candidate, restricted to the one benchmark.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from typing import Any
 
@@ -16,6 +15,7 @@ from benchpipe.core.errors import EXIT_OK, NothingToCompare
 from benchpipe.core.settings import Settings
 from benchpipe.core.verdict import Options
 from benchpipe.go import git as gitrev
+from benchpipe.go import toolchain
 from benchpipe.render.text import measured_change, regressed_item
 from benchpipe.revisions import paired
 
@@ -31,7 +31,7 @@ def regresses_at(plan: paired.Plan, opts: Options, rev: str) -> tuple[bool, str]
 
 def main(args: argparse.Namespace, opts: Options, settings: Settings) -> int:
     args.base, args.head = args.good, args.bad
-    args.bench = f"^{re.escape(args.bench_name)}$"
+    args.bench = toolchain.name_pattern(args.bench_name)  # one result, level by level (go test's -bench)
     args.changed_only = False
     plan = paired.plan_from(args, settings)
     root = gitrev.toplevel(plan.target.resolve())
