@@ -321,6 +321,7 @@ class ProfiledBenchmark(Part, kw_only=True):
     cpu_benchtime: str = ""
     cpu_benchtime_why: str = ""
     trace: bool = False  # the CPU run also wrote trace.out (profile.trace)
+    profiled_ns_op: float | None = None  # the CPU run's ns/op, where the benchmark run's is known too
     iterations: int = 0
     alloc_bytes_per_s: float = 0.0
     notes: list[str] = []
