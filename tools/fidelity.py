@@ -79,15 +79,15 @@ def profiled(module: Path, packages: list[str], refs: list[Ref], measured: dict[
              cfg: ProfileSection) -> dict[Ref, list[float]]:
     """The profile stage's CPU run of each result alone: its ns/op."""
     pkgs = {p.import_path: p for p in toolchain.resolve_packages(module, packages)[0]}
+    par = {path: benchsrc.parallel(p.dir) for path, p in pkgs.items()}
     out: dict[Ref, list[float]] = {}
     for i, (pkg_path, name) in enumerate(refs):
         pkg = pkgs[pkg_path]
         binary = work / f"{pkg.import_path.replace('/', '_')}.test"
         if not binary.exists():
             toolchain.build_test_binary(pkg, module, binary)
-        top = benchfmt.top_level(name)
         sel = profile.Selection(name, toolchain.name_pattern(name), measured[(pkg_path, name)],
-                                top in benchsrc.parallel(pkg.dir))
+                                benchfmt.top_level(name) in par[pkg_path])
         sub = work / f"p{i}"
         sub.mkdir()
         profile.profile_benchmark(binary, pkg, sel, sub, cfg, "60m", cfg.benchtime)
@@ -143,9 +143,8 @@ def main() -> int:
     ref_values, iters, printed = go_test(module, packages, a.bench, a.count, a.benchtime)
     if not ref_values:
         sys.exit(f"fidelity: no benchmark matches {a.bench!r}")
-    shapes = {(p.import_path, n): s for p in toolchain.resolve_packages(module, packages)[0]
-              for top, s in benchsrc.shapes(p.dir).items() for (pp, n) in ref_values
-              if pp == p.import_path and benchfmt.top_level(n) == top}
+    by_pkg = {p.import_path: benchsrc.shapes(p.dir) for p in toolchain.resolve_packages(module, packages)[0]}
+    shapes = {(pkg, n): by_pkg.get(pkg, {}).get(benchfmt.top_level(n), "") for pkg, n in ref_values}
     got: dict[str, dict[Ref, list[float]]] = {}
     run_as: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="benchpipe-fidelity-") as tmp:

@@ -196,18 +196,18 @@ def cpu_iterations(profile_cfg: ProfileSection, ns_per_op: float | None) -> tupl
 
 
 def cpu_benchtime(profile_cfg: ProfileSection, benchtime: str, ns_per_op: float | None,
-                  parallel: bool = False) -> tuple[str, int | None, str]:
+                  parallel: bool = False) -> tuple[str, str]:
     """The CPU run's -benchtime as :func:`benchpipe.go.toolchain.run_rule` decides it from
     :func:`cpu_iterations` (the user's own ``Nx`` stands; a RunParallel selection runs for the time those
-    iterations take), the iterations, and what they were chosen from."""
+    iterations take), and what it was chosen from."""
     n, why = cpu_iterations(profile_cfg, ns_per_op) if not benchtime.endswith("x") else (None, "")
     if n is None or ns_per_op is None:
-        return benchtime, None, why
+        return benchtime, why
     seconds = f"{max(n * ns_per_op / 1e9, 0.01):.3g}s"
     rule = toolchain.run_rule(seconds, n, parallel)
     if parallel:
         why = f"{seconds}: RunParallel runs for a time (" + why.split(": ", 1)[-1] + ")"
-    return rule.benchtime, n, why
+    return rule.benchtime, why
 
 
 PROFILE_MARGIN_S = 30.0  # beyond profile.max_s: process start, Go's b.N=1 probe and ramp-up, writing profiles
@@ -256,44 +256,42 @@ class Selection:
     parallel: bool  # its benchmark calls RunParallel
 
 
-def _run_plan(sel: Selection, sub: Path, cfg: ProfileSection, benchtime: str) -> tuple[list[tuple[str, int | None, list[str]]], tuple[int, int] | None, str, str]:
-    """The profiling runs of a selection: (benchtime, iterations, extra flags) each; the memory loop's two
-    counts (or None); the CPU run's benchtime and why."""
-    cpu_bt, cpu_n, cpu_why = cpu_benchtime(cfg, benchtime, sel.ns_per_op, sel.parallel)
-    cpu_flags = [f"-test.cpuprofile={sub / 'cpu.prof'}"] + ([f"-test.trace={sub / 'trace.out'}"] if cfg.trace else [])
-    plan: list[tuple[str, int | None, list[str]]] = [(cpu_bt, None, cpu_flags)]
+def _mem_plan(sel: Selection, sub: Path, cfg: ProfileSection, benchtime: str) -> tuple[
+        list[tuple[str, list[str]]], tuple[int, int] | None]:
+    """The memory profile runs of a selection, (benchtime, extra flags) each, and the memory loop's two
+    counts (None: one run of the whole benchmark)."""
     counts = mem_iterations(benchtime, sel.ns_per_op) if cfg.memprofilerate == 1 and not sel.parallel else None
     if counts:  # the timed loop apart from setup: two runs, N/4 and N iterations
-        plan += [(f"{counts[0]}x", None, [f"-test.memprofile={sub / 'mem-short.prof'}", "-test.memprofilerate=1"]),
-                 (f"{counts[1]}x", None, [f"-test.memprofile={sub / 'mem.prof'}", "-test.memprofilerate=1"])]
-    else:
-        plan.append((benchtime, None, [f"-test.memprofile={sub / 'mem.prof'}",
-                                       f"-test.memprofilerate={cfg.memprofilerate}"]))
-    return plan, counts, cpu_bt, cpu_why
+        return [(f"{counts[0]}x", [f"-test.memprofile={sub / 'mem-short.prof'}", "-test.memprofilerate=1"]),
+                (f"{counts[1]}x", [f"-test.memprofile={sub / 'mem.prof'}", "-test.memprofilerate=1"])], counts
+    return [(benchtime, [f"-test.memprofile={sub / 'mem.prof'}", f"-test.memprofilerate={cfg.memprofilerate}"])], None
 
 
 def profile_benchmark(binary: Path, pkg: toolchain.Package, sel: Selection, sub: Path, profile_cfg: ProfileSection,
                       timeout: str, benchtime: str, stall_s: float = 0, module: str = "") -> dict[str, Any]:
     name, limit = sel.name, profile_cfg.top
-    plan, counts, cpu_bt, cpu_why = _run_plan(sel, sub, profile_cfg, benchtime)
+    cpu_bt, cpu_why = cpu_benchtime(profile_cfg, benchtime, sel.ns_per_op, sel.parallel)
+    cpu_flags = [f"-test.cpuprofile={sub / 'cpu.prof'}"] + ([f"-test.trace={sub / 'trace.out'}"] if profile_cfg.trace
+                                                            else [])
+    mem_runs, counts = _mem_plan(sel, sub, profile_cfg, benchtime)
     limit_s = profile_cfg.max_s + PROFILE_MARGIN_S
 
     def go(bt: str, extra: list[str]) -> toolchain.RunResult:
         return _profile_run(binary, pkg, name, toolchain.bench_args(sel.pattern, 1, bt, timeout=timeout,
                                                                     extra=tuple(extra)), stall_s, limit_s)
 
-    runs = [go(bt, extra) for bt, _, extra in plan]
-    cpu_bt, cpu_why, again = _checked_cpu(runs[0], cpu_bt, cpu_why, sel.ns_per_op)
+    cpu = go(cpu_bt, cpu_flags)
+    cpu_bt, cpu_why, again = _checked_cpu(cpu, cpu_bt, cpu_why, sel.ns_per_op)
     if again:
-        runs.append(go(cpu_bt, plan[0][2]))
-        runs[0] = runs.pop()
-    cpu = runs[0]
+        cpu = go(cpu_bt, cpu_flags)
+    for bt, extra in mem_runs:
+        go(bt, extra)
     cpu_text = toolchain.split_output(cpu.output)
     (sub / "bench.txt").write_text(cpu_text)
     results = benchfmt.read_text(cpu_text).results
     entry: dict[str, Any] = {"package": pkg.import_path, "benchmark": name, "maxrss_kb": cpu.maxrss_kb,
                              "cpu_benchtime": cpu_bt, "cpu_benchtime_why": cpu_why, "trace": profile_cfg.trace,
-                             "iterations": sum(r.iters for r in results), "go_s": sum(r.wall for r in runs),
+                             "iterations": sum(r.iters for r in results),
                              "alloc_bytes_per_s": _bytes_per_s(results), "notes": [], "graphs": {}}
     ns = [v for r in results for v, u in r.values if u == "ns/op"]
     per_op = _per_op_ns(entry, ns[0] if len(ns) == 1 else None, sel.ns_per_op)
@@ -426,7 +424,6 @@ def _profile_one(settings: Settings, cfg: Mode, binary: Path, pkg: toolchain.Pac
         doc["go_s"] += time.monotonic() - t0
         doc["notes"].append(f"{sel.name}: profile skipped: {e.message}")
         return
-    entry.pop("go_s")
     doc["go_s"] += time.monotonic() - t0
     entry["dir"] = str(sub.relative_to(out_dir))
     doc["notes"] += entry["notes"]
