@@ -114,8 +114,10 @@ def test_profiling_a_flagged_subbenchmark_runs_only_it_in_its_package(shapes: Pa
     profiled = [(b["package"], b["benchmark"]) for b in doc["benchmarks"]]
     assert profiled == sorted({(pkg, name.rsplit("-", 1)[0] if name.rsplit("-", 1)[-1].isdigit() else name)
                                for pkg, name in regressed}), (profiled, doc["notes"])
-    assert all(pkg == "example.com/shapes/ops" for pkg, _ in profiled)
-    entry = next(b for b in doc["benchmarks"] if b["benchmark"] == "BenchmarkFamily/n=96")
+    # the flagged result is profiled in ops; the other package's same-named benchmark only if it was flagged
+    # itself (a noisy --no-confirm row at 20ms), which the equality above holds
+    entry = next(b for b in doc["benchmarks"] if b["benchmark"] == "BenchmarkFamily/n=96"
+                 and b["package"] == "example.com/shapes/ops")
     ran = (work / "profile" / entry["dir"] / "bench.txt").read_text()
     results = [ln.split()[0] for ln in ran.splitlines() if ln.startswith("Benchmark")]
     assert results and all(r.startswith("BenchmarkFamily/n=96") for r in results), ran

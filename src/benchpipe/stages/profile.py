@@ -30,6 +30,7 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -214,12 +215,17 @@ PROFILE_MARGIN_S = 30.0  # beyond profile.max_s: process start, Go's b.N=1 probe
 
 
 def _profile_run(binary: Path, pkg: toolchain.Package, name: str, args: list[str], stall_s: float,
-                 limit_s: float) -> toolchain.RunResult:
+                 limit_s: float, within_s: float = 0) -> toolchain.RunResult:
     """One profiling run of one selection, stopped past ``limit_s``; a stall, a failure or the limit is one
-    line naming it."""
+    line naming it. With ``within_s`` (a check's bound, below the limit), a run past it raises
+    :class:`~benchpipe.go.toolchain.Hung` for the caller."""
+    checking = 0 < within_s < limit_s
     try:
-        res = toolchain.run_binary(binary, pkg.dir, args, stall_s=stall_s, hard_timeout=limit_s)
+        res = toolchain.run_binary(binary, pkg.dir, args, stall_s=stall_s,
+                                   hard_timeout=within_s if checking else limit_s)
     except toolchain.Hung:
+        if checking:
+            raise
         raise BenchpipeError(f"{name}: profiling run stopped after {limit_s:.0f}s (profile.max_s plus "
                              f"{PROFILE_MARGIN_S:.0f}s): raise profile.max_s, or profile fewer results "
                              "(profile.bench)") from None
@@ -231,19 +237,36 @@ def _profile_run(binary: Path, pkg: toolchain.Package, name: str, args: list[str
     return res
 
 
-def _checked_cpu(cpu: toolchain.RunResult, cpu_bt: str, why: str, ns_per_op: float | None) -> tuple[str, str, bool]:
-    """The CPU run's benchtime after :func:`benchpipe.go.toolchain.checked_rule`: a fixed-b.N run whose ns/op
-    is far from the bench stage's is run again for the time those iterations take there (its benchtime,
-    why, and whether to run again)."""
-    if not ns_per_op or not cpu_bt.endswith("x") or not cpu_bt[:-1].isdigit():
-        return cpu_bt, why, False
-    got = sum(v for r in benchfmt.read_text(toolchain.split_output(cpu.output)).results for v, u in r.values
-              if u == "ns/op")
-    seconds = f"{max(int(cpu_bt[:-1]) * ns_per_op / 1e9, 0.01):.3g}s"
-    rule = toolchain.checked_rule(toolchain.RunRule(cpu_bt, "fixed b.N"), seconds, got, ns_per_op)
+def _run_ns_per_op(run: toolchain.RunResult) -> float:
+    """The ns/op of a profiling run's output (its results summed: sub-benchmarks each run N times)."""
+    return sum(v for r in benchfmt.read_text(toolchain.split_output(run.output)).results for v, u in r.values
+               if u == "ns/op")
+
+
+FIXED_N_MARGIN_S = 10.0  # a fixed-b.N CPU run's allowance beyond its expected time: start, probe, profile writing
+
+
+def _cpu_run(go: Callable[[str, float], toolchain.RunResult], benchtime: str, cpu_bt: str, why: str,
+             ns_per_op: float | None) -> tuple[toolchain.RunResult, str, str]:
+    """The CPU run at ``cpu_bt``, checked by :func:`benchpipe.go.toolchain.checked_rule` when benchpipe chose
+    its b.N (the mode's ``benchtime`` is a time): a
+    fixed-b.N run whose ns/op is far from the bench stage's, or that runs well past the time its iterations
+    take there (stopped at :data:`~benchpipe.go.toolchain.FIXED_N_TOLERANCE` times it plus
+    :data:`FIXED_N_MARGIN_S`), runs again for that time. A user's own ``Nx`` is never second-guessed.
+    Returns the run, its benchtime and why."""
+    if not ns_per_op or benchtime.endswith("x") or not cpu_bt.endswith("x") or not cpu_bt[:-1].isdigit():
+        return go(cpu_bt, 0), cpu_bt, why
+    expected_s = int(cpu_bt[:-1]) * ns_per_op / 1e9
+    seconds = f"{max(expected_s, 0.01):.3g}s"
+    try:
+        run = go(cpu_bt, expected_s * toolchain.FIXED_N_TOLERANCE + FIXED_N_MARGIN_S)
+    except toolchain.Hung:
+        return go(seconds, 0), seconds, (f"{seconds}: time: ran past {expected_s * toolchain.FIXED_N_TOLERANCE:.3g}s "
+                                         f"at {cpu_bt} (expected {expected_s:.3g}s)")
+    rule = toolchain.checked_rule(toolchain.RunRule(cpu_bt, "fixed b.N"), seconds, _run_ns_per_op(run), ns_per_op)
     if rule.how == "fixed b.N":
-        return cpu_bt, why, False
-    return rule.benchtime, f"{rule.benchtime}: {rule.how}", True
+        return run, cpu_bt, why
+    return go(rule.benchtime, 0), rule.benchtime, f"{rule.benchtime}: {rule.how}"
 
 
 @dataclass(frozen=True)
@@ -276,14 +299,12 @@ def profile_benchmark(binary: Path, pkg: toolchain.Package, sel: Selection, sub:
     mem_runs, counts = _mem_plan(sel, sub, profile_cfg, benchtime)
     limit_s = profile_cfg.max_s + PROFILE_MARGIN_S
 
-    def go(bt: str, extra: list[str]) -> toolchain.RunResult:
+    def go(bt: str, extra: list[str], within_s: float = 0) -> toolchain.RunResult:
         return _profile_run(binary, pkg, name, toolchain.bench_args(sel.pattern, 1, bt, timeout=timeout,
-                                                                    extra=tuple(extra)), stall_s, limit_s)
+                                                                    extra=tuple(extra)), stall_s, limit_s, within_s)
 
-    cpu = go(cpu_bt, cpu_flags)
-    cpu_bt, cpu_why, again = _checked_cpu(cpu, cpu_bt, cpu_why, sel.ns_per_op)
-    if again:
-        cpu = go(cpu_bt, cpu_flags)
+    cpu, cpu_bt, cpu_why = _cpu_run(lambda bt, within_s: go(bt, cpu_flags, within_s), benchtime, cpu_bt,
+                                    cpu_why, sel.ns_per_op)
     for bt, extra in mem_runs:
         go(bt, extra)
     cpu_text = toolchain.split_output(cpu.output)
