@@ -209,6 +209,53 @@ class PairedFacts(Part, kw_only=True):
     inconclusive: list[str] = []  # rows still inconclusive after them
 
 
+class Lines(Part, kw_only=True):
+    """Lines of one file that ``git diff base..head`` changed, as head's line numbers (inclusive ranges)."""
+
+    file: str  # path in the repository
+    ranges: list[list[int]] = []  # [first, last] per hunk
+
+
+class Suspect(Part, kw_only=True):
+    """One function of a differential profile, per op on each side (own code: the module's innermost
+    frame of each sample; ns/op, or B/op for an allocation diff), and the lines of the diff inside it."""
+
+    function: str
+    file: str = ""  # path in the repository ("" outside the module)
+    start_line: int = 0
+    end_line: int = 0
+    unit: str = "ns/op"
+    base_own: float = 0.0
+    head_own: float = 0.0
+    d_own: float = 0.0
+    own_pct: float | None = None  # change of its own cost, % (None: none on the base side)
+    d_cum: float = 0.0
+    changed: list[Lines] = []  # the diff's lines inside the function (empty: not changed here)
+    in_module: bool = True
+    why: str = ""  # the line a person reads
+
+
+class Explanation(Part, kw_only=True):
+    """Why one confirmed regression got slower (:mod:`benchpipe.core.explain`): the functions whose own
+    cost grew most, each tied to the lines of the diff inside it, and what else the diff changed."""
+
+    package: str
+    benchmark: str  # the result's name without -N
+    unit: str = "ns/op"
+    base_ns_op: float = 0.0
+    head_ns_op: float = 0.0
+    samples: list[int] = []  # CPU samples (base, head)
+    runs: list[str] = []  # how the profiling ran, per side
+    suspects: list[Suspect] = []
+    allocs: list[Suspect] = []  # the allocation diff (B/op), where B/op or allocs/op regressed
+    changed_on_path: list[Suspect] = []  # changed functions whose cumulative cost grew (callers of a suspect)
+    summary: str = ""  # one line: the top suspect and its lines, or why none was changed
+    cause: str = ""  # when no changed function is in its profile: what else may be the cause
+    notes: list[str] = []
+    graph: str = ""  # the head side's call graph coloured by change (a file beside the JSON)
+    diff: str = ""  # the revisions the lines are of, "base..head"
+
+
 class CompareDoc(Model, kw_only=True):
     """``compare.json`` (and a paired comparison's JSON): the verdict, its rows and what it rests on.
 
@@ -237,6 +284,7 @@ class CompareDoc(Model, kw_only=True):
     paired: PairedFacts | None = None
     shard: str = ""  # K/N: the comparison of one shard; `benchpipe merge` joins them
     shards: list[str] = []  # a merged comparison: the shards it joins
+    explanations: list[Explanation] = []  # why each confirmed regression got slower (paired: its profiles)
 
     def regressions(self) -> list[RowDoc]:
         return [r for r in self.rows if r.verdict == "regression"]

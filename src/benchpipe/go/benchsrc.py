@@ -166,6 +166,36 @@ def _body_start(text: str, i: int) -> int:
     return -1
 
 
+_FUNC_KEYWORD = re.compile(r"\bfunc\b\s*[\w(\[]")
+
+
+def function_end(text: str, start_line: int) -> int:
+    """The line of the closing brace of the function (or function literal) that starts on ``start_line``
+    (1-based, as a profile's function table gives it); 0 when no function starts there."""
+    lines = text.split("\n")
+    if not 0 < start_line <= len(lines):
+        return 0
+    line = lines[start_line - 1]
+    m = _FUNC_KEYWORD.search(line)
+    if m is None or "//" in line[:m.start()]:
+        return 0
+    paren = text.find("(", sum(len(ln) + 1 for ln in lines[:start_line - 1]) + m.start())
+    brace = _body_start(text, paren + 1) if paren >= 0 else -1
+    if brace < 0:
+        return 0
+    _, after = _body(text, brace + 1)
+    return text.count("\n", 0, after - 1) + 1
+
+
+def function_spans(text: str) -> list[tuple[int, int]]:
+    """The (first, last) lines of every top-level function of a Go source."""
+    out = []
+    for i, line in enumerate(text.split("\n"), 1):
+        if line.startswith("func ") and (end := function_end(text, i)):
+            out.append((i, end))
+    return out
+
+
 def parallel(directory: Path) -> set[str]:
     """Top-level ``Benchmark*`` names of a package directory that call ``RunParallel``, in their own body
     (sub-benchmark closures included) or in a function of the package they call, at any depth."""

@@ -1,4 +1,4 @@
-"""Git revisions of a target module: resolving, worktrees, dirty state, changed files.
+"""Git revisions of a target module: resolving, worktrees, dirty state, changed files and lines.
 
 Worktrees are created under a temporary directory with ``git worktree add
 --detach`` and always removed (also on Ctrl-C); the user's checkout is never
@@ -7,6 +7,7 @@ touched and nothing is ever reset.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -53,6 +54,27 @@ def changed_files(root: Path, base: str, head: str | None, rel: Path) -> list[Pa
     if head is None:
         out += git(["ls-files", "--others", "--exclude-standard", "--", str(rel) or "."], root).splitlines()
     return [root / f for f in out if f]
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+def changed_lines(root: Path, base: str, head: str | None, rel: Path) -> dict[str, list[tuple[int, int]]]:
+    """Head's line ranges (inclusive) that ``git diff base..head`` changes under ``rel`` (head None: the working
+    tree), per path in the repository. A deletion is the pair of lines around it; a file new in the working
+    tree and not yet added is not in it (git diff does not see it)."""
+    spec = [base] if head is None else [base, head]
+    text = git(["-c", "core.quotepath=off", "diff", "--no-color", "--no-ext-diff", "-U0", *spec, "--",
+                str(rel) or "."], root)
+    out: dict[str, list[tuple[int, int]]] = {}
+    path = ""
+    for line in text.splitlines():
+        if line.startswith("+++ "):
+            path = line[6:] if line.startswith("+++ b/") else ""
+        elif path and (m := _HUNK.match(line)):
+            first, count = int(m.group(1)), int(m.group(2) if m.group(2) is not None else 1)
+            out.setdefault(path, []).append((first, first + count - 1) if count else (max(first, 1), first + 1))
+    return out
 
 
 def log(root: Path, good: str, bad: str) -> list[str]:

@@ -62,6 +62,23 @@ def render(data: dict, out_svg: Path, node_thres: float, edge_thres: float,
     return out_svg, ""
 
 
+REDS = ["#fee0d2", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15"]
+BLUES = ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
+
+
+def change_colors(delta: dict[str, float]) -> dict[str, str]:
+    """Node colours by each function's change of cost: reds slower, blues faster, grey under 2% of the
+    largest change."""
+    biggest = max((abs(v) for v in delta.values()), default=0.0)
+    if biggest <= 0:
+        return {}
+    out = {}
+    for name, d in delta.items():
+        level = min(len(REDS) - 1, int(abs(d) / biggest * len(REDS)))
+        out[name] = "#eeeeee" if abs(d) < 0.02 * biggest else (REDS if d > 0 else BLUES)[level]
+    return out
+
+
 def recolor(dot_text: str, colors: dict[str, str]) -> str:
     """Recolour nodes whose label starts with a function name in ``colors``."""
     out = []

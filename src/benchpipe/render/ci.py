@@ -10,8 +10,11 @@ not finish, with the benchmark, unit, change and p-value in one line.
 
 from __future__ import annotations
 
+from benchpipe.core import benchfmt
 from benchpipe.core.artifacts import CompareDoc, RowDoc, row_of
+from benchpipe.render import explain
 from benchpipe.render.report.comparison import timed_results
+from benchpipe.render.report.fmt import code_escape
 from benchpipe.render.text import center_cells, change_with_p, verdict_line_doc
 
 _ORDER = {"regression": 0, "warn": 1, "inconclusive": 2, "improvement": 3}
@@ -43,18 +46,24 @@ def _lead(doc: CompareDoc) -> list[str]:
     return out
 
 
-def summary_markdown(doc: CompareDoc, title: str = "benchpipe") -> str:
-    """The job summary / PR comment: verdict, method, the changed rows, what was not comparable."""
+def summary_markdown(doc: CompareDoc, title: str = "benchpipe", graphs_url: str = "") -> str:
+    """The job summary / PR comment: verdict, method, the changed rows, what was not comparable, and why
+    each explained result changed (with a link to its call graph under ``graphs_url``, where the workflow
+    uploads the explain directory)."""
     changed = sorted((r for r in doc.rows if r.verdict in _ORDER), key=lambda r: _ORDER[r.verdict])
     out = [f"## {title}: {doc.verdict}", "", *_lead(doc)]
     if changed:
         out += ["", "| benchmark | unit | old | new | change | verdict |", "|---|---|---|---|---|---|"]
         for r in changed:
             old, new = center_cells(row_of(r))
-            out.append(f"| `{r.benchmark}` | {r.unit} | {old} | {new} | {_change(r)} | {_MARK[r.verdict]} |")
+            out.append(f"| `{code_escape(r.benchmark)}` | {r.unit} | {old} | {new} | {_change(r)} | {_MARK[r.verdict]} |")
+    if doc.explanations:
+        out += ["", "**Why** (each result profiled on both sides; the lines of the diff inside each function):", ""]
+        for e in doc.explanations:
+            out += explain.markdown(e, graphs_url)
     if doc.rows:
         out += ["", f"{len(doc.rows) - len(changed)} of {len(doc.rows)} rows unchanged.", "",
-                f"`{verdict_line_doc(doc)}`"]
+                f"`{code_escape(verdict_line_doc(doc))}`"]
     return "\n".join(out) + "\n"
 
 
@@ -70,6 +79,9 @@ def annotations(doc: CompareDoc) -> list[str]:
         level = {"regression": "error", "warn": "warning", "inconclusive": "warning"}.get(r.verdict)
         if level:
             why = next((w for w in r.warnings if w.startswith("inconclusive")), "") if r.verdict == "inconclusive" else ""
+            if r.verdict == "regression" and r.unit == "ns/op":
+                why = next((f"why: {e.summary}" for e in doc.explanations
+                            if (e.package, e.benchmark) == (r.package, benchfmt.base_name(r.benchmark))), "")
             out.append(f"::{level} title=benchpipe {r.verdict}::"
                        + _escape(f"{r.benchmark} {r.unit}: {_change(r)}, threshold {r.threshold_pct:g}%"
                                  + (f"; {why}" if why else "")))

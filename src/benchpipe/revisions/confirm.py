@@ -35,10 +35,10 @@ import time
 from pathlib import Path
 
 from benchpipe.core import benchfmt
-from benchpipe.core.artifacts import BenchMeta, ConfirmFacts, RunSettings
+from benchpipe.core.artifacts import BenchMeta, ConfirmFacts, Explanation, RunSettings
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.paired import holds
-from benchpipe.core.settings import DEFAULT_MODE
+from benchpipe.core.settings import DEFAULT_MODE, ProfileSection
 from benchpipe.core.units import go_duration_ns
 from benchpipe.core.verdict import INCONCLUSIVE, SEVERITY, Comparison, Options, Row, overall
 from benchpipe.go import git as gitrev
@@ -99,17 +99,20 @@ def suspects(c: Comparison) -> list[Row]:
 
 
 def confirm(c: Comparison, be: BenchMeta, ce: BenchMeta, iters: dict[paired.BenchRef, int], *,
-            opts: Options, rounds: int, cache: Path, stall_s: float) -> ConfirmFacts:
+            opts: Options, rounds: int, cache: Path, stall_s: float, profile: ProfileSection | None = None,
+            explain_dir: Path | None = None) -> tuple[ConfirmFacts, list[Explanation]]:
     """Re-judge ``c``'s flagged rows by paired rounds of those rows only; updates ``c`` in place, returns the
-    facts. ``iters`` fixes each result's b.N (from the run, :func:`benchpipe.core.benchfmt.iterations`)."""
+    facts and the explanations of what the rounds found regressed (profiled on both sides, tied to the diff
+    from the baseline's commit; kept in ``explain_dir``). ``iters`` fixes each result's b.N (from the run,
+    :func:`benchpipe.core.benchfmt.iterations`)."""
     flagged = suspects(c)
     facts = ConfirmFacts()
     if not flagged or rounds <= 0:
-        return facts
+        return facts, []
     why = _why_not(be, ce)
     if why:
         c.warnings.append(f"{len(flagged)} flagged row(s) not re-run interleaved: {why}")
-        return facts
+        return facts, []
     settings = ce.settings or RunSettings()
     refs = sorted({paired.bench_ref(r.package, r.benchmark) for r in flagged})
     names = sorted({benchfmt.top_level(n) for _, n in refs})
@@ -120,7 +123,8 @@ def confirm(c: Comparison, be: BenchMeta, ce: BenchMeta, iters: dict[paired.Benc
         benchtime=str(settings.benchtime or DEFAULT_MODE.benchtime), order="alternate",
         timeout=str(settings.timeout or DEFAULT_MODE.timeout), changed_only=False, cache=cache, stall_s=stall_s,
         cpu=str(settings.cpu or ""), refs=refs, iters={k: v for k, v in (iters or {}).items() if k in refs},
-        reference_ns={(r.package, r.benchmark): r.new.center for r in c.rows if r.unit == "ns/op"})
+        reference_ns={(r.package, r.benchmark): r.new.center for r in c.rows if r.unit == "ns/op"},
+        explain_dir=explain_dir, profile=profile or ProfileSection())
     facts.budget_s = round(ce.go_s, 1)
     note = within_budget(plan, c, ce.go_s)
     if note:
@@ -132,7 +136,7 @@ def confirm(c: Comparison, be: BenchMeta, ce: BenchMeta, iters: dict[paired.Benc
         out = paired.execute(plan, opts)
     except BenchpipeError as e:
         c.warnings.append(f"{len(flagged)} flagged row(s) could not be re-run interleaved: {e.message}")
-        return facts
+        return facts, []
     facts.seconds, facts.rounds, facts.results = round(time.monotonic() - t0, 1), rounds, len(refs)
     facts.runs = out.facts.runs  # benchmark runs per side: results x rounds
     facts.run_as = out.facts.run_as
@@ -141,7 +145,7 @@ def confirm(c: Comparison, be: BenchMeta, ce: BenchMeta, iters: dict[paired.Benc
     for r in flagged:
         _judge(r, by_key.get((r.package, r.benchmark, r.unit)), against, opts, facts)
     c.verdict = overall(c.rows)
-    return facts
+    return facts, out.explanations
 
 
 def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFacts) -> None:

@@ -44,15 +44,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchpipe.core import benchfmt, sequential
-from benchpipe.core.artifacts import PairedFacts
+from benchpipe.core.artifacts import Explanation, PairedFacts
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.paired import METHOD, holds, paired_row, settle
-from benchpipe.core.settings import DEFAULT_MODE, BenchSection, Settings
+from benchpipe.core.settings import DEFAULT_MODE, BenchSection, ProfileSection, Settings
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import INCONCLUSIVE, Comparison, Options, Row, assemble, sub_allocation
 from benchpipe.go import git as gitrev
 from benchpipe.go import machine, toolchain
 from benchpipe.render.text import measured_change
+from benchpipe.revisions import explain
 from benchpipe.revisions.rounds import (
     BenchRef,
     NsRef,
@@ -171,6 +172,10 @@ class Plan:
     refs: list[BenchRef] | None = None  # only these results (package, full name without -N); None: all
     iters: dict[BenchRef, int] = field(default_factory=dict)  # fixed b.N per result, measured elsewhere
     reference_ns: NsRef = field(default_factory=dict)  # ns/op per result at a time benchtime, measured elsewhere
+    explain: bool = True  # profile confirmed regressions on both sides and tie them to the diff
+    explain_improvements: bool = False  # ... improvements too
+    explain_dir: Path | None = None  # where their profiles and call graphs are kept (None: not kept)
+    profile: ProfileSection = field(default_factory=ProfileSection)  # call graph thresholds
 
 
 def changed_packages(root: Path, rel: Path, base_sha: str, head_rev: str | None, head: Side) -> set[str] | None:
@@ -209,6 +214,7 @@ class Outcome:
     comparison: Comparison
     facts: PairedFacts
     samples: RoundValues
+    explanations: list[Explanation] = field(default_factory=list)
 
 
 @dataclass
@@ -218,6 +224,8 @@ class _Sides:
     refs: list[BenchRef]
     added: list[str]
     removed: list[str]
+    root: Path  # the repository
+    rel: Path  # the module's directory in it
 
 
 def _open_sides(plan: Plan, wt: gitrev.WorktreeSet, scratch: Path, facts: PairedFacts) -> _Sides:
@@ -256,7 +264,7 @@ def _open_sides(plan: Plan, wt: gitrev.WorktreeSet, scratch: Path, facts: Paired
         added, removed = [], []
     if not refs:
         raise NothingToCompare(f"no benchmark matching {plan.bench!r} exists on both sides")
-    return _Sides(base, head, refs, added, removed)
+    return _Sides(base, head, refs, added, removed, root, rel)
 
 
 def _iterations(s: _Sides, plan: Plan, ns: NsRef) -> dict[BenchRef, int]:
@@ -324,7 +332,8 @@ def _resolve(r: Row, fresh: Row | None, every: Row | None, opts: Options, n: int
     return every
 
 
-def _measure(s: _Sides, plan: Plan, opts: Options, facts: PairedFacts) -> tuple[list[Row], RoundValues]:
+def _measure(s: _Sides, plan: Plan, opts: Options,
+             facts: PairedFacts) -> tuple[list[Row], RoundValues, dict[BenchRef, toolchain.RunRule]]:
     """The rounds (fixed, or with early stopping), then confirmation of what they flagged."""
     samples, rng, t0 = RoundValues(), random.Random(plan.seed), time.monotonic()
     reference = dict(plan.reference_ns)
@@ -346,7 +355,27 @@ def _measure(s: _Sides, plan: Plan, opts: Options, facts: PairedFacts) -> tuple[
         facts.runs = len(refs) * plan.rounds
     _confirm(s, rows, rules, plan, samples, opts, rng, facts)
     facts.seconds, facts.rounds = round(time.monotonic() - t0, 1), plan.rounds
-    return rows, samples
+    return rows, samples, rules
+
+
+def _explain(s: _Sides, rows: list[Row], rules: dict[BenchRef, toolchain.RunRule], plan: Plan, samples: RoundValues,
+             scratch: Path) -> list[Explanation]:
+    """Each regressed (and with ``explain_improvements``, improved) result profiled on both sides and tied to
+    the diff (:mod:`benchpipe.revisions.explain`); nothing runs when no row changed."""
+    signs = {"regression": 1, **({"improvement": -1} if plan.explain_improvements else {})}
+    wanted: dict[BenchRef, tuple[set[str], int]] = {}
+    for r in rows:
+        if r.verdict in signs:
+            units, sign = wanted.setdefault(bench_ref(r.package, r.benchmark), (set(), signs[r.verdict]))
+            units.add(r.unit)
+    if not plan.explain or not wanted:
+        return []
+    todo = explain.jobs([(ref, units, sign) for ref, (units, sign) in sorted(wanted.items())], rules, samples,
+                        scratch / "explain")
+    diff = explain.Diff.between(s.root, s.rel, s.head.module, s.base.rev, s.head.rev or None)
+    out = explain.explain_all(s.base, s.head, todo, samples, diff, plan.profile, plan.cpu, plan.timeout, plan.stall_s)
+    explain.keep(scratch / "explain", plan.explain_dir, out)
+    return out
 
 
 def execute(plan: Plan, opts: Options) -> Outcome:
@@ -354,7 +383,8 @@ def execute(plan: Plan, opts: Options) -> Outcome:
     facts = PairedFacts()
     with gitrev.worktrees() as wt, tempfile.TemporaryDirectory(prefix="benchpipe-paired-") as scratch:
         s = _open_sides(plan, wt, Path(scratch), facts)
-        rows, samples = _measure(s, plan, opts, facts)
+        rows, samples, rules = _measure(s, plan, opts, facts)
+        explanations = _explain(s, rows, rules, plan, samples, Path(scratch))
     c = build_comparison(rows, opts, s.added, s.removed)
     c.old_label = f"base {s.base.name}"
     c.new_label = f"head {s.head.name}" + (" (dirty)" if s.head.dirty else "")
@@ -363,7 +393,7 @@ def execute(plan: Plan, opts: Options) -> Outcome:
     if any(v.endswith("(time: RunParallel)") for v in facts.run_as.values()):
         c.warnings.append(f"RunParallel results ran at -benchtime {plan.benchtime} (a time, as go test runs them), "
                           "the others at their fixed b.N")
-    return Outcome(c, facts, samples)
+    return Outcome(c, facts, samples, explanations)
 
 
 def shard_packages(plan: Plan, shard: str) -> list[str]:
@@ -388,4 +418,7 @@ def plan_from(args: argparse.Namespace, settings: Settings) -> Plan:
         rounds=int(args.rounds or pc.rounds), confirm_rounds=0 if args.no_confirm else pc.confirm_rounds,
         benchtime=args.benchtime or str(pc.benchtime), order=pc.order, timeout=str(cfg.timeout),
         changed_only=bool(args.changed_only), cache=cache_root(args.cache_dir), stall_s=settings.bench.stall_s,
-        early_stop=pc.early_stop and not getattr(args, "fixed_rounds", False))
+        early_stop=pc.early_stop and not getattr(args, "fixed_rounds", False),
+        explain=not getattr(args, "no_explain", False), explain_improvements=bool(getattr(args, "explain_improvements", False)),
+        explain_dir=Path(args.out).with_name(Path(args.out).stem + "-explain") if getattr(args, "out", None) else None,
+        profile=settings.profile)

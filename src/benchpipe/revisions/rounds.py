@@ -87,10 +87,12 @@ def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_vers
 
 @dataclass
 class RoundValues:
-    """Values per side and key, indexed by round."""
+    """Values per side and key, indexed by round; the wall time each result's runs took, both sides."""
 
     values: dict[str, dict[benchfmt.Key, dict[int, float]]] = field(default_factory=lambda: {"base": {}, "head": {}})
     units: dict[str, UnitInfo] = field(default_factory=dict)
+    wall: dict[BenchRef, float] = field(default_factory=dict)
+    runs: dict[BenchRef, int] = field(default_factory=dict)
 
 
 def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) -> toolchain.RunResult:
@@ -199,7 +201,8 @@ def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, rule
             if plan.order == "shuffle":
                 rng.shuffle(sides)
             for side in sides:
-                run_one(side, ref, rules[ref], r, samples, plan)
+                samples.wall[ref] = samples.wall.get(ref, 0.0) + run_one(side, ref, rules[ref], r, samples, plan)
+                samples.runs[ref] = samples.runs.get(ref, 0) + 1
         toolchain.progress(f"paired: round {r + 1}/{of or rounds.stop} done ({len(refs)} benchmarks, "
                            f"{time.monotonic() - t0:.1f}s)")
 

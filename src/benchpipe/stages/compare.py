@@ -32,7 +32,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchpipe.core import benchfmt, comparable, health, shift
-from benchpipe.core.artifacts import BenchMeta, CompareDoc, ConfirmFacts, HealthFinding, compare_doc
+from benchpipe.core.artifacts import (
+    BenchMeta,
+    CompareDoc,
+    ConfirmFacts,
+    Explanation,
+    HealthFinding,
+    compare_doc,
+)
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.verdict import Comparison, Options, compare_samples
 from benchpipe.go import benchsrc
@@ -51,7 +58,8 @@ class HistoryBaseline:
     samples: int
 
 
-Confirm = Callable[[Comparison, BenchMeta, BenchMeta, dict[tuple[str, str], int]], ConfirmFacts]
+Confirm = Callable[[Comparison, BenchMeta, BenchMeta, dict[tuple[str, str], int]],
+                   tuple[ConfirmFacts, list[Explanation]]]
 
 
 def findings(run: dict[benchfmt.RunKey, tuple[list[float], list[int]]], ce: BenchMeta, opts: Options) -> list[health.Finding]:
@@ -145,7 +153,7 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     if moved:
         c.shift = moved.describe(confirmed=confirm is not None)
         sys.stderr.write(f"compare: {c.shift}\n")
-    facts = confirm(c, be, ce, benchfmt.iterations(by_result)) if confirm else None
+    facts, explained = confirm(c, be, ce, benchfmt.iterations(by_result)) if confirm else (None, [])
     flag_untrusted(c, found)
     diffs = comparable.differences(comparable.from_meta(be), comparable.from_meta(ce))
     if diffs and c.verdict == "PASS":
@@ -153,6 +161,8 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     doc = compare_doc(c, baseline=name, not_comparable=diffs)
     doc.baseline_env, doc.current_env, doc.failures = be, ce, ce.failures
     doc.confirm, doc.health, doc.shard = facts, _health(found), ce.shard
+    regressed = {(r.package, benchfmt.base_name(r.benchmark)) for r in doc.regressions()}
+    doc.explanations = [e for e in explained if (e.package, e.benchmark) in regressed]
     artifacts.write(out, doc)
     sys.stderr.write(f"compare: {c.verdict} against baseline {name} ({len(c.rows)} rows, "
                      f"{len(c.regressions)} regressed)\n")

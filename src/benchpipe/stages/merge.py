@@ -94,5 +94,6 @@ def _merge_docs(docs: list[CompareDoc], failures: list[Failure]) -> CompareDoc:
         added=[a for d in docs for a in d.added], removed=[r for d in docs for r in d.removed],
         warnings=list(dict.fromkeys(w for d in docs for w in d.warnings)),
         health=[h for d in docs for h in d.health], shard="", shards=[d.shard for d in docs],
+        explanations=[e for d in docs for e in d.explanations],
         geomean={}, shift="", note="; ".join(dict.fromkeys(d.note for d in docs if d.note)),
         confirm=None, current_env=None)

@@ -21,9 +21,6 @@ from benchpipe.core import benchfmt, pprof
 from benchpipe.core.settings import ProfileSection
 from benchpipe.render import callgraph
 
-REDS = ["#fee0d2", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15"]
-BLUES = ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
-
 
 def per_op(prof: pprof.Profile, iterations: int, module: str) -> dict[str, dict[str, float]]:
     idx = prof.index_of("cpu")
@@ -73,7 +70,7 @@ def diff_dirs(base_dir: Path, cur_dir: Path, module: str, profile_cfg: ProfileSe
     limit = profile_cfg.top
     result: dict[str, Any] = {"rows": rows[:limit], "base_ns_per_op": total_b, "cur_ns_per_op": total_c,
                               "base_iterations": bi, "cur_iterations": ci, "graph": ""}
-    colors = _colors({r["function"]: r["d_cum"] for r in rows})
+    colors = callgraph.change_colors({r["function"]: r["d_cum"] for r in rows})
     data = callgraph.gprof2dot_json(cp, cp.index_of("cpu"), "cpu", "ns")
     svg, note = callgraph.render(data, cur_dir / "diff.svg", profile_cfg.node_threshold,
                                  profile_cfg.edge_threshold, colors)
@@ -82,17 +79,3 @@ def diff_dirs(base_dir: Path, cur_dir: Path, module: str, profile_cfg: ProfileSe
     if note:
         result["note"] = note
     return result
-
-
-def _colors(delta: dict[str, float]) -> dict[str, str]:
-    biggest = max((abs(v) for v in delta.values()), default=0.0)
-    if biggest <= 0:
-        return {}
-    out = {}
-    for name, d in delta.items():
-        level = min(len(REDS) - 1, int(abs(d) / biggest * len(REDS)))
-        if abs(d) < 0.02 * biggest:
-            out[name] = "#eeeeee"
-        else:
-            out[name] = (REDS if d > 0 else BLUES)[level]
-    return out

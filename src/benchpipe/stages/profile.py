@@ -38,6 +38,7 @@ from typing import Any
 from benchpipe.core import benchfmt, pprof, stats
 from benchpipe.core.artifacts import BenchMeta, CompareDoc, ProfileDoc
 from benchpipe.core.errors import BenchpipeError
+from benchpipe.core.explain import HARNESS
 from benchpipe.core.settings import GcThresholds, Mode, ProfileSection, Settings
 from benchpipe.core.units import go_duration_ns
 from benchpipe.go import benchsrc, toolchain
@@ -75,8 +76,6 @@ def flagged_benchmarks(cmp: CompareDoc) -> set[str]:
     return {benchfmt.top_level(n) for _, n in flagged_results(cmp)}
 
 
-# The harness and the benchmark's own measurement, not the code under test: reported as overhead.
-HARNESS = re.compile(r"^(time\.(Now|Since|now|runtimeNow\w*)|runtime\.(nanotime\w*|walltime\w*)|testing\.)")
 
 
 def summarize_cpu(prof: pprof.Profile, limit: int, ns_per_op: float | None = None, module: str = "") -> dict[str, Any]:

@@ -24,6 +24,8 @@ def register(sub: Any) -> None:
                    help="Markdown file to append the summary to (default $GITHUB_STEP_SUMMARY)")
     p.add_argument("--comment", help="write the PR comment body here")
     p.add_argument("--title", default="benchpipe")
+    p.add_argument("--graphs-url", default="",
+                   help="where the workflow uploaded the compare's explain directory: links to the call graphs")
     p.set_defaults(fn=run)
 
 
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if not path.exists():
         raise BenchpipeError(f"{path}: no comparison to annotate (FileNotFoundError)")
     data = artifacts.read(path, CompareDoc)
-    text = ci.summary_markdown(data, args.title)
+    text = ci.summary_markdown(data, args.title, args.graphs_url)
     if args.summary:
         with open(args.summary, "a", encoding="utf-8") as f:
             f.write(text)

@@ -40,6 +40,10 @@ def register(sub: Any) -> None:
     p.add_argument("--no-confirm", action="store_true",
                    help="skip confirmation rounds (paired), or re-running flagged rows against the baseline's "
                         "commit (pipeline)")
+    p.add_argument("--no-explain", action="store_true",
+                   help="paired: do not profile confirmed regressions on both sides (the 'why' under each row)")
+    p.add_argument("--explain-improvements", action="store_true",
+                   help="paired: profile and explain confirmed improvements too")
     p.add_argument("--only-changed", action="store_true",
                    help="show only rows that changed (regressions, warnings, improvements); the verdict is the same")
     p.add_argument("--strict-env", action="store_true",
@@ -100,8 +104,10 @@ def _compare_stage(args: argparse.Namespace) -> int:
     if settings.compare.confirm and not args.no_confirm:
         from benchpipe.revisions import confirm
 
+        out = Path(args.out or RUN / "compare.json")
         confirm_fn = functools.partial(confirm.confirm, opts=opts, rounds=settings.paired.confirm_rounds,
-                                       cache=cachedir.cache_root(args.cache_dir), stall_s=settings.bench.stall_s)
+                                       cache=cachedir.cache_root(args.cache_dir), stall_s=settings.bench.stall_s,
+                                       profile=settings.profile, explain_dir=out.with_name(out.stem + "-explain"))
     from benchpipe.store import baselines, objstore
 
     source = compare.HistoryBaseline(objstore.configured(settings.history.store), settings.history.baseline_runs,
@@ -114,6 +120,7 @@ def _compare_stage(args: argparse.Namespace) -> int:
 def _paired(args: argparse.Namespace) -> int:
     """Base and head revisions run interleaved; calibration warnings; the table on stdout."""
     from benchpipe.core.artifacts import compare_doc
+    from benchpipe.render import explain
     from benchpipe.render import text as output
     from benchpipe.revisions import calibrate, paired
     from benchpipe.store import artifacts
@@ -137,7 +144,7 @@ def _paired(args: argparse.Namespace) -> int:
     c.warnings += calibrate.threshold_warnings(plan, c)
     c.warnings.append("base and head ran interleaved with the same settings (benchtime, -cpu, -benchmem, machine): "
                       "comparable by construction")
-    doc = compare_doc(c, paired=facts, shard=args.shard or "")
+    doc = compare_doc(c, paired=facts, shard=args.shard or "", explanations=out.explanations)
     if args.out:
         artifacts.write(args.out, doc)
     if args.only_changed:
@@ -147,6 +154,7 @@ def _paired(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(artifacts.to_dict(doc), indent=2) + "\n")
     else:
         sys.stdout.write(output.render(c, args.format))
+        sys.stdout.write(explain.text(out.explanations) if args.format == "text" else "")
     if facts.confirmed:
         sys.stderr.write(f"paired: confirmed regressions: {', '.join(facts.confirmed)}\n")
     if facts.unconfirmed:

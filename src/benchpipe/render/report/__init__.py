@@ -50,7 +50,7 @@ def build_context(inp: Inputs, report_dir: Path) -> dict[str, Any]:
                            **cpu.cpu(inp.prof, inp.profile_dir, graphs, report_dir),
                            **memory.memory(inp.meta, inp.prof, c, inp.settings.profile.gc_thresholds),
                            "targets": targets.evaluate_targets(inp.settings.report.targets, c.by_name),
-                           "health": health.health_rows(inp.cmp, inp.prof)}
+                           "health": health.health_rows(inp.cmp, inp.prof), "explanations": inp.cmp.explanations}
     ctx.update(recommendations.recommendations(ctx, inp.cmp.threshold_pct, bool(inp.cmp.rows), inp.cmp.baseline))
     return ctx
 

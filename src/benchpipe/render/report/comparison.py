@@ -7,6 +7,7 @@ from typing import Any
 from benchpipe.core import comparable
 from benchpipe.core.artifacts import BenchMeta, CompareDoc, row_of
 from benchpipe.core.units import tidy
+from benchpipe.render import explain
 from benchpipe.render.report.fmt import code_escape
 from benchpipe.render.text import center_cells, change_with_p
 
@@ -19,7 +20,8 @@ def comparison(doc: CompareDoc) -> dict[str, Any]:
               for r in doc.rows if r.verdict in ("warn", "inconclusive")]
     return {"cmp": table(doc) if doc.rows else None, "cmp_note": doc.note or "No baseline to compare with.",
             "verdict": doc.verdict if doc.rows else "PASS (no baseline)", "threshold": doc.threshold_pct,
-            "alpha": doc.alpha, "flagged": flagged, "warned": warned}
+            "alpha": doc.alpha, "flagged": flagged, "warned": warned,
+            "why": [line for e in doc.explanations for line in explain.markdown(e)]}
 
 
 def table(doc: CompareDoc) -> dict[str, Any]:

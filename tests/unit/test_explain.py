@@ -1,0 +1,88 @@
+"""The explanation's pure parts: function ranges from Go source, the cause when no changed function is in a
+profile, hostile names in the PR comment, and recommendations that name only the module's own code."""
+
+from __future__ import annotations
+
+import re
+
+from benchpipe.core import explain
+from benchpipe.core.artifacts import CompareDoc, Explanation, Lines, RowDoc, Side, Suspect
+from benchpipe.go import benchsrc
+from benchpipe.render import ci
+from benchpipe.render.report import recommendations
+
+from ..conftest import ROOT
+
+SCAN = (ROOT / "tests" / "fixtures" / "explain" / "scan.go").read_text()
+
+
+def _line(text: str, snippet: str) -> int:
+    return text[:text.index(snippet)].count("\n") + 1
+
+
+def test_function_ranges_come_from_the_go_source() -> None:
+    spans = benchsrc.function_spans(SCAN)
+    starts = [_line(SCAN, f"func {n}(") for n in ("Scan", "classify", "Checksum", "Process")]
+    assert [s for s, _ in spans] == starts
+    for (start, end), nxt in zip(spans, starts[1:] + [len(SCAN.split("\n")) + 1], strict=True):
+        assert SCAN.split("\n")[end - 1] == "}" and start < end < nxt
+    assert benchsrc.function_end(SCAN, 1) == 0  # no function starts on the package comment
+    closure = "package p\n\nfunc F() func() int {\n\tg := func() int {\n\t\treturn 1 // }\n\t}\n\treturn g\n}\n"
+    assert benchsrc.function_end(closure, 4) == 6 and benchsrc.function_end(closure, 3) == 8
+
+
+def _suspect(fn: str, changed: list[Lines], d: float = 5.0) -> Suspect:
+    s = Suspect(function=fn, base_own=10.0, head_own=10.0 + d, d_own=d, own_pct=d * 10, d_cum=d, changed=changed)
+    s.why = f"{explain.cost(s)}; " + (explain.CHANGED + explain.where(changed) if changed else explain.NOT_CHANGED)
+    return s
+
+
+def test_cause_names_declarations_then_dependencies_then_the_environment() -> None:
+    unchanged = [_suspect("m/p.F", [])]
+    changed = [_suspect("m/p.G", [Lines(file="p/g.go", ranges=[[4, 6]])])]
+    assert explain.cause(changed, [], {"p/g.go": [(4, 6)]}) == ""
+    assert explain.cause(unchanged, changed, {}) == ""  # a changed function on its path explains it
+    decl = [Lines(file="p/c.go", ranges=[[3, 3]])]
+    assert "declarations outside functions at p/c.go:3" in explain.cause(unchanged, [], {"p/c.go": [(3, 3)]}, decl)
+    assert "go.sum changed" in explain.cause(unchanged, [], {"go.sum": [(1, 2)], "go.mod": [(5, 5)]})
+    assert explain.cause(unchanged, [], {}) == "the environment, a dependency or go.mod may be the cause"
+    line = explain.summary(unchanged, changed, "")
+    assert line.startswith("m/p.F: +5.0 ns/op own code (+50%); not changed here") and "changed on its path: m/p.G" in line
+    assert explain.where([Lines(file="a.go", ranges=[[3, 3], [7, 9]])]) == "a.go:3, 7–9"
+    assert explain.changed_lines(explain.Span("a.go", 5, 8), {"a.go": [(1, 2), (4, 6), (8, 12)]}) == [
+        Lines(file="a.go", ranges=[[5, 6], [8, 8]])]
+
+
+HOSTILE_FILE = "p/a`b|c<script>alert(1)</script>\n## x.go"
+HOSTILE_BENCH = "BenchmarkX/`|<img src=x onerror=y>|-2"
+
+
+def test_hostile_names_stay_text_in_the_pr_comment() -> None:
+    row = RowDoc(package="m/p", benchmark=HOSTILE_BENCH, unit="ns/op", old=Side(center=1.0, n=6),
+                 new=Side(center=2.0, n=6), delta_pct=100.0, p=0.002, significant=True, verdict="regression",
+                 threshold_pct=10)
+    e = Explanation(package="m/p", benchmark="BenchmarkX/`|<img src=x onerror=y>|", base_ns_op=1, head_ns_op=2,
+                    suspects=[_suspect("m/p.(*T).Parse", [Lines(file=HOSTILE_FILE, ranges=[[3, 4]])])],
+                    graph="x-explain/01/diff.svg")
+    md = ci.summary_markdown(CompareDoc(verdict="FAIL", rows=[row], explanations=[e]), graphs_url="https://h")
+    table = [ln for ln in md.splitlines() if ln.startswith("| `")]
+    assert len(table) == 1 and len(re.findall(r"(?<!\\)\|", table[0])) == 7, table
+    for ln in md.splitlines():
+        assert ln.count("`") % 2 == 0, ln  # every code span closed on its line
+        outside = re.sub(r"`[^`]*`", "", ln)
+        assert "<script>" not in outside and "<img" not in outside, ln
+    assert not any(ln.startswith("## x.go") for ln in md.splitlines())  # no heading injected by a newline
+    assert "`explain.(*T).Parse`" not in md and "`p.(*T).Parse` +5.0 ns/op own code (+50%)" in md
+    assert "(https://h/x-explain/01/diff.svg)" in md
+
+
+def test_recommendations_never_name_harness_or_runtime_frames() -> None:
+    hot = [{"function": "testing.(*B).Run", "flat": 90.0, "flat_pct": 60.0, "benchmark": "BenchmarkX", "per_op": True},
+           {"function": "runtime.malg", "flat": 40.0, "flat_pct": 30.0, "benchmark": "BenchmarkX", "per_op": True}]
+    only_harness = recommendations.allocations(hot, "m")
+    assert len(only_harness) == 1 and "allocate nothing in the module's own code" in only_harness[0]
+    own = hot + [{"function": "m/p.(*Buf).Grow", "flat": 16.0, "flat_pct": 10.0, "benchmark": "BenchmarkX",
+                  "per_op": True}]
+    named = recommendations.allocations(own, "m")
+    assert named == ["`m/p.(*Buf).Grow` allocates 16.0 B/op (10.0% of the loop's bytes) in BenchmarkX: consider "
+                     "reusing buffers or preallocating."]
