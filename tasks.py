@@ -211,11 +211,16 @@ def bisect(c, good, bad, bench, target=None, rounds=None):
             "controlled": "A/A, A/B +12..25% and A/B +5% (threshold 4%) on tests/quality, early stopping vs fixed "
                           "rounds side by side",
             "fidelity": "each mode's ns/op against plain go test, per result and shape (tests/fixtures/shapes, or "
-                        "--module)"})
+                        "--module)",
+            "explain": "slowdowns injected into fastjson and zap: is the slowed function named first, with its lines"})
 def quality(c, repeats=None, rounds=16, count=None, benchtime=None, paired_benchtime=None, noise=0, module=None,
-            rev="HEAD", packages=None, bench=None, controlled=False, fidelity=False):
+            rev="HEAD", packages=None, bench=None, controlled=False, fidelity=False, explain=False):
     """Measure false-alarm and detection rates: paired vs sequential on tests/quality (default), trust on a real
-    module (--module), early stopping vs fixed rounds (--controlled), or fidelity to go test (--fidelity)."""
+    module (--module), early stopping vs fixed rounds (--controlled), fidelity to go test (--fidelity), or
+    explanations of injected slowdowns (--explain)."""
+    if explain:
+        _run([sys.executable, str(ROOT / "tools" / "explain_quality.py"), "--repeats", str(repeats or 5)])
+        return
     if fidelity:
         where = Path(module).expanduser().resolve() if module else ROOT / "tests" / "fixtures" / "shapes"
         _run([sys.executable, str(ROOT / "tools" / "fidelity.py"), str(where), "--packages", packages or "./...",

@@ -99,17 +99,21 @@ def baseline_flow_aa(target: Path, packages: list[str], bench: str, benchtime: s
             "confirmed_rows": doc.confirm.results if doc.confirm else 0,
             "fail": named("regression"), "warn": named("warn"), "improved": named("improvement"),
             "inconclusive": named("inconclusive"), "resolved": doc.confirm.resolved if doc.confirm else [],
+            "explanations": [artifacts.to_dict(e) for e in doc.explanations],
             "shift": doc.shift, "rows": len(doc.rows), "varies": sum(1 for r in doc.rows if r.varies_with_n)}
 
 
 def run_paired(target: Path, base: str, head: str, packages: list[str], bench: str, benchtime: str, cache: Path,
-               early: bool, opts: Options) -> tuple[Comparison, PairedFacts, float]:
+               early: bool, opts: Options, explained: list[Any] | None = None) -> tuple[Comparison, PairedFacts, float]:
+    """A paired comparison (its explanations appended to ``explained`` when given)."""
     pc = parse(settings()).paired
     plan = paired.Plan(target=target, base_rev=base, head_rev=head, patterns=packages, bench=bench,
                        rounds=pc.rounds, confirm_rounds=pc.confirm_rounds, benchtime=benchtime,
                        order="alternate", timeout="30m", changed_only=False, cache=cache, early_stop=early)
     t0 = time.monotonic()
     out = paired.execute(plan, opts)
+    if explained is not None:
+        explained += [artifacts.to_dict(e) for e in out.explanations]
     return out.comparison, out.facts, time.monotonic() - t0
 
 

@@ -100,7 +100,8 @@ def test_pull_requests_sharded_paired_and_fork_safe(origin: Path, tmp_path: Path
                cwd=pr).returncode == 0
     summary = tmp_path / "summary.md"
     fast = {**FAST, "modes.quick.packages": ["./..."]}  # both packages: the shards split them
-    code, out = pr_jobs(pr, fast, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(summary)})
+    run_url = "https://ci.example/acme/app/actions/runs/7"
+    code, out = pr_jobs(pr, fast, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(summary), "RUN_URL": run_url})
     assert code == 1, out
     assert "::error title=benchpipe regression::BenchmarkEvaluate-" in out
     text = summary.read_text()
@@ -111,12 +112,20 @@ def test_pull_requests_sharded_paired_and_fork_safe(origin: Path, tmp_path: Path
     ns = next(r for r in data["rows"] if r["unit"] == "ns/op" and r["benchmark"].startswith("BenchmarkEvaluate-"))
     assert ns["verdict"] == "regression" and ns["delta_pct"] > 10
     assert data["paired"]["base"] == git(pr, "merge-base", "HEAD", "origin/main")
+    # the shard that ran it explained it; the merge kept it: the audit the constant switched on, not changed
+    # in the diff, which changed a declaration outside any function
+    why = next(e for e in data["explanations"] if e["benchmark"] == "BenchmarkEvaluate")
+    assert why["suspects"][0]["function"].endswith("core.auditDecision") and not why["suspects"][0]["changed"], why
+    assert "pkg/core/evaluate.go:11" in why["cause"], why
+    assert "**Why**" in text and "`core.auditDecision` +" in text and f"]({run_url}) (`paired-" in text, text
+    assert (pr / "reports" / "shards" / why["graph"]).exists()
 
     aa = clone(origin, tmp_path / "aa", "pr-aa")
-    code, out = pr_jobs(aa, FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(tmp_path / "s2.md")})
+    code, out = pr_jobs(aa, FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(tmp_path / "s2.md"), "RUN_URL": ""})
     assert code == 0, out
     assert "::error" not in out and (tmp_path / "s2.md").read_text().startswith("## benchpipe: PASS")
-    code, out = pr_jobs(aa, FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(tmp_path / "s3.md")}, lose=2)
+    code, out = pr_jobs(aa, FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(tmp_path / "s3.md"), "RUN_URL": ""},
+                        lose=2)
     assert code == 2 and "shard 2/3: missing" in out, out  # a lost shard never passes
 
 

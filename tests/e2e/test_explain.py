@@ -62,7 +62,7 @@ def test_paired_compare_names_the_changed_function_and_its_lines(tmp_path: Path)
     assert "explain.Scan +" in stdout and f"changed in this diff: scan.go:{first}–{last}" in stdout, stdout
     comment = tmp_path / "comment.md"
     p = run(["benchpipe", "annotate", str(tmp_path / "pr.json"), "--comment", str(comment), "--graphs-url",
-             "https://ci.example/artifacts"])
+             "https://ci.example/artifacts/{graph}"])
     assert p.returncode == 0, p.stderr
     md = comment.read_text()
     assert "`explain.Scan` +" in md and f"`scan.go:{first}–{last}`" in md, md

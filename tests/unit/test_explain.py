@@ -64,7 +64,7 @@ def test_hostile_names_stay_text_in_the_pr_comment() -> None:
     e = Explanation(package="m/p", benchmark="BenchmarkX/`|<img src=x onerror=y>|", base_ns_op=1, head_ns_op=2,
                     suspects=[_suspect("m/p.(*T).Parse", [Lines(file=HOSTILE_FILE, ranges=[[3, 4]])])],
                     graph="x-explain/01/diff.svg")
-    md = ci.summary_markdown(CompareDoc(verdict="FAIL", rows=[row], explanations=[e]), graphs_url="https://h")
+    md = ci.summary_markdown(CompareDoc(verdict="FAIL", rows=[row], explanations=[e]), graphs_url="https://h/{graph}")
     table = [ln for ln in md.splitlines() if ln.startswith("| `")]
     assert len(table) == 1 and len(re.findall(r"(?<!\\)\|", table[0])) == 7, table
     for ln in md.splitlines():

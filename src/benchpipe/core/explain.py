@@ -122,7 +122,8 @@ def _suspect(fn: str, b: Cost, h: Cost, base_total: float, head_total: float, un
     changed = changed_lines(span, hunks)
     s = Suspect(function=fn, unit=unit, base_own=base_own, head_own=head_own, d_own=head_own - base_own,
                 own_pct=(head_own / base_own - 1) * 100 if base_own > 0 else None,
-                d_cum=h.cum * head_total - b.cum * base_total, changed=changed,
+                base_flat=b.flat * base_total, head_flat=h.flat * head_total, base_cum=b.cum * base_total,
+                head_cum=h.cum * head_total, d_cum=h.cum * head_total - b.cum * base_total, changed=changed,
                 file=span.file if span else "", start_line=span.start if span else 0,
                 end_line=span.end if span else 0)
     s.why = f"{cost(s)}; " + (f"{CHANGED}{where(changed)}" if changed else NOT_CHANGED)

@@ -42,8 +42,16 @@ def markdown(e: Explanation, graph_url: str = "") -> list[str]:
         out.append(f"  - {NO_CHANGED_FUNCTION}: {_md_plain(e.cause)}")
     out += [f"  - note: {_md_plain(n)}" for n in e.notes]
     if graph_url and e.graph:
-        out.append(f"  - [call graph coloured by change]({graph_url.rstrip('/')}/{e.graph})")
+        out.append(graph_link(graph_url, e.graph))
     return out
+
+
+def graph_link(url: str, graph: str) -> str:
+    """A link to a call graph the workflow uploaded: ``url`` with ``{graph}`` replaced by its path, or ``url``
+    itself (a run's page, where the artifact is) with the path named."""
+    if "{graph}" in url:
+        return f"  - [call graph coloured by change]({url.replace('{graph}', graph)})"
+    return f"  - [call graph coloured by change]({url}) (`{code_escape(graph)}` in the uploaded reports)"
 
 
 def _md_plain(s: str) -> str:

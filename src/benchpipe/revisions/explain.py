@@ -178,6 +178,7 @@ def explain_one(base: Side, head: Side, job: Job, samples: RoundValues, diff: Di
                 profile_cfg: ProfileSection, cpu: str, timeout: str, stall_s: float) -> Explanation:
     """Profile one result on both sides and explain it (a failure to profile is a note)."""
     pkg, name = job.ref
+    t0 = time.monotonic()
     try:
         cpu_p, mem_p, how = profile_pair(base, head, job, cpu, timeout, stall_s)
     except (BenchpipeError, pprof.ProfileError) as e:
@@ -190,6 +191,7 @@ def explain_one(base: Side, head: Side, job: Job, samples: RoundValues, diff: Di
     out = explain(pkg, name, side["base"], side["head"], diff.module, span_of, diff.hunks, allocs, job.sign,
                   diff.declarations)
     out.runs, out.diff = how, diff.spec
+    out.seconds, out.budget_s = round(time.monotonic() - t0, 1), round(job.budget_s, 1)
     out.graph = _graph(cpu_p, out, job.workdir, profile_cfg)
     return out
 

@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
     p.add_argument("--comment", help="write the PR comment body here")
     p.add_argument("--title", default="benchpipe")
     p.add_argument("--graphs-url", default="",
-                   help="where the workflow uploaded the compare's explain directory: links to the call graphs")
+                   help="where the workflow uploaded the call graphs beside the compare JSON: a URL with {graph} "
+                        "(the graph's path), or the run's page (the link names the path in the artifact)")
     p.set_defaults(fn=run)
 
 
