@@ -145,7 +145,9 @@ def explained(explanations: list[dict[str, Any]], func: str, file: str, lines: l
                                                                           for r in c["ranges"])
                                           for c in s.get("changed", []))]
     return {"explained": len(mine), "top_is_func": len(named), "with_lines": len(with_lines),
-            "tops": sorted({s.get("function", "") for s in top})}
+            "tops": sorted({s.get("function", "") for s in top}),
+            "seconds": round(sum(e.get("seconds", 0.0) for e in explanations), 1),
+            "budget_s": round(sum(e.get("budget_s", 0.0) for e in explanations), 1)}
 
 
 def judge(fail: list[str], warn: list[str], inconclusive: list[str], target: str, unchanged: str) -> dict[str, Any]:
@@ -232,8 +234,10 @@ def summary(res: dict[str, Any]) -> str:
                 n = sum(r[flow]["explain"]["explained"] for r in runs)
                 top = sum(r[flow]["explain"]["top_is_func"] for r in runs)
                 both = sum(r[flow]["explain"]["with_lines"] for r in runs)
+                secs = sum(r[flow]["explain"].get("seconds", 0.0) for r in runs)
+                budget = sum(r[flow]["explain"].get("budget_s", 0.0) for r in runs)
                 lines.append(f"    explained regressions: {n}; {res['func']} named first in {top}/{n}, with the "
-                             f"injected lines in {both}/{n}")
+                             f"injected lines in {both}/{n}; profiling {secs:.0f}s for a budget of {budget:.0f}s")
     return "\n".join(lines)
 
 

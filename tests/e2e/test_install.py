@@ -1,12 +1,15 @@
-"""The runtime contract: ``pip install .`` with no extras gives a ``benchpipe`` that runs the whole
-pipeline. The project is installed into a fresh virtual environment (no system site-packages, so
-test extras cannot hide a missing dependency) and ``dvc repro`` runs bench → report on the example
-with only that environment's executables on PATH (plus Go, git and dot)."""
+"""The runtime contract and adoption: a wheel built from this repository, installed with no extras into a
+fresh virtual environment (no system site-packages, so test extras cannot hide a missing dependency),
+gives a ``benchpipe`` that runs the whole pipeline (``dvc repro`` on the example), and that ``benchpipe
+init`` puts into a team's own Go repository (google/uuid, fetched through the Go module proxy), where
+``invoke quick``, ``invoke baseline``, ``invoke compare`` and ``dvc repro`` then work. Only that
+environment's executables are on PATH (plus Go, git and dot)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,35 +18,125 @@ from pathlib import Path
 import pytest
 
 from ..conftest import ROOT, make_repo, run
+from .test_paired import GIT_ENV
+
+sys.path.insert(0, str(ROOT / "tests" / "corpus"))
+import fetch  # noqa: E402
+
+UUID = next(m for m in fetch.modules() if m.path == "github.com/google/uuid")
+FAST = {"modes.quick.benchtime": "20ms", "profile.benchtime": "200ms", "profile.min_samples": 100, "profile.max_s": 2}
 
 
-@pytest.mark.slow
-def test_plain_pip_install_runs_the_whole_pipeline(tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
-    assert subprocess.run([sys.executable, "-m", "venv", str(venv)]).returncode == 0
-    src = tmp_path / "src"
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A fresh venv holding the wheel of this checkout and its runtime dependencies; the environment that
+    puts it (and Go, git, dot) on PATH."""
+    tmp = tmp_path_factory.mktemp("install")
+    src = tmp / "src"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "reports", "build", "*.egg-info", "__pycache__",
                                                              ".dvc", ".hypothesis", ".pytest_cache", ".ruff_cache"))
-    p = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(src)],
+    p = run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check", "-w",
+             str(tmp / "dist"), str(src)], timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    wheel = next((tmp / "dist").glob("benchpipe-*.whl"))
+    venv = tmp / "venv"
+    assert subprocess.run([sys.executable, "-m", "venv", str(venv)]).returncode == 0
+    p = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
             timeout=1200)
     assert p.returncode == 0, p.stderr[-3000:]
-    repo = make_repo(tmp_path)
-    tools = tmp_path / "tools"
+    tools = tmp / "tools"
     tools.mkdir()
     for t in ("go", "git", "dot"):
         (tools / t).symlink_to(shutil.which(t))
     path = f"{venv / 'bin'}:{tools}:/usr/bin:/bin"
-    e = {"PATH": path, "VIRTUAL_ENV": str(venv), "PYTHONPATH": "",
-         "BENCHPIPE_OVERRIDES": json.dumps({"modes.quick.benchtime": "20ms", "profile.benchtime": "200ms",
-                                                 "modes.quick.profile": "all", "profile.min_samples": 100})}
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    env.update(e)
-    assert [shutil.which(t, path=path) for t in ("benchpipe", "dvc")] == [str(venv / "bin" / "benchpipe"),
-                                                                          str(venv / "bin" / "dvc")]
-    r = subprocess.run(["dvc", "repro"], cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    env.update({"PATH": path, "VIRTUAL_ENV": str(venv), "PYTHONPATH": "", **GIT_ENV, "WHEEL": str(wheel)})
+    assert [shutil.which(t, path=path) for t in ("benchpipe", "dvc", "invoke")] == [
+        str(venv / "bin" / t) for t in ("benchpipe", "dvc", "invoke")]
+    return env
+
+
+def _in(env: dict[str, str], cwd: Path, *argv: str, overrides: dict | None = None,
+        timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    e = {**env, **({"BENCHPIPE_OVERRIDES": json.dumps(overrides)} if overrides is not None else {})}
+    return subprocess.run(list(argv), cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_plain_pip_install_runs_the_whole_pipeline(venv: dict[str, str], tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    r = _in(venv, repo, "dvc", "repro", overrides={**FAST, "modes.quick.profile": "all"})
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     assert "internal error" not in r.stderr and "ModuleNotFoundError" not in r.stderr
     report = (repo / "reports" / "report.md").read_text()
     assert "### Quick Metrics" in report and "BenchmarkEvaluate" in report
     assert "### CPU Profile" in report and list((repo / "reports" / "graphs").glob("*.svg"))
     assert json.loads((repo / "reports" / "metrics.json").read_text())["benchmarks"]
+
+
+SPIN = "\t{\n\t\ts := 1\n\t\tfor i := 0; i < 3000; i++ {\n\t\t\ts = s*31 + i\n\t\t}\n\t\tif s == 0 {\n\t\t\tpanic(s)\n\t\t}\n\t}\n"
+
+
+def team_repo(tmp_path: Path) -> Path:
+    """A team's repository: google/uuid at its pinned version (Go module proxy), cloned with an origin."""
+    root = fetch.cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    origin = fetch.fetch(UUID, root)
+    repo = tmp_path / "uuid"
+    assert run(["git", "clone", "-q", str(origin), str(repo)], env=GIT_ENV).returncode == 0
+    return repo
+
+
+@pytest.mark.slow
+def test_init_in_a_teams_repository_then_quick_baseline_compare_and_repro(venv: dict[str, str],
+                                                                         tmp_path: Path) -> None:
+    repo = team_repo(tmp_path)
+    p = _in(venv, repo, "benchpipe", "init", "--pip", venv["WHEEL"])
+    assert p.returncode == 0, p.stderr
+    wrote = dict(reversed(ln.split(None, 1)) for ln in p.stdout.splitlines() if ln.startswith("  "))
+    for f in ("dvc.yaml", "params.yaml", "tasks.py", ".github/workflows/benchmarks.yml", "benchpipe.gitlab-ci.yml",
+              ".dvc/"):
+        assert wrote.get(f) == "wrote", (f, p.stdout)
+    assert "invoke quick" in p.stdout and "invoke baseline" in p.stdout
+    assert 'target: "."' in (repo / "params.yaml").read_text()
+    assert run(["git", "add", "-A"], cwd=repo).returncode == 0
+    assert run(["git", "commit", "-qm", "benchpipe init"], cwd=repo, env=GIT_ENV).returncode == 0
+    again = _in(venv, repo, "benchpipe", "init", "--pip", venv["WHEEL"])
+    assert again.returncode == 0 and "wrote" not in again.stdout, again.stdout  # a second init changes nothing
+    assert run(["git", "status", "--porcelain"], cwd=repo).stdout == ""
+
+    fast = {**FAST, "modes.quick.bench": "^BenchmarkUUID_String$|^BenchmarkNew$|^BenchmarkParse$"}
+    q = _in(venv, repo, "invoke", "quick", overrides=fast)
+    assert q.returncode == 0, (q.stdout + q.stderr)[-3000:]
+    assert "BenchmarkUUID_String" in (repo / "reports" / "report.md").read_text()
+    b = _in(venv, repo, "invoke", "baseline", overrides=fast)
+    assert b.returncode == 0, (b.stdout + b.stderr)[-3000:]
+    assert (repo / "baselines" / "main.txt").exists() or (repo / "baselines" / "main" / "bench.txt").exists()
+    assert run(["git", "add", "-A"], cwd=repo).returncode == 0
+    assert run(["git", "commit", "-qm", "baseline"], cwd=repo, env=GIT_ENV).returncode == 0
+
+    src = repo / "uuid.go"
+    text = src.read_text()
+    m = re.search(r"^func \(uuid UUID\) String\(\) string \{\n", text, re.M)
+    assert m
+    src.write_text(text[:m.end()] + SPIN + text[m.end():])  # String does ~1 µs more work: a regression
+    first = text[:m.end()].count("\n") + 1
+    c = _in(venv, repo, "invoke", "compare", overrides=fast)
+    assert c.returncode == 1, (c.stdout + c.stderr)[-3000:]
+    doc = json.loads((repo / "reports" / "run" / "compare.json").read_text())
+    why = next(e for e in doc["explanations"] if e["benchmark"] == "BenchmarkUUID_String")
+    assert why["suspects"][0]["function"] == "github.com/google/uuid.UUID.String", why
+    assert why["suspects"][0]["changed"] == [{"file": "uuid.go", "ranges": [[first, first + SPIN.count("\n") - 1]]}]
+    assert "`uuid.UUID.String` +" in (repo / "reports" / "report.md").read_text()
+
+    r = _in(venv, repo, "dvc", "repro", overrides=fast)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert "internal error" not in r.stderr and "ModuleNotFoundError" not in r.stderr
+
+
+def test_init_refuses_a_directory_without_a_go_module(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("not Go\n")
+    assert run(["git", "init", "-q"], cwd=tmp_path).returncode == 0
+    p = run(["benchpipe", "init"], cwd=tmp_path)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "no Go module" in p.stderr, p.stderr
+    assert sorted(x.name for x in tmp_path.iterdir()) == [".git", "README.md"]  # nothing written

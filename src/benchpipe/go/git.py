@@ -43,8 +43,18 @@ def resolve(root: Path, rev: str) -> str:
     return p.stdout.strip()
 
 
+# benchpipe's own files where the pipeline sits in the module's directory (`benchpipe init` with target "."):
+# a run rewrites some of them (dvc.lock, params.run.yaml), and none is the code measured.
+PIPELINE_FILES = ("dvc.yaml", "dvc.lock", "params.yaml", "params.run.yaml", "tasks.py", "baselines", "reports",
+                  ".dvc", ".dvcignore", ".gitignore", ".github", "benchpipe.gitlab-ci.yml")
+
+
 def is_dirty(root: Path, rel: Path) -> bool:
-    return bool(git(["status", "--porcelain", "--", str(rel) or "."], root))
+    """Whether the module at ``rel`` of the repository ``root`` has uncommitted changes (benchpipe's own
+    pipeline files apart)."""
+    rel_s = rel.as_posix() if str(rel) not in ("", ".") else ""
+    spec = [rel_s or "."] + [f":(exclude){rel_s + '/' if rel_s else ''}{p}" for p in PIPELINE_FILES]
+    return bool(git(["status", "--porcelain", "--", *spec], root))
 
 
 def changed_files(root: Path, base: str, head: str | None, rel: Path) -> list[Path]:

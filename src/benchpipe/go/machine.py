@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.core.errors import BenchpipeError
+from benchpipe.go import git as gitrev
 
 
 def require(tool: str, hint: str = "") -> str:
@@ -49,7 +50,8 @@ def git_state(target: Path) -> dict[str, Any]:
     commit = _run(["git", "rev-parse", "HEAD"], target)
     if not commit:
         return {"commit": "", "dirty": None, "branch": ""}
-    dirty = bool(_run(["git", "status", "--porcelain", "--", "."], target))
+    top = Path(_run(["git", "rev-parse", "--show-toplevel"], target))
+    dirty = gitrev.is_dirty(top, target.resolve().relative_to(top.resolve()))
     branch = _run(["git", "rev-parse", "--abbrev-ref", "HEAD"], target)
     if branch == "HEAD":  # a detached checkout (CI): the branch the CI system says it built
         branch = (os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME")

@@ -26,6 +26,7 @@ from benchpipe.core.artifacts import Explanation, Lines
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.explain import SideProfile, Span, SpanOf, explain, in_module, package_of, shares
 from benchpipe.core.settings import ProfileSection
+from benchpipe.core.units import go_duration_ns
 from benchpipe.go import benchsrc, toolchain
 from benchpipe.go import git as gitrev
 from benchpipe.render import callgraph
@@ -147,7 +148,9 @@ def _cpu_benchtime(job: Job, runs: int) -> str:
         return f"{int(int(job.rule.benchtime[:-1]) * scale)}x"
     if job.rule.benchtime.endswith("x"):
         return job.rule.benchtime  # the user's own Nx stands
-    return f"{each:.3g}s"
+    # a time benchtime: a run's wall time is its benchtime plus start and ramp-up, in the rounds' proportion
+    per_s = (go_duration_ns(job.rule.benchtime) or 1e8) / 1e9 / max(job.run_s, 1e-3)
+    return f"{max(each * per_s, 0.01):.3g}s"
 
 
 def profile_pair(base: Side, head: Side, job: Job, cpu: str, timeout: str,

@@ -9,6 +9,7 @@ from benchpipe.cli.commands import (
     compare,
     gate,
     history,
+    init,
     merge,
     parse,
     pipeline,
@@ -20,5 +21,5 @@ from benchpipe.cli.commands import (
     settings,
 )
 
-ALL = [bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline, annotate, settings,
+ALL = [init, bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline, annotate, settings,
        pipeline, schemas, merge, publish]

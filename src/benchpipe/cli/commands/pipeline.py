@@ -112,7 +112,29 @@ class StageFailed(Exception):
 def _call(argv: list[str], env: dict[str, str] | None = None) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
-    return subprocess.run(argv, env=env).returncode
+    if argv[0] != "dvc":
+        return subprocess.run(argv, env=env).returncode
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True, bufsize=1)
+    assert proc.stdout is not None
+    for line in quiet_dvc(proc.stdout):
+        sys.stdout.write(line)
+        sys.stdout.flush()
+    return proc.wait()
+
+
+def quiet_dvc(lines: Any) -> Any:
+    """DVC's output without its advice to ``git add dvc.lock`` and to enable auto staging, which it prints
+    on every run (what to commit is in benchpipe's README and ``benchpipe init``'s last lines)."""
+    skipping = False
+    for line in lines:
+        if line.startswith(("To track the changes with git, run:", "To enable auto staging, run:")):
+            skipping = True
+            continue
+        if skipping and (not line.strip() or line.startswith("\t") or line.strip().startswith(("git add",
+                                                                                              "dvc config"))):
+            continue
+        skipping = False
+        yield line
 
 
 def stage_code() -> int:

@@ -1,0 +1,72 @@
+"""What ``benchpipe init`` writes: the package's templates are this repository's own pipeline files, the
+workflows shipped in examples/ci are the templates rendered for this checkout, and the params.yaml it
+writes for a team's module reads as settings with that module and its packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from benchpipe.core.settings import parse
+from benchpipe.go import workspace
+from benchpipe.store import project
+
+from ..conftest import ROOT
+
+
+def test_templates_are_this_repositorys_pipeline() -> None:
+    own = (ROOT / "dvc.yaml").read_text().replace("      - src/benchpipe/render/templates\n", "")
+    assert project.template("dvc.yaml") == own  # the report stage's template is in the package there
+    assert project.template("params.yaml") == (ROOT / "params.yaml").read_text()
+    assert project.template("params.run.yaml") == (ROOT / "params.run.yaml").read_text()
+    assert project.template("reports.gitignore") == (ROOT / "reports" / ".gitignore").read_text()
+    assert project.template("benchpipe_trend.json") == (ROOT / ".dvc" / "plots" / "benchpipe_trend.json").read_text()
+    for name, shipped in (("github-benchmarks.yml", "benchmarks.yml"), ("gitlab-ci.yml", "gitlab-ci.yml")):
+        assert project.ci_template(name, ".[s3]") == (ROOT / "examples" / "ci" / shipped).read_text()
+
+
+def test_params_for_a_teams_module() -> None:
+    text = project.params_yaml("services/api", ["./internal/codec", "."])
+    data = yaml.safe_load(text)
+    assert data["target"] == "services/api" and data["modes"]["quick"]["packages"] == ["./internal/codec", "."]
+    assert data["modes"]["full"]["packages"] == ["./..."]
+    s = parse(data)
+    assert s.target == "services/api" and s.modes["quick"].package_list == ["./internal/codec", "."]
+    assert "# The Go module to benchmark" in text  # the template's comments stay
+    many = yaml.safe_load(project.params_yaml(".", [f"./p{i}" for i in range(project.QUICK_PACKAGES_MAX + 1)]))
+    assert many["modes"]["quick"]["packages"] == ["./..."]
+    workflow = yaml.safe_load(project.ci_template("github-benchmarks.yml", "benchpipe[s3]==9.9"))
+    assert workflow["env"]["BENCHPIPE_PIP"] == "benchpipe[s3]==9.9"
+    assert not any(".ci/setup" in s.get("run", "") for job in workflow["jobs"].values() for s in job["steps"])
+
+
+def test_modules_and_their_benchmark_packages(tmp_path: Path) -> None:
+    assert workspace.modules(ROOT / "examples" / "policyengine") == [(ROOT / "examples" / "policyengine").resolve()]
+    assert workspace.bench_packages(ROOT / "examples" / "policyengine") == ["./pkg/core", "./pkg/policydomain"]
+    found = workspace.modules(ROOT / "tests" / "fixtures")
+    assert (ROOT / "tests" / "fixtures" / "explain").resolve() in found and len(found) >= 3
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b" / "inner").mkdir(parents=True)
+    (tmp_path / "a" / "go.mod").write_text("module example.com/a\n")
+    (tmp_path / "b" / "go.mod").write_text("module example.com/b\n")
+    (tmp_path / "b" / "inner" / "go.mod").write_text("module example.com/b/inner\n")
+    (tmp_path / "b" / "x_test.go").write_text("package b\n\nimport \"testing\"\n\nfunc BenchmarkX(b *testing.B) {}\n")
+    (tmp_path / "b" / "inner" / "y_test.go").write_text("package inner\n\nimport \"testing\"\n\n"
+                                                        "func BenchmarkY(b *testing.B) {}\n")
+    (tmp_path / "go.work").write_text("go 1.22\n\nuse (\n\t./a\n\t./b // the service\n)\n")
+    assert workspace.modules(tmp_path) == [(tmp_path / "a").resolve(), (tmp_path / "b").resolve()]
+    assert workspace.bench_packages(tmp_path / "b") == ["."]  # the nested module's package is its own
+    assert workspace.bench_packages(tmp_path / "a") == []
+
+
+def test_dvc_advice_to_git_add_is_not_printed() -> None:
+    from benchpipe.cli.commands.pipeline import quiet_dvc
+
+    out = ("Running stage 'report':\n> benchpipe report\nUpdating lock file 'dvc.lock'\n\n"
+           "To track the changes with git, run:\n\n\tgit add dvc.lock params.run.yaml\n\n"
+           "To enable auto staging, run:\n\n\tdvc config core.autostage true\n"
+           "Use `dvc push` to send your updates to remote storage.\n")
+    kept = "".join(quiet_dvc(out.splitlines(keepends=True)))
+    assert kept == ("Running stage 'report':\n> benchpipe report\nUpdating lock file 'dvc.lock'\n\n"
+                    "Use `dvc push` to send your updates to remote storage.\n")
