@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,49 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch):
     boto3.client("s3", endpoint_url=url).create_bucket(Bucket="benchpipe")
     yield url
     server.stop()
+
+
+def build_wheel(tmp: Path) -> Path:
+    """A wheel of this checkout (built from a copy: the checkout is not written to)."""
+    src = tmp / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "reports", "build", "*.egg-info", "__pycache__",
+                                                             ".dvc", ".hypothesis", ".pytest_cache", ".ruff_cache"))
+    p = run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check", "-w",
+             str(tmp / "dist"), str(src)], timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return next((tmp / "dist").glob("benchpipe-*.whl"))
+
+
+def venv_with(tmp: Path, spec: str) -> dict[str, str]:
+    """A fresh venv (no system site-packages) with ``spec`` installed; the environment that puts it, and Go,
+    git and dot (nothing else) on PATH."""
+    venv = tmp / "venv"
+    assert subprocess.run([sys.executable, "-m", "venv", str(venv)]).returncode == 0
+    p = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", spec],
+            timeout=1200)
+    assert p.returncode == 0, p.stderr[-3000:]
+    tools = tmp / "tools"
+    tools.mkdir()
+    for t in ("go", "git", "dot", "bash"):
+        (tools / t).symlink_to(shutil.which(t))
+    path = f"{venv / 'bin'}:{tools}:/usr/bin:/bin"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env.update({"PATH": path, "VIRTUAL_ENV": str(venv), "PYTHONPATH": ""})
+    assert [shutil.which(t, path=path) for t in ("benchpipe", "dvc", "invoke")] == [
+        str(venv / "bin" / t) for t in ("benchpipe", "dvc", "invoke")]
+    return env
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
+def team_env(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """What a team's CI has: the wheel installed as its workflows install benchpipe (with the object-store
+    extra), in a venv of its own; ``BENCHPIPE_PIP`` is that spec."""
+    spec = f"{wheel}[s3]"
+    env = venv_with(tmp_path_factory.mktemp("team-venv"), spec)
+    env["BENCHPIPE_PIP"] = spec
+    return env

@@ -8,16 +8,14 @@ environment's executables are on PATH (plus Go, git and dot)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT, make_repo, run
+from ..conftest import ROOT, make_repo, run, venv_with
 from .test_paired import GIT_ENV
 
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))
@@ -28,32 +26,9 @@ FAST = {"modes.quick.benchtime": "20ms", "profile.benchtime": "200ms", "profile.
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A fresh venv holding the wheel of this checkout and its runtime dependencies; the environment that
-    puts it (and Go, git, dot) on PATH."""
-    tmp = tmp_path_factory.mktemp("install")
-    src = tmp / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "reports", "build", "*.egg-info", "__pycache__",
-                                                             ".dvc", ".hypothesis", ".pytest_cache", ".ruff_cache"))
-    p = run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check", "-w",
-             str(tmp / "dist"), str(src)], timeout=600)
-    assert p.returncode == 0, p.stderr[-3000:]
-    wheel = next((tmp / "dist").glob("benchpipe-*.whl"))
-    venv = tmp / "venv"
-    assert subprocess.run([sys.executable, "-m", "venv", str(venv)]).returncode == 0
-    p = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
-            timeout=1200)
-    assert p.returncode == 0, p.stderr[-3000:]
-    tools = tmp / "tools"
-    tools.mkdir()
-    for t in ("go", "git", "dot"):
-        (tools / t).symlink_to(shutil.which(t))
-    path = f"{venv / 'bin'}:{tools}:/usr/bin:/bin"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    env.update({"PATH": path, "VIRTUAL_ENV": str(venv), "PYTHONPATH": "", **GIT_ENV, "WHEEL": str(wheel)})
-    assert [shutil.which(t, path=path) for t in ("benchpipe", "dvc", "invoke")] == [
-        str(venv / "bin" / t) for t in ("benchpipe", "dvc", "invoke")]
-    return env
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The wheel with no extras in a fresh venv (the runtime contract); ``WHEEL`` is its path."""
+    return {**venv_with(tmp_path_factory.mktemp("install"), str(wheel)), **GIT_ENV, "WHEEL": str(wheel)}
 
 
 def _in(env: dict[str, str], cwd: Path, *argv: str, overrides: dict | None = None,

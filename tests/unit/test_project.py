@@ -70,3 +70,21 @@ def test_dvc_advice_to_git_add_is_not_printed() -> None:
     kept = "".join(quiet_dvc(out.splitlines(keepends=True)))
     assert kept == ("Running stage 'report':\n> benchpipe report\nUpdating lock file 'dvc.lock'\n\n"
                     "Use `dvc push` to send your updates to remote storage.\n")
+
+
+def test_readme_and_docs_links_resolve() -> None:
+    import re
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if not target.startswith(("http://", "https://", "mailto:")):
+                assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
+    assert len((ROOT / "README.md").read_text().splitlines()) < 200
+
+
+def test_peak_rss_units_per_system() -> None:
+    from benchpipe.core import portable
+
+    assert portable.maxrss_kb(204_800, "linux") == 204_800  # KiB already
+    assert portable.maxrss_kb(209_715_200, "darwin") == 204_800  # bytes on macOS

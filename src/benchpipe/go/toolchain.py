@@ -36,7 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchpipe.core import benchfmt, goroutines
+import psutil
+
+from benchpipe.core import benchfmt, goroutines, portable
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.go.machine import require
 
@@ -321,7 +323,10 @@ def list_benchmarks(binary: Path, pkg: Package, regex: str) -> list[str]:
 
 
 def _die_with_parent() -> None:
-    """In the child: get SIGKILL when benchpipe dies, so no benchmark outlives an interrupted run."""
+    """In the child: get SIGKILL when benchpipe dies, so no benchmark outlives an interrupted run (Linux;
+    elsewhere :func:`run_binary` kills it on exit or interrupt: :mod:`benchpipe.core.portable`)."""
+    if not portable.linux_calls():
+        return
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -359,13 +364,12 @@ class RunResult:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process and its reaped children (``/proc/PID/stat``), or None."""
+    """User + system CPU time of a process and its reaped children (psutil: Linux, macOS, ...), or None."""
     try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        t = psutil.Process(pid).cpu_times()
+    except (psutil.Error, OSError):
         return None
-    f = raw.rsplit(")", 1)[1].split()  # f[0] is field 3 (state)
-    return sum(int(x) for x in f[11:15]) / os.sysconf("SC_CLK_TCK")
+    return t.user + t.system + t.children_user + t.children_system
 
 
 class _Progress:
@@ -459,7 +463,8 @@ def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], N
         b = goroutines.blocked(output, root)
         stall.where = b.describe(root) if b else ""
         stall.dump = output
-    return RunResult(proc.returncode, output, rusage.ru_maxrss, time.monotonic() - t0, started, stall)
+    return RunResult(proc.returncode, output, portable.maxrss_kb(rusage.ru_maxrss), time.monotonic() - t0, started,
+                     stall)
 
 
 def cwd_module(d: Path) -> Path:

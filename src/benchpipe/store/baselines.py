@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchpipe.core import benchfmt
+from benchpipe.core import benchfmt, portable
 from benchpipe.core.artifacts import BenchMeta
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.store import artifacts, atomic
@@ -90,7 +90,10 @@ def _fsync_tree(top: Path) -> None:
 
 
 def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two directories (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    """Atomically swap two directories (Linux renameat2 RENAME_EXCHANGE); False where unsupported
+    (:mod:`benchpipe.core.portable`)."""
+    if not portable.linux_calls():
+        return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         fn = libc.renameat2
