@@ -91,7 +91,7 @@ def corpus(c, ci=False, only=None, mode="quick"):
 def fuzz(c, cases=100_000):
     """Long fuzzing run of the benchfmt / go test -json reader and the pprof decoder."""
     os.environ["BENCHPIPE_FUZZ_CASES"] = str(cases)
-    run(c, [sys.executable, "-m", "pytest", "-q", str(ROOT / "tests" / "test_fuzz.py")])
+    run(c, [sys.executable, "-m", "pytest", "-q", str(ROOT / "tests" / "e2e" / "test_fuzz.py")])
 
 
 ns = collection(ROOT)

@@ -94,7 +94,8 @@ def test_one_flag_builder() -> None:
     (("modes", "quick", "bench"), "([", "modes.quick.bench: invalid regular expression '(['"),
     (("bench", "stall_s"), "1m", "bench.stall_s: expected a number, got '1m'"),
 ])
-def test_params_are_validated(tmp_path, path, value, message) -> None:
+def test_params_are_validated(tmp_path, monkeypatch, path, value, message) -> None:
+    monkeypatch.chdir(tmp_path)  # a stage's error file goes to ./reports/run: never into the checkout
     import contextlib
     import io
 

@@ -106,11 +106,6 @@ def _boundary(grid, g, step: float, scale: float, gain: float) -> float:  # noqa
     return hi
 
 
-def level_at(rounds: int, alpha: float, n: int) -> float | None:
-    """The nominal level of the look after ``n`` rounds; None when ``n`` is no look."""
-    return dict(levels(rounds, alpha)).get(n)
-
-
 def settled(ratio_lo: float, ratio_hi: float, threshold_pct: float, higher_better: bool) -> bool:
     """A significant change's verdict cannot move: better, or worse with the interval of the median ratio
     wholly beyond the threshold (a regression) or wholly within it (a warning)."""

@@ -285,6 +285,12 @@ def overall(rows: list[Row]) -> str:
 
 
 SEVERITY = {"improvement": 0, "unchanged": 0, "inconclusive": 1, "warn": 1, "regression": 2}
+RANK = {"NONE": 0, "PASS": 1, "WARN": 2, "FAIL": 3}  # the verdicts of comparisons, mildest first
+
+
+def worst(verdicts: list[str]) -> str:
+    """The most severe of several comparisons' verdicts (shards joined); NONE when there are none."""
+    return max(verdicts, key=lambda v: RANK.get(v, 0), default="NONE")
 INCONCLUSIVE = "inconclusive"
 
 

@@ -17,9 +17,8 @@ import msgspec
 from benchpipe.core import shards
 from benchpipe.core.artifacts import BenchMeta, CompareDoc, Failure
 from benchpipe.core.errors import BenchpipeError
+from benchpipe.core.verdict import worst
 from benchpipe.store import artifacts, atomic
-
-_RANK = {"NONE": 0, "PASS": 1, "WARN": 2, "FAIL": 3}
 
 
 def _shard_failure(spec: str, why: str) -> Failure:
@@ -84,7 +83,7 @@ def _merge_docs(docs: list[CompareDoc], failures: list[Failure]) -> CompareDoc:
     if not docs:
         return CompareDoc(verdict="NONE", failures=failures, note="no shard produced a comparison",
                           shards=[], warnings=[])
-    verdict = max((d.verdict for d in docs), key=lambda v: _RANK.get(v, 0))
+    verdict = worst([d.verdict for d in docs])
     if not any(d.rows for d in docs):
         verdict = "NONE"  # nothing compared in any shard: never a PASS
     first = docs[0]

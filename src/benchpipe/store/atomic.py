@@ -72,8 +72,3 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
-def read_json(path: Path | None) -> dict[str, Any]:
-    """A JSON artifact another stage wrote, or {} when there is none (no path, or the file is missing)."""
-    if path is None or not path.exists():
-        return {}
-    return json.loads(path.read_text())

@@ -34,7 +34,7 @@ from typing import Any
 
 import duckdb
 
-from benchpipe.core import benchfmt
+from benchpipe.core import benchfmt, shards
 from benchpipe.core.artifacts import BenchMeta, HistoryRun, RunSettings
 from benchpipe.core.benchfmt import Parsed
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
@@ -69,7 +69,8 @@ def _write(con: duckdb.DuckDBPyConnection, select: str, args: list[Any], store: 
 
 def append(hist: Path | str | Store, parsed: Parsed, meta: BenchMeta, when: datetime | None = None,
            run_id: str | None = None, opts: Options | None = None, shard: str = "") -> str:
-    """Store one run (or one shard of it: ``shard``, e.g. ``2of3``); returns its run id. A run without
+    """Store one run (or one shard of it: ``shard``, ``K/N`` as everywhere, ``KofN`` in object names); returns
+    its run id. A run without
     results is not stored.
 
     Each (package, benchmark, unit) is summarised by :meth:`Options.summary` (the rules of ``opts``),
@@ -80,7 +81,7 @@ def append(hist: Path | str | Store, parsed: Parsed, meta: BenchMeta, when: date
     when = when or parse_time(meta.start_time) or datetime.now(UTC)
     rid = run_id or new_run_id(when, meta.commit)
     head = HistoryRun.of(rid, when.isoformat(), meta)
-    name = f"{rid}.{shard}.parquet" if shard else f"{rid}.parquet"
+    name = f"{rid}.{shards.suffix(shard)}.parquet" if shard else f"{rid}.parquet"
     pkgs, names, units, idx, values = [], [], [], [], []
     seen: dict[tuple[str, str], int] = {}
     for r in parsed.results:

@@ -33,10 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = params.load(args.params)
     store = objstore.open_store(args.history) if args.history else objstore.configured(settings.history.store)
-    from benchpipe.core import shards
-
-    spec = args.shard or settings.bench.shard
-    shard = shards.suffix(spec) if spec else ""
+    shard = args.shard or settings.bench.shard or ""
     doc = record.run(Path(args.raw), Path(args.meta), store, Options.from_settings(settings.compare), Path(args.out),
                      Path(args.dvc_out), shard)
     if doc.stored:

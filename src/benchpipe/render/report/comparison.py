@@ -19,7 +19,7 @@ def comparison(doc: CompareDoc) -> dict[str, Any]:
     warned = [f"{r.benchmark} {r.unit}: {'; '.join(r.warnings) or 'worse but within threshold'}"
               for r in doc.rows if r.verdict in ("warn", "inconclusive")]
     return {"cmp": table(doc) if doc.rows else None, "cmp_note": doc.note or "No baseline to compare with.",
-            "verdict": doc.verdict if doc.rows else "PASS (no baseline)", "threshold": doc.threshold_pct,
+            "verdict": doc.verdict if doc.rows else "NONE (no baseline)", "threshold": doc.threshold_pct,
             "alpha": doc.alpha, "flagged": flagged, "warned": warned,
             "why": [line for e in doc.explanations for line in explain.markdown(e)]}
 

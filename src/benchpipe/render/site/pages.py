@@ -33,7 +33,7 @@ def _change_cls(v: float | None) -> str:
     return "" if v is None or abs(v) < 0.05 else ("up" if v > 0 else "down")
 
 
-def commit_link(site: Site, commit: str, prefix: str = "") -> str:
+def commit_link(site: Site, commit: str) -> str:
     """A commit's short form, linked through ``publish.commit_url`` when it is an http(s) template."""
     short = esc(commit[:12] or "-")
     url = site.commit_url
