@@ -93,6 +93,7 @@ def test_one_flag_builder() -> None:
     (("compare", "threshold_pct"), "ten", "compare.threshold_pct: expected a number, got 'ten'"),
     (("modes", "quick", "bench"), "([", "modes.quick.bench: invalid regular expression '(['"),
     (("bench", "stall_s"), "1m", "bench.stall_s: expected a number, got '1m'"),
+    (("report", "targets", 0, "critical"), "soon", "report.targets[0].critical: cannot read quantity 'soon'"),
 ])
 def test_params_are_validated(tmp_path, monkeypatch, path, value, message) -> None:
     monkeypatch.chdir(tmp_path)  # a stage's error file goes to ./reports/run: never into the checkout

@@ -121,7 +121,9 @@ class ProfileSection(_Section, kw_only=True):
 
 
 class Target(_Section, kw_only=True):
-    """A row of the report's Performance Targets: the worst matching median is judged."""
+    """A row of the report's Performance Targets: the worst matching median is judged (:meth:`judge`).
+    ``target`` and ``critical`` are quantities in the unit (``1ms``, ``10KB``, ``5000``), read here: a bad
+    one is an error of params.yaml, not of the report."""
 
     _REGEX = ("benchmark",)
     metric: str
@@ -129,6 +131,24 @@ class Target(_Section, kw_only=True):
     unit: str = "ns/op"
     target: str | float
     critical: str | float
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from benchpipe.core.units import parse_quantity
+
+        for name in ("target", "critical"):
+            try:
+                parse_quantity(getattr(self, name), self.unit)
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from None
+
+    def judge(self, worst: float) -> str:
+        """PASS under the target, WARN under the critical mark, else FAIL."""
+        from benchpipe.core.units import parse_quantity
+
+        if worst < parse_quantity(self.target, self.unit):
+            return "PASS"
+        return "WARN" if worst < parse_quantity(self.critical, self.unit) else "FAIL"
 
 
 class ReportSection(_Section, kw_only=True):

@@ -188,3 +188,24 @@ def format_value(v: float, scale: tuple[int, float, str]) -> str:
         return "∞" if v > 0 else "-∞"
     prec, factor, prefix = scale
     return f"{v / factor:.{prec}f}{prefix}"
+
+
+_SIZE = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+_TIME = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def parse_quantity(s: str | float, unit: str) -> float:
+    """'1ms' -> 1e6 (ns) for ns/op; '10KB' -> 10240 for B/op; plain numbers as they are."""
+    if isinstance(s, int | float):
+        return float(s)
+    m = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Zµ]*)\s*", str(s))
+    if not m:
+        raise ValueError(f"cannot read quantity {s!r}")
+    num, suf = float(m.group(1)), m.group(2)
+    if not suf:
+        return num
+    if suf.lower() in _SIZE:
+        return num * _SIZE[suf.lower()]
+    if suf in _TIME:
+        return num * _TIME[suf]
+    raise ValueError(f"unknown suffix in {s!r}")

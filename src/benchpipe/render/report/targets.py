@@ -1,4 +1,5 @@
-"""The Performance Targets section: each target judged on the worst matching median."""
+"""The Performance Targets section: each target judged (:meth:`benchpipe.core.settings.Target.judge`) on the
+worst matching median."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import re
 from typing import Any
 
 from benchpipe.core.settings import Target
-from benchpipe.render.report.fmt import fmt_median, parse_quantity
+from benchpipe.render.report.fmt import fmt_median
+
+_MARK = {"PASS": "✅ PASS", "WARN": "⚠️ WARN", "FAIL": "❌ FAIL"}
 
 
 def evaluate_targets(targets: list[Target], med: dict[tuple[str, str], float]) -> list[dict[str, Any]]:
@@ -14,13 +17,12 @@ def evaluate_targets(targets: list[Target], med: dict[tuple[str, str], float]) -
     for t in targets:
         pat = re.compile(t.benchmark)
         vals = [v for (name, u), v in med.items() if u == t.unit and pat.search(name)]
-        target, critical = parse_quantity(t.target, t.unit), parse_quantity(t.critical, t.unit)
         if not vals:
             measured, status = "not measured", "—"
         else:
             worst = max(vals)
             measured = fmt_median(worst, t.unit) + f" {t.unit}"
-            status = "✅ PASS" if worst < target else "⚠️ WARN" if worst < critical else "❌ FAIL"
+            status = _MARK[t.judge(worst)]
         out.append({"metric": t.metric, "target": t.target, "critical": t.critical, "measured": measured,
                     "status": status})
     return out
