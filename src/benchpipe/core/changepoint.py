@@ -110,6 +110,19 @@ def detect_long(series: list[float], level: float = 0.05, permutations: int = 19
     return sorted(found, key=lambda cp: cp.index)
 
 
+MIN_RUNS = 6  # fewer runs than this: no change point is looked for (each side needs min_size 3)
+LONG = 120  # longer series take the screened search (the exact test is O(n^2) per permutation)
+
+
+def changes(series: list[float]) -> list[ChangePoint]:
+    """The change points of a history's series: the one policy the report, ``benchpipe history --changes``
+    and the dashboard use, so they agree on a series. None below :data:`MIN_RUNS` runs; :func:`detect` up to
+    :data:`LONG` runs, :func:`detect_long` beyond."""
+    if len(series) < MIN_RUNS:
+        return []
+    return detect(series) if len(series) <= LONG else detect_long(series)
+
+
 def _t_split(x: np.ndarray, min_size: int, screen_t: float = 4.0, min_change_pct: float = 5.0) -> int | None:
     """The split of ``x`` (log values) with the largest Welch t statistic, if it exceeds ``screen_t`` and the
     means on its two sides differ by at least ``min_change_pct`` (what :func:`detect` would keep)."""

@@ -2,7 +2,7 @@
 
 Reads every summary row of the history store (local or object store), splits it into series (module,
 package, benchmark, unit, branch), finds each series' change points over its whole history
-(:func:`benchpipe.core.changepoint.detect_long`), takes the baseline branch's newest values and the
+(:func:`benchpipe.core.changepoint.changes`), takes the baseline branch's newest values and the
 profiles the saved baselines kept (``baselines/*/profile/**/{cpu,diff}.svg``), and writes the site.
 An empty history gives a site whose index says how to record a run.
 """
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchpipe.core.changepoint import detect_long
+from benchpipe.core.changepoint import changes
 from benchpipe.core.settings import PublishSection
 from benchpipe.core.units import finite
 from benchpipe.render import site
@@ -36,7 +36,7 @@ def series_of(cols: dict[str, Any]) -> list[site.Series]:
         s.center = [float(v) for v in cols["center"][start:i]]
         s.lo, s.hi = ([finite(v) for v in cols[k][start:i]] for k in ("lo", "hi"))
         s.commit = [c or "" for c in s.commit]
-        s.changes = detect_long(s.center) if len(s.center) >= 6 else []
+        s.changes = changes(s.center)
         out.append(s)
         start = i
     return out

@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
     series: list[dict[str, Any]] = []
 
     def flush() -> None:
-        if args.changes and len(series) >= 6:
-            for cp in changepoint.detect([r["center"] for r in series]):
+        if args.changes:
+            for cp in changepoint.changes([r["center"] for r in series]):
                 r = series[cp.index]
                 sys.stdout.write(f"  change point: {cp.change_pct:+.1f}% from run {r['run_id']} (commit "
                                  f"{r['commit'][:12]}), p={cp.p:.3f}\n")

@@ -17,7 +17,7 @@ def trend_entry(name: str, cols: dict[str, Any], graphs: Path, report_dir: Path)
     pts = [{"run_id": str(cols["run_id"][i]), "time": str(cols["time"][i]), "commit": str(cols["commit"][i]),
             "center": float(cols["center"][i]), "lo": finite(cols["lo"][i]), "hi": finite(cols["hi"][i])}
            for i in range(len(cols["center"]))]
-    cps = changepoint.detect([p["center"] for p in pts]) if len(pts) >= 6 else []
+    cps = changepoint.changes([p["center"] for p in pts])
     dest = graphs / f"trend-{benchfmt.slug(name)}.svg"
     atomic.write_text(dest, trend.svg(name, "ns/op", pts, cps))
     return {"benchmark": name, "svg": os.path.relpath(dest, report_dir), "runs": len(pts),
