@@ -31,7 +31,7 @@ from __future__ import annotations
 import gc
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from math import isfinite
@@ -442,71 +442,96 @@ def _columns(data: bytes, path: str) -> FileValues | None:
     return FileValues(ordered, out.units, out.errors, dict(first_config or {}))
 
 
+Group = tuple[Sequence[int], list[bytes], int]  # (line indices, the lines' tokens, fields per line)
+
+
+def _groups(chunk: bytes, n_lines: int) -> list[Group] | None:
+    """The chunk's lines grouped by their number of fields (one group when all have the same); None when
+    one benchmark has lines of several field counts (the line reader keeps their order)."""
+    toks = chunk.split()
+    k, rem = divmod(len(toks), n_lines)
+    if rem == 0 and k >= 4 and not k % 2 and toks[0].startswith(b"Benchmark") and \
+            toks[-k].startswith(b"Benchmark"):  # _unit_columns checks every name
+        return [(range(n_lines), toks, k)]
+    by_k: dict[int, tuple[list[int], list[bytes]]] = {}
+    for i, ln in enumerate(chunk.split(b"\n")):
+        f = ln.split()
+        idx, acc = by_k.setdefault(len(f), ([], []))
+        idx.append(i)
+        acc += f
+    groups: list[Group] = [(idx, acc, n) for n, (idx, acc) in by_k.items()]
+    names_per_group = [set(acc[::n]) for _, acc, n in groups]
+    if sum(map(len, names_per_group)) != len(set().union(*names_per_group)):
+        return None
+    return groups
+
+
+def _unit_columns(toks: list[bytes], k: int) -> list[tuple[bytes, list[float]]] | None:
+    """The (unit, values) columns of lines of ``k`` fields each; None if any line is unusual."""
+    if k < 4 or k % 2:
+        return None
+    names = toks[::k]
+    if (b"\n" + b"\n".join(names)).count(b"\nBenchmark") != len(names) or not b"".join(toks[1::k]).isdigit():
+        return None  # a name column out of step, or an iteration count that is not a count
+    cols = []
+    for j in range(2, k, 2):
+        try:
+            vals = list(map(float, toks[j::k]))
+        except ValueError:
+            return None
+        if not isfinite(sum(vals)):  # an inf or nan (or a sum past the float range: the line reader decides)
+            return None
+        units = toks[j + 1::k]
+        if units.count(units[0]) != len(units) or units[0][:1].isdigit():
+            return None  # several units in one column, or a number where a unit belongs
+        cols.append((units[0], vals))
+    return cols
+
+
 def _segment(chunk: bytes, offset: int, pkg: str, seen: dict[tuple[str, bytes], tuple[tuple[int, int], list[bytes]]],
              values: dict[tuple[str, bytes, bytes], list[float]]) -> bool:
     """Whole result lines of one configuration (``chunk``, at byte ``offset`` of the file) into
     ``seen``/``values``; False if any is unusual."""
-    n_lines = chunk.count(b"\n") + 1
-    toks = chunk.split()
-    k, rem = divmod(len(toks), n_lines)
-    if rem == 0 and k >= 4 and not k % 2 and toks[0].startswith(b"Benchmark") and \
-            toks[-k].startswith(b"Benchmark"):  # the loop below checks every name
-        groups = [(range(n_lines), toks, k)]
-    else:  # mixed field counts: group the lines by theirs
-        by_k: dict[int, tuple[list[int], list[bytes]]] = {}
-        for i, ln in enumerate(chunk.split(b"\n")):
-            f = ln.split()
-            idx, acc = by_k.setdefault(len(f), ([], []))
-            idx.append(i)
-            acc += f
-        groups = [(idx, acc, n) for n, (idx, acc) in by_k.items()]
-        names_per_group = [set(acc[::n]) for _, acc, n in groups]
-        if sum(map(len, names_per_group)) != len(set().union(*names_per_group)):
-            return False  # one benchmark with several field counts: the line reader keeps its order
+    groups = _groups(chunk, chunk.count(b"\n") + 1)
+    if groups is None:
+        return False
     for index, toks, k in groups:
-        if k < 4 or k % 2:
+        cols = _unit_columns(toks, k)
+        if cols is None:
             return False
         names = toks[::k]
-        if (b"\n" + b"\n".join(names)).count(b"\nBenchmark") != len(names) or not b"".join(toks[1::k]).isdigit():
-            return False  # a name column out of step, or an iteration count that is not a count
-        cols = []
-        for j in range(2, k, 2):
-            try:
-                vals = list(map(float, toks[j::k]))
-            except ValueError:
-                return False
-            if not isfinite(sum(vals)):  # an inf or nan (or a sum past the float range: the line reader decides)
-                return False
-            units = toks[j + 1::k]
-            if units.count(units[0]) != len(units) or units[0][:1].isdigit():
-                return False  # several units in one column, or a number where a unit belongs
-            cols.append((units[0], vals))
         # Runs of one name (go test -count prints a benchmark's results one after another).
         bounds = [0, *compress(range(1, len(names)), map(ne, names[1:], names)), len(names)]
         runs = [(names[bounds[r]], bounds[r], bounds[r + 1]) for r in range(len(bounds) - 1)]
-        fresh = [(pkg, name) for name, _, _ in runs]
-        if len(set(fresh)) == len(fresh) and seen.keys().isdisjoint(fresh):
-            # The common case: each benchmark of the chunk in one run, none seen before. Bulk inserts.
-            units = [u for u, _ in cols]
-            seen.update(zip(fresh, [((offset, index[a]), list(units)) for _, a, _ in runs], strict=True))
-            for u, vals in cols:
-                values.update(zip([(pkg, name, u) for name, _, _ in runs], [vals[a:b] for _, a, b in runs],
-                                     strict=True))
-            continue
-        for name, a, _ in runs:
-            if (pkg, name) not in seen:
-                seen[(pkg, name)] = ((offset, index[a]), [])
-        for u, vals in cols:
-            for name, a, b in runs:
-                got = seen[(pkg, name)][1]
-                if u not in got:
-                    got.append(u)
-                lst = values.get((pkg, name, u))
-                if lst is None:
-                    values[(pkg, name, u)] = vals[a:b]
-                else:
-                    lst += vals[a:b]
+        _store(pkg, offset, index, runs, cols, seen, values)
     return True
+
+
+def _store(pkg: str, offset: int, index: Sequence[int], runs: list[tuple[bytes, int, int]],
+           cols: list[tuple[bytes, list[float]]], seen: dict[tuple[str, bytes], tuple[tuple[int, int], list[bytes]]],
+           values: dict[tuple[str, bytes, bytes], list[float]]) -> None:
+    """Each run's values into ``values`` and its first line and units into ``seen``."""
+    fresh = [(pkg, name) for name, _, _ in runs]
+    if len(set(fresh)) == len(fresh) and seen.keys().isdisjoint(fresh):
+        # The common case: each benchmark of the chunk in one run, none seen before. Bulk inserts.
+        units = [u for u, _ in cols]
+        seen.update(zip(fresh, [((offset, index[a]), list(units)) for _, a, _ in runs], strict=True))
+        for u, vals in cols:
+            values.update(zip([(pkg, name, u) for name, _, _ in runs], [vals[a:b] for _, a, b in runs], strict=True))
+        return
+    for name, a, _ in runs:
+        if (pkg, name) not in seen:
+            seen[(pkg, name)] = ((offset, index[a]), [])
+    for u, vals in cols:
+        for name, a, b in runs:
+            got = seen[(pkg, name)][1]
+            if u not in got:
+                got.append(u)
+            lst = values.get((pkg, name, u))
+            if lst is None:
+                values[(pkg, name, u)] = vals[a:b]
+            else:
+                lst += vals[a:b]
 
 
 def read_pair(old: str | Path, new: str | Path, meanwhile: Callable[[], object] | None = None) -> tuple[FileValues, FileValues]:

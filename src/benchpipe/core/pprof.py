@@ -156,64 +156,86 @@ def decode(data: bytes) -> Profile:
         raise ProfileError(f"malformed profile ({type(e).__name__})") from None
 
 
-def _decode(data: bytes) -> Profile:
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as e:
-            raise ProfileError(f"corrupt gzip stream: {e}") from None
-    if not data:
-        raise ProfileError("empty profile")
-    strings: list[str] = []
-    raw_types: list[tuple[int, int]] = []
-    raw_samples: list[tuple[list[int], list[int]]] = []
-    locations: dict[int, Location] = {}
-    raw_funcs: list[tuple[int, int, int, int, int]] = []
-    period_type = (0, 0)
-    scalars = {"period": 0, "duration": 0, "time": 0, "default": 0}
-    comments: list[int] = []
+@dataclass
+class _Raw:
+    """A profile's messages as read, before the string table resolves them."""
+
+    strings: list[str] = field(default_factory=list)
+    types: list[tuple[int, int]] = field(default_factory=list)
+    samples: list[tuple[list[int], list[int]]] = field(default_factory=list)
+    locations: dict[int, Location] = field(default_factory=dict)
+    funcs: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+    period_type: tuple[int, int] = (0, 0)
+    scalars: dict[str, int] = field(default_factory=lambda: {"period": 0, "duration": 0, "time": 0, "default": 0})
+    comments: list[int] = field(default_factory=list)
+
+
+_SCALARS = {12: "period", 10: "duration", 9: "time", 14: "default"}  # varint fields of Profile
+
+
+def _message(v: bytes) -> dict[int, int]:
+    return dict((f, x) for f, _w, x in _fields(v))
+
+
+def _sample(v: bytes) -> tuple[list[int], list[int]]:
+    locs: list[int] = []
+    vals: list[int] = []
+    for f, w, x in _fields(v):
+        if f == 1:
+            locs += _ints(w, x)
+        elif f == 2:
+            vals += [_signed(y) for y in _ints(w, x)]
+    return locs, vals
+
+
+def _location(v: bytes) -> Location:
+    lid, addr, lines = 0, 0, []
+    for f, w, x in _fields(v):
+        if f == 1:
+            lid = x
+        elif f == 3:
+            addr = x
+        elif f == 4 and w == 2:
+            ld = _message(x)
+            lines.append(Line(ld.get(1, 0), _signed(ld.get(2, 0))))
+    return Location(lid, addr, lines)
+
+
+def _embedded(raw: _Raw, fno: int, v: bytes) -> None:
+    """One length-delimited field of Profile into ``raw``."""
+    if fno == 1:
+        d = _message(v)
+        raw.types.append((d.get(1, 0), d.get(2, 0)))
+    elif fno == 2:
+        raw.samples.append(_sample(v))
+    elif fno == 4:
+        loc = _location(v)
+        raw.locations[loc.id] = loc
+    elif fno == 5:
+        d = _message(v)
+        raw.funcs.append((d.get(1, 0), d.get(2, 0), d.get(3, 0), d.get(4, 0), d.get(5, 0)))
+    elif fno == 6:
+        raw.strings.append(v.decode("utf-8", "replace"))
+    elif fno == 11:
+        d = _message(v)
+        raw.period_type = (d.get(1, 0), d.get(2, 0))
+
+
+def _read(data: bytes) -> _Raw:
+    raw = _Raw()
     for fno, wt, v in _fields(data):
-        if fno == 1 and wt == 2:
-            d = dict((f, x) for f, _w, x in _fields(v))
-            raw_types.append((d.get(1, 0), d.get(2, 0)))
-        elif fno == 2 and wt == 2:
-            locs: list[int] = []
-            vals: list[int] = []
-            for f, w, x in _fields(v):
-                if f == 1:
-                    locs += _ints(w, x)
-                elif f == 2:
-                    vals += [_signed(y) for y in _ints(w, x)]
-            raw_samples.append((locs, vals))
-        elif fno == 4 and wt == 2:
-            lid, addr, lines = 0, 0, []
-            for f, w, x in _fields(v):
-                if f == 1:
-                    lid = x
-                elif f == 3:
-                    addr = x
-                elif f == 4 and w == 2:
-                    ld = dict((ff, xx) for ff, _ww, xx in _fields(x))
-                    lines.append(Line(ld.get(1, 0), _signed(ld.get(2, 0))))
-            locations[lid] = Location(lid, addr, lines)
-        elif fno == 5 and wt == 2:
-            d = dict((f, x) for f, _w, x in _fields(v))
-            raw_funcs.append((d.get(1, 0), d.get(2, 0), d.get(3, 0), d.get(4, 0), d.get(5, 0)))
-        elif fno == 6 and wt == 2:
-            strings.append(v.decode("utf-8", "replace"))
-        elif fno == 11 and wt == 2:
-            d = dict((f, x) for f, _w, x in _fields(v))
-            period_type = (d.get(1, 0), d.get(2, 0))
-        elif fno == 12 and wt == 0:
-            scalars["period"] = _signed(v)
-        elif fno == 10 and wt == 0:
-            scalars["duration"] = _signed(v)
-        elif fno == 9 and wt == 0:
-            scalars["time"] = _signed(v)
-        elif fno == 14 and wt == 0:
-            scalars["default"] = v
+        if wt == 2 and fno in (1, 2, 4, 5, 6, 11):
+            _embedded(raw, fno, v)
+        elif wt == 0 and fno in _SCALARS:
+            raw.scalars[_SCALARS[fno]] = v if fno == 14 else _signed(v)
         elif fno == 13:
-            comments += _ints(wt, v)
+            raw.comments += _ints(wt, v)
+    return raw
+
+
+def _resolve(raw: _Raw) -> Profile:
+    """The profile with every string index resolved; a malformed one is a :class:`ProfileError`."""
+    strings = raw.strings
 
     def s(i: int) -> str:
         if 0 <= i < len(strings):
@@ -222,18 +244,30 @@ def _decode(data: bytes) -> Profile:
 
     if not strings or strings[0] != "":
         raise ProfileError("not a pprof profile (string table must start with an empty string)")
-    if not raw_types:
+    if not raw.types:
         raise ProfileError("not a pprof profile (no sample types)")
-    functions = {fid: Function(fid, s(n), s(sn), s(fn), sl) for fid, n, sn, fn, sl in raw_funcs}
-    types = [(s(t), s(u)) for t, u in raw_types]
+    functions = {fid: Function(fid, s(n), s(sn), s(fn), sl) for fid, n, sn, fn, sl in raw.funcs}
+    types = [(s(t), s(u)) for t, u in raw.types]
     samples = []
-    for locs, vals in raw_samples:
+    for locs, vals in raw.samples:
         if len(vals) != len(types):
             raise ProfileError(f"sample has {len(vals)} values for {len(types)} sample types")
         samples.append(Sample(locs, vals))
-    return Profile(types, samples, locations, functions, (s(period_type[0]), s(period_type[1])),
-                   scalars["period"], scalars["duration"], scalars["time"],
-                   s(scalars["default"]) if scalars["default"] else "", [s(c) for c in comments])
+    sc = raw.scalars
+    return Profile(types, samples, raw.locations, functions, (s(raw.period_type[0]), s(raw.period_type[1])),
+                   sc["period"], sc["duration"], sc["time"], s(sc["default"]) if sc["default"] else "",
+                   [s(c) for c in raw.comments])
+
+
+def _decode(data: bytes) -> Profile:
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise ProfileError(f"corrupt gzip stream: {e}") from None
+    if not data:
+        raise ProfileError("empty profile")
+    return _resolve(_read(data))
 
 
 def load(path: str | Path) -> Profile:

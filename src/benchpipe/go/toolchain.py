@@ -390,6 +390,46 @@ class _Progress:
         return cpu - old[-1][1] < max(0.05, 0.02 * self.window)
 
 
+class _Stream:
+    """A test binary's output as it arrives: its text (UTF-8, a multi-byte character split across reads
+    kept whole), passed on to ``sink`` without the test2json framing, and the benchmarks it starts
+    (test2json's ``=== RUN`` lines; top-level ones reported to ``on_bench``)."""
+
+    def __init__(self, sink: Callable[[str], None] | None, on_bench: Callable[[str], None] | None) -> None:
+        self.sink, self.on_bench = sink, on_bench
+        self.chunks: list[str] = []
+        self.partial = ""
+        self.pending = b""
+        self.started: list[str] = []
+
+    def feed(self, data: bytes) -> None:
+        self.pending += data
+        try:
+            text = self.pending.decode("utf-8")
+            self.pending = b""
+        except UnicodeDecodeError:  # keep an incomplete multi-byte sequence for the next read
+            cut = max(len(self.pending) - 3, 0)
+            text = self.pending[:cut].decode("utf-8", "replace")
+            self.pending = self.pending[cut:]
+        self.chunks.append(text)
+        if self.sink:
+            self.sink(text.replace(FRAMING, ""))
+        lines = (self.partial + text).split("\n")
+        self.partial = lines[-1]
+        for ln in lines[:-1]:
+            if ln.startswith(FRAMING + "=== RUN"):
+                name = ln.split(maxsplit=2)[-1].strip()
+                self.started.append(name)
+                if self.on_bench and "/" not in name:
+                    self.on_bench(name)
+
+    def text(self) -> str:
+        if self.pending:
+            self.chunks.append(self.pending.decode("utf-8", "replace"))
+            self.pending = b""
+        return "".join(self.chunks)
+
+
 def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], None] | None = None,
                on_bench: Callable[[str], None] | None = None, hard_timeout: float = 3600,
                env: dict[str, str] | None = None, stall_s: float = 0) -> RunResult:
@@ -403,10 +443,7 @@ def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], N
                             env=env, preexec_fn=_die_with_parent)
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
-    chunks: list[str] = []
-    partial = ""
-    decoder_buf = b""
-    started: list[str] = []
+    stream = _Stream(sink, on_bench)
     progress_ = _Progress(stall_s)
     stall: Stall | None = None
     quit_at = 0.0
@@ -419,7 +456,7 @@ def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], N
                 if not quit_at:
                     raise Hung(f"{binary.name}: killed after {hard_timeout:.0f}s")
             if not quit_at and progress_.stalled(now, cpu_seconds(proc.pid)):
-                stall = Stall(started[-1] if started else "", stall_s, "", "")
+                stall = Stall(stream.started[-1] if stream.started else "", stall_s, "", "")
                 quit_at = now
                 proc.send_signal(signal.SIGQUIT)
             ready, _, _ = select.select([fd], [], [], max(0.0, min(remaining, 1.0)))
@@ -428,36 +465,14 @@ def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], N
             data = os.read(fd, 65536)
             if not data:
                 break
-            decoder_buf += data
-            try:
-                text = decoder_buf.decode("utf-8")
-                decoder_buf = b""
-            except UnicodeDecodeError:
-                # keep an incomplete multi-byte sequence for the next read
-                cut = max(len(decoder_buf) - 3, 0)
-                text = decoder_buf[:cut].decode("utf-8", "replace")
-                decoder_buf = decoder_buf[cut:]
-            chunks.append(text)
-            if sink:
-                sink(text.replace(FRAMING, ""))
-            partial += text
-            lines = partial.split("\n")
-            partial = lines[-1]
-            for ln in lines[:-1]:
-                if ln.startswith(FRAMING + "=== RUN"):
-                    name = ln.split(maxsplit=2)[-1].strip()
-                    started.append(name)
-                    if on_bench and "/" not in name:
-                        on_bench(name)
+            stream.feed(data)
         _, status, rusage = os.wait4(proc.pid, 0)
     except BaseException:
         proc.kill()
         proc.wait()
         raise
-    if decoder_buf:
-        chunks.append(decoder_buf.decode("utf-8", "replace"))
     proc.returncode = os.waitstatus_to_exitcode(status)
-    output = "".join(chunks)
+    output, started = stream.text(), stream.started
     if stall is not None:
         root = cwd_module(cwd)
         b = goroutines.blocked(output, root)
