@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from benchpipe.render.site.pages import esc, esc_all, num
+from benchpipe.render.site.text import esc, esc_all, num
 
 if TYPE_CHECKING:
     from benchpipe.render.site import Series

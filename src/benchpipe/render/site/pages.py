@@ -3,26 +3,14 @@ goes through :func:`esc` (text and attributes) and the page's script only sets `
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
 from benchpipe.core.changepoint import ChangePoint
+from benchpipe.render.site.chart import chart
+from benchpipe.render.site.text import esc, esc_all, num
 
 if TYPE_CHECKING:
     from benchpipe.render.site import Series, Site
-
-
-def esc(s: object) -> str:
-    return html.escape(str(s), quote=True)
-
-
-def esc_all(values: list[str]) -> list[str]:
-    """:func:`esc` of many strings at once (one call per column of a page, not one per cell)."""
-    return html.escape("\x00".join(values), quote=True).split("\x00") if values else []
-
-
-def num(v: float | None) -> str:
-    return "" if v is None else f"{v:.4g}"
 
 
 def pct(v: float | None) -> str:
@@ -152,7 +140,6 @@ def feed(site: Site) -> str:
 
 
 def series_page(site: Site, s: Series, siblings: list[Series], profiles: list[tuple[str, str]]) -> str:
-    from benchpipe.render.site.chart import chart
 
     others = "".join(f'<div><a href="{o.id}.html">{esc(o.unit)}</a> {sparkline(o.center)}'
                      f'<span class="muted"> newest {num(o.center[-1])}</span></div>' for o in siblings)
