@@ -4,6 +4,7 @@ an empty history. Screenshots are kept in $TMPDIR/benchpipe-screenshots/."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -125,6 +126,11 @@ def test_search_click_chart_hover_and_feed(browser, site: tuple[Path, list[str]]
     page.locator("#chart circle").nth(2).focus()
     assert commits[2][:12] in page.locator("#tip").text_content()
     assert page.locator("#runs tbody tr").count() == 12
+    # human units (benchstat's scaling), the exact value on hover; no scientific notation anywhere
+    median = page.locator("#runs tbody tr td:nth-child(4) span").first
+    shown, exact = median.text_content(), median.get_attribute("title")
+    assert re.fullmatch(r"\d+\.\d+ (n|µ|m)?s", shown) and exact.endswith(" ns/op"), (shown, exact)
+    assert not re.search(r"\de[+-]\d", page.locator("body").text_content())
     page.screenshot(path=str(SHOTS / "site-benchmark.png"), full_page=True)
     feed, feed_problems = _page(browser, (out / "feed.html").as_uri())
     rows = feed.locator("#feed tbody tr", has=feed.locator("a", has_text="BenchmarkEvaluate-2"))

@@ -88,3 +88,14 @@ def test_peak_rss_units_per_system() -> None:
 
     assert portable.maxrss_kb(204_800, "linux") == 204_800  # KiB already
     assert portable.maxrss_kb(209_715_200, "darwin") == 204_800  # bytes on macOS
+
+
+def test_human_units_as_benchstat_scales_them() -> None:
+    from benchpipe.core.units import human
+    from benchpipe.render.site.text import value
+
+    assert human(101_900, "ns/op") == "101.9 µs" and human(1.2, "ns/op") == "1.200 ns"
+    assert human(156_700, "B/op") == "153.0 KiB" and human(0, "B/op") == "0.000 B"
+    assert human(1500, "allocs/op") == "1.500k allocs" and human(6.658e6, "decisions/s") == "6.658M decisions/s"
+    assert human(551, "p99-ns") == "551.0 ns p99"
+    assert value(156_700, "B/op") == '<span title="156700 B/op">153.0 KiB</span>'

@@ -190,6 +190,23 @@ def format_value(v: float, scale: tuple[int, float, str]) -> str:
     return f"{v / factor:.{prec}f}{prefix}"
 
 
+def human(v: float, unit: str) -> str:
+    """A value as people read it, in benchstat's units and scaling: ``101.9 µs`` (ns/op), ``153.0 KiB``
+    (B/op), ``1.500k allocs`` (allocs/op), ``6.658M decisions/s``; a per-op unit drops its ``/op``."""
+    shown, factor = tidy(unit)
+    x = v * factor
+    prec, div, prefix = scale_for(shown, [x])
+    text = format_value(x, (prec, div, ""))
+    base = shown.removesuffix("/op")
+    if base == "sec":
+        return f"{text} {prefix}s"
+    if base.endswith("-sec"):  # a custom time metric: p99-ns is p99-sec after tidying
+        return f"{text} {prefix}s {base[:-4]}"
+    if base == "B":
+        return f"{text} {prefix}B"
+    return f"{text}{prefix} {base}"
+
+
 _SIZE = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 _TIME = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
 

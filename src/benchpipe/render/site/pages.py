@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from benchpipe.core.changepoint import ChangePoint
 from benchpipe.render.site.chart import chart
-from benchpipe.render.site.text import esc, esc_all, num
+from benchpipe.render.site.text import esc, esc_all, value
 
 if TYPE_CHECKING:
     from benchpipe.render.site import Series, Site
@@ -115,7 +115,7 @@ def _index_row(site: Site, s: Series) -> str:
             f'<td class="name" data-v="{esc(s.benchmark)}"><a href="b/{s.id}.html">{esc(s.benchmark)}</a></td>'
             f'<td data-v="{esc(s.module)}">{esc(s.module)}</td><td data-v="{esc(s.package)}">{esc(s.package)}</td>'
             f'<td data-v="{esc(s.unit)}">{esc(s.unit)}</td><td data-v="{esc(s.branch)}">{esc(s.branch)}</td>'
-            f'<td class="num" data-v="{new}">{num(new)}</td>'
+            f'<td class="num" data-v="{new}">{value(new, s.unit)}</td>'
             f'<td class="num {_change_cls(prev)}" data-v="{"" if prev is None else prev}">{pct(prev)}</td>'
             f'<td class="num {_change_cls(vs_base)}" data-v="{"" if vs_base is None else vs_base}">{pct(vs_base)}</td>'
             f"<td>{sparkline(s.center)}</td>"
@@ -142,12 +142,13 @@ def feed(site: Site) -> str:
 def series_page(site: Site, s: Series, siblings: list[Series], profiles: list[tuple[str, str]]) -> str:
 
     others = "".join(f'<div><a href="{o.id}.html">{esc(o.unit)}</a> {sparkline(o.center)}'
-                     f'<span class="muted"> newest {num(o.center[-1])}</span></div>' for o in siblings)
+                     f'<span class="muted"> newest {value(o.center[-1], o.unit)}</span></div>' for o in siblings)
     links = "".join(f'<li><a href="{esc(href)}">{esc(label)}</a></li>' for label, href in profiles)
     times, run_ids = esc_all([t[:19] for t in s.time]), esc_all(s.run_id)
     commits = [commit_link(site, c) for c in s.commit]
     runs = "".join(f"<tr><td>{times[i]}</td><td>{commits[i]}</td><td>{run_ids[i]}</td>"
-                   f'<td class="num">{num(s.center[i])}</td><td class="num">{num(s.lo[i])} – {num(s.hi[i])}</td></tr>'
+                   f'<td class="num">{value(s.center[i], s.unit)}</td>'
+                   f'<td class="num">{value(s.lo[i], s.unit)} – {value(s.hi[i], s.unit)}</td></tr>'
                    for i in range(len(s.center)))
     title = f"{s.benchmark} ({s.unit})"
     return (head(f"benchpipe: {title}", "../") + f"<h1>{esc(s.benchmark)}</h1>"

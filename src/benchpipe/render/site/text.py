@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 
+from benchpipe.core.units import human
+
 
 def esc(s: object) -> str:
     return html.escape(str(s), quote=True)
@@ -16,3 +18,11 @@ def esc_all(values: list[str]) -> list[str]:
 
 def num(v: float | None) -> str:
     return "" if v is None else f"{v:.4g}"
+
+
+def value(v: float | None, unit: str) -> str:
+    """A value in human units (:func:`benchpipe.core.units.human`), its exact value on hover."""
+    if v is None:
+        return ""
+    exact = esc(f"{v:g} {unit}")
+    return f'<span title="{exact}">{esc(human(v, unit))}</span>'
