@@ -34,6 +34,7 @@ from benchpipe.revisions.rounds import BenchRef, RoundValues, Side
 
 ORDER = ("base", "head", "head", "base")  # the CPU runs of one result: drift hits both sides alike
 MIN_RUN_S = 0.2  # a CPU run shorter than this gives too few samples to be worth its process start
+BUDGET_SHARE = 0.85  # of the budget planned for the runs' benchtime: process start and profile writing are the rest
 ALLOC_UNITS = ("B/op", "allocs/op")
 
 
@@ -142,7 +143,7 @@ class Job:
 
 def _cpu_benchtime(job: Job, runs: int) -> str:
     """The CPU runs' -benchtime: the rounds' work scaled so that ``runs`` runs fit the budget."""
-    each = max(MIN_RUN_S, job.budget_s / runs)
+    each = max(MIN_RUN_S, BUDGET_SHARE * job.budget_s / runs)
     if job.rule.how == "fixed b.N":
         scale = max(1.0, each / max(job.run_s, 1e-3))
         return f"{int(int(job.rule.benchtime[:-1]) * scale)}x"
