@@ -17,7 +17,7 @@ from ..conftest import ROOT
 
 def test_templates_are_this_repositorys_pipeline() -> None:
     own = (ROOT / "dvc.yaml").read_text().replace("      - src/benchpipe/render/templates\n", "")
-    assert project.template("dvc.yaml") == own  # the report stage's template is in the package there
+    assert project.template("dvc.yaml.in") == own  # the report stage's template is in the package there
     assert project.template("params.yaml") == (ROOT / "params.yaml").read_text()
     assert project.template("params.run.yaml") == (ROOT / "params.run.yaml").read_text()
     assert project.template("reports.gitignore") == (ROOT / "reports" / ".gitignore").read_text()

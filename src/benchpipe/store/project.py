@@ -1,4 +1,5 @@
-"""The files ``benchpipe init`` writes into a team's repository, from the templates in ``benchpipe/project``.
+"""The files ``benchpipe init`` writes into a team's repository, from the templates in ``benchpipe/project`` (``dvc.yaml.in``:
+not named ``dvc.yaml``, so DVC never takes the template for a pipeline of this repository).
 
 What a repository needs to run the pipeline there: ``dvc.yaml`` (the stages), ``params.yaml`` (this
 project's own, with ``target`` and the quick mode's packages set for the team's module),
@@ -61,7 +62,7 @@ class File:
 
 def files(target: str, packages: list[str], pip_spec: str, ci: tuple[str, ...] = ("github", "gitlab")) -> list[File]:
     """Every file of the pipeline, in the order they are written."""
-    out = [File("dvc.yaml", template("dvc.yaml")), File("params.yaml", params_yaml(target, packages)),
+    out = [File("dvc.yaml", template("dvc.yaml.in")), File("params.yaml", params_yaml(target, packages)),
            File("params.run.yaml", template("params.run.yaml")), File("tasks.py", TASKS_PY),
            File("baselines/.gitkeep", ""), File("reports/.gitignore", template("reports.gitignore")),
            File(".dvc/plots/benchpipe_trend.json", template("benchpipe_trend.json"))]
