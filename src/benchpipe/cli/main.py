@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import traceback
+from pathlib import Path
 from typing import NoReturn
 
 from benchpipe import __version__
@@ -21,8 +22,14 @@ from benchpipe.cli.common import RUN
 from benchpipe.core.errors import EXIT_ERROR, BenchpipeError
 
 PIPELINE_STAGES = ("bench", "parse", "compare", "profile", "record", "report")
-# A failed pipeline stage leaves its exit code here, so `invoke` can exit with it after DVC fails.
-LAST_ERROR = RUN / "last-error.json"
+
+
+def last_error(args: argparse.Namespace) -> Path:
+    """Where a failed pipeline stage leaves its exit code, so ``benchpipe pipeline`` can exit with it after
+    DVC fails: beside the run's outputs (the directory of the stage's ``--meta``, else its ``--out``; the
+    pipeline's are ``reports/run``), never in a directory the stage was not pointed at."""
+    anchor = getattr(args, "meta", None) or getattr(args, "out", None)
+    return Path(anchor).parent / "last-error.json" if anchor else RUN / "last-error.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     stage = args.cmd in PIPELINE_STAGES and not getattr(args, "base", None) and not getattr(args, "files", None)
     if args.cmd == "bench":
-        LAST_ERROR.unlink(missing_ok=True)
+        last_error(args).unlink(missing_ok=True)
     try:
         return int(args.fn(args))
     except BenchpipeError as e:
@@ -53,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         if stage:
             from benchpipe.store import atomic
 
-            atomic.write_json(LAST_ERROR, {"stage": args.cmd, "code": e.code, "message": e.message})
+            atomic.write_json(last_error(args), {"stage": args.cmd, "code": e.code, "message": e.message})
         return e.code
     except KeyboardInterrupt:
         sys.stderr.write("benchpipe: interrupted\n")
