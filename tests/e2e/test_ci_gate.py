@@ -144,7 +144,11 @@ def test_pull_requests_sharded_paired_and_fork_safe(origin: Path, tmp_path: Path
     code, out = pr_jobs(aa, team_env, FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(tmp_path / "s2.md"),
                                              "RUN_URL": ""})
     assert code == 0, out
-    assert "::error" not in out and (tmp_path / "s2.md").read_text().startswith("## benchpipe: PASS")
+    # unchanged code never fails; on a shared machine a 30 ms row may be inconclusive (a WARN that says so)
+    aa_text = (tmp_path / "s2.md").read_text()
+    assert "::error" not in out and "🔴" not in aa_text, out
+    assert aa_text.startswith("## benchpipe: PASS") or ("## benchpipe: WARN" in aa_text and "🟠 inconclusive" in aa_text
+                                                         and "🟡" not in aa_text), aa_text
     code, out = pr_jobs(aa, team_env, FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(tmp_path / "s3.md"),
                                              "RUN_URL": ""}, lose=2)
     assert code == 2 and "shard 2/3: missing" in out, out  # a lost shard never passes

@@ -25,7 +25,7 @@ def options(args: argparse.Namespace, settings: Settings | None) -> Options:
     """The statistics options: command-line flags over params.yaml's ``compare`` section."""
     from benchpipe.core.verdict import Options
 
-    o = Options.from_settings(settings.compare if settings is not None else None)
+    o = Options.from_settings(settings.compare, settings.instructions) if settings is not None else Options()
     if args.alpha is not None:
         o.alpha = args.alpha
     if args.confidence is not None:

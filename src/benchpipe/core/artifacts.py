@@ -64,6 +64,7 @@ class RunSettings(Part, kw_only=True):
     cpu: str | None = None
     timeout: str | None = None
     benchmem: bool | None = None
+    measure: str | None = None  # "time" (go test's ns/op) or "instructions" (instructions/op under valgrind)
 
 
 class SourceFingerprint(Part, kw_only=True):

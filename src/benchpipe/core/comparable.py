@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 # (key, label): the benchfmt configuration key and how the difference is named.
 SHAPING = [("go", "Go version"), ("goos", "GOOS"), ("goarch", "GOARCH"), ("cpu", "CPU"),
            ("gomaxprocs", "GOMAXPROCS"), ("benchtime", "benchtime"), ("cpu-list", "-cpu list"),
-           ("benchmem", "-benchmem")]
+           ("benchmem", "-benchmem"), ("measure", "measure")]
 
 
 def from_meta(meta: BenchMeta) -> dict[str, str]:
@@ -28,7 +28,7 @@ def from_meta(meta: BenchMeta) -> dict[str, str]:
     out = {"benchtime": s.benchtime if s else None, "cpu-list": s.cpu if s else None,
            "benchmem": (True if s.benchmem is None else s.benchmem) if s else None,
            "gomaxprocs": meta.gomaxprocs, "go": meta.go_version, "goos": meta.goos, "goarch": meta.goarch,
-           "cpu": meta.cpu}
+           "cpu": meta.cpu, "measure": s.measure if s else None}
     return {k: _text(v) for k, v in out.items() if v is not None}
 
 

@@ -157,23 +157,50 @@ def suspects(base: SideProfile, head: SideProfile, module: str, unit: str, span_
     outside the module's code, and the samples of each side."""
     bc, bn = shares(base.profiles, module, base.sample_type)
     hc, hn = shares(head.profiles, module, head.sample_type)
-    growth = sign * (head.per_op - base.per_op)
-    located = _locations(base.profiles + head.profiles)
+    named, path, outside = rank(Sides(bc, hc, base.per_op, head.per_op), _locations(base.profiles + head.profiles),
+                                module, unit, span_of, hunks, sign)
+    return named, path, outside, (bn, hn)
+
+
+@dataclass(frozen=True)
+class Sides:
+    """Both sides' per-function shares (0..1 of each side's total) and each side's cost per op."""
+
+    base: dict[str, Cost]
+    head: dict[str, Cost]
+    base_total: float
+    head_total: float
+
+
+def rank(s: Sides, located: dict[str, tuple[str, int]], module: str, unit: str, span_of: SpanOf, hunks: Hunks,
+         sign: int = 1, stacks: bool = True) -> tuple[list[Suspect], list[Suspect], float]:
+    """Suspects, changed functions on the path, and the change outside the module's code, from both sides'
+    per-function shares (profiles' or exact counts'). Without ``stacks`` (counts have no cumulative cost),
+    the path is the changed functions the result ran at all."""
+    bc, hc = s.base, s.head
+    growth = sign * (s.head_total - s.base_total)
     rows = []
     for fn in set(bc) | set(hc):
         if not in_module(fn, module) or HARNESS.match(fn):
             continue
         file, line = located.get(fn, ("", 0))
-        rows.append(_suspect(fn, bc.get(fn, Cost()), hc.get(fn, Cost()), base.per_op, head.per_op, unit,
+        rows.append(_suspect(fn, bc.get(fn, Cost()), hc.get(fn, Cost()), s.base_total, s.head_total, unit,
                              span_of(fn, file, line) if file else None, hunks))
     floor = MIN_SHARE * max(growth, sum(sign * r.d_own for r in rows if sign * r.d_own > 0), 1e-12)
     rows.sort(key=lambda r: (-sign * r.d_own, r.function))
     named = [r for r in rows if sign * r.d_own >= floor][:TOP]
-    path = sorted((r for r in rows if r.changed and sign * r.d_cum >= floor and r not in named),
+    on_path = (lambda r: sign * r.d_cum >= floor) if stacks else (lambda r: r.head_own > 0 or r.base_own > 0)
+    path = sorted((r for r in rows if r.changed and on_path(r) and r not in named),
                   key=lambda r: (-sign * r.d_cum, r.function))[:TOP]
-    outside = sum((hc[f].own * head.per_op if f in hc else 0.0) - (bc[f].own * base.per_op if f in bc else 0.0)
+    outside = sum((hc[f].own * s.head_total if f in hc else 0.0) - (bc[f].own * s.base_total if f in bc else 0.0)
                   for f in set(bc) | set(hc) if not in_module(f, module) or HARNESS.match(f))
-    return named, path, outside, (bn, hn)
+    return named, path, outside
+
+
+def counted_shares(per_function: dict[str, float], total: float) -> dict[str, Cost]:
+    """Exact per-function instruction counts per op as shares: a function's own count is its flat and own
+    cost (no call stacks: the standard library's work for it counts as outside the module's code)."""
+    return {f: Cost(v / total, v / total, v / total) for f, v in per_function.items()} if total else {}
 
 
 def _locations(profiles: list[pprof.Profile]) -> dict[str, tuple[str, int]]:
@@ -212,6 +239,24 @@ def summary(named: list[Suspect], path: list[Suspect], why_not: str) -> str:
     if not top.changed and path:
         line += f"; changed on its path: {path[0].function} ({where(path[0].changed)})"
     return line
+
+
+def explain_counts(package: str, benchmark: str, base: tuple[float, dict[str, float]], head: tuple[float, dict[str, float]],
+                   located: dict[str, tuple[str, int]], module: str, span_of: SpanOf, hunks: Hunks, sign: int = 1,
+                   declarations: list[Lines] | None = None) -> Explanation:
+    """The explanation of one result from exact instruction counts per op on each side ((total, per function)):
+    the suspects' deltas are the counts' own, with no sampling."""
+    sides = Sides(counted_shares(base[1], base[0]), counted_shares(head[1], head[0]), base[0], head[0])
+    named, path, outside = rank(sides, located, module, "instructions/op", span_of, hunks, sign, stacks=False)
+    why_not = cause(named, path, hunks, declarations)
+    out = Explanation(package=package, benchmark=benchmark, unit="instructions/op", base_ns_op=base[0],
+                      head_ns_op=head[0], suspects=named, changed_on_path=path, cause=why_not,
+                      summary=summary(named, path, why_not))
+    growth = sign * (head[0] - base[0])
+    if growth > 0 and sign * outside > MIN_SHARE * growth:
+        out.notes.append(f"{outside:+,.1f} instructions/op of the change are outside the module's own functions "
+                         "(the standard library, the runtime, dependencies)")
+    return out
 
 
 def explain(package: str, benchmark: str, base: SideProfile, head: SideProfile, module: str, span_of: SpanOf,

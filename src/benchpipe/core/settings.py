@@ -176,11 +176,19 @@ class PublishSection(_Section, kw_only=True):
     baseline_branch: str = "main"  # "vs baseline": the newest run of this branch
 
 
+class InstructionsSection(_Section, kw_only=True):
+    """The instruction-count measure (``measure: instructions``; :mod:`benchpipe.go.instructions`)."""
+
+    threshold_pct: float = 1.0  # an instructions/op change worse than this is a regression (exact: no U test)
+    budget: int = 200_000_000  # instructions between a result's two runs (~1 s of valgrind each)
+
+
 class Settings(_Section, kw_only=True):
     """The parsed parameters. ``modes`` are checked one by one (msgspec does not name dict keys)."""
 
     target: str = "examples/policyengine"
     mode: str = "quick"
+    measure: Literal["time", "instructions"] = "time"  # wall time (go test), or instructions/op under valgrind
     modes: dict[str, Mode] = {}
     bench: BenchSection = msgspec.field(default_factory=BenchSection)
     compare: CompareSection = msgspec.field(default_factory=CompareSection)
@@ -189,6 +197,7 @@ class Settings(_Section, kw_only=True):
     report: ReportSection = msgspec.field(default_factory=ReportSection)
     history: HistorySection = msgspec.field(default_factory=HistorySection)
     publish: PublishSection = msgspec.field(default_factory=PublishSection)
+    instructions: InstructionsSection = msgspec.field(default_factory=InstructionsSection)
 
     def mode_settings(self) -> Mode:
         """The selected mode's settings."""

@@ -78,6 +78,8 @@ def tidy(unit: str) -> tuple[str, float]:
     return "".join(out), factor
 
 
+INSTRUCTIONS = "instructions/op"  # the deterministic measure (valgrind): judged exact, at its own threshold
+
 def higher_is_better(unit: str, declared: str | None = None) -> bool:
     """True when larger values of ``unit`` are better."""
     if declared in ("higher", "lower"):

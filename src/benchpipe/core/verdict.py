@@ -43,8 +43,8 @@ from typing import Any
 from benchpipe.core import stats
 from benchpipe.core.benchfmt import Parsed, samples
 from benchpipe.core.errors import NothingToCompare
-from benchpipe.core.settings import CompareSection
-from benchpipe.core.units import TIME_PER_OP, UnitInfo, finite, higher_is_better
+from benchpipe.core.settings import CompareSection, InstructionsSection
+from benchpipe.core.units import INSTRUCTIONS, TIME_PER_OP, UnitInfo, finite, higher_is_better
 
 NEW_OLD_DIFFER = "benchmark set differs from baseline; geomeans may not be comparable"
 VARIES_WITH_N = "values vary with b.N (growth amortised over the iterations): judged by the U test, not as exact"
@@ -89,18 +89,20 @@ class Options:
     threshold_pct: float = _DEFAULTS.threshold_pct
     rules: list[Rule] = field(default_factory=list)
     warn_min_pct: float | None = _DEFAULTS.warn_min_pct  # smallest worse change that warns; None: half the row's threshold
+    instructions_pct: float = InstructionsSection().threshold_pct  # instructions/op: exact, this threshold
 
     def warn_min(self, threshold: float) -> float:
         return self.warn_min_pct if self.warn_min_pct is not None else threshold / 2
 
     @classmethod
-    def from_settings(cls, compare: CompareSection | None) -> Options:
-        """Options from params.yaml's ``compare`` section."""
+    def from_settings(cls, compare: CompareSection | None, instructions: InstructionsSection | None = None) -> Options:
+        """Options from params.yaml's ``compare`` section (and ``instructions``' threshold)."""
         c = compare or _DEFAULTS
         return cls(alpha=c.alpha, confidence=c.confidence, threshold_pct=c.threshold_pct,
                    rules=[Rule(benchmark=str(r.benchmark or ""), unit=str(r.unit or ""), threshold_pct=r.threshold_pct,
                                assume=r.assume, ignore=r.ignore) for r in c.rules],
-                   warn_min_pct=c.warn_min_pct)
+                   warn_min_pct=c.warn_min_pct,
+                   instructions_pct=(instructions or InstructionsSection()).threshold_pct)
 
     def summary(self, name: str, unit: str, values: list[float], info: UnitInfo | None = None) -> stats.Summary:
         """The one summary of a benchmark's values in a unit, used by every section of the report, the
@@ -114,8 +116,10 @@ class Options:
         return max(threshold, self.threshold_pct)
 
     def resolve(self, name: str, unit: str, info: UnitInfo) -> tuple[float, bool, bool]:
-        """Threshold, exactness and ignore flag for one row."""
+        """Threshold, exactness and ignore flag for one row (instructions/op: exact, at its own threshold)."""
         threshold, exact, ignore = self.threshold_pct, info.assume == "exact", False
+        if unit == INSTRUCTIONS:
+            threshold, exact = self.instructions_pct, True
         for r in self.rules:
             if r.matches(name, unit):
                 if r.threshold_pct is not None:

@@ -196,6 +196,23 @@ def function_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_DECL = re.compile(r"^func\s+(?:\(\s*\w*\s*(?P<ptr>\*?)\s*(?P<recv>\w+)(?:\[[^\]]*\])?\s*\)\s*)?(?P<name>\w+)")
+
+
+def enclosing(spans: list[tuple[int, int]], lines: list[str], line: int) -> tuple[str, int] | None:
+    """The function declared around ``line`` of a source (its :func:`function_spans` and its lines): its name
+    as Go's symbols spell it after the package (``Name``, ``T.Name``, ``(*T).Name``) and its first line."""
+    for start, end in spans:
+        if start <= line <= end:
+            m = _DECL.match(lines[start - 1])
+            if not m:
+                return None
+            recv = m["recv"]
+            name = f"(*{recv}).{m['name']}" if recv and m["ptr"] else f"{recv}.{m['name']}" if recv else m["name"]
+            return name, start
+    return None
+
+
 def parallel(directory: Path) -> set[str]:
     """Top-level ``Benchmark*`` names of a package directory that call ``RunParallel``, in their own body
     (sub-benchmark closures included) or in a function of the package they call, at any depth."""

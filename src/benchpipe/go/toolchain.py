@@ -159,13 +159,14 @@ def _binary_name(pkg: Package) -> str:
 
 
 def build_test_binaries(pkgs: list[Package], target: Path, out_dir: Path,
-                        log: Callable[[str], None] | None = None) -> tuple[list[Path], float]:
+                        log: Callable[[str], None] | None = None, strip: bool = True) -> tuple[list[Path], float]:
     """Build several packages' test binaries into ``out_dir``; (binary per package, build seconds).
 
     One ``go test -c -o DIR/ PKG...`` per batch of packages with distinct binary
     names (Go builds a batch in parallel, with its cache), linked as ``go test``
     links test binaries (``-s -w``: no symbol table or DWARF, which benchmarks
-    never read). A failure names the package and Go's first error line.
+    never read; ``strip=False`` keeps them, for tools that name functions). A failure names the package and
+    Go's first error line.
     """
     t0 = time.monotonic()
     batches: list[list[Package]] = []
@@ -178,7 +179,7 @@ def build_test_binaries(pkgs: list[Package], target: Path, out_dir: Path,
     for i, batch in enumerate(batches):
         d = out_dir / f"batch{i}"
         d.mkdir(parents=True, exist_ok=True)
-        p = subprocess.run(["go", "test", "-c", "-ldflags=-s -w", "-o", str(d.resolve()) + os.sep,
+        p = subprocess.run(["go", "test", "-c", *(["-ldflags=-s -w"] if strip else []), "-o", str(d.resolve()) + os.sep,
                             *[x.import_path for x in batch]], cwd=target, capture_output=True, text=True)
         if log:
             log(p.stdout + p.stderr)

@@ -16,9 +16,9 @@ def text(explanations: list[Explanation]) -> str:
         return ""
     out = ["", f"why (profiles of both sides, diff {explanations[0].diff}):"]
     for e in explanations:
-        out.append(f"  {e.benchmark} ({e.package}): {e.base_ns_op:,.1f} -> {e.head_ns_op:,.1f} ns/op")
+        out.append(f"  {e.benchmark} ({e.package}): {e.base_ns_op:,.1f} -> {e.head_ns_op:,.1f} {e.unit}")
         out += [f"    {short(s.function)} {s.why}" for s in e.suspects]
-        out += [f"    changed on its path: {short(s.function)} {s.d_cum:+,.1f} ns/op cumulative; "
+        out += [f"    changed on its path: {short(s.function)} {s.d_cum:+,.1f} {s.unit} {'own' if s.unit == 'instructions/op' else 'cumulative'}; "
                 f"{where(s.changed)}" for s in e.changed_on_path]
         out += [f"    allocations: {short(s.function)} {s.why}" for s in e.allocs]
         if e.cause:
@@ -34,7 +34,7 @@ def _md_suspect(s: Suspect, prefix: str = "") -> str:
 
 def markdown(e: Explanation, graph_url: str = "") -> list[str]:
     """A short "why" for one regressed result: its suspects, each with its changed lines."""
-    out = [f"- **why `{code_escape(e.benchmark)}`** ({e.base_ns_op:,.1f} → {e.head_ns_op:,.1f} ns/op):"]
+    out = [f"- **why `{code_escape(e.benchmark)}`** ({e.base_ns_op:,.1f} → {e.head_ns_op:,.1f} {e.unit}):"]
     out += [_md_suspect(s) for s in e.suspects]
     out += [_md_suspect(s, "changed on its path: ") for s in e.changed_on_path]
     out += [_md_suspect(s, "allocations: ") for s in e.allocs]

@@ -47,7 +47,7 @@ from benchpipe.core import benchfmt, sequential
 from benchpipe.core.artifacts import Explanation, PairedFacts
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.paired import METHOD, holds, paired_row, settle
-from benchpipe.core.settings import DEFAULT_MODE, BenchSection, ProfileSection, Settings
+from benchpipe.core.settings import DEFAULT_MODE, BenchSection, InstructionsSection, ProfileSection, Settings
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import INCONCLUSIVE, Comparison, Options, Row, assemble, sub_allocation
 from benchpipe.go import git as gitrev
@@ -176,6 +176,8 @@ class Plan:
     explain_improvements: bool = False  # ... improvements too
     explain_dir: Path | None = None  # where their profiles and call graphs are kept (None: not kept)
     profile: ProfileSection = field(default_factory=ProfileSection)  # call graph thresholds
+    measure: str = "time"  # "instructions": counted under valgrind instead (benchpipe.revisions.counted)
+    budget: int = InstructionsSection().budget  # instructions between a result's two counted runs
 
 
 def changed_packages(root: Path, rel: Path, base_sha: str, head_rev: str | None, head: Side) -> set[str] | None:
@@ -228,7 +230,7 @@ class _Sides:
     rel: Path  # the module's directory in it
 
 
-def _open_sides(plan: Plan, wt: gitrev.WorktreeSet, scratch: Path, facts: PairedFacts) -> _Sides:
+def open_sides(plan: Plan, wt: gitrev.WorktreeSet, scratch: Path, facts: PairedFacts) -> _Sides:
     """Check out and build both sides; the refs both have (the plan's own refs when it names them)."""
     target = plan.target.resolve()
     root = gitrev.toplevel(target)
@@ -382,7 +384,7 @@ def execute(plan: Plan, opts: Options) -> Outcome:
     """Run a paired comparison: both sides built, every result measured as its rule says, rows judged."""
     facts = PairedFacts()
     with gitrev.worktrees() as wt, tempfile.TemporaryDirectory(prefix="benchpipe-paired-") as scratch:
-        s = _open_sides(plan, wt, Path(scratch), facts)
+        s = open_sides(plan, wt, Path(scratch), facts)
         rows, samples, rules = _measure(s, plan, opts, facts)
         explanations = _explain(s, rows, rules, plan, samples, Path(scratch))
     c = build_comparison(rows, opts, s.added, s.removed)
@@ -421,4 +423,5 @@ def plan_from(args: argparse.Namespace, settings: Settings) -> Plan:
         early_stop=pc.early_stop and not getattr(args, "fixed_rounds", False),
         explain=not getattr(args, "no_explain", False), explain_improvements=bool(getattr(args, "explain_improvements", False)),
         explain_dir=Path(args.out).with_name(Path(args.out).stem + "-explain") if getattr(args, "out", None) else None,
-        profile=settings.profile)
+        profile=settings.profile, measure=getattr(args, "measure", None) or settings.measure,
+        budget=settings.instructions.budget)

@@ -21,6 +21,12 @@ metadata's ``failures`` with where it blocked and its goroutine dump
 (``stall-<pkg>-<bench>.txt`` beside the output), the rest of its package runs
 again without it, and the gate exits 2 after the report is written. No
 benchmark matched: exit 3.
+
+With ``measure: instructions`` each selected result is counted under valgrind instead
+(:mod:`benchpipe.go.instructions`): one ``instructions/op`` row per result (exact: one
+run is the sample), declared ``Unit instructions/op assume=exact`` so benchstat judges
+it as benchpipe does; the binaries keep their symbols (the per-function counts are
+named). No valgrind: one line, exit 2, never a wall-time run in its place.
 """
 
 from __future__ import annotations
@@ -37,9 +43,9 @@ import msgspec
 from benchpipe.core import benchfmt, comparable, shards
 from benchpipe.core.artifacts import BenchMeta, Failure, PackageRun, RunSettings, SourceFingerprint
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
-from benchpipe.core.settings import Mode
+from benchpipe.core.settings import InstructionsSection, Mode
 from benchpipe.core.units import go_duration_ns
-from benchpipe.go import machine, toolchain
+from benchpipe.go import instructions, machine, toolchain
 from benchpipe.store import artifacts, atomic
 
 
@@ -101,6 +107,17 @@ def _run_package(binary: Path, pkg: toolchain.Package, cfg: Mode, hard: float, s
             return text, wall, rss, failures
 
 
+def _count_package(binary: Path, pkg: toolchain.Package, cfg: Mode, budget: int,
+                   announce: Callable[[str], None]) -> tuple[str, float]:
+    """Count each result of one package under valgrind: (benchfmt text, wall seconds)."""
+    t0 = time.monotonic()
+    text = f"pkg: {pkg.import_path}\n"
+    for name in instructions.result_names(binary, pkg.dir, pkg.import_path, str(cfg.bench), str(cfg.timeout)):
+        announce(name)
+        text += instructions.line(instructions.measure(binary, pkg.dir, name, str(cfg.timeout), budget))
+    return text, time.monotonic() - t0
+
+
 def _wall_times(starts: list[tuple[str, float]], end: float) -> dict[str, float]:
     """Wall seconds per top-level benchmark: from each start to the next (or the package's end), summed over
     its -count runs: what ``--shard`` balances by, recorded in the history."""
@@ -151,10 +168,12 @@ def shard_selection(pkgs: list[toolchain.Package], binaries: list[Path], cfg: Mo
 
 def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Path, stall_s: float, log: _Log,
              t_start: float, shard: str = "",
-             durations: dict[tuple[str, str], float] | None = None) -> tuple[str, list[PackageRun], list[Failure],
-                                                                             list[list[str]], float, float]:
-    """Build the packages' test binaries and run them (only ``shard``'s part of them): (benchfmt text,
-    per-package facts, failures, the commands, Go's seconds, build seconds)."""
+             durations: dict[tuple[str, str], float] | None = None,
+             counted: InstructionsSection | None = None) -> tuple[str, list[PackageRun], list[Failure],
+                                                                  list[list[str]], float, float]:
+    """Build the packages' test binaries and run them (only ``shard``'s part of them), or count their results'
+    instructions (``counted``): (benchfmt text, per-package facts, failures, the commands, Go's seconds, build
+    seconds)."""
     # Go's -timeout does not always stop a hung benchmark: kill it ourselves a little later.
     soft = _timeout_seconds(str(cfg.timeout))
     hard = soft + min(60.0, max(5.0, soft * 0.1))
@@ -165,7 +184,7 @@ def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Pa
     with tempfile.TemporaryDirectory(prefix="benchpipe-bin-") as tmp:
         toolchain.progress(f"bench: building {len(pkgs)} package(s) with benchmarks")
         try:
-            binaries, build_s = toolchain.build_test_binaries(pkgs, target, Path(tmp), log)
+            binaries, build_s = toolchain.build_test_binaries(pkgs, target, Path(tmp), log, strip=counted is None)
         except BenchpipeError as e:
             log.fail(e)
         go_time = build_s
@@ -175,7 +194,7 @@ def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Pa
             if part is not None and pkg.import_path not in part:
                 continue
             pcfg = msgspec.structs.replace(cfg, bench=part[pkg.import_path]) if part is not None else cfg
-            flags = go_test_flags(pcfg)
+            flags = go_test_flags(pcfg) if counted is None else [f"-test.bench={pcfg.bench}", "(under valgrind)"]
             commands.append([binary.name, *flags])
             t_pkg = time.monotonic()
             starts: list[tuple[str, float]] = []
@@ -187,8 +206,11 @@ def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Pa
                                 f"total {time.monotonic() - t_start:.1f}s)")
 
             try:
-                text, run_s, rss, fails = _run_package(binary, pkg, pcfg, hard, stall_s, log, announce,
-                                                       out_txt.parent, toolchain.cwd_module(target))
+                if counted is not None:
+                    (text, run_s), rss, fails = _count_package(binary, pkg, pcfg, counted.budget, announce), 0, []
+                else:
+                    text, run_s, rss, fails = _run_package(binary, pkg, pcfg, hard, stall_s, log, announce,
+                                                           out_txt.parent, toolchain.cwd_module(target))
             except BenchpipeError as e:
                 log.fail(e)
             go_time += run_s
@@ -202,8 +224,13 @@ def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Pa
 
 def run(cfg: Mode, mode: str, target: Path, out_txt: Path, out_meta: Path, stall_s: float,
         notes: list[str] | None = None, shard: str = "",
-        durations: dict[tuple[str, str], float] | None = None) -> BenchMeta:
-    """Run the benchmarks; write raw output and metadata; return the metadata."""
+        durations: dict[tuple[str, str], float] | None = None, counted: InstructionsSection | None = None) -> BenchMeta:
+    """Run the benchmarks (or, with ``counted``, count their instructions); write raw output and metadata;
+    return the metadata."""
+    if counted is not None:
+        instructions.require()
+        notes = [*(notes or []), instructions.CAVEAT]
+        cfg = msgspec.structs.replace(cfg, cpu="1")  # one P under valgrind
     started = datetime.now(UTC)
     t_start = time.monotonic()
     env = machine.environment(target)
@@ -215,7 +242,7 @@ def run(cfg: Mode, mode: str, target: Path, out_txt: Path, out_meta: Path, stall
     if not pkgs:
         raise NothingToCompare(f"no package with benchmarks matches {' '.join(patterns)} in {target}")
     raw, pkg_meta, failures, commands, go_time, build_s = _run_all(pkgs, cfg, target, out_txt, stall_s, log, t_start,
-                                                                   shard, durations)
+                                                                   shard, durations, counted)
     n_total = sum(p.results for p in pkg_meta)
     if not n_total and shard and not pkg_meta:
         notes = [*(notes or []), f"shard {shard} has no benchmarks (fewer units than shards)"]
@@ -230,12 +257,14 @@ def run(cfg: Mode, mode: str, target: Path, out_txt: Path, out_meta: Path, stall
         command=equivalent_command(cfg), commands=commands,
         settings=RunSettings(packages=cfg.package_list, bench=str(cfg.bench), count=cfg.count,
                              benchtime=str(cfg.benchtime), cpu=str(cfg.cpu or ""), timeout=str(cfg.timeout),
-                             benchmem=True),
+                             benchmem=True, measure="time" if counted is None else "instructions"),
         module=toolchain.module_path(target),
         source=msgspec.convert(toolchain.source_fingerprint(target), SourceFingerprint),  # dvc.lock hashes it
         packages=pkg_meta, peak_rss_kb=max((p.maxrss_kb for p in pkg_meta), default=0), results=n_total,
         failures=failures, notes=(notes or []) + ([note] if note else []), shard=shard, **env)
-    atomic.write_text(out_txt, comparable.config_lines(info) + raw)  # files carry their settings
+    declared = "" if counted is None else (f"goos: {info.goos}\ngoarch: {info.goarch}\ncpu: {info.cpu}\n"
+                                           f"Unit {instructions.UNIT} assume=exact better=lower\n")
+    atomic.write_text(out_txt, comparable.config_lines(info) + declared + raw)  # files carry their settings
     artifacts.write(out_meta, info)
     log.save()
     return info

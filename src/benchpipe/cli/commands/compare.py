@@ -48,6 +48,9 @@ def register(sub: Any) -> None:
                    help="show only rows that changed (regressions, warnings, improvements); the verdict is the same")
     p.add_argument("--strict-env", action="store_true",
                    help="files: exit 3 when the two files were recorded with other settings")
+    p.add_argument("--measure", choices=["time", "instructions"],
+                   help="paired: time (interleaved go test runs) or instructions (counted under valgrind, exact); "
+                        "default params measure")
     p.add_argument("--shard", help="paired: K/N: only shard K of N of the packages (benchpipe merge joins them)")
     p.add_argument("--cache-dir", help="paired: cache directory (default ~/.cache/benchpipe)")
     p.set_defaults(fn=run)
@@ -135,15 +138,21 @@ def _paired(args: argparse.Namespace) -> int:
         if not plan.patterns:
             return _empty_shard(args, "more shards than packages with benchmarks")
     try:
-        out = paired.execute(plan, opts)
+        if plan.measure == "instructions":
+            from benchpipe.revisions import counted
+
+            out = counted.execute(plan, opts)
+        else:
+            out = paired.execute(plan, opts)
     except NothingToCompare as e:
         if not args.shard:
             raise
         return _empty_shard(args, e.message)  # another shard may hold the matching benchmarks
     c, facts = out.comparison, out.facts
-    c.warnings += calibrate.threshold_warnings(plan, c)
-    c.warnings.append("base and head ran interleaved with the same settings (benchtime, -cpu, -benchmem, machine): "
-                      "comparable by construction")
+    if plan.measure == "time":
+        c.warnings += calibrate.threshold_warnings(plan, c)
+        c.warnings.append("base and head ran interleaved with the same settings (benchtime, -cpu, -benchmem, "
+                          "machine): comparable by construction")
     doc = compare_doc(c, paired=facts, shard=args.shard or "", explanations=out.explanations)
     if args.out:
         artifacts.write(args.out, doc)

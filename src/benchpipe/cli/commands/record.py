@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     settings = params.load(args.params)
     store = objstore.open_store(args.history) if args.history else objstore.configured(settings.history.store)
     shard = args.shard or settings.bench.shard or ""
-    doc = record.run(Path(args.raw), Path(args.meta), store, Options.from_settings(settings.compare), Path(args.out),
+    doc = record.run(Path(args.raw), Path(args.meta), store, Options.from_settings(settings.compare, settings.instructions), Path(args.out),
                      Path(args.dvc_out), shard)
     if doc.stored:
         sys.stderr.write(f"record: run {doc.run_id} stored in {store.url}\n")

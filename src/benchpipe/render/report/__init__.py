@@ -42,7 +42,7 @@ class Inputs:
 
 
 def build_context(inp: Inputs, report_dir: Path) -> dict[str, Any]:
-    opts = Options.from_settings(inp.settings.compare)
+    opts = Options.from_settings(inp.settings.compare, inp.settings.instructions)
     c = metrics.centers(inp.samples, opts)
     graphs = report_dir / "graphs"
     ctx: dict[str, Any] = {"run": inp.meta, "detailed": metrics.detailed(inp.raw), "medians": c.by_name,

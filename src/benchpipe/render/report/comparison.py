@@ -34,7 +34,8 @@ def table(doc: CompareDoc) -> dict[str, Any]:
                      "change": change, "verdict": r.verdict})
     be, ce = doc.baseline_env or BenchMeta(), doc.current_env or BenchMeta()
     bs, cs = comparable.from_meta(be), comparable.from_meta(ce)
-    env_rows = [{"label": lab, "old": bs.get(k, "?"), "new": cs.get(k, "?")} for k, lab in comparable.SHAPING]
+    env_rows = [{"label": lab, "old": bs.get(k, "?"), "new": cs.get(k, "?")} for k, lab in comparable.SHAPING
+                if k in bs or k in cs or k != "measure"]  # a run before measures existed measured time
     env_rows += [{"label": lab, "old": "?" if old is None else old, "new": "?" if new is None else new}
                  for lab, old, new in [("Module", be.module, ce.module), ("Commit", be.commit, ce.commit),
                                        ("Time", be.start_time, ce.start_time)]]
