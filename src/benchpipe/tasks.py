@@ -65,30 +65,35 @@ def _pipeline(c: Context, mode: str | None, target: str | None, packages: str | 
 SHARED = {"shard": "K/N: run only shard K of N of the benchmark set (benchpipe merge joins the shards)",
           "baseline": "compare with this baseline: a saved name, or history:BRANCH (the newest runs of BRANCH in "
                       "the history store)",
-          "report_only": "write the report and print the verdict, but exit 0 on a regression"}
+          "report_only": "write the report and print the verdict, but exit 0 on a regression",
+          "measure": "time (go test's ns/op, the default) or instructions (instructions/op under valgrind: exact, "
+                     "a 1% threshold)"}
 RUN_HELP = {"target": "Go module directory (default: params.yaml's target)", "packages": "package patterns, comma "
             "separated", "bench": "benchmark regex", "count": "runs of each benchmark", "benchtime": "go test -benchtime"}
 
 
-def _extra(shard: str | None, baseline: str | None, report_only: bool) -> list[str]:
+def _extra(shard: str | None, baseline: str | None, report_only: bool, measure: str | None = None) -> list[str]:
     out = ["--set", f"bench.shard={shard}"] if shard else []
+    out += ["--set", f"measure={measure}"] if measure else []
     out += ["--set", f"compare.baseline={baseline}"] if baseline else []
     return out + (["--report-only"] if report_only else [])
 
 
 @task(default=True, help={**RUN_HELP, **SHARED})
 def quick(c, target=None, packages=None, bench=None, count=None, benchtime=None, shard=None, baseline=None,
-          report_only=False):
+          report_only=False, measure=None):
     """Benchmark the configured packages (-benchmem, count 3) and write reports/report.md."""
-    _pipeline(c, "quick", target, packages, bench, count, benchtime, "--gate", *_extra(shard, baseline, report_only))
+    _pipeline(c, "quick", target, packages, bench, count, benchtime, "--gate",
+              *_extra(shard, baseline, report_only, measure))
 
 
 @task(help={**RUN_HELP, "count": "runs of each benchmark (default 5)", "benchtime": "go test -benchtime (default 3s)",
             **SHARED})
 def full(c, target=None, packages=None, bench=None, count=None, benchtime=None, shard=None, baseline=None,
-         report_only=False):
+         report_only=False, measure=None):
     """Every package, count 5, benchtime 3s, several GOMAXPROCS values, with CPU and memory profiles."""
-    _pipeline(c, "full", target, packages, bench, count, benchtime, "--gate", *_extra(shard, baseline, report_only))
+    _pipeline(c, "full", target, packages, bench, count, benchtime, "--gate",
+              *_extra(shard, baseline, report_only, measure))
 
 
 @task(help={**RUN_HELP, "baseline": "baseline name (baselines/<name>/, pulled with DVC when missing), or "
@@ -99,19 +104,20 @@ def full(c, target=None, packages=None, bench=None, count=None, benchtime=None, 
             "format": "paired mode: text|markdown|csv|json",
             "strict_env": "exit 3 when the baseline was recorded with other settings",
             "report_only": SHARED["report_only"], "shard": SHARED["shard"],
-            "out": "paired mode: write the comparison's JSON here (and the explanations' profiles beside it)"})
+            "out": "paired mode: write the comparison's JSON here (and the explanations' profiles beside it)",
+            "measure": SHARED["measure"] + "; default: as the baseline was measured"})
 def compare(c, baseline="main", base=None, head_rev=None, target=None, packages=None, bench=None, count=6,
             benchtime=None, rounds=None, changed_only=False, format="text", strict_env=False, report_only=False,
-            shard=None, out=None):
+            shard=None, out=None, measure=None):
     """Compare with a saved baseline (or, with --base, run base and head interleaved); exit 1 on FAIL."""
     if base:
         run(c, _paired_argv(base, head_rev, target, packages, bench, benchtime, rounds, changed_only, format,
-                            shard, out))
+                            shard, out) + (["--measure", measure] if measure else []))
         return
     run(c, ["benchpipe", "baseline", "pull", "--name", baseline])
     _pipeline(c, None, target, packages, bench, count, benchtime, "--set", f"compare.baseline={baseline}",
               "--set", f"bench.like_baseline={baseline}", "--gate", "--require-baseline",
-              *(["--strict-env"] if strict_env else []), *_extra(shard, None, report_only))
+              *(["--strict-env"] if strict_env else []), *_extra(shard, None, report_only, measure))
 
 
 def _paired_argv(base: str, head_rev: str | None, target: str | None, packages: str | None, bench: str | None,
@@ -143,14 +149,16 @@ def profile(c, bench=None, target=None, packages=None, count=None, benchtime=Non
 
 @task(help={"name": "baseline name (default main)", "reuse": "save the last run instead of running the benchmarks",
             "push": "push the baseline to the DVC remote", **RUN_HELP,
-            "count": "runs of each benchmark (default 6: enough for a U test and 95% intervals)"})
+            "count": "runs of each benchmark (default 6: enough for a U test and 95% intervals)",
+            "measure": SHARED["measure"]})
 def baseline(c, name="main", reuse=False, push=True, target=None, packages=None, bench=None, count=6,
-             benchtime=None):
+             benchtime=None, measure=None):
     """Run the benchmarks (count 6) and save the results as baselines/<name>.txt (+ metadata and profiles),
     tracked by DVC and pushed; --reuse saves the last run instead."""
     if not reuse or not (root(c) / RUN / "bench.txt").exists():
         # a baseline keeps the profiles of its run, for the differential profiles of later regressions
-        _pipeline(c, "quick", target, packages, bench, count, benchtime, "--set", "modes.quick.profile=all")
+        _pipeline(c, "quick", target, packages, bench, count, benchtime, "--set", "modes.quick.profile=all",
+                  *(["--set", f"measure={measure}"] if measure else []))
     run(c, ["benchpipe", "baseline", "save", "--name", name] + ([] if push else ["--no-push"]))
 
 

@@ -22,6 +22,9 @@ Verdict rules (configurable per unit and benchmark pattern, see :class:`Rule`):
   U test, and at least the overall threshold; it says that its values vary
   with b.N (:data:`VARIES_WITH_N`), and confirmation re-measures it at a fixed
   b.N on both sides.
+* An instructions/op row (:data:`~benchpipe.core.units.INSTRUCTIONS`, counted under valgrind) is exact
+  at ``instructions.threshold_pct``; a change under :data:`INSTRUCTIONS_RESIDUE_PCT` is the count's
+  residue (the runtime's background work), judged unchanged.
 * An exact B/op change smaller than :data:`MIN_ALLOC_BYTES` while the same
   benchmark's allocs/op is unchanged cannot come from an allocation made in
   every iteration (Go's smallest size class is 8 bytes, and size classes are
@@ -51,6 +54,7 @@ VARIES_WITH_N = "values vary with b.N (growth amortised over the iterations): ju
 
 
 MIN_ALLOC_BYTES = 8
+INSTRUCTIONS_RESIDUE_PCT = 0.1  # an instructions/op change smaller than this is the count's residue (A/A: <= 0.05%)
 _DEFAULTS = CompareSection()
 
 
@@ -392,6 +396,8 @@ def judge_row(pkg: str, name: str, unit: str, so: stats.Summary, sn: stats.Summa
     if t is None:
         p: float | None = None
         significant = so.center != sn.center
+        if unit == INSTRUCTIONS and abs(pct_change(so.center, sn.center) or 0.0) < INSTRUCTIONS_RESIDUE_PCT:
+            significant = False  # within what the runtime's background work leaves in a count
     else:
         p = t.p
         if t.error:

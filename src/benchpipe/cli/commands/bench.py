@@ -36,18 +36,20 @@ def run(args: argparse.Namespace) -> int:
 
     settings = params.load(args.params)
     cfg = settings.mode_settings()
-    note = ""
+    note, measure = "", args.measure or settings.measure
     if settings.bench.like_baseline and not baselines.is_history(str(settings.bench.like_baseline)):
         _, meta = baselines.paths(str(settings.bench.like_baseline))
-        cfg, note = params.like_baseline(cfg, settings.mode, artifacts.read(meta, BenchMeta, missing_ok=True),
-                                         args.params)
+        recorded = artifacts.read(meta, BenchMeta, missing_ok=True)
+        cfg, note = params.like_baseline(cfg, settings.mode, recorded, args.params)
+        if not args.measure and recorded.settings and recorded.settings.measure:
+            measure = recorded.settings.measure  # measured as the baseline was
         if note:
             sys.stderr.write(f"bench: {note}\n")
     shard = args.shard or settings.bench.shard
     durations = _recorded_durations(settings, params.target_dir(settings)) if shard else {}
     info = bench.run(cfg, settings.mode, params.target_dir(settings), Path(args.out), Path(args.meta),
                      settings.bench.stall_s, [note] if note else [], shard, durations,
-                     settings.instructions if (args.measure or settings.measure) == "instructions" else None)
+                     settings.instructions if measure == "instructions" else None)
     sys.stderr.write(f"bench: {info.results} results in {info.wall_s:.1f}s "
                      f"(go test {info.go_s:.1f}s) -> {args.out}\n")
     for f in info.failures:
