@@ -113,11 +113,22 @@ def test_search_click_chart_hover_and_feed(browser, site: tuple[Path, list[str]]
     assert 0 < moved.count() < total
     assert all(int(s) < 10 for s in moved.evaluate_all("rows => rows.map(r => r.dataset.since)"))
     page.uncheck("#moved")
-    page.select_option("#f-unit", "ns/op")
-    row = page.locator("#benchmarks tbody tr:not([hidden])", has=page.locator("a", has_text="BenchmarkEvaluate-2"))
-    row.first.locator("td.name a").click()
+    # one row per benchmark (not per unit): its time first, GOMAXPROCS its own column, other units in a cell
+    names = page.locator("#benchmarks tbody td.name").all_text_contents()
+    assert len(names) == len(set(names)) == total and "BenchmarkEvaluate" in names, names
+    row = page.locator("#benchmarks tbody tr", has=page.locator("td.name", has_text=re.compile(r"^BenchmarkEvaluate$")))
+    assert row.count() == 1 and row.locator("td").nth(1).text_content() == "2"
+    assert row.locator("td").nth(5).text_content().endswith(" ns/op")
+    assert "B/op" in row.locator("td.units-cell").text_content() and "allocs/op" in row.locator("td.units-cell").text_content()
+    page.select_option("#f-unit", "B/op")  # a view: the benchmarks that have the unit
+    with_bytes = page.locator("#benchmarks tbody tr:not([hidden])").count()
+    assert 0 < with_bytes <= total
+    page.select_option("#f-unit", "")
+    row.locator("td.name a").click()
     page.wait_for_function("document.documentElement.dataset.ready === '1'")
-    assert page.locator("h1").text_content() == "BenchmarkEvaluate-2"
+    assert page.locator("h1").text_content() == "BenchmarkEvaluate"  # the time page opens first
+    assert "ns/op · GOMAXPROCS 2" in page.locator("main > p.muted").first.text_content()
+    assert page.locator("#units > div").count() >= 3 and page.locator("#units [aria-current=page]").text_content().startswith("ns/op")
     assert page.locator("#chart circle").count() == 12  # one point per run
     cps = page.locator("#chart line.cp")
     assert cps.count() >= 1 and cps.first.get_attribute("data-index") == "6"  # where the slow build begins
@@ -150,12 +161,15 @@ def test_hostile_names_render_as_text_and_nothing_runs(browser, site: tuple[Path
     assert any("<img_src=x_onerror=alert(document.domain)>" in n for n in names), names
     assert any("<script>alert(1)</script>" in n for n in names) and any('"quoted"_&_\'single\'' in n for n in names)
     assert any(len(n) > 150 for n in names)
-    assert page.locator("#benchmarks td.name *:not(a)").count() == 0  # no element came out of a name
+    assert page.locator("#benchmarks td.name *:not(a):not(wbr)").count() == 0  # no element came out of a name
+    # a long name wraps only at its "/": every line of the name cell ends at one (or is the name's end)
+    long = page.locator("#benchmarks tbody tr:not([hidden]) td.name", has_text="long-aaaa").first
+    assert long.locator("wbr").count() == 1 and long.text_content().startswith("BenchmarkZHostile/long-")
     link = page.locator("#benchmarks tbody tr:not([hidden]) a", has_text="onerror").first
     link.click()
     page.wait_for_function("document.documentElement.dataset.ready === '1'")
     assert "<img_src=x_onerror=alert(document.domain)>" in page.locator("h1").text_content()
-    assert page.locator("h1 *").count() == 0 and page.locator("#chart circle").count() == 1  # one run
+    assert page.locator("h1 *:not(wbr)").count() == 0 and page.locator("#chart circle").count() == 1  # one run
     page.screenshot(path=str(SHOTS / "site-hostile.png"), full_page=True)
     assert problems == []
 

@@ -141,3 +141,14 @@ def _t_split(x: np.ndarray, min_size: int, screen_t: float = 4.0, min_change_pct
     if t[i] < screen_t or abs(np.expm1(m2[i] - m1[i])) * 100 < min_change_pct * 0.8:
         return None
     return int(k[i])
+
+
+HELD_RUNS = 3  # a new level that lasted this many runs has held
+
+
+def status(changes: list[ChangePoint], runs: int, cp: ChangePoint) -> str:
+    """A change point of a series of ``runs`` runs: ``reversed`` when a later one moved the series back the
+    other way, ``held`` when the new level lasted :data:`HELD_RUNS` runs or more, else ``new``."""
+    if any((c.change_pct > 0) != (cp.change_pct > 0) for c in changes if c.index > cp.index):
+        return "reversed"
+    return "held" if runs - cp.index >= HELD_RUNS else "new"

@@ -403,9 +403,8 @@ def shard_packages(plan: Plan, shard: str) -> list[str]:
     job needs no history, and a fork's job has none)."""
     from benchpipe.core import shards
 
-    k, n = shards.parse(shard)
     pkgs, _, _ = toolchain.resolve_packages(plan.target, plan.patterns)
-    return shards.plan({p.import_path: 1.0 for p in pkgs}, n)[k - 1]
+    return shards.part(shard, {p.import_path: 1.0 for p in pkgs})
 
 
 def plan_from(args: argparse.Namespace, settings: Settings) -> Plan:

@@ -152,16 +152,13 @@ def shard_selection(pkgs: list[toolchain.Package], binaries: list[Path], cfg: Mo
     """This shard's part of the benchmark set: package -> -bench regex (packages absent: another shard's).
     Top-level benchmarks are the units, weighted by their recorded duration; with none recorded for the
     module, whole packages (weighted by their number of benchmarks)."""
-    k, n = shards.parse(shard)
     names = {p.import_path: toolchain.list_benchmarks(b, p, str(cfg.bench)) for p, b in zip(pkgs, binaries, strict=True)}
     if not durations:
-        parts = shards.plan({pkg: float(len(ns)) for pkg, ns in names.items() if ns}, n)
-        return {pkg: str(cfg.bench) for pkg in parts[k - 1]}
+        return {pkg: str(cfg.bench) for pkg in shards.part(shard, {pkg: float(len(ns)) for pkg, ns in names.items() if ns})}
     known = [durations[(pkg, b)] for pkg, ns in names.items() for b in ns if (pkg, b) in durations]
     mean = sum(known) / len(known) if known else 1.0
-    parts = shards.plan({(pkg, b): durations.get((pkg, b), mean) for pkg, ns in names.items() for b in ns}, n)
     mine: dict[str, list[str]] = {}
-    for pkg, b in parts[k - 1]:
+    for pkg, b in shards.part(shard, {(pkg, b): durations.get((pkg, b), mean) for pkg, ns in names.items() for b in ns}):
         mine.setdefault(pkg, []).append(b)
     return {pkg: toolchain.names_regex(sorted(bs)) for pkg, bs in mine.items()}
 

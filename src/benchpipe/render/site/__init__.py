@@ -2,13 +2,15 @@
 
 Plain files that any web server or GitHub Pages serves and that open from disk without a network:
 
-* ``index.html`` — every series (module, package, benchmark, unit, branch) in one real table: newest
-  value, change against the previous run and against the baseline branch's newest run, a sparkline, the
-  newest change point; search, filters (module, package, unit, branch), sorting by any column and a
-  "moved" view (a change point in the last N runs), done by ``assets/site.js`` on the rendered rows;
+* ``index.html`` — one row per benchmark (module, package, name, GOMAXPROCS, branch: :class:`Group`) in
+  one real table: its time unit first (newest value in benchstat's human units, change against the
+  previous run and against the baseline branch's newest run, a sparkline, the newest change point), its
+  other units in a compact cell; search, filters (module, package, branch, and a unit view: the
+  benchmarks that have it), sorting by any column and a "moved" view (a change point of any of its units
+  in the last N runs), done by ``assets/site.js`` on the rendered rows; names wrap only at ``/``;
 * ``feed.html`` — every change point, newest first, with its size, p-value, commit (linked through
   ``publish.commit_url``) and whether it held or was later reversed;
-* ``b/<id>.html`` — one series: its whole history as an SVG chart (medians, 95% intervals, change points;
+* ``b/<id>.html`` — one series (a benchmark's name links its time unit's page): its whole history as an SVG chart (medians, 95% intervals, change points;
   each point focusable, its run, commit, date and value shown on hover or focus), the table of runs
   behind it, the benchmark's other units, and the profiles a baseline kept.
 
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from benchpipe.core import benchfmt
 from benchpipe.core.changepoint import ChangePoint
+from benchpipe.core.units import INSTRUCTIONS, TIME_PER_OP
 from benchpipe.render.site import pages
 from benchpipe.store import atomic
 
@@ -57,6 +60,38 @@ class Series:
 
 
 @dataclass
+class Group:
+    """One benchmark on one branch, as a reader thinks of it: its units' series, the time unit first."""
+
+    name: str  # without the -N GOMAXPROCS suffix
+    procs: str  # GOMAXPROCS from that suffix ("" when the name has none)
+    series: list[Series]
+
+    @property
+    def primary(self) -> Series:
+        return self.series[0]
+
+
+def _unit_order(unit: str) -> tuple[int, str]:
+    return (0 if unit in TIME_PER_OP else 1 if unit == INSTRUCTIONS else 2, unit)
+
+
+def groups(series: list[Series]) -> list[Group]:
+    """The series grouped per benchmark (module, package, name, branch), in the series' order, each group's
+    units time first, then instructions, then the rest by name."""
+    by: dict[tuple[str, str, str, str], list[Series]] = {}
+    for s in series:
+        by.setdefault((s.module, s.package, s.benchmark, s.branch), []).append(s)
+    out = []
+    for members in by.values():
+        name = members[0].benchmark
+        base = benchfmt.base_name(name)
+        out.append(Group(base, name[len(base) + 1:] if base != name else "",
+                         sorted(members, key=lambda s: _unit_order(s.unit))))
+    return out
+
+
+@dataclass
 class Site:
     series: list[Series]
     commit_url: str = ""  # e.g. https://github.com/ORG/REPO/commit/{commit}
@@ -76,19 +111,18 @@ def write(site: Site, out: Path) -> dict[str, int]:
     (tmp / "b").mkdir(parents=True)
     shutil.copytree(ASSETS, tmp / "assets")
     links = _copy_profiles(site.profiles, tmp / "profiles")
-    by_benchmark: dict[tuple[str, str, str, str], list[Series]] = {}
-    for s in site.series:
-        by_benchmark.setdefault((s.module, s.package, s.benchmark, s.branch), []).append(s)
-    index = pages.index(site)
+    grouped = groups(site.series)
+    index = pages.index(site, grouped)
     atomic.write_text(tmp / "index.html", index)
     atomic.write_text(tmp / "feed.html", pages.feed(site))
-    for s in site.series:
-        siblings = [o for o in by_benchmark[(s.module, s.package, s.benchmark, s.branch)] if o is not s]
-        page = pages.series_page(site, s, siblings, links.get(benchfmt.top_level(s.benchmark), []))
-        (tmp / "b" / f"{s.id}.html").write_text(page, encoding="utf-8")
+    for g in grouped:
+        for s in g.series:
+            page = pages.series_page(site, s, g, links.get(benchfmt.top_level(s.benchmark), []))
+            (tmp / "b" / f"{s.id}.html").write_text(page, encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
-    return {"series": len(site.series), "index_bytes": len(index.encode()), "pages": len(site.series)}
+    return {"series": len(site.series), "benchmarks": len(grouped), "index_bytes": len(index.encode()),
+            "pages": len(site.series)}
 
 
 def _copy_profiles(profiles: dict[str, list[tuple[str, Path]]], dest: Path) -> dict[str, list[tuple[str, str]]]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from benchpipe.core.changepoint import ChangePoint
+from benchpipe.core import changepoint
+from benchpipe.core.verdict import pct_change
 from benchpipe.render.site.chart import chart
 from benchpipe.render.site.text import esc, esc_all, value
 
 if TYPE_CHECKING:
-    from benchpipe.render.site import Series, Site
+    from benchpipe.render.site import Group, Series, Site
 
 
 def pct(v: float | None) -> str:
@@ -53,43 +54,41 @@ def sparkline(values: list[float], w: int = 120, h: int = 24) -> str:
     return f'<svg class="spark" width="{w}" height="{h}" aria-hidden="true"><polyline points="{pts}"/></svg>'
 
 
-def status(s: Series, cp: ChangePoint) -> str:
-    """``reversed`` when a later change point moved the series back the other way, ``held`` when the new
-    level lasted 3 runs or more, else ``new``."""
-    later = [c for c in s.changes if c.index > cp.index]
-    if any((c.change_pct > 0) != (cp.change_pct > 0) for c in later):
-        return "reversed"
-    return "held" if len(s.center) - cp.index >= 3 else "new"
-
-
-def _options(label: str, key: str, values: set[str]) -> str:
+def _options(label: str, key: str, values: set[str], title: str = "") -> str:
     opts = "".join(f'<option value="{esc(v)}">{esc(v or "(none)")}</option>' for v in sorted(values))
-    return f'<label for="f-{key}">{label}<select id="f-{key}"><option value="">all</option>{opts}</select></label>'
+    return (f'<label for="f-{key}">{title or label}<select id="f-{key}"><option value="">all</option>{opts}</select>'
+            "</label>")
 
 
-def index(site: Site) -> str:
+def name_html(name: str) -> str:
+    """A benchmark name, escaped, that wraps only after a ``/`` (the stylesheet keeps words whole)."""
+    return "/<wbr>".join(esc_all(name.split("/")))
+
+
+def index(site: Site, grouped: list[Group]) -> str:
     if not site.series:
         return (head("benchpipe: benchmarks") + '<h1>Benchmarks</h1><div class="empty" id="empty"><p>No runs are '
                 f"recorded in the history{(' (' + esc(site.store) + ')') if site.store else ''} yet.</p><p>Record "
                 "one with <code>invoke quick</code> (the pipeline's <code>record</code> stage appends every run), "
                 "then publish again with <code>invoke publish</code>.</p></div>" + foot())
-    rows = "".join(_index_row(site, s) for s in site.series)
+    rows = "".join(_index_row(site, g) for g in grouped)
     controls = ('<div class="controls" role="search"><label for="q">Search by name<input id="q" type="search" '
                 'autocomplete="off"></label>'
                 + _options("Module", "module", {s.module for s in site.series})
                 + _options("Package", "package", {s.package for s in site.series})
-                + _options("Unit", "unit", {s.unit for s in site.series})
+                + _options("Unit", "unit", {s.unit for s in site.series}, "Has unit")
                 + _options("Branch", "branch", {s.branch for s in site.series})
                 + f'<label><span><input id="moved" type="checkbox"> Moved only</span></label>'
                 f'<label for="within">change point in the last N runs<input id="within" type="number" min="1" '
                 f'value="{site.moved_runs}" style="width:5em"></label><span id="shown" class="muted" '
                 'aria-live="polite"></span></div>')
-    cols = [("Benchmark", "str"), ("Module", "str"), ("Package", "str"), ("Unit", "str"), ("Branch", "str"),
-            ("Newest", "num"), ("vs previous", "num"), ("vs baseline", "num"), ("Trend", ""),
+    cols = [("Benchmark", "str"), ("Procs", "num"), ("Module", "str"), ("Package", "str"), ("Branch", "str"),
+            ("Newest", "num"), ("vs previous", "num"), ("vs baseline", "num"), ("Trend", ""), ("Other units", ""),
             ("Newest change point", "num"), ("Runs", "num")]
     th = "".join(f'<th scope="col" data-type="{t}">' + (f"<button type=\"button\">{c}</button>" if t else c) + "</th>"
                  for c, t in cols)
-    return (head("benchpipe: benchmarks") + f"<h1>Benchmarks</h1><p class=\"muted\">{len(site.series)} series from "
+    return (head("benchpipe: benchmarks") + f"<h1>Benchmarks</h1><p class=\"muted\">{len(grouped)} benchmarks "
+            f"({len(site.series)} series) from "
             f"{esc(site.store)}; published {esc(site.generated)}. Change against the baseline: the newest run of "
             f"branch <code>{esc(site.baseline_branch)}</code>.</p>{controls}"
             f'<table id="benchmarks"><thead><tr>{th}</tr></thead><tbody>{rows}</tbody></table>' + foot())
@@ -100,26 +99,32 @@ def _baseline(site: Site, s: Series) -> float | None:
         else None
 
 
-def _index_row(site: Site, s: Series) -> str:
+def _index_row(site: Site, g: Group) -> str:
+    s = g.primary
     new = s.center[-1]
-    prev = (new / s.center[-2] - 1) * 100 if len(s.center) > 1 and s.center[-2] else None
+    prev = pct_change(s.center[-2], new) if len(s.center) > 1 else None
     base = _baseline(site, s)
-    vs_base = (new / base - 1) * 100 if base else None
+    vs_base = pct_change(base, new) if base is not None else None
     cp = s.changes[-1] if s.changes else None
-    since = len(s.center) - cp.index if cp else ""
     cp_cell = (f"{esc(s.time[cp.index][:10])} {pct(cp.change_pct)} {commit_link(site, s.commit[cp.index])}"
                if cp else "")
+    moved = [len(o.center) - o.changes[-1].index for o in g.series if o.changes]
+    since = min(moved) if moved else ""
+    others = "".join(f'<span>{value(o.center[-1], o.unit)} <a href="b/{o.id}.html">{esc(o.unit)}</a></span>'
+                     for o in g.series[1:])
     search = esc(f"{s.benchmark} {s.package} {s.module}".lower())
     return (f'<tr data-search="{search}" data-module="{esc(s.module)}" data-package="{esc(s.package)}" '
-            f'data-unit="{esc(s.unit)}" data-branch="{esc(s.branch)}" data-since="{since}">'
-            f'<td class="name" data-v="{esc(s.benchmark)}"><a href="b/{s.id}.html">{esc(s.benchmark)}</a></td>'
+            f'data-units="{esc(" ".join(o.unit for o in g.series))}" data-branch="{esc(s.branch)}" '
+            f'data-since="{since}">'
+            f'<td class="name" data-v="{esc(g.name)}"><a href="b/{s.id}.html">{name_html(g.name)}</a></td>'
+            f'<td class="num" data-v="{g.procs}">{esc(g.procs)}</td>'
             f'<td data-v="{esc(s.module)}">{esc(s.module)}</td><td data-v="{esc(s.package)}">{esc(s.package)}</td>'
-            f'<td data-v="{esc(s.unit)}">{esc(s.unit)}</td><td data-v="{esc(s.branch)}">{esc(s.branch)}</td>'
-            f'<td class="num" data-v="{new}">{value(new, s.unit)}</td>'
+            f'<td data-v="{esc(s.branch)}">{esc(s.branch)}</td>'
+            f'<td class="num" data-v="{new}">{value(new, s.unit)} <span class="muted">{esc(s.unit)}</span></td>'
             f'<td class="num {_change_cls(prev)}" data-v="{"" if prev is None else prev}">{pct(prev)}</td>'
             f'<td class="num {_change_cls(vs_base)}" data-v="{"" if vs_base is None else vs_base}">{pct(vs_base)}</td>'
-            f"<td>{sparkline(s.center)}</td>"
-            f'<td data-v="{"" if cp is None else -since}">{cp_cell}</td>'
+            f"<td>{sparkline(s.center)}</td><td class=\"units-cell\">{others}</td>"
+            f'<td data-v="{"" if cp is None else -(len(s.center) - cp.index)}">{cp_cell}</td>'
             f'<td class="num" data-v="{len(s.center)}">{len(s.center)}</td></tr>')
 
 
@@ -130,7 +135,7 @@ def feed(site: Site) -> str:
                    f"<td>{esc(s.unit)}</td><td>{esc(s.branch)}</td>"
                    f'<td class="num {_change_cls(cp.change_pct)}">{pct(cp.change_pct)}</td>'
                    f'<td class="num">{cp.p:.3f}</td><td>{commit_link(site, s.commit[cp.index])}</td>'
-                   f"<td>{esc(s.run_id[cp.index])}</td><td>{status(s, cp)}</td></tr>" for t, s, cp in items)
+                   f"<td>{esc(s.run_id[cp.index])}</td><td>{changepoint.status(s.changes, len(s.center), cp)}</td></tr>" for t, s, cp in items)
     body = (f'<table id="feed"><caption>{len(items)} change point(s), newest first</caption><thead><tr>'
             + "".join(f'<th scope="col">{c}</th>' for c in ("Date", "Benchmark", "Unit", "Branch", "Size", "p",
                                                               "Starts at commit", "Run", "Since"))
@@ -139,10 +144,11 @@ def feed(site: Site) -> str:
     return head("benchpipe: change points") + "<h1>Change points</h1>" + body + foot()
 
 
-def series_page(site: Site, s: Series, siblings: list[Series], profiles: list[tuple[str, str]]) -> str:
-
-    others = "".join(f'<div><a href="{o.id}.html">{esc(o.unit)}</a> {sparkline(o.center)}'
-                     f'<span class="muted"> newest {value(o.center[-1], o.unit)}</span></div>' for o in siblings)
+def series_page(site: Site, s: Series, group: Group, profiles: list[tuple[str, str]]) -> str:
+    """One series' page: its chart and runs, and every unit of its benchmark (this one marked)."""
+    others = "".join((f'<div aria-current="page"><strong>{esc(o.unit)}</strong>' if o is s else
+                      f'<div><a href="{o.id}.html">{esc(o.unit)}</a>') + f" {sparkline(o.center)}"
+                     f'<span class="muted"> newest {value(o.center[-1], o.unit)}</span></div>' for o in group.series)
     links = "".join(f'<li><a href="{esc(href)}">{esc(label)}</a></li>' for label, href in profiles)
     times, run_ids = esc_all([t[:19] for t in s.time]), esc_all(s.run_id)
     commits = [commit_link(site, c) for c in s.commit]
@@ -151,11 +157,12 @@ def series_page(site: Site, s: Series, siblings: list[Series], profiles: list[tu
                    f'<td class="num">{value(s.lo[i], s.unit)} – {value(s.hi[i], s.unit)}</td></tr>'
                    for i in range(len(s.center)))
     title = f"{s.benchmark} ({s.unit})"
-    return (head(f"benchpipe: {title}", "../") + f"<h1>{esc(s.benchmark)}</h1>"
-            f'<p class="muted">{esc(s.unit)} · {esc(s.package)} · {esc(s.module)} · branch {esc(s.branch)} · '
+    procs = f" · GOMAXPROCS {esc(group.procs)}" if group.procs else ""
+    return (head(f"benchpipe: {title}", "../") + f"<h1>{name_html(group.name)}</h1>"
+            f'<p class="muted">{esc(s.unit)}{procs} · {esc(s.package)} · {esc(s.module)} · branch {esc(s.branch)} · '
             f"{len(s.center)} run(s), {len(s.changes)} change point(s)</p>"
             + chart(s) + '<p id="tip" aria-live="polite" class="muted">Hover or focus a point for its run.</p>'
-            + (f'<h2>Other units</h2><div class="units">{others}</div>' if others else "")
+            + f'<h2>Every unit of this benchmark</h2><div class="units" id="units">{others}</div>'
             + (f"<h2>Profiles kept with a baseline</h2><ul>{links}</ul>" if links else "")
             + f'<table id="runs"><caption>Every run (the chart\'s data)</caption><thead><tr><th scope="col">Date</th>'
             '<th scope="col">Commit</th><th scope="col">Run</th><th scope="col">Median</th>'

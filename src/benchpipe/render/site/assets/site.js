@@ -8,13 +8,15 @@
     var body = table.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
     var q = $("q"), shown = $("shown"), moved = $("moved"), within = $("within");
-    var filters = ["module", "package", "unit", "branch"].map(function (k) { return [k, $("f-" + k)]; });
+    var filters = ["module", "package", "branch"].map(function (k) { return [k, $("f-" + k)]; });
+    var unit = $("f-unit");
     function apply() {
       var text = q.value.trim().toLowerCase();
       var n = 0, limit = parseInt(within.value, 10) || 0;
       rows.forEach(function (r) {
         var ok = !text || r.dataset.search.indexOf(text) >= 0;
         filters.forEach(function (f) { if (ok && f[1].value && r.dataset[f[0]] !== f[1].value) { ok = false; } });
+        if (ok && unit.value && r.dataset.units.split(" ").indexOf(unit.value) < 0) { ok = false; }
         if (ok && moved.checked) {
           var since = r.dataset.since === "" ? Infinity : parseInt(r.dataset.since, 10);
           ok = since < limit;
@@ -24,7 +26,7 @@
       });
       shown.textContent = n + " of " + rows.length + " shown";
     }
-    [q, moved, within].concat(filters.map(function (f) { return f[1]; })).forEach(function (el) {
+    [q, moved, within, unit].concat(filters.map(function (f) { return f[1]; })).forEach(function (el) {
       el.addEventListener("input", apply);
       el.addEventListener("change", apply);
     });
