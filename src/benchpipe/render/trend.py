@@ -11,6 +11,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from benchpipe.core.changepoint import ChangePoint
+from benchpipe.render.geometry import Frame
 
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 640, 220, 70, 16, 28, 34
 
@@ -18,27 +19,18 @@ W, H, PAD_L, PAD_R, PAD_T, PAD_B = 640, 220, 70, 16, 28, 34
 def svg(title: str, unit: str, points: list[dict[str, Any]], changes: list[ChangePoint]) -> str:
     ys = [p["center"] for p in points] + [p["lo"] for p in points if p.get("lo") is not None] + \
         [p["hi"] for p in points if p.get("hi") is not None]
-    lo, hi = (min(ys), max(ys)) if ys else (0.0, 1.0)
-    if hi == lo:
-        hi, lo = hi * 1.05 + 1e-9, lo * 0.95
-    n = max(1, len(points) - 1)
-
-    def x(i: int) -> float:
-        return PAD_L + (W - PAD_L - PAD_R) * (i / n if len(points) > 1 else 0.5)
-
-    def y(v: float) -> float:
-        return PAD_T + (H - PAD_T - PAD_B) * (1 - (v - lo) / (hi - lo))
+    frame = Frame.fit(ys, len(points), W, H, (PAD_L, PAD_R, PAD_T, PAD_B))
+    x, y = frame.x, frame.y
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
            'font-family="Arial, sans-serif" font-size="11">',
            f'<rect width="{W}" height="{H}" fill="#ffffff"/>',
            f'<text x="{PAD_L}" y="16" font-size="13" font-weight="bold">{escape(title)} ({escape(unit)})</text>']
-    for frac in (0.0, 0.5, 1.0):
-        v = lo + (hi - lo) * frac
+    for v in frame.ticks():
         out.append(f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#e0e0e0"/>')
         out.append(f'<text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.4g}</text>')
     for cp in changes:
-        cx = (x(cp.index - 1) + x(cp.index)) / 2 if cp.index > 0 else x(0)
+        cx = frame.change_x(cp.index)
         out.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{PAD_T}" y2="{H - PAD_B}" stroke="#d62728" '
                    'stroke-dasharray="4,3"/>')
         out.append(f'<text x="{cx + 3:.1f}" y="{PAD_T + 10}" fill="#d62728">{cp.change_pct:+.1f}%</text>')

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchpipe.core import grouping
 from benchpipe.core.changepoint import changes
 from benchpipe.core.settings import PublishSection
 from benchpipe.core.units import finite
@@ -27,18 +28,14 @@ def series_of(cols: dict[str, Any]) -> list[site.Series]:
         return []
     keys = list(zip(*(cols[k].tolist() for k in ("module", "package", "benchmark", "unit", "branch")), strict=True))
     out: list[site.Series] = []
-    start = 0
-    for i in range(1, len(keys) + 1):
-        if i < len(keys) and keys[i] == keys[start]:
-            continue
-        s = site.Series(*keys[start])
-        s.run_id, s.time, s.commit = (cols[k][start:i].tolist() for k in ("run_id", "time", "commit"))
-        s.center = [float(v) for v in cols["center"][start:i]]
-        s.lo, s.hi = ([finite(v) for v in cols[k][start:i]] for k in ("lo", "hi"))
+    for key, start, end in grouping.spans(keys):
+        s = site.Series(*key)
+        s.run_id, s.time, s.commit = (cols[k][start:end].tolist() for k in ("run_id", "time", "commit"))
+        s.center = [float(v) for v in cols["center"][start:end]]
+        s.lo, s.hi = ([finite(v) for v in cols[k][start:end]] for k in ("lo", "hi"))
         s.commit = [c or "" for c in s.commit]
         s.changes = changes(s.center)
         out.append(s)
-        start = i
     return out
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import duckdb
 
-from benchpipe.core import benchfmt, shards
+from benchpipe.core import benchfmt, grouping, shards
 from benchpipe.core.artifacts import BenchMeta, HistoryRun, RunSettings
 from benchpipe.core.benchfmt import Parsed
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
@@ -239,13 +239,8 @@ def series_many(hist: Path | str | Store, benchmarks: list[str], unit: str, last
     if not cols or not len(cols["benchmark"]):
         return {}
     names = cols.pop("benchmark")
-    out: dict[str, dict[str, Any]] = {}
-    start = 0
-    for i in range(1, len(names) + 1):  # rows come ordered by benchmark
-        if i == len(names) or names[i] != names[start]:
-            out[str(names[start])] = {k: v[start:i] for k, v in cols.items()}
-            start = i
-    return out
+    return {str(name): {k: v[start:end] for k, v in cols.items()}
+            for name, start, end in grouping.spans(names.tolist())}  # rows come ordered by benchmark
 
 
 def _query(hist: Path | str | Store, benchmark: str | None, unit: str | None, last: int | None, warn: bool,

@@ -71,27 +71,20 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return EXIT_OK
     from benchpipe.core import changepoint
+    from benchpipe.core.grouping import spans
 
-    key = None
-    series: list[dict[str, Any]] = []
-
-    def flush() -> None:
+    for (name, unit), start, end in spans([(r["benchmark"], r["unit"]) for r in rows]):
+        sys.stdout.write(f"{name} {unit}\n")
+        series = rows[start:end]
+        for r in series:
+            ci = "" if r["lo"] is None or r["hi"] is None else f" [{r['lo']:.6g}, {r['hi']:.6g}]"
+            sys.stdout.write(f"  {r['time']}  {r['commit'][:12] or '-':<12}  {r['center']:>12.6g}{ci}  n={r['n']}  "
+                             f"{r['run_id']}\n")
         if args.changes:
             for cp in changepoint.changes([r["center"] for r in series]):
                 r = series[cp.index]
                 sys.stdout.write(f"  change point: {cp.change_pct:+.1f}% from run {r['run_id']} (commit "
                                  f"{r['commit'][:12]}), p={cp.p:.3f}\n")
-
-    for r in rows:
-        if (r["benchmark"], r["unit"]) != key:
-            flush()
-            key, series = (r["benchmark"], r["unit"]), []
-            sys.stdout.write(f"{r['benchmark']} {r['unit']}\n")
-        series.append(r)
-        ci = "" if r["lo"] is None or r["hi"] is None else f" [{r['lo']:.6g}, {r['hi']:.6g}]"
-        sys.stdout.write(f"  {r['time']}  {r['commit'][:12] or '-':<12}  {r['center']:>12.6g}{ci}  n={r['n']}  "
-                         f"{r['run_id']}\n")
-    flush()
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from benchpipe.core.units import human
+from benchpipe.render.geometry import Frame
 from benchpipe.render.site.text import esc, esc_all
 
 if TYPE_CHECKING:
@@ -17,25 +18,16 @@ W, H, PAD_L, PAD_R, PAD_T, PAD_B = 900, 300, 70, 16, 20, 34
 
 def chart(s: Series) -> str:
     ys = [v for v in s.center] + [v for v in s.lo if v is not None] + [v for v in s.hi if v is not None]
-    lo, hi = min(ys), max(ys)
-    if hi == lo:  # a flat line: a band around it, never below zero for values that are not
-        hi, lo = (hi * 1.05 if hi else 1.0), (lo * 0.95 if lo > 0 else min(lo, 0.0) * 1.05)
-    n = max(1, len(s.center) - 1)
-
-    def x(i: float) -> float:
-        return PAD_L + (W - PAD_L - PAD_R) * (i / n if len(s.center) > 1 else 0.5)
-
-    def y(v: float) -> float:
-        return PAD_T + (H - PAD_T - PAD_B) * (1 - (v - lo) / (hi - lo))
+    frame = Frame.fit(ys, len(s.center), W, H, (PAD_L, PAD_R, PAD_T, PAD_B))
+    x, y = frame.x, frame.y
 
     out = [f'<svg id="chart" class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="group" '
            f'aria-label="{esc(s.benchmark)} {esc(s.unit)}: {len(s.center)} runs">']
-    for frac in (0.0, 0.5, 1.0):
-        v = lo + (hi - lo) * frac
+    for v in frame.ticks():
         out.append(f'<line class="axis" x1="{PAD_L}" x2="{W - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
                    f'<text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{esc(human(v, s.unit))}</text>')
     for cp in s.changes:
-        cx = x(cp.index - 0.5) if cp.index > 0 else x(0)
+        cx = frame.change_x(cp.index)
         out.append(f'<line class="cp" data-index="{cp.index}" x1="{cx:.1f}" x2="{cx:.1f}" y1="{PAD_T}" '
                    f'y2="{H - PAD_B}"/><text class="cp" x="{cx + 3:.1f}" y="{PAD_T + 10}">{cp.change_pct:+.1f}%</text>')
     out.append('<polyline points="' + " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(s.center)) + '"/>')
