@@ -113,7 +113,10 @@ def _profile(module: Path, pkg_pattern: str, name: str, tmp: Path, ns_per_op: fl
     sub.mkdir()
     cfg = ProfileSection(memprofilerate=1, top=10, min_samples=200, max_s=5)
     sel = stage.Selection(name, toolchain.name_pattern(name), ns_per_op, False)
-    return stage.profile_benchmark(binary, pkg, sel, sub, cfg, "5m", "200ms", 0, toolchain.module_path(module))
+    import msgspec
+
+    return msgspec.to_builtins(stage.profile_benchmark(binary, pkg, sel, sub, cfg, "5m", "200ms", 0,
+                                                       toolchain.module_path(module)))
 
 
 @pytest.mark.slow

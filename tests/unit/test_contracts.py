@@ -101,3 +101,29 @@ def test_gate_names_a_newer_compare_json_in_one_line(tmp_path: Path) -> None:
     assert code == 2
     lines = err.getvalue().strip().splitlines()
     assert len(lines) == 1 and "schema_version 99" in lines[0] and str(p) in lines[0]
+
+
+def test_history_objects_have_the_declared_columns(tmp_path: Path) -> None:
+    """The history's row schema is declared once (store.history.schema, from HistoryRun): what append writes
+    is exactly that, and what query returns is named by it."""
+    import duckdb
+    import msgspec
+
+    from benchpipe.core import benchfmt
+    from benchpipe.core.artifacts import BenchMeta, HistoryRun
+    from benchpipe.store import history
+    from benchpipe.store.history import schema
+
+    from ..conftest import DATA
+
+    parsed = benchfmt.read_files([DATA / "example_fast.txt"])
+    history.append(tmp_path, parsed, BenchMeta(commit="c" * 40, branch="main", module="example.com/policyengine"))
+
+    def cols(sub: str) -> list[str]:
+        return [r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{tmp_path / sub}/*.parquet')").fetchall()]
+
+    assert cols("runs") == [f.name for f in msgspec.structs.fields(HistoryRun)] + [c for c, _ in schema.SAMPLE_ROW]
+    assert cols("summary") == list(schema.SUMMARY_RUN) + [c for c, _ in schema.SUMMARY_ROW]
+    rows = history.query(tmp_path)
+    assert rows and list(rows[0]) == schema.QUERY and {r["benchmark"] for r in rows} == {
+        r.name for r in parsed.results}

@@ -25,181 +25,54 @@ least ``high_gc_pct`` of CPU samples or the benchmark allocates at least
 
 from __future__ import annotations
 
-import math
-import re
 import shutil
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from benchpipe.core import benchfmt, pprof, stats
-from benchpipe.core.artifacts import BenchMeta, CompareDoc, ProfileDoc
+from benchpipe.core.artifacts import BenchMeta, CompareDoc, Graphs, ProfiledBenchmark, ProfileDoc
 from benchpipe.core.errors import BenchpipeError
-from benchpipe.core.explain import HARNESS
-from benchpipe.core.settings import GcThresholds, Mode, ProfileSection, Settings
-from benchpipe.core.units import go_duration_ns
+from benchpipe.core.profiling import (
+    Choice,
+    Result,
+    bytes_per_s,
+    cpu_iterations,
+    flagged_results,
+    gc_pressure,
+    mem_iterations,
+    profile_benchtime,
+    scale_to,
+    summarize_cpu,
+    summarize_mem,
+    summarize_mem_loop,
+)
+from benchpipe.core.settings import Mode, ProfileSection, Settings
 from benchpipe.go import benchsrc, toolchain
 from benchpipe.render import callgraph
 from benchpipe.stages import profdiff
 from benchpipe.store import artifacts
 
-GC_FUNCS = re.compile(r"^runtime\.(gc\w*|mallocgc\w*|scanobject|scanObject|greyobject|sweepone|bgsweep|"
-                      r"bgscavenge|markroot\w*|newobject|makeslice|growslice|nextFreeFast|mProf_Malloc|"
-                      r"memclrNoHeapPointers|(\(\*mspan\)|\(\*mcache\)|\(\*mheap\)|\(\*gcWork\))\.\w+)$")
 
-
-Result = tuple[str, str]  # (import path, result name without -N): a result the compare stage flagged
-
-
-def select_benchmarks(settings: Settings, cmp: CompareDoc, default: str) -> tuple[str, str, set[Result] | None]:
-    """The benchmark regex to profile, why it was chosen, and the exact results to profile (flagged ones,
-    each in the package it was measured in) or None (every benchmark the regex selects)."""
+def select_benchmarks(settings: Settings, cmp: CompareDoc, default: str) -> Choice:
+    """What to profile: ``profile.bench`` when set, else the results compare flagged (each exactly, in the
+    package it was measured in), else the mode's set."""
     explicit = str(settings.profile.bench or "")
     if explicit:
-        return explicit, "profile.bench in params", None
+        return Choice("explicit", explicit)
     flagged = flagged_results(cmp)
     if flagged:
-        return toolchain.names_regex(sorted({benchfmt.top_level(n) for _, n in flagged})), "regressed in compare", flagged
-    return default, "the mode's benchmark set", None
-
-
-def flagged_results(cmp: CompareDoc) -> set[Result]:
-    """The results the compare stage flagged: (package, full name without the -N suffix)."""
-    return {(r.package, benchfmt.base_name(r.benchmark)) for r in cmp.regressions()}
-
-
-def flagged_benchmarks(cmp: CompareDoc) -> set[str]:
-    """Top-level names of benchmarks the compare stage flagged."""
-    return {benchfmt.top_level(n) for _, n in flagged_results(cmp)}
-
-
-
-
-def summarize_cpu(prof: pprof.Profile, limit: int, ns_per_op: float | None = None, module: str = "") -> dict[str, Any]:
-    """Flat/cumulative tables (with ns/op per function when the run's ns/op is known), the CPU sample
-    count, the GC share, the measurement-overhead share and the module's own functions by flat cost."""
-    costs, total = pprof.top(prof, "cpu")
-    gc = sum(c.flat for c in costs if GC_FUNCS.match(c.name))
-    harness = sum(c.flat for c in costs if HARNESS.match(c.name))
-
-    def row(c: pprof.FuncCost) -> dict[str, Any]:
-        flat_pct = 100 * c.flat / total if total else 0.0
-        cum_pct = 100 * c.cum / total if total else 0.0
-        r = {"function": c.name, "file": c.file, "line": c.line, "flat": c.flat, "cum": c.cum,
-             "flat_pct": flat_pct, "cum_pct": cum_pct}
-        if ns_per_op:
-            r["flat_ns_op"], r["cum_ns_op"] = flat_pct / 100 * ns_per_op, cum_pct / 100 * ns_per_op
-        return r
-
-    rows = [row(c) for c in costs]
-    by_cum = sorted(rows, key=lambda r: (-r["cum"], r["function"]))
-    own = [r for r in rows if module and r["function"].startswith((module + "/", module + "."))
-           and not HARNESS.match(r["function"])]
-    si = next((i for i, (t, _) in enumerate(prof.sample_types) if t == "samples"), None)
-    n = sum(smp.values[si] for smp in prof.samples) if si is not None else len(prof.samples)
-    return {"total_ns": total, "duration_ns": prof.duration_nanos, "samples": n, "ns_per_op": ns_per_op,
-            "gc_alloc_pct": 100 * gc / total if total else 0.0,
-            "harness_pct": 100 * harness / total if total else 0.0,
-            "flat": rows[:limit], "cum": by_cum[:limit], "own": own[:5]}
-
-
-def mem_iterations(benchtime: str, ns_per_op: float | None, cap: int = 10_000_000) -> tuple[int, int] | None:
-    """Two iteration counts for the memory profile runs: the run's (``Nx``, or the benchtime at the
-    measured ns/op) and a quarter of it; None when they cannot be told apart (fewer than 4 iterations)."""
-    if benchtime.endswith("x") and benchtime[:-1].isdigit():
-        n2 = int(benchtime[:-1])
-    else:
-        span = go_duration_ns(benchtime)
-        if span is None or not ns_per_op or ns_per_op <= 0:
-            return None
-        n2 = min(cap, math.ceil(span / ns_per_op))
-    return (max(1, n2 // 4), n2) if n2 >= 4 else None
-
-
-def summarize_mem_loop(short: pprof.Profile, long: pprof.Profile, n1: int, n2: int, limit: int) -> dict[str, Any]:
-    """Allocations of the timed loop only, exactly: with every allocation recorded (memprofilerate 1),
-    a run of N iterations allocates 2*setup + (1+N)*per_op (testing calls the benchmark once with b.N=1,
-    then with b.N=N), so the difference of two runs divided by N2-N1 is each function's cost per op and
-    what remains is setup (before the timer, or otherwise outside the loop). Rows are B/op and allocs/op;
-    a benchmark whose loop allocates nothing has no rows."""
-    out: dict[str, Any] = {"iterations": [n1, n2], "per_op": True}
-    for st, floor in (("alloc_space", 0.5), ("alloc_objects", 0.01)):
-        c1, t1 = pprof.top(short, st)
-        c2, t2 = pprof.top(long, st)
-        before = {c.name: c.flat for c in c1}
-        loop = max(0.0, (t2 - t1) / (n2 - n1))
-        rows = []
-        for c in c2:
-            d = (c.flat - before.get(c.name, 0)) / (n2 - n1)
-            if d >= floor:
-                rows.append({"function": c.name, "file": c.file, "line": c.line, "flat": d,
-                             "flat_pct": 100 * d / loop if loop else 0.0, "cum": c.cum})
-        rows.sort(key=lambda r: (-r["flat"], r["function"]))
-        out[st] = {"total": loop, "setup": max(0.0, t2 - (1 + n2) * loop), "top": rows[:limit]}
-    return out
-
-
-def summarize_mem(prof: pprof.Profile, limit: int) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for st in ("alloc_space", "alloc_objects"):
-        costs, total = pprof.top(prof, st)
-        out[st] = {"total": total, "top": [
-            {"function": c.name, "file": c.file, "line": c.line, "flat": c.flat,
-             "flat_pct": 100 * c.flat / total if total else 0.0, "cum": c.cum} for c in costs[:limit]]}
-    return out
-
-
-def gc_pressure(gc_pct: float, bytes_per_s: float, th: GcThresholds) -> str:
-    """Low / Medium / High from the GC+allocation CPU share and the allocation rate."""
-    if gc_pct >= th.high_gc_pct or bytes_per_s >= th.high_mb_per_s * 1e6:
-        return "High"
-    if gc_pct >= th.medium_gc_pct or bytes_per_s >= th.medium_mb_per_s * 1e6:
-        return "Medium"
-    return "Low"
-
-
-def _bytes_per_s(results: list[benchfmt.Result]) -> float:
-    """Allocation rate from the benchmark's own B/op and ns/op."""
-    for r in results:
-        vals = {u: v for v, u in r.values}
-        if vals.get("ns/op") and "B/op" in vals:
-            return vals["B/op"] / (vals["ns/op"] * 1e-9)
-    return 0.0
-
-
-def profile_benchtime(profile_cfg: ProfileSection, cfg: Mode) -> str:
-    """The profiling runs' -benchtime: the user's iteration count (``Nx``) when the mode gives one,
-    so a benchmark that only works at N iterations is never run past them; else ``profile.benchtime``."""
-    mode_bt = str(cfg.benchtime or "")
-    if mode_bt.endswith("x"):
-        return mode_bt
-    return str(profile_cfg.benchtime)
-
-
-SAMPLE_NS = 10_000_000  # Go's CPU profiler samples at 100 Hz: one sample per 10 ms of CPU time
-
-
-def cpu_iterations(profile_cfg: ProfileSection, ns_per_op: float | None) -> tuple[int | None, str]:
-    """The CPU profile run's b.N: enough iterations for ``profile.min_samples`` samples at the selection's
-    measured ns/op (sub-benchmarks summed: each runs N times), at most ``profile.max_s`` seconds (None when
-    nothing was measured). Returns it and what it was chosen from."""
-    if not ns_per_op or ns_per_op <= 0:
-        return None, ""
-    want, max_s = profile_cfg.min_samples, profile_cfg.max_s
-    n = math.ceil(want * 1.25 * SAMPLE_NS / ns_per_op)  # 25% over: Go's profiler delivers 80-97% of 100 Hz here
-    chosen = min(n, max(1, int(max_s * 1e9 / ns_per_op)))
-    return chosen, (f"{chosen}x: {want} samples at {ns_per_op:,.0f} ns/op"
-                    + (f" (capped at profile.max_s {max_s:g}s)" if chosen < n else ""))
+        return Choice("flagged", toolchain.names_regex(sorted({benchfmt.top_level(n) for _, n in flagged})), flagged)
+    return Choice("mode", default)
 
 
 def cpu_benchtime(profile_cfg: ProfileSection, benchtime: str, ns_per_op: float | None,
                   parallel: bool = False) -> tuple[str, str]:
     """The CPU run's -benchtime as :func:`benchpipe.go.toolchain.run_rule` decides it from
-    :func:`cpu_iterations` (the user's own ``Nx`` stands; a RunParallel selection runs for the time those
-    iterations take), and what it was chosen from."""
+    :func:`~benchpipe.core.profiling.cpu_iterations` (the user's own ``Nx`` stands; a RunParallel selection
+    runs for the time those iterations take), and what it was chosen from."""
     n, why = cpu_iterations(profile_cfg, ns_per_op) if not benchtime.endswith("x") else (None, "")
     if n is None or ns_per_op is None:
         return benchtime, why
@@ -290,7 +163,8 @@ def _mem_plan(sel: Selection, sub: Path, cfg: ProfileSection, benchtime: str) ->
 
 
 def profile_benchmark(binary: Path, pkg: toolchain.Package, sel: Selection, sub: Path, profile_cfg: ProfileSection,
-                      timeout: str, benchtime: str, stall_s: float = 0, module: str = "") -> dict[str, Any]:
+                      timeout: str, benchtime: str, stall_s: float = 0, module: str = "") -> ProfiledBenchmark:
+    """Run one selection's CPU run (checked, see :func:`_cpu_run`) and memory runs into ``sub``; what they say."""
     name, limit = sel.name, profile_cfg.top
     cpu_bt, cpu_why = cpu_benchtime(profile_cfg, benchtime, sel.ns_per_op, sel.parallel)
     cpu_flags = [f"-test.cpuprofile={sub / 'cpu.prof'}"] + ([f"-test.trace={sub / 'trace.out'}"] if profile_cfg.trace
@@ -309,65 +183,45 @@ def profile_benchmark(binary: Path, pkg: toolchain.Package, sel: Selection, sub:
     cpu_text = toolchain.split_output(cpu.output)
     (sub / "bench.txt").write_text(cpu_text)
     results = benchfmt.read_text(cpu_text).results
-    entry: dict[str, Any] = {"package": pkg.import_path, "benchmark": name, "maxrss_kb": cpu.maxrss_kb,
-                             "cpu_benchtime": cpu_bt, "cpu_benchtime_why": cpu_why, "trace": profile_cfg.trace,
-                             "iterations": sum(r.iters for r in results),
-                             "alloc_bytes_per_s": _bytes_per_s(results), "notes": [], "graphs": {}}
+    entry = ProfiledBenchmark(package=pkg.import_path, benchmark=name, maxrss_kb=cpu.maxrss_kb, cpu_benchtime=cpu_bt,
+                              cpu_benchtime_why=cpu_why, trace=profile_cfg.trace,
+                              iterations=sum(r.iters for r in results), alloc_bytes_per_s=bytes_per_s(results))
     ns = [v for r in results for v, u in r.values if u == "ns/op"]
-    per_op = _per_op_ns(entry, ns[0] if len(ns) == 1 else None, sel.ns_per_op)
+    profiled = ns[0] if len(ns) == 1 else None
+    per_op, note = scale_to(name, profiled, sel.ns_per_op)
+    entry.profiled_ns_op = profiled if profiled and sel.ns_per_op else None
+    entry.notes += [note] if note else []
     try:
         _cpu_part(entry, pprof.load(sub / "cpu.prof"), sub, profile_cfg, per_op, module)
     except pprof.ProfileError as e:
-        entry["notes"].append(str(e))
+        entry.notes.append(str(e))
     try:
-        if counts:
-            entry["mem"] = summarize_mem_loop(pprof.load(sub / "mem-short.prof"), pprof.load(sub / "mem.prof"),
-                                              counts[0], counts[1], limit)
-        else:
-            entry["mem"] = summarize_mem(pprof.load(sub / "mem.prof"), limit)
+        entry.mem = (summarize_mem_loop(pprof.load(sub / "mem-short.prof"), pprof.load(sub / "mem.prof"), counts[0],
+                                        counts[1], limit) if counts else summarize_mem(pprof.load(sub / "mem.prof"), limit))
     except pprof.ProfileError as e:
-        entry["notes"].append(str(e))
-    entry["gc_pressure"] = gc_pressure((entry.get("cpu") or {}).get("gc_alloc_pct", 0.0),
-                                       entry["alloc_bytes_per_s"], profile_cfg.gc_thresholds)
+        entry.notes.append(str(e))
+    entry.gc_pressure = gc_pressure(entry.cpu.gc_alloc_pct if entry.cpu else 0.0, entry.alloc_bytes_per_s,
+                                    profile_cfg.gc_thresholds)
     return entry
 
 
-PROFILER_NOTE_PCT = 10.0  # a CPU run this far from the benchmark run's ns/op gets a note
-
-
-def _per_op_ns(entry: dict[str, Any], profiled: float | None, measured: float | None) -> float | None:
-    """The ns/op a profile's per-function costs are scaled to: the benchmark run's own (what go test
-    measures), else the profiled run's. The CPU profiler has a cost of its own (its signal, 100 times a
-    CPU second: +12-20% on allocation-heavy operations here), so a profiled run whose ns/op is more than
-    :data:`PROFILER_NOTE_PCT` away from the benchmark run's says so."""
-    if profiled and measured:
-        off = (profiled / measured - 1) * 100
-        entry["profiled_ns_op"] = profiled
-        if abs(off) > PROFILER_NOTE_PCT:
-            entry["notes"].append(f"{entry['benchmark']}: {profiled:,.1f} ns/op under the CPU profiler vs "
-                                  f"{measured:,.1f} in the benchmark run ({off:+.0f}%: the profiler's own cost); "
-                                  "per-function ns/op are scaled to the benchmark run")
-        return measured
-    return profiled
-
-
-def _cpu_part(entry: dict[str, Any], cprof: pprof.Profile, sub: Path, cfg: ProfileSection, ns_per_op: float | None,
+def _cpu_part(entry: ProfiledBenchmark, cprof: pprof.Profile, sub: Path, cfg: ProfileSection, ns_per_op: float | None,
               module: str) -> None:
     """The CPU tables, their notes and the call graph of one profiled selection, into ``entry``."""
-    name = entry["benchmark"]
-    entry["cpu"] = summarize_cpu(cprof, cfg.top, ns_per_op, module)
-    if 0 < entry["cpu"]["samples"] < cfg.min_samples:
-        entry["notes"].append(f"{name}: the CPU table rests on {entry['cpu']['samples']} samples (fewer than "
-                              f"profile.min_samples {cfg.min_samples}): its order is noisy; raise profile.max_s")
-    if not entry["cpu"]["total_ns"]:
-        entry["notes"].append(f"{name}: CPU profile has no samples (benchmark too short? raise profile.benchtime)")
+    name = entry.benchmark
+    entry.cpu = summarize_cpu(cprof, cfg.top, ns_per_op, module)
+    if 0 < entry.cpu.samples < cfg.min_samples:
+        entry.notes.append(f"{name}: the CPU table rests on {entry.cpu.samples} samples (fewer than "
+                           f"profile.min_samples {cfg.min_samples}): its order is noisy; raise profile.max_s")
+    if not entry.cpu.total_ns:
+        entry.notes.append(f"{name}: CPU profile has no samples (benchmark too short? raise profile.benchtime)")
         return
     data = callgraph.gprof2dot_json(cprof, cprof.index_of("cpu"), "cpu", "ns")
     svg, note = callgraph.render(data, sub / "cpu.svg", cfg.node_threshold, cfg.edge_threshold)
     if svg:
-        entry["graphs"]["cpu"] = "cpu.svg"
+        entry.graphs = Graphs(cpu="cpu.svg")
     if note:
-        entry["notes"].append(f"{name}: {note}")
+        entry.notes.append(f"{name}: {note}")
 
 
 def _ns_per_op(bench_meta: Path | None) -> dict[Result, float]:
@@ -400,11 +254,10 @@ def _selections(pkg: str, names: list[str], regex: str, flagged: set[Result] | N
     return out
 
 
-def _profile_all(settings: Settings, cfg: Mode, target: Path, out_dir: Path, doc: dict[str, Any], cmp: CompareDoc,
-                 meta: BenchMeta, baseline_profiles: Path | None, bench_meta: Path | None,
-                 flagged: set[Result] | None) -> None:
-    """Profile every selection of the mode's packages into ``doc`` (a ProfileDoc's fields); ``go_s`` counts
-    every profiling run's time, stopped or failed ones included."""
+def _profile_all(settings: Settings, cfg: Mode, target: Path, out_dir: Path, doc: ProfileDoc, meta: BenchMeta,
+                 baseline_profiles: Path | None, bench_meta: Path | None, flagged: set[Result] | None) -> None:
+    """Profile every selection of the mode's packages into ``doc``; ``go_s`` counts every profiling run's
+    time, stopped or failed ones included."""
     failed = {(f.package, f.benchmark) for f in meta.failures}
     measured = _ns_per_op(bench_meta)
     module = toolchain.module_path(target)
@@ -415,21 +268,21 @@ def _profile_all(settings: Settings, cfg: Mode, target: Path, out_dir: Path, doc
         pdir = out_dir / f"{i:02d}-{pkg.import_path.rsplit('/', 1)[-1]}"
         pdir.mkdir()
         binary = pdir / "pkg.test"
-        doc["go_s"] += toolchain.build_test_binary(pkg, target, binary)
-        names = toolchain.list_benchmarks(binary, pkg, doc["bench"])
-        sels = _selections(pkg.import_path, names, doc["bench"], flagged, measured, benchsrc.parallel(pkg.dir))
+        doc.go_s += toolchain.build_test_binary(pkg, target, binary)
+        names = toolchain.list_benchmarks(binary, pkg, doc.bench)
+        sels = _selections(pkg.import_path, names, doc.bench, flagged, measured, benchsrc.parallel(pkg.dir))
         if not sels:
             shutil.rmtree(pdir)
             continue
         for sel in sels:
             if (pkg.import_path, benchfmt.top_level(sel.name)) in failed:
-                doc["notes"].append(f"{sel.name}: not profiled (it did not finish in the bench stage)")
+                doc.notes.append(f"{sel.name}: not profiled (it did not finish in the bench stage)")
                 continue
             _profile_one(settings, cfg, binary, pkg, sel, pdir, out_dir, doc, module, baseline_profiles, flagged)
 
 
 def _profile_one(settings: Settings, cfg: Mode, binary: Path, pkg: toolchain.Package, sel: Selection, pdir: Path,
-                 out_dir: Path, doc: dict[str, Any], module: str, baseline_profiles: Path | None,
+                 out_dir: Path, doc: ProfileDoc, module: str, baseline_profiles: Path | None,
                  flagged: set[Result] | None) -> None:
     """Profile one selection into ``doc``; a failure is a note, and its time still counts as profiling."""
     toolchain.progress(f"profile: {pkg.import_path} {sel.name}")
@@ -437,21 +290,21 @@ def _profile_one(settings: Settings, cfg: Mode, binary: Path, pkg: toolchain.Pac
     sub.mkdir()
     t0 = time.monotonic()
     try:
-        entry = profile_benchmark(binary, pkg, sel, sub, settings.profile, str(cfg.timeout), doc["benchtime"],
+        entry = profile_benchmark(binary, pkg, sel, sub, settings.profile, str(cfg.timeout), doc.benchtime,
                                   settings.bench.stall_s, module)
     except BenchpipeError as e:
         shutil.rmtree(sub)
-        doc["go_s"] += time.monotonic() - t0
-        doc["notes"].append(f"{sel.name}: profile skipped: {e.message}")
+        doc.go_s += time.monotonic() - t0
+        doc.notes.append(f"{sel.name}: profile skipped: {e.message}")
         return
-    doc["go_s"] += time.monotonic() - t0
-    entry["dir"] = str(sub.relative_to(out_dir))
-    doc["notes"] += entry["notes"]
+    doc.go_s += time.monotonic() - t0
+    entry.dir = str(sub.relative_to(out_dir))
+    doc.notes += entry.notes
     if flagged is not None and baseline_profiles is not None:
-        entry["diff"] = profdiff.diff_dirs(baseline_profiles / pdir.name / sub.name, sub, module, settings.profile)
-        if entry["diff"].get("note"):
-            doc["notes"].append(f"{sel.name}: {entry['diff']['note']}")
-    doc["benchmarks"].append(entry)
+        entry.diff = profdiff.diff_dirs(baseline_profiles / pdir.name / sub.name, sub, module, settings.profile)
+        if entry.diff.note:
+            doc.notes.append(f"{sel.name}: {entry.diff.note}")
+    doc.benchmarks.append(entry)
 
 
 def run(settings: Settings, target: Path, out_dir: Path, compare_json: Path | None,
@@ -462,27 +315,25 @@ def run(settings: Settings, target: Path, out_dir: Path, compare_json: Path | No
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     cmp = artifacts.read(compare_json, CompareDoc, missing_ok=True)
-    regex, why, flagged = select_benchmarks(settings, cmp, str(cfg.bench))
-    doc: dict[str, Any] = {"bench": regex, "why": why, "benchtime": profile_benchtime(settings.profile, cfg),
-                           "memprofilerate": settings.profile.memprofilerate, "benchmarks": [], "notes": [],
-                           "go_s": 0.0}
+    choice = select_benchmarks(settings, cmp, str(cfg.bench))
+    doc = ProfileDoc(bench=choice.regex, why=choice.why, benchtime=profile_benchtime(settings.profile, cfg),
+                     memprofilerate=settings.profile.memprofilerate)
     ran = False
     if not settings.profile.enabled:
-        doc["notes"].append("profiling disabled (profile.enabled: false)")
-    elif cfg.profile == "flagged" and why == "the mode's benchmark set":
-        doc["notes"].append(f"{settings.mode} mode profiles only the benchmarks compare flags, and "
-                            + ("none was flagged" if cmp.verdict != "NONE" else "there is no baseline yet")
-                            + ": `invoke profile` profiles every benchmark (and `invoke baseline` keeps "
-                              "profiles with the baseline)")
+        doc.notes.append("profiling disabled (profile.enabled: false)")
+    elif cfg.profile == "flagged" and choice.kind == "mode":
+        doc.notes.append(f"{settings.mode} mode profiles only the benchmarks compare flags, and "
+                         + ("none was flagged" if cmp.verdict != "NONE" else "there is no baseline yet")
+                         + ": `invoke profile` profiles every benchmark (and `invoke baseline` keeps "
+                           "profiles with the baseline)")
     else:
         ran = True
         meta = artifacts.read(bench_meta, BenchMeta, missing_ok=True)
-        _profile_all(settings, cfg, target, out_dir, doc, cmp, meta, baseline_profiles, bench_meta, flagged)
-        doc["go_s"] = round(doc["go_s"], 3)
-        if not doc["benchmarks"]:
-            doc["notes"].append(f"no benchmark matched {regex!r}: nothing profiled")
-    out = artifacts.convert(doc, ProfileDoc, str(out_dir / "profile.json"))
-    artifacts.write(out_dir / "profile.json", out)
-    for n in out.notes if ran else []:  # a stage that profiled nothing on purpose says so in the report only
+        _profile_all(settings, cfg, target, out_dir, doc, meta, baseline_profiles, bench_meta, choice.results)
+        doc.go_s = round(doc.go_s, 3)
+        if not doc.benchmarks:
+            doc.notes.append(f"no benchmark matched {choice.regex!r}: nothing profiled")
+    artifacts.write(out_dir / "profile.json", doc)
+    for n in doc.notes if ran else []:  # a stage that profiled nothing on purpose says so in the report only
         sys.stderr.write(f"profile: {n}\n")
-    return out
+    return doc
