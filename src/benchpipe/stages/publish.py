@@ -9,16 +9,19 @@ An empty history gives a site whose index says how to record a run.
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchpipe.core import grouping
+from benchpipe.core import benchfmt, grouping
 from benchpipe.core.changepoint import changes
 from benchpipe.core.settings import PublishSection
 from benchpipe.core.units import finite
 from benchpipe.render import site
-from benchpipe.store import history
+from benchpipe.render.site import pages
+from benchpipe.store import atomic, history
 from benchpipe.store.objstore import Store
 
 
@@ -55,7 +58,42 @@ def run(store: Store, out: Path, cfg: PublishSection, root: Path = Path(".")) ->
     for s in series:
         if s.branch == cfg.baseline_branch:
             newest[(s.module, s.package, s.benchmark, s.unit)] = s.center[-1]
-    return site.write(site.Site(series=series, commit_url=cfg.commit_url, moved_runs=cfg.moved_runs,
+    return write(site.Site(series=series, commit_url=cfg.commit_url, moved_runs=cfg.moved_runs,
                                 baseline_branch=cfg.baseline_branch, profiles=kept_profiles(root), store=store.url,
                                 generated=datetime.now(UTC).isoformat(timespec="seconds"), baseline_values=newest),
                       out)
+
+
+def write(s: site.Site, out: Path) -> dict[str, int]:
+    """Write the site into ``out`` (replaced whole); returns the sizes of what was written."""
+    tmp = out.with_name(f".{out.name}.new")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "b").mkdir(parents=True)
+    shutil.copytree(site.ASSETS, tmp / "assets")
+    links = _copy_profiles(s.profiles, tmp / "profiles")
+    grouped = site.groups(s.series)
+    index = pages.index(s, grouped)
+    atomic.write_text(tmp / "index.html", index)
+    atomic.write_text(tmp / "feed.html", pages.feed(s))
+    for g in grouped:
+        for one in g.series:
+            page = pages.series_page(s, one, g, links.get(benchfmt.top_level(one.benchmark), []))
+            (tmp / "b" / f"{one.id}.html").write_text(page, encoding="utf-8")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return {"series": len(s.series), "benchmarks": len(grouped), "index_bytes": len(index.encode()),
+            "pages": len(s.series)}
+
+
+def _copy_profiles(profiles: dict[str, list[tuple[str, Path]]], dest: Path) -> dict[str, list[tuple[str, str]]]:
+    """Copy the baselines' profile files into the site; top-level benchmark name -> (label, link from b/)."""
+    links: dict[str, list[tuple[str, str]]] = {}
+    for name, items in profiles.items():
+        for label, src in items:
+            if not src.is_file():
+                continue
+            d = dest / hashlib.sha1(str(src).encode()).hexdigest()[:12]
+            d.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, d / src.name)
+            links.setdefault(name, []).append((label, f"../profiles/{d.name}/{src.name}"))
+    return links

@@ -20,6 +20,7 @@ from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.settings import Settings
 from benchpipe.render import report
 from benchpipe.render.report import health, trends
+from benchpipe.render.report.fmt import Files
 from benchpipe.store import artifacts, atomic, history
 from benchpipe.store import samples as store
 from benchpipe.store.objstore import Store
@@ -35,11 +36,10 @@ def load(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, pro
                          samples=[(p, b, u, list(v)) for p, b, u, v, _ in rows],
                          cmp=artifacts.read(compare_json, CompareDoc, missing_ok=True),
                          prof=artifacts.read(profile_dir / "profile.json", ProfileDoc, missing_ok=True),
-                         settings=settings, profile_dir=profile_dir)
+                         settings=settings, profile_dir=profile_dir, root=Path.cwd())
 
 
-def _history(ctx: dict[str, Any], hist: Store, settings: Settings, threshold: float, graphs: Path,
-             report_dir: Path) -> None:
+def _history(ctx: dict[str, Any], hist: Store, settings: Settings, threshold: float, files: Files) -> None:
     """The history's part of the report: trend charts and benchmarks unstable across recent runs."""
     cfg = settings.report
     names = [q["name"] for q in ctx["quick"]]
@@ -50,7 +50,7 @@ def _history(ctx: dict[str, Any], hist: Store, settings: Settings, threshold: fl
     pattern = re.compile(str(cfg.trend_benchmarks))
     keep = [n for n in names if pattern.search(n)][: cfg.trend_max]
     series = history.series_many(hist, keep, "ns/op", last=cfg.trend_runs) if keep else {}
-    ctx["trends"] = trends.trends(series, keep, graphs, report_dir)
+    ctx["trends"] = trends.trends(series, keep, files)
     recent = history.series_many(hist, names, "ns/op", last=10)
     ctx["health"] += health.history_rows({n: [float(x) for x in cols["center"]] for n, cols in recent.items()},
                                          threshold)
@@ -64,17 +64,22 @@ def run(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, prof
     if graphs.exists():
         shutil.rmtree(graphs)
     graphs.mkdir(parents=True)
-    ctx = report.build_context(inp, out_md.parent)
+    files = Files()
+    ctx = report.build_context(inp, files)
     ctx["trends"], ctx["history_note"] = [], ""
     if history_dir is not None:
         try:
-            _history(ctx, history_dir, settings, inp.cmp.threshold_pct, graphs, out_md.parent)
+            _history(ctx, history_dir, settings, inp.cmp.threshold_pct, files)
         except BenchpipeError as e:  # the report is written even when the store cannot be read
             ctx["history_note"] = f"the history could not be read: {e.message}"
     rec = artifacts.read(record_json, RecordDoc, missing_ok=True) if record_json is not None else RecordDoc()
     if rec.error:
         ctx["history_note"] = (f"this run was not stored in the history ({rec.error})"
                                + (f"; {ctx['history_note']}" if ctx["history_note"] else ""))
+    for name, src in files.copies.items():
+        shutil.copyfile(src, graphs / name)
+    for name, text in files.texts.items():
+        atomic.write_text(graphs / name, text)
     atomic.write_json(graphs / "index.json", sorted(p.name for p in graphs.glob("*.svg")))
     atomic.write_text(out_md, report.render(ctx))
     metrics: dict[str, Any] = {"verdict": ctx["verdict"], "go_s": inp.meta.go_s,

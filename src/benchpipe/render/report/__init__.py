@@ -20,7 +20,7 @@ from benchpipe.core.artifacts import BenchMeta, CompareDoc, ProfileDoc
 from benchpipe.core.settings import Settings
 from benchpipe.core.verdict import Options
 from benchpipe.render.report import comparison, cpu, health, memory, metrics, recommendations, targets
-from benchpipe.render.report.fmt import code_escape
+from benchpipe.render.report.fmt import Files, code_escape
 from benchpipe.render.text import md_escape
 from benchpipe.store import cachedir
 
@@ -39,15 +39,16 @@ class Inputs:
     settings: Settings
     profile_dir: Path
     history: dict[str, Any] = field(default_factory=dict)  # history_note, trends (series), stability (centers)
+    root: Path = Path(".")  # where the user runs commands from (paths the report tells them are relative to it)
 
 
-def build_context(inp: Inputs, report_dir: Path) -> dict[str, Any]:
+def build_context(inp: Inputs, files: Files) -> dict[str, Any]:
+    """The template's context; the files it links to are named in ``files`` for the stage to write."""
     opts = Options.from_settings(inp.settings.compare, inp.settings.instructions)
     c = metrics.centers(inp.samples, opts)
-    graphs = report_dir / "graphs"
     ctx: dict[str, Any] = {"run": inp.meta, "detailed": metrics.detailed(inp.raw), "medians": c.by_name,
                            **metrics.tables(c), **comparison.comparison(inp.cmp),
-                           **cpu.cpu(inp.prof, inp.profile_dir, graphs, report_dir),
+                           **cpu.cpu(inp.prof, inp.profile_dir, files, inp.root),
                            **memory.memory(inp.meta, inp.prof, c, inp.settings.profile.gc_thresholds),
                            "targets": targets.evaluate_targets(inp.settings.report.targets, c.by_name),
                            "health": health.health_rows(inp.cmp, inp.prof), "explanations": inp.cmp.explanations}

@@ -4,12 +4,12 @@ differential profiles of regressed benchmarks (from the profile stage's :class:`
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from benchpipe.core import benchfmt
 from benchpipe.core.artifacts import FuncCost, ProfiledBenchmark, ProfileDoc
+from benchpipe.render.report.fmt import Files
 
 
 def _where(f: FuncCost) -> dict[str, Any]:
@@ -18,16 +18,12 @@ def _where(f: FuncCost) -> dict[str, Any]:
             "where": f"{Path(f.file).name}:{f.line}"}
 
 
-def _copy_graph(src: Path, dest: Path, report_dir: Path) -> str:
-    shutil.copyfile(src, dest)
-    return os.path.relpath(dest, report_dir)
-
-
-def profile_entry(p: ProfiledBenchmark, profile_dir: Path, graphs: Path, report_dir: Path) -> dict[str, Any]:
-    """One profiled benchmark as the report shows it (its call graph copied under ``graphs``)."""
+def profile_entry(p: ProfiledBenchmark, profile_dir: Path, files: Files, root: Path) -> dict[str, Any]:
+    """One profiled benchmark as the report shows it (its call graph copied into the report's ``files``; its
+    trace named from ``root``, where ``go tool trace`` is run)."""
     bdir = profile_dir / p.dir
     entry: dict[str, Any] = {"package": p.package, "benchmark": p.benchmark, "flat": [], "cum": [], "svg": "",
-                             "trace": os.path.relpath(bdir / "trace.out", Path.cwd()) if p.trace else "",
+                             "trace": os.path.relpath(bdir / "trace.out", root) if p.trace else "",
                              "run_as": p.cpu_benchtime_why or p.cpu_benchtime, "iterations": p.iterations,
                              "own": [], "samples": 0, "per_op": False, "harness_pct": 0.0}
     if p.cpu is not None:
@@ -35,26 +31,26 @@ def profile_entry(p: ProfiledBenchmark, profile_dir: Path, graphs: Path, report_
                      own=[_where(f) for f in p.cpu.own[:8]], samples=p.cpu.samples, per_op=bool(p.cpu.ns_per_op),
                      ns_per_op=p.cpu.ns_per_op, harness_pct=p.cpu.harness_pct)
     if p.graphs.cpu:
-        entry["svg"] = _copy_graph(bdir / p.graphs.cpu, graphs / f"cpu-{benchfmt.slug(p.dir)}.svg", report_dir)
+        entry["svg"] = files.copy(f"cpu-{benchfmt.slug(p.dir)}.svg", bdir / p.graphs.cpu)
     return entry
 
 
-def diff_entry(p: ProfiledBenchmark, profile_dir: Path, graphs: Path, report_dir: Path) -> dict[str, Any] | None:
+def diff_entry(p: ProfiledBenchmark, profile_dir: Path, files: Files) -> dict[str, Any] | None:
     """The differential profile of a regressed benchmark against its baseline's, where there is one."""
     d = p.diff
     if d is None or not d.rows:
         return None
     svg = ""
     if d.graph:
-        svg = _copy_graph(profile_dir / p.dir / d.graph, graphs / f"diff-{benchfmt.slug(p.dir)}.svg", report_dir)
+        svg = files.copy(f"diff-{benchfmt.slug(p.dir)}.svg", profile_dir / p.dir / d.graph)
     rows = [{"function": r.function, "base_flat": r.base_flat, "cur_flat": r.cur_flat, "d_flat": r.d_flat,
              "base_cum": r.base_cum, "cur_cum": r.cur_cum, "d_cum": r.d_cum, "d_own": r.d_own, "top": i == 0}
             for i, r in enumerate(d.rows[:10])]
     return {"benchmark": p.benchmark, "base_ns": d.base_ns_per_op, "cur_ns": d.cur_ns_per_op, "svg": svg, "rows": rows}
 
 
-def cpu(prof: ProfileDoc, profile_dir: Path, graphs: Path, report_dir: Path) -> dict[str, Any]:
+def cpu(prof: ProfileDoc, profile_dir: Path, files: Files, root: Path) -> dict[str, Any]:
     """The profiles and differential profiles of the run, and the profile stage's notes."""
-    profiles = [profile_entry(p, profile_dir, graphs, report_dir) for p in prof.benchmarks]
-    diffs = [d for p in prof.benchmarks if (d := diff_entry(p, profile_dir, graphs, report_dir)) is not None]
+    profiles = [profile_entry(p, profile_dir, files, root) for p in prof.benchmarks]
+    diffs = [d for p in prof.benchmarks if (d := diff_entry(p, profile_dir, files)) is not None]
     return {"profiles": profiles, "diffs": diffs, "prof": prof, "prof_notes": prof.notes}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from benchpipe.core.units import format_value, scale_for
@@ -26,3 +28,21 @@ def fmt_median(v: float | None, unit: str) -> str:
     if v >= 1000 or v == int(v):
         return f"{v:,.0f}"
     return f"{v:.4g}"
+
+
+@dataclass
+class Files:
+    """The files the report links to, for the report stage to write under ``graphs/`` beside it: copies of the
+    profile stage's call graphs and the charts drawn here. The builders only name them (render reads and
+    writes nothing)."""
+
+    copies: dict[str, Path] = field(default_factory=dict)  # name -> the file to copy
+    texts: dict[str, str] = field(default_factory=dict)  # name -> its content
+
+    def copy(self, name: str, src: Path) -> str:
+        self.copies[name] = src
+        return f"graphs/{name}"
+
+    def write(self, name: str, text: str) -> str:
+        self.texts[name] = text
+        return f"graphs/{name}"

@@ -22,15 +22,12 @@ ever sets ``textContent``: nothing from a name is executed as markup or script.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchpipe.core import benchfmt
 from benchpipe.core.changepoint import ChangePoint
 from benchpipe.core.units import INSTRUCTIONS, TIME_PER_OP
-from benchpipe.render.site import pages
-from benchpipe.store import atomic
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -102,38 +99,3 @@ class Site:
     generated: str = ""
     # the baseline branch's newest value of each (module, package, benchmark, unit)
     baseline_values: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
-
-
-def write(site: Site, out: Path) -> dict[str, int]:
-    """Write the site into ``out`` (replaced whole); returns the sizes of what was written."""
-    tmp = out.with_name(f".{out.name}.new")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "b").mkdir(parents=True)
-    shutil.copytree(ASSETS, tmp / "assets")
-    links = _copy_profiles(site.profiles, tmp / "profiles")
-    grouped = groups(site.series)
-    index = pages.index(site, grouped)
-    atomic.write_text(tmp / "index.html", index)
-    atomic.write_text(tmp / "feed.html", pages.feed(site))
-    for g in grouped:
-        for s in g.series:
-            page = pages.series_page(site, s, g, links.get(benchfmt.top_level(s.benchmark), []))
-            (tmp / "b" / f"{s.id}.html").write_text(page, encoding="utf-8")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    return {"series": len(site.series), "benchmarks": len(grouped), "index_bytes": len(index.encode()),
-            "pages": len(site.series)}
-
-
-def _copy_profiles(profiles: dict[str, list[tuple[str, Path]]], dest: Path) -> dict[str, list[tuple[str, str]]]:
-    """Copy the baselines' profile files into the site; top-level benchmark name -> (label, link from b/)."""
-    links: dict[str, list[tuple[str, str]]] = {}
-    for name, items in profiles.items():
-        for label, src in items:
-            if not src.is_file():
-                continue
-            d = dest / hashlib.sha1(str(src).encode()).hexdigest()[:12]
-            d.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, d / src.name)
-            links.setdefault(name, []).append((label, f"../profiles/{d.name}/{src.name}"))
-    return links
