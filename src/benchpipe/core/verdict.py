@@ -283,7 +283,9 @@ def assemble(rows: list[Row], opts: Options, added: list[str], removed: list[str
             geo[unit]["packages"] = {pkgs[0]: dict(geo[unit])}
         else:
             geo[unit]["packages"] = {p: geomean_row([r for r in urows if r.package == p]) for p in pkgs}
-    return Comparison(rows, overall(rows), opts.alpha, opts.threshold_pct, added, removed, warnings, geo, unit_order)
+    counted = bool(rows) and unit_order == [INSTRUCTIONS]  # instruction counts only: their threshold is the one
+    return Comparison(rows, overall(rows), opts.alpha, opts.instructions_pct if counted else opts.threshold_pct, added,
+                      removed, warnings, geo, unit_order)
 
 
 def overall(rows: list[Row]) -> str:

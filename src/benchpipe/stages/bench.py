@@ -45,7 +45,7 @@ from benchpipe.core.artifacts import BenchMeta, Failure, PackageRun, RunSettings
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.settings import InstructionsSection, Mode
 from benchpipe.core.units import go_duration_ns
-from benchpipe.go import instructions, machine, toolchain
+from benchpipe.go import benchsrc, instructions, machine, toolchain
 from benchpipe.store import artifacts, atomic
 
 
@@ -238,6 +238,8 @@ def run(cfg: Mode, mode: str, target: Path, out_txt: Path, out_meta: Path, stall
     cfg = msgspec.structs.replace(cfg, packages=patterns)
     if not pkgs:
         raise NothingToCompare(f"no package with benchmarks matches {' '.join(patterns)} in {target}")
+    if counted is not None and any(benchsrc.parallel(p.dir) for p in pkgs):
+        notes = [*(notes or []), instructions.PARALLEL_NOTE]
     raw, pkg_meta, failures, commands, go_time, build_s = _run_all(pkgs, cfg, target, out_txt, stall_s, log, t_start,
                                                                    shard, durations, counted)
     n_total = sum(p.results for p in pkg_meta)
