@@ -90,15 +90,19 @@ def compare(repo: Path, a: argparse.Namespace, base: str, head: str, cache: Path
     return {"verdict": out.comparison.verdict, "rows": rows, "seconds": round(time.monotonic() - t0, 1), "tops": top}
 
 
-def calibrate(repo: Path, a: argparse.Namespace, cache: Path) -> tuple[float, float]:
-    """(TARGET's instructions/op, what one spin iteration adds to it), by counting."""
+def calibrate(repo: Path, a: argparse.Namespace, cache: Path) -> tuple[float, float, float]:
+    """(TARGET's instructions/op, what one spin iteration adds to it, what the spin's block adds besides), by
+    counting the target with spins of 200 and 2000 iterations (the block has a cost of its own)."""
     with tempfile.TemporaryDirectory(prefix="benchpipe-iq-") as tmp:
         cwd = (repo / a.package).resolve()
         base = instructions.measure(build(repo, a.package, Path(tmp) / "a.test"), cwd, a.target).value
-        inject(repo, a.file, a.func, 100, inline=True)
-        slowed = instructions.measure(build(repo, a.package, Path(tmp) / "b.test"), cwd, a.target).value
-        git(repo, "checkout", "-q", "--", ".")
-    return base, (slowed - base) / 100
+        slowed = []
+        for k in (200, 2000):
+            inject(repo, a.file, a.func, k, inline=True)
+            slowed.append(instructions.measure(build(repo, a.package, Path(tmp) / f"k{k}.test"), cwd, a.target).value)
+            git(repo, "checkout", "-q", "--", ".")
+    per_iter = (slowed[1] - slowed[0]) / 1800
+    return base, per_iter, slowed[0] - base - 200 * per_iter
 
 
 def injected(a: argparse.Namespace) -> dict[str, Any]:
@@ -109,11 +113,11 @@ def injected(a: argparse.Namespace) -> dict[str, Any]:
     res: dict[str, Any] = {"module": str(repo), "func": a.func, "target": a.target, "bench": a.bench, "sizes": {},
                            "aa": []}
     with tempfile.TemporaryDirectory(prefix="benchpipe-iq-cache-") as cache:
-        per_op, per_iter = calibrate(repo, a, Path(cache))
-        res["target_instructions_op"], res["per_iteration"] = per_op, per_iter
+        per_op, per_iter, fixed = calibrate(repo, a, Path(cache))
+        res["target_instructions_op"], res["per_iteration"], res["block"] = per_op, per_iter, fixed
         try:
             for size in [float(s) for s in a.sizes.split(",")]:
-                k = max(1, round(size / 100 * per_op / per_iter))
+                k = max(1, round((size / 100 * per_op - fixed) / per_iter))
                 git(repo, "checkout", "-q", "-B", "benchpipe-inject-instructions", base)
                 inject(repo, a.file, a.func, k, inline=True)
                 git(repo, "commit", "-qam", f"inject: +{size}% instructions in {a.func} (spin {k})")
