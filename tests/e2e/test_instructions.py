@@ -63,6 +63,22 @@ def test_a_a_agrees_and_a_three_percent_change_is_caught_and_explained(tmp_path:
     assert rows["BenchmarkChecksum"]["verdict"] == "unchanged"
     assert abs(rows["BenchmarkChecksum"]["delta_pct"]) <= RESIDUE_PCT
 
+    # the pull-request path: the counted compare as a shard, merged into one verdict, the job summary
+    shard = tmp_path / "paired-1.json"
+    p = run(["benchpipe", "compare", "--target", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--measure",
+             "instructions", "--shard", "1/1", "--out", str(shard), "--cache-dir", str(tmp_path / "pr" / "cache")],
+            timeout=900)
+    assert p.returncode == 1, p.stderr
+    merged = tmp_path / "merged"
+    p = run(["benchpipe", "merge", "--shards", "1", "--out", str(merged), str(shard)])
+    assert p.returncode == 0 and "merge: FAIL" in p.stderr, p.stderr  # the verdict job's gate exits with it
+    summary = tmp_path / "summary.md"
+    p = run(["benchpipe", "annotate", str(merged / "compare.json"), "--summary", str(summary)])
+    assert "::error title=benchpipe regression::BenchmarkProcess instructions/op" in p.stdout, p.stdout
+    text = summary.read_text()
+    assert text.startswith("## benchpipe: FAIL") and "threshold 1%" in text and "counted once per side" in text
+    assert "exact instruction counts of both sides" in text and "`explain.Checksum` +239.0 instructions/op" in text
+
 
 def test_an_allocating_benchmark_stays_within_the_stated_spread(tmp_path: Path) -> None:
     from benchpipe.go import instructions

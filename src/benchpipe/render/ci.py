@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from benchpipe.core import benchfmt
 from benchpipe.core.artifacts import CompareDoc, RowDoc, row_of
+from benchpipe.core.units import INSTRUCTIONS
 from benchpipe.render import explain
 from benchpipe.render.report.comparison import timed_results
 from benchpipe.render.report.fmt import code_escape
@@ -34,8 +35,9 @@ def _lead(doc: CompareDoc) -> list[str]:
     if doc.method:
         out.append(f"Method: {doc.method}; threshold {doc.threshold_pct:g}%, alpha {doc.alpha:g}.")
     if doc.paired is not None:
-        out.append(f"Base `{doc.paired.base[:12]}` vs head `{doc.paired.head[:12]}`, "
-                   f"{doc.paired.rounds} interleaved rounds ({doc.paired.seconds} s).")
+        how = ("each result counted once per side under valgrind" if _counted(doc) else
+               f"{doc.paired.rounds} interleaved rounds")
+        out.append(f"Base `{doc.paired.base[:12]}` vs head `{doc.paired.head[:12]}`, {how} ({doc.paired.seconds} s).")
     out += [f"- ⚠️ not comparable: {d}" for d in doc.not_comparable]
     if doc.shift:
         out.append(f"- ⚠️ run-wide shift: {doc.shift}")
@@ -44,6 +46,11 @@ def _lead(doc: CompareDoc) -> list[str]:
     out += [f"- ❌ did not finish: {f.message}" for f in doc.failures]
     out += [f"- ⏱ re-run at a time benchtime, as go test runs it: {t}" for t in timed_results(doc)]
     return out
+
+
+def _counted(doc: CompareDoc) -> bool:
+    """A comparison of instruction counts only (``--measure instructions``)."""
+    return bool(doc.rows) and all(r.unit == INSTRUCTIONS for r in doc.rows)
 
 
 def summary_markdown(doc: CompareDoc, title: str = "benchpipe", graphs_url: str = "") -> str:
@@ -58,7 +65,8 @@ def summary_markdown(doc: CompareDoc, title: str = "benchpipe", graphs_url: str 
             old, new = center_cells(row_of(r))
             out.append(f"| `{code_escape(r.benchmark)}` | {r.unit} | {old} | {new} | {_change(r)} | {_MARK[r.verdict]} |")
     if doc.explanations:
-        out += ["", "**Why** (each result profiled on both sides; the lines of the diff inside each function):", ""]
+        how = "exact instruction counts of both sides" if _counted(doc) else "each result profiled on both sides"
+        out += ["", f"**Why** ({how}; the lines of the diff inside each function):", ""]
         for e in doc.explanations:
             out += explain.markdown(e, graphs_url)
     if doc.rows:

@@ -14,7 +14,8 @@ def text(explanations: list[Explanation]) -> str:
     """The block under the comparison's table."""
     if not explanations:
         return ""
-    out = ["", f"why (profiles of both sides, diff {explanations[0].diff}):"]
+    how = "exact instruction counts" if explanations[0].unit == "instructions/op" else "profiles"
+    out = ["", f"why ({how} of both sides, diff {explanations[0].diff}):"]
     for e in explanations:
         out.append(f"  {e.benchmark} ({e.package}): {e.base_ns_op:,.1f} -> {e.head_ns_op:,.1f} {e.unit}")
         out += [f"    {short(s.function)} {s.why}" for s in e.suspects]
