@@ -136,15 +136,17 @@ def scan(package: str, directory: Path) -> list[Source]:
 
 
 _ANY_FUNC = re.compile(r"^func\s+(?:\([^)]*\)\s*)?(\w+)\s*[\[(]", re.M)
+_FUNC_VAR = re.compile(r"^var\s+(\w+)\s*=\s*func\s*\(", re.M)  # a package-level function value
 _RUN_PARALLEL = re.compile(r"\.RunParallel\(")
 
 
 def _functions(directory: Path) -> dict[str, str]:
-    """Every top-level function (and method) of a package directory's ``.go`` files: name -> its body (the
-    braces after the signature's line; methods of one name share an entry)."""
+    """Every top-level function (and method, and package-level function value: ``var f = func(...) {...}``) of
+    a package directory's ``.go`` files: name -> its body (the braces after the signature's line; methods of
+    one name share an entry)."""
     out: dict[str, str] = {}
     for _, text in _texts(directory, "*.go"):
-        for m in _ANY_FUNC.finditer(text):
+        for m in [*_ANY_FUNC.finditer(text), *_FUNC_VAR.finditer(text)]:
             brace = _body_start(text, m.end())
             if brace >= 0:
                 out[m.group(1)] = out.get(m.group(1), "") + _body(text, brace + 1)[0]
