@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from benchpipe.core import pprof
 from benchpipe.core.artifacts import Explanation, Lines, Suspect
+from benchpipe.core.units import INSTRUCTIONS
 
 TOP = 3  # suspects named per result
 MIN_SHARE = 0.10  # a suspect's own growth is at least this share of the result's growth
@@ -247,9 +248,9 @@ def explain_counts(package: str, benchmark: str, base: tuple[float, dict[str, fl
     """The explanation of one result from exact instruction counts per op on each side ((total, per function)):
     the suspects' deltas are the counts' own, with no sampling."""
     sides = Sides(counted_shares(base[1], base[0]), counted_shares(head[1], head[0]), base[0], head[0])
-    named, path, outside = rank(sides, located, module, "instructions/op", span_of, hunks, sign, stacks=False)
+    named, path, outside = rank(sides, located, module, INSTRUCTIONS, span_of, hunks, sign, stacks=False)
     why_not = cause(named, path, hunks, declarations)
-    out = Explanation(package=package, benchmark=benchmark, unit="instructions/op", base_ns_op=base[0],
+    out = Explanation(package=package, benchmark=benchmark, unit=INSTRUCTIONS, base_ns_op=base[0],
                       head_ns_op=head[0], suspects=named, changed_on_path=path, cause=why_not,
                       summary=summary(named, path, why_not))
     growth = sign * (head[0] - base[0])

@@ -22,7 +22,9 @@ silicon port), :func:`require` is one line and exit 2: there is never a silent f
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import platform
 import shutil
 import subprocess
@@ -46,6 +48,7 @@ CAVEAT = ("instruction counts (valgrind, GOMAXPROCS=1, GOGC=off) miss cache miss
 PARALLEL_NOTE = "b.RunParallel results run their body on one goroutine under valgrind (GOMAXPROCS=1)"
 
 
+@functools.cache
 def require() -> str:
     """The valgrind executable, or one line (exit 2) saying why the instruction measure cannot run here."""
     system, machine = platform.system(), platform.machine().lower()
@@ -134,8 +137,6 @@ def count(binary: Path, cwd: Path, name: str, n: int, timeout: str, scratch: Pat
 
 
 def _base_env() -> dict[str, str]:
-    import os
-
     return {k: v for k, v in os.environ.items() if not k.startswith(("GOGC", "GOMAXPROCS", "GODEBUG", "GOMEMLIMIT"))}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from benchpipe.core.artifacts import Explanation, Suspect
 from benchpipe.core.explain import CHANGED, NO_CHANGED_FUNCTION, NOT_CHANGED, cost, short, where
+from benchpipe.core.units import INSTRUCTIONS
 from benchpipe.render.report.fmt import code_escape
 
 
@@ -14,12 +15,12 @@ def text(explanations: list[Explanation]) -> str:
     """The block under the comparison's table."""
     if not explanations:
         return ""
-    how = "exact instruction counts" if explanations[0].unit == "instructions/op" else "profiles"
+    how = "exact instruction counts" if explanations[0].unit == INSTRUCTIONS else "profiles"
     out = ["", f"why ({how} of both sides, diff {explanations[0].diff}):"]
     for e in explanations:
         out.append(f"  {e.benchmark} ({e.package}): {e.base_ns_op:,.1f} -> {e.head_ns_op:,.1f} {e.unit}")
         out += [f"    {short(s.function)} {s.why}" for s in e.suspects]
-        out += [f"    changed on its path: {short(s.function)} {s.d_cum:+,.1f} {s.unit} {'own' if s.unit == 'instructions/op' else 'cumulative'}; "
+        out += [f"    changed on its path: {short(s.function)} {s.d_cum:+,.1f} {s.unit} {'own' if s.unit == INSTRUCTIONS else 'cumulative'}; "
                 f"{where(s.changed)}" for s in e.changed_on_path]
         out += [f"    allocations: {short(s.function)} {s.why}" for s in e.allocs]
         if e.cause:

@@ -40,8 +40,8 @@ def count_sides(base: Side, head: Side, refs: list[tuple[str, str]], plan: Plan)
         tops.setdefault(pkg, []).append(name.split("/")[0])
     counts: tuple[Counts, Counts] = ({}, {})
     for pkg, names in sorted(tops.items()):
-        both = [n for n in _names(head, pkg, names, plan.bench, plan.timeout)
-                if n in set(_names(base, pkg, names, plan.bench, plan.timeout))]
+        on_base = set(_names(base, pkg, names, plan.bench, plan.timeout))  # one listing run per side
+        both = [n for n in _names(head, pkg, names, plan.bench, plan.timeout) if n in on_base]
         for name in both:
             for side, out in zip((base, head), counts, strict=True):
                 toolchain.progress(f"paired: counting {side.label} {pkg} {name} under valgrind")
