@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from benchpipe.core import explain
-from benchpipe.core.artifacts import CompareDoc, Explanation, Lines, RowDoc, Side, Suspect
+from benchpipe.core.artifacts import CompareDoc, Explanation, Failure, Lines, RowDoc, Side, Suspect
 from benchpipe.go import benchsrc
 from benchpipe.render import ci
 from benchpipe.render.report import recommendations
@@ -53,27 +53,31 @@ def test_cause_names_declarations_then_dependencies_then_the_environment() -> No
         Lines(file="a.go", ranges=[[5, 6], [8, 8]])]
 
 
-HOSTILE_FILE = "p/a`b|c<script>alert(1)</script>\n## x.go"
-HOSTILE_BENCH = "BenchmarkX/`|<img src=x onerror=y>|-2"
+def test_hostile_text_stays_text_in_the_pr_comment() -> None:
+    """Every text of the hostile corpus as a benchmark name, a unit, a changed file, a failure and a note, through
+    the job summary / PR comment, rendered by cmark-gfm as GitHub renders it."""
+    from ..hostile import CORPUS
+    from ..rendered import BIDI, assert_inert
 
-
-def test_hostile_names_stay_text_in_the_pr_comment() -> None:
-    row = RowDoc(package="m/p", benchmark=HOSTILE_BENCH, unit="ns/op", old=Side(center=1.0, n=6),
-                 new=Side(center=2.0, n=6), delta_pct=100.0, p=0.002, significant=True, verdict="regression",
-                 threshold_pct=10)
-    e = Explanation(package="m/p", benchmark="BenchmarkX/`|<img src=x onerror=y>|", base_ns_op=1, head_ns_op=2,
-                    suspects=[_suspect("m/p.(*T).Parse", [Lines(file=HOSTILE_FILE, ranges=[[3, 4]])])],
-                    graph="x-explain/01/diff.svg")
-    md = ci.summary_markdown(CompareDoc(verdict="FAIL", rows=[row], explanations=[e]), graphs_url="https://h/{graph}")
-    table = [ln for ln in md.splitlines() if ln.startswith("| `")]
-    assert len(table) == 1 and len(re.findall(r"(?<!\\)\|", table[0])) == 7, table
-    for ln in md.splitlines():
-        assert ln.count("`") % 2 == 0, ln  # every code span closed on its line
-        outside = re.sub(r"`[^`]*`", "", ln)
-        assert "<script>" not in outside and "<img" not in outside, ln
-    assert not any(ln.startswith("## x.go") for ln in md.splitlines())  # no heading injected by a newline
-    assert "`explain.(*T).Parse`" not in md and "`p.(*T).Parse` +5.0 ns/op own code (+50%)" in md
-    assert "(https://h/x-explain/01/diff.svg)" in md
+    for text in CORPUS:
+        row = RowDoc(package="m/p", benchmark=text, unit=text, old=Side(center=1.0, n=6),
+                     new=Side(center=2.0, n=6), delta_pct=100.0, p=0.002, significant=True, verdict="regression",
+                     threshold_pct=10, warnings=[f"untrustworthy: {text}"])
+        e = Explanation(package="m/p", benchmark=text, base_ns_op=1, head_ns_op=2, unit=text,
+                        suspects=[_suspect("m/p.(*T).Parse", [Lines(file=text, ranges=[[3, 4]])])],
+                        notes=[text], cause=text, graph="x-explain/01/diff.svg")
+        doc = CompareDoc(verdict="FAIL", rows=[row], explanations=[e], not_comparable=[text], shift=text,
+                         failures=[Failure(kind="stall", package="m/p", benchmark=text, message=text)])
+        md = ci.summary_markdown(doc, graphs_url="https://h/{graph}")
+        r = assert_inert(md, {"h2", "p", "code", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "strong",
+                              "a"}, table_cells=6)
+        assert r.tags.count("h2") == 1 and r.tags.count("a") == 1, md  # the call graph's link only
+        assert 'href="https://h/x-explain/01/diff.svg"' in r.html
+        assert len(md) < 20_000  # a 10,000-character text is cut wherever it is shown (here in 13 places)
+        for line in ci.annotations(doc):
+            # one line each: the data can never start a second command
+            assert line.startswith(("::error title=benchpipe ", "::warning title=benchpipe ")), line
+            assert "\n" not in line and "\r" not in line and not BIDI.search(line), line
 
 
 def test_recommendations_never_name_harness_or_runtime_frames() -> None:

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from benchpipe import __version__
-from benchpipe.cli import commands
+from benchpipe.cli import commands, console
 from benchpipe.cli.common import RUN
 from benchpipe.core.errors import EXIT_ERROR, BenchpipeError
+from benchpipe.core.untrusted import visible
 
 PIPELINE_STAGES = ("bench", "parse", "compare", "profile", "record", "report")
 
@@ -47,6 +48,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    console.install()  # every line printed is inert in a terminal and a CI log
     args = build_parser().parse_args(argv)
     gc.disable()  # short-lived process building many small acyclic objects
     signal.signal(signal.SIGTERM, _terminate)
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.fn(args))
     except BenchpipeError as e:
-        sys.stderr.write(f"benchpipe: error: {e.message}\n")
+        sys.stderr.write(f"benchpipe: error: {visible(e.message)}\n")
         if stage:
             from benchpipe.store import atomic
 
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - one line for the user, traceback on request
         if os.environ.get("BENCHPIPE_DEBUG"):
             traceback.print_exc()
-        sys.stderr.write(f"benchpipe: internal error: {type(e).__name__}: {e}\n")
+        sys.stderr.write(f"benchpipe: internal error: {type(e).__name__}: {visible(e)}\n")
         return EXIT_ERROR
 
 

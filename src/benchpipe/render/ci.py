@@ -13,10 +13,12 @@ from __future__ import annotations
 from benchpipe.core import benchfmt
 from benchpipe.core.artifacts import CompareDoc, RowDoc, row_of
 from benchpipe.core.units import INSTRUCTIONS
+from benchpipe.core.untrusted import LIMIT, md_code, md_text, workflow_data
 from benchpipe.render import explain
 from benchpipe.render.report.comparison import timed_results
-from benchpipe.render.report.fmt import code_escape
 from benchpipe.render.text import center_cells, change_with_p, verdict_line_doc
+
+MARKER = "<!-- benchpipe -->"  # the hidden first line that finds benchpipe's one comment on a pull request
 
 _ORDER = {"regression": 0, "warn": 1, "inconclusive": 2, "improvement": 3}
 _MARK = {"regression": "🔴 regression", "warn": "🟡 warn", "inconclusive": "🟠 inconclusive", "improvement": "🟢 improvement"}
@@ -31,20 +33,21 @@ def _lead(doc: CompareDoc) -> list[str]:
     """What comes before the table: method, paired facts, differences, shift, untrusted rows, failures."""
     out = []
     if doc.verdict == "NONE":
-        out.append(f"No comparison: {doc.note or 'no baseline'}")
+        out.append(f"No comparison: {md_text(doc.note or 'no baseline')}")
     if doc.method:
-        out.append(f"Method: {doc.method}; threshold {doc.threshold_pct:g}%, alpha {doc.alpha:g}.")
+        out.append(f"Method: {md_text(doc.method)}; threshold {doc.threshold_pct:g}%, alpha {doc.alpha:g}.")
     if doc.paired is not None:
         how = ("each result counted once per side under valgrind" if _counted(doc) else
                f"{doc.paired.rounds} interleaved rounds")
-        out.append(f"Base `{doc.paired.base[:12]}` vs head `{doc.paired.head[:12]}`, {how} ({doc.paired.seconds} s).")
-    out += [f"- ⚠️ not comparable: {d}" for d in doc.not_comparable]
+        out.append(f"Base {md_code(doc.paired.base[:12])} vs head {md_code(doc.paired.head[:12])}, {how} "
+                   f"({doc.paired.seconds} s).")
+    out += [f"- ⚠️ not comparable: {md_text(d)}" for d in doc.not_comparable]
     if doc.shift:
-        out.append(f"- ⚠️ run-wide shift: {doc.shift}")
-    out += [f"- ⚠️ `{r.benchmark}` {r.unit}: {w}" for r in doc.regressions() for w in r.warnings
-            if w.startswith("untrustworthy")]
-    out += [f"- ❌ did not finish: {f.message}" for f in doc.failures]
-    out += [f"- ⏱ re-run at a time benchtime, as go test runs it: {t}" for t in timed_results(doc)]
+        out.append(f"- ⚠️ run-wide shift: {md_text(doc.shift)}")
+    out += [f"- ⚠️ {md_code(r.benchmark)} {md_code(r.unit)}: {md_text(w)}" for r in doc.regressions()
+            for w in r.warnings if w.startswith("untrustworthy")]
+    out += [f"- ❌ did not finish: {md_code(f.message)}" for f in doc.failures]
+    out += [f"- ⏱ re-run at a time benchtime, as go test runs it: {md_code(t)}" for t in timed_results(doc)]
     return out
 
 
@@ -58,12 +61,13 @@ def summary_markdown(doc: CompareDoc, title: str = "benchpipe", graphs_url: str 
     each explained result changed (with a link to its call graph under ``graphs_url``, where the workflow
     uploads the explain directory)."""
     changed = sorted((r for r in doc.rows if r.verdict in _ORDER), key=lambda r: _ORDER[r.verdict])
-    out = [f"## {title}: {doc.verdict}", "", *_lead(doc)]
+    out = [MARKER, f"## {md_text(title)}: {md_text(doc.verdict)}", "", *_lead(doc)]
     if changed:
         out += ["", "| benchmark | unit | old | new | change | verdict |", "|---|---|---|---|---|---|"]
         for r in changed:
             old, new = center_cells(row_of(r))
-            out.append(f"| `{code_escape(r.benchmark)}` | {r.unit} | {old} | {new} | {_change(r)} | {_MARK[r.verdict]} |")
+            out.append(f"| {md_code(r.benchmark, table=True)} | {md_code(r.unit, table=True)} | {md_text(old)} | "
+                       f"{md_text(new)} | {md_text(_change(r))} | {_MARK[r.verdict]} |")
     if doc.explanations:
         how = "exact instruction counts of both sides" if _counted(doc) else "each result profiled on both sides"
         out += ["", f"**Why** ({how}; the lines of the diff inside each function):", ""]
@@ -71,13 +75,8 @@ def summary_markdown(doc: CompareDoc, title: str = "benchpipe", graphs_url: str 
             out += explain.markdown(e, graphs_url)
     if doc.rows:
         out += ["", f"{len(doc.rows) - len(changed)} of {len(doc.rows)} rows unchanged.", "",
-                f"`{code_escape(verdict_line_doc(doc))}`"]
+                md_code(verdict_line_doc(doc), limit=8 * LIMIT)]
     return "\n".join(out) + "\n"
-
-
-def _escape(s: str) -> str:
-    """Workflow-command escaping of a message (%, CR, LF)."""
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def annotations(doc: CompareDoc) -> list[str]:
@@ -91,7 +90,7 @@ def annotations(doc: CompareDoc) -> list[str]:
                 why = next((f"why: {e.summary}" for e in doc.explanations
                             if (e.package, e.benchmark) == (r.package, benchfmt.base_name(r.benchmark))), "")
             out.append(f"::{level} title=benchpipe {r.verdict}::"
-                       + _escape(f"{r.benchmark} {r.unit}: {_change(r)}, threshold {r.threshold_pct:g}%"
+                       + workflow_data(f"{r.benchmark} {r.unit}: {_change(r)}, threshold {r.threshold_pct:g}%"
                                  + (f"; {why}" if why else "")))
-    out += ["::error title=benchpipe: did not finish::" + _escape(f.message) for f in doc.failures]
+    out += ["::error title=benchpipe did not finish::" + workflow_data(f.message) for f in doc.failures]
     return out

@@ -5,9 +5,12 @@ hostile file or benchmark name stays text in a PR comment."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from benchpipe.core.artifacts import Explanation, Suspect
 from benchpipe.core.explain import CHANGED, NO_CHANGED_FUNCTION, NOT_CHANGED, cost, short, where
 from benchpipe.core.units import INSTRUCTIONS
+from benchpipe.core.untrusted import md_text
 from benchpipe.render.report.fmt import code_escape
 
 
@@ -36,7 +39,7 @@ def _md_suspect(s: Suspect, prefix: str = "") -> str:
 
 def markdown(e: Explanation, graph_url: str = "") -> list[str]:
     """A short "why" for one regressed result: its suspects, each with its changed lines."""
-    out = [f"- **why `{code_escape(e.benchmark)}`** ({e.base_ns_op:,.1f} → {e.head_ns_op:,.1f} {e.unit}):"]
+    out = [f"- **why `{code_escape(e.benchmark)}`** ({e.base_ns_op:,.1f} → {e.head_ns_op:,.1f} {md_text(e.unit)}):"]
     out += [_md_suspect(s) for s in e.suspects]
     out += [_md_suspect(s, "changed on its path: ") for s in e.changed_on_path]
     out += [_md_suspect(s, "allocations: ") for s in e.allocs]
@@ -52,10 +55,10 @@ def graph_link(url: str, graph: str) -> str:
     """A link to a call graph the workflow uploaded: ``url`` with ``{graph}`` replaced by its path, or ``url``
     itself (a run's page, where the artifact is) with the path named."""
     if "{graph}" in url:
-        return f"  - [call graph coloured by change]({url.replace('{graph}', graph)})"
-    return f"  - [call graph coloured by change]({url}) (`{code_escape(graph)}` in the uploaded reports)"
+        return f"  - [call graph coloured by change](<{url.replace('{graph}', quote(graph))}>)"
+    return f"  - [call graph coloured by change](<{quote(url, safe=':/?&=#%')}>) (`{code_escape(graph)}` in the uploaded reports)"
 
 
 def _md_plain(s: str) -> str:
     """Text that may hold names, safe in a Markdown list item."""
-    return "`" + code_escape(s) + "`" if any(c in s for c in "`*_[]<>|#!~\\") else s
+    return md_text(s)

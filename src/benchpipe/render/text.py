@@ -15,6 +15,7 @@ import json
 
 from benchpipe.core.artifacts import CompareDoc, row_of
 from benchpipe.core.units import format_value, pair_formatter, scale_for, tidy
+from benchpipe.core.untrusted import LIMIT, md_code, md_text
 from benchpipe.core.verdict import Comparison, Row, to_json
 
 _SUP = "¹²³⁴⁵⁶⁷⁸⁹"
@@ -188,11 +189,8 @@ def verdict_line_doc(doc: CompareDoc) -> str:
 
 
 def md_escape(s: str) -> str:
-    """Make arbitrary text safe inside a Markdown table cell."""
-    s = s.replace("\r", " ").replace("\n", " ")
-    for ch in "\\`*_{}[]<>|#!~":
-        s = s.replace(ch, "\\" + ch)
-    return s
+    """Arbitrary text safe as Markdown prose or a table cell (:func:`benchpipe.core.untrusted.md_text`)."""
+    return md_text(s, LIMIT)
 
 
 def render_markdown(c: Comparison) -> str:
@@ -202,10 +200,11 @@ def render_markdown(c: Comparison) -> str:
     for r in c.rows:
         old, new = center_cells(r)
         p = "" if r.p is None else f"{r.p:.3f}"
-        out.append(f"| {md_escape(_display_name(r.benchmark))} | {md_escape(tidy(r.unit)[0])} | {old} | {new} | "
+        out.append(f"| {md_escape(_display_name(r.benchmark))} | {md_escape(tidy(r.unit)[0])} | {md_escape(old)} | "
+                   f"{md_escape(new)} | "
                    f"{delta_text(r)} | {p} | {r.verdict} |")
     out.append("")
-    out.append(verdict_line(c).replace("|", "\\|"))
+    out.append(md_code(verdict_line(c), limit=8 * LIMIT))
     return "\n".join(out) + "\n"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from benchpipe.cli import console
     from benchpipe.core.artifacts import CompareDoc
     from benchpipe.render import ci
     from benchpipe.store import artifacts, atomic
@@ -46,5 +46,5 @@ def run(args: argparse.Namespace) -> int:
     if args.comment:
         atomic.write_text(args.comment, text)
     for line in ci.annotations(data):
-        sys.stdout.write(line + "\n")
+        console.workflow_command(line)
     return EXIT_OK

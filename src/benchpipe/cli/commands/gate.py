@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchpipe.cli.common import RUN, verdict_code
 from benchpipe.core.errors import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, BenchpipeError
+from benchpipe.core.untrusted import visible
 
 if TYPE_CHECKING:
     from benchpipe.core.artifacts import CompareDoc
@@ -87,5 +88,6 @@ def run(args: argparse.Namespace) -> int:
                                      "stored": not rec.error},
                                     indent=2) + "\n")
     else:
-        sys.stdout.write("\n".join(lines) + "\n")
+        # one line each, whatever a (forged) comparison holds: no untrusted text starts a line in a CI log
+        sys.stdout.write("\n".join(visible(ln) for ln in lines) + "\n")
     return code

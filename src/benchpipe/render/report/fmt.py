@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.core.units import format_value, scale_for
+from benchpipe.core.untrusted import LIMIT, visible
 
 
 def code_escape(s: Any) -> str:
-    """Text safe inside a single-backtick code span in a table."""
-    return str(s).replace("`", "'").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+    """Text safe inside a single-backtick code span in a table: one line (:func:`core.untrusted.visible`,
+    cut at ``LIMIT`` characters), backticks shown as quotes, ``|`` escaped."""
+    return visible(s, LIMIT).replace("`", "'").replace("|", "\\|")
 
 
 def fmt_bytes(n: float) -> str:
