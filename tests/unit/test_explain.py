@@ -3,8 +3,6 @@ profile, hostile names in the PR comment, and recommendations that name only the
 
 from __future__ import annotations
 
-import re
-
 from benchpipe.core import explain
 from benchpipe.core.artifacts import CompareDoc, Explanation, Failure, Lines, RowDoc, Side, Suspect
 from benchpipe.go import benchsrc

@@ -73,6 +73,7 @@ class Count:
     functions: dict[str, int] = field(default_factory=dict)
     where: dict[str, tuple[str, int]] = field(default_factory=dict)  # function -> (source file, first line counted)
     lines: dict[tuple[str, int], int] = field(default_factory=dict)  # (source file, line) -> instructions
+    output: str = ""  # what the test binary printed (its benchmark lines)
 
 
 @dataclass
@@ -132,12 +133,13 @@ def count(binary: Path, cwd: Path, name: str, n: int, timeout: str, scratch: Pat
         raise BenchpipeError(f"{name}: no result under valgrind (selected by {toolchain.name_pattern(name)})")
     got = read_cachegrind(out)
     out.unlink()
-    got.n = n
+    got.n, got.output = n, p.stdout
     return got
 
 
 def _base_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("GOGC", "GOMAXPROCS", "GODEBUG", "GOMEMLIMIT"))}
+    return {k: v for k, v in toolchain.run_env().items()
+            if not k.startswith(("GOGC", "GOMAXPROCS", "GODEBUG", "GOMEMLIMIT"))}
 
 
 def per_op(a: Count, b: Count) -> tuple[float, dict[str, float]]:

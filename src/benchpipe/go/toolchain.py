@@ -38,7 +38,7 @@ from typing import Any
 
 import psutil
 
-from benchpipe.core import benchfmt, goroutines, portable
+from benchpipe.core import benchfmt, credentials, goroutines, portable
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.go.machine import require
 
@@ -70,13 +70,26 @@ class Package:
         return False
 
 
+
+def build_env() -> dict[str, str]:
+    """The environment of every ``go`` command benchpipe runs on the code under test: no credentials
+    (:func:`benchpipe.core.credentials.for_build`)."""
+    return credentials.for_build(os.environ)
+
+
+def run_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process that runs the code under test (``extra`` on top): no credentials, none
+    of what only builds need (:func:`benchpipe.core.credentials.for_run`)."""
+    return credentials.for_run({**os.environ, **(extra or {})})
+
 def list_packages(target: Path, patterns: list[str]) -> list[Package]:
     """Packages matching ``patterns`` in the module at ``target`` (patterns that match nothing are dropped)."""
     require("go", "install Go from https://go.dev/dl")
     if not (target / "go.mod").exists():
         raise BenchpipeError(f"{target}: not a Go module (no go.mod)")
     fmt = "{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles \",\"}}\t{{join .XTestGoFiles \",\"}}\t{{.Name}}"
-    p = subprocess.run(["go", "list", "-e", "-f", fmt, *patterns], cwd=target, capture_output=True, text=True)
+    p = subprocess.run(["go", "list", "-e", "-f", fmt, *patterns], cwd=target, capture_output=True, text=True,
+                       env=build_env())
     if p.returncode != 0:
         first = (p.stderr.strip().splitlines() or ["go list failed"])[0]
         raise BenchpipeError(f"go list {' '.join(patterns)}: {first}")
@@ -108,7 +121,7 @@ def resolve_packages(target: Path, patterns: list[str] | None) -> tuple[list[Pac
 
 def module_path(target: Path) -> str:
     """The module path of the Go module in ``target`` (``go list -m``)."""
-    p = subprocess.run(["go", "list", "-m"], cwd=target, capture_output=True, text=True)
+    p = subprocess.run(["go", "list", "-m"], cwd=target, capture_output=True, text=True, env=build_env())
     return p.stdout.strip().splitlines()[0] if p.returncode == 0 and p.stdout.strip() else ""
 
 
@@ -136,7 +149,7 @@ def build_test_binary(pkg: Package, target: Path, out: Path, log: Callable[[str]
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     p = subprocess.run(["go", "test", "-c", "-o", str(out.resolve()), pkg.import_path], cwd=target,
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=build_env())
     if log:
         log(p.stdout + p.stderr)
     if p.returncode != 0:
@@ -180,7 +193,8 @@ def build_test_binaries(pkgs: list[Package], target: Path, out_dir: Path,
         d = out_dir / f"batch{i}"
         d.mkdir(parents=True, exist_ok=True)
         p = subprocess.run(["go", "test", "-c", *(["-ldflags=-s -w"] if strip else []), "-o", str(d.resolve()) + os.sep,
-                            *[x.import_path for x in batch]], cwd=target, capture_output=True, text=True)
+                            *[x.import_path for x in batch]], cwd=target, capture_output=True, text=True,
+                           env=build_env())
         if log:
             log(p.stdout + p.stderr)
         if p.returncode != 0:
@@ -441,7 +455,7 @@ def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], N
     """
     t0 = time.monotonic()
     proc = subprocess.Popen([str(binary.resolve()), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env=env, preexec_fn=_die_with_parent)
+                            env=credentials.for_run(os.environ if env is None else env), preexec_fn=_die_with_parent)
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     stream = _Stream(sink, on_bench)

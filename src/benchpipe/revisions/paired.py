@@ -189,7 +189,8 @@ def changed_packages(root: Path, rel: Path, base_sha: str, head_rev: str | None,
     changed = {f.resolve().parent.relative_to(module_root) for f in files
                if f.resolve().is_relative_to(module_root)}
     fmt = "{{.ImportPath}}\t{{.Dir}}\t{{join .Deps \" \"}} {{join .TestImports \" \"}} {{join .XTestImports \" \"}}"
-    p = subprocess.run(["go", "list", "-f", fmt, "./..."], cwd=head.module, capture_output=True, text=True)
+    p = subprocess.run(["go", "list", "-f", fmt, "./..."], cwd=head.module, capture_output=True, text=True,
+                       env=toolchain.build_env())
     if p.returncode != 0:
         raise BenchpipeError(f"go list -deps failed: {(p.stderr.strip().splitlines() or ['?'])[0]}")
     dirs: dict[str, Path] = {}
