@@ -94,3 +94,19 @@ def annotations(doc: CompareDoc) -> list[str]:
                                  + (f"; {why}" if why else "")))
     out += ["::error title=benchpipe did not finish::" + workflow_data(f.message) for f in doc.failures]
     return out
+
+
+COMMENT_LIMIT = 65_536  # characters GitHub accepts in one comment body
+
+
+def comment_body(text: str, full_url: str = "", limit: int = COMMENT_LIMIT) -> str:
+    """A comment body: starts with :data:`MARKER` (how the comment is found again), at most ``limit``
+    characters; a longer summary is cut at a line, with a line that says where the whole one is."""
+    if not text.startswith(MARKER):
+        text = f"{MARKER}\n{text}"
+    if len(text) <= limit:
+        return text
+    where = f" in the [job summary](<{full_url}>)" if full_url.startswith(("https://", "http://")) else " in the job summary"
+    tail = f"\n\n_The summary is longer than a comment may be; the rest is{where}._\n"
+    cut = text[: limit - len(tail)]
+    return cut[: cut.rfind("\n") + 1 or len(cut)] + tail

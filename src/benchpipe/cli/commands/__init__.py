@@ -6,6 +6,7 @@ from benchpipe.cli.commands import (
     bench,
     bisect,
     calibrate,
+    comment,
     compare,
     gate,
     history,
@@ -22,4 +23,4 @@ from benchpipe.cli.commands import (
 )
 
 ALL = [init, bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline, annotate, settings,
-       pipeline, schemas, merge, publish]
+       pipeline, schemas, merge, publish, comment]

@@ -1,0 +1,41 @@
+"""GitHub's REST API: one benchpipe comment per pull request, created or updated.
+
+Calls (``api`` is ``https://api.github.com`` or ``$GITHUB_API_URL`` on GitHub Enterprise):
+``GET /repos/{repo}/pulls/{n}`` (the pull request's head commit: the number given is checked, since it comes
+from an artifact of the pull request's own run), ``GET /repos/{repo}/issues/{n}/comments?per_page=100`` (the
+comment that starts with the marker), ``POST /repos/{repo}/issues/{n}/comments`` and
+``PATCH /repos/{repo}/issues/comments/{id}``. Authorization: ``Bearer`` token.
+"""
+
+from __future__ import annotations
+
+from benchpipe.forge import http
+
+BOT = "github-actions[bot]"  # the author of comments posted with a workflow's GITHUB_TOKEN
+
+
+def _headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "benchpipe"}
+
+
+def pull_head(api: str, repo: str, number: int, token: str) -> str:
+    """The head commit of pull request ``number``."""
+    pr, _ = http.call("GET", f"{http.check_base(api)}/repos/{repo}/pulls/{number}", _headers(token))
+    return str(((pr or {}).get("head") or {}).get("sha") or "")
+
+
+def upsert(api: str, repo: str, number: int, body: str, token: str, marker: str,
+           author: str = BOT) -> tuple[str, int]:
+    """Update the comment ``author`` wrote that starts with ``marker``, or create it: ("updated" | "created", its
+    id). A comment anyone else wrote is never touched, whatever it starts with."""
+    base, headers = http.check_base(api), _headers(token)
+    comments = http.pages(f"{base}/repos/{repo}/issues/{number}/comments?per_page=100", headers)
+    mine = [c for c in comments if str(c.get("body") or "").startswith(marker)
+            and str((c.get("user") or {}).get("login") or "") == author]
+    if mine:
+        cid = int(mine[0]["id"])
+        http.call("PATCH", f"{base}/repos/{repo}/issues/comments/{cid}", headers, {"body": body})
+        return "updated", cid
+    made, _ = http.call("POST", f"{base}/repos/{repo}/issues/{number}/comments", headers, {"body": body})
+    return "created", int((made or {}).get("id") or 0)
