@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from ..conftest import CREDS, ROOT, run
+from ..forge_server import Forge
 from .test_install import SPIN, team_repo
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
@@ -122,11 +123,11 @@ def test_pull_requests_sharded_paired_and_fork_safe(origin: Path, tmp_path: Path
     summary = tmp_path / "summary.md"
     run_url = "https://ci.example/acme/app/actions/runs/7"
     code, out = pr_jobs(pr, team_env, FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(summary),
-                                             "RUN_URL": run_url})
+                                             "RUN_URL": run_url, "PR_NUMBER": "7"})
     assert code == 1, out
     assert "::error title=benchpipe regression::BenchmarkUUID_String-" in out
     text = summary.read_text()
-    assert text.startswith("## benchpipe: FAIL") and "signed-rank" in text and "🔴 regression" in text
+    assert text.startswith("<!-- benchpipe -->\n## benchpipe: FAIL") and "signed-rank" in text and "🔴 regression" in text
     assert (pr / "reports" / "pr-comment.md").read_text() == text
     data = json.loads((pr / "reports" / "merged" / "compare.json").read_text())
     assert sorted(data["shards"]) == ["1/3", "2/3", "3/3"]
@@ -137,20 +138,39 @@ def test_pull_requests_sharded_paired_and_fork_safe(origin: Path, tmp_path: Path
     why = next(e for e in data["explanations"] if e["benchmark"] == "BenchmarkUUID_String")
     top = why["suspects"][0]
     assert top["function"] == "github.com/google/uuid.UUID.String" and top["changed"][0]["file"] == "uuid.go", why
-    assert "**Why**" in text and "`uuid.UUID.String` +" in text and f"]({run_url}) (`paired-" in text, text
+    assert "**Why**" in text and "`uuid.UUID.String` +" in text and f"](<{run_url}>) (`paired-" in text, text
     assert (pr / "reports" / "shards" / why["graph"]).exists()
+
+    # the trusted workflow_run workflow posts it: its comment step, against a local server speaking GitHub's API
+    head = git(pr, "rev-parse", "HEAD")
+    forge = Forge("ghs_token", {7: head})
+    try:
+        wf = yaml.safe_load((pr / ".github" / "workflows" / "benchpipe-comment.yml").read_text())
+        step = wf["jobs"]["comment"]["steps"][-1]
+        env = {**team_env, "GITHUB_TOKEN": "ghs_token", "REPO": "acme/app", "HEAD_SHA": head, "RUN_URL": run_url,
+               "DIR": str(pr / "reports" / "comment"), "GITHUB_API_URL": forge.url}
+        assert set(step["env"]) == {"GITHUB_TOKEN", "REPO", "HEAD_SHA", "RUN_URL", "DIR"}
+        for _ in range(2):  # a re-run updates the one comment
+            p = run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=env)
+            assert p.returncode == 0, p.stdout + p.stderr
+        assert len(forge.comments[7]) == 1 and "updated comment" in p.stderr
+        posted = forge.comments[7][0]["body"]
+        assert posted.startswith("<!-- benchpipe -->\n## benchpipe: FAIL") and "`uuid.UUID.String` +" in posted
+        assert posted == text  # the trusted job renders what the verdict job showed, from the JSON
+    finally:
+        forge.close()
 
     aa = clone(origin, tmp_path / "aa", "pr-aa")
     code, out = pr_jobs(aa, team_env, FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(tmp_path / "s2.md"),
-                                             "RUN_URL": ""})
+                                             "RUN_URL": "", "PR_NUMBER": "8"})
     assert code == 0, out
     # unchanged code never fails; on a shared machine a 30 ms row may be inconclusive (a WARN that says so)
     aa_text = (tmp_path / "s2.md").read_text()
     assert "::error" not in out and "🔴" not in aa_text, out
-    assert aa_text.startswith("## benchpipe: PASS") or ("## benchpipe: WARN" in aa_text and "🟠 inconclusive" in aa_text
+    assert aa_text.startswith("<!-- benchpipe -->\n## benchpipe: PASS") or ("## benchpipe: WARN" in aa_text and "🟠 inconclusive" in aa_text
                                                          and "🟡" not in aa_text), aa_text
     code, out = pr_jobs(aa, team_env, FAST, {"BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(tmp_path / "s3.md"),
-                                             "RUN_URL": ""}, lose=2)
+                                             "RUN_URL": "", "PR_NUMBER": "8"}, lose=2)
     assert code == 2 and "shard 2/3: missing" in out, out  # a lost shard never passes
 
 

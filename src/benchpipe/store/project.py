@@ -5,7 +5,8 @@ What a repository needs to run the pipeline there: ``dvc.yaml`` (the stages), ``
 project's own, with ``target`` and the quick mode's packages set for the team's module),
 ``params.run.yaml``, a ``tasks.py`` of three lines (``benchpipe.tasks``), ``baselines/``,
 ``reports/.gitignore`` (run outputs stay out of git), the DVC plot template, and the CI workflows for
-GitHub Actions and GitLab CI, which install benchpipe with pip (``pip_spec``).
+GitHub Actions (the benchmarks workflow, and the trusted ``workflow_run`` workflow that posts the pull request's
+comment) and GitLab CI, which install benchpipe with pip (``pip_spec``).
 
 :func:`write` never overwrites a file that differs without ``force``: each file is ``wrote``,
 ``unchanged`` (already what it would write) or ``kept`` (different; ``--force`` replaces it). Writes
@@ -68,6 +69,7 @@ def files(target: str, packages: list[str], pip_spec: str, ci: tuple[str, ...] =
            File(".dvc/plots/benchpipe_trend.json", template("benchpipe_trend.json"))]
     if "github" in ci:
         out.append(File(".github/workflows/benchmarks.yml", ci_template("github-benchmarks.yml", pip_spec)))
+        out.append(File(".github/workflows/benchpipe-comment.yml", ci_template("github-comment.yml", pip_spec)))
     if "gitlab" in ci:
         out.append(File("benchpipe.gitlab-ci.yml", ci_template("gitlab-ci.yml", pip_spec)))
     return out
