@@ -17,6 +17,7 @@ from typing import Any
 
 from benchpipe.core import benchfmt, grouping
 from benchpipe.core.changepoint import changes
+from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.settings import PublishSection
 from benchpipe.core.units import finite
 from benchpipe.render import site
@@ -64,11 +65,29 @@ def run(store: Store, out: Path, cfg: PublishSection, root: Path = Path(".")) ->
                       out)
 
 
+MARKER = ".benchpipe-site"  # in every site written: a directory without it is never deleted
+
+
+def check_out(out: Path) -> Path:
+    """``out`` (resolved) when a site may be written there: absent, empty, or a site written before (it holds
+    :data:`MARKER`). Any other directory, or a file, is one line and exit 2, and nothing is deleted."""
+    out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise BenchpipeError(f"publish: {out} is a file; --out must be a directory for the site")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise BenchpipeError(f"publish: {out} is not empty and is not a site benchpipe wrote ({MARKER} missing): "
+                             "nothing deleted; choose an empty or new directory")
+    return out
+
+
 def write(s: site.Site, out: Path) -> dict[str, int]:
-    """Write the site into ``out`` (replaced whole); returns the sizes of what was written."""
+    """Write the site into ``out`` (a previous site there is replaced whole: :func:`check_out`); returns the sizes
+    of what was written."""
+    out = check_out(out)
     tmp = out.with_name(f".{out.name}.new")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "b").mkdir(parents=True)
+    (tmp / MARKER).write_text("a dashboard written by benchpipe publish; the next publish replaces this directory\n")
     shutil.copytree(site.ASSETS, tmp / "assets")
     links = _copy_profiles(s.profiles, tmp / "profiles")
     grouped = site.groups(s.series)

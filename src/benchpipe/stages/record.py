@@ -30,14 +30,18 @@ from benchpipe.store import artifacts, atomic, history
 from benchpipe.store.objstore import Store
 
 
-def ci_run_id(commit: str) -> str:
-    """The run id a CI run gives all its shards ("" outside CI)."""
-    if os.environ.get("BENCHPIPE_RUN_ID"):
-        return os.environ["BENCHPIPE_RUN_ID"]
-    if os.environ.get("GITHUB_RUN_ID"):
-        return f"gh{os.environ['GITHUB_RUN_ID']}.{os.environ.get('GITHUB_RUN_ATTEMPT') or '1'}-{(commit or 'nocommit')[:8]}"
-    if os.environ.get("CI_PIPELINE_ID"):
-        return f"gl{os.environ['CI_PIPELINE_ID']}-{(commit or 'nocommit')[:8]}"
+def ci_run_id(commit: str, shard: str = "") -> str:
+    """The run id a CI run gives all its shards ("" outside CI): ``BENCHPIPE_RUN_ID`` (checked: one line and
+    exit 2 when it could not name an object), else GitHub's run id and attempt, else GitLab's pipeline and job
+    id (a retried job is a new job id; the shards of one run, each its own job, share the pipeline's id)."""
+    env, c = os.environ, (commit or "nocommit")[:8]
+    if env.get("BENCHPIPE_RUN_ID"):
+        return history.check_run_id(env["BENCHPIPE_RUN_ID"])
+    if env.get("GITHUB_RUN_ID"):
+        return history.check_run_id(f"gh{env['GITHUB_RUN_ID']}.{env.get('GITHUB_RUN_ATTEMPT') or '1'}-{c}")
+    if env.get("CI_PIPELINE_ID"):
+        job = "" if shard or not env.get("CI_JOB_ID") else f".{env['CI_JOB_ID']}"
+        return history.check_run_id(f"gl{env['CI_PIPELINE_ID']}{job}-{c}")
     return ""
 
 
@@ -47,12 +51,15 @@ def run(raw: Path, meta_path: Path, store: Store, opts: Options, out: Path, loca
     meta = artifacts.read(meta_path, BenchMeta)
     parsed = benchfmt.read_files([raw])
     when = history.parse_time(meta.start_time) or datetime.now(UTC)
-    rid = ci_run_id(meta.commit) or history.new_run_id(when, meta.commit, hashlib.sha1(raw.read_bytes()).hexdigest()[:6])
+    ci_id = ci_run_id(meta.commit, shard)
+    rid = ci_id or history.new_run_id(when, meta.commit, hashlib.sha1(raw.read_bytes()).hexdigest()[:6])
     local_dir.mkdir(parents=True, exist_ok=True)
     if store.remote:
         atomic.write_text(local_dir / "STORE", store.url + "\n")
     try:
-        history.append(store, parsed, meta, when, rid, opts, shard)
+        # the same output recorded again (its id is its digest) is there already; a CI id used twice is refused
+        if ci_id or not history.stored(store, rid, shard):
+            history.append(store, parsed, meta, when, rid, opts, shard)
         doc = RecordDoc(stored=True, run_id=rid, store=store.url, shard=shard)
     except BenchpipeError as e:
         sys.stderr.write(f"record: error: the run was not stored: {e.message}\n")

@@ -18,10 +18,15 @@ from pathlib import Path
 from typing import Any
 
 
+class Exists(FileExistsError):
+    """An exclusive write found its target already there (nothing was changed)."""
+
+
 @contextmanager
-def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
+def replacing(path: str | os.PathLike[str], exclusive: bool = False) -> Iterator[Path]:
     """A temporary path beside ``path``: whatever is written there replaces ``path`` (fsynced) when the
-    block ends, or is removed if the block raises."""
+    block ends, or is removed if the block raises. ``exclusive``: ``path`` is created, never replaced (a hard
+    link, atomic on POSIX file systems); :class:`Exists` when it is there already."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -31,7 +36,14 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.chmod(tmp, (os.stat(tmp).st_mode | 0o666) & ~_umask() & 0o7777)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.replace(tmp, target)
+        if exclusive:
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                raise Exists(str(target)) from None
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, target)
         fsync_dir(target.parent)
     except BaseException:
         if os.path.exists(tmp):

@@ -74,16 +74,29 @@ class Store:
         return bool(_retry(lambda: self.fs.exists(f"{self.root}/{sub}/{name}"), self.url))
 
     def put_file(self, src: Path, sub: str, name: str) -> None:
-        """Store ``src`` as ``sub/name``: a new object, whole or not at all."""
+        """Store ``src`` as ``sub/name``: a new object, whole or not at all, never over an existing one (a local
+        store links it into place; S3 puts it with ``If-None-Match: *``, a conditional put, after a look that
+        catches stores which ignore the condition). One that exists already is one line, nothing changed."""
+        taken = BenchpipeError(f"history store {self.url}: {sub}/{name} exists already (a run id used twice); "
+                               "nothing was overwritten: give this run another id")
         if not self.remote:
-            with atomic.replacing(self.local(sub, name)) as tmp:
-                tmp.write_bytes(src.read_bytes())
+            try:
+                with atomic.replacing(self.local(sub, name), exclusive=True) as tmp:
+                    tmp.write_bytes(src.read_bytes())
+            except atomic.Exists:
+                raise taken from None
             return
+        if self.exists(sub, name):
+            raise taken
         try:
-            _retry(lambda: self.fs.put_file(str(src), f"{self.root}/{sub}/{name}"), self.url)
+            _retry(lambda: self.fs.put_file(str(src), f"{self.root}/{sub}/{name}", mode="create"), self.url)
         except FileNotFoundError:
             raise BenchpipeError(f"history store {self.url}: bucket {self.root.split('/', 1)[0]!r} does not "
                                  "exist") from None
+        except (FileExistsError, BenchpipeError) as e:
+            if isinstance(e, FileExistsError) or "PreconditionFailed" in str(e) or "412" in str(e):
+                raise taken from None
+            raise
 
     def remove(self, sub: str, names: list[str]) -> None:
         for name in names:
@@ -164,7 +177,7 @@ def _retry(fn: Any, url: str) -> Any:
     for attempt in range(RETRIES):
         try:
             return fn()
-        except FileNotFoundError:
+        except (FileNotFoundError, FileExistsError):
             raise
         except PermissionError as e:
             raise BenchpipeError(f"history store {url}: access denied ({_cause(e)})") from None

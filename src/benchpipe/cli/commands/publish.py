@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from benchpipe.stages import publish
     from benchpipe.store import objstore, params
 
+    publish.check_out(Path(args.out))  # before anything is read: a directory that is not a site is never touched
     settings = params.load_optional(args.params)
     store = objstore.open_store(args.store) if args.store else objstore.configured(settings.history.store)
     store.check()

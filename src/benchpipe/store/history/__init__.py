@@ -39,7 +39,7 @@ from benchpipe.store.history.read import (
                                           series,
                                           series_many,
 )
-from benchpipe.store.history.write import append, import_file, new_run_id, parse_time
+from benchpipe.store.history.write import append, check_run_id, import_file, new_run_id, parse_time, stored
 
-__all__ = ["append", "baseline", "compact", "count_runs", "durations", "everything", "import_file", "new_run_id",
-           "parse_time", "query", "read_summary", "runs", "series", "series_many", "write_plot_csv"]
+__all__ = ["append", "baseline", "check_run_id", "compact", "count_runs", "durations", "everything", "import_file", "new_run_id",
+           "parse_time", "query", "read_summary", "runs", "series", "series_many", "stored", "write_plot_csv"]

@@ -3,6 +3,7 @@ and its summary under ``summary/`` (written last), named by its run id; nothing 
 
 from __future__ import annotations
 
+import re
 import secrets
 import tempfile
 from datetime import UTC, datetime
@@ -16,8 +17,8 @@ from benchpipe.core.artifacts import BenchMeta, HistoryRun
 from benchpipe.core.benchfmt import Parsed
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.units import finite
+from benchpipe.core.untrusted import visible
 from benchpipe.core.verdict import Options
-from benchpipe.store import atomic
 from benchpipe.store.history.schema import RUN, RUNS, SAMPLE_ROW, SUMMARY, SUMMARY_ROW, select, summary_run
 from benchpipe.store.objstore import Store, open_store
 from benchpipe.store.samples import sql_literal
@@ -29,12 +30,31 @@ def new_run_id(when: datetime, commit: str, suffix: str = "") -> str:
     return f"{when:%Y%m%dT%H%M%S}-{(commit or 'nocommit')[:8]}-{suffix or secrets.token_hex(3)}"
 
 
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_run_id(rid: str) -> str:
+    """``rid`` when it may name objects in a store (letters, digits, ``.``, ``_``, ``-``; at most 128)."""
+    if not RUN_ID.fullmatch(rid):
+        raise BenchpipeError(f"run id {visible(rid, 80)!r} is not allowed: letters, digits, '.', '_' and '-' only "
+                             "(at most 128, starting with a letter or digit)")
+    return rid
+
+
+def object_name(rid: str, shard: str = "") -> str:
+    """The name of a run's (or shard's) objects under ``runs/`` and ``summary/``."""
+    return f"{rid}.{shards.suffix(shard)}.parquet" if shard else f"{rid}.parquet"
+
+
+def stored(store: Store, rid: str, shard: str = "") -> bool:
+    """Is this run (shard) in the store already? Its samples object is looked for (compaction merges summaries
+    away, never samples)."""
+    return store.exists(RUNS, object_name(check_run_id(rid), shard))
+
+
 def write_object(con: duckdb.DuckDBPyConnection, query: str, args: list[Any], store: Store, sub: str, name: str) -> None:
-    """A new object ``sub/name`` holding the query's rows (local: written atomically in place)."""
-    if not store.remote:
-        with atomic.replacing(store.local(sub, name)) as tmp:
-            con.execute(f"COPY ({query}) TO {sql_literal(tmp)} (FORMAT parquet)", args)
-        return
+    """A new object ``sub/name`` holding the query's rows, never over an existing one
+    (:meth:`Store.put_file`)."""
     with tempfile.TemporaryDirectory(prefix="benchpipe-hist-") as d:
         tmp = Path(d) / name
         con.execute(f"COPY ({query}) TO {sql_literal(tmp)} (FORMAT parquet)", args)
@@ -53,9 +73,9 @@ def append(hist: Path | str | Store, parsed: Parsed, meta: BenchMeta, when: date
     if not parsed.results:
         raise NothingToCompare("run has no benchmark results; nothing stored in the history")
     when = when or parse_time(meta.start_time) or datetime.now(UTC)
-    rid = run_id or new_run_id(when, meta.commit)
+    rid = check_run_id(run_id or new_run_id(when, meta.commit))
     head = HistoryRun.of(rid, when.isoformat(), meta)
-    name = f"{rid}.{shards.suffix(shard)}.parquet" if shard else f"{rid}.parquet"
+    name = object_name(rid, shard)
     pkgs, names, units, idx, values = [], [], [], [], []
     seen: dict[tuple[str, str], int] = {}
     for r in parsed.results:
