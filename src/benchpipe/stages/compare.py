@@ -130,6 +130,8 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
         sys.stderr.write(f"compare: baseline {name}: {used}\n")
     else:
         txt, meta_json = baselines.paths(name)
+        if Path(".dvc").is_dir() and not baselines.shared_remote(Path(".")):
+            sys.stderr.write(f"compare: note: {baselines.LOCAL_REMOTE_HINT}\n")
     by_result = (samples.with_iters(samples_file) if samples_file is not None
                  else benchfmt.with_iters(benchfmt.read_files([current])))
     found = findings(by_result, ce, opts)

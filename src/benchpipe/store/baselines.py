@@ -202,6 +202,33 @@ def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = 
     return notes
 
 
+LOCAL_REMOTE_HINT = ("baselines stay in this clone: the DVC remote is local (.dvcstore/ inside the repository); to share "
+                     "them set a team remote: benchpipe init --remote s3://BUCKET/PATH (or gs://, ssh://, a shared "
+                     "directory)")
+
+
+def shared_remote(root: Path = Path(".")) -> str:
+    """The default DVC remote's URL when teammates can reach it (a URL, or a directory outside this repository);
+    "" when there is none or it is inside the repository. Read from ``.dvc/config`` and ``.dvc/config.local``
+    (DVC's own INI files; no DVC process is started)."""
+    import configparser
+
+    cfg = configparser.ConfigParser(interpolation=None)
+    dvc = root / ".dvc"
+    try:
+        cfg.read([dvc / "config", dvc / "config.local"])
+    except configparser.Error:
+        return ""
+    name = cfg.get("core", "remote", fallback="")
+    url = cfg.get(f"'remote \"{name}\"'", "url", fallback="") if name else ""
+    if not url:
+        return ""
+    if "://" in url:
+        return url
+    path = (dvc / url).resolve()
+    return "" if path.is_relative_to(root.resolve()) else str(path)
+
+
 def pull(name: str, root: Path = Path(".")) -> bool:
     """Fetch a baseline from the DVC remote if it is not here; True when present after."""
     txt, _ = paths(name, root)

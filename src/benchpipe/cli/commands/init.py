@@ -5,7 +5,8 @@ Writes what the pipeline needs there (:mod:`benchpipe.store.project`): ``dvc.yam
 three-line ``tasks.py`` (``invoke quick|full|compare|profile|baseline|publish``), ``baselines/``,
 ``reports/.gitignore``, and the CI workflows (``.github/workflows/benchmarks.yml``,
 ``benchpipe.gitlab-ci.yml``) that install benchpipe with pip (``--pip``). Runs ``dvc init`` (``--subdir``
-below the git root) with a local default remote where there is no DVC repository yet. Idempotent: a
+below the git root) where there is no DVC repository yet, with the team's default remote (``--remote URL``:
+S3, GCS, SSH or a shared directory) or else a local one inside the repository (``.dvcstore/``, said so). Idempotent: a
 file that differs is kept unless ``--force``; it prints what it did and the next two commands. No Go
 module (or several, without ``--target``), or no git repository: one line, exit 2.
 """
@@ -30,6 +31,9 @@ def register(sub: Any) -> None:
                    help="what the CI workflows install with pip (default: this version, pinned); a git URL or a "
                         "wheel works too")
     p.add_argument("--ci", default="github,gitlab", help="workflows to write: github, gitlab, both, or none")
+    p.add_argument("--remote", help="the team's DVC remote for baselines (s3://bucket/path, gs://..., ssh://..., or a "
+                                    "shared directory): the default remote `team`; without it, a local remote inside "
+                                    "this repository (.dvcstore/), which no teammate can pull from")
     p.add_argument("--force", action="store_true", help="replace files that differ from what init writes")
     p.set_defaults(fn=run)
 
@@ -60,12 +64,22 @@ def _git_root(root: Path) -> Path:
     return Path(p.stdout.strip()).resolve()
 
 
-def _dvc(root: Path, git_root: Path) -> str:
-    """``dvc init`` (``--subdir`` below the git root) with a local default remote, where none is."""
-    if (root / ".dvc").is_dir():
+def _dvc(root: Path, git_root: Path, remote: str | None) -> str:
+    """``dvc init`` (``--subdir`` below the git root) where there is no DVC repository yet, with the default remote:
+    ``remote`` (named ``team``), else ``local``, the directory ``.dvcstore/`` inside the repository (DVC keeps the
+    path relative to ``.dvc/``). An existing repository only gets ``remote`` when given."""
+    cmds = []
+    if not (root / ".dvc").is_dir():
+        cmds += [["dvc", "init", "-q", *([] if root == git_root else ["--subdir"])],
+                 ["dvc", "config", "core.analytics", "false"]]
+        if not remote:
+            cmds.append(["dvc", "remote", "add", "-q", "-d", "local", ".dvcstore"])  # relative: stored as ../.dvcstore
+    if remote:
+        if "://" not in remote:  # a shared directory: absolute, as every clone must find it
+            remote = str(Path(remote).expanduser().resolve())
+        cmds.append(["dvc", "remote", "add", "-q", "-d", "-f", "team", remote])
+    if not cmds:
         return "unchanged"
-    cmds = [["dvc", "init", "-q", *([] if root == git_root else ["--subdir"])],
-            ["dvc", "config", "core.analytics", "false"], ["dvc", "remote", "add", "-q", "-d", "local", "../.dvcstore"]]
     for cmd in cmds:
         p = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
         if p.returncode != 0:
@@ -86,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         root) else str(module)
     packages = workspace.bench_packages(module)
     ci = tuple(c for c in args.ci.replace("both", "github,gitlab").split(",") if c in ("github", "gitlab"))
-    done = [(".dvc/", _dvc(root, git_root))]
+    done = [(".dvc/", _dvc(root, git_root, args.remote))]
     done += project.write(root, project.files(target, packages, args.pip, ci), args.force)
     done.append((".gitignore", project.ignore_lines(root, ".gitignore", ["/.dvcstore/"])))
     done.append((".dvcignore", project.ignore_lines(root, ".dvcignore", ["/reports/site/", "/reports/*-explain/"])))
@@ -96,6 +110,11 @@ def run(args: argparse.Namespace) -> int:
     if kept:
         sys.stdout.write(f"init: kept {len(kept)} file(s) that differ from benchpipe's (--force replaces them)\n")
     found = f"{len(packages)} package(s) with benchmarks" if packages else "no Benchmark function found yet"
+    from benchpipe.store import baselines
+
+    shared = baselines.shared_remote(root)
+    sys.stdout.write(f"init: baselines are pushed to the DVC remote {shared}\n" if shared else
+                     f"init: {baselines.LOCAL_REMOTE_HINT}\n")
     sys.stdout.write(f"init: benchpipe's pipeline is in {root} (target {target}, {found}). Next:\n"
                      "  invoke quick       # benchmark and write reports/report.md\n"
                      "  invoke baseline    # save the run as the baseline `invoke compare` and CI compare with\n"
