@@ -55,7 +55,7 @@ def test_a_teammate_pulls_the_baseline_and_compares(kind: str, tmp_path: Path, r
     mate.parent.mkdir()
     _ok(run(["git", "clone", "-q", str(repo), str(mate)], env=env))
     assert not (mate / "baselines" / "main").exists()
-    p = _ok(run(["dvc", "pull"], cwd=mate, env=env))
+    _ok(run(["dvc", "pull"], cwd=mate, env=env))
     assert (mate / "baselines" / "main" / "bench.txt").read_text() == (repo / "baselines" / "main" / "bench.txt").read_text()
     assert not (mate / "reports" / "run" / "bench.txt").exists()  # per-run outputs are not pulled, and no error
     c = run(["invoke", "compare"], cwd=mate, env=env)

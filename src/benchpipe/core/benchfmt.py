@@ -29,6 +29,7 @@ reads a file line by line and yields results one at a time (bounded memory).
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -79,9 +80,16 @@ def procs(name: str) -> int:
     return int(m.group(1)) if m else 1
 
 
+SLUG_MAX = 120  # characters: a file name stays well within every file system's 255 bytes
+
+
 def slug(name: str) -> str:
-    """A file-name-safe form of a benchmark, package or directory name (graphs, stall dumps)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    """A file-name-safe form of a benchmark, package or directory name (graphs, stall dumps): at most
+    :data:`SLUG_MAX` characters, a longer name cut and told apart from others by a digest of the whole."""
+    s = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    if len(s) <= SLUG_MAX:
+        return s
+    return f"{s[:SLUG_MAX - 13]}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
 
 
 def top_level(name: str) -> str:

@@ -45,10 +45,11 @@ def _escape_char(ch: str) -> str:
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f" + "".join(chr(c) for c in sorted(_BIDI | _INVISIBLE | _BREAKS)) + "]")
 
 
-def visible(s: object, limit: int | None = None) -> str:
+def visible(s: object, limit: int | None = None, tabs: bool = False) -> str:
     """``s`` as one line of text in logical order: controls, bidirectional and invisible characters shown as
-    escapes; longer than ``limit`` characters: cut, with how much was cut."""
-    text = _UNSAFE.sub(lambda m: _escape_char(m.group()), str(s))
+    escapes (``tabs``: a tab is kept, as in Go's result lines); longer than ``limit`` characters: cut, with how
+    much was cut."""
+    text = _UNSAFE.sub(lambda m: "\t" if tabs and m.group() == "\t" else _escape_char(m.group()), str(s))
     if limit is not None and len(text) > limit:
         text = f"{text[:limit]}…(+{len(text) - limit} chars)"
     return text

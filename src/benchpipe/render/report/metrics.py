@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchpipe.core import benchfmt
+from benchpipe.core.untrusted import visible
 from benchpipe.core.verdict import Options
 from benchpipe.render.report.fmt import fmt_median
 
@@ -68,14 +69,16 @@ def scaling_rows(centers: dict[benchfmt.Key, float], rate_unit: str) -> list[dic
 
 
 def detailed(raw: str) -> list[dict[str, str]]:
-    """The raw result lines, grouped by package, each group in a fence longer than any backtick run in it."""
+    """The raw result lines, grouped by package, each group in a fence longer than any backtick run in it; each
+    line shown by :func:`benchpipe.core.untrusted.visible` (tabs kept): a unit's bidirectional override cannot
+    reorder the block."""
     groups: dict[str, list[str]] = {}
     pkg = ""
     for line in raw.splitlines():
         if line.startswith("pkg: "):
             pkg = line[5:].strip()
         if line.startswith("Benchmark"):
-            groups.setdefault(pkg, []).append(line)
+            groups.setdefault(pkg, []).append(visible(line, tabs=True))
     out = []
     for pkg, lines in groups.items():
         text = "\n".join(lines)

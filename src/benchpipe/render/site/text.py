@@ -5,15 +5,18 @@ from __future__ import annotations
 import html
 
 from benchpipe.core.units import human
+from benchpipe.core.untrusted import visible
 
 
 def esc(s: object) -> str:
-    return html.escape(str(s), quote=True)
+    """Text for HTML: one line, bidirectional and control characters shown as escapes
+    (:func:`benchpipe.core.untrusted.visible`), then HTML-escaped."""
+    return html.escape(visible(s), quote=True)
 
 
 def esc_all(values: list[str]) -> list[str]:
     """:func:`esc` of many strings at once (one call per column of a page, not one per cell)."""
-    return html.escape("\x00".join(values), quote=True).split("\x00") if values else []
+    return html.escape("\x00".join(visible(v) for v in values), quote=True).split("\x00") if values else []
 
 
 def num(v: float | None) -> str:
