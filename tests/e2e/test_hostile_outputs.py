@@ -108,3 +108,31 @@ def test_the_hostile_corpus_stays_text_everywhere(tmp_path: Path) -> None:
         assert not [v for v in links if "x.invalid" in v and re.match(r"(?i)([a-z][a-z0-9+.-]*:|//)", v)], page
         assert not BIDI.search(html) and "<!--h-->" not in html, page
     _log_is_inert(logs)
+
+
+def test_a_forged_comparison_cannot_command_the_verdict_job(tmp_path: Path) -> None:
+    """A shard's JSON comes from the pull request's run: `merge`, `gate` and `annotate` print nothing from it that
+    starts a workflow command, whatever its failures, notes and names hold."""
+    from benchpipe.core.artifacts import CompareDoc, Failure, RowDoc, Side
+    from benchpipe.store import artifacts
+
+    from ..hostile import CORPUS
+
+    doc = CompareDoc(verdict="FAIL", note=CORPUS[2], not_comparable=list(CORPUS),
+                     failures=[Failure(kind="stall", package="m", benchmark=t, message=t) for t in CORPUS],
+                     rows=[RowDoc(package="m", benchmark=t, unit=t, old=Side(center=1.0, n=6), new=Side(center=2.0, n=6),
+                                  delta_pct=100.0, p=0.002, significant=True, verdict="regression", threshold_pct=10)
+                           for t in CORPUS])
+    forged = tmp_path / "compare.json"
+    artifacts.write(forged, doc)
+    logs = ""
+    for argv in (["benchpipe", "gate", "--compare", str(forged), "--record", str(tmp_path / "none.json")],
+                 ["benchpipe", "gate", "--compare", str(forged), "--format", "json"],
+                 ["benchpipe", "annotate", str(forged), "--summary", str(tmp_path / "s.md")]):
+        p = run(argv, cwd=tmp_path)
+        assert p.returncode in (0, 2), p.stderr
+        logs += p.stdout + p.stderr
+    assert "::stop-commands::" in logs  # shown, inside a line
+    _log_is_inert(logs)
+    assert_inert((tmp_path / "s.md").read_text(), {"h2", "p", "code", "table", "thead", "tbody", "tr", "th", "td",
+                                                   "ul", "li", "strong"}, table_cells=6)
