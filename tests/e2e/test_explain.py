@@ -67,7 +67,7 @@ def test_paired_compare_names_the_changed_function_and_its_lines(tmp_path: Path)
     md = comment.read_text()
     assert "`explain.Scan` +" in md and f"`scan.go:{first}–{last}`" in md, md
     graph = _explained(doc, "BenchmarkProcess")["graph"]
-    assert f"(https://ci.example/artifacts/{graph})" in md
+    assert f"(<https://ci.example/artifacts/{graph}>)" in md
     assert (tmp_path / graph).read_text().lstrip().startswith(("<?xml", "<svg"))
     assert any(ln.startswith("::error") and "why: example.com/explain.Scan" in ln for ln in p.stdout.splitlines())
 

@@ -76,7 +76,7 @@ def test_a_a_agrees_and_a_three_percent_change_is_caught_and_explained(tmp_path:
     p = run(["benchpipe", "annotate", str(merged / "compare.json"), "--summary", str(summary)])
     assert "::error title=benchpipe regression::BenchmarkProcess instructions/op" in p.stdout, p.stdout
     text = summary.read_text()
-    assert text.startswith("## benchpipe: FAIL") and "threshold 1%" in text and "counted once per side" in text
+    assert text.startswith("<!-- benchpipe -->\n## benchpipe: FAIL") and "threshold 1%" in text and "counted once per side" in text
     assert "exact instruction counts of both sides" in text and "`explain.Checksum` +239.0 instructions/op" in text
 
 
