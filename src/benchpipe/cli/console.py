@@ -1,7 +1,7 @@
 """What a ``benchpipe`` process prints is inert in a terminal and in a CI log.
 
 :func:`install` wraps standard output and error: each line written is shown by
-:func:`benchpipe.core.untrusted.visible` (controls, bidirectional and invisible characters as escapes), and a line
+:func:`benchpipe.core.untrusted.visible` (controls but tabs, bidirectional and invisible characters as escapes), and a line
 that would start with ``::`` (a GitHub Actions workflow command: ``::stop-commands::``, ``::add-mask::``,
 ``::error::``) is indented by one space, so no text from the code under test (a benchmark's name, Go's
 messages, a forged comparison's JSON) becomes a command. The one writer of real workflow commands is
@@ -14,12 +14,12 @@ import io
 import sys
 from typing import TextIO
 
-from benchpipe.core.untrusted import visible
+from benchpipe.core.untrusted import plain_lines, visible
 
 
 def inert(line: str) -> str:
     """One line as it may appear in a log."""
-    text = visible(line)
+    text = visible(line, tabs=True)
     return " " + text if text.startswith("::") else text
 
 
@@ -33,10 +33,10 @@ class _Lines(io.TextIOBase):
 
     def write(self, s: str) -> int:
         text = self.partial + s
-        lines = text.split("\n")
-        self.partial = lines.pop()
-        if lines:
-            self.raw.write("".join(inert(ln) + "\n" for ln in lines))
+        cut = text.rfind("\n") + 1
+        self.partial, body = text[cut:], text[:cut]
+        if body:
+            self.raw.write(body if plain_lines(body) else "".join(inert(ln) + "\n" for ln in body[:-1].split("\n")))
         return len(s)
 
     def flush(self) -> None:

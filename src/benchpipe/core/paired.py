@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 from benchpipe.core import stats
+from benchpipe.core.threshold import beyond
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import (
     VARIES_WITH_N,
@@ -78,8 +79,7 @@ def worse_than_threshold(r: Row) -> bool:
     if r.delta_pct is None:
         return r.new.center != r.old.center and ((r.new.center < r.old.center) if r.higher_better
                                                  else (r.new.center > r.old.center))
-    worse = r.delta_pct < 0 if r.higher_better else r.delta_pct > 0
-    return worse and abs(r.delta_pct) > r.threshold_pct
+    return beyond(r.delta_pct, r.higher_better, r.threshold_pct)
 
 
 def moved(r: Row, worse: bool, at_least: float) -> bool:

@@ -42,6 +42,8 @@ import math
 from functools import lru_cache
 from statistics import NormalDist
 
+from benchpipe.core.threshold import Position, position, ratio_pct
+
 FIRST_LOOK = 6  # the smallest n at which a two-sided signed-rank test can reach p <= 0.05
 LOOK_EVERY = 1  # O'Brien-Fleming spends little early: more looks barely lower the last level (0.0404 vs 0.0404)
 _NORMAL = NormalDist()
@@ -108,13 +110,9 @@ def _boundary(grid, g, step: float, scale: float, gain: float) -> float:  # noqa
 
 def settled(ratio_lo: float, ratio_hi: float, threshold_pct: float, higher_better: bool) -> bool:
     """A significant change's verdict cannot move: better, or worse with the interval of the median ratio
-    wholly beyond the threshold (a regression) or wholly within it (a warning)."""
-    if higher_better:
-        ratio_lo, ratio_hi = 1 / ratio_hi, 1 / ratio_lo
-    if ratio_hi < 1:  # better: an improvement whatever the threshold
-        return True
-    edge = 1 + threshold_pct / 100
-    return ratio_lo > edge or ratio_hi < edge
+    wholly beyond the threshold (a regression) or wholly within it (a warning), as the verdict measures the
+    change (:func:`benchpipe.core.threshold.position`)."""
+    return position(ratio_pct(ratio_lo), ratio_pct(ratio_hi), higher_better, threshold_pct) != Position.STRADDLES
 
 
 def futile(ratio_lo: float, ratio_hi: float, margin_pct: float) -> bool:

@@ -525,17 +525,38 @@ def mann_whitney_batch(x1: Sequence[Sequence[float]], x2: Sequence[Sequence[floa
     return out
 
 
+@lru_cache(maxsize=1024)
+def shift_k(m: int, n: int, confidence: float) -> int:
+    """The order statistic of :func:`shift_interval`: k - 1 is the largest u with P(U <= u) <= (1 - confidence)
+    / 2 under the null hypothesis of the Mann-Whitney U test (exact, no ties); 1 (the whole range) with too
+    few samples for that level."""
+    table = _u_cdf_table(m, n)
+    tail = (1 - confidence) / 2
+    below = bisect_right(table, tail)  # the table is non-decreasing: u < below have P <= tail
+    return min(max(1, below), (m * n + 1) // 2)
+
+
 def shift_interval(x1: Sequence[float], x2: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
     """The distribution-free confidence interval of the shift from ``x1`` to ``x2`` (the Hodges-Lehmann
-    estimator's interval, Moses 1965): order statistics k and m*n+1-k of the m*n differences x2[j] - x1[i],
-    where k - 1 is the largest u with P(U <= u) <= (1 - confidence) / 2 under the null hypothesis of the
-    Mann-Whitney U test (exact, no ties). With too few samples for that level, k = 1: the whole range."""
+    estimator's interval, Moses 1965): order statistics k and m*n+1-k of the m*n differences x2[j] - x1[i]
+    (:func:`shift_k`)."""
     m, n = len(x1), len(x2)
     if not m or not n:
         return -_INF, _INF
-    table = _u_cdf_table(m, n)
-    tail = (1 - confidence) / 2
-    k = max(1, 1 + max((u for u, p in enumerate(table) if p <= tail), default=-1))
-    diffs = sorted(b - a for a in x1 for b in x2)
-    k = min(k, (len(diffs) + 1) // 2)
+    k = shift_k(m, n, confidence)
+    diffs = sorted([b - a for a in x1 for b in x2])
     return diffs[k - 1], diffs[len(diffs) - k]
+
+
+def shift_interval_batch(x1: Any, x2: Any, confidence: float = 0.95) -> tuple[Any, Any]:
+    """:func:`shift_interval` of many rows of one shape at once (``x1``: rows x m, ``x2``: rows x n arrays):
+    the two order statistics of each row's differences, by a partial sort (the same values)."""
+    import numpy as np
+
+    rows, m = x1.shape
+    n = x2.shape[1]
+    k = shift_k(m, n, confidence)
+    diffs = (x2[:, None, :] - x1[:, :, None]).reshape(rows, m * n)
+    lo_i, hi_i = k - 1, m * n - k
+    part = np.partition(diffs, (lo_i, hi_i), axis=1)
+    return part[:, lo_i], part[:, hi_i]

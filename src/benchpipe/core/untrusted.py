@@ -45,6 +45,15 @@ def _escape_char(ch: str) -> str:
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f" + "".join(chr(c) for c in sorted(_BIDI | _INVISIBLE | _BREAKS)) + "]")
 
 
+_UNSAFE_IN_LINES = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x08\x0b-\x1f"))  # tabs and breaks pass
+
+
+def plain_lines(text: str) -> bool:
+    """``text``'s lines need no escape: no control (but tabs and line breaks), bidirectional or invisible character,
+    and no line starts with ``::`` (a quick check before escaping line by line)."""
+    return not text.startswith("::") and "\n::" not in text and not _UNSAFE_IN_LINES.search(text)
+
+
 def visible(s: object, limit: int | None = None, tabs: bool = False) -> str:
     """``s`` as one line of text in logical order: controls, bidirectional and invisible characters shown as
     escapes (``tabs``: a tab is kept, as in Go's result lines); longer than ``limit`` characters: cut, with how

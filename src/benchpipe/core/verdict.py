@@ -47,6 +47,7 @@ from benchpipe.core import stats
 from benchpipe.core.benchfmt import Parsed, samples
 from benchpipe.core.errors import NothingToCompare
 from benchpipe.core.settings import CompareSection, InstructionsSection
+from benchpipe.core.threshold import Position, beyond, position, ratio_pct, reach
 from benchpipe.core.units import INSTRUCTIONS, TIME_PER_OP, UnitInfo, finite, higher_is_better
 
 NEW_OLD_DIFFER = "benchmark set differs from baseline; geomeans may not be comparable"
@@ -60,7 +61,7 @@ _DEFAULTS = CompareSection()
 
 def constant(values: list[float]) -> bool:
     """All samples are one value (what an exact unit's data must be to be judged as exact)."""
-    return all(v == values[0] for v in values)
+    return values.count(values[0]) == len(values) if values else True
 
 
 def data_exact(exact: bool, old: list[float], new: list[float]) -> bool:
@@ -187,7 +188,7 @@ def judge(delta_pct: float | None, old: float, new: float, significant: bool, hi
     worse = new < old if higher_better else new > old
     if not worse:
         return "improvement" if new != old else "unchanged"
-    if delta_pct is None or abs(delta_pct) > threshold:
+    if delta_pct is None or beyond(delta_pct, higher_better, threshold):
         return "regression"
     if abs(delta_pct) < max(warn_min, 0.005):
         return "unchanged"
@@ -239,9 +240,8 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
         for (key, info, threshold), t, a, b in zip(group, tests, so, sn, strict=True):
             judged[key] = judge_row(*key, a, b, t, info, threshold, opts)
     rows = [judged[k] for k in common if k in judged]
-    for r in rows:
-        key = (r.package, r.benchmark, r.unit)
-        mark_inconclusive(r, change_bounds(r, old[key], new[key], opts.confidence))
+    for r, bounds in zip(rows, unpaired_bounds(rows, old, new, opts.confidence), strict=True):
+        mark_inconclusive(r, bounds)
     sub_allocation(rows)
     warnings: list[str] = []
     if added or removed:
@@ -317,11 +317,39 @@ def change_bounds(r: Row, old: list[float] | None = None, new: list[float] | Non
     unpaired row's from the distribution-free interval of the shift of the logarithms
     (:func:`benchpipe.core.stats.shift_interval`); None when there is none (values not all positive)."""
     if r.ratio is not None:
-        return (r.ratio.lo - 1) * 100, (r.ratio.hi - 1) * 100
+        return ratio_pct(r.ratio.lo), ratio_pct(r.ratio.hi)
     if not old or not new or min(old) <= 0 or min(new) <= 0:
         return None
     lo, hi = stats.shift_interval([math.log(v) for v in old], [math.log(v) for v in new], confidence)
     return (math.exp(lo) - 1) * 100, (math.exp(hi) - 1) * 100
+
+
+def unpaired_bounds(rows: list[Row], old: dict[tuple[str, str, str], list[float]],
+                    new: dict[tuple[str, str, str], list[float]], confidence: float) -> list[tuple[float, float] | None]:
+    """:func:`change_bounds` of each unpaired row that :func:`mark_inconclusive` may mark (an unchanged timing
+    row), None for the others; rows of one shape at once (:func:`benchpipe.core.stats.shift_interval_batch`)."""
+    out: list[tuple[float, float] | None] = [None] * len(rows)
+    shapes: dict[tuple[int, int], list[int]] = {}
+    for i, r in enumerate(rows):
+        if r.verdict != "unchanged" or r.p is None or r.unit not in TIME_PER_OP:
+            continue
+        key = (r.package, r.benchmark, r.unit)
+        a, b = old[key], new[key]
+        if r.ratio is not None or not a or not b or min(a) <= 0 or min(b) <= 0:
+            out[i] = change_bounds(r, a, b, confidence)
+        else:
+            shapes.setdefault((len(a), len(b)), []).append(i)
+    if not shapes:
+        return out
+    import numpy as np
+
+    for idx in shapes.values():
+        keys = [(rows[i].package, rows[i].benchmark, rows[i].unit) for i in idx]
+        lo, hi = stats.shift_interval_batch(np.log(stats.matrix([old[k] for k in keys])),
+                                            np.log(stats.matrix([new[k] for k in keys])), confidence)
+        for i, a, b in zip(idx, np.expm1(lo).tolist(), np.expm1(hi).tolist(), strict=True):
+            out[i] = (a * 100, b * 100)
+    return out
 
 
 def mark_inconclusive(r: Row, bounds: tuple[float, float] | None) -> None:
@@ -329,11 +357,10 @@ def mark_inconclusive(r: Row, bounds: tuple[float, float] | None) -> None:
     becomes inconclusive, with the reason: how far the interval reaches and each side's spread."""
     if r.verdict != "unchanged" or r.p is None or r.unit not in TIME_PER_OP or bounds is None:
         return
-    worse = -bounds[0] if r.higher_better else bounds[1]
-    if worse <= r.threshold_pct:
+    if position(*bounds, r.higher_better, r.threshold_pct) in (Position.BETTER, Position.WITHIN):
         return
     r.verdict = INCONCLUSIVE
-    r.warnings.append(inconclusive_reason(r, worse))
+    r.warnings.append(inconclusive_reason(r, reach(*bounds, r.higher_better)))
 
 
 def inconclusive_reason(r: Row, worse: float) -> str:
