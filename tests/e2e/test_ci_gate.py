@@ -186,16 +186,27 @@ def test_two_default_branch_jobs_at_once_both_land_in_the_store(origin: Path, tm
     first, second = git(work, "rev-parse", "HEAD~1"), git(work, "rev-parse", "HEAD")
     s3 = {**CREDS, "BENCHPIPE_HISTORY": "s3://benchpipe/team/history", "AWS_ENDPOINT_URL": s3_endpoint}
     jobs = []
+    hold = tmp_path / "release-first"  # the first job waits before it stores its run: the second runs whole meanwhile
     for i, rev in enumerate((first, second)):
         c = clone(origin, tmp_path / f"main{i}")
         git(c, "checkout", "-q", "-B", "main", rev)  # as actions/checkout leaves a push's commit
         workflow = yaml.safe_load((c / ".github" / "workflows" / "benchmarks.yml").read_text())
         steps = job_steps(workflow, "main")
-        env = job_env(team_env, workflow, FAST, s3, {})
-        jobs.append(subprocess.Popen(["bash", "-e", "-c", "\n".join(step for step, _ in steps)], cwd=c, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-        time.sleep(3)  # the second job starts while the first is running
-    outs = [j.communicate(timeout=900)[0] for j in jobs]
+        env = {**job_env(team_env, workflow, FAST, s3, {}), **({"BENCHPIPE_TEST_HOLD_RECORD": str(hold)} if i == 0
+                                                               else {})}
+        with open(tmp_path / f"main{i}.log", "w") as log:  # a file, not a pipe: a held job never blocks on output
+            jobs.append(subprocess.Popen(["bash", "-e", "-c", "\n".join(step for step, _ in steps)], cwd=c, env=env,
+                                         stdout=log, stderr=subprocess.STDOUT, text=True))
+        if i == 0:  # the second job starts once the first is mid-run (benchmarked, not yet stored)
+            deadline = time.monotonic() + 600
+            while not Path(f"{hold}.waiting").exists():
+                assert jobs[0].poll() is None and time.monotonic() < deadline, "the first job never reached its record"
+                time.sleep(0.1)
+    jobs[1].wait(timeout=900)
+    assert jobs[0].poll() is None  # the first job was still running all along the second
+    hold.touch()
+    jobs[0].wait(timeout=900)
+    outs = [(tmp_path / f"main{i}.log").read_text() for i in (0, 1)]
     assert [j.returncode for j in jobs] == [0, 0], outs
     assert all("record: run" in o and "stored in s3://benchpipe/team/history" in o for o in outs), outs
     assert (tmp_path / "main1" / "reports" / "site" / "index.html").exists()  # the dashboard, from the store

@@ -60,6 +60,46 @@ def test_mutated_real_lines(lines: list[str], data: st.DataObject) -> None:
     _check("\n".join(out))
 
 
+def _both_readers(text: str, tmp: Path) -> None:
+    """The column reader that ``compare`` uses (``_columns``) and the line reader agree on every input: the same
+    values in the same order and the same units, or the column reader declines and the line reader is used."""
+    data = text.encode("utf-8", errors="replace")
+    fast = benchfmt._columns(data, "fuzz.txt")
+    if fast is None:  # declined: read_samples falls back to the line reader, which the other tests fuzz
+        return
+    slow = benchfmt.read_text(data.decode("utf-8", errors="replace"), "fuzz.txt")
+    assert fast.values == benchfmt.samples(slow), text[:500]
+    assert fast.errors == slow.errors, text[:500]
+    assert {u: (i.better, i.assume) for u, i in fast.units.items()} == {
+        u: (i.better, i.assume) for u, i in slow.units.items()}, text[:500]
+
+
+PLAIN = [ln for ln in REAL_TEXT if ln.startswith(("Benchmark", "pkg:", "goos:", "goarch:", "cpu:", "Unit "))]
+
+
+@fuzz
+@given(st.lists(st.sampled_from(PLAIN), max_size=40), st.data())
+def test_both_readers_agree_on_mutated_plain_results(tmp_path: Path, lines: list[str], data: st.DataObject) -> None:
+    out = []
+    for ln in lines:
+        op = data.draw(st.integers(0, 5))
+        if op == 1 and ln:
+            i = data.draw(st.integers(0, len(ln) - 1))
+            ln = ln[:i] + data.draw(st.sampled_from(["", " ", "\t", "x", "-", "1", "e9", ".", "NaN", "+Inf"])) + ln[i + 1:]
+        elif op == 2 and ln:
+            ln = ln[: data.draw(st.integers(0, len(ln)))]
+        elif op == 3:
+            ln = ln.replace("ns/op", data.draw(st.sampled_from(["ns/op", "B/op", "x|y", "ns/op ns/op"])))
+        out.append(ln)
+    _both_readers("\n".join(out) + data.draw(st.sampled_from(["", "\n", "\r\n"])), tmp_path)
+
+
+@fuzz
+@given(st.text(alphabet=st.sampled_from(list("Benchmark-/ \t0123456789.e+x\nnsopB|")), max_size=300))
+def test_both_readers_agree_on_random_text(tmp_path: Path, text: str) -> None:
+    _both_readers(text, tmp_path)
+
+
 @pytest.fixture(scope="module")
 def real_profiles(tmp_path_factory: pytest.TempPathFactory, go: str) -> list[bytes]:
     d = tmp_path_factory.mktemp("prof")

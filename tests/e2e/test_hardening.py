@@ -94,7 +94,14 @@ def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Si
     slow = {**fast, "modes.quick.benchtime": "2s", "modes.quick.count": 5}
     proc = subprocess.Popen(["dvc", "repro"], cwd=repo, env={**os.environ, "BENCHPIPE_OVERRIDES": json.dumps(slow)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    time.sleep(6)  # inside `go test`
+    assert proc.stdout is not None
+    deadline, started = time.monotonic() + 300, False
+    for line in proc.stdout:  # killed once a benchmark is running inside `go test` (10 s of it at 2s x 5)
+        if re.match(r"bench: \S+ Benchmark", line):
+            started = True
+            break
+        assert time.monotonic() < deadline, "the benchmark never started"
+    assert started and proc.poll() is None
     os.killpg(proc.pid, sig)
     proc.wait(timeout=60)
     assert (repo / "baselines" / "main" / "bench.txt").read_bytes() == before

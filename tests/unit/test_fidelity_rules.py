@@ -51,17 +51,20 @@ def test_restrict_selects_what_go_test_selects_under_those_names() -> None:
         "^(BenchmarkParse)$/(input1|input2)/parser$"
 
 
-def test_name_pattern_selects_exactly_one_result() -> None:
+def test_name_pattern_selects_one_result_and_its_own_sub_benchmarks() -> None:
     names = ["BenchmarkFamily/n=8", "BenchmarkFamily/n=80", "BenchmarkFamilyX/n=8", "BenchmarkFamily/n=8/a"]
     assert [n for n in names if go_selects(toolchain.name_pattern("BenchmarkFamily/n=8"), n)] == \
         ["BenchmarkFamily/n=8", "BenchmarkFamily/n=8/a"]  # a deeper level is the result's own sub-benchmark
 
 
 def test_run_rule_fixes_b_n_except_for_runparallel_and_an_explicit_count() -> None:
-    assert toolchain.run_rule("1s", 1234) == toolchain.RunRule("1234x", "fixed b.N")
-    assert toolchain.run_rule("1s", 1234, parallel=True) == toolchain.RunRule("1s", "time: RunParallel")
-    assert toolchain.run_rule("200x", 1234, parallel=True) == toolchain.RunRule("200x", "as given")
-    assert toolchain.run_rule("1s", None) == toolchain.RunRule("1s", "as given")
+    kind = toolchain.RunKind
+    assert toolchain.run_rule("1s", 1234) == toolchain.RunRule("1234x", kind.FIXED_N)
+    assert toolchain.run_rule("1s", 1234).how == "fixed b.N"  # as the artifacts say it
+    assert toolchain.run_rule("1s", 1234, parallel=True) == toolchain.RunRule("1s", kind.PARALLEL)
+    assert toolchain.run_rule("1s", 1234, parallel=True).describe() == "1s (time: RunParallel)"
+    assert toolchain.run_rule("200x", 1234, parallel=True) == toolchain.RunRule("200x", kind.AS_GIVEN)
+    assert toolchain.run_rule("1s", None) == toolchain.RunRule("1s", kind.AS_GIVEN)
     args = toolchain.bench_args("^B$", 1, "100ms", timeout="1m", iters=500, parallel=True)
     assert "-test.benchtime=100ms" in args
     assert "-test.benchtime=500x" in toolchain.bench_args("^B$", 1, "100ms", timeout="1m", iters=500)
@@ -72,6 +75,7 @@ def test_a_fixed_b_n_that_runs_differently_falls_back_to_a_time() -> None:
     assert toolchain.checked_rule(fixed, "100ms", 12.0, 10.0) is fixed  # within 1.5x: noise
     moved = toolchain.checked_rule(fixed, "100ms", 13.6, 1.17)  # RunParallel's grain from the probe
     assert moved.benchtime == "100ms" and moved.how.startswith("time: 13.6 ns/op at 5000000x")
+    assert moved.kind is toolchain.RunKind.CHECKED and not moved.fixed
     assert toolchain.checked_rule(fixed, "100ms", 1.0, 2.0).benchtime == "100ms"  # faster counts too
     parallel = toolchain.run_rule("100ms", 10, parallel=True)
     assert toolchain.checked_rule(parallel, "100ms", 50.0, 1.0) is parallel
@@ -175,3 +179,24 @@ def test_health_reads_the_baselines_spread_too() -> None:
     wide = [f for f in found if f.problem == "wide spread"]
     assert wide and all(f.detail.startswith("in the baseline: ±") for f in wide), found[:3]
     assert any(f.benchmark.startswith("BenchmarkToUpper/") for f in wide)
+
+
+def test_benchtime_is_one_typed_value_and_every_command_line_comes_from_one_builder() -> None:
+    from benchpipe.core import benchtime
+
+    assert benchtime.parse("100x") == benchtime.Benchtime("100x", iters=100) and benchtime.parse("100x").fixed
+    assert benchtime.parse("1.5s").ns == 1.5e9 and not benchtime.parse("1.5s").fixed
+    assert benchtime.parse("x").iters is None and benchtime.parse("-3x").iters is None  # Go rejects them
+    assert str(benchtime.seconds(0.001)) == "0.01s" and str(benchtime.seconds(1234.5)) == "1234s"  # never 1.23e+03s
+    assert str(benchtime.iterations(12.9)) == "12x"
+    args = toolchain.bench_args("^B$", 3, "200ms", "1,2", timeout="5m")
+    assert toolchain.go_test_command(args, ["./p"]) == [
+        "go", "test", "-run", "^$", "-bench", "^B$", "-count", "3", "-benchtime", "200ms", "-timeout", "5m",
+        "-benchmem", "-cpu", "1,2", "./p"]
+    counted = toolchain.bench_args("^B$", 1, "10x", "1", timeout="1m", benchmem=False, framing=False)
+    assert counted == ["-test.run=^$", "-test.bench=^B$", "-test.count=1", "-test.benchtime=10x", "-test.timeout=1m",
+                       "-test.cpu=1"]
+    assert toolchain.build_argv(["m/p"], "DIR/", strip=False) == ["go", "test", "-c", "-o", "DIR/", "m/p"]
+    assert "-ldflags=-s -w" in toolchain.build_argv(["m/p"], "DIR/")
+    assert toolchain.profile_flags(cpu=Path("c"), mem=Path("m"), memrate=1) == (
+        "-test.cpuprofile=c", "-test.memprofile=m", "-test.memprofilerate=1")

@@ -492,6 +492,8 @@ def _unit_columns(toks: list[bytes], k: int) -> list[tuple[bytes, list[float]]] 
         units = toks[j + 1::k]
         if units.count(units[0]) != len(units) or units[0][:1].isdigit():
             return None  # several units in one column, or a number where a unit belongs
+        if any(u == units[0] for u, _ in cols):
+            return None  # a unit twice on one line: each value is a sample of it (the line reader keeps both)
         cols.append((units[0], vals))
     return cols
 

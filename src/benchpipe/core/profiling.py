@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from benchpipe.core import benchfmt, pprof
 from benchpipe.core.artifacts import CompareDoc, CpuProfile, FuncCost, MemProfile, MemTable
+from benchpipe.core.benchtime import parse
 from benchpipe.core.explain import HARNESS
 from benchpipe.core.settings import GcThresholds, Mode, ProfileSection
-from benchpipe.core.units import go_duration_ns
 
 GC_FUNCS = re.compile(r"^runtime\.(gc\w*|mallocgc\w*|scanobject|scanObject|greyobject|sweepone|bgsweep|"
                       r"bgscavenge|markroot\w*|newobject|makeslice|growslice|nextFreeFast|mProf_Malloc|"
@@ -88,10 +88,11 @@ def summarize_cpu(prof: pprof.Profile, limit: int, ns_per_op: float | None = Non
 def mem_iterations(benchtime: str, ns_per_op: float | None, cap: int = 10_000_000) -> tuple[int, int] | None:
     """Two iteration counts for the memory profile runs: the run's (``Nx``, or the benchtime at the
     measured ns/op) and a quarter of it; None when they cannot be told apart (fewer than 4 iterations)."""
-    if benchtime.endswith("x") and benchtime[:-1].isdigit():
-        n2 = int(benchtime[:-1])
+    bt = parse(benchtime)
+    if bt.iters is not None:
+        n2 = bt.iters
     else:
-        span = go_duration_ns(benchtime)
+        span = bt.ns
         if span is None or not ns_per_op or ns_per_op <= 0:
             return None
         n2 = min(cap, math.ceil(span / ns_per_op))
@@ -154,7 +155,7 @@ def profile_benchtime(profile_cfg: ProfileSection, cfg: Mode) -> str:
     """The profiling runs' -benchtime: the user's iteration count (``Nx``) when the mode gives one,
     so a benchmark that only works at N iterations is never run past them; else ``profile.benchtime``."""
     mode_bt = str(cfg.benchtime or "")
-    if mode_bt.endswith("x"):
+    if parse(mode_bt).fixed:
         return mode_bt
     return str(profile_cfg.benchtime)
 

@@ -121,8 +121,8 @@ def count(binary: Path, cwd: Path, name: str, n: int, timeout: str, scratch: Pat
     """Run result ``name`` (full name, no -N suffix) at b.N = ``n`` under cachegrind."""
     out = scratch / f"cg-{n}.out"
     args = ["--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}", str(binary.resolve()),
-            "-test.run=^$", f"-test.bench={toolchain.name_pattern(name)}", f"-test.benchtime={n}x",
-            "-test.count=1", "-test.cpu=1", f"-test.timeout={timeout}"]
+            *toolchain.bench_args(toolchain.name_pattern(name), 1, f"{n}x", "1", timeout=timeout, benchmem=False,
+                                  framing=False)]
     p = subprocess.run([require(), "-q", *args], cwd=cwd, capture_output=True, text=True,
                        env={**_base_env(), **ENV})
     if p.returncode != 0 or not out.exists():
@@ -182,8 +182,7 @@ def result_names(binary: Path, cwd: Path, pkg: str, bench: str, timeout: str) ->
     """The full names of the results ``-bench`` selects in a package (one native run at b.N=1, -cpu 1)."""
     from benchpipe.core import benchfmt
 
-    args = ["-test.run=^$", f"-test.bench={bench}", "-test.benchtime=1x", "-test.count=1", "-test.cpu=1",
-            f"-test.timeout={timeout}", "-test.v=test2json"]
+    args = toolchain.bench_args(bench, 1, "1x", "1", timeout=timeout, benchmem=False)
     res = toolchain.run_binary(binary, cwd, args, hard_timeout=600)
     if res.returncode != 0:
         raise BenchpipeError(toolchain.diagnose(res.output, pkg, res.returncode))

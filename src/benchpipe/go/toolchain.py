@@ -33,12 +33,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from benchpipe.core import benchfmt, credentials, goroutines, portable
+from benchpipe.core import benchfmt, benchtime, credentials, goroutines, portable
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.go.machine import require
 
@@ -192,9 +193,8 @@ def build_test_binaries(pkgs: list[Package], target: Path, out_dir: Path,
     for i, batch in enumerate(batches):
         d = out_dir / f"batch{i}"
         d.mkdir(parents=True, exist_ok=True)
-        p = subprocess.run(["go", "test", "-c", *(["-ldflags=-s -w"] if strip else []), "-o", str(d.resolve()) + os.sep,
-                            *[x.import_path for x in batch]], cwd=target, capture_output=True, text=True,
-                           env=build_env())
+        p = subprocess.run(build_argv([x.import_path for x in batch], str(d.resolve()) + os.sep, strip), cwd=target,
+                           capture_output=True, text=True, env=build_env())
         if log:
             log(p.stdout + p.stderr)
         if p.returncode != 0:
@@ -267,6 +267,15 @@ def name_pattern(name: str) -> str:
     return "/".join(f"^{re.escape(level)}$" for level in name.split("/"))
 
 
+class RunKind(Enum):
+    """How a result runs again (:class:`RunRule`); the value is how the artifacts and the report say it."""
+
+    FIXED_N = "fixed b.N"
+    PARALLEL = "time: RunParallel"
+    CHECKED = "time"  # a fixed-b.N run measured apart from go test's: at a time benchtime (the reason in ``why``)
+    AS_GIVEN = "as given"
+
+
 @dataclass(frozen=True)
 class RunRule:
     """How one benchmark result runs again, outside the bench stage: the one rule every mode uses.
@@ -278,46 +287,58 @@ class RunRule:
     runs at a time benchtime, as ``go test`` runs it."""
 
     benchtime: str  # the -test.benchtime given to the binary
-    how: str  # "fixed b.N" | "time: RunParallel" | "as given"
+    kind: RunKind
+    why: str = ""  # CHECKED: what the check run measured
+
+    @property
+    def fixed(self) -> bool:
+        return self.kind is RunKind.FIXED_N
+
+    @property
+    def how(self) -> str:
+        """As the artifacts say it: ``fixed b.N``, ``time: RunParallel``, ``time: <why>``, ``as given``."""
+        return f"{self.kind.value}: {self.why}" if self.why else self.kind.value
 
     def describe(self) -> str:
         return f"{self.benchtime} ({self.how})"
 
 
-def run_rule(benchtime: str, iters: int | None = None, parallel: bool = False) -> RunRule:
+def run_rule(bt: str, iters: int | None = None, parallel: bool = False) -> RunRule:
     """The :class:`RunRule` of a result measured at ``iters`` iterations (None: not measured yet) whose mode
-    runs at ``benchtime`` (a time, or the user's own ``Nx``, which stands for every shape)."""
-    if benchtime.endswith("x") or not iters:
-        return RunRule(benchtime, "as given")
+    runs at ``bt`` (a time, or the user's own ``Nx``, which stands for every shape)."""
+    if benchtime.parse(bt).fixed or not iters:
+        return RunRule(bt, RunKind.AS_GIVEN)
     if parallel:
-        return RunRule(benchtime, "time: RunParallel")
-    return RunRule(f"{int(iters)}x", "fixed b.N")
+        return RunRule(bt, RunKind.PARALLEL)
+    return RunRule(str(benchtime.iterations(iters)), RunKind.FIXED_N)
 
 
 FIXED_N_TOLERANCE = 1.5  # a result whose ns/op at its fixed b.N is this far from its time benchtime's
 
 
-def checked_rule(rule: RunRule, benchtime: str, fixed_ns: float, time_ns: float) -> RunRule:
+def checked_rule(rule: RunRule, bt: str, fixed_ns: float, time_ns: float) -> RunRule:
     """``rule`` after one run at it: a fixed-b.N result whose ns/op differs from its ns/op at a time benchtime
     by more than :data:`FIXED_N_TOLERANCE` either way is not measured as go test measures it (state its
     benchmark carries from one run to the next, such as a buffer grown by Go's ramp-up runs, or a
-    RunParallel the source scan did not find), so it runs at the time benchtime too."""
-    if rule.how != "fixed b.N" or fixed_ns <= 0 or time_ns <= 0:
+    RunParallel the source scan did not find), so it runs at the time benchtime ``bt`` too."""
+    if not rule.fixed or fixed_ns <= 0 or time_ns <= 0:
         return rule
     if 1 / FIXED_N_TOLERANCE <= fixed_ns / time_ns <= FIXED_N_TOLERANCE:
         return rule
-    return RunRule(benchtime, f"time: {fixed_ns:.4g} ns/op at {rule.benchtime} vs {time_ns:.4g} at a time benchtime")
+    return RunRule(bt, RunKind.CHECKED, f"{fixed_ns:.4g} ns/op at {rule.benchtime} vs {time_ns:.4g} at a time benchtime")
 
 
-def bench_args(bench: str, count: int, benchtime: str, cpu: str = "", *, timeout: str,
+def bench_args(bench: str, count: int, bt: str, cpu: str = "", *, timeout: str,
                benchmem: bool = True, skip: str = "", iters: int | None = None, parallel: bool = False,
-               extra: tuple[str, ...] = ()) -> list[str]:
-    """Test-binary flags for a benchmark run: the ``-test.`` forms of ``go test``'s flags, test2json framing.
+               framing: bool = True, extra: tuple[str, ...] = ()) -> list[str]:
+    """Test-binary flags for a benchmark run: the ``-test.`` forms of ``go test``'s flags, with test2json framing
+    (``framing``; a run under valgrind reads plain output). The one builder of every run's flags: the bench
+    stage, paired rounds, confirmation, profiling (:func:`profile_flags` in ``extra``) and instruction counts.
 
     With ``iters`` (a result's measured b.N), :func:`run_rule` decides the benchtime it runs at."""
-    bt = run_rule(benchtime, iters, parallel).benchtime
-    args = ["-test.run=^$", f"-test.bench={bench}", "-test.v=test2json", f"-test.count={int(count)}",
-            f"-test.benchtime={bt}", f"-test.timeout={timeout}"]
+    bt = run_rule(bt, iters, parallel).benchtime
+    args = ["-test.run=^$", f"-test.bench={bench}", *(["-test.v=test2json"] if framing else []),
+            f"-test.count={int(count)}", f"-test.benchtime={bt}", f"-test.timeout={timeout}"]
     if benchmem:
         args.append("-test.benchmem")
     if cpu:
@@ -325,6 +346,33 @@ def bench_args(bench: str, count: int, benchtime: str, cpu: str = "", *, timeout
     if skip:
         args.append(f"-test.skip={skip}")
     return args + list(extra)
+
+
+def profile_flags(cpu: Path | None = None, mem: Path | None = None, memrate: int | None = None,
+                  trace: Path | None = None) -> tuple[str, ...]:
+    """The profiling flags of a run (``extra`` of :func:`bench_args`)."""
+    out = [f"-test.cpuprofile={cpu}"] if cpu else []
+    if mem:
+        out += [f"-test.memprofile={mem}", *([f"-test.memprofilerate={memrate}"] if memrate is not None else [])]
+    return tuple(out + ([f"-test.trace={trace}"] if trace else []))
+
+
+def go_test_command(args: list[str], packages: list[str]) -> list[str]:
+    """The ``go test`` command line that runs what the test-binary flags ``args`` run (for people: the report and
+    the artifacts say it), from the same flags: ``-test.X=V`` is ``-X V``; test2json framing is benchpipe's."""
+    out = ["go", "test"]
+    for a in args:
+        flag, _, value = a.removeprefix("-test.").partition("=")
+        if flag == "v":
+            continue
+        out += [f"-{flag}", value] if value else [f"-{flag}"]
+    return out + packages
+
+
+def build_argv(import_paths: list[str], out: str, strip: bool = True) -> list[str]:
+    """The ``go test -c`` that builds test binaries into ``out`` (a directory ending in a separator), linked as
+    ``go test`` links them (``-s -w``) unless ``strip`` is false (tools that name functions)."""
+    return ["go", "test", "-c", *(["-ldflags=-s -w"] if strip else []), "-o", out, *import_paths]
 
 
 def list_benchmarks(binary: Path, pkg: Package, regex: str) -> list[str]:

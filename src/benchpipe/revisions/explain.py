@@ -21,12 +21,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchpipe.core import benchfmt, pprof
+from benchpipe.core import benchfmt, benchtime, pprof
 from benchpipe.core.artifacts import Explanation, Lines
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.explain import SideProfile, Span, SpanOf, explain, in_module, package_of, shares
 from benchpipe.core.settings import ProfileSection
-from benchpipe.core.units import go_duration_ns
 from benchpipe.go import benchsrc, toolchain
 from benchpipe.go import git as gitrev
 from benchpipe.render import callgraph
@@ -144,14 +143,15 @@ class Job:
 def _cpu_benchtime(job: Job, runs: int) -> str:
     """The CPU runs' -benchtime: the rounds' work scaled so that ``runs`` runs fit the budget."""
     each = max(MIN_RUN_S, BUDGET_SHARE * job.budget_s / runs)
-    if job.rule.how == "fixed b.N":
+    bt = benchtime.parse(job.rule.benchtime)
+    if job.rule.fixed and bt.iters is not None:
         scale = max(1.0, each / max(job.run_s, 1e-3))
-        return f"{int(int(job.rule.benchtime[:-1]) * scale)}x"
-    if job.rule.benchtime.endswith("x"):
+        return str(benchtime.iterations(bt.iters * scale))
+    if bt.fixed:
         return job.rule.benchtime  # the user's own Nx stands
     # a time benchtime: a run's wall time is its benchtime plus start and ramp-up, in the rounds' proportion
-    per_s = (go_duration_ns(job.rule.benchtime) or 1e8) / 1e9 / max(job.run_s, 1e-3)
-    return f"{max(each * per_s, 0.01):.3g}s"
+    per_s = (bt.ns or 1e8) / 1e9 / max(job.run_s, 1e-3)
+    return str(benchtime.seconds(each * per_s))
 
 
 def profile_pair(base: Side, head: Side, job: Job, cpu: str, timeout: str,
@@ -163,13 +163,13 @@ def profile_pair(base: Side, head: Side, job: Job, cpu: str, timeout: str,
     cpu_profiles: dict[str, list[pprof.Profile]] = {"base": [], "head": []}
     for i, label in enumerate(ORDER):
         path = job.workdir / f"cpu-{label}-{i}.prof"
-        _run(sides[label], job.ref, bt, [f"-test.cpuprofile={path}"], cpu, timeout, stall_s)
+        _run(sides[label], job.ref, bt, list(toolchain.profile_flags(cpu=path)), cpu, timeout, stall_s)
         cpu_profiles[label].append(pprof.load(path))
     mem: dict[str, list[pprof.Profile]] = {"base": [], "head": []}
     if job.allocs:
         for label in ("base", "head"):
             path = job.workdir / f"mem-{label}.prof"
-            _run(sides[label], job.ref, job.rule.benchtime, [f"-test.memprofile={path}", "-test.memprofilerate=1"],
+            _run(sides[label], job.ref, job.rule.benchtime, list(toolchain.profile_flags(mem=path, memrate=1)),
                  cpu, timeout, stall_s)
             mem[label].append(pprof.load(path))
     how = [f"CPU: {len(ORDER)} runs at -benchtime {bt} ({' '.join(ORDER)})"]

@@ -165,7 +165,7 @@ def check_rules(head: Side, rules: dict[BenchRef, toolchain.RunRule], reference:
     (:func:`benchpipe.go.toolchain.checked_rule`)."""
     out = dict(rules)
     for ref, rule in rules.items():
-        if rule.how != "fixed b.N" or not any(k[0] == ref[0] and benchfmt.base_name(k[1]) == ref[1] for k in reference):
+        if not rule.fixed or not any(k[0] == ref[0] and benchfmt.base_name(k[1]) == ref[1] for k in reference):
             continue
         pkg, name = ref
         res = _run_side(head, pkg, name, toolchain.bench_args(toolchain.name_pattern(name), 1, rule.benchtime, plan.cpu,
@@ -174,7 +174,7 @@ def check_rules(head: Side, rules: dict[BenchRef, toolchain.RunRule], reference:
             got = next((v for v, u in r.values if u == "ns/op"), 0.0)
             checked = toolchain.checked_rule(out[ref], plan.benchtime, got, reference.get((pkg, r.name), 0.0))
             if checked is not out[ref]:
-                toolchain.progress(f"paired: {pkg} {r.name}: {checked.how[6:]}: runs at -benchtime {plan.benchtime}")
+                toolchain.progress(f"paired: {pkg} {r.name}: {checked.why}: runs at -benchtime {plan.benchtime}")
                 out[ref] = checked
     return out
 

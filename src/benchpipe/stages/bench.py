@@ -56,11 +56,8 @@ def go_test_flags(cfg: Mode, skip: str = "") -> list[str]:
 
 
 def equivalent_command(cfg: Mode) -> list[str]:
-    cmd = ["go", "test", "-run", "^$", "-bench", str(cfg.bench), "-benchmem", "-count", str(cfg.count),
-           "-benchtime", str(cfg.benchtime), "-timeout", str(cfg.timeout)]
-    if str(cfg.cpu or ""):
-        cmd += ["-cpu", str(cfg.cpu)]
-    return cmd + cfg.package_list
+    """The ``go test`` command that runs what the bench stage runs (from the same flags)."""
+    return toolchain.go_test_command(go_test_flags(cfg), cfg.package_list)
 
 
 def _timeout_seconds(s: str) -> float:
@@ -185,7 +182,7 @@ def _run_all(pkgs: list[toolchain.Package], cfg: Mode, target: Path, out_txt: Pa
         except BenchpipeError as e:
             log.fail(e)
         go_time = build_s
-        commands.append(["go", "test", "-c", "-ldflags=-s -w", "-o", "DIR/", *[p.import_path for p in pkgs]])
+        commands.append(toolchain.build_argv([p.import_path for p in pkgs], "DIR/", strip=counted is None))
         part = shard_selection(pkgs, binaries, cfg, shard, durations or {}) if shard else None
         for pkg, binary in zip(pkgs, binaries, strict=True):
             if part is not None and pkg.import_path not in part:

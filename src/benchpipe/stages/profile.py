@@ -34,6 +34,8 @@ from pathlib import Path
 
 from benchpipe.core import benchfmt, pprof, stats
 from benchpipe.core.artifacts import BenchMeta, CompareDoc, Graphs, ProfiledBenchmark, ProfileDoc
+from benchpipe.core.benchtime import parse as bt_parse
+from benchpipe.core.benchtime import seconds as bt_seconds
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.profiling import (
     Choice,
@@ -73,10 +75,10 @@ def cpu_benchtime(profile_cfg: ProfileSection, benchtime: str, ns_per_op: float 
     """The CPU run's -benchtime as :func:`benchpipe.go.toolchain.run_rule` decides it from
     :func:`~benchpipe.core.profiling.cpu_iterations` (the user's own ``Nx`` stands; a RunParallel selection
     runs for the time those iterations take), and what it was chosen from."""
-    n, why = cpu_iterations(profile_cfg, ns_per_op) if not benchtime.endswith("x") else (None, "")
+    n, why = cpu_iterations(profile_cfg, ns_per_op) if not bt_parse(benchtime).fixed else (None, "")
     if n is None or ns_per_op is None:
         return benchtime, why
-    seconds = f"{max(n * ns_per_op / 1e9, 0.01):.3g}s"
+    seconds = str(bt_seconds(n * ns_per_op / 1e9))
     rule = toolchain.run_rule(seconds, n, parallel)
     if parallel:
         why = f"{seconds}: RunParallel runs for a time (" + why.split(": ", 1)[-1] + ")"
@@ -126,17 +128,19 @@ def _cpu_run(go: Callable[[str, float], toolchain.RunResult], benchtime: str, cp
     take there (stopped at :data:`~benchpipe.go.toolchain.FIXED_N_TOLERANCE` times it plus
     :data:`FIXED_N_MARGIN_S`), runs again for that time. A user's own ``Nx`` is never second-guessed.
     Returns the run, its benchtime and why."""
-    if not ns_per_op or benchtime.endswith("x") or not cpu_bt.endswith("x") or not cpu_bt[:-1].isdigit():
+    chosen = bt_parse(cpu_bt)
+    if not ns_per_op or bt_parse(benchtime).fixed or chosen.iters is None:
         return go(cpu_bt, 0), cpu_bt, why
-    expected_s = int(cpu_bt[:-1]) * ns_per_op / 1e9
-    seconds = f"{max(expected_s, 0.01):.3g}s"
+    expected_s = chosen.iters * ns_per_op / 1e9
+    seconds = str(bt_seconds(expected_s))
     try:
         run = go(cpu_bt, expected_s * toolchain.FIXED_N_TOLERANCE + FIXED_N_MARGIN_S)
     except toolchain.Hung:
         return go(seconds, 0), seconds, (f"{seconds}: time: ran past {expected_s * toolchain.FIXED_N_TOLERANCE:.3g}s "
                                          f"at {cpu_bt} (expected {expected_s:.3g}s)")
-    rule = toolchain.checked_rule(toolchain.RunRule(cpu_bt, "fixed b.N"), seconds, _run_ns_per_op(run), ns_per_op)
-    if rule.how == "fixed b.N":
+    rule = toolchain.checked_rule(toolchain.RunRule(cpu_bt, toolchain.RunKind.FIXED_N), seconds, _run_ns_per_op(run),
+                                  ns_per_op)
+    if rule.fixed:
         return run, cpu_bt, why
     return go(rule.benchtime, 0), rule.benchtime, f"{rule.benchtime}: {rule.how}"
 
@@ -157,9 +161,9 @@ def _mem_plan(sel: Selection, sub: Path, cfg: ProfileSection, benchtime: str) ->
     counts (None: one run of the whole benchmark)."""
     counts = mem_iterations(benchtime, sel.ns_per_op) if cfg.memprofilerate == 1 and not sel.parallel else None
     if counts:  # the timed loop apart from setup: two runs, N/4 and N iterations
-        return [(f"{counts[0]}x", [f"-test.memprofile={sub / 'mem-short.prof'}", "-test.memprofilerate=1"]),
-                (f"{counts[1]}x", [f"-test.memprofile={sub / 'mem.prof'}", "-test.memprofilerate=1"])], counts
-    return [(benchtime, [f"-test.memprofile={sub / 'mem.prof'}", f"-test.memprofilerate={cfg.memprofilerate}"])], None
+        return [(f"{counts[0]}x", list(toolchain.profile_flags(mem=sub / "mem-short.prof", memrate=1))),
+                (f"{counts[1]}x", list(toolchain.profile_flags(mem=sub / "mem.prof", memrate=1)))], counts
+    return [(benchtime, list(toolchain.profile_flags(mem=sub / "mem.prof", memrate=cfg.memprofilerate)))], None
 
 
 def profile_benchmark(binary: Path, pkg: toolchain.Package, sel: Selection, sub: Path, profile_cfg: ProfileSection,
@@ -167,8 +171,8 @@ def profile_benchmark(binary: Path, pkg: toolchain.Package, sel: Selection, sub:
     """Run one selection's CPU run (checked, see :func:`_cpu_run`) and memory runs into ``sub``; what they say."""
     name, limit = sel.name, profile_cfg.top
     cpu_bt, cpu_why = cpu_benchtime(profile_cfg, benchtime, sel.ns_per_op, sel.parallel)
-    cpu_flags = [f"-test.cpuprofile={sub / 'cpu.prof'}"] + ([f"-test.trace={sub / 'trace.out'}"] if profile_cfg.trace
-                                                            else [])
+    cpu_flags = list(toolchain.profile_flags(cpu=sub / "cpu.prof",
+                                             trace=sub / "trace.out" if profile_cfg.trace else None))
     mem_runs, counts = _mem_plan(sel, sub, profile_cfg, benchtime)
     limit_s = profile_cfg.max_s + PROFILE_MARGIN_S
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,6 +46,21 @@ def ci_run_id(commit: str, shard: str = "") -> str:
     return ""
 
 
+HOLD = "BENCHPIPE_TEST_HOLD_RECORD"  # tests: a path; the stage waits before storing until it exists
+
+
+def _hold() -> None:
+    """For tests that need two runs to overlap for certain: with :data:`HOLD` set, say so (``<path>.waiting``)
+    and wait (at most 10 minutes) until ``<path>`` exists, before anything is stored."""
+    path = os.environ.get(HOLD)
+    if not path:
+        return
+    Path(path + ".waiting").touch()
+    deadline = time.monotonic() + 600
+    while not Path(path).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def run(raw: Path, meta_path: Path, store: Store, opts: Options, out: Path, local_dir: Path,
         shard: str = "") -> RecordDoc:
     """Store the run; returns what happened (also written to ``out``)."""
@@ -56,6 +72,7 @@ def run(raw: Path, meta_path: Path, store: Store, opts: Options, out: Path, loca
     local_dir.mkdir(parents=True, exist_ok=True)
     if store.remote:
         atomic.write_text(local_dir / "STORE", store.url + "\n")
+    _hold()
     try:
         # the same output recorded again (its id is its digest) is there already; a CI id used twice is refused
         if ci_id or not history.stored(store, rid, shard):
