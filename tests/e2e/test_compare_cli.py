@@ -20,6 +20,13 @@ def test_json_schema_and_fail_on_real_regression(tmp_path: Path) -> None:
     assert p.returncode == 1, p.stderr
     d = json.loads(p.stdout)
     assert d["verdict"] == "FAIL" and d["threshold_pct"] == 10 and d["alpha"] == 0.05
+    # the versioned artifact every other JSON file is: read back by its one reader, the same rows
+    from benchpipe.core.artifacts import SCHEMA_VERSION, CompareDoc
+    from benchpipe.store import artifacts
+
+    (tmp_path / "out.json").write_text(p.stdout)
+    doc = artifacts.read(tmp_path / "out.json", CompareDoc)
+    assert d["schema_version"] == SCHEMA_VERSION and len(doc.rows) == len(d["rows"]) and doc.verdict == "FAIL"
     row = next(r for r in d["rows"] if r["benchmark"] == "BenchmarkEvaluate-2" and r["unit"] == "ns/op")
     assert set(row) >= {"benchmark", "unit", "old", "new", "delta_pct", "p", "significant", "verdict", "warnings"}
     assert set(row["old"]) == {"center", "lo", "hi", "n"} and row["old"]["n"] == 6

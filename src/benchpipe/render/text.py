@@ -13,10 +13,12 @@ import csv
 import io
 import json
 
-from benchpipe.core.artifacts import CompareDoc, row_of
+import msgspec
+
+from benchpipe.core.artifacts import CompareDoc, compare_doc, row_of
 from benchpipe.core.units import format_value, pair_formatter, scale_for, tidy
 from benchpipe.core.untrusted import LIMIT, md_code, md_text
-from benchpipe.core.verdict import Comparison, Row, to_json
+from benchpipe.core.verdict import Comparison, Row
 
 _SUP = "¹²³⁴⁵⁶⁷⁸⁹"
 
@@ -221,8 +223,8 @@ def render_csv(c: Comparison) -> str:
 
 
 def render(c: Comparison, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(to_json(c), indent=2) + "\n"
+    if fmt == "json":  # the versioned artifact, as the compare stage writes compare.json
+        return json.dumps(msgspec.to_builtins(compare_doc(c)), indent=2) + "\n"
     if fmt == "markdown":
         return render_markdown(c)
     if fmt == "csv":
