@@ -185,10 +185,11 @@ def calibrate(c, rev="HEAD", target=None, rounds=None, bench=None, benchtime=Non
     run(c, argv)
 
 
-@task(help={"good": "revision without the regression", "bad": "revision with it", "bench": "benchmark name",
+@task(help={"good": "revision without the regression", "bad": "revision with it",
+            "bench": "go test's -bench pattern of the results, e.g. '^BenchmarkEvaluate$'",
             "target": RUN_HELP["target"], "rounds": "rounds per step"})
 def bisect(c, good, bad, bench, target=None, rounds=None):
-    """Find the first commit on which BENCH regressed beyond the threshold (paired runs)."""
+    """Find the first commit on which the results BENCH selects regressed beyond the threshold (paired runs)."""
     run(c, ["benchpipe", "bisect", "--good", good, "--bad", bad, "--bench", bench, *_target(target),
             *(["--rounds", str(rounds)] if rounds else [])])
 

@@ -147,7 +147,7 @@ def test_changed_only(history: Path, tmp_path: Path) -> None:
 
 def test_bisect_finds_the_commit(history: Path, tmp_path: Path) -> None:
     p = run(["benchpipe", "bisect", "--target", str(history / "policyengine"), "--params", str(ROOT / "params.yaml"),
-             "--cache-dir", str(tmp_path / "c"), "--good", "HEAD~3", "--bad", "HEAD", "--bench", "BenchmarkEvaluate",
+             "--cache-dir", str(tmp_path / "c"), "--good", "HEAD~3", "--bad", "HEAD", "--bench", "^BenchmarkEvaluate$",
              "--packages", "./pkg/core", "--rounds", "6", "--benchtime", "30ms", "--format", "json"])
     assert p.returncode == 0, p.stderr
     c3 = git(history, "rev-parse", "HEAD~1")

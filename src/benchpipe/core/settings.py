@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
+from benchpipe.core import selection
 from benchpipe.core.errors import BenchpipeError
 
 Scalar = str | int | float | None  # what a free-text parameter may be written as in YAML (cpu: 4)
@@ -31,9 +32,9 @@ class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             v = getattr(self, name)
             if v:
                 try:
-                    re.compile(str(v))
-                except re.error as e:
-                    raise ValueError(f"{name}: invalid regular expression {v!r} ({e})") from None
+                    selection.check(str(v), name)
+                except BenchpipeError as e:
+                    raise ValueError(e.message) from None
 
 
 class Mode(_Section, kw_only=True):

@@ -38,12 +38,11 @@ is inconclusive, else PASS.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from benchpipe.core import stats
+from benchpipe.core import selection, stats
 from benchpipe.core.benchfmt import Parsed, samples
 from benchpipe.core.errors import NothingToCompare
 from benchpipe.core.settings import CompareSection, InstructionsSection
@@ -82,7 +81,7 @@ class Rule:
     def matches(self, name: str, unit: str) -> bool:
         if self.unit and self.unit != unit:
             return False
-        return not self.benchmark or re.search(self.benchmark, name) is not None
+        return not self.benchmark or selection.selects(self.benchmark, name)
 
 
 @dataclass

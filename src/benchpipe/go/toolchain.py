@@ -39,7 +39,7 @@ from typing import Any
 
 import psutil
 
-from benchpipe.core import benchfmt, benchtime, credentials, goroutines, portable
+from benchpipe.core import benchfmt, benchtime, credentials, goroutines, portable, selection
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.go.machine import require
 
@@ -207,64 +207,10 @@ def build_test_binaries(pkgs: list[Package], target: Path, out_dir: Path,
     return [where[x.import_path] for x in pkgs], time.monotonic() - t0
 
 
-def names_regex(names: list[str]) -> str:
-    """A -test.bench / -test.skip regex matching exactly these top-level benchmark names."""
-    return "^(" + "|".join(re.escape(n) for n in names) + ")$"
-
-
-def split_levels(regex: str) -> list[list[str]]:
-    """A -test.bench regex split as ``go test`` splits it (testing's ``splitRegexp``): into alternatives at
-    each ``|`` outside brackets and parentheses, each a list of per-level regexes split at each ``/``
-    outside them. ``BenchmarkParse$/(a|b)/ours$`` is one alternative of three levels; ``A/x|B`` is two.
-    A result is selected when, for some alternative, each level's regex matches its name's element."""
-    alts: list[list[str]] = []
-    levels: list[str] = []
-    brackets = parens = 0
-    start = i = 0
-    while i < len(regex):
-        c = regex[i]
-        if c == "[":
-            brackets += 1
-        elif c == "]":
-            brackets = max(0, brackets - 1)
-        elif c == "(" and not brackets:
-            parens += 1
-        elif c == ")" and not brackets:
-            parens -= 1
-        elif c == "\\":
-            i += 1
-        elif c in "/|" and not brackets and not parens:
-            levels.append(regex[start:i])
-            start = i + 1
-            if c == "|":
-                alts.append(levels)
-                levels = []
-        i += 1
-    alts.append([*levels, regex[start:]])
-    return alts
-
-
-def selects_top(regex: str, name: str) -> bool:
-    """``go test -bench regex`` starts the top-level benchmark ``name`` (some alternative's first level
-    matches it)."""
-    return any(re.search(alt[0], name) for alt in split_levels(regex))
-
-
-def restrict(regex: str, names: list[str]) -> str:
-    """``regex`` limited to these top-level names: each alternative's first level replaced by the names it
-    matches, its deeper levels kept, so a run of those benchmarks selects the same sub-benchmarks as ``go
-    test -bench regex`` does."""
-    parts = []
-    for alt in split_levels(regex):
-        mine = [n for n in names if re.search(alt[0], n)]
-        if mine:
-            parts.append("/".join([names_regex(mine), *alt[1:]]))
-    return "|".join(parts) if parts else names_regex(names)
-
-
-def name_pattern(name: str) -> str:
-    """A -test.bench regex matching exactly one result, level by level (Go splits the pattern at ``/``)."""
-    return "/".join(f"^{re.escape(level)}$" for level in name.split("/"))
+# Go's selection by a -bench pattern lives in core.selection (one matcher for every mode, the report and the
+# history); these names stay here for the drivers that build runs from it.
+names_regex, split_levels, selects_top = selection.names_regex, selection.split_levels, selection.selects_top
+restrict, name_pattern = selection.restrict, selection.name_pattern
 
 
 class RunKind(Enum):

@@ -2,7 +2,8 @@
 
 Binary search over the first-parent commits after ``good`` up to ``bad``; each
 step is a paired, interleaved comparison (with confirmation) of ``good``
-against the candidate, restricted to the one benchmark.
+against the candidate, restricted to the results ``--bench`` selects (go test's ``-bench`` pattern, as in every
+other mode: ``'DigestBytes/16B$'``, ``'^BenchmarkEvaluate$'``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import argparse
 import sys
 from typing import Any
 
+from benchpipe.core import selection
 from benchpipe.core.errors import EXIT_OK, NothingToCompare
 from benchpipe.core.settings import Settings
 from benchpipe.core.verdict import Options
 from benchpipe.go import git as gitrev
-from benchpipe.go import toolchain
 from benchpipe.render.text import measured_change, regressed_item
 from benchpipe.revisions import paired
 
@@ -31,7 +32,7 @@ def regresses_at(plan: paired.Plan, opts: Options, rev: str) -> tuple[bool, str]
 
 def main(args: argparse.Namespace, opts: Options, settings: Settings) -> int:
     args.base, args.head = args.good, args.bad
-    args.bench = toolchain.name_pattern(args.bench_name)  # one result, level by level (go test's -bench)
+    args.bench = selection.check(args.bench_name)  # go test's -bench pattern, as every other mode takes it
     args.changed_only = False
     plan = paired.plan_from(args, settings)
     root = gitrev.toplevel(plan.target.resolve())

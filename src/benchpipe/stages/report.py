@@ -10,11 +10,11 @@ loads those inputs and writes the outputs; the sections are built in
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
+from benchpipe.core import selection
 from benchpipe.core.artifacts import BenchMeta, CompareDoc, ProfileDoc, RecordDoc
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.settings import Settings
@@ -47,8 +47,7 @@ def _history(ctx: dict[str, Any], hist: Store, settings: Settings, threshold: fl
     if not n:
         return
     ctx["history_note"] = f"{n} run(s) in {hist}"
-    pattern = re.compile(str(cfg.trend_benchmarks))
-    keep = [n for n in names if pattern.search(n)][: cfg.trend_max]
+    keep = [n for n in names if selection.selects(str(cfg.trend_benchmarks), n)][: cfg.trend_max]
     series = history.series_many(hist, keep, "ns/op", last=cfg.trend_runs) if keep else {}
     ctx["trends"] = trends.trends(series, keep, files)
     recent = history.series_many(hist, names, "ns/op", last=10)

@@ -3,9 +3,9 @@ worst matching median."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from benchpipe.core import selection
 from benchpipe.core.settings import Target
 from benchpipe.render.report.fmt import fmt_median
 
@@ -15,8 +15,7 @@ _MARK = {"PASS": "✅ PASS", "WARN": "⚠️ WARN", "FAIL": "❌ FAIL"}
 def evaluate_targets(targets: list[Target], med: dict[tuple[str, str], float]) -> list[dict[str, Any]]:
     out = []
     for t in targets:
-        pat = re.compile(t.benchmark)
-        vals = [v for (name, u), v in med.items() if u == t.unit and pat.search(name)]
+        vals = [v for (name, u), v in med.items() if u == t.unit and selection.selects(t.benchmark, name)]
         if not vals:
             measured, status = "not measured", "—"
         else:

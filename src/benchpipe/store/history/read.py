@@ -4,14 +4,13 @@ listing and reading (a compaction) makes the read list again, and a corrupt obje
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from benchpipe.core import benchfmt, grouping
+from benchpipe.core import benchfmt, grouping, selection
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.store.history.schema import QUERY, SUMMARY, columns
 from benchpipe.store.objstore import Store, open_store
@@ -113,16 +112,11 @@ def _query(hist: Path | str | Store, benchmark: str | None, unit: str | None, la
     store = open_store(hist)
     where, args = [], []
     if benchmark:
-        try:
-            re.compile(benchmark)
-        except re.error as e:
-            raise BenchpipeError(f"--benchmark: invalid regex {benchmark!r}: {e}") from None
-        literal = re.fullmatch(r"\^((?:[^\\.^$*+?()\[\]{}|]|\\.)+)\$", benchmark)
-        if literal:  # an exact name
-            names = [*(names or []), re.sub(r"\\(.)", r"\1", literal.group(1))]
-        else:
-            where.append(f"regexp_matches(benchmark, ${len(args) + 1})")
-            args.append(benchmark)
+        selection.check(benchmark, "--benchmark")
+        # Go's selection, not a second regex engine: the store's names that the pattern selects, as a list
+        names = [*(names or []), *(n for n in _names(store, warn) if selection.selects(benchmark, n))]
+        if not names:
+            return {} if lean else []
     if names:  # exact names: equality lets DuckDB skip row groups of the sorted, compacted file
         where.append(f"benchmark IN ({', '.join(f'${len(args) + 1 + i}' for i in range(len(names)))})")
         args += names
@@ -146,6 +140,13 @@ def _query(hist: Path | str | Store, benchmark: str | None, unit: str | None, la
     if lean:
         return got
     return [dict(zip(QUERY, r, strict=True)) for r in got]
+
+
+def _names(store: Store, warn: bool) -> list[str]:
+    """Every benchmark name in the store."""
+    rows = read_summary(store, lambda fs: f"SELECT DISTINCT benchmark FROM read_parquet({sql_list(fs)}, "
+                        "union_by_name=true)", [], warn, lambda cur: cur.fetchall()) or []
+    return [str(r[0]) for r in rows]
 
 
 def runs(hist: Path | str | Store) -> list[dict[str, Any]]:
