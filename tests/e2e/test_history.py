@@ -35,19 +35,19 @@ def test_store_query_import_and_bad_inputs(tmp_path: Path) -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     for i, parsed in enumerate([fast, fast, slow]):
         history.append(hist, parsed, BenchMeta(commit=f"c{i}" * 8, branch="main", mode="quick"), t0 + timedelta(hours=i))
-    rows = history.query(hist, benchmark="^BenchmarkEvaluate-", unit="ns/op")
+    rows = history.query(hist, benchmark="^BenchmarkEvaluate$", unit="ns/op")
     assert [r["commit"][:2] for r in rows] == ["c0", "c1", "c2"]
     vals = sorted(v for r in fast.results if r.name == "BenchmarkEvaluate-2" for v, u in r.values if u == "ns/op")
     assert rows[0]["center"] == (vals[2] + vals[3]) / 2 and rows[0]["n"] == 6
     assert rows[0]["lo"] == vals[0] and rows[0]["hi"] == vals[5]  # n=6: order statistics 1 and 6
     assert rows[2]["center"] > 2 * rows[0]["center"]
-    assert len(history.query(hist, benchmark="^BenchmarkEvaluate-", unit="ns/op", last=2)) == 2
+    assert len(history.query(hist, benchmark="^BenchmarkEvaluate$", unit="ns/op", last=2)) == 2
     # a run without results is not stored
     with pytest.raises(Exception, match="nothing stored"):
         history.append(hist, benchfmt.Parsed(), BenchMeta(commit="x"))
     # a half-written / corrupt file is skipped with a warning
     (hist / "summary" / "zz-corrupt.parquet").write_bytes(b"PAR1 this is not parquet")
-    p = run(["benchpipe", "history", "--dir", str(hist), "--benchmark", "^BenchmarkEvaluate-", "--unit", "ns/op",
+    p = run(["benchpipe", "history", "--dir", str(hist), "--benchmark", "^BenchmarkEvaluate$", "--unit", "ns/op",
              "--format", "json"])
     assert p.returncode == 0, p.stderr
     assert "skipped unreadable file" in p.stderr and len(json.loads(p.stdout)) == 3
@@ -62,7 +62,7 @@ def test_store_query_import_and_bad_inputs(tmp_path: Path) -> None:
     p = run(["benchpipe", "history", "import", str(DATA / "strings_a.txt"), "--dir", str(hist), "--commit", "abc",
              "--time", "2025-06-01T12:00:00Z"])
     assert p.returncode == 0, p.stderr
-    rows = history.query(hist, benchmark="^BenchmarkIndexByte-", unit="ns/op", warn=False)
+    rows = history.query(hist, benchmark="^BenchmarkIndexByte$", unit="ns/op", warn=False)
     assert len(rows) == 1 and rows[0]["commit"] == "abc" and rows[0]["time"].startswith("2025-06-01T12:00")
     # compaction keeps every run once
     (hist / "summary" / "zz-corrupt.parquet").unlink()

@@ -182,11 +182,11 @@ def test_history_across_runs_finds_where_the_switch_was_turned_on(repo: Path) ->
         assert p.returncode == 0, p.stdout + p.stderr
         rows = json.loads(run(["benchpipe", "history", "--format", "json", "--unit", "ns/op"], cwd=repo).stdout)
         run_ids.append(rows[-1]["run_id"])
-    rows = json.loads(run(["benchpipe", "history", "--format", "json", "--benchmark", "^BenchmarkEvaluate-",
+    rows = json.loads(run(["benchpipe", "history", "--format", "json", "--benchmark", "^BenchmarkEvaluate$",
                            "--unit", "ns/op"], cwd=repo).stdout)
     assert [r["run_id"] for r in rows] == run_ids
     assert set(rows[0]) >= {"run_id", "time", "commit", "benchmark", "unit", "center", "lo", "hi", "n"}
-    text = run(["benchpipe", "history", "--benchmark", "^BenchmarkEvaluate-", "--unit", "ns/op", "--changes"],
+    text = run(["benchpipe", "history", "--benchmark", "^BenchmarkEvaluate$", "--unit", "ns/op", "--changes"],
                cwd=repo).stdout
     assert f"from run {run_ids[5]}" in text, text
     report = (repo / "reports" / "report.md").read_text()

@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
                                  "history.store)")
     p.add_argument("--params", help="params.yaml (default ./params.yaml if present, else every default)")
     p.add_argument("--out", help="export: the CSV to write (default reports/history.csv)")
-    p.add_argument("--benchmark", help="regex of benchmark names")
+    p.add_argument("--benchmark", help="go test's -bench pattern (names without their -N suffix), or ^NAME$ for "
+                                       "one stored name")
     p.add_argument("--unit", help="unit as written, e.g. ns/op")
     p.add_argument("--last", type=int, help="only the last N runs of each benchmark")
     p.add_argument("--format", choices=["text", "json"], default="text")

@@ -4,6 +4,7 @@ listing and reading (a compaction) makes the read list again, and a corrupt obje
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -113,8 +114,15 @@ def _query(hist: Path | str | Store, benchmark: str | None, unit: str | None, la
     where, args = [], []
     if benchmark:
         selection.check(benchmark, "--benchmark")
-        # Go's selection, not a second regex engine: the store's names that the pattern selects, as a list
-        names = [*(names or []), *(n for n in _names(store, warn) if selection.selects(benchmark, n))]
+        literal = re.fullmatch(r"\^((?:[^\\.^$*+?()\[\]{}|]|\\.)+)\$", benchmark)
+        if literal:  # an exact stored name (with its -N suffix)
+            exact = re.sub(r"\\(.)", r"\1", literal.group(1))
+        # else Go's selection, not a second regex engine: the store's names the pattern selects, as a list
+        if literal and re.search(r"-\d+$", exact):
+            found = [exact]  # a stored result name: equality lets DuckDB skip row groups
+        else:
+            found = [n for n in _names(store, warn) if selection.selects(benchmark, n) or (literal and n == exact)]
+        names = [*(names or []), *found]
         if not names:
             return {} if lean else []
     if names:  # exact names: equality lets DuckDB skip row groups of the sorted, compacted file
