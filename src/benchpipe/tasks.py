@@ -1,6 +1,6 @@
 """benchpipe's invoke tasks, for any repository that holds its pipeline (``benchpipe init`` writes one).
 
-A repository's ``tasks.py`` is two lines::
+A repository's ``tasks.py`` is three lines::
 
     from pathlib import Path
     from benchpipe.tasks import collection
@@ -8,8 +8,9 @@ A repository's ``tasks.py`` is two lines::
 
 Each task is a thin wrapper of the ``benchpipe`` CLI, run in that directory (where ``dvc.yaml`` and
 ``params.yaml`` are): ``quick`` (default), ``full``, ``compare``, ``profile``, ``baseline``, ``publish``,
-``report``, ``calibrate`` and ``bisect``. Every task takes ``--target DIR`` (any Go module; default
-params.yaml's ``target``) and overrides for packages, bench regex, count and benchtime; overrides reach
+``report``, ``calibrate`` and ``bisect``. The tasks that run benchmarks take ``--target DIR`` (any Go module;
+default params.yaml's ``target``) and overrides for packages, bench regex, count and benchtime where they
+apply (``invoke --help TASK`` lists each task's); overrides reach
 the pipeline through ``BENCHPIPE_OVERRIDES``, params.yaml is never rewritten.
 Exit codes: 0 pass/warn, 1 regression, 2 error, 3 nothing to compare.
 """
@@ -153,7 +154,7 @@ def profile(c, bench=None, target=None, packages=None, count=None, benchtime=Non
             "measure": SHARED["measure"]})
 def baseline(c, name="main", reuse=False, push=True, target=None, packages=None, bench=None, count=6,
              benchtime=None, measure=None):
-    """Run the benchmarks (count 6) and save the results as baselines/<name>.txt (+ metadata and profiles),
+    """Run the benchmarks (count 6) and save the results as baselines/<name>/ (bench.txt, meta.json, profiles),
     tracked by DVC and pushed; --reuse saves the last run instead."""
     if not reuse or not (root(c) / RUN / "bench.txt").exists():
         # a baseline keeps the profiles of its run, for the differential profiles of later regressions

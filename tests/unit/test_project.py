@@ -103,3 +103,30 @@ def test_human_units_as_benchstat_scales_them() -> None:
     assert human(1500, "allocs/op") == "1.500k allocs" and human(6.658e6, "decisions/s") == "6.658M decisions/s"
     assert human(551, "p99-ns") == "551.0 ns p99"
     assert value(156_700, "B/op") == '<span title="156700 B/op">153.0 KiB</span>'
+
+
+def test_every_file_the_docs_name_exists() -> None:
+    """A path in backticks in the README or docs/ (a test, a module, a template) is a claim a test can hold."""
+    import re as _re
+
+    texts = [(ROOT / "README.md").read_text()] + [p.read_text() for p in (ROOT / "docs").glob("*.md")]
+    named = {m for t in texts for m in _re.findall(r"`((?:tests|src|tools|examples|docs|\.ci)/[\w./-]+\.(?:py|md|yml|yaml|go))`",
+                                                  t)}
+    assert named, "the docs name files"
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert not missing, missing
+
+
+def test_the_tasks_take_the_options_the_readme_says() -> None:
+    """The README: the tasks that run benchmarks take --target, --packages, --bench, --count and --benchtime."""
+    import inspect
+
+    from benchpipe import tasks
+
+    for task in (tasks.quick, tasks.full, tasks.compare, tasks.baseline):
+        params = set(inspect.signature(task.body).parameters)
+        assert {"target", "packages", "bench", "count", "benchtime"} <= params, task.name
+    # the tasks.py init writes is the three lines its docstring shows
+    code = [ln for ln in project.TASKS_PY.splitlines() if ln.strip() and not ln.startswith('"""')]
+    assert len(code) == 3 and "is three lines::" in (tasks.__doc__ or "")
+    assert all(ln.strip() in tasks.__doc__ for ln in code)
