@@ -61,10 +61,6 @@ class Finding:
         return {"package": self.package, "benchmark": self.benchmark, "unit": self.unit, "problem": self.problem,
                 "detail": self.detail, "fix": self.fix}
 
-    @classmethod
-    def from_json(cls, d: dict[str, str]) -> Finding:
-        return cls(d["package"], d["benchmark"], d["unit"], d["problem"], d["detail"], d["fix"])
-
 
 @dataclass(frozen=True)
 class Source:

@@ -52,11 +52,6 @@ def flagged_results(cmp: CompareDoc) -> set[Result]:
     return {(r.package, benchfmt.base_name(r.benchmark)) for r in cmp.regressions()}
 
 
-def flagged_benchmarks(cmp: CompareDoc) -> set[str]:
-    """Top-level names of benchmarks the compare stage flagged."""
-    return {benchfmt.top_level(n) for _, n in flagged_results(cmp)}
-
-
 def summarize_cpu(prof: pprof.Profile, limit: int, ns_per_op: float | None = None, module: str = "") -> CpuProfile:
     """Flat/cumulative tables (with ns/op per function when the run's ns/op is known), the CPU sample
     count, the GC share, the measurement-overhead share and the module's own functions by flat cost."""

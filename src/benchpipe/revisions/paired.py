@@ -47,13 +47,14 @@ from benchpipe.core import benchfmt, sequential
 from benchpipe.core.artifacts import Explanation, PairedFacts
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.paired import METHOD, holds, paired_row, settle
-from benchpipe.core.settings import DEFAULT_MODE, BenchSection, InstructionsSection, ProfileSection, Settings
+from benchpipe.core.settings import DEFAULT_MODE, Settings
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import INCONCLUSIVE, Comparison, Options, Row, assemble, sub_allocation
 from benchpipe.go import git as gitrev
 from benchpipe.go import machine, toolchain
 from benchpipe.render.text import measured_change
 from benchpipe.revisions import explain
+from benchpipe.revisions.plan import Plan
 from benchpipe.revisions.rounds import (
     BenchRef,
     NsRef,
@@ -149,35 +150,6 @@ def build_comparison(rows: list[Row], opts: Options, added: list[str], removed: 
     c = assemble(rows, opts, added, removed, warnings)
     c.method = METHOD
     return c
-
-
-@dataclass
-class Plan:
-    target: Path
-    base_rev: str
-    head_rev: str | None
-    patterns: list[str]
-    bench: str
-    rounds: int
-    confirm_rounds: int
-    benchtime: str
-    order: str
-    timeout: str
-    changed_only: bool
-    cache: Path
-    seed: int = 1
-    stall_s: float = BenchSection().stall_s
-    cpu: str = ""  # -test.cpu list ("": the machine's GOMAXPROCS)
-    early_stop: bool = False  # stop rounds when every row is decided (group-sequential design)
-    refs: list[BenchRef] | None = None  # only these results (package, full name without -N); None: all
-    iters: dict[BenchRef, int] = field(default_factory=dict)  # fixed b.N per result, measured elsewhere
-    reference_ns: NsRef = field(default_factory=dict)  # ns/op per result at a time benchtime, measured elsewhere
-    explain: bool = True  # profile confirmed regressions on both sides and tie them to the diff
-    explain_improvements: bool = False  # ... improvements too
-    explain_dir: Path | None = None  # where their profiles and call graphs are kept (None: not kept)
-    profile: ProfileSection = field(default_factory=ProfileSection)  # call graph thresholds
-    measure: str = "time"  # "instructions": counted under valgrind instead (benchpipe.revisions.counted)
-    budget: int = InstructionsSection().budget  # instructions between a result's two counted runs
 
 
 def changed_packages(root: Path, rel: Path, base_sha: str, head_rev: str | None, head: Side) -> set[str] | None:

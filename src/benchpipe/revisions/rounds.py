@@ -17,18 +17,13 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from benchpipe.core import benchfmt
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.units import UnitInfo
 from benchpipe.go import benchsrc, toolchain
+from benchpipe.revisions.plan import BenchRef, NsRef, Plan
 from benchpipe.store import atomic
-
-if TYPE_CHECKING:
-    from benchpipe.revisions.paired import Plan
-
-BenchRef = tuple[str, str]  # (import path, benchmark name: top-level, or full without the -N suffix)
 
 
 @dataclass
@@ -136,7 +131,6 @@ def _selection(refs: list[BenchRef], bench: str) -> dict[str, str]:
     return out
 
 
-NsRef = dict[tuple[str, str], float]  # (import path, result name as printed, -N included) -> ns/op
 
 
 def measure_iterations(head: Side, refs: list[BenchRef], plan: Plan, ns: NsRef) -> dict[BenchRef, int]:
