@@ -96,8 +96,3 @@ def workflow_data(s: object) -> str:
     """``s`` as the data of a GitHub Actions workflow command (``::error title=...::DATA``): one line
     (:func:`visible`), with ``%`` escaped as the runner unescapes it."""
     return visible(s).replace("%", "%25")
-
-
-def workflow_property(s: object) -> str:
-    """``s`` as a property value of a workflow command (``title=``): :func:`workflow_data` and ``:``/``,``."""
-    return workflow_data(s).replace(":", "%3A").replace(",", "%2C")

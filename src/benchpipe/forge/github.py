@@ -29,13 +29,8 @@ def upsert(api: str, repo: str, number: int, body: str, token: str, marker: str,
            author: str = BOT) -> tuple[str, int]:
     """Update the comment ``author`` wrote that starts with ``marker``, or create it: ("updated" | "created", its
     id). A comment anyone else wrote is never touched, whatever it starts with."""
-    base, headers = http.check_base(api), _headers(token)
-    comments = http.pages(f"{base}/repos/{repo}/issues/{number}/comments?per_page=100", headers)
-    mine = [c for c in comments if str(c.get("body") or "").startswith(marker)
-            and str((c.get("user") or {}).get("login") or "") == author]
-    if mine:
-        cid = int(mine[0]["id"])
-        http.call("PATCH", f"{base}/repos/{repo}/issues/comments/{cid}", headers, {"body": body})
-        return "updated", cid
-    made, _ = http.call("POST", f"{base}/repos/{repo}/issues/{number}/comments", headers, {"body": body})
-    return "created", int((made or {}).get("id") or 0)
+    base = f"{http.check_base(api)}/repos/{repo}/issues"
+    return http.upsert(f"{base}/{number}/comments?per_page=100", f"{base}/{number}/comments",
+                       lambda cid: f"{base}/comments/{cid}", "PATCH", _headers(token), body,
+                       lambda c: str(c.get("body") or "").startswith(marker)
+                       and str((c.get("user") or {}).get("login") or "") == author)

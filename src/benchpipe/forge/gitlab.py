@@ -31,12 +31,6 @@ def upsert(api: str, project: str, iid: int, body: str, token: str, marker: str)
     "created", its id). A note anyone else wrote is never touched."""
     base, headers = _mr(api, project, iid), _headers(token)
     me, _ = http.call("GET", f"{http.check_base(api)}/user", headers)
-    notes = http.pages(f"{base}/notes?per_page=100", headers)
-    mine = [n for n in notes if str(n.get("body") or "").startswith(marker)
-            and (n.get("author") or {}).get("id") == (me or {}).get("id")]
-    if mine:
-        nid = int(mine[0]["id"])
-        http.call("PUT", f"{base}/notes/{nid}", headers, {"body": body})
-        return "updated", nid
-    made, _ = http.call("POST", f"{base}/notes", headers, {"body": body})
-    return "created", int((made or {}).get("id") or 0)
+    return http.upsert(f"{base}/notes?per_page=100", f"{base}/notes", lambda nid: f"{base}/notes/{nid}", "PUT",
+                       headers, body, lambda n: str(n.get("body") or "").startswith(marker)
+                       and (n.get("author") or {}).get("id") == (me or {}).get("id"))

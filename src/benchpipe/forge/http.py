@@ -8,6 +8,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from benchpipe.core.errors import BenchpipeError
@@ -59,3 +60,16 @@ def pages(url: str, headers: dict[str, str]) -> list[Any]:
         if not url or urllib.parse.urlsplit(url).netloc != host:
             break
     return out
+
+
+def upsert(listing: str, create: str, update: Callable[[int], str], method: str, headers: dict[str, str], body: str,
+           ours: Callable[[dict[str, Any]], bool]) -> tuple[str, int]:
+    """One comment kept up to date: the first of ``listing``'s items that ``ours`` claims is updated (``method``
+    on ``update(id)``), else one is created (``POST create``): ("updated" | "created", its id)."""
+    mine = [c for c in pages(listing, headers) if ours(c)]
+    if mine:
+        cid = int(mine[0]["id"])
+        call(method, update(cid), headers, {"body": body})
+        return "updated", cid
+    made, _ = call("POST", create, headers, {"body": body})
+    return "created", int((made or {}).get("id") or 0)

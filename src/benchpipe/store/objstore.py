@@ -93,10 +93,8 @@ class Store:
         except FileNotFoundError:
             raise BenchpipeError(f"history store {self.url}: bucket {self.root.split('/', 1)[0]!r} does not "
                                  "exist") from None
-        except (FileExistsError, BenchpipeError) as e:
-            if isinstance(e, FileExistsError) or "PreconditionFailed" in str(e) or "412" in str(e):
-                raise taken from None
-            raise
+        except FileExistsError:  # the conditional put's 412 (s3fs raises it as FileExistsError; _retry passes it)
+            raise taken from None
 
     def remove(self, sub: str, names: list[str]) -> None:
         for name in names:
