@@ -187,7 +187,7 @@ class InstructionsSection(_Section, kw_only=True):
 class Settings(_Section, kw_only=True):
     """The parsed parameters. ``modes`` are checked one by one (msgspec does not name dict keys)."""
 
-    target: str = "examples/policyengine"
+    target: str = "."  # the Go module: without a params.yaml, the directory benchpipe runs in
     mode: str = "quick"
     measure: Literal["time", "instructions"] = "time"  # wall time (go test), or instructions/op under valgrind
     modes: dict[str, Mode] = {}
