@@ -113,14 +113,16 @@ def test_the_hostile_corpus_stays_text_everywhere(tmp_path: Path) -> None:
 def test_a_forged_comparison_cannot_command_the_verdict_job(tmp_path: Path) -> None:
     """A shard's JSON comes from the pull request's run: `merge`, `gate` and `annotate` print nothing from it that
     starts a workflow command, whatever its failures, notes and names hold."""
-    from benchpipe.core.artifacts import CompareDoc, Failure, RowDoc, Side
+    from benchpipe.core.artifacts import CompareDoc, Failure
+    from benchpipe.core.stats import Summary
+    from benchpipe.core.verdict import Row
     from benchpipe.store import artifacts
 
     from ..hostile import CORPUS
 
     doc = CompareDoc(verdict="FAIL", note=CORPUS[2], not_comparable=list(CORPUS),
                      failures=[Failure(kind="stall", package="m", benchmark=t, message=t) for t in CORPUS],
-                     rows=[RowDoc(package="m", benchmark=t, unit=t, old=Side(center=1.0, n=6), new=Side(center=2.0, n=6),
+                     rows=[Row(package="m", benchmark=t, unit=t, old=Summary(center=1.0, n=6), new=Summary(center=2.0, n=6),
                                   delta_pct=100.0, p=0.002, significant=True, verdict="regression", threshold_pct=10)
                            for t in CORPUS])
     forged = tmp_path / "compare.json"

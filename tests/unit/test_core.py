@@ -156,8 +156,7 @@ def test_batch_statistics_equal_the_per_row_functions() -> None:
         for side in (x1, x2):
             got = stats.summarize_batch(side)
             want = [stats.summarize(v) for v in side]
-            assert [(s.center, s.lo, s.hi, s.n, s.warnings) for s in got] == \
-                [(s.center, s.lo, s.hi, s.n, s.warnings) for s in want]
+            assert got == want  # one type: every field equal, so every warning derived from them too
         checked += len(pairs)
     assert checked > 500
 

@@ -3,8 +3,10 @@ profile, hostile names in the PR comment, and recommendations that name only the
 
 from __future__ import annotations
 
-from benchpipe.core import explain
-from benchpipe.core.artifacts import CompareDoc, Explanation, Failure, Lines, RowDoc, Side, Suspect
+from benchpipe.core import attribution
+from benchpipe.core.artifacts import CompareDoc, Explanation, Failure, Lines, Suspect
+from benchpipe.core.stats import Summary
+from benchpipe.core.verdict import Row
 from benchpipe.go import benchsrc
 from benchpipe.render import ci
 from benchpipe.render.report import recommendations
@@ -31,23 +33,23 @@ def test_function_ranges_come_from_the_go_source() -> None:
 
 def _suspect(fn: str, changed: list[Lines], d: float = 5.0) -> Suspect:
     s = Suspect(function=fn, base_own=10.0, head_own=10.0 + d, d_own=d, own_pct=d * 10, d_cum=d, changed=changed)
-    s.why = f"{explain.cost(s)}; " + (explain.CHANGED + explain.where(changed) if changed else explain.NOT_CHANGED)
+    s.why = f"{attribution.cost(s)}; " + (attribution.CHANGED + attribution.where(changed) if changed else attribution.NOT_CHANGED)
     return s
 
 
 def test_cause_names_declarations_then_dependencies_then_the_environment() -> None:
     unchanged = [_suspect("m/p.F", [])]
     changed = [_suspect("m/p.G", [Lines(file="p/g.go", ranges=[[4, 6]])])]
-    assert explain.cause(changed, [], {"p/g.go": [(4, 6)]}) == ""
-    assert explain.cause(unchanged, changed, {}) == ""  # a changed function on its path explains it
+    assert attribution.cause(changed, [], {"p/g.go": [(4, 6)]}) == ""
+    assert attribution.cause(unchanged, changed, {}) == ""  # a changed function on its path explains it
     decl = [Lines(file="p/c.go", ranges=[[3, 3]])]
-    assert "declarations outside functions at p/c.go:3" in explain.cause(unchanged, [], {"p/c.go": [(3, 3)]}, decl)
-    assert "go.sum changed" in explain.cause(unchanged, [], {"go.sum": [(1, 2)], "go.mod": [(5, 5)]})
-    assert explain.cause(unchanged, [], {}) == "the environment, a dependency or go.mod may be the cause"
-    line = explain.summary(unchanged, changed, "")
+    assert "declarations outside functions at p/c.go:3" in attribution.cause(unchanged, [], {"p/c.go": [(3, 3)]}, decl)
+    assert "go.sum changed" in attribution.cause(unchanged, [], {"go.sum": [(1, 2)], "go.mod": [(5, 5)]})
+    assert attribution.cause(unchanged, [], {}) == "the environment, a dependency or go.mod may be the cause"
+    line = attribution.summary(unchanged, changed, "")
     assert line.startswith("m/p.F: +5.0 ns/op own code (+50%); not changed here") and "changed on its path: m/p.G" in line
-    assert explain.where([Lines(file="a.go", ranges=[[3, 3], [7, 9]])]) == "a.go:3, 7–9"
-    assert explain.changed_lines(explain.Span("a.go", 5, 8), {"a.go": [(1, 2), (4, 6), (8, 12)]}) == [
+    assert attribution.where([Lines(file="a.go", ranges=[[3, 3], [7, 9]])]) == "a.go:3, 7–9"
+    assert attribution.changed_lines(attribution.Span("a.go", 5, 8), {"a.go": [(1, 2), (4, 6), (8, 12)]}) == [
         Lines(file="a.go", ranges=[[5, 6], [8, 8]])]
 
 
@@ -58,8 +60,8 @@ def test_hostile_text_stays_text_in_the_pr_comment() -> None:
     from ..rendered import BIDI, assert_inert
 
     for text in CORPUS:
-        row = RowDoc(package="m/p", benchmark=text, unit=text, old=Side(center=1.0, n=6),
-                     new=Side(center=2.0, n=6), delta_pct=100.0, p=0.002, significant=True, verdict="regression",
+        row = Row(package="m/p", benchmark=text, unit=text, old=Summary(center=1.0, n=6),
+                     new=Summary(center=2.0, n=6), delta_pct=100.0, p=0.002, significant=True, verdict="regression",
                      threshold_pct=10, warnings=[f"untrustworthy: {text}"])
         e = Explanation(package="m/p", benchmark=text, base_ns_op=1, head_ns_op=2, unit=text,
                         suspects=[_suspect("m/p.(*T).Parse", [Lines(file=text, ranges=[[3, 4]])])],

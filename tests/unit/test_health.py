@@ -26,12 +26,12 @@ def test_b_per_op_that_varies_with_b_n_is_tested_not_judged_exact() -> None:
     assert len(set(run[key])) > 1
     c = compare_samples({key: ISSUE_CITM}, {key: run[key]}, {"B/op": UnitInfo("B/op")}, OPTS)
     (row,) = c.rows
-    assert row.varies and row.p is not None and row.threshold_pct == 10.0
+    assert row.varies_with_n and row.p is not None and row.threshold_pct == 10.0
     assert row.old.center == sorted(ISSUE_CITM)[2] + (sorted(ISSUE_CITM)[3] - sorted(ISSUE_CITM)[2]) / 2
     assert c.verdict != "FAIL", (row.verdict, row.delta_pct, row.p)
     # the same rows with exact data on both sides: any change of the value is significant
     exact = compare_samples({key: [48.0] * 6}, {key: [64.0] * 6}, {"B/op": UnitInfo("B/op")}, OPTS)
-    assert exact.rows[0].p is None and exact.rows[0].verdict == "regression" and not exact.rows[0].varies
+    assert exact.rows[0].p is None and exact.rows[0].verdict == "regression" and not exact.rows[0].varies_with_n
 
 
 def test_a_b_per_op_change_smaller_than_any_allocation_is_jitter() -> None:

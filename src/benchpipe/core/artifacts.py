@@ -33,9 +33,10 @@ from typing import Any
 
 import msgspec
 
+from benchpipe.core.health import Finding
 from benchpipe.core.settings import CompareSection
-from benchpipe.core.stats import Summary
-from benchpipe.core.verdict import Comparison, Row, to_json
+from benchpipe.core.units import finite
+from benchpipe.core.verdict import Comparison, Row
 
 SCHEMA_VERSION = 1
 _COMPARE = CompareSection()  # the defaults of a comparison's options (params.yaml's)
@@ -127,34 +128,6 @@ class BenchMeta(Model, kw_only=True):
 # --- compare.json and the paired verdict -------------------------------------------------------------------
 
 
-class Side(Part, kw_only=True):
-    """One side's summary: center with its confidence interval (None: not finite), sample count."""
-
-    center: float | None = None
-    lo: float | None = None
-    hi: float | None = None
-    n: int = 0
-
-
-class RowDoc(Part, kw_only=True):
-    """One comparison row (:class:`benchpipe.core.verdict.Row`)."""
-
-    package: str = ""
-    benchmark: str
-    unit: str
-    old: Side
-    new: Side
-    delta_pct: float | None = None
-    p: float | None = None
-    significant: bool = False
-    verdict: str
-    threshold_pct: float = 0.0
-    higher_is_better: bool = False
-    warnings: list[str] = []
-    ratio: Side | None = None
-    varies_with_n: bool = False
-
-
 class Geomean(Part, kw_only=True):
     old: float | None = None
     new: float | None = None
@@ -175,17 +148,6 @@ class ConfirmFacts(Part, kw_only=True):
     inconclusive: list[str] = []  # inconclusive rows the rounds could not resolve either
     run_as: dict[str, str] = {}  # "<package> <result>" -> the -benchtime it ran at and why (toolchain.RunRule)
     budget_s: float = 0.0  # the benchmark run's own time, which confirmation may not exceed (0: unknown)
-
-
-class HealthFinding(Part, kw_only=True):
-    """A reason a benchmark's numbers cannot be trusted (:class:`benchpipe.core.health.Finding`)."""
-
-    package: str
-    benchmark: str
-    unit: str
-    problem: str
-    detail: str
-    fix: str
 
 
 class PairedFacts(Part, kw_only=True):
@@ -241,7 +203,7 @@ class Suspect(Part, kw_only=True):
 
 
 class Explanation(Part, kw_only=True):
-    """Why one confirmed regression got slower (:mod:`benchpipe.core.explain`): the functions whose own
+    """Why one confirmed regression got slower (:mod:`benchpipe.core.attribution`): the functions whose own
     cost grew most, each tied to the lines of the diff inside it, and what else the diff changed."""
 
     package: str
@@ -276,7 +238,7 @@ class CompareDoc(Model, kw_only=True):
     shift: str = ""
     old: str = ""
     new: str = ""
-    rows: list[RowDoc] = []
+    rows: list[Row] = []
     geomean: dict[str, Geomean] = {}
     added: list[str] = []
     removed: list[str] = []
@@ -287,13 +249,13 @@ class CompareDoc(Model, kw_only=True):
     current_env: BenchMeta | None = None
     failures: list[Failure] = []
     confirm: ConfirmFacts | None = None  # None: confirmation was off (--no-confirm, compare.confirm: false)
-    health: list[HealthFinding] = []
+    health: list[Finding] = []
     paired: PairedFacts | None = None
     shard: str = ""  # K/N: the comparison of one shard; `benchpipe merge` joins them
     shards: list[str] = []  # a merged comparison: the shards it joins
     explanations: list[Explanation] = []  # why each confirmed regression got slower (paired: its profiles)
 
-    def regressions(self) -> list[RowDoc]:
+    def regressions(self) -> list[Row]:
         return [r for r in self.rows if r.verdict == "regression"]
 
 
@@ -454,17 +416,20 @@ def schemas() -> dict[str, dict[str, Any]]:
     return out
 
 
-def row_of(r: RowDoc) -> Row:
-    """A comparison row of a compare.json row (None bounds: an infinite interval, None center: NaN)."""
-    def side(s: Side) -> Summary:
-        return Summary(s.center if s.center is not None else float("nan"), s.lo if s.lo is not None else float("-inf"),
-                       s.hi if s.hi is not None else float("inf"), s.n)
-
-    return Row(r.package, r.benchmark, r.unit, side(r.old), side(r.new), r.delta_pct, r.p, r.significant, r.verdict,
-               r.threshold_pct, r.higher_is_better, list(r.warnings), side(r.ratio) if r.ratio else None, r.varies_with_n)
+def to_dict(obj: msgspec.Struct) -> dict[str, Any]:
+    """The JSON object of a model (fields in declaration order); a number that is not finite (a summary's
+    NaN center or infinite bound, an undefined change) is null, as JSON has no such numbers."""
+    return msgspec.json.decode(msgspec.json.encode(obj))
 
 
 def compare_doc(c: Comparison, **fields: Any) -> CompareDoc:
-    """The artifact of a comparison (:func:`benchpipe.core.verdict.to_json`), with the compare stage's or a
-    paired run's own ``fields`` (baseline, environments, confirmation, paired facts, ...)."""
-    return msgspec.convert({**to_json(c), **fields}, CompareDoc)
+    """The artifact of a comparison, with the compare stage's or a paired run's own ``fields`` (baseline,
+    environments, confirmation, paired facts, ...); its rows are the comparison's own."""
+    geomean = {u: Geomean(old=finite(g["old"]), new=finite(g["new"]), delta_pct=finite(g["delta_pct"]),
+                          packages={p: {k: finite(v) for k, v in pg.items()} for p, pg in g["packages"].items()})
+               for u, g in c.geomean.items()}
+    own: dict[str, Any] = {"verdict": c.verdict, "threshold_pct": c.threshold_pct, "alpha": c.alpha,
+                           "method": c.method, "not_comparable": c.not_comparable, "shift": c.shift,
+                           "old": c.old_label, "new": c.new_label, "rows": c.rows, "geomean": geomean,
+                           "added": c.added, "removed": c.removed, "warnings": c.warnings}
+    return CompareDoc(**{**own, **fields})

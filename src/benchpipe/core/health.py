@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import msgspec
+
 from benchpipe.core.benchfmt import RunKey, base_name, top_level
 from benchpipe.core.units import TIME_PER_OP, UnitInfo
 from benchpipe.core.verdict import Options, constant
@@ -42,8 +44,9 @@ BIMODAL_MIN_N = 6
 BIMODAL_GAP = 3.0  # the gap must be this many times the widest group's range
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
+    """A reason a benchmark's numbers cannot be trusted: compare.json's ``health``, as found."""
+
     package: str
     benchmark: str  # a result's name without -N, or a top-level benchmark for source findings
     unit: str  # "" when the finding is about the benchmark, not one of its units
@@ -56,10 +59,6 @@ class Finding:
         name = base_name(benchmark)
         return (not self.package or not package or self.package == package) and (
             self.benchmark in (name, top_level(name))) and (not self.unit or self.unit == unit)
-
-    def to_json(self) -> dict[str, str]:
-        return {"package": self.package, "benchmark": self.benchmark, "unit": self.unit, "problem": self.problem,
-                "detail": self.detail, "fix": self.fix}
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,9 @@ def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], i
             warnings.append(f"need >= {MIN_PAIRS} rounds to detect a difference at alpha level {opts.alpha:g}")
         old_c, new_c = (1.0, ratio.center) if ratio else (so.center, sn.center)
     verdict = judge(delta, old_c, new_c, significant, higher_better, threshold, too_few, opts.warn_min(threshold))
-    row = Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, higher_better, warnings, ratio, varies)
+    row = Row(package=pkg, benchmark=name, unit=unit, old=so, new=sn, delta_pct=delta, p=p, significant=significant,
+              verdict=verdict, threshold_pct=threshold, higher_is_better=higher_better, warnings=warnings,
+              ratio=ratio, varies_with_n=varies)
     mark_inconclusive(row, change_bounds(row))
     return row
 
@@ -77,17 +79,17 @@ def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], i
 def worse_than_threshold(r: Row) -> bool:
     """The row's change is in the worse direction and beyond its threshold (significance aside)."""
     if r.delta_pct is None:
-        return r.new.center != r.old.center and ((r.new.center < r.old.center) if r.higher_better
+        return r.new.center != r.old.center and ((r.new.center < r.old.center) if r.higher_is_better
                                                  else (r.new.center > r.old.center))
-    return beyond(r.delta_pct, r.higher_better, r.threshold_pct)
+    return beyond(r.delta_pct, r.higher_is_better, r.threshold_pct)
 
 
 def moved(r: Row, worse: bool, at_least: float) -> bool:
     """The row's change is in the worse (or better) direction by at least ``at_least`` percent."""
     if r.delta_pct is None:
         hi = r.new.center > r.old.center
-        return r.new.center != r.old.center and (hi != r.higher_better) == worse
-    d = -r.delta_pct if r.higher_better else r.delta_pct
+        return r.new.center != r.old.center and (hi != r.higher_is_better) == worse
+    d = -r.delta_pct if r.higher_is_better else r.delta_pct
     return (d > 0 if worse else d < 0) and abs(d) >= at_least
 
 
@@ -98,7 +100,7 @@ def clearly_better(r: Row, margin_pct: float) -> bool:
     if r.ratio is None:
         return moved(r, False, margin_pct)
     m = margin_pct / 100
-    return r.ratio.lo >= 1 + m if r.higher_better else r.ratio.hi <= 1 - m
+    return r.ratio.lo >= 1 + m if r.higher_is_better else r.ratio.hi <= 1 - m
 
 
 MILDER = {"regression": 1, "warn": 0}

@@ -2,7 +2,7 @@
 
 - :func:`summarize_cpu`: a CPU profile's flat, cumulative and own-code tables (ns/op per function when the
   benchmark run's ns/op is known), its samples, the GC and allocation share and the harness's share
-  (:data:`~benchpipe.core.explain.HARNESS`: the benchmark's own timer, ``testing.*``).
+  (:data:`~benchpipe.core.attribution.HARNESS`: the benchmark's own timer, ``testing.*``).
 - :func:`summarize_mem_loop`: the timed loop's allocations per op, exactly, from two runs at every
   allocation (N/4 and N iterations); :func:`summarize_mem`: one run's whole allocations.
 - :func:`gc_pressure`: Low / Medium / High from the GC share and the allocation rate.
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from benchpipe.core import benchfmt, pprof
 from benchpipe.core.artifacts import CompareDoc, CpuProfile, FuncCost, MemProfile, MemTable
+from benchpipe.core.attribution import HARNESS
 from benchpipe.core.benchtime import parse
-from benchpipe.core.explain import HARNESS
 from benchpipe.core.settings import GcThresholds, Mode, ProfileSection
 
 GC_FUNCS = re.compile(r"^runtime\.(gc\w*|mallocgc\w*|scanobject|scanObject|greyobject|sweepone|bgsweep|"
@@ -29,7 +29,7 @@ GC_FUNCS = re.compile(r"^runtime\.(gc\w*|mallocgc\w*|scanobject|scanObject|greyo
 SAMPLE_NS = 10_000_000  # Go's CPU profiler samples at 100 Hz: one sample per 10 ms of CPU time
 PROFILER_NOTE_PCT = 10.0  # a CPU run this far from the benchmark run's ns/op gets a note
 
-Result = tuple[str, str]  # (import path, result name without -N): a result the compare stage flagged
+ResultKey = tuple[str, str]  # (import path, result name without -N): one result, as profiling selects it
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Choice:
 
     kind: str
     regex: str
-    results: set[Result] | None = None
+    results: set[ResultKey] | None = None
 
     @property
     def why(self) -> str:
@@ -47,7 +47,7 @@ class Choice:
                 "mode": "the mode's benchmark set"}[self.kind]
 
 
-def flagged_results(cmp: CompareDoc) -> set[Result]:
+def flagged_results(cmp: CompareDoc) -> set[ResultKey]:
     """The results the compare stage flagged: (package, full name without the -N suffix)."""
     return {(r.package, benchfmt.base_name(r.benchmark)) for r in cmp.regressions()}
 

@@ -24,11 +24,13 @@ import math
 import operator
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache, partial
 from itertools import groupby
 from statistics import NormalDist
 from typing import Any, NamedTuple
+
+import msgspec
 
 _STD = NormalDist()
 
@@ -135,15 +137,24 @@ def min_samples_for_test(alpha: float) -> tuple[str, int]:
     return ">", len(_UTEST_MIN_P)
 
 
-@dataclass(slots=True)
-class Summary:
-    """Center and confidence interval of one sample."""
+class Summary(msgspec.Struct, kw_only=True):
+    """Center and confidence interval of one sample, and its size: the one value every row, report and
+    JSON file carries. In memory the three are floats (a NaN center: no samples; an infinite bound: too
+    few samples for an interval); JSON has no such numbers, so they are written as null and read back as
+    NaN, -inf and +inf (``__post_init__``)."""
 
-    center: float
-    lo: float
-    hi: float
-    n: int
-    warnings: list[str] = field(default_factory=list)
+    center: float | None = None
+    lo: float | None = None
+    hi: float | None = None
+    n: int = 0
+
+    def __post_init__(self) -> None:
+        if self.center is None:
+            self.center = math.nan
+        if self.lo is None:
+            self.lo = -math.inf
+        if self.hi is None:
+            self.hi = math.inf
 
     def pct_range(self) -> str:
         """The ``± x%`` benchstat prints (without the ``±``)."""
@@ -171,7 +182,7 @@ def summarize(values: list[float], confidence: float = 0.95, exact: bool = False
     xs = sorted(values)
     n = len(xs)
     if n == 0:
-        return Summary(math.nan, math.nan, math.nan, 0, ["no samples"])
+        return Summary(center=math.nan, lo=math.nan, hi=math.nan, n=0)
     if exact:
         mode, count, best = xs[0], 0, 0
         cur = None
@@ -180,18 +191,24 @@ def summarize(values: list[float], confidence: float = 0.95, exact: bool = False
             cur = v
             if count > best:
                 mode, best = v, count
-        s = Summary(mode, xs[0], xs[-1], n)
-        if best != n:
-            s.warnings.append(f"exact distribution expected, but values range from {xs[0]:g} to {xs[-1]:g}")
-        return s
+        return Summary(center=mode, lo=xs[0], hi=xs[-1], n=n)
     lo_o, hi_o = median_ci_orders(n, confidence)
     lo = xs[lo_o - 1] if lo_o >= 1 else -math.inf
     hi = xs[hi_o - 1] if hi_o <= n else math.inf
-    s = Summary(quantile_r8(xs, 0.5), lo, hi, n)
-    if math.isinf(lo) or math.isinf(hi):
+    return Summary(center=quantile_r8(xs, 0.5), lo=lo, hi=hi, n=n)
+
+
+def summary_warnings(s: Summary, exact: bool, confidence: float = 0.95) -> list[str]:
+    """What a summary cannot say, as benchstat warns it: no samples; an exact unit whose values differ
+    (its bounds are the min and max); too few samples for an interval of the median at ``confidence``."""
+    if s.n == 0:
+        return ["no samples"]
+    if exact:
+        return [] if s.lo == s.hi else [f"exact distribution expected, but values range from {s.lo:g} to {s.hi:g}"]
+    if math.isinf(s.lo) or math.isinf(s.hi):
         op, need = min_samples_for_ci(confidence)
-        s.warnings.append(f"need {op} {need} samples for confidence interval at level {confidence:g}")
-    return s
+        return [f"need {op} {need} samples for confidence interval at level {confidence:g}"]
+    return []
 
 
 class UTest(NamedTuple):
@@ -461,11 +478,7 @@ def summarize_batch(rows: Sequence[Sequence[float]], confidence: float = 0.95) -
     lo_o, hi_o = median_ci_orders(n, confidence)
     lo = s[:, lo_o - 1].tolist() if lo_o >= 1 else [-math.inf] * len(rows)
     hi = s[:, hi_o - 1].tolist() if hi_o <= n else [math.inf] * len(rows)
-    warn: list[str] = []
-    if lo_o < 1 or hi_o > n:
-        op, need = min_samples_for_ci(confidence)
-        warn = [f"need {op} {need} samples for confidence interval at level {confidence:g}"]
-    return [Summary(c, a, b, n, list(warn)) for c, a, b in zip(centers.tolist(), lo, hi, strict=True)]
+    return [Summary(center=c, lo=a, hi=b, n=n) for c, a, b in zip(centers.tolist(), lo, hi, strict=True)]
 
 
 def mann_whitney_batch(x1: Sequence[Sequence[float]], x2: Sequence[Sequence[float]]) -> list[UTest]:

@@ -42,12 +42,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import msgspec
+
 from benchpipe.core import selection, stats
 from benchpipe.core.benchfmt import Parsed, samples
 from benchpipe.core.errors import NothingToCompare
 from benchpipe.core.settings import CompareSection, InstructionsSection
 from benchpipe.core.threshold import Position, beyond, position, ratio_pct, reach
-from benchpipe.core.units import INSTRUCTIONS, TIME_PER_OP, UnitInfo, finite, higher_is_better
+from benchpipe.core.units import INSTRUCTIONS, TIME_PER_OP, UnitInfo, higher_is_better
 
 NEW_OLD_DIFFER = "benchmark set differs from baseline; geomeans may not be comparable"
 VARIES_WITH_N = "values vary with b.N (growth amortised over the iterations): judged by the U test, not as exact"
@@ -134,22 +136,24 @@ class Options:
         return threshold, exact, ignore
 
 
-@dataclass(slots=True)
-class Row:
-    package: str
+class Row(msgspec.Struct, kw_only=True):
+    """One comparison row, from the verdict to every JSON file (compare.json's ``rows``): a result's unit,
+    both sides' summaries, the change and its test, the verdict and why."""
+
+    package: str = ""
     benchmark: str
     unit: str
     old: stats.Summary
     new: stats.Summary
-    delta_pct: float | None
-    p: float | None
-    significant: bool
+    delta_pct: float | None = None  # None: undefined (from 0)
+    p: float | None = None  # None: an exact unit, judged on its modes
+    significant: bool = False
     verdict: str
-    threshold_pct: float
-    higher_better: bool
-    warnings: list[str] = field(default_factory=list)
+    threshold_pct: float = 0.0
+    higher_is_better: bool = False
+    warnings: list[str] = []
     ratio: stats.Summary | None = None  # paired comparisons: per-round head/base ratio
-    varies: bool = False  # a unit assumed exact whose samples vary with b.N (judged like any other unit)
+    varies_with_n: bool = False  # a unit assumed exact whose samples vary with b.N (judged like any other unit)
 
 
 @dataclass
@@ -168,6 +172,7 @@ class Comparison:
     method: str = "Mann-Whitney U test on unpaired samples"
     not_comparable: list[str] = field(default_factory=list)  # shaping settings that differ (core.comparable)
     shift: str = ""  # the whole run moved one way (core.shift): said at the top of the verdict
+    confidence: float = 0.95  # of the rows' intervals (their summaries' warnings name it)
 
     @property
     def regressions(self) -> list[Row]:
@@ -220,7 +225,7 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
             continue
         if exact and not data_exact(exact, old[key], new[key]):
             row = compare_row(pkg, name, unit, old[key], new[key], info, opts.inexact_threshold(threshold), False, opts)
-            row.varies = True
+            row.varies_with_n = True
             row.warnings.append(VARIES_WITH_N)
             judged[key] = row
         elif exact:
@@ -284,7 +289,7 @@ def assemble(rows: list[Row], opts: Options, added: list[str], removed: list[str
             geo[unit]["packages"] = {p: geomean_row([r for r in urows if r.package == p]) for p in pkgs}
     counted = bool(rows) and unit_order == [INSTRUCTIONS]  # instruction counts only: their threshold is the one
     return Comparison(rows, overall(rows), opts.alpha, opts.instructions_pct if counted else opts.threshold_pct, added,
-                      removed, warnings, geo, unit_order)
+                      removed, warnings, geo, unit_order, confidence=opts.confidence)
 
 
 def overall(rows: list[Row]) -> str:
@@ -356,10 +361,10 @@ def mark_inconclusive(r: Row, bounds: tuple[float, float] | None) -> None:
     becomes inconclusive, with the reason: how far the interval reaches and each side's spread."""
     if r.verdict != "unchanged" or r.p is None or r.unit not in TIME_PER_OP or bounds is None:
         return
-    if position(*bounds, r.higher_better, r.threshold_pct) in (Position.BETTER, Position.WITHIN):
+    if position(*bounds, r.higher_is_better, r.threshold_pct) in (Position.BETTER, Position.WITHIN):
         return
     r.verdict = INCONCLUSIVE
-    r.warnings.append(inconclusive_reason(r, reach(*bounds, r.higher_better)))
+    r.warnings.append(inconclusive_reason(r, reach(*bounds, r.higher_is_better)))
 
 
 def inconclusive_reason(r: Row, worse: float) -> str:
@@ -419,7 +424,9 @@ def compare_row(pkg: str, name: str, unit: str, old_v: list[float], new_v: list[
 def judge_row(pkg: str, name: str, unit: str, so: stats.Summary, sn: stats.Summary, t: stats.UTest | None,
               info: UnitInfo, threshold: float, opts: Options) -> Row:
     """A row from its two summaries and its U test (None: an exact unit, judged on the modes)."""
-    warnings = so.warnings + sn.warnings
+    exact = t is None
+    warnings = (stats.summary_warnings(so, exact, opts.confidence)
+                + stats.summary_warnings(sn, exact, opts.confidence))
     too_few = False
     if t is None:
         p: float | None = None
@@ -439,7 +446,9 @@ def judge_row(pkg: str, name: str, unit: str, so: stats.Summary, sn: stats.Summa
     delta = pct_change(so.center, sn.center)
     higher_better = better_higher(info, unit)
     verdict = judge(delta, so.center, sn.center, significant, higher_better, threshold, too_few, opts.warn_min(threshold))
-    return Row(pkg, name, unit, so, sn, delta, p, significant, verdict, threshold, higher_better, warnings)
+    return Row(package=pkg, benchmark=name, unit=unit, old=so, new=sn, delta_pct=delta, p=p,
+               significant=significant, verdict=verdict, threshold_pct=threshold, higher_is_better=higher_better,
+               warnings=warnings)
 
 
 @lru_cache(maxsize=16)
@@ -453,47 +462,3 @@ def compare_parsed(old: Parsed, new: Parsed, opts: Options) -> Comparison:
     units = dict(old.units)
     units.update(new.units)
     return compare_samples(samples(old), samples(new), units, opts)
-
-
-def to_json(c: Comparison) -> dict[str, Any]:
-    num = finite
-
-    def side(s: stats.Summary) -> dict[str, Any]:
-        return {"center": num(s.center), "lo": num(s.lo), "hi": num(s.hi), "n": s.n}
-
-    return {
-        "verdict": c.verdict,
-        "threshold_pct": c.threshold_pct,
-        "alpha": c.alpha,
-        "method": c.method,
-        "not_comparable": c.not_comparable,
-        **({"shift": c.shift} if c.shift else {}),
-        "old": c.old_label,
-        "new": c.new_label,
-        "rows": [
-            {
-                "package": r.package,
-                "benchmark": r.benchmark,
-                "unit": r.unit,
-                "old": side(r.old),
-                "new": side(r.new),
-                "delta_pct": num(r.delta_pct),
-                "p": num(r.p),
-                "significant": r.significant,
-                "verdict": r.verdict,
-                "threshold_pct": r.threshold_pct,
-                "higher_is_better": r.higher_better,
-                "warnings": r.warnings,
-                **({"ratio": {"center": num(r.ratio.center), "lo": num(r.ratio.lo), "hi": num(r.ratio.hi),
-                              "n": r.ratio.n}} if r.ratio is not None else {}),
-                **({"varies_with_n": True} if r.varies else {}),
-            }
-            for r in c.rows
-        ],
-        "geomean": {u: {**{k: num(g[k]) for k in ("old", "new", "delta_pct")},
-                        "packages": {p: {k: num(v) for k, v in pg.items()} for p, pg in g["packages"].items()}}
-                    for u, g in c.geomean.items()},
-        "added": c.added,
-        "removed": c.removed,
-        "warnings": c.warnings,
-    }

@@ -11,9 +11,10 @@ not finish, with the benchmark, unit, change and p-value in one line.
 from __future__ import annotations
 
 from benchpipe.core import benchfmt
-from benchpipe.core.artifacts import CompareDoc, RowDoc, row_of
+from benchpipe.core.artifacts import CompareDoc
 from benchpipe.core.units import INSTRUCTIONS
 from benchpipe.core.untrusted import LIMIT, md_code, md_text, workflow_data
+from benchpipe.core.verdict import Row
 from benchpipe.render import explain
 from benchpipe.render.report.comparison import timed_results
 from benchpipe.render.text import center_cells, change_with_p, verdict_line_doc
@@ -24,9 +25,9 @@ _ORDER = {"regression": 0, "warn": 1, "inconclusive": 2, "improvement": 3}
 _MARK = {"regression": "🔴 regression", "warn": "🟡 warn", "inconclusive": "🟠 inconclusive", "improvement": "🟢 improvement"}
 
 
-def _change(r: RowDoc) -> str:
+def _change(r: Row) -> str:
     """The row's change as the comparison's tables write it, with its p-value."""
-    return change_with_p(row_of(r))
+    return change_with_p(r)
 
 
 def _lead(doc: CompareDoc) -> list[str]:
@@ -65,7 +66,7 @@ def summary_markdown(doc: CompareDoc, title: str = "benchpipe", graphs_url: str 
     if changed:
         out += ["", "| benchmark | unit | old | new | change | verdict |", "|---|---|---|---|---|---|"]
         for r in changed:
-            old, new = center_cells(row_of(r))
+            old, new = center_cells(r)
             out.append(f"| {md_code(r.benchmark, table=True)} | {md_code(r.unit, table=True)} | {md_text(old)} | "
                        f"{md_text(new)} | {md_text(_change(r))} | {_MARK[r.verdict]} |")
     if doc.explanations:

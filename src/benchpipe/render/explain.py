@@ -8,7 +8,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from benchpipe.core.artifacts import Explanation, Suspect
-from benchpipe.core.explain import CHANGED, NO_CHANGED_FUNCTION, NOT_CHANGED, cost, short, where
+from benchpipe.core.attribution import CHANGED, NO_CHANGED_FUNCTION, NOT_CHANGED, cost, short, where
 from benchpipe.core.units import INSTRUCTIONS
 from benchpipe.core.untrusted import md_text
 from benchpipe.render.report.fmt import code_escape

@@ -13,9 +13,8 @@ import csv
 import io
 import json
 
-import msgspec
-
-from benchpipe.core.artifacts import CompareDoc, compare_doc, row_of
+from benchpipe.core import stats
+from benchpipe.core.artifacts import CompareDoc, compare_doc, to_dict
 from benchpipe.core.units import format_value, pair_formatter, scale_for, tidy
 from benchpipe.core.untrusted import LIMIT, md_code, md_text
 from benchpipe.core.verdict import Comparison, Row
@@ -86,7 +85,9 @@ def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes
     mark = notes.mark
     for r in rows:
         old_v, new_v = _cells(r, shown, f0)
-        o_w, n_w, r_w = r.old.warnings, r.new.warnings, r.warnings
+        r_w = r.warnings  # a side's own warnings are marked on its value, the rest on the change
+        o_w, n_w = ([w for w in stats.summary_warnings(s, r.p is None, c.confidence) if w in r_w]
+                    for s in (r.old, r.new))
         if o_w:
             old_v = _with_marks(old_v, mark(o_w))
         if n_w:
@@ -186,7 +187,7 @@ def verdict_line(c: Comparison) -> str:
 def verdict_line_doc(doc: CompareDoc) -> str:
     """:func:`verdict_line` of a comparison's JSON (``compare.json``, a paired ``--out``): the same line the
     comparison printed, for the gate and the job summary."""
-    regressed = [regressed_item(r.benchmark, r.unit, delta_text(row_of(r))) for r in doc.regressions()]
+    regressed = [regressed_item(r.benchmark, r.unit, delta_text(r)) for r in doc.regressions()]
     return verdict_text(doc.verdict, doc.threshold_pct, doc.alpha, regressed)
 
 
@@ -224,7 +225,7 @@ def render_csv(c: Comparison) -> str:
 
 def render(c: Comparison, fmt: str) -> str:
     if fmt == "json":  # the versioned artifact, as the compare stage writes compare.json
-        return json.dumps(msgspec.to_builtins(compare_doc(c)), indent=2) + "\n"
+        return json.dumps(to_dict(compare_doc(c)), indent=2) + "\n"
     if fmt == "markdown":
         return render_markdown(c)
     if fmt == "csv":

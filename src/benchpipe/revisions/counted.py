@@ -6,7 +6,7 @@ base then head, one result at a time). A count is exact up to a residue far belo
 sample per side is the comparison: each row is judged as an exact unit (any change is real; a regression when
 it is worse than ``instructions.threshold_pct``), with no U test, no rounds and no confirmation. Each regressed
 (or, with ``explain_improvements``, improved) result is explained from the same runs: the exact per-function
-instructions per op on each side, tied to the lines of the diff (:func:`benchpipe.core.explain.explain_counts`).
+instructions per op on each side, tied to the lines of the diff (:func:`benchpipe.core.attribution.explain_counts`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 
 from benchpipe.core.artifacts import Explanation, PairedFacts
-from benchpipe.core.explain import explain_counts, in_module
+from benchpipe.core.attribution import explain_counts, in_module
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import Comparison, Options, compare_samples
 from benchpipe.go import benchsrc, instructions, toolchain
 from benchpipe.go import git as gitrev
-from benchpipe.revisions import explain
+from benchpipe.revisions import profiles
 from benchpipe.revisions.paired import Outcome, Plan, open_sides
 from benchpipe.revisions.rounds import RoundValues, Side
 
@@ -87,11 +87,11 @@ class Sources:
         return funcs, located
 
 
-def _explain(plan: Plan, c: Comparison, base: Counts, head: Counts, diff: explain.Diff,
+def _explain(plan: Plan, c: Comparison, base: Counts, head: Counts, diff: profiles.Diff,
              sources: tuple[Sources, Sources]) -> list[Explanation]:
     signs = {"regression": 1, **({"improvement": -1} if plan.explain_improvements else {})}
     out = []
-    span_of = explain.span_resolver(diff)
+    span_of = profiles.span_resolver(diff)
     for r in c.rows:
         key = (r.package, r.benchmark)
         if r.verdict not in signs or key not in base or key not in head:
@@ -120,7 +120,7 @@ def execute(plan: Plan, opts: Options) -> Outcome:
         c.added, c.removed = s.added, s.removed
         explained = []
         if plan.explain and any(r.verdict == "regression" or plan.explain_improvements for r in c.rows):
-            diff = explain.Diff.between(s.root, s.rel, s.head.module, s.base.rev, s.head.rev or None)
+            diff = profiles.Diff.between(s.root, s.rel, s.head.module, s.base.rev, s.head.rev or None)
             explained = _explain(plan, c, base, head, diff,
                                  (Sources(s.base.module, diff.module), Sources(s.head.module, diff.module)))
     c.method = METHOD

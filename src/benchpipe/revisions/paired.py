@@ -53,7 +53,7 @@ from benchpipe.core.verdict import INCONCLUSIVE, Comparison, Options, Row, assem
 from benchpipe.go import git as gitrev
 from benchpipe.go import machine, toolchain
 from benchpipe.render.text import measured_change
-from benchpipe.revisions import explain
+from benchpipe.revisions import profiles
 from benchpipe.revisions.plan import Plan
 from benchpipe.revisions.rounds import (
     BenchRef,
@@ -110,7 +110,7 @@ def decided(row: Row, opts: Options) -> bool:
     if row.p is None:
         return True
     if row.significant:
-        return r is None or sequential.settled(r.lo, r.hi, row.threshold_pct, row.higher_better)
+        return r is None or sequential.settled(r.lo, r.hi, row.threshold_pct, row.higher_is_better)
     return r is not None and sequential.futile(r.lo, r.hi, opts.warn_min(row.threshold_pct))
 
 
@@ -336,7 +336,7 @@ def _measure(s: _Sides, plan: Plan, opts: Options,
 def _explain(s: _Sides, rows: list[Row], rules: dict[BenchRef, toolchain.RunRule], plan: Plan, samples: RoundValues,
              scratch: Path) -> list[Explanation]:
     """Each regressed (and with ``explain_improvements``, improved) result profiled on both sides and tied to
-    the diff (:mod:`benchpipe.revisions.explain`); nothing runs when no row changed."""
+    the diff (:mod:`benchpipe.revisions.profiles`); nothing runs when no row changed."""
     signs = {"regression": 1, **({"improvement": -1} if plan.explain_improvements else {})}
     wanted: dict[BenchRef, tuple[set[str], int]] = {}
     for r in rows:
@@ -345,11 +345,11 @@ def _explain(s: _Sides, rows: list[Row], rules: dict[BenchRef, toolchain.RunRule
             units.add(r.unit)
     if not plan.explain or not wanted:
         return []
-    todo = explain.jobs([(ref, units, sign) for ref, (units, sign) in sorted(wanted.items())], rules, samples,
+    todo = profiles.jobs([(ref, units, sign) for ref, (units, sign) in sorted(wanted.items())], rules, samples,
                         scratch / "explain")
-    diff = explain.Diff.between(s.root, s.rel, s.head.module, s.base.rev, s.head.rev or None)
-    out = explain.explain_all(s.base, s.head, todo, samples, diff, plan.profile, plan.cpu, plan.timeout, plan.stall_s)
-    explain.keep(scratch / "explain", plan.explain_dir, out)
+    diff = profiles.Diff.between(s.root, s.rel, s.head.module, s.base.rev, s.head.rev or None)
+    out = profiles.explain_all(s.base, s.head, todo, samples, diff, plan.profile, plan.cpu, plan.timeout, plan.stall_s)
+    profiles.keep(scratch / "explain", plan.explain_dir, out)
     return out
 
 

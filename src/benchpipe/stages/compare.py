@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from benchpipe.core import benchfmt, comparable, health, shift
 from benchpipe.core.artifacts import (
@@ -37,7 +39,6 @@ from benchpipe.core.artifacts import (
     CompareDoc,
     ConfirmFacts,
     Explanation,
-    HealthFinding,
     compare_doc,
 )
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
@@ -77,7 +78,7 @@ def baseline_findings(txt: Path, opts: Options) -> list[health.Finding]:
         run = benchfmt.with_iters(benchfmt.read_files([txt]))
     except BenchpipeError:
         return []
-    return [replace(f, detail=f"in the baseline: {f.detail}") for f in health.from_run(run, opts)
+    return [msgspec.structs.replace(f, detail=f"in the baseline: {f.detail}") for f in health.from_run(run, opts)
             if f.problem in ("wide spread", "bimodal")]
 
 
@@ -89,13 +90,9 @@ def flag_untrusted(c: Comparison, found: list[health.Finding]) -> None:
                 r.warnings.append(f"untrustworthy ({f.problem}: {f.detail}); see Benchmark health")
 
 
-def _health(found: list[health.Finding]) -> list[HealthFinding]:
-    return [HealthFinding(**f.to_json()) for f in found]
-
-
 def _none(out: Path, name: str, ce: BenchMeta, opts: Options, note: str, found: list[health.Finding]) -> CompareDoc:
     doc = CompareDoc(verdict="NONE", baseline=name, failures=ce.failures, note=note, threshold_pct=opts.threshold_pct,
-                     alpha=opts.alpha, health=_health(found), shard=ce.shard)
+                     alpha=opts.alpha, health=found, shard=ce.shard)
     artifacts.write(out, doc)
     sys.stderr.write(f"compare: {note}\n")
     return doc
@@ -162,7 +159,7 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
         c.verdict = "WARN"
     doc = compare_doc(c, baseline=name, not_comparable=diffs)
     doc.baseline_env, doc.current_env, doc.failures = be, ce, ce.failures
-    doc.confirm, doc.health, doc.shard = facts, _health(found), ce.shard
+    doc.confirm, doc.health, doc.shard = facts, found, ce.shard
     regressed = {(r.package, benchfmt.base_name(r.benchmark)) for r in doc.regressions()}
     doc.explanations = [e for e in explained if (e.package, e.benchmark) in regressed]
     artifacts.write(out, doc)

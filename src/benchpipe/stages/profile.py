@@ -39,7 +39,7 @@ from benchpipe.core.benchtime import seconds as bt_seconds
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.profiling import (
     Choice,
-    Result,
+    ResultKey,
     bytes_per_s,
     cpu_iterations,
     flagged_results,
@@ -228,13 +228,13 @@ def _cpu_part(entry: ProfiledBenchmark, cprof: pprof.Profile, sub: Path, cfg: Pr
         entry.notes.append(f"{name}: {note}")
 
 
-def _ns_per_op(bench_meta: Path | None) -> dict[Result, float]:
+def _ns_per_op(bench_meta: Path | None) -> dict[ResultKey, float]:
     """(package, result name without -N) -> its median ns/op in the bench stage (-cpu values summed: one run
     executes each of them N times)."""
     raw = bench_meta.with_suffix(".txt") if bench_meta is not None else None
     if raw is None or not raw.exists():
         return {}
-    out: dict[Result, float] = {}
+    out: dict[ResultKey, float] = {}
     for (pkg, name, unit), vals in benchfmt.read_samples(raw).values.items():
         if unit == "ns/op":
             key = (pkg, benchfmt.base_name(name))
@@ -242,7 +242,7 @@ def _ns_per_op(bench_meta: Path | None) -> dict[Result, float]:
     return out
 
 
-def _selections(pkg: str, names: list[str], regex: str, flagged: set[Result] | None, measured: dict[Result, float],
+def _selections(pkg: str, names: list[str], regex: str, flagged: set[ResultKey] | None, measured: dict[ResultKey, float],
                 parallel: set[str]) -> list[Selection]:
     """The package's profiling units: each flagged result of this package exactly (never its family, never a
     same-named benchmark of another package), else each top-level benchmark the regex selects, with its
@@ -259,7 +259,7 @@ def _selections(pkg: str, names: list[str], regex: str, flagged: set[Result] | N
 
 
 def _profile_all(settings: Settings, cfg: Mode, target: Path, out_dir: Path, doc: ProfileDoc, meta: BenchMeta,
-                 baseline_profiles: Path | None, bench_meta: Path | None, flagged: set[Result] | None) -> None:
+                 baseline_profiles: Path | None, bench_meta: Path | None, flagged: set[ResultKey] | None) -> None:
     """Profile every selection of the mode's packages into ``doc``; ``go_s`` counts every profiling run's
     time, stopped or failed ones included."""
     failed = {(f.package, f.benchmark) for f in meta.failures}
@@ -287,7 +287,7 @@ def _profile_all(settings: Settings, cfg: Mode, target: Path, out_dir: Path, doc
 
 def _profile_one(settings: Settings, cfg: Mode, binary: Path, pkg: toolchain.Package, sel: Selection, pdir: Path,
                  out_dir: Path, doc: ProfileDoc, module: str, baseline_profiles: Path | None,
-                 flagged: set[Result] | None) -> None:
+                 flagged: set[ResultKey] | None) -> None:
     """Profile one selection into ``doc``; a failure is a note, and its time still counts as profiling."""
     toolchain.progress(f"profile: {pkg.import_path} {sel.name}")
     sub = pdir / sel.name.replace("/", "__")

@@ -16,16 +16,11 @@ from typing import TypeVar
 
 import msgspec
 
-from benchpipe.core.artifacts import SCHEMA_VERSION, Model
+from benchpipe.core.artifacts import SCHEMA_VERSION, Model, to_dict
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.store import atomic
 
 M = TypeVar("M", bound=Model)
-
-
-def to_dict(obj: msgspec.Struct) -> dict:
-    """The JSON object of a model (fields in declaration order)."""
-    return msgspec.to_builtins(obj)
 
 
 def write(path: str | Path, obj: Model) -> None:

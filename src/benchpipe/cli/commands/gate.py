@@ -61,7 +61,7 @@ def untrusted(doc: CompareDoc) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchpipe.core.artifacts import CompareDoc, row_of
+    from benchpipe.core.artifacts import CompareDoc
     from benchpipe.render.text import measured_change
     from benchpipe.store import artifacts
 
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         code = EXIT_ERROR
     if args.format == "json":
         # full benchmark names for tools (the text line shortens them as benchstat does)
-        regressed = [f"{r.benchmark} {r.unit}" + (f" {measured_change(row_of(r))}" if r.delta_pct is not None else "")
+        regressed = [f"{r.benchmark} {r.unit}" + (f" {measured_change(r)}" if r.delta_pct is not None else "")
                      for r in doc.regressions()]
         sys.stdout.write(json.dumps({"verdict": doc.verdict, "exit_code": code, "threshold_pct": doc.threshold_pct,
                                      "alpha": doc.alpha, "regressed": regressed, "not_comparable": doc.not_comparable,

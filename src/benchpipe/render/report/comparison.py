@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchpipe.core import comparable
-from benchpipe.core.artifacts import BenchMeta, CompareDoc, row_of
+from benchpipe.core.artifacts import BenchMeta, CompareDoc
 from benchpipe.core.units import tidy
 from benchpipe.render import explain
 from benchpipe.render.report.fmt import code_escape
@@ -27,7 +27,7 @@ def comparison(doc: CompareDoc) -> dict[str, Any]:
 def table(doc: CompareDoc) -> dict[str, Any]:
     rows = []
     for r in doc.rows:
-        row = row_of(r)
+        row = r
         change = change_with_p(row)
         old_cell, new_cell = center_cells(row)
         rows.append({"name": r.benchmark, "unit": tidy(r.unit)[0], "old": old_cell, "new": new_cell,

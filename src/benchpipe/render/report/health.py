@@ -3,16 +3,18 @@ and benchmarks unstable across recent runs of the history."""
 
 from __future__ import annotations
 
+import msgspec
+
 from benchpipe.core import health
 from benchpipe.core.artifacts import CompareDoc, ProfileDoc
 
 
 def _row(f: health.Finding) -> dict[str, str]:
-    return {**f.to_json(), "name": f.benchmark + (f" {f.unit}" if f.unit else "")}
+    return {**msgspec.structs.asdict(f), "name": f.benchmark + (f" {f.unit}" if f.unit else "")}
 
 
 def health_rows(doc: CompareDoc, prof: ProfileDoc) -> list[dict[str, str]]:
-    found = [health.Finding(f.package, f.benchmark, f.unit, f.problem, f.detail, f.fix) for f in doc.health]
+    found = list(doc.health)
     harness = {(p.package, p.benchmark): p.cpu.harness_pct if p.cpu else 0.0 for p in prof.benchmarks}
     return [_row(f) for f in found + health.from_profiles(harness)]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from benchpipe.core import benchfmt
 from benchpipe.core.artifacts import Explanation
-from benchpipe.core.explain import HARNESS, in_module, short, where
+from benchpipe.core.attribution import HARNESS, in_module, short, where
 from benchpipe.render.report.fmt import code_escape
 from benchpipe.render.text import md_escape
 

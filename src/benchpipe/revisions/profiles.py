@@ -9,7 +9,7 @@ wall time), and nothing when nothing regressed.
 
 The head side's Go sources give each function's range (:func:`benchpipe.go.benchsrc.function_end`),
 ``git diff`` the changed lines (:func:`benchpipe.go.git.changed_lines`), and
-:func:`benchpipe.core.explain.explain` the verdict. The profiles, and the head's call graph coloured by
+:func:`benchpipe.core.attribution.explain` the verdict. The profiles, and the head's call graph coloured by
 the change of each function's cumulative cost, are kept in ``out_dir`` when one is given.
 """
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from benchpipe.core import benchfmt, benchtime, pprof
 from benchpipe.core.artifacts import Explanation, Lines
+from benchpipe.core.attribution import SideProfile, Span, SpanOf, explain, in_module, package_of, shares
 from benchpipe.core.errors import BenchpipeError
-from benchpipe.core.explain import SideProfile, Span, SpanOf, explain, in_module, package_of, shares
 from benchpipe.core.settings import ProfileSection
 from benchpipe.go import benchsrc, toolchain
 from benchpipe.go import git as gitrev
@@ -84,7 +84,7 @@ def outside_functions(hunks: dict[str, list[tuple[int, int]]], head_dir: Path, r
 
 
 def span_resolver(diff: Diff) -> SpanOf:
-    """``span_of`` for :func:`benchpipe.core.explain.explain`: a module function's file in the repository and
+    """``span_of`` for :func:`benchpipe.core.attribution.explain`: a module function's file in the repository and
     its lines in the head's source (the package from the symbol, the file name from the profile, so a
     binary built in another directory resolves too)."""
     texts: dict[Path, str] = {}
