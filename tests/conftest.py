@@ -25,6 +25,22 @@ def run(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = N
     return subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+def exit_for(verdict: str) -> int:
+    """The exit code a verdict implies: 1 for FAIL, 0 for PASS, WARN or NONE. A test whose run's verdict is
+    the machine's noise (the same code on both sides) checks that the exit agrees with the verdict it wrote."""
+    assert verdict in ("PASS", "WARN", "FAIL", "NONE"), verdict
+    return 1 if verdict == "FAIL" else 0
+
+
+def printed_verdict(text: str) -> str:
+    """The verdict of benchpipe's ``verdict: X`` line in ``text`` (exactly one such line)."""
+    import re
+
+    found = re.findall(r"^(?:## benchpipe: |verdict: )(PASS|WARN|FAIL|NONE)\b", text, re.M)
+    assert len(found) == 1, text[-3000:]
+    return found[0]
+
+
 def quick_params(tmp: Path, target: Path, **mode: object) -> Path:
     """This project's params.yaml aimed at ``target``, with quick mode's settings updated by ``mode``."""
     import yaml

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ..conftest import CREDS, ROOT, run
+from ..conftest import CREDS, ROOT, exit_for, run
 from ..forge_server import Forge
 from .test_install import SPIN, team_repo
 
@@ -217,8 +217,8 @@ def test_two_default_branch_jobs_at_once_both_land_in_the_store(origin: Path, tm
     third = clone(origin, tmp_path / "third")
     g = run(["invoke", "compare", "--baseline", "history:main", "--benchtime", "30ms"], cwd=third,
             env={**env, "BENCHPIPE_OVERRIDES": json.dumps(FAST)})
-    assert g.returncode in (0, 1), g.stdout + g.stderr
     doc = json.loads((third / "reports" / "run" / "compare.json").read_text())
+    assert g.returncode == exit_for(doc["verdict"]), g.stdout + g.stderr
     assert doc["baseline"] == "history:main" and doc["baseline_env"]["commit"] == second
 
 

@@ -14,7 +14,7 @@ from benchpipe.core import benchfmt
 from benchpipe.core.verdict import Options, compare_samples
 from benchpipe.store import params
 
-from ..conftest import ROOT, quick_params, run
+from ..conftest import ROOT, exit_for, printed_verdict, quick_params, run
 from .test_bench import bench
 
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))
@@ -34,7 +34,7 @@ def test_files_recorded_at_different_benchtimes_are_not_comparable(tmp_path: Pat
         assert f"benchtime: {bt}" in (out / "bench.txt").read_text().splitlines()[:6]
         outs.append(out / "bench.txt")
     c = run(["benchpipe", "compare", str(outs[0]), str(outs[1])])
-    assert c.returncode in (0, 1), c.stderr
+    assert c.returncode == exit_for(printed_verdict(c.stdout)), c.stderr
     first = c.stdout.splitlines()
     assert first[0].startswith("NOT COMPARABLE") and "benchtime differs: bench.txt 100x vs bench.txt 200x" in first[1]
     assert "verdict: PASS" not in c.stdout
@@ -72,7 +72,7 @@ def test_compare_runs_with_the_baselines_settings(repo: Path) -> None:
     assert s.returncode == 0 and "warning" not in s.stderr, s.stderr
     c = run(["invoke", "compare", "--bench", "^Benchmark(Parse|Compile)$"], cwd=repo,
             env={"BENCHPIPE_OVERRIDES": json.dumps({"profile.enabled": False})})
-    assert c.returncode in (0, 1), c.stdout + c.stderr
+    assert c.returncode == exit_for(json.loads((repo / "reports" / "run" / "compare.json").read_text())["verdict"])
     meta = json.loads((repo / "reports" / "run" / "bench.json").read_text())
     assert (meta["settings"]["benchtime"], meta["settings"]["cpu"], meta["settings"]["count"]) == ("300x", "1,2", 6)
     assert any("taken from the baseline" in n for n in meta["notes"])
@@ -83,7 +83,7 @@ def test_compare_runs_with_the_baselines_settings(repo: Path) -> None:
     # an explicit other benchtime is compared, but leads with the not-comparable block
     o = run(["invoke", "compare", "--bench", "^Benchmark(Parse|Compile)$", "--benchtime", "100x"], cwd=repo,
             env={"BENCHPIPE_OVERRIDES": json.dumps({"profile.enabled": False})})
-    assert o.returncode in (0, 1), o.stdout + o.stderr
+    assert o.returncode == exit_for(json.loads((repo / "reports" / "run" / "compare.json").read_text())["verdict"])
     assert "not comparable: benchtime differs: baseline 300x vs current 100x" in o.stdout
     assert "**Not comparable**" in (repo / "reports" / "report.md").read_text()
     assert json.loads((repo / "reports" / "run" / "compare.json").read_text())["verdict"] in ("WARN", "FAIL")

@@ -102,8 +102,8 @@ def test_bad_inputs(tmp_path: Path) -> None:
     z_old.write_text("".join(f"BenchmarkZ 10 {v} ns/op 0 B/op\n" for v in (0, 0, 0, 0, 0)))
     z_new.write_text("".join(f"BenchmarkZ 10 {v} ns/op -1 B/op 3 extra/op\n" for v in (1, 2, 3, 4, 5)))
     p = compare(str(z_old), str(z_new), "--format", "json", cwd=tmp_path)
-    assert p.returncode in (0, 1) and "Traceback" not in p.stderr
     d = json.loads(p.stdout)
+    assert p.returncode == 1 and d["verdict"] == "FAIL" and "Traceback" not in p.stderr  # 0 -> 1..5 ns/op
     ns = next(r for r in d["rows"] if r["unit"] == "ns/op")
     assert ns["delta_pct"] is None and ns["old"]["center"] == 0
     assert "extra/op" not in {r["unit"] for r in d["rows"]}

@@ -13,7 +13,7 @@ import pytest
 
 from benchpipe.core import benchfmt
 
-from ..conftest import ROOT, quick_params, run
+from ..conftest import ROOT, exit_for, quick_params, run
 from .test_paired import committed_copy
 
 FIXTURE = ROOT / "tests" / "fixtures" / "envleak"
@@ -48,8 +48,9 @@ def test_no_mode_hands_a_credential_to_the_benchmark(tmp_path: Path) -> None:
     out = tmp_path / "paired.json"
     p = run(["benchpipe", "compare", "--target", str(repo), "--base", "HEAD", "--head", "HEAD", "--rounds", "2",
              "--benchtime", "100x", "--out", str(out), "--cache-dir", str(tmp_path / "cache")], env=ENV)
-    assert p.returncode in (0, 1), p.stdout + p.stderr
-    rows = {r["unit"]: r for r in json.loads(out.read_text())["rows"]}
+    doc = json.loads(out.read_text())
+    assert p.returncode == exit_for(doc["verdict"]), p.stdout + p.stderr
+    rows = {r["unit"]: r for r in doc["rows"]}
     assert rows["leaked"]["old"]["center"] == 0 and rows["leaked"]["new"]["center"] == 0, rows["leaked"]
     assert rows["canary"]["old"]["center"] == 1 and rows["canary"]["new"]["center"] == 1, rows["canary"]
     assert "leak-" not in p.stdout + p.stderr

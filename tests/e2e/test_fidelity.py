@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT, bench_stage, quick_params, run
+from ..conftest import ROOT, bench_stage, exit_for, quick_params, run
 from .test_paired import committed_copy, git
 
 SHAPES = ROOT / "tests" / "fixtures" / "shapes"
@@ -82,7 +82,7 @@ def test_paired_selects_results_with_go_tests_regex_levels(shapes: Path, tmp_pat
     """`-bench 'BenchmarkFamily$/n=(8|16)$'` is go test's: levels split at /, alternation inside a level."""
     code, d, err = _paired(shapes, tmp_path, "--base", "HEAD", "--bench", "BenchmarkFamily$/n=(8|16)$", "--rounds", "6",
                            "--benchtime", "20ms", "--no-confirm")
-    assert code in (0, 1), err[-2000:]
+    assert code == exit_for(d["verdict"]), err[-2000:]
     assert sorted(d["paired"]["iterations"]) == ["example.com/shapes/ops BenchmarkFamily/n=16",
                                                  "example.com/shapes/ops BenchmarkFamily/n=8"], d["paired"]
     assert {r["benchmark"].rsplit("-", 1)[0] for r in d["rows"]} == {"BenchmarkFamily/n=8", "BenchmarkFamily/n=16"}

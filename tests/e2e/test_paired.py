@@ -17,7 +17,7 @@ from scipy.stats import wilcoxon
 
 from benchpipe.core import stats
 
-from ..conftest import EXAMPLE, ROOT, run
+from ..conftest import EXAMPLE, ROOT, exit_for, printed_verdict, run
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 FAST = ["--packages", "./pkg/core", "--bench", "^BenchmarkEvaluate$", "--rounds", "6", "--benchtime", "30ms"]
@@ -98,7 +98,7 @@ def test_text_output_and_dirty_head(history: Path, tmp_path: Path) -> None:
     ev = history / "policyengine" / "pkg" / "core" / "evaluate.go"
     ev.write_text(ev.read_text() + "// uncommitted\n")
     p = paired(history, tmp_path / "cache", "--base", "HEAD", *FAST, fmt="text")
-    assert p.returncode in (0, 1)
+    assert p.returncode == exit_for(printed_verdict(p.stdout)), p.stdout + p.stderr
     assert "head working tree (dirty)" in p.stdout
     assert "warning: head is the working tree with uncommitted changes" in p.stdout
 
@@ -123,8 +123,8 @@ def test_bad_inputs(history: Path, tmp_path: Path) -> None:
                  "\tfor i := 0; i < b.N; i++ {\n\t}\n}\n")
     p = paired(history, cache, "--base", "HEAD", "--packages", "./pkg/core", "--bench", "^BenchmarkEvaluate(New)?$",
                "--rounds", "6", "--benchtime", "20ms")
-    assert p.returncode in (0, 1), p.stderr
     d = json.loads(p.stdout)
+    assert p.returncode == exit_for(d["verdict"]), p.stderr
     assert d["added"] == ["BenchmarkEvaluateNew"] and d["removed"] == []
 
 
@@ -134,8 +134,8 @@ def test_changed_only(history: Path, tmp_path: Path) -> None:
     p = run(["benchpipe", "compare", "--target", str(history / "policyengine"), "--params",
              str(ROOT / "params.yaml"), "--cache-dir", str(tmp_path / "c"), "--format", "json",
              "--base", "HEAD~1", "--head", "HEAD", "--packages", "./...", *args])
-    assert p.returncode in (0, 1), p.stderr
     d = json.loads(p.stdout)
+    assert p.returncode == exit_for(d["verdict"]), p.stderr
     assert {r["package"] for r in d["rows"]} == {"example.com/policyengine/pkg/core"}
     assert d["paired"]["changed_packages"] == ["example.com/policyengine/pkg/core"]
     # nothing changed between a commit and itself
@@ -171,8 +171,9 @@ def test_calibrate_stores_noise_floor_and_compare_warns(history: Path, tmp_path:
     assert floors["30"] <= floors["6"] + 1e-9  # more rounds, lower noise floor
     assert cal["stored"]
     q = paired(history, cache, "--base", "HEAD", "--head", "HEAD", "--threshold", "0.0001", *FAST)
-    assert q.returncode in (0, 1)
-    assert any("below this machine's noise floor" in w for w in json.loads(q.stdout)["warnings"])
+    d = json.loads(q.stdout)
+    assert q.returncode == exit_for(d["verdict"]), q.stderr
+    assert any("below this machine's noise floor" in w for w in d["warnings"])
 
 
 def test_interrupt_cleans_up_worktrees(history: Path, tmp_path: Path) -> None:

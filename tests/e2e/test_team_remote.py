@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT, run
+from ..conftest import ROOT, exit_for, run
 
 FIXTURE = ROOT / "tests" / "fixtures" / "envleak"
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
@@ -59,8 +59,8 @@ def test_a_teammate_pulls_the_baseline_and_compares(kind: str, tmp_path: Path, r
     assert (mate / "baselines" / "main" / "bench.txt").read_text() == (repo / "baselines" / "main" / "bench.txt").read_text()
     assert not (mate / "reports" / "run" / "bench.txt").exists()  # per-run outputs are not pulled, and no error
     c = run(["invoke", "compare"], cwd=mate, env=env)
-    assert c.returncode in (0, 1), (c.stdout + c.stderr)[-3000:]
     doc = json.loads((mate / "reports" / "run" / "compare.json").read_text())
+    assert c.returncode == exit_for(doc["verdict"]), (c.stdout + c.stderr)[-3000:]
     assert doc["baseline"] == "main" and doc["verdict"] in ("PASS", "WARN", "FAIL") and doc["rows"], doc["verdict"]
     assert "the DVC remote is local" not in c.stdout + c.stderr
 
@@ -73,6 +73,7 @@ def test_without_a_remote_the_local_one_is_inside_and_compare_says_how_to_share(
     assert (repo / ".dvcstore").is_dir() and not (repo.parent / ".dvcstore").exists()
     assert run(["git", "check-ignore", "-q", ".dvcstore"], cwd=repo).returncode == 0
     c = run(["invoke", "compare"], cwd=repo, env=env)
-    assert c.returncode in (0, 1), (c.stdout + c.stderr)[-3000:]
+    doc = json.loads((repo / "reports" / "run" / "compare.json").read_text())
+    assert c.returncode == exit_for(doc["verdict"]) and doc["rows"], (c.stdout + c.stderr)[-3000:]
     hint = [ln for ln in (c.stdout + c.stderr).splitlines() if "the DVC remote is local" in ln]
     assert len(hint) == 1 and "benchpipe init --remote" in hint[0], c.stdout + c.stderr
