@@ -18,8 +18,9 @@ EXAMPLE = ROOT / "examples" / "policyengine"
 BENCHSTAT_VERSION = "v0.0.0-20260908200009-22c9c6c9d4da"
 
 
-def run(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
-        timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     full_env = dict(os.environ)
     full_env.update(env or {})
     return subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
@@ -27,7 +28,8 @@ def run(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = N
 
 def exit_for(verdict: str) -> int:
     """The exit code a verdict implies: 1 for FAIL, 0 for PASS, WARN or NONE. A test whose run's verdict is
-    the machine's noise (the same code on both sides) checks that the exit agrees with the verdict it wrote."""
+    the machine's noise (the same code on both sides) checks that the exit agrees with the verdict it
+    wrote."""
     assert verdict in ("PASS", "WARN", "FAIL", "NONE"), verdict
     return 1 if verdict == "FAIL" else 0
 
@@ -55,7 +57,10 @@ def quick_params(tmp: Path, target: Path, **mode: object) -> Path:
 
 def bench_stage(work: Path, params: Path, name: str) -> None:
     """The bench stage into ``work/<name>.txt`` and ``<name>.json``."""
-    p = run(["benchpipe", "bench", "--params", str(params), "--out", f"{name}.txt", "--meta", f"{name}.json"], cwd=work)
+    p = run(
+        ["benchpipe", "bench", "--params", str(params), "--out", f"{name}.txt", "--meta", f"{name}.json"],
+        cwd=work,
+    )
     assert p.returncode == 0, p.stderr
 
 
@@ -72,8 +77,9 @@ def benchstat(go: str) -> str:
     gobin = ROOT / "build" / "bin"
     exe = gobin / "benchstat"
     if not exe.exists():
-        p = run([go, "install", f"golang.org/x/perf/cmd/benchstat@{BENCHSTAT_VERSION}"],
-                env={"GOBIN": str(gobin)})
+        p = run(
+            [go, "install", f"golang.org/x/perf/cmd/benchstat@{BENCHSTAT_VERSION}"], env={"GOBIN": str(gobin)}
+        )
         assert p.returncode == 0, p.stderr
     return str(exe)
 
@@ -90,7 +96,15 @@ def make_repo(tmp_path: Path, name: str = "repo") -> Path:
     """A temporary git repository holding this project (sources, pipeline, example)."""
     repo = tmp_path / name
     repo.mkdir()
-    for item in ["dvc.yaml", "params.yaml", "params.run.yaml", "pyproject.toml", "tasks.py", ".gitignore", ".dvcignore"]:
+    for item in [
+        "dvc.yaml",
+        "params.yaml",
+        "params.run.yaml",
+        "pyproject.toml",
+        "tasks.py",
+        ".gitignore",
+        ".dvcignore",
+    ]:
         shutil.copy(ROOT / item, repo / item)
     shutil.copytree(ROOT / "examples", repo / "examples")
     shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -98,12 +112,20 @@ def make_repo(tmp_path: Path, name: str = "repo") -> Path:
     shutil.copy(ROOT / "reports" / ".gitignore", repo / "reports" / ".gitignore")
     (repo / "baselines").mkdir()
     (repo / "baselines" / ".gitkeep").touch()
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
-    for cmd in (["git", "init", "-q", "-b", "main"], ["dvc", "init", "-q"],
-                ["cp", "-r", str(ROOT / ".dvc" / "plots"), str(repo / ".dvc" / "plots")],
-                ["dvc", "remote", "add", "-q", "-d", "local", str(tmp_path / f"{name}-remote")],
-                ["git", "add", "-A"], ["git", "commit", "-qm", "init"]):
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    for cmd in (
+        ["git", "init", "-q", "-b", "main"],
+        ["dvc", "init", "-q"],
+        ["cp", "-r", str(ROOT / ".dvc" / "plots"), str(repo / ".dvc" / "plots")],
+        ["dvc", "remote", "add", "-q", "-d", "local", str(tmp_path / f"{name}-remote")],
+        ["git", "add", "-A"],
+        ["git", "commit", "-qm", "init"],
+    ):
         p = run(cmd, cwd=repo, env=env)
         assert p.returncode == 0, (cmd, p.stderr)
     return repo
@@ -123,7 +145,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.go)
 
 
-CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+CREDS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @pytest.fixture
@@ -154,10 +180,36 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch):
 def build_wheel(tmp: Path) -> Path:
     """A wheel of this checkout (built from a copy: the checkout is not written to)."""
     src = tmp / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "reports", "build", "*.egg-info", "__pycache__",
-                                                             ".dvc", ".hypothesis", ".pytest_cache", ".ruff_cache"))
-    p = run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check", "-w",
-             str(tmp / "dist"), str(src)], timeout=600)
+    shutil.copytree(
+        ROOT,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            "reports",
+            "build",
+            "*.egg-info",
+            "__pycache__",
+            ".dvc",
+            ".hypothesis",
+            ".pytest_cache",
+            ".ruff_cache",
+        ),
+    )
+    p = run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-w",
+            str(tmp / "dist"),
+            str(src),
+        ],
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     return next((tmp / "dist").glob("benchpipe-*.whl"))
 
@@ -167,8 +219,10 @@ def venv_with(tmp: Path, spec: str) -> dict[str, str]:
     git and dot (nothing else) on PATH."""
     venv = tmp / "venv"
     assert subprocess.run([sys.executable, "-m", "venv", str(venv)]).returncode == 0
-    p = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", spec],
-            timeout=1200)
+    p = run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", spec],
+        timeout=1200,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     tools = tmp / "tools"
     tools.mkdir()
@@ -178,7 +232,8 @@ def venv_with(tmp: Path, spec: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.update({"PATH": path, "VIRTUAL_ENV": str(venv), "PYTHONPATH": ""})
     assert [shutil.which(t, path=path) for t in ("benchpipe", "dvc", "invoke")] == [
-        str(venv / "bin" / t) for t in ("benchpipe", "dvc", "invoke")]
+        str(venv / "bin" / t) for t in ("benchpipe", "dvc", "invoke")
+    ]
     return env
 
 

@@ -25,8 +25,14 @@ class Forge:
     def add(self, number: int, body: str, user: str = "someone") -> None:
         self.next_id += 1
         uid = 1 if user == BOT else 2
-        self.comments[number].append({"id": self.next_id, "body": body, "user": {"login": user},
-                                      "author": {"id": uid, "username": user}})
+        self.comments[number].append(
+            {
+                "id": self.next_id,
+                "body": body,
+                "user": {"login": user},
+                "author": {"id": uid, "username": user},
+            }
+        )
 
     def close(self) -> None:
         self.server.shutdown()
@@ -49,8 +55,10 @@ class Forge:
                 self.wfile.write(raw)
 
             def _authorised(self) -> bool:
-                ok = (self.headers.get("Authorization") == f"Bearer {forge.token}"
-                      or self.headers.get("PRIVATE-TOKEN") == forge.token)
+                ok = (
+                    self.headers.get("Authorization") == f"Bearer {forge.token}"
+                    or self.headers.get("PRIVATE-TOKEN") == forge.token
+                )
                 if not ok:
                     self._send(401, {"message": "Bad credentials"})
                 return ok
@@ -63,13 +71,19 @@ class Forge:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
                 if path == "/user":
                     return self._send(200, {"id": 1, "username": BOT})
-                if m := re.fullmatch(r"/repos/acme/app/pulls/(\d+)|/projects/acme%2Fapp/merge_requests/(\d+)", path):
+                if m := re.fullmatch(
+                    r"/repos/acme/app/pulls/(\d+)|/projects/acme%2Fapp/merge_requests/(\d+)", path
+                ):
                     n = int(m.group(1) or m.group(2))
                     if n not in forge.heads:
                         return self._send(404, {"message": "Not Found"})
-                    return self._send(200, {"number": n, "head": {"sha": forge.heads[n]}, "sha": forge.heads[n]})
-                m = re.fullmatch(r"/repos/acme/app/issues/(\d+)/comments|/projects/acme%2Fapp/merge_requests/(\d+)/notes",
-                                 path)
+                    return self._send(
+                        200, {"number": n, "head": {"sha": forge.heads[n]}, "sha": forge.heads[n]}
+                    )
+                m = re.fullmatch(
+                    r"/repos/acme/app/issues/(\d+)/comments|/projects/acme%2Fapp/merge_requests/(\d+)/notes",
+                    path,
+                )
                 if m:
                     n = int(m.group(1) or m.group(2))
                     if n not in forge.heads:
@@ -78,15 +92,17 @@ class Forge:
                         m = re.search(r"(?:^|&)page=(\d+)", query)
                         page = int(m.group(1)) if m else 1
                         items = forge.comments[n]
-                        chunk = items[(page - 1) * forge.page_size: page * forge.page_size]
+                        chunk = items[(page - 1) * forge.page_size : page * forge.page_size]
                         more = len(items) > page * forge.page_size
                         link = f"{forge.url}{path}?per_page=100&page={page + 1}" if more else ""
                         return self._send(200, chunk, link)
                     if method == "POST":
                         forge.add(n, body["body"], BOT)
                         return self._send(201, forge.comments[n][-1])
-                m = re.fullmatch(r"/repos/acme/app/issues/comments/(\d+)|/projects/acme%2Fapp/merge_requests/\d+/notes/(\d+)",
-                                 path)
+                m = re.fullmatch(
+                    r"/repos/acme/app/issues/comments/(\d+)|/projects/acme%2Fapp/merge_requests/\d+/notes/(\d+)",
+                    path,
+                )
                 if m and method in ("PATCH", "PUT"):
                     cid = int(m.group(1) or m.group(2))
                     for items in forge.comments.values():

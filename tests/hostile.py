@@ -1,6 +1,6 @@
-"""One hostile corpus: the untrusted text benchpipe shows (benchmark names, units, Go's messages, paths, commit
-subjects, branch names), built to break every output it reaches. Nothing in it may render as markup, mention
-anyone, start a workflow command or reorder what a reader sees."""
+"""One hostile corpus: the untrusted text benchpipe shows (benchmark names, units, Go's messages, paths,
+commit subjects, branch names), built to break every output it reaches. Nothing in it may render as markup,
+mention anyone, start a workflow command or reorder what a reader sees."""
 
 from __future__ import annotations
 

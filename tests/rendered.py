@@ -63,8 +63,8 @@ def mentions(r: Rendered) -> list[str]:
 
 
 def assert_inert(md: str, allowed_tags: set[str], table_cells: int | None = None) -> Rendered:
-    """No element beyond ``allowed_tags``, no HTML comment but benchpipe's marker, no mention, no bidirectional
-    control, and every table row with ``table_cells`` cells."""
+    """No element beyond ``allowed_tags``, no HTML comment but benchpipe's marker, no mention, no
+    bidirectional control, and every table row with ``table_cells`` cells."""
     r = render(md)
     extra = set(r.tags) - allowed_tags
     assert not extra, (extra, md)

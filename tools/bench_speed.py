@@ -40,24 +40,62 @@ def main() -> int:
     root = fetch.cache_root()
     root.mkdir(parents=True, exist_ok=True)
     target = fetch.fetch(m, root)
-    plain = ["go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", str(args.count), "-benchtime",
-             args.benchtime, "./..."]
+    plain = [
+        "go",
+        "test",
+        "-run",
+        "^$",
+        "-bench",
+        ".",
+        "-benchmem",
+        "-count",
+        str(args.count),
+        "-benchtime",
+        args.benchtime,
+        "./...",
+    ]
     with tempfile.TemporaryDirectory(prefix="benchpipe-speed-") as tmp:
         params = Path(tmp) / "params.yaml"
-        params.write_text(yaml.safe_dump({"target": str(target), "mode": "quick", "modes": {"quick": {
-            "packages": ["./..."], "bench": ".", "count": args.count, "benchtime": args.benchtime, "cpu": "",
-            "timeout": "10m"}}}))
-        ours = ["benchpipe", "bench", "--params", str(params), "--out", f"{tmp}/bench.txt", "--meta",
-                f"{tmp}/bench.json"]
+        params.write_text(
+            yaml.safe_dump(
+                {
+                    "target": str(target),
+                    "mode": "quick",
+                    "modes": {
+                        "quick": {
+                            "packages": ["./..."],
+                            "bench": ".",
+                            "count": args.count,
+                            "benchtime": args.benchtime,
+                            "cpu": "",
+                            "timeout": "10m",
+                        }
+                    },
+                }
+            )
+        )
+        ours = [
+            "benchpipe",
+            "bench",
+            "--params",
+            str(params),
+            "--out",
+            f"{tmp}/bench.txt",
+            "--meta",
+            f"{tmp}/bench.json",
+        ]
         timed(plain, target)
         timed(ours, Path(tmp))
         t_plain, t_ours = float("inf"), float("inf")
         for _ in range(args.repeat):
             t_plain = min(t_plain, timed(plain, target))
             t_ours = min(t_ours, timed(ours, Path(tmp)))
-    print(f"bench stage on {m.path}@{m.version} (./..., -count {args.count} -benchtime {args.benchtime}, warm cache): "
-          f"benchpipe bench {t_ours:.2f}s, go test {t_plain:.2f}s, ratio {t_ours / t_plain:.2f}x "
-          f"(target <= 1.1; best of {args.repeat})")
+    print(
+        f"bench stage on {m.path}@{m.version} (./..., -count {args.count} -benchtime {args.benchtime}, warm "
+        "cache): "
+        f"benchpipe bench {t_ours:.2f}s, go test {t_plain:.2f}s, ratio {t_ours / t_plain:.2f}x "
+        f"(target <= 1.1; best of {args.repeat})"
+    )
     return 0
 
 

@@ -22,12 +22,24 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path.home() / ".cache" / "benchpipe" / "corpus"
 
 CASES = {
-    "fastjson": {"dir": "github.com_valyala_fastjson@v1.6.10", "file": "parser.go", "func": "parseRawString",
-                 "package": ".", "target": 'BenchmarkParseRawString/"abcd"',
-                 "bench": "BenchmarkParseRawString|BenchmarkParseRawNumber", "unchanged": "BenchmarkParseRawNumber"},
-    "zap": {"dir": "go.uber.org_zap@v1.27.0", "file": "buffer/buffer.go", "func": "AppendString",
-            "package": "./buffer", "target": "BenchmarkBuffers/CustomBuffer", "bench": "^BenchmarkBuffers$",
-            "unchanged": "ByteSlice|BytesBuffer"},
+    "fastjson": {
+        "dir": "github.com_valyala_fastjson@v1.6.10",
+        "file": "parser.go",
+        "func": "parseRawString",
+        "package": ".",
+        "target": 'BenchmarkParseRawString/"abcd"',
+        "bench": "BenchmarkParseRawString|BenchmarkParseRawNumber",
+        "unchanged": "BenchmarkParseRawNumber",
+    },
+    "zap": {
+        "dir": "go.uber.org_zap@v1.27.0",
+        "file": "buffer/buffer.go",
+        "func": "AppendString",
+        "package": "./buffer",
+        "target": "BenchmarkBuffers/CustomBuffer",
+        "bench": "^BenchmarkBuffers$",
+        "unchanged": "ByteSlice|BytesBuffer",
+    },
 }
 
 
@@ -47,10 +59,32 @@ def main() -> int:
             sys.stderr.write(f"explain_quality: {repo} missing: python tests/corpus/fetch.py\n")
             return 2
         status |= subprocess.run(
-            [sys.executable, str(ROOT / "tools" / "inject.py"), str(repo), "--file", case["file"], "--func",
-             case["func"], "--package", case["package"], "--target", case["target"], "--bench", case["bench"],
-             "--unchanged", case["unchanged"], "--sizes", a.size, "--repeats", str(a.repeats), "--inline",
-             "--explain", "--json", str(a.out / f"explain-{name}.json")]).returncode
+            [
+                sys.executable,
+                str(ROOT / "tools" / "inject.py"),
+                str(repo),
+                "--file",
+                case["file"],
+                "--func",
+                case["func"],
+                "--package",
+                case["package"],
+                "--target",
+                case["target"],
+                "--bench",
+                case["bench"],
+                "--unchanged",
+                case["unchanged"],
+                "--sizes",
+                a.size,
+                "--repeats",
+                str(a.repeats),
+                "--inline",
+                "--explain",
+                "--json",
+                str(a.out / f"explain-{name}.json"),
+            ]
+        ).returncode
     return status
 
 

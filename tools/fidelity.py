@@ -8,7 +8,8 @@ For a Go module in a git work tree, every result selected by ``--bench`` is meas
   :func:`benchpipe.go.toolchain.run_rule` says (its b.N at the paired benchtime, or a time for RunParallel);
 * in confirmation: the same rounds at each result's b.N from the ``go test`` run (as confirmation re-runs
   the flagged rows of a baseline comparison at the run's b.N);
-* in profiling: the profile stage's CPU run of each result alone (:func:`benchpipe.stages.profile.profile_benchmark`).
+* in profiling: the profile stage's CPU run of each result alone
+  (:func:`benchpipe.stages.profile.profile_benchmark`).
 
 It prints a table (result, shape, ``go test`` median ns/op, each mode's median, the ratio to ``go test``)
 and, with ``--json``, writes the numbers. ``go test``'s own spread (its slowest and fastest run over its
@@ -36,12 +37,32 @@ from benchpipe.stages import profile
 Ref = tuple[str, str]  # (import path, result name without -N)
 
 
-def go_test(module: Path, packages: list[str], bench: str, count: int, benchtime: str) -> tuple[
-        dict[Ref, list[float]], dict[Ref, int], dict[tuple[str, str], float]]:
+def go_test(
+    module: Path, packages: list[str], bench: str, count: int, benchtime: str
+) -> tuple[dict[Ref, list[float]], dict[Ref, int], dict[tuple[str, str], float]]:
     """Plain ``go test``: each result's ns/op samples, its smallest b.N, and its median ns/op by the name Go
     printed (-N suffix included)."""
-    p = subprocess.run(["go", "test", "-run", "^$", "-bench", bench, "-benchmem", "-count", str(count), "-benchtime",
-                        benchtime, "-timeout", "60m", *packages], cwd=module, capture_output=True, text=True)
+    p = subprocess.run(
+        [
+            "go",
+            "test",
+            "-run",
+            "^$",
+            "-bench",
+            bench,
+            "-benchmem",
+            "-count",
+            str(count),
+            "-benchtime",
+            benchtime,
+            "-timeout",
+            "60m",
+            *packages,
+        ],
+        cwd=module,
+        capture_output=True,
+        text=True,
+    )
     if p.returncode != 0:
         sys.exit(f"fidelity: go test failed: {(p.stderr or p.stdout).strip().splitlines()[-1:]}")
     values: dict[Ref, list[float]] = {}
@@ -56,16 +77,36 @@ def go_test(module: Path, packages: list[str], bench: str, count: int, benchtime
     return values, iters, {k: statistics.median(v) for k, v in printed.items() if v}
 
 
-def rounds(module: Path, packages: list[str], bench: str, n: int, benchtime: str, cache: Path,
-           iters: dict[Ref, int] | None = None, reference: dict[tuple[str, str], float] | None = None) -> tuple[
-        dict[Ref, list[float]], dict[str, str]]:
+def rounds(
+    module: Path,
+    packages: list[str],
+    bench: str,
+    n: int,
+    benchtime: str,
+    cache: Path,
+    iters: dict[Ref, int] | None = None,
+    reference: dict[tuple[str, str], float] | None = None,
+) -> tuple[dict[Ref, list[float]], dict[str, str]]:
     """An A/A paired run (HEAD against the working tree): each result's ns/op over both sides' rounds, and
     how each ran. With ``iters`` and ``reference`` (ns/op by printed name), every result runs at that b.N
     after its check run, as confirmation runs it."""
-    plan = paired.Plan(target=module, base_rev="HEAD", head_rev=None, patterns=packages, bench=bench, rounds=n,
-                       confirm_rounds=0, benchtime=benchtime, order="alternate", timeout="60m", changed_only=False,
-                       cache=cache, refs=sorted(iters) if iters else None, iters=dict(iters or {}),
-                       reference_ns=dict(reference or {}))
+    plan = paired.Plan(
+        target=module,
+        base_rev="HEAD",
+        head_rev=None,
+        patterns=packages,
+        bench=bench,
+        rounds=n,
+        confirm_rounds=0,
+        benchtime=benchtime,
+        order="alternate",
+        timeout="60m",
+        changed_only=False,
+        cache=cache,
+        refs=sorted(iters) if iters else None,
+        iters=dict(iters or {}),
+        reference_ns=dict(reference or {}),
+    )
     out = paired.execute(plan, Options())
     values: dict[Ref, list[float]] = {}
     for side in out.samples.values.values():
@@ -75,8 +116,14 @@ def rounds(module: Path, packages: list[str], bench: str, n: int, benchtime: str
     return values, out.facts.run_as
 
 
-def profiled(module: Path, packages: list[str], refs: list[Ref], measured: dict[Ref, float], work: Path,
-             cfg: ProfileSection) -> dict[Ref, list[float]]:
+def profiled(
+    module: Path,
+    packages: list[str],
+    refs: list[Ref],
+    measured: dict[Ref, float],
+    work: Path,
+    cfg: ProfileSection,
+) -> dict[Ref, list[float]]:
     """The profile stage's CPU run of each result alone: its ns/op."""
     pkgs = {p.import_path: p for p in toolchain.resolve_packages(module, packages)[0]}
     par = {path: benchsrc.parallel(p.dir) for path, p in pkgs.items()}
@@ -86,24 +133,39 @@ def profiled(module: Path, packages: list[str], refs: list[Ref], measured: dict[
         binary = work / f"{pkg.import_path.replace('/', '_')}.test"
         if not binary.exists():
             toolchain.build_test_binary(pkg, module, binary)
-        sel = profile.Selection(name, toolchain.name_pattern(name), measured[(pkg_path, name)],
-                                benchfmt.top_level(name) in par[pkg_path])
+        sel = profile.Selection(
+            name,
+            toolchain.name_pattern(name),
+            measured[(pkg_path, name)],
+            benchfmt.top_level(name) in par[pkg_path],
+        )
         sub = work / f"p{i}"
         sub.mkdir()
         profile.profile_benchmark(binary, pkg, sel, sub, cfg, "60m", cfg.benchtime)
-        out[(pkg_path, name)] = [v for r in benchfmt.read_text((sub / "bench.txt").read_text()).results
-                                 for v, u in r.values if u == "ns/op"]
+        out[(pkg_path, name)] = [
+            v
+            for r in benchfmt.read_text((sub / "bench.txt").read_text()).results
+            for v, u in r.values
+            if u == "ns/op"
+        ]
     return out
 
 
-def table(ref_values: dict[Ref, list[float]], modes: dict[str, dict[Ref, list[float]]],
-          shapes: dict[Ref, str]) -> list[dict[str, Any]]:
+def table(
+    ref_values: dict[Ref, list[float]], modes: dict[str, dict[Ref, list[float]]], shapes: dict[Ref, str]
+) -> list[dict[str, Any]]:
     rows = []
     for key in sorted(ref_values):
         vals = ref_values[key]
         med = statistics.median(vals)
-        row: dict[str, Any] = {"package": key[0], "result": key[1], "shape": shapes.get(key, ""), "go_test": med,
-                               "go_test_spread": [min(vals) / med, max(vals) / med], "modes": {}}
+        row: dict[str, Any] = {
+            "package": key[0],
+            "result": key[1],
+            "shape": shapes.get(key, ""),
+            "go_test": med,
+            "go_test_spread": [min(vals) / med, max(vals) / med],
+            "modes": {},
+        }
         for mode, got in modes.items():
             if got.get(key):
                 m = statistics.median(got[key])
@@ -117,7 +179,11 @@ def render(rows: list[dict[str, Any]], modes: list[str]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         lo, hi = r["go_test_spread"]
-        cells = [f"`{r['result']}`", r["shape"], f"{r['go_test']:.4g} ({(lo - 1) * 100:+.0f}%/{(hi - 1) * 100:+.0f}%)"]
+        cells = [
+            f"`{r['result']}`",
+            r["shape"],
+            f"{r['go_test']:.4g} ({(lo - 1) * 100:+.0f}%/{(hi - 1) * 100:+.0f}%)",
+        ]
         for m in modes:
             got = r["modes"].get(m)
             cells.append(f"{got['median']:.4g} ({got['ratio']:.2f})" if got else "—")
@@ -150,10 +216,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="benchpipe-fidelity-") as tmp:
         work = Path(tmp)
         if "paired" in modes:
-            got["paired"], run_as["paired"] = rounds(module, packages, a.bench, a.rounds, a.paired_benchtime, work / "c")
+            got["paired"], run_as["paired"] = rounds(
+                module, packages, a.bench, a.rounds, a.paired_benchtime, work / "c"
+            )
         if "confirm" in modes:
-            got["confirm"], run_as["confirm"] = rounds(module, packages, a.bench, a.rounds, a.benchtime, work / "c",
-                                                       {k: iters[k] for k in ref_values}, printed)
+            got["confirm"], run_as["confirm"] = rounds(
+                module,
+                packages,
+                a.bench,
+                a.rounds,
+                a.benchtime,
+                work / "c",
+                {k: iters[k] for k in ref_values},
+                printed,
+            )
         if "profile" in modes:
             cfg = ProfileSection(min_samples=a.min_samples, max_s=a.max_s, benchtime="200ms")
             medians = {k: statistics.median(v) for k, v in ref_values.items()}
@@ -163,8 +239,19 @@ def main() -> int:
     worst = max((abs(m["ratio"] - 1), r["result"], name) for r in rows for name, m in r["modes"].items())
     sys.stdout.write(f"\nworst: {worst[1]} in {worst[2]} ({worst[0]:+.0%} from go test)\n")
     if a.json:
-        a.json.write_text(json.dumps({"module": str(module), "bench": a.bench, "benchtime": a.benchtime,
-                                      "count": a.count, "rows": rows, "run_as": run_as}, indent=2))
+        a.json.write_text(
+            json.dumps(
+                {
+                    "module": str(module),
+                    "bench": a.bench,
+                    "benchtime": a.benchtime,
+                    "count": a.count,
+                    "rows": rows,
+                    "run_as": run_as,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

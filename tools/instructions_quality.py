@@ -41,15 +41,34 @@ from benchpipe.revisions.paired import Plan  # noqa: E402
 
 
 def build(repo: Path, package: str, out: Path) -> Path:
-    p = subprocess.run(["go", "test", "-c", "-o", str(out), package], cwd=repo, capture_output=True, text=True)
+    p = subprocess.run(
+        ["go", "test", "-c", "-o", str(out), package], cwd=repo, capture_output=True, text=True
+    )
     if p.returncode != 0:
         raise SystemExit(f"instructions_quality: build failed: {p.stderr[-500:]}")
     return out
 
 
 def allocs(repo: Path, package: str, bench: str) -> dict[str, float]:
-    p = subprocess.run(["go", "test", "-run", "^$", "-bench", bench, "-benchmem", "-benchtime", "100x", "-cpu", "1",
-                        package], cwd=repo, capture_output=True, text=True)
+    p = subprocess.run(
+        [
+            "go",
+            "test",
+            "-run",
+            "^$",
+            "-bench",
+            bench,
+            "-benchmem",
+            "-benchtime",
+            "100x",
+            "-cpu",
+            "1",
+            package,
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
     return {r.name: v for r in benchfmt.read_text(p.stdout).results for v, u in r.values if u == "allocs/op"}
 
 
@@ -70,16 +89,45 @@ def aa(a: argparse.Namespace) -> dict[str, Any]:
     for n, vs in values.items():
         med = statistics.median(vs)
         spread = max(abs(v / med - 1) for v in vs) * 100 if med else 0.0
-        rows.append({"result": n, "median": med, "min": min(vs), "max": max(vs), "spread_pct": round(spread, 4),
-                     "identical": len(set(vs)) == 1, "allocs_op": per_alloc.get(n), "values": vs})
-    return {"module": str(repo), "package": a.package, "bench": a.bench, "repeats": a.repeats,
-            "seconds": round(time.monotonic() - t0, 1), "results": rows}
+        rows.append(
+            {
+                "result": n,
+                "median": med,
+                "min": min(vs),
+                "max": max(vs),
+                "spread_pct": round(spread, 4),
+                "identical": len(set(vs)) == 1,
+                "allocs_op": per_alloc.get(n),
+                "values": vs,
+            }
+        )
+    return {
+        "module": str(repo),
+        "package": a.package,
+        "bench": a.bench,
+        "repeats": a.repeats,
+        "seconds": round(time.monotonic() - t0, 1),
+        "results": rows,
+    }
 
 
 def plan(repo: Path, a: argparse.Namespace, base: str, head: str, cache: Path) -> Plan:
-    return Plan(target=repo, base_rev=base, head_rev=head, patterns=[a.package], bench=a.bench, rounds=1,
-                confirm_rounds=0, benchtime="100ms", order="alternate", timeout="10m", changed_only=False,
-                cache=cache, measure="instructions", explain=a.explain)
+    return Plan(
+        target=repo,
+        base_rev=base,
+        head_rev=head,
+        patterns=[a.package],
+        bench=a.bench,
+        rounds=1,
+        confirm_rounds=0,
+        benchtime="100ms",
+        order="alternate",
+        timeout="10m",
+        changed_only=False,
+        cache=cache,
+        measure="instructions",
+        explain=a.explain,
+    )
 
 
 def compare(repo: Path, a: argparse.Namespace, base: str, head: str, cache: Path) -> dict[str, Any]:
@@ -87,7 +135,12 @@ def compare(repo: Path, a: argparse.Namespace, base: str, head: str, cache: Path
     out = counted.execute(plan(repo, a, base, head, cache), Options())
     rows = {f"{r.benchmark}": (r.verdict, r.delta_pct) for r in out.comparison.rows}
     top = [e.suspects[0].function if e.suspects else "" for e in out.explanations]
-    return {"verdict": out.comparison.verdict, "rows": rows, "seconds": round(time.monotonic() - t0, 1), "tops": top}
+    return {
+        "verdict": out.comparison.verdict,
+        "rows": rows,
+        "seconds": round(time.monotonic() - t0, 1),
+        "tops": top,
+    }
 
 
 def calibrate(repo: Path, a: argparse.Namespace, cache: Path) -> tuple[float, float, float]:
@@ -99,7 +152,9 @@ def calibrate(repo: Path, a: argparse.Namespace, cache: Path) -> tuple[float, fl
         slowed = []
         for k in (200, 2000):
             inject(repo, a.file, a.func, k, inline=True)
-            slowed.append(instructions.measure(build(repo, a.package, Path(tmp) / f"k{k}.test"), cwd, a.target).value)
+            slowed.append(
+                instructions.measure(build(repo, a.package, Path(tmp) / f"k{k}.test"), cwd, a.target).value
+            )
             git(repo, "checkout", "-q", "--", ".")
     per_iter = (slowed[1] - slowed[0]) / 1800
     return base, per_iter, slowed[0] - base - 200 * per_iter
@@ -110,8 +165,14 @@ def injected(a: argparse.Namespace) -> dict[str, Any]:
 
     repo = a.dir.resolve()
     base = git(repo, "rev-parse", "HEAD")
-    res: dict[str, Any] = {"module": str(repo), "func": a.func, "target": a.target, "bench": a.bench, "sizes": {},
-                           "aa": []}
+    res: dict[str, Any] = {
+        "module": str(repo),
+        "func": a.func,
+        "target": a.target,
+        "bench": a.bench,
+        "sizes": {},
+        "aa": [],
+    }
     with tempfile.TemporaryDirectory(prefix="benchpipe-iq-cache-") as cache:
         per_op, per_iter, fixed = calibrate(repo, a, Path(cache))
         res["target_instructions_op"], res["per_iteration"], res["block"] = per_op, per_iter, fixed
@@ -127,21 +188,40 @@ def injected(a: argparse.Namespace) -> dict[str, Any]:
                 for rep in range(a.repeats):
                     r = compare(repo, a, base, head, Path(cache))
                     verdict, delta = r["rows"].get(a.target, ("missing", None))
-                    false = sorted(n for n, (v, _) in r["rows"].items() if re.search(a.unchanged, n) and v != "unchanged")
-                    runs.append({"verdict": r["verdict"], "target": verdict, "delta_pct": delta, "false": false,
-                                 "seconds": r["seconds"], "tops": r["tops"]})
-                    sys.stderr.write(f"inject +{size}%: {rep + 1}/{a.repeats} {r['verdict']} target {verdict} "
-                                     f"{delta if delta is None else round(delta, 3)}% in {r['seconds']}s\n")
-                res["sizes"][str(size)] = {"spin": k, "commit": head, "runs": runs,
-                                           "detected": sum(x["verdict"] == "FAIL" and x["target"] == "regression"
-                                                           for x in runs),
-                                           "false_alarms": sum(bool(x["false"]) for x in runs)}
+                    false = sorted(
+                        n for n, (v, _) in r["rows"].items() if re.search(a.unchanged, n) and v != "unchanged"
+                    )
+                    runs.append(
+                        {
+                            "verdict": r["verdict"],
+                            "target": verdict,
+                            "delta_pct": delta,
+                            "false": false,
+                            "seconds": r["seconds"],
+                            "tops": r["tops"],
+                        }
+                    )
+                    sys.stderr.write(
+                        f"inject +{size}%: {rep + 1}/{a.repeats} {r['verdict']} target {verdict} "
+                        f"{delta if delta is None else round(delta, 3)}% in {r['seconds']}s\n"
+                    )
+                res["sizes"][str(size)] = {
+                    "spin": k,
+                    "commit": head,
+                    "runs": runs,
+                    "detected": sum(x["verdict"] == "FAIL" and x["target"] == "regression" for x in runs),
+                    "false_alarms": sum(bool(x["false"]) for x in runs),
+                }
             for rep in range(a.repeats):
                 r = compare(repo, a, base, base, Path(cache))
-                res["aa"].append({"verdict": r["verdict"], "changed": sorted(n for n, (v, _) in r["rows"].items()
-                                                                             if v != "unchanged"),
-                                  "max_abs_delta_pct": max(abs(d or 0.0) for _, d in r["rows"].values()),
-                                  "seconds": r["seconds"]})
+                res["aa"].append(
+                    {
+                        "verdict": r["verdict"],
+                        "changed": sorted(n for n, (v, _) in r["rows"].items() if v != "unchanged"),
+                        "max_abs_delta_pct": max(abs(d or 0.0) for _, d in r["rows"].values()),
+                        "seconds": r["seconds"],
+                    }
+                )
                 sys.stderr.write(f"inject A/A: {rep + 1}/{a.repeats} {r['verdict']}\n")
         finally:
             git(repo, "checkout", "-q", base)
@@ -168,8 +248,10 @@ def main() -> int:
         a.json.write_text(json.dumps(res, indent=1) + "\n")
     if a.what == "aa":
         for r in res["results"]:
-            print(f"{r['result']:50s} {r['median']:>14.2f} ±{r['spread_pct']:.4f}% "
-                  f"{'identical' if r['identical'] else 'varies':9s} allocs/op {r['allocs_op']}")
+            print(
+                f"{r['result']:50s} {r['median']:>14.2f} ±{r['spread_pct']:.4f}% "
+                f"{'identical' if r['identical'] else 'varies':9s} allocs/op {r['allocs_op']}"
+            )
     else:
         for size, s in res["sizes"].items():
             print(f"+{size}%: detected {s['detected']}/{len(s['runs'])}, false alarms {s['false_alarms']}")

@@ -30,8 +30,10 @@ def generate(path: Path, benchmarks: int, samples: int, shift: float, seed: int)
             drift = shift if b % 10 == 0 else 1.0
             for _ in range(samples):
                 ns = base * drift * rng.gauss(1, 0.03)
-                f.write(f"BenchmarkGen{b}-2 \t 1000 \t {ns:.1f} ns/op \t {int(base) // 10} B/op \t "
-                        f"{b % 50} allocs/op\n")
+                f.write(
+                    f"BenchmarkGen{b}-2 \t 1000 \t {ns:.1f} ns/op \t {int(base) // 10} B/op \t "
+                    f"{b % 50} allocs/op\n"
+                )
         f.write("PASS\n")
     return benchmarks * samples
 
@@ -49,8 +51,11 @@ def _once(argv: list[str]) -> tuple[float, float]:
     return dt, usage.ru_maxrss / 1024
 
 
-def _best_alternating(a: list[str], b: list[str], repeat: int) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Best (wall, peak RSS) of ``repeat`` runs of each command, run alternately so both see the same noise."""
+def _best_alternating(
+    a: list[str], b: list[str], repeat: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Best (wall, peak RSS) of ``repeat`` runs of each command, run alternately so both see the same
+    noise."""
     best_a, best_b = (float("inf"), 0.0), (float("inf"), 0.0)
     for _ in range(repeat):
         best_a = min(best_a, _once(a))
@@ -58,7 +63,9 @@ def _best_alternating(a: list[str], b: list[str], repeat: int) -> tuple[tuple[fl
     return best_a, best_b
 
 
-def compare_speed(benchstat: str, benchmarks: int = 5000, samples: int = 20, repeat: int = 5) -> dict[str, float]:
+def compare_speed(
+    benchstat: str, benchmarks: int = 5000, samples: int = 20, repeat: int = 5
+) -> dict[str, float]:
     import compileall
 
     import benchpipe
@@ -73,9 +80,18 @@ def compare_speed(benchstat: str, benchmarks: int = 5000, samples: int = 20, rep
         n = generate(old, benchmarks, samples, 1.0, 1)
         generate(new, benchmarks, samples, 1.2, 2)
         (ours, ours_mb), (theirs, theirs_mb) = _best_alternating(
-            [sys.executable, "-m", "benchpipe", "compare", str(old), str(new)], [benchstat, str(old), str(new)], repeat)
-    return {"lines_per_file": n, "benchpipe_s": ours, "benchstat_s": theirs, "ratio": ours / theirs,
-            "benchpipe_mb": ours_mb, "benchstat_mb": theirs_mb}
+            [sys.executable, "-m", "benchpipe", "compare", str(old), str(new)],
+            [benchstat, str(old), str(new)],
+            repeat,
+        )
+    return {
+        "lines_per_file": n,
+        "benchpipe_s": ours,
+        "benchstat_s": theirs,
+        "ratio": ours / theirs,
+        "benchpipe_mb": ours_mb,
+        "benchstat_mb": theirs_mb,
+    }
 
 
 def history_speed(benchmarks: int = 500, samples: int = 10, runs: int = 10_000) -> dict[str, float]:
@@ -136,11 +152,18 @@ def team_speed(runs: int = 10_000, benchmarks: int = 50) -> dict[str, dict[str, 
     with socket.socket() as sk:
         sk.bind(("127.0.0.1", 0))
         port = sk.getsockname()[1]
-    env = {"AWS_ACCESS_KEY_ID": "speed", "AWS_SECRET_ACCESS_KEY": "speed", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+    env = {
+        "AWS_ACCESS_KEY_ID": "speed",
+        "AWS_SECRET_ACCESS_KEY": "speed",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+    }
     os.environ.update(env)
-    server = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     out: dict[str, dict[str, float]] = {}
     try:
         time.sleep(2)
@@ -150,11 +173,13 @@ def team_speed(runs: int = 10_000, benchmarks: int = 50) -> dict[str, dict[str, 
         with tempfile.TemporaryDirectory(prefix="benchpipe-team-") as tmp:
             big = Path(tmp) / "compact-generated.parquet"
             duckdb.connect().execute(f"""COPY (SELECT printf('run%05d', r) AS run_id,
-                TIMESTAMP '2020-01-01' + INTERVAL (r) MINUTE AS time, printf('%040x', r) AS commit, 'main' AS branch,
-                'gen' AS machine, 'quick' AS mode, 'example.com/generated' AS module, 'example.com/generated' AS package,
+                TIMESTAMP '2020-01-01' + INTERVAL (r) MINUTE AS time, printf('%040x', r) AS commit,
+                'main' AS branch, 'gen' AS machine, 'quick' AS mode, 'example.com/generated' AS module,
+                'example.com/generated' AS package,
                 printf('BenchmarkGen%d-2', b) AS benchmark, u.unit AS unit, 1000.0 + b + random() AS center,
                 990.0 + b AS lo, 1010.0 + b AS hi, 10 AS n, 0.5 AS seconds
-                FROM range({runs}) t(r), range({benchmarks}) s(b), (VALUES ('ns/op'), ('B/op'), ('allocs/op')) u(unit)
+                FROM range({runs}) t(r), range({benchmarks}) s(b),
+                    (VALUES ('ns/op'), ('B/op'), ('allocs/op')) u(unit)
                 ORDER BY benchmark, unit, time) TO '{big}' (FORMAT parquet, ROW_GROUP_SIZE 100000)""")
             text = Path(tmp) / "run.txt"
             generate(text, benchmarks, 10, 1.0, 3)
@@ -204,11 +229,13 @@ def site_speed(benchmarks: int = 1000, runs: int = 500) -> dict[str, float]:
         store = objstore.open_store(str(Path(tmp) / "hist"))
         (Path(tmp) / "hist" / "summary").mkdir(parents=True)
         duckdb.connect().execute(f"""COPY (SELECT printf('run%05d', r) AS run_id,
-            TIMESTAMP '2020-01-01' + INTERVAL (r) HOUR AS time, printf('%040x', r) AS commit, 'main' AS branch,
+            TIMESTAMP '2020-01-01' + INTERVAL (r) HOUR AS time, printf('%040x', r) AS commit,
+            'main' AS branch,
             'gen' AS machine, 'quick' AS mode, 'example.com/gen' AS module,
             printf('example.com/gen/p%d', b % 20) AS package, printf('BenchmarkGen%d-2', b) AS benchmark,
             'ns/op' AS unit,
-            (1000.0 + b) * (1 + 0.01 * (random() - 0.5)) * (CASE WHEN b % 50 = 0 AND r >= 300 THEN 1.1 ELSE 1 END)
+            (1000.0 + b) * (1 + 0.01 * (random() - 0.5))
+                * (CASE WHEN b % 50 = 0 AND r >= 300 THEN 1.1 ELSE 1 END)
               AS center, 990.0 + b AS lo, 1010.0 + b AS hi, 10 AS n
             FROM range({runs}) t(r), range({benchmarks}) s(b) ORDER BY benchmark, unit, time)
             TO '{Path(tmp) / "hist" / "summary" / "compact-gen.parquet"}' (FORMAT parquet)""")
@@ -219,8 +246,13 @@ def site_speed(benchmarks: int = 1000, runs: int = 500) -> dict[str, float]:
         page = next((out / "b").iterdir())
         interactive, bench_page = _browser_times((out / "index.html").as_uri(), page.as_uri())
         sh.rmtree(out, ignore_errors=True)
-    return {"publish_s": pub, "index_mb": facts["index_bytes"] / 1e6, "series": facts["series"],
-            "index_interactive_s": interactive, "page_s": bench_page}
+    return {
+        "publish_s": pub,
+        "index_mb": facts["index_bytes"] / 1e6,
+        "series": facts["series"],
+        "index_interactive_s": interactive,
+        "page_s": bench_page,
+    }
 
 
 def _browser_times(index: str, page: str) -> tuple[float, float]:
@@ -229,8 +261,11 @@ def _browser_times(index: str, page: str) -> tuple[float, float]:
 
     times: dict[str, float] = {}
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True,
-                               args=["--no-sandbox"])
+        b = pw.chromium.launch(
+            executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox"],
+        )
         for url in (index, page):
             best = float("inf")
             for _ in range(3):
@@ -253,21 +288,32 @@ def scale(lines: int = 1_000_000) -> dict[str, float]:
         generate(src, lines // 200, 200, 1.0, 4)
         size = src.stat().st_size
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "benchpipe", "parse", str(src), "--out",
-                                 str(Path(tmp) / "s.parquet")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "benchpipe", "parse", str(src), "--out", str(Path(tmp) / "s.parquet")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         if os.waitstatus_to_exitcode(status) != 0:
             raise BenchpipeError("benchpipe parse failed on the generated file")
-        probe = subprocess.Popen([sys.executable, "-c", "import benchpipe.core.benchfmt, benchpipe.store.samples"])
+        probe = subprocess.Popen(
+            [sys.executable, "-c", "import benchpipe.core.benchfmt, benchpipe.store.samples"]
+        )
         _, _, base = os.wait4(probe.pid, 0)
-    return {"lines": lines, "mb": size / 1e6, "rss_mb": usage.ru_maxrss / 1024, "import_rss_mb": base.ru_maxrss / 1024,
-            "seconds": wall}
+    return {
+        "lines": lines,
+        "mb": size / 1e6,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "import_rss_mb": base.ru_maxrss / 1024,
+        "seconds": wall,
+    }
 
 
 def quick_speed(root: Path) -> dict[str, float]:
     """``invoke quick`` on the example (in a throw-away clone, against a baseline) against the seed's bare
-    quick command, ``go test -bench=. -benchmem -count=3`` on the same packages, run alternately; best of 2."""
+    quick command, ``go test -bench=. -benchmem -count=3`` on the same packages, run alternately; best of
+    2."""
     import json
     import re
 
@@ -289,8 +335,13 @@ def quick_speed(root: Path) -> dict[str, float]:
             subprocess.run(bare, cwd=clone / "examples" / "policyengine", check=True, capture_output=True)
             t_bare = min(t_bare, time.monotonic() - t0)
             t0 = time.monotonic()
-            p = subprocess.run(["invoke", "quick"], cwd=clone, capture_output=True, text=True,
-                               env={**__import__("os").environ, "BENCHPIPE_OVERRIDES": json.dumps({})})
+            p = subprocess.run(
+                ["invoke", "quick"],
+                cwd=clone,
+                capture_output=True,
+                text=True,
+                env={**__import__("os").environ, "BENCHPIPE_OVERRIDES": json.dumps({})},
+            )
             wall = time.monotonic() - t0
             if p.returncode not in (0, 1):  # 1: sequential drift called a regression; the timing still counts
                 raise BenchpipeError(f"invoke quick failed: {p.stderr.strip().splitlines()[-1:]}")
@@ -301,17 +352,51 @@ def quick_speed(root: Path) -> dict[str, float]:
     return {"bare_s": t_bare, "quick_s": t_quick, "ratio": t_quick / t_bare, "fixed_s": fixed}
 
 
-def paired_speed(module: Path, packages: list[str], rounds: int = 6, benchtime: str = "100ms") -> dict[str, float]:
+def paired_speed(
+    module: Path, packages: list[str], rounds: int = 6, benchtime: str = "100ms"
+) -> dict[str, float]:
     """A/A paired compare (``rounds`` rounds, base HEAD vs the working tree) against two sequential
     ``go test -count <rounds>`` runs at the same benchtime: the same number of samples per side. Builds are
     warmed first (go's build cache, benchpipe's build cache), so both measure running benchmarks."""
-    seq = ["go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", str(rounds), "-benchtime", benchtime,
-           *packages]
+    seq = [
+        "go",
+        "test",
+        "-run",
+        "^$",
+        "-bench",
+        ".",
+        "-benchmem",
+        "-count",
+        str(rounds),
+        "-benchtime",
+        benchtime,
+        *packages,
+    ]
     with tempfile.TemporaryDirectory(prefix="benchpipe-paired-speed-") as tmp:
-        pair = [sys.executable, "-m", "benchpipe", "compare", "--target", str(module), "--base", "HEAD", "--rounds",
-                str(rounds), "--benchtime", benchtime, "--no-confirm", "--cache-dir", tmp, "--format", "json",
-                "--packages", *packages]
-        subprocess.run(["go", "test", "-run", "^$", "-bench", "^$", *packages], cwd=module, capture_output=True)
+        pair = [
+            sys.executable,
+            "-m",
+            "benchpipe",
+            "compare",
+            "--target",
+            str(module),
+            "--base",
+            "HEAD",
+            "--rounds",
+            str(rounds),
+            "--benchtime",
+            benchtime,
+            "--no-confirm",
+            "--cache-dir",
+            tmp,
+            "--format",
+            "json",
+            "--packages",
+            *packages,
+        ]
+        subprocess.run(
+            ["go", "test", "-run", "^$", "-bench", "^$", *packages], cwd=module, capture_output=True
+        )
         t0 = time.monotonic()
         for _ in range(2):
             if subprocess.run(seq, cwd=module, capture_output=True).returncode != 0:
@@ -342,57 +427,81 @@ def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "compare"
     if what == "site":
         r = site_speed()
-        print(f"published site of {r['series']:,} benchmarks x 500 runs: publish {r['publish_s']:.1f}s (target < 10 s), "
-              f"index {r['index_mb']:.2f} MB (target < 2 MB), index interactive in headless Chromium "
-              f"{r['index_interactive_s']:.2f}s (target < 1 s), a benchmark's page {r['page_s']:.2f}s (target < 0.5 s)")
+        print(
+            f"published site of {r['series']:,} benchmarks x 500 runs: publish {r['publish_s']:.1f}s "
+            "(target < 10 s), "
+            f"index {r['index_mb']:.2f} MB (target < 2 MB), index interactive in headless Chromium "
+            f"{r['index_interactive_s']:.2f}s (target < 1 s), a benchmark's page {r['page_s']:.2f}s (target "
+            "< 0.5 s)"
+        )
         return
     if what == "team":
         r = team_speed()
         for kind, v in r.items():
-            print(f"history store ({kind}, 10,000 runs x 50 benchmarks, compacted): append one run {v['append_s']:.2f}s "
-                  f"(target < 0.5 s), one benchmark's trend {v['trend_s']:.2f}s, the report's history section "
-                  f"{v['section_s']:.2f}s (targets < 1 s local, < 5 s object store)")
+            print(
+                f"history store ({kind}, 10,000 runs x 50 benchmarks, compacted): append one run "
+                f"{v['append_s']:.2f}s "
+                f"(target < 0.5 s), one benchmark's trend {v['trend_s']:.2f}s, the report's history section "
+                f"{v['section_s']:.2f}s (targets < 1 s local, < 5 s object store)"
+            )
         return
     if what == "help":
         print(f"benchpipe --help: {help_speed():.3f}s (target <= 0.15 s; best of 5)")
         return
     if what == "paired":
         root = Path(__file__).resolve().parents[1]
-        cases = [("example", root / "examples" / "policyengine", ["./pkg/core/...", "./pkg/policydomain/..."])]
+        cases = [
+            ("example", root / "examples" / "policyengine", ["./pkg/core/...", "./pkg/policydomain/..."])
+        ]
         uuid = Path.home() / ".cache" / "benchpipe" / "corpus" / "github.com_google_uuid@v1.6.0"
         if (uuid / ".git").exists():  # fetched by tests/corpus/fetch.py
             cases.append(("github.com/google/uuid", uuid, ["./..."]))
         for label, module, pkgs in cases:
             r = paired_speed(module, pkgs)
-            print(f"paired A/A on {label} (6 rounds, 100ms): {r['paired_s']:.1f}s vs two sequential "
-                  f"`go test -count 6` runs {r['sequential_s']:.1f}s: ratio {r['ratio']:.2f}x (target <= 1.1)")
+            print(
+                f"paired A/A on {label} (6 rounds, 100ms): {r['paired_s']:.1f}s vs two sequential "
+                f"`go test -count 6` runs {r['sequential_s']:.1f}s: ratio {r['ratio']:.2f}x (target <= 1.1)"
+            )
         return
     if what == "quick":
         q = quick_speed(Path(__file__).resolve().parents[1])
-        print(f"invoke quick on the example: {q['quick_s']:.1f}s wall vs the seed's bare `go test -bench=. -benchmem "
-              f"-count=3` {q['bare_s']:.1f}s: ratio {q['ratio']:.2f}x (target <= 1.15); fixed cost besides go test "
-              f"(DVC, parsing, statistics, report) {q['fixed_s']:.1f}s (target <= 2 s); best of 2")
+        print(
+            f"invoke quick on the example: {q['quick_s']:.1f}s wall vs the seed's bare `go test -bench=. "
+            "-benchmem "
+            f"-count=3` {q['bare_s']:.1f}s: ratio {q['ratio']:.2f}x (target <= 1.15); fixed cost besides go "
+            "test "
+            f"(DVC, parsing, statistics, report) {q['fixed_s']:.1f}s (target <= 2 s); best of 2"
+        )
         return
     if what == "scale":
         small, big = scale(100_000), scale(1_000_000)
-        print(f"scale: benchpipe parse of {big['lines']:,} result lines ({big['mb']:.0f} MB): {big['seconds']:.1f}s, "
-              f"peak RSS {big['rss_mb']:.0f} MB; of {small['lines']:,} lines: peak RSS {small['rss_mb']:.0f} MB "
-              f"(10x the input, {big['rss_mb'] / small['rss_mb']:.2f}x the memory; imports alone "
-              f"{big['import_rss_mb']:.0f} MB)")
+        print(
+            f"scale: benchpipe parse of {big['lines']:,} result lines ({big['mb']:.0f} MB): "
+            f"{big['seconds']:.1f}s, "
+            f"peak RSS {big['rss_mb']:.0f} MB; of {small['lines']:,} lines: peak RSS {small['rss_mb']:.0f} "
+            "MB "
+            f"(10x the input, {big['rss_mb'] / small['rss_mb']:.2f}x the memory; imports alone "
+            f"{big['import_rss_mb']:.0f} MB)"
+        )
         return
     if what == "history":
         h = history_speed()
-        print(f"history: store one run (500 benchmarks x 10 samples x 3 units): {h['store_s'] * 1000:.0f} ms "
-              f"(target 100 ms, ratio {h['store_s'] / 0.1:.2f}); one-benchmark trend query over 10,000 runs "
-              f"({h['rows']:,} summary rows): {h['query_s'] * 1000:.0f} ms (target 100 ms, ratio "
-              f"{h['query_s'] / 0.1:.2f}); best of 5")
+        print(
+            f"history: store one run (500 benchmarks x 10 samples x 3 units): {h['store_s'] * 1000:.0f} ms "
+            f"(target 100 ms, ratio {h['store_s'] / 0.1:.2f}); one-benchmark trend query over 10,000 runs "
+            f"({h['rows']:,} summary rows): {h['query_s'] * 1000:.0f} ms (target 100 ms, ratio "
+            f"{h['query_s'] / 0.1:.2f}); best of 5"
+        )
         return
     benchstat = sys.argv[2] if len(sys.argv) > 2 else "benchstat"
     r = compare_speed(benchstat)
-    print(f"compare two files of {r['lines_per_file']:,} result lines (x3 units): "
-          f"benchpipe {r['benchpipe_s']:.2f}s, benchstat {r['benchstat_s']:.2f}s, "
-          f"ratio {r['ratio']:.2f}x (target <= 1.0; best of 5 alternating runs, process start included); peak RSS benchpipe "
-          f"{r['benchpipe_mb']:.0f} MB, benchstat {r['benchstat_mb']:.0f} MB")
+    print(
+        f"compare two files of {r['lines_per_file']:,} result lines (x3 units): "
+        f"benchpipe {r['benchpipe_s']:.2f}s, benchstat {r['benchstat_s']:.2f}s, "
+        f"ratio {r['ratio']:.2f}x (target <= 1.0; best of 5 alternating runs, process start included); peak "
+        "RSS benchpipe "
+        f"{r['benchpipe_mb']:.0f} MB, benchstat {r['benchstat_mb']:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -59,8 +59,9 @@ def options(threshold: float | None = None) -> Options:
 def _params(work: Path, target: Path, packages: list[str], bench: str, benchtime: str) -> Path:
     p = settings()
     p["target"] = str(target)
-    p["modes"]["quick"].update({"packages": packages, "bench": bench, "count": 6, "benchtime": benchtime,
-                                "profile": "flagged"})
+    p["modes"]["quick"].update(
+        {"packages": packages, "bench": bench, "count": 6, "benchtime": benchtime, "profile": "flagged"}
+    )
     out = work / "params.yaml"
     out.write_text(yaml.safe_dump(p))
     return out
@@ -72,8 +73,14 @@ def _cli(work: Path, *args: str) -> None:
         raise SystemExit(f"trust: benchpipe {args[0]} failed: {p.stderr.strip().splitlines()[-1:]}")
 
 
-def baseline_flow_aa(target: Path, packages: list[str], bench: str, benchtime: str, cache: Path,
-                     between: Callable[[], None] | None = None) -> dict[str, Any]:
+def baseline_flow_aa(
+    target: Path,
+    packages: list[str],
+    bench: str,
+    benchtime: str,
+    cache: Path,
+    between: Callable[[], None] | None = None,
+) -> dict[str, Any]:
     """bench -> baseline -> bench -> compare (with confirmation), on unchanged code (or on what ``between``
     makes of the working tree after the baseline's run: an A/B)."""
     with tempfile.TemporaryDirectory(prefix="benchpipe-trust-") as tmp:
@@ -87,29 +94,71 @@ def baseline_flow_aa(target: Path, packages: list[str], bench: str, benchtime: s
         if between is not None:
             between()
         _cli(work, "bench", "--params", str(params), "--out", "cur.txt", "--meta", "cur.json")
-        _cli(work, "compare", "--params", str(params), "--current", "cur.txt", "--current-meta", "cur.json",
-             "--cache-dir", str(cache), "--out", "compare.json")
+        _cli(
+            work,
+            "compare",
+            "--params",
+            str(params),
+            "--current",
+            "cur.txt",
+            "--current-meta",
+            "cur.json",
+            "--cache-dir",
+            str(cache),
+            "--out",
+            "compare.json",
+        )
         doc = artifacts.read(work / "compare.json", CompareDoc)
 
     def named(verdict: str) -> list[str]:
         return sorted(f"{r.benchmark} {r.unit}" for r in doc.rows if r.verdict == verdict)
 
-    return {"verdict": doc.verdict, "seconds": round(time.monotonic() - t0, 1),
-            "confirm_s": doc.confirm.seconds if doc.confirm else 0.0,
-            "confirmed_rows": doc.confirm.results if doc.confirm else 0,
-            "fail": named("regression"), "warn": named("warn"), "improved": named("improvement"),
-            "inconclusive": named("inconclusive"), "resolved": doc.confirm.resolved if doc.confirm else [],
-            "explanations": [artifacts.to_dict(e) for e in doc.explanations],
-            "shift": doc.shift, "rows": len(doc.rows), "varies": sum(1 for r in doc.rows if r.varies_with_n)}
+    return {
+        "verdict": doc.verdict,
+        "seconds": round(time.monotonic() - t0, 1),
+        "confirm_s": doc.confirm.seconds if doc.confirm else 0.0,
+        "confirmed_rows": doc.confirm.results if doc.confirm else 0,
+        "fail": named("regression"),
+        "warn": named("warn"),
+        "improved": named("improvement"),
+        "inconclusive": named("inconclusive"),
+        "resolved": doc.confirm.resolved if doc.confirm else [],
+        "explanations": [artifacts.to_dict(e) for e in doc.explanations],
+        "shift": doc.shift,
+        "rows": len(doc.rows),
+        "varies": sum(1 for r in doc.rows if r.varies_with_n),
+    }
 
 
-def run_paired(target: Path, base: str, head: str, packages: list[str], bench: str, benchtime: str, cache: Path,
-               early: bool, opts: Options, explained: list[Any] | None = None) -> tuple[Comparison, PairedFacts, float]:
+def run_paired(
+    target: Path,
+    base: str,
+    head: str,
+    packages: list[str],
+    bench: str,
+    benchtime: str,
+    cache: Path,
+    early: bool,
+    opts: Options,
+    explained: list[Any] | None = None,
+) -> tuple[Comparison, PairedFacts, float]:
     """A paired comparison (its explanations appended to ``explained`` when given)."""
     pc = parse(settings()).paired
-    plan = paired.Plan(target=target, base_rev=base, head_rev=head, patterns=packages, bench=bench,
-                       rounds=pc.rounds, confirm_rounds=pc.confirm_rounds, benchtime=benchtime,
-                       order="alternate", timeout="30m", changed_only=False, cache=cache, early_stop=early)
+    plan = paired.Plan(
+        target=target,
+        base_rev=base,
+        head_rev=head,
+        patterns=packages,
+        bench=bench,
+        rounds=pc.rounds,
+        confirm_rounds=pc.confirm_rounds,
+        benchtime=benchtime,
+        order="alternate",
+        timeout="30m",
+        changed_only=False,
+        cache=cache,
+        early_stop=early,
+    )
     t0 = time.monotonic()
     out = paired.execute(plan, opts)
     if explained is not None:
@@ -120,27 +169,45 @@ def run_paired(target: Path, base: str, head: str, packages: list[str], bench: s
 def _judged(c: Comparison) -> dict[str, list[str]]:
     def names(v: str) -> list[str]:
         return sorted(f"{r.benchmark} {r.unit}" for r in c.rows if r.verdict == v)
-    return {"fail": names("regression"), "warn": names("warn"), "improved": names("improvement"),
-            "inconclusive": names("inconclusive")}
+
+    return {
+        "fail": names("regression"),
+        "warn": names("warn"),
+        "improved": names("improvement"),
+        "inconclusive": names("inconclusive"),
+    }
 
 
 def module(a: argparse.Namespace) -> dict[str, Any]:
     target = Path(a.dir).resolve()
     packages = a.packages.split(",") if a.packages else ["./..."]
-    out: dict[str, Any] = {"module": str(target), "packages": packages, "bench": a.bench, "benchtime": a.benchtime,
-                           "runs": []}
+    out: dict[str, Any] = {
+        "module": str(target),
+        "packages": packages,
+        "bench": a.bench,
+        "benchtime": a.benchtime,
+        "runs": [],
+    }
     with tempfile.TemporaryDirectory(prefix="benchpipe-trust-cache-") as cache:
         for i in range(a.repeats):
             seq = baseline_flow_aa(target, packages, a.bench, a.benchtime, Path(cache))
-            c, facts, secs = run_paired(target, a.rev, a.rev, packages, a.bench, a.benchtime, Path(cache), True,
-                                        options())
-            pair = {**_judged(c), "seconds": round(secs, 1), "runs": facts.runs,
-                    "max_runs": facts.design["max_runs"], "rows": len(c.rows)}
+            c, facts, secs = run_paired(
+                target, a.rev, a.rev, packages, a.bench, a.benchtime, Path(cache), True, options()
+            )
+            pair = {
+                **_judged(c),
+                "seconds": round(secs, 1),
+                "runs": facts.runs,
+                "max_runs": facts.design["max_runs"],
+                "rows": len(c.rows),
+            }
             out["runs"].append({"baseline_flow": seq, "paired": pair})
-            sys.stderr.write(f"trust: {target.name} {i + 1}/{a.repeats}: baseline flow {seq['verdict']} "
-                             f"(fail {len(seq['fail'])}, warn {len(seq['warn'])}, {seq['seconds']}s, confirm "
-                             f"{seq['confirm_s']}s); paired fail {len(pair['fail'])} warn {len(pair['warn'])} "
-                             f"({pair['seconds']}s, {pair['runs']}/{pair['max_runs']} runs)\n")
+            sys.stderr.write(
+                f"trust: {target.name} {i + 1}/{a.repeats}: baseline flow {seq['verdict']} "
+                f"(fail {len(seq['fail'])}, warn {len(seq['warn'])}, {seq['seconds']}s, confirm "
+                f"{seq['confirm_s']}s); paired fail {len(pair['fail'])} warn {len(pair['warn'])} "
+                f"({pair['seconds']}s, {pair['runs']}/{pair['max_runs']} runs)\n"
+            )
     return out
 
 
@@ -162,18 +229,34 @@ def controlled(a: argparse.Namespace) -> dict[str, Any]:
             run: dict[str, Any] = {}
             for case, base, head, threshold in cases:
                 for early in (True,) if a.early_only else (True, False):
-                    c, facts, secs = run_paired(repo, base, head, ["."], ".", a.benchtime, cache, early,
-                                                options(threshold))
+                    c, facts, secs = run_paired(
+                        repo, base, head, ["."], ".", a.benchtime, cache, early, options(threshold)
+                    )
                     j = _judged(c)
                     run[f"{case}-{'early' if early else 'fixed'}"] = {
-                        **j, "seconds": round(secs, 1), "runs": facts.runs,
-                        "detected": sorted(b for b in SLOWER if any(f.startswith(b + "-") and "ns/op" in f
-                                                                    for f in j["fail"])),
-                        "false": sorted(f for f in j["fail"] + j["warn"]
-                                        if not any(f.startswith(b + "-") for b in SLOWER + ("BenchmarkAlloc",)))}
+                        **j,
+                        "seconds": round(secs, 1),
+                        "runs": facts.runs,
+                        "detected": sorted(
+                            b
+                            for b in SLOWER
+                            if any(f.startswith(b + "-") and "ns/op" in f for f in j["fail"])
+                        ),
+                        "false": sorted(
+                            f
+                            for f in j["fail"] + j["warn"]
+                            if not any(f.startswith(b + "-") for b in SLOWER + ("BenchmarkAlloc",))
+                        ),
+                    }
             out["runs"].append(run)
-            sys.stderr.write(f"trust: controlled {i + 1}/{a.repeats}: " + "; ".join(
-                f"{k} det {len(v['detected'])} false {len(v['false'])} runs {v['runs']}" for k, v in run.items()) + "\n")
+            sys.stderr.write(
+                f"trust: controlled {i + 1}/{a.repeats}: "
+                + "; ".join(
+                    f"{k} det {len(v['detected'])} false {len(v['false'])} runs {v['runs']}"
+                    for k, v in run.items()
+                )
+                + "\n"
+            )
     return out
 
 
@@ -182,18 +265,22 @@ def summarize_module(res: dict[str, Any]) -> str:
     n = len(runs)
     seq = [r["baseline_flow"] for r in runs]
     par = [r["paired"] for r in runs]
-    return (f"{Path(res['module']).name} ({','.join(res['packages'])} {res['bench']!r} at {res['benchtime']}), "
-            f"{n} repetitions: baseline flow FAIL {sum(1 for s in seq if s['fail'])}/{n}, WARN "
-            f"{sum(1 for s in seq if (s['warn'] or s['inconclusive']) and not s['fail'])}/{n} (inconclusive rows "
-            f"{sum(len(s['inconclusive']) for s in seq)}, resolved by confirmation "
-            f"{sum(len(s['resolved']) for s in seq)}), confirmed improvements "
-            f"{sum(len(s['improved']) for s in seq)}, {seq[0]['rows']} rows ({max(s['varies'] for s in seq)} vary "
-            f"with b.N), mean {sum(s['seconds'] for s in seq) / n:.0f}s (confirmation "
-            f"{sum(s['confirm_s'] for s in seq) / n:.0f}s); paired FAIL {sum(1 for p in par if p['fail'])}/{n}, WARN "
-            f"{sum(1 for p in par if (p['warn'] or p['inconclusive']) and not p['fail'])}/{n} (inconclusive rows "
-            f"{sum(len(p['inconclusive']) for p in par)}), improvements "
-            f"{sum(len(p['improved']) for p in par)}, mean {sum(p['seconds'] for p in par) / n:.0f}s, runs "
-            f"{sum(p['runs'] for p in par)}/{sum(p['max_runs'] for p in par)} of fixed rounds")
+    return (
+        f"{Path(res['module']).name} ({','.join(res['packages'])} {res['bench']!r} at {res['benchtime']}), "
+        f"{n} repetitions: baseline flow FAIL {sum(1 for s in seq if s['fail'])}/{n}, WARN "
+        f"{sum(1 for s in seq if (s['warn'] or s['inconclusive']) and not s['fail'])}/{n} (inconclusive rows "
+        f"{sum(len(s['inconclusive']) for s in seq)}, resolved by confirmation "
+        f"{sum(len(s['resolved']) for s in seq)}), confirmed improvements "
+        f"{sum(len(s['improved']) for s in seq)}, {seq[0]['rows']} rows ({max(s['varies'] for s in seq)} "
+        "vary "
+        f"with b.N), mean {sum(s['seconds'] for s in seq) / n:.0f}s (confirmation "
+        f"{sum(s['confirm_s'] for s in seq) / n:.0f}s); paired FAIL {sum(1 for p in par if p['fail'])}/{n}, "
+        "WARN "
+        f"{sum(1 for p in par if (p['warn'] or p['inconclusive']) and not p['fail'])}/{n} (inconclusive rows "
+        f"{sum(len(p['inconclusive']) for p in par)}), improvements "
+        f"{sum(len(p['improved']) for p in par)}, mean {sum(p['seconds'] for p in par) / n:.0f}s, runs "
+        f"{sum(p['runs'] for p in par)}/{sum(p['max_runs'] for p in par)} of fixed rounds"
+    )
 
 
 def summarize_controlled(res: dict[str, Any]) -> str:
@@ -206,9 +293,12 @@ def summarize_controlled(res: dict[str, Any]) -> str:
                 continue
             det = sum(len(r["detected"]) for r in rs)
             false_runs = sum(1 for r in rs if r["false"])
-            lines.append(f"{case:<5} {way:<5}: injected slowdowns FAILed {det}/{len(SLOWER) * n if case != 'aa' else 0}"
-                         f", comparisons with a false FAIL/WARN {false_runs}/{n}, benchmark runs "
-                         f"{sum(r['runs'] for r in rs)}, wall {sum(r['seconds'] for r in rs):.0f}s")
+            lines.append(
+                f"{case:<5} {way:<5}: injected slowdowns FAILed "
+                f"{det}/{len(SLOWER) * n if case != 'aa' else 0}"
+                f", comparisons with a false FAIL/WARN {false_runs}/{n}, benchmark runs "
+                f"{sum(r['runs'] for r in rs)}, wall {sum(r['seconds'] for r in rs):.0f}s"
+            )
     return "\n".join(lines)
 
 
@@ -226,8 +316,11 @@ def main(argv: list[str] | None = None) -> None:
     c = sub.add_parser("controlled")
     c.add_argument("--repeats", type=int, default=20)
     c.add_argument("--benchtime", default="50ms")
-    c.add_argument("--early-only", action="store_true", help="skip the fixed-rounds side (its rates do not "
-                   "depend on the stopping rule)")
+    c.add_argument(
+        "--early-only",
+        action="store_true",
+        help="skip the fixed-rounds side (its rates do not depend on the stopping rule)",
+    )
     c.add_argument("--json", default="")
     a = ap.parse_args(argv)
     res = module(a) if a.what == "module" else controlled(a)

@@ -32,11 +32,26 @@ RESULT = re.compile(r"^Benchmark\S+\s+\d+(\s+\S+\s+\S+)+\s*$")
 MODES = {"quick": {"count": 3, "cpu": ""}, "full": {"count": 5, "cpu": "1,2"}}
 
 
-def go_json_results(target: Path, packages: list[str], count: int, benchtime: str, cpu: str,
-                    skip: list[str] | None = None) -> int:
+def go_json_results(
+    target: Path, packages: list[str], count: int, benchtime: str, cpu: str, skip: list[str] | None = None
+) -> int:
     """How many results plain ``go test -json`` reports for these flags (``skip``: benchmarks that stall)."""
-    args = ["go", "test", "-json", "-run", "^$", "-bench", ".", "-benchmem", "-count", str(count),
-            "-benchtime", benchtime, "-timeout", "60m"] + (["-cpu", cpu] if cpu else [])
+    args = [
+        "go",
+        "test",
+        "-json",
+        "-run",
+        "^$",
+        "-bench",
+        ".",
+        "-benchmem",
+        "-count",
+        str(count),
+        "-benchtime",
+        benchtime,
+        "-timeout",
+        "60m",
+    ] + (["-cpu", cpu] if cpu else [])
     if skip:
         args += ["-skip", "^(" + "|".join(skip) + ")$"]
     args += packages
@@ -52,20 +67,26 @@ def go_json_results(target: Path, packages: list[str], count: int, benchtime: st
     return sum(1 for t in text.values() for ln in t.splitlines() if RESULT.match(ln))
 
 
-def check(m: fetch.Module, target: Path, mode: str, repo: Path = ROOT,
-          env: dict[str, str] | None = None) -> tuple[bool, str]:
+def check(
+    m: fetch.Module, target: Path, mode: str, repo: Path = ROOT, env: dict[str, str] | None = None
+) -> tuple[bool, str]:
     """Run ``invoke MODE`` in ``repo`` on ``target``; (passed, one-line summary)."""
     t0 = time.monotonic()
     argv = ["invoke", mode, "--target", str(target), "--benchtime", m.benchtime]
     argv += ["--packages", ",".join(m.packages)] if m.packages else []
     p = subprocess.run(argv, cwd=repo, capture_output=True, text=True, env={**os.environ, **(env or {})})
     wall = time.monotonic() - t0
-    meta = artifacts.read(repo / "reports" / "run" / "bench.json", BenchMeta) if p.returncode in (0, 2) else BenchMeta()
+    meta = (
+        artifacts.read(repo / "reports" / "run" / "bench.json", BenchMeta)
+        if p.returncode in (0, 2)
+        else BenchMeta()
+    )
     if p.returncode not in (0, 2) or (p.returncode == 2 and not meta.failures):
         last = (p.stderr.strip().splitlines() or p.stdout.strip().splitlines() or ["?"])[-1]
         return False, f"invoke {mode} exited {p.returncode}: {last}"
-    ours = sum(1 for ln in (repo / "reports" / "run" / "bench.txt").read_text().splitlines()
-               if RESULT.match(ln))
+    ours = sum(
+        1 for ln in (repo / "reports" / "run" / "bench.txt").read_text().splitlines() if RESULT.match(ln)
+    )
     pkgs = [x.import_path for x in meta.packages]
     stalled = [f.benchmark for f in meta.failures]
     ref = go_json_results(target, pkgs, MODES[mode]["count"], m.benchtime, MODES[mode]["cpu"], stalled)
@@ -73,8 +94,11 @@ def check(m: fetch.Module, target: Path, mode: str, repo: Path = ROOT,
     sections = all(s in report for s in ("### Summary", "### Quick Metrics", "### Detailed Results"))
     stalls = [f.message for f in meta.failures]
     ok = ours == ref and sections and (not stalls or p.returncode == 2)
-    return ok, (f"{ours} results (go test -json: {ref}), {len(pkgs)} packages, report "
-                f"{'complete' if sections else 'INCOMPLETE'}, {wall:.0f}s" + (f"; stalled: {stalls}" if stalls else ""))
+    return ok, (
+        f"{ours} results (go test -json: {ref}), {len(pkgs)} packages, report "
+        f"{'complete' if sections else 'INCOMPLETE'}, {wall:.0f}s"
+        + (f"; stalled: {stalls}" if stalls else "")
+    )
 
 
 def main() -> int:
@@ -91,8 +115,10 @@ def main() -> int:
             continue
         ok, msg = check(m, fetch.fetch(m, root), args.mode)
         failed += not ok
-        sys.stdout.write(f"{'ok  ' if ok else 'FAIL'} {m.path}@{m.version} ({args.mode}, -benchtime {m.benchtime}): "
-                         f"{msg}\n")
+        sys.stdout.write(
+            f"{'ok  ' if ok else 'FAIL'} {m.path}@{m.version} ({args.mode}, -benchtime {m.benchtime}): "
+            f"{msg}\n"
+        )
         sys.stdout.flush()
     return 1 if failed else 0
 

@@ -15,8 +15,20 @@ from ..conftest import quick_params, run
 
 def bench(tmp: Path, params: Path, env: dict[str, str] | None = None):
     out = tmp / "out"
-    return run(["benchpipe", "bench", "--params", str(params), "--out", str(out / "bench.txt"),
-                "--meta", str(out / "bench.json")], cwd=tmp, env=env), out
+    return run(
+        [
+            "benchpipe",
+            "bench",
+            "--params",
+            str(params),
+            "--out",
+            str(out / "bench.txt"),
+            "--meta",
+            str(out / "bench.json"),
+        ],
+        cwd=tmp,
+        env=env,
+    ), out
 
 
 def test_example_runs_and_records_metadata(tmp_path: Path, example: Path, go: str) -> None:
@@ -36,16 +48,24 @@ def test_example_runs_and_records_metadata(tmp_path: Path, example: Path, go: st
     assert meta["goos"] and meta["goarch"] and meta["cpu"] and meta["gomaxprocs"] >= 1
     assert meta["peak_rss_kb"] > 1000 and meta["results"] == 4
     assert meta["command"][:4] == ["go", "test", "-run", "^$"] and "-benchmem" in meta["command"]
-    assert {p["import_path"] for p in meta["packages"]} == {"example.com/policyengine/pkg/core",
-                                                            "example.com/policyengine/pkg/policydomain"}
+    assert {p["import_path"] for p in meta["packages"]} == {
+        "example.com/policyengine/pkg/core",
+        "example.com/policyengine/pkg/policydomain",
+    }
     # benchstat-readable: `ok` lines as go test prints them
     assert "ok  \texample.com/policyengine/pkg/core\t" in (out / "bench.txt").read_text()
 
 
 def test_standard_library_package(tmp_path: Path, go: str) -> None:
     goroot = Path(run([go, "env", "GOROOT"]).stdout.strip())
-    params = quick_params(tmp_path, goroot / "src", packages=["strings"], bench="^BenchmarkIndexByte$", count=2,
-                          benchtime="10000x")
+    params = quick_params(
+        tmp_path,
+        goroot / "src",
+        packages=["strings"],
+        bench="^BenchmarkIndexByte$",
+        count=2,
+        benchtime="10000x",
+    )
     p, out = bench(tmp_path, params)
     assert p.returncode == 0, p.stderr
     parsed = benchfmt.read_files([out / "bench.txt"])
@@ -65,11 +85,12 @@ def test_build_failure_is_one_line_exit_2_and_output_kept(tmp_path: Path, exampl
 
 def _add_bench(example: Path, body: str) -> None:
     (example / "pkg" / "core" / "bad_test.go").write_text(
-        "package core\n\nimport \"testing\"\n\nvar _ = testing.Short\n\n" + body)
+        'package core\n\nimport "testing"\n\nvar _ = testing.Short\n\n' + body
+    )
 
 
 def test_panicking_benchmark(tmp_path: Path, example: Path) -> None:
-    _add_bench(example, "func BenchmarkBoom(b *testing.B) { panic(\"kaboom\") }\n")
+    _add_bench(example, 'func BenchmarkBoom(b *testing.B) { panic("kaboom") }\n')
     p, out = bench(tmp_path, quick_params(tmp_path, example, count=1, benchtime="10x", bench="Boom"))
     assert p.returncode == 2
     assert "benchmark panicked: kaboom" in p.stderr and "Traceback" not in p.stderr
@@ -77,7 +98,7 @@ def test_panicking_benchmark(tmp_path: Path, example: Path) -> None:
 
 
 def test_failing_benchmark(tmp_path: Path, example: Path) -> None:
-    _add_bench(example, "func BenchmarkFails(b *testing.B) { b.Fatal(\"bad state\") }\n")
+    _add_bench(example, 'func BenchmarkFails(b *testing.B) { b.Fatal("bad state") }\n')
     p, _ = bench(tmp_path, quick_params(tmp_path, example, count=1, benchtime="10x", bench="Fails"))
     assert p.returncode == 2
     assert "BenchmarkFails" in p.stderr and "failed" in p.stderr
@@ -85,9 +106,12 @@ def test_failing_benchmark(tmp_path: Path, example: Path) -> None:
 
 def test_timeout(tmp_path: Path, example: Path) -> None:
     (example / "pkg" / "core" / "bad_test.go").write_text(
-        "package core\n\nimport (\"testing\"; \"time\")\n\n"
-        "func BenchmarkSpin(b *testing.B) { for { time.Sleep(time.Millisecond) } }\n")
-    p, _ = bench(tmp_path, quick_params(tmp_path, example, count=1, benchtime="10x", bench="Spin", timeout="2s"))
+        'package core\n\nimport ("testing"; "time")\n\n'
+        "func BenchmarkSpin(b *testing.B) { for { time.Sleep(time.Millisecond) } }\n"
+    )
+    p, _ = bench(
+        tmp_path, quick_params(tmp_path, example, count=1, benchtime="10x", bench="Spin", timeout="2s")
+    )
     assert p.returncode == 2
     assert "hit the -timeout" in p.stderr
 

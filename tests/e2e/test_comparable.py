@@ -28,22 +28,31 @@ def test_files_recorded_at_different_benchtimes_are_not_comparable(tmp_path: Pat
     for bt in ("100x", "200x"):
         d = tmp_path / bt
         d.mkdir()
-        p, out = bench(d, quick_params(d, example, packages=["./pkg/core"], bench="^BenchmarkCompile$", count=6,
-                                       benchtime=bt))
+        p, out = bench(
+            d,
+            quick_params(
+                d, example, packages=["./pkg/core"], bench="^BenchmarkCompile$", count=6, benchtime=bt
+            ),
+        )
         assert p.returncode == 0, p.stderr
         assert f"benchtime: {bt}" in (out / "bench.txt").read_text().splitlines()[:6]
         outs.append(out / "bench.txt")
     c = run(["benchpipe", "compare", str(outs[0]), str(outs[1])])
     assert c.returncode == exit_for(printed_verdict(c.stdout)), c.stderr
     first = c.stdout.splitlines()
-    assert first[0].startswith("NOT COMPARABLE") and "benchtime differs: bench.txt 100x vs bench.txt 200x" in first[1]
+    assert (
+        first[0].startswith("NOT COMPARABLE")
+        and "benchtime differs: bench.txt 100x vs bench.txt 200x" in first[1]
+    )
     assert "verdict: PASS" not in c.stdout
     strict = run(["benchpipe", "compare", "--strict-env", str(outs[0]), str(outs[1])])
     assert strict.returncode == 3 and "not comparable: benchtime differs" in strict.stderr
     same = run(["benchpipe", "compare", str(outs[0]), str(outs[0])])
     assert same.returncode == 0 and "NOT COMPARABLE" not in same.stdout
     # a file against itself changes nothing; at 100x its rows may be too noisy to rule out 10% (inconclusive)
-    assert "verdict: PASS" in same.stdout or ("verdict: WARN" in same.stdout and "inconclusive" in same.stdout)
+    assert "verdict: PASS" in same.stdout or (
+        "verdict: WARN" in same.stdout and "inconclusive" in same.stdout
+    )
 
 
 def test_a_byte_of_jitter_is_unchanged_one_more_object_is_a_regression() -> None:
@@ -70,20 +79,34 @@ def test_compare_runs_with_the_baselines_settings(repo: Path) -> None:
     assert p.returncode == 0, p.stdout + p.stderr
     s = run(["benchpipe", "baseline", "save", "--name", "main", "--no-push"], cwd=repo)
     assert s.returncode == 0 and "warning" not in s.stderr, s.stderr
-    c = run(["invoke", "compare", "--bench", "^Benchmark(Parse|Compile)$"], cwd=repo,
-            env={"BENCHPIPE_OVERRIDES": json.dumps({"profile.enabled": False})})
-    assert c.returncode == exit_for(json.loads((repo / "reports" / "run" / "compare.json").read_text())["verdict"])
+    c = run(
+        ["invoke", "compare", "--bench", "^Benchmark(Parse|Compile)$"],
+        cwd=repo,
+        env={"BENCHPIPE_OVERRIDES": json.dumps({"profile.enabled": False})},
+    )
+    assert c.returncode == exit_for(
+        json.loads((repo / "reports" / "run" / "compare.json").read_text())["verdict"]
+    )
     meta = json.loads((repo / "reports" / "run" / "bench.json").read_text())
-    assert (meta["settings"]["benchtime"], meta["settings"]["cpu"], meta["settings"]["count"]) == ("300x", "1,2", 6)
+    assert (meta["settings"]["benchtime"], meta["settings"]["cpu"], meta["settings"]["count"]) == (
+        "300x",
+        "1,2",
+        6,
+    )
     assert any("taken from the baseline" in n for n in meta["notes"])
     cmp = json.loads((repo / "reports" / "run" / "compare.json").read_text())
     assert cmp["not_comparable"] == []
     report = (repo / "reports" / "report.md").read_text()
     assert "| benchtime | 300x | 300x |" in report and "| -cpu list | 1,2 | 1,2 |" in report
     # an explicit other benchtime is compared, but leads with the not-comparable block
-    o = run(["invoke", "compare", "--bench", "^Benchmark(Parse|Compile)$", "--benchtime", "100x"], cwd=repo,
-            env={"BENCHPIPE_OVERRIDES": json.dumps({"profile.enabled": False})})
-    assert o.returncode == exit_for(json.loads((repo / "reports" / "run" / "compare.json").read_text())["verdict"])
+    o = run(
+        ["invoke", "compare", "--bench", "^Benchmark(Parse|Compile)$", "--benchtime", "100x"],
+        cwd=repo,
+        env={"BENCHPIPE_OVERRIDES": json.dumps({"profile.enabled": False})},
+    )
+    assert o.returncode == exit_for(
+        json.loads((repo / "reports" / "run" / "compare.json").read_text())["verdict"]
+    )
     assert "not comparable: benchtime differs: baseline 300x vs current 100x" in o.stdout
     assert "**Not comparable**" in (repo / "reports" / "report.md").read_text()
     assert json.loads((repo / "reports" / "run" / "compare.json").read_text())["verdict"] in ("WARN", "FAIL")
@@ -100,8 +123,11 @@ def test_another_modules_run_gets_no_baseline_and_a_full_report(repo: Path) -> N
     root.mkdir(parents=True, exist_ok=True)
     target = fetch.fetch(m, root)
     shutil.rmtree(repo / "reports" / "run")
-    q = run(["invoke", "quick", "--target", str(target), "--benchtime", "100x"], cwd=repo,
-            env={"BENCHPIPE_OVERRIDES": json.dumps({"profile.enabled": False})})
+    q = run(
+        ["invoke", "quick", "--target", str(target), "--benchtime", "100x"],
+        cwd=repo,
+        env={"BENCHPIPE_OVERRIDES": json.dumps({"profile.enabled": False})},
+    )
     assert q.returncode == 0, q.stdout + q.stderr
     assert "no baseline (No baseline for github.com/google/uuid" in q.stdout
     report = (repo / "reports" / "report.md").read_text()

@@ -15,8 +15,9 @@ def compare(*args: str, cwd: Path | None = None):
 
 
 def test_json_schema_and_fail_on_real_regression(tmp_path: Path) -> None:
-    p = compare(str(DATA / "example_fast.txt"), str(DATA / "example_slow.txt"), "--format", "json",
-                cwd=tmp_path)
+    p = compare(
+        str(DATA / "example_fast.txt"), str(DATA / "example_slow.txt"), "--format", "json", cwd=tmp_path
+    )
     assert p.returncode == 1, p.stderr
     d = json.loads(p.stdout)
     assert d["verdict"] == "FAIL" and d["threshold_pct"] == 10 and d["alpha"] == 0.05
@@ -28,13 +29,25 @@ def test_json_schema_and_fail_on_real_regression(tmp_path: Path) -> None:
     doc = artifacts.read(tmp_path / "out.json", CompareDoc)
     assert d["schema_version"] == SCHEMA_VERSION and len(doc.rows) == len(d["rows"]) and doc.verdict == "FAIL"
     row = next(r for r in d["rows"] if r["benchmark"] == "BenchmarkEvaluate-2" and r["unit"] == "ns/op")
-    assert set(row) >= {"benchmark", "unit", "old", "new", "delta_pct", "p", "significant", "verdict", "warnings"}
+    assert set(row) >= {
+        "benchmark",
+        "unit",
+        "old",
+        "new",
+        "delta_pct",
+        "p",
+        "significant",
+        "verdict",
+        "warnings",
+    }
     assert set(row["old"]) == {"center", "lo", "hi", "n"} and row["old"]["n"] == 6
     assert row["verdict"] == "regression" and row["significant"] and row["delta_pct"] > 100
     assert row["old"]["lo"] <= row["old"]["center"] <= row["old"]["hi"]
     dps = next(r for r in d["rows"] if r["benchmark"] == "BenchmarkEvaluate-2" and r["unit"] == "decisions/s")
     assert dps["delta_pct"] < -50 and dps["verdict"] == "regression"  # higher is better
-    allocs = next(r for r in d["rows"] if r["benchmark"] == "BenchmarkEvaluate-2" and r["unit"] == "allocs/op")
+    allocs = next(
+        r for r in d["rows"] if r["benchmark"] == "BenchmarkEvaluate-2" and r["unit"] == "allocs/op"
+    )
     assert allocs["verdict"] == "regression" and allocs["delta_pct"] is None  # 0 -> 2: undefined %
     assert "sec/op" not in {r["unit"] for r in d["rows"]}  # units as written in the input
     assert d["added"] == [] and d["removed"] == [] and "ns/op" in d["geomean"]
@@ -51,7 +64,9 @@ def test_text_markdown_csv(tmp_path: Path) -> None:
     assert {r["verdict"] for r in rows} >= {"regression"}
     assert all(r["benchmark"].startswith("Benchmark") for r in rows)
     # only the rows that changed; the verdict is the same
-    changed = list(csv.DictReader(io.StringIO(compare(a, b, "--format", "csv", "--only-changed", cwd=tmp_path).stdout)))
+    changed = list(
+        csv.DictReader(io.StringIO(compare(a, b, "--format", "csv", "--only-changed", cwd=tmp_path).stdout))
+    )
     assert changed and len(changed) == sum(r["verdict"] != "unchanged" for r in rows) < len(rows)
     assert "verdict: FAIL" in compare(a, b, "--only-changed", cwd=tmp_path).stdout
 
@@ -121,22 +136,42 @@ def test_pipeline_compare_warns_on_environment_differences(tmp_path: Path) -> No
 
     (tmp_path / "baselines").mkdir()
     (tmp_path / "baselines" / "main.txt").write_text((DATA / "example_fast.txt").read_text())
-    (tmp_path / "baselines" / "main.meta.json").write_text(json.dumps(
-        {"go_version": "go1.20.1", "goos": "linux", "goarch": "amd64", "cpu": "Old CPU", "gomaxprocs": 8}))
+    (tmp_path / "baselines" / "main.meta.json").write_text(
+        json.dumps(
+            {"go_version": "go1.20.1", "goos": "linux", "goarch": "amd64", "cpu": "Old CPU", "gomaxprocs": 8}
+        )
+    )
     cur = tmp_path / "cur.json"
-    cur.write_text(json.dumps({"go_version": "go1.26.8", "goos": "linux", "goarch": "amd64", "cpu": "New CPU",
-                               "gomaxprocs": 2}))
-    p = compare("--params", str(ROOT / "params.yaml"), "--current", str(DATA / "example_slow.txt"),
-                "--current-meta", str(cur), "--out", str(tmp_path / "out.json"), cwd=tmp_path)
+    cur.write_text(
+        json.dumps(
+            {"go_version": "go1.26.8", "goos": "linux", "goarch": "amd64", "cpu": "New CPU", "gomaxprocs": 2}
+        )
+    )
+    p = compare(
+        "--params",
+        str(ROOT / "params.yaml"),
+        "--current",
+        str(DATA / "example_slow.txt"),
+        "--current-meta",
+        str(cur),
+        "--out",
+        str(tmp_path / "out.json"),
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr  # the stage records; `benchpipe gate` decides
     d = json.loads((tmp_path / "out.json").read_text())
     assert d["verdict"] == "FAIL" and d["baseline"] == "main"
-    assert d["not_comparable"] == ["Go version differs: baseline go1.20.1 vs current go1.26.8",
-                                 "CPU differs: baseline Old CPU vs current New CPU",
-                                 "GOMAXPROCS differs: baseline 8 vs current 2"]
+    assert d["not_comparable"] == [
+        "Go version differs: baseline go1.20.1 vs current go1.26.8",
+        "CPU differs: baseline Old CPU vs current New CPU",
+        "GOMAXPROCS differs: baseline 8 vs current 2",
+    ]
     g = run(["benchpipe", "gate", "--compare", str(tmp_path / "out.json")])
     assert g.returncode == 1 and "BenchmarkEvaluate-2" in g.stdout
-    assert g.stdout.splitlines()[0] == "not comparable: Go version differs: baseline go1.20.1 vs current go1.26.8"
+    assert (
+        g.stdout.splitlines()[0]
+        == "not comparable: Go version differs: baseline go1.20.1 vs current go1.26.8"
+    )
     assert run(["benchpipe", "gate", "--strict-env", "--compare", str(tmp_path / "out.json")]).returncode == 3
     # report-only: the same verdict, exit 0; JSON for machines
     r = run(["benchpipe", "gate", "--report-only", "--compare", str(tmp_path / "out.json")])
@@ -149,10 +184,21 @@ def test_pipeline_compare_warns_on_environment_differences(tmp_path: Path) -> No
     assert jd["not_comparable"] == d["not_comparable"]
     # no baseline: the stage notes it; the gate passes unless a baseline is required
     (tmp_path / "baselines" / "main.txt").unlink()
-    p = compare("--params", str(ROOT / "params.yaml"), "--current", str(DATA / "example_slow.txt"),
-                "--out", str(tmp_path / "none.json"), cwd=tmp_path)
+    p = compare(
+        "--params",
+        str(ROOT / "params.yaml"),
+        "--current",
+        str(DATA / "example_slow.txt"),
+        "--out",
+        str(tmp_path / "none.json"),
+        cwd=tmp_path,
+    )
     assert p.returncode == 0 and json.loads((tmp_path / "none.json").read_text())["verdict"] == "NONE"
     # a missing baseline fails the gate unless asked otherwise (a first run)
     assert run(["benchpipe", "gate", "--compare", str(tmp_path / "none.json")]).returncode == 3
-    assert run(["benchpipe", "gate", "--allow-missing-baseline", "--compare",
-                str(tmp_path / "none.json")]).returncode == 0
+    assert (
+        run(
+            ["benchpipe", "gate", "--allow-missing-baseline", "--compare", str(tmp_path / "none.json")]
+        ).returncode
+        == 0
+    )

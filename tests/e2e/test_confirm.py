@@ -18,8 +18,14 @@ from .test_paired import git, history  # noqa: F401  (fixture)
 
 
 def _params(tmp: Path, repo: Path) -> Path:
-    return quick_params(tmp, repo / "policyengine", packages=["./pkg/core"], bench="^BenchmarkEvaluate$", count=6,
-                        benchtime="100ms")
+    return quick_params(
+        tmp,
+        repo / "policyengine",
+        packages=["./pkg/core"],
+        bench="^BenchmarkEvaluate$",
+        count=6,
+        benchtime="100ms",
+    )
 
 
 def _as_baseline(work: Path, name: str) -> None:
@@ -29,8 +35,24 @@ def _as_baseline(work: Path, name: str) -> None:
 
 
 def _compare(work: Path, params: Path, cache: Path, *extra: str) -> dict:
-    p = run(["benchpipe", "compare", "--params", str(params), "--current", "cur.txt", "--current-meta", "cur.json",
-             "--cache-dir", str(cache), "--out", "compare.json", *extra], cwd=work)
+    p = run(
+        [
+            "benchpipe",
+            "compare",
+            "--params",
+            str(params),
+            "--current",
+            "cur.txt",
+            "--current-meta",
+            "cur.json",
+            "--cache-dir",
+            str(cache),
+            "--out",
+            "compare.json",
+            *extra,
+        ],
+        cwd=work,
+    )
     assert p.returncode == 0, p.stderr
     return json.loads((work / "compare.json").read_text())
 
@@ -58,7 +80,9 @@ def test_drift_on_unchanged_code_is_not_confirmed(history: Path, tmp_path: Path)
     data = _compare(work, params, tmp_path / "cache")
     ns = _ns(data)
     assert ns["verdict"] == "unchanged", ns
-    assert any("not confirmed by 6 interleaved rounds against the baseline's commit" in w for w in ns["warnings"])
+    assert any(
+        "not confirmed by 6 interleaved rounds against the baseline's commit" in w for w in ns["warnings"]
+    )
     assert data["confirm"]["rounds"] == 6 and ns["benchmark"] + " ns/op" in data["confirm"]["unconfirmed"]
     assert data["verdict"] == "PASS", [(r["unit"], r["verdict"], r["warnings"]) for r in data["rows"]]
     assert git(history, "worktree", "list").count("\n") == 0
@@ -84,4 +108,6 @@ def test_committed_regression_is_confirmed(history: Path, tmp_path: Path) -> Non
     meta.pop("commit")
     (work / "baselines" / "main.meta.json").write_text(json.dumps(meta))
     plain = _compare(work, params, tmp_path / "cache")
-    assert plain["verdict"] == "FAIL" and any("the baseline records no commit" in w for w in plain["warnings"])
+    assert plain["verdict"] == "FAIL" and any(
+        "the baseline records no commit" in w for w in plain["warnings"]
+    )

@@ -46,7 +46,9 @@ def test_fixture_module_end_to_end(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "tests" / "fixtures" / "realshapes", target)
     repo = make_repo(tmp_path)
     m = fetch.Module("example.com/realshapes", "local", "100ms", True)
-    ok, msg = corpus_run.check(m, target, "quick", repo, {"BENCHPIPE_OVERRIDES": json.dumps({"bench.stall_s": 5})})
+    ok, msg = corpus_run.check(
+        m, target, "quick", repo, {"BENCHPIPE_OVERRIDES": json.dumps({"bench.stall_s": 5})}
+    )
     assert ok, msg
     assert "stalled" in msg and "BenchmarkHandle" in msg
     report = (repo / "reports" / "report.md").read_text()

@@ -17,12 +17,22 @@ from ..conftest import ROOT, exit_for, quick_params, run
 from .test_paired import committed_copy
 
 FIXTURE = ROOT / "tests" / "fixtures" / "envleak"
-SECRETS = {"AWS_SECRET_ACCESS_KEY": "leak-aws", "AWS_SESSION_TOKEN": "leak-aws-session", "GITHUB_TOKEN": "leak-gh",
-           "ACTIONS_RUNTIME_TOKEN": "leak-actions", "ACTIONS_ID_TOKEN_REQUEST_URL": "leak-oidc",
-           "CI_JOB_TOKEN": "leak-gitlab", "GOOGLE_APPLICATION_CREDENTIALS": "leak-gcp",
-           "AZURE_CLIENT_SECRET": "leak-azure", "MY_API_KEY": "leak-key", "db_password": "leak-db",
-           "NPM_TOKEN": "leak-npm", "GOAUTH": "leak-goauth", "SSH_AUTH_SOCK": "leak-ssh",
-           "GOPROXY": "https://user:leak-pass@proxy.invalid,https://proxy.golang.org,direct"}
+SECRETS = {
+    "AWS_SECRET_ACCESS_KEY": "leak-aws",
+    "AWS_SESSION_TOKEN": "leak-aws-session",
+    "GITHUB_TOKEN": "leak-gh",
+    "ACTIONS_RUNTIME_TOKEN": "leak-actions",
+    "ACTIONS_ID_TOKEN_REQUEST_URL": "leak-oidc",
+    "CI_JOB_TOKEN": "leak-gitlab",
+    "GOOGLE_APPLICATION_CREDENTIALS": "leak-gcp",
+    "AZURE_CLIENT_SECRET": "leak-azure",
+    "MY_API_KEY": "leak-key",
+    "db_password": "leak-db",
+    "NPM_TOKEN": "leak-npm",
+    "GOAUTH": "leak-goauth",
+    "SSH_AUTH_SOCK": "leak-ssh",
+    "GOPROXY": "https://user:leak-pass@proxy.invalid,https://proxy.golang.org,direct",
+}
 ENV = {**SECRETS, "BENCHPIPE_CANARY": "1", "GOFLAGS": "-mod=mod"}
 
 
@@ -38,7 +48,11 @@ def test_no_mode_hands_a_credential_to_the_benchmark(tmp_path: Path) -> None:
     repo = committed_copy(FIXTURE, tmp_path / "envleak")
     # the pipeline's bench stage (invoke quick, full, baseline)
     params = quick_params(tmp_path, repo, bench="BenchmarkEnv", count=2, benchtime="100x", packages=["./..."])
-    p = run(["benchpipe", "bench", "--params", str(params), "--out", "b.txt", "--meta", "b.json"], cwd=tmp_path, env=ENV)
+    p = run(
+        ["benchpipe", "bench", "--params", str(params), "--out", "b.txt", "--meta", "b.json"],
+        cwd=tmp_path,
+        env=ENV,
+    )
     assert p.returncode == 0, p.stderr
     m = _metrics((tmp_path / "b.txt").read_text())
     assert m == {"leaked": [0.0, 0.0], "canary": [1.0, 1.0]}, m
@@ -46,8 +60,27 @@ def test_no_mode_hands_a_credential_to_the_benchmark(tmp_path: Path) -> None:
 
     # a paired compare (pull requests) and the profiles it takes
     out = tmp_path / "paired.json"
-    p = run(["benchpipe", "compare", "--target", str(repo), "--base", "HEAD", "--head", "HEAD", "--rounds", "2",
-             "--benchtime", "100x", "--out", str(out), "--cache-dir", str(tmp_path / "cache")], env=ENV)
+    p = run(
+        [
+            "benchpipe",
+            "compare",
+            "--target",
+            str(repo),
+            "--base",
+            "HEAD",
+            "--head",
+            "HEAD",
+            "--rounds",
+            "2",
+            "--benchtime",
+            "100x",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        env=ENV,
+    )
     doc = json.loads(out.read_text())
     assert p.returncode == exit_for(doc["verdict"]), p.stdout + p.stderr
     rows = {r["unit"]: r for r in doc["rows"]}
@@ -64,8 +97,16 @@ def test_no_mode_hands_a_credential_to_the_benchmark(tmp_path: Path) -> None:
     saved = dict(os.environ)
     os.environ.update(ENV)
     try:
-        res = toolchain.run_binary(bins[0], repo, ["-test.run=^$", "-test.bench=.", "-test.benchtime=10x",
-                                                    "-test.cpuprofile=" + str(tmp_path / "cpu.prof")])
+        res = toolchain.run_binary(
+            bins[0],
+            repo,
+            [
+                "-test.run=^$",
+                "-test.bench=.",
+                "-test.benchtime=10x",
+                "-test.cpuprofile=" + str(tmp_path / "cpu.prof"),
+            ],
+        )
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -77,8 +118,9 @@ def test_runs_under_valgrind_see_no_credential(tmp_path: Path) -> None:
     from benchpipe.go import instructions, toolchain
 
     repo = committed_copy(FIXTURE, tmp_path / "envleak")
-    bins, _ = toolchain.build_test_binaries(toolchain.list_packages(repo, ["./..."]), repo, tmp_path / "bin",
-                                            strip=False)
+    bins, _ = toolchain.build_test_binaries(
+        toolchain.list_packages(repo, ["./..."]), repo, tmp_path / "bin", strip=False
+    )
     import os
 
     saved = dict(os.environ)

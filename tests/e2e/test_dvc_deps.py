@@ -17,8 +17,11 @@ from ..conftest import make_repo, run
 
 # Reads a dep cannot declare, each with the reason it is still safe.
 ALLOWED = {
-    "bench": ["examples/", ".gitignore"],  # the measured module (fingerprinted into bench.json; always_changed),
-                                            # and git's ignore file, read by `git status` for the dirty flag
+    "bench": [
+        "examples/",
+        ".gitignore",
+    ],  # the measured module (fingerprinted into bench.json; always_changed),
+    # and git's ignore file, read by `git status` for the dirty flag
     "compare": ["examples/", "baselines/"],  # benchmark sources (health) and the baseline: always_changed
     "profile": ["examples/", "baselines/"],  # builds the module; baseline profiles, reached via compare.json
 }
@@ -57,9 +60,15 @@ def _covered(rel: str, declared: list[str]) -> bool:
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is installed by .ci/setup")
 def test_every_stage_reads_exactly_what_dvc_yaml_declares(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
-    fast = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
-            "modes.quick.benchtime": "20ms", "profile.benchtime": "100ms", "modes.quick.profile": "all",
-            "profile.min_samples": 50, "modes.quick.count": 2}
+    fast = {
+        "modes.quick.bench": "^BenchmarkEvaluate$",
+        "modes.quick.packages": ["./pkg/core"],
+        "modes.quick.benchtime": "20ms",
+        "profile.benchtime": "100ms",
+        "modes.quick.profile": "all",
+        "profile.min_samples": 50,
+        "modes.quick.count": 2,
+    }
     p = run(["invoke", "quick"], cwd=repo, env={"BENCHPIPE_OVERRIDES": json.dumps(fast)})
     assert p.returncode == 0, p.stderr[-2000:]
     # with a baseline, so that compare compares (and profile can diff against its profiles)
@@ -69,10 +78,14 @@ def test_every_stage_reads_exactly_what_dvc_yaml_declares(tmp_path: Path) -> Non
     problems = []
     for name, st in stages.items():
         log = tmp_path / f"{name}.strace"
-        p = run(["strace", "-f", "-qq", "-e", "trace=openat", "-o", str(log), "sh", "-c", st["cmd"]], cwd=repo)
+        p = run(
+            ["strace", "-f", "-qq", "-e", "trace=openat", "-o", str(log), "sh", "-c", st["cmd"]], cwd=repo
+        )
         assert p.returncode == 0, (name, p.stderr[-2000:])
-        outs = [next(iter(o)) if isinstance(o, dict) else o for o in st.get("outs", []) + st.get("plots", [])
-                + st.get("metrics", [])]
+        outs = [
+            next(iter(o)) if isinstance(o, dict) else o
+            for o in st.get("outs", []) + st.get("plots", []) + st.get("metrics", [])
+        ]
         params = ["params.yaml"] + [next(iter(x)) for x in st.get("params", []) if isinstance(x, dict)]
         deps = list(st.get("deps", []))
         reads = {r for r in _reads(log, repo) if not _covered(r, outs) or _covered(r, deps)}

@@ -15,7 +15,9 @@ from .test_paired import committed_copy, git
 
 SHAPES = ROOT / "tests" / "fixtures" / "shapes"
 # every shape; of the 24-result family the smallest, a middle and the largest (go test's levels select them)
-FIDELITY_BENCH = "^Benchmark(Parallel|Loop|Setup|SetBytes|ReportMetric|GrowBuffer)|^BenchmarkFamily$/^n=(8|96|192)$"
+FIDELITY_BENCH = (
+    "^Benchmark(Parallel|Loop|Setup|SetBytes|ReportMetric|GrowBuffer)|^BenchmarkFamily$/^n=(8|96|192)$"
+)
 
 
 @pytest.fixture
@@ -33,17 +35,52 @@ def _commit_edit(repo: Path, old: str, new: str, msg: str) -> None:
 @pytest.mark.slow
 def test_every_mode_measures_each_shape_as_go_test_does(shapes: Path, tmp_path: Path) -> None:
     out = tmp_path / "fidelity.json"
-    p = run([sys.executable, str(ROOT / "tools" / "fidelity.py"), str(shapes), "--packages", "./ops", "--bench",
-             FIDELITY_BENCH, "--count", "3", "--benchtime", "200ms", "--rounds", "4", "--paired-benchtime", "100ms",
-             "--min-samples", "200", "--max-s", "2", "--json", str(out)], timeout=1800)
+    p = run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "fidelity.py"),
+            str(shapes),
+            "--packages",
+            "./ops",
+            "--bench",
+            FIDELITY_BENCH,
+            "--count",
+            "3",
+            "--benchtime",
+            "200ms",
+            "--rounds",
+            "4",
+            "--paired-benchtime",
+            "100ms",
+            "--min-samples",
+            "200",
+            "--max-s",
+            "2",
+            "--json",
+            str(out),
+        ],
+        timeout=1800,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     data = json.loads(out.read_text())
     rows = {r["result"]: r for r in data["rows"]}
-    assert set(rows) == {"BenchmarkParallelTiny", "BenchmarkParallelSetup", "BenchmarkParallelHidden", "BenchmarkLoop",
-                         "BenchmarkSetupNoReset", "BenchmarkSetupReset", "BenchmarkSetBytes", "BenchmarkReportMetric",
-                         "BenchmarkGrowBuffer", "BenchmarkFamily/n=8", "BenchmarkFamily/n=96",
-                         "BenchmarkFamily/n=192"}, sorted(rows)
-    assert rows["BenchmarkParallelTiny"]["shape"] == "RunParallel" and rows["BenchmarkLoop"]["shape"] == "b.Loop"
+    assert set(rows) == {
+        "BenchmarkParallelTiny",
+        "BenchmarkParallelSetup",
+        "BenchmarkParallelHidden",
+        "BenchmarkLoop",
+        "BenchmarkSetupNoReset",
+        "BenchmarkSetupReset",
+        "BenchmarkSetBytes",
+        "BenchmarkReportMetric",
+        "BenchmarkGrowBuffer",
+        "BenchmarkFamily/n=8",
+        "BenchmarkFamily/n=96",
+        "BenchmarkFamily/n=192",
+    }, sorted(rows)
+    assert (
+        rows["BenchmarkParallelTiny"]["shape"] == "RunParallel" and rows["BenchmarkLoop"]["shape"] == "b.Loop"
+    )
     for name, r in rows.items():
         for mode in ("paired", "confirm", "profile"):
             ratio = r["modes"][mode]["ratio"]
@@ -57,13 +94,32 @@ def test_every_mode_measures_each_shape_as_go_test_does(shapes: Path, tmp_path: 
     assert run_as["confirm"][key.format("BenchmarkParallelSetup")] == "200ms (time: RunParallel)"
     # RunParallel behind a package-level function value is found in the source too (a check run at the fixed
     # b.N missed it when the other core was busy: its goroutines then did not contend in the check)
-    assert run_as["paired"][key.format("BenchmarkParallelHidden")] == "100ms (time: RunParallel)", run_as["paired"]
+    assert run_as["paired"][key.format("BenchmarkParallelHidden")] == "100ms (time: RunParallel)", run_as[
+        "paired"
+    ]
 
 
 def _paired(repo: Path, tmp: Path, *args: str) -> tuple[int, dict, str]:
     out = tmp / "paired.json"
-    p = run(["benchpipe", "compare", "--target", str(repo), "--params", str(ROOT / "params.yaml"), "--cache-dir",
-             str(tmp / "cache"), "--format", "json", "--out", str(out), "--packages", "./ops", *args])
+    p = run(
+        [
+            "benchpipe",
+            "compare",
+            "--target",
+            str(repo),
+            "--params",
+            str(ROOT / "params.yaml"),
+            "--cache-dir",
+            str(tmp / "cache"),
+            "--format",
+            "json",
+            "--out",
+            str(out),
+            "--packages",
+            "./ops",
+            *args,
+        ]
+    )
     return p.returncode, json.loads(out.read_text()) if out.exists() else {}, p.stderr
 
 
@@ -74,24 +130,44 @@ def test_paired_catches_a_50pct_slowdown_of_a_2ns_runparallel_operation(shapes: 
     ns = next(r for r in d["rows"] if r["unit"] == "ns/op")
     assert ns["benchmark"].startswith("BenchmarkParallelTiny") and ns["verdict"] == "regression", ns
     assert 1.2 < ns["ratio"]["center"] < 2.0, ns  # Mix takes ~1.5x as long; at a fixed b.N contention hid it
-    assert d["paired"]["run_as"] == {"example.com/shapes/ops BenchmarkParallelTiny": "100ms (time: RunParallel)"}
+    assert d["paired"]["run_as"] == {
+        "example.com/shapes/ops BenchmarkParallelTiny": "100ms (time: RunParallel)"
+    }
     assert "RunParallel results ran at -benchtime 100ms" in " ".join(d["warnings"])
 
 
 def test_paired_selects_results_with_go_tests_regex_levels(shapes: Path, tmp_path: Path) -> None:
     """`-bench 'BenchmarkFamily$/n=(8|16)$'` is go test's: levels split at /, alternation inside a level."""
-    code, d, err = _paired(shapes, tmp_path, "--base", "HEAD", "--bench", "BenchmarkFamily$/n=(8|16)$", "--rounds", "6",
-                           "--benchtime", "20ms", "--no-confirm")
+    code, d, err = _paired(
+        shapes,
+        tmp_path,
+        "--base",
+        "HEAD",
+        "--bench",
+        "BenchmarkFamily$/n=(8|16)$",
+        "--rounds",
+        "6",
+        "--benchtime",
+        "20ms",
+        "--no-confirm",
+    )
     assert code == exit_for(d["verdict"]), err[-2000:]
-    assert sorted(d["paired"]["iterations"]) == ["example.com/shapes/ops BenchmarkFamily/n=16",
-                                                 "example.com/shapes/ops BenchmarkFamily/n=8"], d["paired"]
-    assert {r["benchmark"].rsplit("-", 1)[0] for r in d["rows"]} == {"BenchmarkFamily/n=8", "BenchmarkFamily/n=16"}
+    assert sorted(d["paired"]["iterations"]) == [
+        "example.com/shapes/ops BenchmarkFamily/n=16",
+        "example.com/shapes/ops BenchmarkFamily/n=8",
+    ], d["paired"]
+    assert {r["benchmark"].rsplit("-", 1)[0] for r in d["rows"]} == {
+        "BenchmarkFamily/n=8",
+        "BenchmarkFamily/n=16",
+    }
 
 
 def test_profiling_a_flagged_subbenchmark_runs_only_it_in_its_package(shapes: Path, tmp_path: Path) -> None:
     """BenchmarkFamily/n=96 regresses (24 results in ops; another package has a BenchmarkFamily too): the
     profile stage runs that one result, in ops, at a b.N computed for it, with no trace unless asked."""
-    params = quick_params(tmp_path, shapes, packages=["./..."], bench="^BenchmarkFamily$", count=5, benchtime="20ms")
+    params = quick_params(
+        tmp_path, shapes, packages=["./..."], bench="^BenchmarkFamily$", count=5, benchtime="20ms"
+    )
     work = tmp_path / "w"
     work.mkdir()
     bench_stage(work, params, "base")
@@ -101,24 +177,60 @@ def test_profiling_a_flagged_subbenchmark_runs_only_it_in_its_package(shapes: Pa
     ops = shapes / "ops" / "ops.go"
     ops.write_text(ops.read_text().replace("const SlowSum = 0", "const SlowSum = 96"))
     bench_stage(work, params, "cur")
-    p = run(["benchpipe", "compare", "--params", str(params), "--current", "cur.txt", "--current-meta", "cur.json",
-             "--no-confirm", "--out", "compare.json"], cwd=work)
+    p = run(
+        [
+            "benchpipe",
+            "compare",
+            "--params",
+            str(params),
+            "--current",
+            "cur.txt",
+            "--current-meta",
+            "cur.json",
+            "--no-confirm",
+            "--out",
+            "compare.json",
+        ],
+        cwd=work,
+    )
     assert p.returncode == 0, p.stderr
     cmp = json.loads((work / "compare.json").read_text())
     regressed = {(r["package"], r["benchmark"]) for r in cmp["rows"] if r["verdict"] == "regression"}
-    assert ("example.com/shapes/ops", "BenchmarkFamily/n=96-2") in regressed or \
-        ("example.com/shapes/ops", "BenchmarkFamily/n=96") in regressed, regressed
-    p = run(["benchpipe", "profile", "--params", str(params), "--compare", "compare.json", "--bench-meta", "cur.json",
-             "--out", "profile"], cwd=work)
+    assert ("example.com/shapes/ops", "BenchmarkFamily/n=96-2") in regressed or (
+        "example.com/shapes/ops",
+        "BenchmarkFamily/n=96",
+    ) in regressed, regressed
+    p = run(
+        [
+            "benchpipe",
+            "profile",
+            "--params",
+            str(params),
+            "--compare",
+            "compare.json",
+            "--bench-meta",
+            "cur.json",
+            "--out",
+            "profile",
+        ],
+        cwd=work,
+    )
     assert p.returncode == 0, p.stderr
     doc = json.loads((work / "profile" / "profile.json").read_text())
     profiled = [(b["package"], b["benchmark"]) for b in doc["benchmarks"]]
-    assert profiled == sorted({(pkg, name.rsplit("-", 1)[0] if name.rsplit("-", 1)[-1].isdigit() else name)
-                               for pkg, name in regressed}), (profiled, doc["notes"])
+    assert profiled == sorted(
+        {
+            (pkg, name.rsplit("-", 1)[0] if name.rsplit("-", 1)[-1].isdigit() else name)
+            for pkg, name in regressed
+        }
+    ), (profiled, doc["notes"])
     # the flagged result is profiled in ops; the other package's same-named benchmark only if it was flagged
     # itself (a noisy --no-confirm row at 20ms), which the equality above holds
-    entry = next(b for b in doc["benchmarks"] if b["benchmark"] == "BenchmarkFamily/n=96"
-                 and b["package"] == "example.com/shapes/ops")
+    entry = next(
+        b
+        for b in doc["benchmarks"]
+        if b["benchmark"] == "BenchmarkFamily/n=96" and b["package"] == "example.com/shapes/ops"
+    )
     ran = (work / "profile" / entry["dir"] / "bench.txt").read_text()
     results = [ln.split()[0] for ln in ran.splitlines() if ln.startswith("Benchmark")]
     assert results and all(r.startswith("BenchmarkFamily/n=96") for r in results), ran

@@ -51,7 +51,7 @@ def test_mutated_real_lines(lines: list[str], data: st.DataObject) -> None:
         op = data.draw(st.integers(0, 4))
         if op == 1 and ln:
             i = data.draw(st.integers(0, len(ln) - 1))
-            ln = ln[:i] + data.draw(st.text(max_size=3)) + ln[i + 1:]
+            ln = ln[:i] + data.draw(st.text(max_size=3)) + ln[i + 1 :]
         elif op == 2 and ln:
             ln = ln[: data.draw(st.integers(0, len(ln)))]
         elif op == 3:
@@ -61,8 +61,9 @@ def test_mutated_real_lines(lines: list[str], data: st.DataObject) -> None:
 
 
 def _both_readers(text: str, tmp: Path) -> None:
-    """The column reader that ``compare`` uses (``_columns``) and the line reader agree on every input: the same
-    values in the same order and the same units, or the column reader declines and the line reader is used."""
+    """The column reader that ``compare`` uses (``_columns``) and the line reader agree on every input: the
+    same values in the same order and the same units, or the column reader declines and the line reader is
+    used."""
     data = text.encode("utf-8", errors="replace")
     fast = benchfmt._columns(data, "fuzz.txt")
     if fast is None:  # declined: read_samples falls back to the line reader, which the other tests fuzz
@@ -71,7 +72,8 @@ def _both_readers(text: str, tmp: Path) -> None:
     assert fast.values == benchfmt.samples(slow), text[:500]
     assert fast.errors == slow.errors, text[:500]
     assert {u: (i.better, i.assume) for u, i in fast.units.items()} == {
-        u: (i.better, i.assume) for u, i in slow.units.items()}, text[:500]
+        u: (i.better, i.assume) for u, i in slow.units.items()
+    }, text[:500]
 
 
 PLAIN = [ln for ln in REAL_TEXT if ln.startswith(("Benchmark", "pkg:", "goos:", "goarch:", "cpu:", "Unit "))]
@@ -79,13 +81,19 @@ PLAIN = [ln for ln in REAL_TEXT if ln.startswith(("Benchmark", "pkg:", "goos:", 
 
 @fuzz
 @given(st.lists(st.sampled_from(PLAIN), max_size=40), st.data())
-def test_both_readers_agree_on_mutated_plain_results(tmp_path: Path, lines: list[str], data: st.DataObject) -> None:
+def test_both_readers_agree_on_mutated_plain_results(
+    tmp_path: Path, lines: list[str], data: st.DataObject
+) -> None:
     out = []
     for ln in lines:
         op = data.draw(st.integers(0, 5))
         if op == 1 and ln:
             i = data.draw(st.integers(0, len(ln) - 1))
-            ln = ln[:i] + data.draw(st.sampled_from(["", " ", "\t", "x", "-", "1", "e9", ".", "NaN", "+Inf"])) + ln[i + 1:]
+            ln = (
+                ln[:i]
+                + data.draw(st.sampled_from(["", " ", "\t", "x", "-", "1", "e9", ".", "NaN", "+Inf"]))
+                + ln[i + 1 :]
+            )
         elif op == 2 and ln:
             ln = ln[: data.draw(st.integers(0, len(ln)))]
         elif op == 3:
@@ -103,9 +111,28 @@ def test_both_readers_agree_on_random_text(tmp_path: Path, text: str) -> None:
 @pytest.fixture(scope="module")
 def real_profiles(tmp_path_factory: pytest.TempPathFactory, go: str) -> list[bytes]:
     d = tmp_path_factory.mktemp("prof")
-    p = run([go, "test", "-run", "^$", "-bench", "Evaluate$", "-benchtime", "200x", "-cpuprofile",
-             str(d / "cpu.prof"), "-memprofile", str(d / "mem.prof"), "-memprofilerate", "1", "-o",
-             str(d / "x.test"), "./pkg/core"], cwd=EXAMPLE)
+    p = run(
+        [
+            go,
+            "test",
+            "-run",
+            "^$",
+            "-bench",
+            "Evaluate$",
+            "-benchtime",
+            "200x",
+            "-cpuprofile",
+            str(d / "cpu.prof"),
+            "-memprofile",
+            str(d / "mem.prof"),
+            "-memprofilerate",
+            "1",
+            "-o",
+            str(d / "x.test"),
+            "./pkg/core",
+        ],
+        cwd=EXAMPLE,
+    )
     assert p.returncode == 0, p.stderr
     return [(d / "cpu.prof").read_bytes(), (d / "mem.prof").read_bytes()]
 
@@ -119,7 +146,7 @@ def test_mutated_profiles_raise_only_profile_errors(real_profiles: list[bytes], 
         raw = raw[: data.draw(st.integers(0, len(raw)))]
     elif op == 1:
         i = data.draw(st.integers(0, len(raw) - 1))
-        raw = raw[:i] + bytes([data.draw(st.integers(0, 255))]) + raw[i + 1:]
+        raw = raw[:i] + bytes([data.draw(st.integers(0, 255))]) + raw[i + 1 :]
     elif op == 2:
         raw = data.draw(st.binary(max_size=200))
     blob = gzip.compress(raw) if data.draw(st.booleans()) else raw

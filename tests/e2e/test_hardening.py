@@ -18,39 +18,83 @@ from benchpipe.store.atomic import _umask
 from ..conftest import quick_params, run
 
 # One short benchmark, no profiling: enough to drive the pipeline in the interruption tests.
-ONE_BENCHMARK = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
-                 "modes.quick.benchtime": "30ms", "profile.enabled": False}
+ONE_BENCHMARK = {
+    "modes.quick.bench": "^BenchmarkEvaluate$",
+    "modes.quick.packages": ["./pkg/core"],
+    "modes.quick.benchtime": "30ms",
+    "profile.enabled": False,
+}
 
-HOSTILE = r'''package core
+HOSTILE = r"""package core
 
 import "testing"
 
 func BenchmarkHostile(b *testing.B) {
 	for _, name := range []string{"pipe|cell", "tick`code`", "<script>alert(1)</script>", "**bold**_x_",
-		"[link](http://x)", "ünïcødé-名前", "line\nbreak", "#heading", "long-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"} {
+		"[link](http://x)", "ünïcødé-名前", "line\nbreak", "#heading",
+		"long-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" +
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"} {
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 			}
 		})
 	}
 }
-'''
+"""
 
 
 def test_hostile_names_cannot_break_the_report(tmp_path: Path, example: Path) -> None:
     (example / "pkg" / "core" / "hostile_test.go").write_text(HOSTILE)
-    params = quick_params(tmp_path, example, bench="Hostile", count=1, benchtime="100x", packages=["./pkg/core"])
+    params = quick_params(
+        tmp_path, example, bench="Hostile", count=1, benchtime="100x", packages=["./pkg/core"]
+    )
     assert params.read_text()
     out = tmp_path / "r"
-    steps = [["benchpipe", "bench", "--params", str(params), "--out", str(out / "bench.txt"), "--meta",
-              str(out / "bench.json")],
-             ["benchpipe", "parse", str(out / "bench.txt"), "--out", str(out / "samples.parquet")],
-             ["benchpipe", "compare", "--params", str(params), "--current", str(out / "bench.txt"), "--out",
-              str(out / "compare.json")],
-             ["benchpipe", "report", "--params", str(params), "--meta", str(out / "bench.json"), "--raw",
-              str(out / "bench.txt"), "--samples", str(out / "samples.parquet"), "--compare",
-              str(out / "compare.json"), "--profile", str(out / "noprofile"), "--out", str(tmp_path / "report.md"),
-              "--metrics", str(tmp_path / "metrics.json"), "--history", str(tmp_path / "history")]]
+    steps = [
+        [
+            "benchpipe",
+            "bench",
+            "--params",
+            str(params),
+            "--out",
+            str(out / "bench.txt"),
+            "--meta",
+            str(out / "bench.json"),
+        ],
+        ["benchpipe", "parse", str(out / "bench.txt"), "--out", str(out / "samples.parquet")],
+        [
+            "benchpipe",
+            "compare",
+            "--params",
+            str(params),
+            "--current",
+            str(out / "bench.txt"),
+            "--out",
+            str(out / "compare.json"),
+        ],
+        [
+            "benchpipe",
+            "report",
+            "--params",
+            str(params),
+            "--meta",
+            str(out / "bench.json"),
+            "--raw",
+            str(out / "bench.txt"),
+            "--samples",
+            str(out / "samples.parquet"),
+            "--compare",
+            str(out / "compare.json"),
+            "--profile",
+            str(out / "noprofile"),
+            "--out",
+            str(tmp_path / "report.md"),
+            "--metrics",
+            str(tmp_path / "metrics.json"),
+            "--history",
+            str(tmp_path / "history"),
+        ],
+    ]
     for cmd in steps:
         p = run(cmd, cwd=tmp_path)
         assert p.returncode == 0, (cmd, p.stderr)
@@ -68,12 +112,23 @@ def test_hostile_names_cannot_break_the_report(tmp_path: Path, example: Path) ->
 
 @pytest.mark.slow
 def test_two_pipelines_at_once_one_waits(repo: Path) -> None:
-    env = {**os.environ, "BENCHPIPE_OVERRIDES": json.dumps({"modes.quick.bench": "^BenchmarkEvaluate$",
-                                                             "modes.quick.packages": ["./pkg/core"],
-                                                             "modes.quick.benchtime": "50ms",
-                                                             "profile.enabled": False})}
-    procs = [subprocess.Popen(["invoke", "quick"], cwd=repo, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    env = {
+        **os.environ,
+        "BENCHPIPE_OVERRIDES": json.dumps(
+            {
+                "modes.quick.bench": "^BenchmarkEvaluate$",
+                "modes.quick.packages": ["./pkg/core"],
+                "modes.quick.benchtime": "50ms",
+                "profile.enabled": False,
+            }
+        ),
+    }
+    procs = [
+        subprocess.Popen(
+            ["invoke", "quick"], cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     assert any("another benchpipe run is using this checkout; waiting" in err for _, err in outs)
@@ -92,8 +147,15 @@ def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Si
     lock_before = (repo / "dvc.lock").read_text()
     hist_before = sorted(p.name for p in (repo / "reports" / "history").rglob("*.parquet"))
     slow = {**fast, "modes.quick.benchtime": "2s", "modes.quick.count": 5}
-    proc = subprocess.Popen(["dvc", "repro"], cwd=repo, env={**os.environ, "BENCHPIPE_OVERRIDES": json.dumps(slow)},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        ["dvc", "repro"],
+        cwd=repo,
+        env={**os.environ, "BENCHPIPE_OVERRIDES": json.dumps(slow)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     assert proc.stdout is not None
     deadline, started = time.monotonic() + 300, False
     for line in proc.stdout:  # killed once a benchmark is running inside `go test` (10 s of it at 2s x 5)
@@ -110,8 +172,9 @@ def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Si
     # no Go process left behind, and the next run succeeds
     deadline = time.monotonic() + 10
     while True:  # a killed process may take a moment to be reaped
-        left = subprocess.run(["pgrep", "-f", "benchpipe-bin-.*pkg1.test -test"], capture_output=True,
-                              text=True).stdout.strip()
+        left = subprocess.run(
+            ["pgrep", "-f", "benchpipe-bin-.*pkg1.test -test"], capture_output=True, text=True
+        ).stdout.strip()
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -129,19 +192,29 @@ def test_killed_while_saving_a_baseline_or_writing_the_report(repo: Path) -> Non
     base = repo / "baselines" / "main"
 
     def unit() -> tuple[bytes, bytes, bool]:
-        return (base / "bench.txt").read_bytes(), (base / "meta.json").read_bytes(), (base / "profile").is_dir()
+        return (
+            (base / "bench.txt").read_bytes(),
+            (base / "meta.json").read_bytes(),
+            (base / "profile").is_dir(),
+        )
 
     saved = unit()
     assert run(["dvc", "repro"], cwd=repo, env=env).returncode == 0  # a second run: the new baseline differs
     run_dir = repo / "reports" / "run"
-    new = ((run_dir / "bench.txt").read_bytes(), (run_dir / "bench.json").read_bytes(),
-           any((run_dir / "profile").glob("*/*/cpu.prof")))  # this run profiled nothing unless compare flagged it
+    new = (
+        (run_dir / "bench.txt").read_bytes(),
+        (run_dir / "bench.json").read_bytes(),
+        any((run_dir / "profile").glob("*/*/cpu.prof")),
+    )  # this run profiled nothing unless compare flagged it
     assert new[:2] != saved[:2]
     # killed at each step of the save (a crash point in the code, then SIGKILL at random moments):
     # the baseline is the old one whole, or the new one whole — its results, metadata and profiles together
     for step in ("staged", "switched", "installed"):
-        p = run(["benchpipe", "baseline", "save", "--name", "main", "--no-push"], cwd=repo,
-                env={"BENCHPIPE_CRASH_AT": step})
+        p = run(
+            ["benchpipe", "baseline", "save", "--name", "main", "--no-push"],
+            cwd=repo,
+            env={"BENCHPIPE_CRASH_AT": step},
+        )
         assert p.returncode == 137, (step, p.stderr)
         assert unit() == (saved if step == "staged" else new), step
         if step != "installed":  # put the old one back for the next step
@@ -151,17 +224,33 @@ def test_killed_while_saving_a_baseline_or_writing_the_report(repo: Path) -> Non
     # without renameat2 (macOS; forced here with BENCHPIPE_PORTABLE): two renames; a save killed between
     # them leaves the old baseline aside, and the next save puts it back whole before it starts
     portable = {"BENCHPIPE_PORTABLE": "1"}
-    p = run(["benchpipe", "baseline", "save", "--name", "main", "--no-push"], cwd=repo,
-            env={**portable, "BENCHPIPE_CRASH_AT": "aside"})
+    p = run(
+        ["benchpipe", "baseline", "save", "--name", "main", "--no-push"],
+        cwd=repo,
+        env={**portable, "BENCHPIPE_CRASH_AT": "aside"},
+    )
     assert p.returncode == 137 and not base.exists() and (repo / "baselines" / ".main.old").is_dir()
-    p = run(["benchpipe", "baseline", "save", "--name", "main", "--no-push"], cwd=repo,
-            env={**portable, "BENCHPIPE_CRASH_AT": "staged"})
+    p = run(
+        ["benchpipe", "baseline", "save", "--name", "main", "--no-push"],
+        cwd=repo,
+        env={**portable, "BENCHPIPE_CRASH_AT": "staged"},
+    )
     assert p.returncode == 137 and unit() == new
-    assert run(["benchpipe", "baseline", "save", "--name", "main", "--no-push"], cwd=repo, env=portable).returncode == 0
+    assert (
+        run(
+            ["benchpipe", "baseline", "save", "--name", "main", "--no-push"], cwd=repo, env=portable
+        ).returncode
+        == 0
+    )
     assert unit() == new and not list((repo / "baselines").glob(".main.*"))
     for delay in (0.05, 0.3, 0.8, 1.5):
-        proc = subprocess.Popen(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            ["benchpipe", "baseline", "save", "--name", "main"],
+            cwd=repo,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -171,8 +260,13 @@ def test_killed_while_saving_a_baseline_or_writing_the_report(repo: Path) -> Non
     assert oct((base / "bench.txt").stat().st_mode & 0o777) == oct(0o666 & ~_umask()), "files keep the umask"
     # the report stage killed mid-way: the history keeps only whole files, queries still work
     for delay in (0.3, 0.8):
-        proc = subprocess.Popen(["benchpipe", "report"], cwd=repo, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            ["benchpipe", "report"],
+            cwd=repo,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -190,9 +284,23 @@ def test_a_missing_or_corrupt_samples_file_is_one_line_and_writes_nothing(tmp_pa
     (tmp_path / "bad.parquet").write_text("not parquet\n")
     (tmp_path / "meta.json").write_text("{}")
     for name, want in (("nope.parquet", "no samples file"), ("bad.parquet", "not a readable samples file")):
-        p = run(["benchpipe", "compare", "--params", str(ROOT / "params.yaml"), "--current",
-                 str(DATA / "example_fast.txt"), "--current-meta", str(tmp_path / "meta.json"),
-                 "--samples", str(tmp_path / name), "--out", str(tmp_path / "c.json")], cwd=tmp_path)
+        p = run(
+            [
+                "benchpipe",
+                "compare",
+                "--params",
+                str(ROOT / "params.yaml"),
+                "--current",
+                str(DATA / "example_fast.txt"),
+                "--current-meta",
+                str(tmp_path / "meta.json"),
+                "--samples",
+                str(tmp_path / name),
+                "--out",
+                str(tmp_path / "c.json"),
+            ],
+            cwd=tmp_path,
+        )
         assert p.returncode == 2, p.stderr
         lines = p.stderr.strip().splitlines()
         assert len(lines) == 1 and want in lines[0] and name in lines[0], p.stderr

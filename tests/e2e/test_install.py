@@ -22,7 +22,12 @@ sys.path.insert(0, str(ROOT / "tests" / "corpus"))
 import fetch  # noqa: E402
 
 UUID = next(m for m in fetch.modules() if m.path == "github.com/google/uuid")
-FAST = {"modes.quick.benchtime": "20ms", "profile.benchtime": "200ms", "profile.min_samples": 100, "profile.max_s": 2}
+FAST = {
+    "modes.quick.benchtime": "20ms",
+    "profile.benchtime": "200ms",
+    "profile.min_samples": 100,
+    "profile.max_s": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +36,9 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str
     return {**venv_with(tmp_path_factory.mktemp("install"), str(wheel)), **GIT_ENV, "WHEEL": str(wheel)}
 
 
-def _in(env: dict[str, str], cwd: Path, *argv: str, overrides: dict | None = None,
-        timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def _in(
+    env: dict[str, str], cwd: Path, *argv: str, overrides: dict | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     e = {**env, **({"BENCHPIPE_OVERRIDES": json.dumps(overrides)} if overrides is not None else {})}
     return subprocess.run(list(argv), cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout)
 
@@ -49,7 +55,10 @@ def test_plain_pip_install_runs_the_whole_pipeline(venv: dict[str, str], tmp_pat
     assert json.loads((repo / "reports" / "metrics.json").read_text())["benchmarks"]
 
 
-SPIN = "\t{\n\t\ts := 1\n\t\tfor i := 0; i < 3000; i++ {\n\t\t\ts = s*31 + i\n\t\t}\n\t\tif s == 0 {\n\t\t\tpanic(s)\n\t\t}\n\t}\n"
+SPIN = (
+    "\t{\n\t\ts := 1\n\t\tfor i := 0; i < 3000; i++ {\n\t\t\ts = s*31 + i\n\t\t}\n"
+    "\t\tif s == 0 {\n\t\t\tpanic(s)\n\t\t}\n\t}\n"
+)
 
 
 def team_repo(tmp_path: Path) -> Path:
@@ -63,21 +72,30 @@ def team_repo(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_init_in_a_teams_repository_then_quick_baseline_compare_and_repro(venv: dict[str, str],
-                                                                         tmp_path: Path) -> None:
+def test_init_in_a_teams_repository_then_quick_baseline_compare_and_repro(
+    venv: dict[str, str], tmp_path: Path
+) -> None:
     repo = team_repo(tmp_path)
     p = _in(venv, repo, "benchpipe", "init", "--pip", venv["WHEEL"])
     assert p.returncode == 0, p.stderr
     wrote = dict(reversed(ln.split(None, 1)) for ln in p.stdout.splitlines() if ln.startswith("  "))
-    for f in ("dvc.yaml", "params.yaml", "tasks.py", ".github/workflows/benchmarks.yml", "benchpipe.gitlab-ci.yml",
-              ".dvc/"):
+    for f in (
+        "dvc.yaml",
+        "params.yaml",
+        "tasks.py",
+        ".github/workflows/benchmarks.yml",
+        "benchpipe.gitlab-ci.yml",
+        ".dvc/",
+    ):
         assert wrote.get(f) == "wrote", (f, p.stdout)
     assert "invoke quick" in p.stdout and "invoke baseline" in p.stdout
     assert 'target: "."' in (repo / "params.yaml").read_text()
     assert run(["git", "add", "-A"], cwd=repo).returncode == 0
     assert run(["git", "commit", "-qm", "benchpipe init"], cwd=repo, env=GIT_ENV).returncode == 0
     again = _in(venv, repo, "benchpipe", "init", "--pip", venv["WHEEL"])
-    assert again.returncode == 0 and not re.search(r"^  wrote ", again.stdout, re.M), again.stdout  # nothing new
+    assert again.returncode == 0 and not re.search(r"^  wrote ", again.stdout, re.M), (
+        again.stdout
+    )  # nothing new
     assert run(["git", "status", "--porcelain"], cwd=repo).stdout == ""
 
     fast = {**FAST, "modes.quick.bench": "^BenchmarkUUID_String$|^BenchmarkNew$|^BenchmarkParse$"}
@@ -94,14 +112,16 @@ def test_init_in_a_teams_repository_then_quick_baseline_compare_and_repro(venv: 
     text = src.read_text()
     m = re.search(r"^func \(uuid UUID\) String\(\) string \{\n", text, re.M)
     assert m
-    src.write_text(text[:m.end()] + SPIN + text[m.end():])  # String does ~1 µs more work: a regression
-    first = text[:m.end()].count("\n") + 1
+    src.write_text(text[: m.end()] + SPIN + text[m.end() :])  # String does ~1 µs more work: a regression
+    first = text[: m.end()].count("\n") + 1
     c = _in(venv, repo, "invoke", "compare", overrides=fast)
     assert c.returncode == 1, (c.stdout + c.stderr)[-3000:]
     doc = json.loads((repo / "reports" / "run" / "compare.json").read_text())
     why = next(e for e in doc["explanations"] if e["benchmark"] == "BenchmarkUUID_String")
     assert why["suspects"][0]["function"] == "github.com/google/uuid.UUID.String", why
-    assert why["suspects"][0]["changed"] == [{"file": "uuid.go", "ranges": [[first, first + SPIN.count("\n") - 1]]}]
+    assert why["suspects"][0]["changed"] == [
+        {"file": "uuid.go", "ranges": [[first, first + SPIN.count("\n") - 1]]}
+    ]
     assert "`uuid.UUID.String` +" in (repo / "reports" / "report.md").read_text()
 
     r = _in(venv, repo, "dvc", "repro", overrides=fast)

@@ -20,13 +20,33 @@ from .test_paired import committed_copy, git
 FIXTURE = ROOT / "tests" / "fixtures" / "explain"
 MODULE = "example.com/explain"
 
-pytestmark = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is installed by .ci/setup-tests")
+pytestmark = pytest.mark.skipif(
+    shutil.which("valgrind") is None, reason="valgrind is installed by .ci/setup-tests"
+)
 
 
 def _counted(repo: Path, tmp: Path, code: int, env: dict[str, str] | None = None) -> tuple[dict, str]:
     out = tmp / "counted.json"
-    p = run(["benchpipe", "compare", "--target", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--measure",
-             "instructions", "--out", str(out), "--cache-dir", str(tmp / "cache")], timeout=900, env=env)
+    p = run(
+        [
+            "benchpipe",
+            "compare",
+            "--target",
+            str(repo),
+            "--base",
+            "HEAD~1",
+            "--head",
+            "HEAD",
+            "--measure",
+            "instructions",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp / "cache"),
+        ],
+        timeout=900,
+        env=env,
+    )
     assert p.returncode == code, p.stdout + p.stderr
     return (json.loads(out.read_text()) if out.exists() else {}), p.stdout + p.stderr
 
@@ -45,7 +65,7 @@ def test_a_a_agrees_and_a_three_percent_change_is_caught_and_explained(tmp_path:
     # Process checksums 4% of the record more: +239 instructions/op in Checksum, about +2.7% in all
     scan = repo / "scan.go"
     text = scan.read_text()
-    line = text[:text.index("Checksum(s[:len(s)/4])")].count("\n") + 1
+    line = text[: text.index("Checksum(s[:len(s)/4])")].count("\n") + 1
     scan.write_text(text.replace("Checksum(s[:len(s)/4])", "Checksum(s[:len(s)/4+len(s)/25])"))
     git(repo, "commit", "-qam", "process: checksum more")
     doc, out = _counted(repo, tmp_path / "pr", 1)
@@ -65,9 +85,27 @@ def test_a_a_agrees_and_a_three_percent_change_is_caught_and_explained(tmp_path:
 
     # the pull-request path: the counted compare as a shard, merged into one verdict, the job summary
     shard = tmp_path / "paired-1.json"
-    p = run(["benchpipe", "compare", "--target", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--measure",
-             "instructions", "--shard", "1/1", "--out", str(shard), "--cache-dir", str(tmp_path / "pr" / "cache")],
-            timeout=900)
+    p = run(
+        [
+            "benchpipe",
+            "compare",
+            "--target",
+            str(repo),
+            "--base",
+            "HEAD~1",
+            "--head",
+            "HEAD",
+            "--measure",
+            "instructions",
+            "--shard",
+            "1/1",
+            "--out",
+            str(shard),
+            "--cache-dir",
+            str(tmp_path / "pr" / "cache"),
+        ],
+        timeout=900,
+    )
     assert p.returncode == 1, p.stderr
     merged = tmp_path / "merged"
     p = run(["benchpipe", "merge", "--shards", "1", "--out", str(merged), str(shard)])
@@ -76,8 +114,15 @@ def test_a_a_agrees_and_a_three_percent_change_is_caught_and_explained(tmp_path:
     p = run(["benchpipe", "annotate", str(merged / "compare.json"), "--summary", str(summary)])
     assert "::error title=benchpipe regression::BenchmarkProcess instructions/op" in p.stdout, p.stdout
     text = summary.read_text()
-    assert text.startswith("<!-- benchpipe -->\n## benchpipe: FAIL") and "threshold 1%" in text and "counted once per side" in text
-    assert "exact instruction counts of both sides" in text and "`explain.Checksum` +239.0 instructions/op" in text
+    assert (
+        text.startswith("<!-- benchpipe -->\n## benchpipe: FAIL")
+        and "threshold 1%" in text
+        and "counted once per side" in text
+    )
+    assert (
+        "exact instruction counts of both sides" in text
+        and "`explain.Checksum` +239.0 instructions/op" in text
+    )
 
 
 def test_an_allocating_benchmark_stays_within_the_stated_spread(tmp_path: Path) -> None:
@@ -94,10 +139,24 @@ def test_an_allocating_benchmark_stays_within_the_stated_spread(tmp_path: Path) 
 def test_bench_stage_writes_benchfmt_rows_and_without_valgrind_exits_2(tmp_path: Path) -> None:
     work = tmp_path / "w"
     work.mkdir()
-    (work / "params.yaml").write_text(json.dumps({
-        "target": str(FIXTURE), "mode": "quick", "measure": "instructions",
-        "modes": {"quick": {"packages": ["./..."], "bench": "^BenchmarkChecksum$", "count": 1, "benchtime": "1x",
-                            "timeout": "5m"}}}))
+    (work / "params.yaml").write_text(
+        json.dumps(
+            {
+                "target": str(FIXTURE),
+                "mode": "quick",
+                "measure": "instructions",
+                "modes": {
+                    "quick": {
+                        "packages": ["./..."],
+                        "bench": "^BenchmarkChecksum$",
+                        "count": 1,
+                        "benchtime": "1x",
+                        "timeout": "5m",
+                    }
+                },
+            }
+        )
+    )
     p = run(["benchpipe", "bench", "--out", "bench.txt", "--meta", "bench.json"], cwd=work, timeout=600)
     assert p.returncode == 0, p.stderr
     text = (work / "bench.txt").read_text()

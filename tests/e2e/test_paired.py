@@ -19,7 +19,12 @@ from benchpipe.core import stats
 
 from ..conftest import EXAMPLE, ROOT, exit_for, printed_verdict, run
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@t",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@t",
+}
 FAST = ["--packages", "./pkg/core", "--bench", "^BenchmarkEvaluate$", "--rounds", "6", "--benchtime", "30ms"]
 
 
@@ -57,8 +62,23 @@ def history(tmp_path: Path) -> Path:
 
 
 def paired(repo: Path, cache: Path, *args: str, fmt: str = "json"):
-    return run(["benchpipe", "compare", "--target", str(repo / "policyengine"), "--params", str(ROOT / "params.yaml"),
-                "--cache-dir", str(cache), "--format", fmt, "--out", str(cache.parent / "paired.json"), *args])
+    return run(
+        [
+            "benchpipe",
+            "compare",
+            "--target",
+            str(repo / "policyengine"),
+            "--params",
+            str(ROOT / "params.yaml"),
+            "--cache-dir",
+            str(cache),
+            "--format",
+            fmt,
+            "--out",
+            str(cache.parent / "paired.json"),
+            *args,
+        ]
+    )
 
 
 def test_signed_rank_matches_scipy_exact() -> None:
@@ -119,36 +139,115 @@ def test_bad_inputs(history: Path, tmp_path: Path) -> None:
     assert git(history, "worktree", "list").count("\n") == 0
     # a benchmark that exists only on the head side is listed as added, never a crash
     t = history / "policyengine" / "pkg" / "core" / "extra_test.go"
-    t.write_text("package core\n\nimport \"testing\"\n\nfunc BenchmarkEvaluateNew(b *testing.B) {\n"
-                 "\tfor i := 0; i < b.N; i++ {\n\t}\n}\n")
-    p = paired(history, cache, "--base", "HEAD", "--packages", "./pkg/core", "--bench", "^BenchmarkEvaluate(New)?$",
-               "--rounds", "6", "--benchtime", "20ms")
+    t.write_text(
+        'package core\n\nimport "testing"\n\nfunc BenchmarkEvaluateNew(b *testing.B) {\n'
+        "\tfor i := 0; i < b.N; i++ {\n\t}\n}\n"
+    )
+    p = paired(
+        history,
+        cache,
+        "--base",
+        "HEAD",
+        "--packages",
+        "./pkg/core",
+        "--bench",
+        "^BenchmarkEvaluate(New)?$",
+        "--rounds",
+        "6",
+        "--benchtime",
+        "20ms",
+    )
     d = json.loads(p.stdout)
     assert p.returncode == exit_for(d["verdict"]), p.stderr
     assert d["added"] == ["BenchmarkEvaluateNew"] and d["removed"] == []
 
 
 def test_changed_only(history: Path, tmp_path: Path) -> None:
-    args = ["--bench", "^Benchmark(Evaluate|Parse)$", "--rounds", "6", "--benchtime", "20ms", "--no-confirm",
-            "--changed-only"]
-    p = run(["benchpipe", "compare", "--target", str(history / "policyengine"), "--params",
-             str(ROOT / "params.yaml"), "--cache-dir", str(tmp_path / "c"), "--format", "json",
-             "--base", "HEAD~1", "--head", "HEAD", "--packages", "./...", *args])
+    args = [
+        "--bench",
+        "^Benchmark(Evaluate|Parse)$",
+        "--rounds",
+        "6",
+        "--benchtime",
+        "20ms",
+        "--no-confirm",
+        "--changed-only",
+    ]
+    p = run(
+        [
+            "benchpipe",
+            "compare",
+            "--target",
+            str(history / "policyengine"),
+            "--params",
+            str(ROOT / "params.yaml"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--format",
+            "json",
+            "--base",
+            "HEAD~1",
+            "--head",
+            "HEAD",
+            "--packages",
+            "./...",
+            *args,
+        ]
+    )
     d = json.loads(p.stdout)
     assert p.returncode == exit_for(d["verdict"]), p.stderr
     assert {r["package"] for r in d["rows"]} == {"example.com/policyengine/pkg/core"}
     assert d["paired"]["changed_packages"] == ["example.com/policyengine/pkg/core"]
     # nothing changed between a commit and itself
-    q = run(["benchpipe", "compare", "--target", str(history / "policyengine"), "--params",
-             str(ROOT / "params.yaml"), "--cache-dir", str(tmp_path / "c"), "--base", "HEAD", "--head", "HEAD",
-             "--packages", "./...", *args])
+    q = run(
+        [
+            "benchpipe",
+            "compare",
+            "--target",
+            str(history / "policyengine"),
+            "--params",
+            str(ROOT / "params.yaml"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--base",
+            "HEAD",
+            "--head",
+            "HEAD",
+            "--packages",
+            "./...",
+            *args,
+        ]
+    )
     assert q.returncode == 3 and "no package changed" in q.stderr
 
 
 def test_bisect_finds_the_commit(history: Path, tmp_path: Path) -> None:
-    p = run(["benchpipe", "bisect", "--target", str(history / "policyengine"), "--params", str(ROOT / "params.yaml"),
-             "--cache-dir", str(tmp_path / "c"), "--good", "HEAD~3", "--bad", "HEAD", "--bench", "^BenchmarkEvaluate$",
-             "--packages", "./pkg/core", "--rounds", "6", "--benchtime", "30ms", "--format", "json"])
+    p = run(
+        [
+            "benchpipe",
+            "bisect",
+            "--target",
+            str(history / "policyengine"),
+            "--params",
+            str(ROOT / "params.yaml"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--good",
+            "HEAD~3",
+            "--bad",
+            "HEAD",
+            "--bench",
+            "^BenchmarkEvaluate$",
+            "--packages",
+            "./pkg/core",
+            "--rounds",
+            "6",
+            "--benchtime",
+            "30ms",
+            "--format",
+            "json",
+        ]
+    )
     assert p.returncode == 0, p.stderr
     c3 = git(history, "rev-parse", "HEAD~1")
     d = json.loads(p.stdout)
@@ -158,10 +257,32 @@ def test_bisect_finds_the_commit(history: Path, tmp_path: Path) -> None:
 
 def test_calibrate_stores_noise_floor_and_compare_warns(history: Path, tmp_path: Path) -> None:
     cache = tmp_path / "c"
-    p = run(["benchpipe", "calibrate", "--target", str(history / "policyengine"), "--params",
-             str(ROOT / "params.yaml"), "--cache-dir", str(cache), "--rev", "HEAD", "--packages", "./pkg/core",
-             "--bench", "^BenchmarkEvaluate$", "--rounds", "6", "--benchtime", "20ms", "--out",
-             str(tmp_path / "cal.json"), "--format", "json"])
+    p = run(
+        [
+            "benchpipe",
+            "calibrate",
+            "--target",
+            str(history / "policyengine"),
+            "--params",
+            str(ROOT / "params.yaml"),
+            "--cache-dir",
+            str(cache),
+            "--rev",
+            "HEAD",
+            "--packages",
+            "./pkg/core",
+            "--bench",
+            "^BenchmarkEvaluate$",
+            "--rounds",
+            "6",
+            "--benchtime",
+            "20ms",
+            "--out",
+            str(tmp_path / "cal.json"),
+            "--format",
+            "json",
+        ]
+    )
     assert p.returncode == 0, p.stderr
     cal = json.loads((tmp_path / "cal.json").read_text())
     assert json.loads(p.stdout) == cal
@@ -177,9 +298,28 @@ def test_calibrate_stores_noise_floor_and_compare_warns(history: Path, tmp_path:
 
 
 def test_interrupt_cleans_up_worktrees(history: Path, tmp_path: Path) -> None:
-    cmd = ["benchpipe", "compare", "--target", str(history / "policyengine"), "--params", str(ROOT / "params.yaml"),
-           "--cache-dir", str(tmp_path / "c"), "--base", "HEAD~2", "--head", "HEAD", "--packages", "./pkg/core",
-           "--bench", "^BenchmarkEvaluate$", "--rounds", "50", "--benchtime", "50ms"]
+    cmd = [
+        "benchpipe",
+        "compare",
+        "--target",
+        str(history / "policyengine"),
+        "--params",
+        str(ROOT / "params.yaml"),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--base",
+        "HEAD~2",
+        "--head",
+        "HEAD",
+        "--packages",
+        "./pkg/core",
+        "--bench",
+        "^BenchmarkEvaluate$",
+        "--rounds",
+        "50",
+        "--benchtime",
+        "50ms",
+    ]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ})
     assert proc.stderr is not None
     deadline, rounding = time.monotonic() + 120, False

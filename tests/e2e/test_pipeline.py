@@ -18,14 +18,29 @@ from benchpipe.render.report.fmt import fmt_median
 from ..conftest import make_repo, run
 
 # Short runs; the first run profiles every benchmark (as `invoke baseline` does), on few CPU samples.
-FAST = {"modes.quick.benchtime": "20ms", "profile.benchtime": "300ms", "modes.quick.profile": "all",
-        "profile.min_samples": 100}
+FAST = {
+    "modes.quick.benchtime": "20ms",
+    "profile.benchtime": "300ms",
+    "modes.quick.profile": "all",
+    "profile.min_samples": 100,
+}
 # Rules that judge only deterministic units (allocation counts and bytes), ignoring timings.
-DETERMINISTIC = [{"unit": "allocs/op", "assume": "exact", "threshold_pct": 1},
-                 *[{"unit": u, "ignore": True} for u in ("ns/op", "decisions/s", "p50-ns", "p95-ns", "p99-ns", "MB/s")]]
-SECTIONS = ["## Performance Benchmark Report", "### Summary", "### Quick Metrics", "### Detailed Results",
-            "### Performance Comparison", "### Regression Analysis", "### Memory Analysis", "### CPU Profile",
-            "### Recommendations", "### Performance Targets"]
+DETERMINISTIC = [
+    {"unit": "allocs/op", "assume": "exact", "threshold_pct": 1},
+    *[{"unit": u, "ignore": True} for u in ("ns/op", "decisions/s", "p50-ns", "p95-ns", "p99-ns", "MB/s")],
+]
+SECTIONS = [
+    "## Performance Benchmark Report",
+    "### Summary",
+    "### Quick Metrics",
+    "### Detailed Results",
+    "### Performance Comparison",
+    "### Regression Analysis",
+    "### Memory Analysis",
+    "### CPU Profile",
+    "### Recommendations",
+    "### Performance Targets",
+]
 
 
 def env(overrides: dict | None = None, **extra: str) -> dict[str, str]:
@@ -46,11 +61,15 @@ def quick_metrics(report: str) -> dict[str, list[str]]:
 
 @pytest.mark.slow
 def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
-    p = run(["invoke", "quick", "--benchtime", "20ms"], cwd=repo, env={"BENCHPIPE_OVERRIDES": json.dumps(FAST)})
+    p = run(
+        ["invoke", "quick", "--benchtime", "20ms"], cwd=repo, env={"BENCHPIPE_OVERRIDES": json.dumps(FAST)}
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     assert "report: " in p.stdout and "verdict: no baseline" in p.stdout
-    assert re.search(r"time: go test \d+\.\ds \(benchmarks\) \+ \d+\.\ds \(profiling\), everything else .* \d+\.\ds",
-                     p.stdout), p.stdout
+    assert re.search(
+        r"time: go test \d+\.\ds \(benchmarks\) \+ \d+\.\ds \(profiling\), everything else .* \d+\.\ds",
+        p.stdout,
+    ), p.stdout
     report = (repo / "reports" / "report.md").read_text()
     for s in SECTIONS:
         assert s in report, s
@@ -70,8 +89,18 @@ def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
             center = statistics.median(vals)
             assert cell == fmt_median(center, unit), (name, unit, cell, vals)
     # memory analysis from the run itself; the first run (no baseline) profiles every benchmark
-    compile_bytes = fmt_median(statistics.median(
-        [v for r in parsed.results if r.base_name == "BenchmarkCompile" for v, u in r.values if u == "B/op"]), "B/op")
+    compile_bytes = fmt_median(
+        statistics.median(
+            [
+                v
+                for r in parsed.results
+                if r.base_name == "BenchmarkCompile"
+                for v, u in r.values
+                if u == "B/op"
+            ]
+        ),
+        "B/op",
+    )
     assert f"Allocation per op (this run): BenchmarkCompile-2 {compile_bytes} B/op" in report
     assert "example.com/policyengine/pkg/core.(*Compiled).Evaluate" in report  # CPU hotspot table
     # every CPU table states the samples it rests on (decoded from the profile itself)
@@ -90,7 +119,9 @@ def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
     assert (repo / "reports" / "graphs").is_dir()
     svgs = list((repo / "reports" / "graphs").glob("*.svg"))
     assert svgs and svgs[0].read_text().lstrip().startswith("<?xml")
-    assert all(f"(graphs/{s.name})" in report for s in svgs), [s.name for s in svgs]  # every drawing is linked
+    assert all(f"(graphs/{s.name})" in report for s in svgs), [
+        s.name for s in svgs
+    ]  # every drawing is linked
     metrics = json.loads((repo / "reports" / "metrics.json").read_text())
     assert metrics["benchmarks"]
     lock = (repo / "dvc.lock").read_text()
@@ -116,16 +147,25 @@ def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
 def test_baseline_compare_gate_and_remote(repo: Path, tmp_path: Path) -> None:
     # The slowdown here is switched on by an environment variable, not by code: re-running the baseline's
     # commit interleaved (compare.confirm) would rightly call it the environment's. Judge sequentially.
-    judged = {"compare.threshold_pct": 50, "modes.quick.count": 5, "compare.confirm": False,
-              "compare.rules": [{"unit": "allocs/op", "assume": "exact", "threshold_pct": 1},
-                                {"unit": "p50-ns", "ignore": True}, {"unit": "p95-ns", "ignore": True},
-                            {"unit": "p99-ns", "ignore": True}]}
+    judged = {
+        "compare.threshold_pct": 50,
+        "modes.quick.count": 5,
+        "compare.confirm": False,
+        "compare.rules": [
+            {"unit": "allocs/op", "assume": "exact", "threshold_pct": 1},
+            {"unit": "p50-ns", "ignore": True},
+            {"unit": "p95-ns", "ignore": True},
+            {"unit": "p99-ns", "ignore": True},
+        ],
+    }
     assert run(["dvc", "repro"], cwd=repo, env=env(judged)).returncode == 0
     s = run(["benchpipe", "baseline", "save", "--name", "main"], cwd=repo)
     assert s.returncode == 0, s.stderr
     assert "pushed to the DVC remote" in s.stderr
     assert (repo / "baselines" / "main" / "bench.txt").exists() and (repo / "baselines" / "main.dvc").exists()
-    assert (repo / "baselines" / "main" / "meta.json").exists() and (repo / "baselines" / "main" / "profile").is_dir()
+    assert (repo / "baselines" / "main" / "meta.json").exists() and (
+        repo / "baselines" / "main" / "profile"
+    ).is_dir()
     assert any((tmp_path / "repo-remote").rglob("*")), "baseline pushed to the remote"
 
     # regression switch on: FAIL, exit 1, the report names the regressed benchmarks
@@ -133,7 +173,9 @@ def test_baseline_compare_gate_and_remote(repo: Path, tmp_path: Path) -> None:
     assert p.returncode == 0, p.stdout + p.stderr
     g = run(["benchpipe", "gate"], cwd=repo)
     assert g.returncode == 1, g.stdout
-    assert ": regressed Evaluate-" in g.stdout  # the verdict line `benchpipe compare` prints (names as benchstat's)
+    assert (
+        ": regressed Evaluate-" in g.stdout
+    )  # the verdict line `benchpipe compare` prints (names as benchstat's)
     report = (repo / "reports" / "report.md").read_text()
     analysis = report.split("### Regression Analysis", 1)[1].split("###", 1)[0]
     assert "Status: FAIL" in analysis and "BenchmarkEvaluate-" in analysis
@@ -144,50 +186,92 @@ def test_baseline_compare_gate_and_remote(repo: Path, tmp_path: Path) -> None:
     prof = json.loads((repo / "reports" / "run" / "profile" / "profile.json").read_text())
     ev = next(b for b in prof["benchmarks"] if b["benchmark"] == "BenchmarkEvaluate")
     assert ev["diff"]["rows"][0]["function"] == "example.com/policyengine/pkg/core.auditDecision"
-    assert "### Differential Profile" in report and "**`example.com/policyengine/pkg/core.auditDecision`**" in report
+    assert (
+        "### Differential Profile" in report
+        and "**`example.com/policyengine/pkg/core.auditDecision`**" in report
+    )
     # switch off: PASS or WARN, exit 0. Sequential timings on a shared machine can drift past any
     # threshold (that is what paired mode is for), so this gate judges the deterministic units only.
-    p = run(["dvc", "repro"], cwd=repo, env=env({**judged, "compare.rules": DETERMINISTIC,
-                                                   "modes.quick.profile": "flagged"}))
+    p = run(
+        ["dvc", "repro"],
+        cwd=repo,
+        env=env({**judged, "compare.rules": DETERMINISTIC, "modes.quick.profile": "flagged"}),
+    )
     assert p.returncode == 0
     g = run(["benchpipe", "gate"], cwd=repo)
     assert g.returncode == 0, g.stdout + (repo / "reports" / "run" / "compare.json").read_text()[:3000]
     # quick mode against a baseline profiles only what compare flagged: here nothing
     prof = json.loads((repo / "reports" / "run" / "profile" / "profile.json").read_text())
-    assert prof["benchmarks"] == [] and any("profiles only the benchmarks compare flags" in n for n in prof["notes"])
+    assert prof["benchmarks"] == [] and any(
+        "profiles only the benchmarks compare flags" in n for n in prof["notes"]
+    )
     assert "Allocation per op (this run): BenchmarkCompile-2" in (repo / "reports" / "report.md").read_text()
 
     # a fresh clone pulls the baseline from the remote
     for cmd in (["git", "add", "-A"], ["git", "commit", "-qm", "baseline"]):
-        assert run(cmd, cwd=repo, env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-                                       "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}).returncode == 0
+        assert (
+            run(
+                cmd,
+                cwd=repo,
+                env={
+                    "GIT_AUTHOR_NAME": "t",
+                    "GIT_AUTHOR_EMAIL": "t@t",
+                    "GIT_COMMITTER_NAME": "t",
+                    "GIT_COMMITTER_EMAIL": "t@t",
+                },
+            ).returncode
+            == 0
+        )
     clone = tmp_path / "clone"
     assert run(["git", "clone", "-q", str(repo), str(clone)]).returncode == 0
     assert not (clone / "baselines" / "main" / "bench.txt").exists()
     pull = run(["benchpipe", "baseline", "pull", "--name", "main"], cwd=clone)
     assert pull.returncode == 0, pull.stderr
-    assert (clone / "baselines" / "main" / "bench.txt").read_text() == \
-        (repo / "baselines" / "main" / "bench.txt").read_text()
+    assert (clone / "baselines" / "main" / "bench.txt").read_text() == (
+        repo / "baselines" / "main" / "bench.txt"
+    ).read_text()
     missing = run(["benchpipe", "baseline", "pull", "--name", "nope"], cwd=clone)
     assert missing.returncode == 3 and "not found" in missing.stderr
 
 
 @pytest.mark.slow
 def test_history_across_runs_finds_where_the_switch_was_turned_on(repo: Path) -> None:
-    o = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
-         "modes.quick.count": 3, "modes.quick.benchtime": "30ms", "profile.enabled": False}
+    o = {
+        "modes.quick.bench": "^BenchmarkEvaluate$",
+        "modes.quick.packages": ["./pkg/core"],
+        "modes.quick.count": 3,
+        "modes.quick.benchtime": "30ms",
+        "profile.enabled": False,
+    }
     run_ids = []
     for i in range(10):  # 5 runs off, then 5 on: enough for a permutation test at p <= 0.01
         p = run(["dvc", "repro"], cwd=repo, env=env(o, POLICYENGINE_SLOW="1" if i >= 5 else "0"))
         assert p.returncode == 0, p.stdout + p.stderr
-        rows = json.loads(run(["benchpipe", "history", "--format", "json", "--unit", "ns/op"], cwd=repo).stdout)
+        rows = json.loads(
+            run(["benchpipe", "history", "--format", "json", "--unit", "ns/op"], cwd=repo).stdout
+        )
         run_ids.append(rows[-1]["run_id"])
-    rows = json.loads(run(["benchpipe", "history", "--format", "json", "--benchmark", "^BenchmarkEvaluate$",
-                           "--unit", "ns/op"], cwd=repo).stdout)
+    rows = json.loads(
+        run(
+            [
+                "benchpipe",
+                "history",
+                "--format",
+                "json",
+                "--benchmark",
+                "^BenchmarkEvaluate$",
+                "--unit",
+                "ns/op",
+            ],
+            cwd=repo,
+        ).stdout
+    )
     assert [r["run_id"] for r in rows] == run_ids
     assert set(rows[0]) >= {"run_id", "time", "commit", "benchmark", "unit", "center", "lo", "hi", "n"}
-    text = run(["benchpipe", "history", "--benchmark", "^BenchmarkEvaluate$", "--unit", "ns/op", "--changes"],
-               cwd=repo).stdout
+    text = run(
+        ["benchpipe", "history", "--benchmark", "^BenchmarkEvaluate$", "--unit", "ns/op", "--changes"],
+        cwd=repo,
+    ).stdout
     assert f"from run {run_ids[5]}" in text, text
     report = (repo / "reports" / "report.md").read_text()
     trends = report.split("### Trends", 1)[1].split("###", 1)[0]
@@ -199,8 +283,13 @@ def test_history_across_runs_finds_where_the_switch_was_turned_on(repo: Path) ->
 
 
 def test_dvc_plots_draw_every_benchmark(repo: Path, tmp_path: Path) -> None:
-    o = {"modes.quick.bench": "^BenchmarkEvaluate(Complex)?$", "modes.quick.packages": ["./pkg/core"],
-         "modes.quick.count": 1, "modes.quick.benchtime": "20ms", "profile.enabled": False}
+    o = {
+        "modes.quick.bench": "^BenchmarkEvaluate(Complex)?$",
+        "modes.quick.packages": ["./pkg/core"],
+        "modes.quick.count": 1,
+        "modes.quick.benchtime": "20ms",
+        "profile.enabled": False,
+    }
     for _ in range(2):
         p = run(["dvc", "repro"], cwd=repo, env=env(o))
         assert p.returncode == 0, p.stdout + p.stderr
@@ -228,8 +317,22 @@ def test_no_run_outputs_are_tracked_by_git() -> None:
 
 
 def test_dvc_records_the_overrides_that_ran(repo: Path) -> None:
-    p = run(["invoke", "quick", "--bench", "^BenchmarkEvaluate$", "--packages", "./pkg/core", "--count", "2",
-             "--benchtime", "20ms"], cwd=repo, env={"BENCHPIPE_OVERRIDES": json.dumps({"profile.enabled": False})})
+    p = run(
+        [
+            "invoke",
+            "quick",
+            "--bench",
+            "^BenchmarkEvaluate$",
+            "--packages",
+            "./pkg/core",
+            "--count",
+            "2",
+            "--benchtime",
+            "20ms",
+        ],
+        cwd=repo,
+        env={"BENCHPIPE_OVERRIDES": json.dumps({"profile.enabled": False})},
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     ran = yaml.safe_load((repo / "params.run.yaml").read_text())
     assert ran["modes"]["quick"]["count"] == 2 and ran["profile"]["enabled"] is False
@@ -241,7 +344,9 @@ def test_dvc_records_the_overrides_that_ran(repo: Path) -> None:
     assert bench["settings"]["count"] == 2
     # a misspelt override is one line naming the key, exit 2, and the recorded overrides stay as they were
     before = (repo / "params.run.yaml").read_text()
-    bad = run(["invoke", "quick"], cwd=repo, env={"BENCHPIPE_OVERRIDES": json.dumps({"compare.treshold_pct": 5})})
+    bad = run(
+        ["invoke", "quick"], cwd=repo, env={"BENCHPIPE_OVERRIDES": json.dumps({"compare.treshold_pct": 5})}
+    )
     assert bad.returncode == 2 and "treshold_pct" in bad.stderr
     assert (repo / "params.run.yaml").read_text() == before
 
@@ -259,8 +364,13 @@ def test_module_at_the_repository_root(tmp_path: Path) -> None:
     prm = yaml.safe_load((repo / "params.yaml").read_text())
     prm["target"] = "."
     (repo / "params.yaml").write_text(yaml.safe_dump(prm))
-    o = {"modes.quick.bench": "^BenchmarkEvaluate$", "modes.quick.packages": ["./pkg/core"],
-         "modes.quick.count": 1, "modes.quick.benchtime": "20ms", "profile.enabled": False}
+    o = {
+        "modes.quick.bench": "^BenchmarkEvaluate$",
+        "modes.quick.packages": ["./pkg/core"],
+        "modes.quick.count": 1,
+        "modes.quick.benchtime": "20ms",
+        "profile.enabled": False,
+    }
     p = run(["dvc", "repro"], cwd=repo, env=env(o))
     assert p.returncode == 0, p.stdout + p.stderr
     assert "BenchmarkEvaluate-" in (repo / "reports" / "run" / "bench.txt").read_text()

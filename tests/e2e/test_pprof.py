@@ -12,22 +12,55 @@ from benchpipe.core import pprof
 
 from ..conftest import EXAMPLE, run
 
-TOP = re.compile(r"^\s*(\S+?)(?:s|ms|us|µs|ns|B|kB|MB|GB)?\s+([\d.]+)%\s+[\d.]+%\s+\S+\s+([\d.]+)%\s+(.+?)\s*$")
+TOP = re.compile(
+    r"^\s*(\S+?)(?:s|ms|us|µs|ns|B|kB|MB|GB)?\s+([\d.]+)%\s+[\d.]+%\s+\S+\s+([\d.]+)%\s+(.+?)\s*$"
+)
 
 
 @pytest.fixture(scope="module")
 def profiles(tmp_path_factory: pytest.TempPathFactory, go: str) -> Path:
     d = tmp_path_factory.mktemp("prof")
-    p = run([go, "test", "-run", "^$", "-bench", "Evaluate", "-benchtime", "1s", "-cpuprofile", str(d / "cpu.prof"),
-             "-memprofile", str(d / "mem.prof"), "-memprofilerate", "1", "-o", str(d / "core.test"), "./pkg/core"],
-            cwd=EXAMPLE)
+    p = run(
+        [
+            go,
+            "test",
+            "-run",
+            "^$",
+            "-bench",
+            "Evaluate",
+            "-benchtime",
+            "1s",
+            "-cpuprofile",
+            str(d / "cpu.prof"),
+            "-memprofile",
+            str(d / "mem.prof"),
+            "-memprofilerate",
+            "1",
+            "-o",
+            str(d / "core.test"),
+            "./pkg/core",
+        ],
+        cwd=EXAMPLE,
+    )
     assert p.returncode == 0, p.stderr
     return d
 
 
 def pprof_top(go: str, d: Path, prof: str, sample_index: str) -> dict[str, tuple[str, str]]:
-    p = run([go, "tool", "pprof", "-top", "-nodecount=100000", "-nodefraction=0", "-edgefraction=0",
-             f"-sample_index={sample_index}", str(d / "core.test"), str(d / prof)])
+    p = run(
+        [
+            go,
+            "tool",
+            "pprof",
+            "-top",
+            "-nodecount=100000",
+            "-nodefraction=0",
+            "-edgefraction=0",
+            f"-sample_index={sample_index}",
+            str(d / "core.test"),
+            str(d / prof),
+        ]
+    )
     assert p.returncode == 0, p.stderr
     out = {}
     for line in p.stdout.splitlines():
@@ -38,8 +71,9 @@ def pprof_top(go: str, d: Path, prof: str, sample_index: str) -> dict[str, tuple
     return out
 
 
-@pytest.mark.parametrize("prof,sample", [("cpu.prof", "cpu"), ("mem.prof", "alloc_space"),
-                                         ("mem.prof", "alloc_objects")])
+@pytest.mark.parametrize(
+    "prof,sample", [("cpu.prof", "cpu"), ("mem.prof", "alloc_space"), ("mem.prof", "alloc_objects")]
+)
 def test_percentages_match_go_tool_pprof(profiles: Path, go: str, prof: str, sample: str) -> None:
     ref = pprof_top(go, profiles, prof, sample)
     assert len(ref) >= 5
@@ -49,7 +83,12 @@ def test_percentages_match_go_tool_pprof(profiles: Path, go: str, prof: str, sam
         assert name in ours, name
         for mine, theirs in zip(ours[name], (flat, cum), strict=True):
             digits = len(theirs.split(".")[1]) if "." in theirs else 0
-            assert f"{mine:.{digits}f}" == theirs, (name, ours[name], flat, cum)  # at pprof's printed precision
+            assert f"{mine:.{digits}f}" == theirs, (
+                name,
+                ours[name],
+                flat,
+                cum,
+            )  # at pprof's printed precision
     if sample == "cpu":
         assert any(n.startswith("example.com/policyengine/pkg/core.") for n in list(ref)[:10])
 
@@ -64,7 +103,12 @@ def test_decoder_structure_and_inlined_frames(profiles: Path) -> None:
     frames = cpu.frames(cpu.samples[0])
     assert frames and all(isinstance(f[2], int) for f in frames)
     mem = pprof.load(profiles / "mem.prof")
-    assert [t for t, _ in mem.sample_types] == ["alloc_objects", "alloc_space", "inuse_objects", "inuse_space"]
+    assert [t for t, _ in mem.sample_types] == [
+        "alloc_objects",
+        "alloc_space",
+        "inuse_objects",
+        "inuse_space",
+    ]
     fn = {f.name for f in mem.functions.values()}
     assert "example.com/policyengine/pkg/core.lex" in fn  # the compiler allocates tokens
 
@@ -88,16 +132,30 @@ def test_benchmark_that_panics_under_profiling(tmp_path: Path, example: Path) ->
     from ..conftest import quick_params
 
     (example / "pkg" / "core" / "boom_test.go").write_text(
-        'package core\n\nimport "testing"\n\nfunc BenchmarkBoom(b *testing.B) { panic("under profiling") }\n')
+        'package core\n\nimport "testing"\n\nfunc BenchmarkBoom(b *testing.B) { panic("under profiling") }\n'
+    )
     params = quick_params(tmp_path, example, packages=["./pkg/core"], bench="Boom", profile="all")
-    p = run(["benchpipe", "profile", "--params", str(params), "--compare", str(tmp_path / "none.json"), "--out",
-             str(tmp_path / "prof")], cwd=tmp_path)
+    p = run(
+        [
+            "benchpipe",
+            "profile",
+            "--params",
+            str(params),
+            "--compare",
+            str(tmp_path / "none.json"),
+            "--out",
+            str(tmp_path / "prof"),
+        ],
+        cwd=tmp_path,
+    )
     # the run's results and verdict stand: the benchmark's profile is skipped with a note
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
     summary = json.loads((tmp_path / "prof" / "profile.json").read_text())
     assert summary["benchmarks"] == []
-    assert any("BenchmarkBoom: profile skipped" in n and "benchmark panicked: under profiling" in n
-               for n in summary["notes"])
+    assert any(
+        "BenchmarkBoom: profile skipped" in n and "benchmark panicked: under profiling" in n
+        for n in summary["notes"]
+    )
 
 
 def _profile(module: Path, pkg_pattern: str, name: str, tmp: Path, ns_per_op: float) -> dict:
@@ -115,8 +173,9 @@ def _profile(module: Path, pkg_pattern: str, name: str, tmp: Path, ns_per_op: fl
     sel = stage.Selection(name, toolchain.name_pattern(name), ns_per_op, False)
     import msgspec
 
-    return msgspec.to_builtins(stage.profile_benchmark(binary, pkg, sel, sub, cfg, "5m", "200ms", 0,
-                                                       toolchain.module_path(module)))
+    return msgspec.to_builtins(
+        stage.profile_benchmark(binary, pkg, sel, sub, cfg, "5m", "200ms", 0, toolchain.module_path(module))
+    )
 
 
 @pytest.mark.slow

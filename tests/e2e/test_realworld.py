@@ -44,8 +44,11 @@ def test_reader_joins_results_split_by_log_lines() -> None:
     assert not any(RESULT.match(ln) for ln in text.splitlines()), "the recording must hold split results"
     p = benchfmt.read_files([DATA / "chatty_plain.txt"])
     assert p.errors == []
-    assert [r.name for r in p.results] == ["BenchmarkKey-2", "BenchmarkKeySub/a-2",
-                                           "BenchmarkKeySub/LongerInputString-2"]
+    assert [r.name for r in p.results] == [
+        "BenchmarkKey-2",
+        "BenchmarkKeySub/a-2",
+        "BenchmarkKeySub/LongerInputString-2",
+    ]
     numbers = [ln.split() for ln in text.splitlines() if re.match(r"^\s+\d+\s", ln)]
     assert [(r.iters, r.values[0][0]) for r in p.results] == [(int(f[0]), float(f[1])) for f in numbers]
     assert all(r.package == "example.com/realshapes/chatty" for r in p.results)
@@ -57,8 +60,10 @@ def test_reader_decides_json_per_line() -> None:
     event = json.dumps({"Action": "output", "Package": "q", "Output": "BenchmarkJ-2 \t 10\t 3.5 ns/op\n"})
     text = "\n".join([log, "pkg: p", "BenchmarkA-2 \t 100\t 7.5 ns/op", event, '{"Action": broken', "x"])
     p = benchfmt.read_text(text, "mixed.txt")
-    assert [(r.name, r.values[0][0], r.package) for r in p.results] == [("BenchmarkA-2", 7.5, "p"),
-                                                                        ("BenchmarkJ-2", 3.5, "p")]
+    assert [(r.name, r.values[0][0], r.package) for r in p.results] == [
+        ("BenchmarkA-2", 7.5, "p"),
+        ("BenchmarkJ-2", 3.5, "p"),
+    ]
     assert p.errors == ["mixed.txt:5: not a JSON test event"]
 
 
@@ -76,15 +81,21 @@ def test_goroutine_dump_names_the_blocking_frame() -> None:
     assert len(gs) == len(re.findall(r"^goroutine \d+", dump, re.M))
     b = goroutines.blocked(dump, root)
     assert b is not None and b.benchmark == "BenchmarkHandle" and b.state == "chan send"
-    line = next(i for i, ln in enumerate((FIXTURE / "stall" / "engine.go").read_text().splitlines(), 1)
-                if "e.events <- i" in ln)
+    line = next(
+        i
+        for i, ln in enumerate((FIXTURE / "stall" / "engine.go").read_text().splitlines(), 1)
+        if "e.events <- i" in ln
+    )
     assert b.describe(root) == f"blocked in chan send at stall/engine.go:{line} (stall.(*Engine).Handle)"
 
 
 def test_packages_without_benchmarks_are_not_built() -> None:
     pkgs, pats, note = toolchain.resolve_packages(FIXTURE, ["./pkg/core/..."])
     assert pats == ["./..."] and "no package matches ./pkg/core/..." in note
-    assert sorted(p.import_path for p in pkgs) == ["example.com/realshapes/chatty", "example.com/realshapes/stall"]
+    assert sorted(p.import_path for p in pkgs) == [
+        "example.com/realshapes/chatty",
+        "example.com/realshapes/stall",
+    ]
 
 
 def _params(tmp_path: Path, **mode: object) -> Path:
@@ -102,15 +113,41 @@ def _params(tmp_path: Path, **mode: object) -> Path:
 def test_chatty_results_whole_and_log_kept(tmp_path: Path, go: str) -> None:
     prm = _params(tmp_path, packages=["./chatty"], count=2, benchtime="50x")
     out = tmp_path / "run"
-    p = run(["benchpipe", "bench", "--params", str(prm), "--out", str(out / "bench.txt"), "--meta",
-             str(out / "bench.json")])
+    p = run(
+        [
+            "benchpipe",
+            "bench",
+            "--params",
+            str(prm),
+            "--out",
+            str(out / "bench.txt"),
+            "--meta",
+            str(out / "bench.json"),
+        ]
+    )
     assert p.returncode == 0, p.stderr
     txt = (out / "bench.txt").read_text()
     assert "RUNNING IN TEST MODE" not in txt and "RUNNING IN TEST MODE" in (out / "bench.log").read_text()
     ours = benchfmt.read_text(txt)
     assert ours.errors == [] and all(r.iters == 50 for r in ours.results)
-    ref = run([go, "test", "-json", "-run", "^$", "-bench", ".", "-benchmem", "-count", "2", "-benchtime", "50x",
-               "./chatty"], cwd=tmp_path / "realshapes")
+    ref = run(
+        [
+            go,
+            "test",
+            "-json",
+            "-run",
+            "^$",
+            "-bench",
+            ".",
+            "-benchmem",
+            "-count",
+            "2",
+            "-benchtime",
+            "50x",
+            "./chatty",
+        ],
+        cwd=tmp_path / "realshapes",
+    )
     assert ref.returncode == 0
     assert len(ours.results) == go_json_result_count(ref.stdout) == 6
 
@@ -122,14 +159,28 @@ def test_stalled_benchmark_named_others_kept_exit_2(tmp_path: Path, portable: st
     prm = _params(tmp_path, packages=["./..."], count=1, benchtime="100ms")
     out = tmp_path / "run"
     t0 = time.monotonic()
-    p = run(["benchpipe", "bench", "--params", str(prm), "--out", str(out / "bench.txt"), "--meta",
-             str(out / "bench.json")], env={"BENCHPIPE_PORTABLE": portable})
+    p = run(
+        [
+            "benchpipe",
+            "bench",
+            "--params",
+            str(prm),
+            "--out",
+            str(out / "bench.txt"),
+            "--meta",
+            str(out / "bench.json"),
+        ],
+        env={"BENCHPIPE_PORTABLE": portable},
+    )
     took = time.monotonic() - t0
     assert p.returncode == 2, p.stderr
     errors = [ln for ln in p.stderr.splitlines() if ln.startswith("bench: error:")]
     assert len(errors) == 1
-    line = next(i for i, ln in enumerate((FIXTURE / "stall" / "engine.go").read_text().splitlines(), 1)
-                if "e.events <- i" in ln)
+    line = next(
+        i
+        for i, ln in enumerate((FIXTURE / "stall" / "engine.go").read_text().splitlines(), 1)
+        if "e.events <- i" in ln
+    )
     assert "BenchmarkHandle stalled" in errors[0] and f"chan send at stall/engine.go:{line}" in errors[0]
     assert took < 120
     names = {r.base_name for r in benchfmt.read_files([out / "bench.txt"]).results}
@@ -142,16 +193,44 @@ def test_stalled_benchmark_named_others_kept_exit_2(tmp_path: Path, portable: st
 def test_stalling_benchmark_runs_at_its_iteration_count(tmp_path: Path) -> None:
     prm = _params(tmp_path, packages=["./stall"], count=1, benchtime="1000x", profile="all")
     out = tmp_path / "run"
-    p = run(["benchpipe", "bench", "--params", str(prm), "--out", str(out / "bench.txt"), "--meta",
-             str(out / "bench.json")])
+    p = run(
+        [
+            "benchpipe",
+            "bench",
+            "--params",
+            str(prm),
+            "--out",
+            str(out / "bench.txt"),
+            "--meta",
+            str(out / "bench.json"),
+        ]
+    )
     assert p.returncode == 0, p.stderr
-    assert sorted(r.base_name for r in benchfmt.read_files([out / "bench.txt"]).results) == \
-        ["BenchmarkAfter", "BenchmarkBefore", "BenchmarkHandle"]
+    assert sorted(r.base_name for r in benchfmt.read_files([out / "bench.txt"]).results) == [
+        "BenchmarkAfter",
+        "BenchmarkBefore",
+        "BenchmarkHandle",
+    ]
     prof = tmp_path / "profile"
-    p = run(["benchpipe", "profile", "--params", str(prm), "--compare", str(tmp_path / "none.json"),
-             "--bench-meta", str(out / "bench.json"), "--out", str(prof)])
+    p = run(
+        [
+            "benchpipe",
+            "profile",
+            "--params",
+            str(prm),
+            "--compare",
+            str(tmp_path / "none.json"),
+            "--bench-meta",
+            str(out / "bench.json"),
+            "--out",
+            str(prof),
+        ]
+    )
     assert p.returncode == 0, p.stderr
     summary = json.loads((prof / "profile.json").read_text())
     assert summary["benchtime"] == "1000x"
-    assert sorted(b["benchmark"] for b in summary["benchmarks"]) == ["BenchmarkAfter", "BenchmarkBefore",
-                                                                    "BenchmarkHandle"]
+    assert sorted(b["benchmark"] for b in summary["benchmarks"]) == [
+        "BenchmarkAfter",
+        "BenchmarkBefore",
+        "BenchmarkHandle",
+    ]

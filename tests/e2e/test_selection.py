@@ -1,5 +1,6 @@
-"""Go's selection everywhere (core.selection): a table of -bench patterns against a real test binary. A pattern
-Go rejects is rejected by benchpipe (one line); one Go accepts selects exactly the results `go test` runs."""
+"""Go's selection everywhere (core.selection): a table of -bench patterns against a real test binary. A
+pattern Go rejects is rejected by benchpipe (one line); one Go accepts selects exactly the results `go test`
+runs."""
 
 from __future__ import annotations
 
@@ -15,12 +16,37 @@ from ..conftest import ROOT, run
 
 FIXTURE = ROOT / "tests" / "fixtures" / "selection"
 PATTERNS = [
-    ".", "Parse", "Parse$", "^BenchmarkParse$/input1", "BenchmarkParse$/(input1|input2)/parser$", "Parse/input1|Other/y",
-    "Other/", "Other//", "/x", "Parse/input[12]/std", "Other/v\\d+", "Other/[[:digit:]]", "Other/[[:^alpha:]]",
-    "(?i)other/case", "Other/(?<n>x)", "Other/y\\z", "Other/^(x|y)$", "Parse/[^1]+$", "Ab(ab)?$", "Other/x|",
+    ".",
+    "Parse",
+    "Parse$",
+    "^BenchmarkParse$/input1",
+    "BenchmarkParse$/(input1|input2)/parser$",
+    "Parse/input1|Other/y",
+    "Other/",
+    "Other//",
+    "/x",
+    "Parse/input[12]/std",
+    "Other/v\\d+",
+    "Other/[[:digit:]]",
+    "Other/[[:^alpha:]]",
+    "(?i)other/case",
+    "Other/(?<n>x)",
+    "Other/y\\z",
+    "Other/^(x|y)$",
+    "Parse/[^1]+$",
+    "Ab(ab)?$",
+    "Other/x|",
     # what Go rejects and Python's engine would take
-    "Other/x(?=y)", "Other/(?!x)", "(ab)\\1", "(?P<a>ab)(?P=a)", "Other/x++", "Other/(?>x)", "Other\\Z",
-    "(?#c)Other", "([", "Other/a{2,1}",
+    "Other/x(?=y)",
+    "Other/(?!x)",
+    "(ab)\\1",
+    "(?P<a>ab)(?P=a)",
+    "Other/x++",
+    "Other/(?>x)",
+    "Other\\Z",
+    "(?#c)Other",
+    "([",
+    "Other/a{2,1}",
 ]
 
 
@@ -33,7 +59,10 @@ def binary(tmp_path_factory: pytest.TempPathFactory, go: str) -> Path:
 
 
 def _ran(binary: Path, pattern: str) -> tuple[int, list[str], str]:
-    p = run([str(binary), "-test.run=^$", f"-test.bench={pattern}", "-test.benchtime=1x", "-test.cpu=1"], cwd=FIXTURE)
+    p = run(
+        [str(binary), "-test.run=^$", f"-test.bench={pattern}", "-test.benchtime=1x", "-test.cpu=1"],
+        cwd=FIXTURE,
+    )
     names = [ln.split()[0] for ln in p.stdout.splitlines() if re.match(r"Benchmark\S*\s+\d+\s", ln)]
     return p.returncode, names, p.stdout + p.stderr
 

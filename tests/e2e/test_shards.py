@@ -26,11 +26,39 @@ def _results(raw: Path) -> set[tuple[str, str]]:
 def _stage(work: Path, params: Path, out: str, env: dict[str, str], *extra: str) -> None:
     d = work / out
     d.mkdir(parents=True, exist_ok=True)
-    p = run(["benchpipe", "bench", "--params", str(params), "--out", str(d / "bench.txt"), "--meta",
-             str(d / "bench.json"), *extra], cwd=work, env=env)
+    p = run(
+        [
+            "benchpipe",
+            "bench",
+            "--params",
+            str(params),
+            "--out",
+            str(d / "bench.txt"),
+            "--meta",
+            str(d / "bench.json"),
+            *extra,
+        ],
+        cwd=work,
+        env=env,
+    )
     assert p.returncode == 0, p.stderr
-    c = run(["benchpipe", "compare", "--params", str(params), "--current", str(d / "bench.txt"), "--current-meta",
-             str(d / "bench.json"), "--out", str(d / "compare.json"), "--no-confirm"], cwd=work, env=env)
+    c = run(
+        [
+            "benchpipe",
+            "compare",
+            "--params",
+            str(params),
+            "--current",
+            str(d / "bench.txt"),
+            "--current-meta",
+            str(d / "bench.json"),
+            "--out",
+            str(d / "compare.json"),
+            "--no-confirm",
+        ],
+        cwd=work,
+        env=env,
+    )
     assert c.returncode == 0, c.stderr
 
 
@@ -42,12 +70,29 @@ def _split_and_merge(target: Path, tmp_path: Path, benchtime: str) -> None:
     env = {"BENCHPIPE_HISTORY": str(store), "GITHUB_RUN_ID": ""}
     # one unsharded run, recorded (its durations balance the shards) and kept as the baseline
     _stage(work, params, "whole", env)
-    rec = run(["benchpipe", "record", "--params", str(params), "--raw", str(work / "whole" / "bench.txt"), "--meta",
-               str(work / "whole" / "bench.json"), "--out", str(work / "rec.json"), "--dvc-out", str(store)], env=env)
+    rec = run(
+        [
+            "benchpipe",
+            "record",
+            "--params",
+            str(params),
+            "--raw",
+            str(work / "whole" / "bench.txt"),
+            "--meta",
+            str(work / "whole" / "bench.json"),
+            "--out",
+            str(work / "rec.json"),
+            "--dvc-out",
+            str(store),
+        ],
+        env=env,
+    )
     assert rec.returncode == 0, rec.stderr
     (work / "baselines" / "main").mkdir(parents=True)
     for f in ("bench.txt", "bench.json"):
-        shutil.copy(work / "whole" / f, work / "baselines" / "main" / ("meta.json" if f == "bench.json" else f))
+        shutil.copy(
+            work / "whole" / f, work / "baselines" / "main" / ("meta.json" if f == "bench.json" else f)
+        )
     for k in (1, 2, 3):
         _stage(work, params, f"shard{k}", env, "--shard", f"{k}/3")
     parts = [_results(work / f"shard{k}" / "bench.txt") for k in (1, 2, 3)]
@@ -59,9 +104,23 @@ def _split_and_merge(target: Path, tmp_path: Path, benchtime: str) -> None:
     loads = [sum(durations[u] for u in part) for part in shards.plan(durations, 3)]
     assert sum(loads) > 0 and max(loads) <= max(sum(loads) / 3 * 1.2, max(durations.values()))
     # merged: one run with every result of the unsharded one, one verdict
-    m = run(["benchpipe", "merge", *(str(work / f"shard{k}") for k in (1, 2, 3)), "--shards", "3", "--out",
-             str(work / "merged"), "--report", str(work / "merged" / "report.md"), "--params", str(params)],
-            cwd=work, env=env)
+    m = run(
+        [
+            "benchpipe",
+            "merge",
+            *(str(work / f"shard{k}") for k in (1, 2, 3)),
+            "--shards",
+            "3",
+            "--out",
+            str(work / "merged"),
+            "--report",
+            str(work / "merged" / "report.md"),
+            "--params",
+            str(params),
+        ],
+        cwd=work,
+        env=env,
+    )
     assert m.returncode == 0, m.stderr
     assert _results(work / "merged" / "bench.txt") == whole
     doc = json.loads((work / "merged" / "compare.json").read_text())
@@ -70,11 +129,27 @@ def _split_and_merge(target: Path, tmp_path: Path, benchtime: str) -> None:
     assert "Performance Comparison" in (work / "merged" / "report.md").read_text()
     # a missing shard and a failed one: an error that names them, never a silent PASS
     (work / "shard3" / "compare.json").unlink()
-    m = run(["benchpipe", "merge", str(work / "shard1"), str(work / "shard3"), "--shards", "3", "--out",
-             str(work / "partial"), "--report", ""], cwd=work, env=env)
+    m = run(
+        [
+            "benchpipe",
+            "merge",
+            str(work / "shard1"),
+            str(work / "shard3"),
+            "--shards",
+            "3",
+            "--out",
+            str(work / "partial"),
+            "--report",
+            "",
+        ],
+        cwd=work,
+        env=env,
+    )
     assert m.returncode == 0, m.stderr
-    g = run(["benchpipe", "gate", "--compare", str(work / "partial" / "compare.json"), "--record", "none.json"],
-            cwd=work)
+    g = run(
+        ["benchpipe", "gate", "--compare", str(work / "partial" / "compare.json"), "--record", "none.json"],
+        cwd=work,
+    )
     assert g.returncode == 2
     assert "shard 2/3: missing" in g.stdout and "shard 3/3: failed: no compare.json" in g.stdout
 

@@ -20,20 +20,22 @@ from ..conftest import DATA, ROOT, quick_params, run
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(tempfile.gettempdir()) / "benchpipe-screenshots"  # kept for a look, outside the checkout
-HOSTILE = r'''package core
+HOSTILE = r"""package core
 
 import "testing"
 
 func BenchmarkZHostile(b *testing.B) {
 	for _, name := range []string{"<img src=x onerror=alert(document.domain)>", "<script>alert(1)</script>",
-		`"quoted" & 'single'`, "long-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"} {
+		`"quoted" & 'single'`,
+		"long-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" +
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"} {
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 			}
 		})
 	}
 }
-'''
+"""
 COMMIT_URL = "https://example.invalid/commit/{commit}"
 
 
@@ -50,7 +52,9 @@ def browser():
 def _page(browser, url: str):
     page = browser.new_page()
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on(
+        "console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
     page.goto(url)
@@ -66,20 +70,50 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     commits = [f"{i:02d}{'c' * 38}" for i in range(12)]
     for i, c in enumerate(commits):  # a known shift: runs 6.. are the slow build
-        history.append(store, fast if i < 6 else slow, BenchMeta(commit=c, branch="main",
-                                                                 module="example.com/policyengine"),
-                       t0 + timedelta(hours=i))
+        history.append(
+            store,
+            fast if i < 6 else slow,
+            BenchMeta(commit=c, branch="main", module="example.com/policyengine"),
+            t0 + timedelta(hours=i),
+        )
     # real Go runs of benchmarks with hostile names (they appear in this one run only)
     example = tmp / "policyengine"
     shutil.copytree(ROOT / "examples" / "policyengine", example)
     (example / "pkg" / "core" / "zhostile_test.go").write_text(HOSTILE)
     params = quick_params(tmp, example, bench="ZHostile", count=1, benchtime="10x", packages=["./pkg/core"])
-    p = run(["benchpipe", "bench", "--params", str(params), "--out", str(tmp / "h.txt"), "--meta", str(tmp / "h.json")],
-            cwd=tmp)
+    p = run(
+        [
+            "benchpipe",
+            "bench",
+            "--params",
+            str(params),
+            "--out",
+            str(tmp / "h.txt"),
+            "--meta",
+            str(tmp / "h.json"),
+        ],
+        cwd=tmp,
+    )
     assert p.returncode == 0, p.stderr
-    rec = run(["benchpipe", "record", "--params", str(params), "--raw", str(tmp / "h.txt"), "--meta",
-               str(tmp / "h.json"), "--history", str(store), "--out", str(tmp / "rec.json"), "--dvc-out",
-               str(tmp / "d")], env={"GITHUB_RUN_ID": ""})
+    rec = run(
+        [
+            "benchpipe",
+            "record",
+            "--params",
+            str(params),
+            "--raw",
+            str(tmp / "h.txt"),
+            "--meta",
+            str(tmp / "h.json"),
+            "--history",
+            str(store),
+            "--out",
+            str(tmp / "rec.json"),
+            "--dvc-out",
+            str(tmp / "d"),
+        ],
+        env={"GITHUB_RUN_ID": ""},
+    )
     assert rec.returncode == 0, rec.stderr
     prm = tmp / "publish.yaml"
     prm.write_text(params.read_text() + f"\npublish:\n  commit_url: {COMMIT_URL}\n")
@@ -102,8 +136,12 @@ def test_search_click_chart_hover_and_feed(browser, site: tuple[Path, list[str]]
     # sorting by a column: the newest values, ascending then descending
     newest = page.locator("#benchmarks thead th").nth(5).locator("button")  # "Newest"
     newest.click()
-    vals = [float(v) for v in page.locator("#benchmarks tbody tr td:nth-child(6)").evaluate_all(
-        "cells => cells.map(c => c.dataset.v)")]
+    vals = [
+        float(v)
+        for v in page.locator("#benchmarks tbody tr td:nth-child(6)").evaluate_all(
+            "cells => cells.map(c => c.dataset.v)"
+        )
+    ]
     assert vals == sorted(vals)
     newest.click()
     assert page.locator("#benchmarks thead th").nth(5).get_attribute("aria-sort") == "descending"
@@ -116,10 +154,15 @@ def test_search_click_chart_hover_and_feed(browser, site: tuple[Path, list[str]]
     # one row per benchmark (not per unit): its time first, GOMAXPROCS its own column, other units in a cell
     names = page.locator("#benchmarks tbody td.name").all_text_contents()
     assert len(names) == len(set(names)) == total and "BenchmarkEvaluate" in names, names
-    row = page.locator("#benchmarks tbody tr", has=page.locator("td.name", has_text=re.compile(r"^BenchmarkEvaluate$")))
+    row = page.locator(
+        "#benchmarks tbody tr", has=page.locator("td.name", has_text=re.compile(r"^BenchmarkEvaluate$"))
+    )
     assert row.count() == 1 and row.locator("td").nth(1).text_content() == "2"
     assert row.locator("td").nth(5).text_content().endswith(" ns/op")
-    assert "B/op" in row.locator("td.units-cell").text_content() and "allocs/op" in row.locator("td.units-cell").text_content()
+    assert (
+        "B/op" in row.locator("td.units-cell").text_content()
+        and "allocs/op" in row.locator("td.units-cell").text_content()
+    )
     page.select_option("#f-unit", "B/op")  # a view: the benchmarks that have the unit
     with_bytes = page.locator("#benchmarks tbody tr:not([hidden])").count()
     assert 0 < with_bytes <= total
@@ -128,7 +171,9 @@ def test_search_click_chart_hover_and_feed(browser, site: tuple[Path, list[str]]
     page.wait_for_function("document.documentElement.dataset.ready === '1'")
     assert page.locator("h1").text_content() == "BenchmarkEvaluate"  # the time page opens first
     assert "ns/op · GOMAXPROCS 2" in page.locator("main > p.muted").first.text_content()
-    assert page.locator("#units > div").count() >= 3 and page.locator("#units [aria-current=page]").text_content().startswith("ns/op")
+    assert page.locator("#units > div").count() >= 3 and page.locator(
+        "#units [aria-current=page]"
+    ).text_content().startswith("ns/op")
     assert page.locator("#chart circle").count() == 12  # one point per run
     cps = page.locator("#chart line.cp")
     assert cps.count() >= 1 and cps.first.get_attribute("data-index") == "6"  # where the slow build begins
@@ -159,7 +204,9 @@ def test_hostile_names_render_as_text_and_nothing_runs(browser, site: tuple[Path
     names = page.locator("#benchmarks tbody tr:not([hidden]) td.name").all_text_contents()
     # Go turns spaces into underscores; everything else of the names arrives, and stays text
     assert any("<img_src=x_onerror=alert(document.domain)>" in n for n in names), names
-    assert any("<script>alert(1)</script>" in n for n in names) and any('"quoted"_&_\'single\'' in n for n in names)
+    assert any("<script>alert(1)</script>" in n for n in names) and any(
+        "\"quoted\"_&_'single'" in n for n in names
+    )
     assert any(len(n) > 150 for n in names)
     assert page.locator("#benchmarks td.name *:not(a):not(wbr)").count() == 0  # no element came out of a name
     # a long name wraps only at its "/": every line of the name cell ends at one (or is the name's end)
@@ -169,15 +216,27 @@ def test_hostile_names_render_as_text_and_nothing_runs(browser, site: tuple[Path
     link.click()
     page.wait_for_function("document.documentElement.dataset.ready === '1'")
     assert "<img_src=x_onerror=alert(document.domain)>" in page.locator("h1").text_content()
-    assert page.locator("h1 *:not(wbr)").count() == 0 and page.locator("#chart circle").count() == 1  # one run
+    assert (
+        page.locator("h1 *:not(wbr)").count() == 0 and page.locator("#chart circle").count() == 1
+    )  # one run
     page.screenshot(path=str(SHOTS / "site-hostile.png"), full_page=True)
     assert problems == []
 
 
 def test_empty_history_says_how_to_record_a_run(browser, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    p = run(["benchpipe", "publish", "--store", str(tmp_path / "empty"), "--out", str(tmp_path / "site"), "--params",
-             str(ROOT / "params.yaml")])
+    p = run(
+        [
+            "benchpipe",
+            "publish",
+            "--store",
+            str(tmp_path / "empty"),
+            "--out",
+            str(tmp_path / "site"),
+            "--params",
+            str(ROOT / "params.yaml"),
+        ]
+    )
     assert p.returncode == 0, p.stderr
     page, problems = _page(browser, (tmp_path / "site" / "index.html").as_uri())
     text = page.locator("#empty").text_content()

@@ -40,8 +40,14 @@ def benchstat_csv(benchstat: str, old: Path, new: Path) -> dict[tuple[str, ...],
             if row[0] == "geomean":
                 out[("geomean", pkg, unit)] = {"old": row[1], "new": row[3], "delta": row[5]}
             continue
-        out[(row[0], unit)] = {"old": row[1], "old_ci": row[2], "new": row[3], "new_ci": row[4],
-                               "delta": row[5], "p": row[6]}
+        out[(row[0], unit)] = {
+            "old": row[1],
+            "old_ci": row[2],
+            "new": row[3],
+            "new_ci": row[4],
+            "delta": row[5],
+            "p": row[6],
+        }
     return out
 
 
@@ -51,7 +57,7 @@ def check_against_benchstat(benchstat: str, old: Path, new: Path) -> int:
     checked = 0
     for r in c.rows:
         unit, factor = tidy(r.unit)
-        name = r.benchmark[len("Benchmark"):]
+        name = r.benchmark[len("Benchmark") :]
         b = ref[(name, unit)]
         assert math.isclose(float(b["old"]), r.old.center * factor, rel_tol=1e-9), (name, unit, b, r.old)
         assert math.isclose(float(b["new"]), r.new.center * factor, rel_tol=1e-9), (name, unit, b, r.new)

@@ -1,7 +1,8 @@
-"""Baselines a teammate can pull: `benchpipe init --remote URL` sets the team's DVC remote (a shared directory,
-and S3 on loopback); `invoke baseline` pushes to it; a second clone in another directory runs `dvc pull` (exit
-0: the baselines, and no per-run output, are pulled) and `invoke compare` against the pulled baseline. Without
-`--remote` the local remote is inside the repository and `invoke compare` says in one line how to share."""
+"""Baselines a teammate can pull: `benchpipe init --remote URL` sets the team's DVC remote (a shared
+directory, and S3 on loopback); `invoke baseline` pushes to it; a second clone in another directory runs `dvc
+pull` (exit 0: the baselines, and no per-run output, are pulled) and `invoke compare` against the pulled
+baseline. Without `--remote` the local remote is inside the repository and `invoke compare` says in one line
+how to share."""
 
 from __future__ import annotations
 
@@ -15,9 +16,21 @@ import pytest
 from ..conftest import ROOT, exit_for, run
 
 FIXTURE = ROOT / "tests" / "fixtures" / "envleak"
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-FAST = json.dumps({"modes.quick.benchtime": "1000x", "modes.quick.count": 6, "profile.benchtime": "1000x",
-                   "profile.max_s": 2, "compare.confirm": False})
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@t",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@t",
+}
+FAST = json.dumps(
+    {
+        "modes.quick.benchtime": "1000x",
+        "modes.quick.count": 6,
+        "profile.benchtime": "1000x",
+        "profile.max_s": 2,
+        "compare.confirm": False,
+    }
+)
 
 
 def _ok(p: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -29,12 +42,20 @@ def _team_repo(tmp: Path, remote: str | None, env: dict[str, str]) -> Path:
     repo = tmp / "team" / "app"
     shutil.copytree(FIXTURE, repo)
     _ok(run(["git", "init", "-q", "-b", "main"], cwd=repo))
-    _ok(run(["benchpipe", "init", "--pip", "benchpipe", *(["--remote", remote] if remote else [])], cwd=repo, env=env))
+    _ok(
+        run(
+            ["benchpipe", "init", "--pip", "benchpipe", *(["--remote", remote] if remote else [])],
+            cwd=repo,
+            env=env,
+        )
+    )
     return repo
 
 
 @pytest.mark.parametrize("kind", ["shared-directory", "s3"])
-def test_a_teammate_pulls_the_baseline_and_compares(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_a_teammate_pulls_the_baseline_and_compares(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     env = {**GIT_ENV, "BENCHPIPE_OVERRIDES": FAST}
     if kind == "s3":
         endpoint = request.getfixturevalue("s3_endpoint")
@@ -56,12 +77,18 @@ def test_a_teammate_pulls_the_baseline_and_compares(kind: str, tmp_path: Path, r
     _ok(run(["git", "clone", "-q", str(repo), str(mate)], env=env))
     assert not (mate / "baselines" / "main").exists()
     _ok(run(["dvc", "pull"], cwd=mate, env=env))
-    assert (mate / "baselines" / "main" / "bench.txt").read_text() == (repo / "baselines" / "main" / "bench.txt").read_text()
-    assert not (mate / "reports" / "run" / "bench.txt").exists()  # per-run outputs are not pulled, and no error
+    assert (mate / "baselines" / "main" / "bench.txt").read_text() == (
+        repo / "baselines" / "main" / "bench.txt"
+    ).read_text()
+    assert not (
+        mate / "reports" / "run" / "bench.txt"
+    ).exists()  # per-run outputs are not pulled, and no error
     c = run(["invoke", "compare"], cwd=mate, env=env)
     doc = json.loads((mate / "reports" / "run" / "compare.json").read_text())
     assert c.returncode == exit_for(doc["verdict"]), (c.stdout + c.stderr)[-3000:]
-    assert doc["baseline"] == "main" and doc["verdict"] in ("PASS", "WARN", "FAIL") and doc["rows"], doc["verdict"]
+    assert doc["baseline"] == "main" and doc["verdict"] in ("PASS", "WARN", "FAIL") and doc["rows"], doc[
+        "verdict"
+    ]
     assert "the DVC remote is local" not in c.stdout + c.stderr
 
 

@@ -36,8 +36,23 @@ def _baseline_then_compare(work: Path, params: Path, cache: Path, edit=None) -> 
     if edit:
         edit()
     bench_stage(work, params, "cur")
-    p = run(["benchpipe", "compare", "--params", str(params), "--current", "cur.txt", "--current-meta", "cur.json",
-             "--cache-dir", str(cache), "--out", "compare.json"], cwd=work)
+    p = run(
+        [
+            "benchpipe",
+            "compare",
+            "--params",
+            str(params),
+            "--current",
+            "cur.txt",
+            "--current-meta",
+            "cur.json",
+            "--cache-dir",
+            str(cache),
+            "--out",
+            "compare.json",
+        ],
+        cwd=work,
+    )
     assert p.returncode == 0, p.stderr
     return json.loads((work / "compare.json").read_text())
 
@@ -49,7 +64,13 @@ def _row(data: dict, bench: str, unit: str) -> dict:
 def _samples(path: Path, bench: str, unit: str) -> list[float]:
     from benchpipe.core import benchfmt
 
-    return [v for r in benchfmt.read_files([path]).results if r.base_name == bench for v, u in r.values if u == unit]
+    return [
+        v
+        for r in benchfmt.read_files([path]).results
+        if r.base_name == bench
+        for v, u in r.values
+        if u == unit
+    ]
 
 
 def test_amortised_buffer_passes_an_aa_and_a_16_byte_allocation_fails(trust: Path, tmp_path: Path) -> None:
@@ -61,13 +82,22 @@ def test_amortised_buffer_passes_an_aa_and_a_16_byte_allocation_fails(trust: Pat
     assert len(set(old + new)) > 1, (old, new)  # the data is not exact: B/op follows b.N
     amortised = _row(data, "BenchmarkAmortised", "B/op")
     assert amortised.get("varies_with_n") is True, amortised
-    assert amortised["p"] is not None and amortised["threshold_pct"] == 10, amortised  # U test, overall threshold
+    assert amortised["p"] is not None and amortised["threshold_pct"] == 10, (
+        amortised
+    )  # U test, overall threshold
     assert amortised["verdict"] != "regression", amortised
     steady = _row(data, "BenchmarkSteady", "B/op")
-    assert steady["p"] is None and steady["old"]["center"] == steady["new"]["center"] == 48  # exact data, exact
-    assert data["verdict"] != "FAIL", [(r["benchmark"], r["unit"], r["verdict"], r["warnings"]) for r in data["rows"]]
-    assert not any(r["verdict"] == "improvement" and not any("confirmed" in w for w in r["warnings"])
-                   for r in data["rows"] if r["p"] is not None), data["rows"]
+    assert (
+        steady["p"] is None and steady["old"]["center"] == steady["new"]["center"] == 48
+    )  # exact data, exact
+    assert data["verdict"] != "FAIL", [
+        (r["benchmark"], r["unit"], r["verdict"], r["warnings"]) for r in data["rows"]
+    ]
+    assert not any(
+        r["verdict"] == "improvement" and not any("confirmed" in w for w in r["warnings"])
+        for r in data["rows"]
+        if r["p"] is not None
+    ), data["rows"]
     health = {(h["benchmark"], h["unit"], h["problem"]) for h in data["health"]}
     assert ("BenchmarkAmortised", "B/op", "varies with b.N") in health, data["health"]
 
@@ -75,29 +105,46 @@ def test_amortised_buffer_passes_an_aa_and_a_16_byte_allocation_fails(trust: Pat
     # first run (exact data: 48 -> 64 B/op, 1 -> 2 allocs/op), never re-run by confirmation
     work2 = tmp_path / "ab"
     work_go = trust / "work.go"
-    data = _baseline_then_compare(work2, params, tmp_path / "cache", lambda: work_go.write_text(
-        work_go.read_text().replace("const Extra = false", "const Extra = true")))
+    data = _baseline_then_compare(
+        work2,
+        params,
+        tmp_path / "cache",
+        lambda: work_go.write_text(work_go.read_text().replace("const Extra = false", "const Extra = true")),
+    )
     steady_b, steady_n = _row(data, "BenchmarkSteady", "B/op"), _row(data, "BenchmarkSteady", "allocs/op")
     assert (steady_b["old"]["center"], steady_b["new"]["center"]) == (48, 64), steady_b
     assert steady_b["verdict"] == "regression" and steady_n["verdict"] == "regression"
     assert data["verdict"] == "FAIL"
-    assert "BenchmarkSteady-2 B/op" not in " ".join(data["confirm"].get("confirmed", []) +
-                                                     data["confirm"].get("unconfirmed", []))
+    assert "BenchmarkSteady-2 B/op" not in " ".join(
+        data["confirm"].get("confirmed", []) + data["confirm"].get("unconfirmed", [])
+    )
 
 
 def test_confirmation_reruns_flagged_rows_not_their_family(trust: Path, tmp_path: Path) -> None:
     params = _params(tmp_path, trust, "^BenchmarkFamily$", benchtime="30ms")
     work_go = trust / "work.go"
-    data = _baseline_then_compare(tmp_path / "w", params, tmp_path / "cache", lambda: work_go.write_text(
-        work_go.read_text().replace("const Slow = 0", "const Slow = 100")))
+    data = _baseline_then_compare(
+        tmp_path / "w",
+        params,
+        tmp_path / "cache",
+        lambda: work_go.write_text(work_go.read_text().replace("const Slow = 0", "const Slow = 100")),
+    )
     assert len({r["benchmark"] for r in data["rows"]}) == 24
     facts = data["confirm"]
-    flagged = [r for r in data["rows"] if r["p"] is not None and any(
-        "interleaved rounds against the baseline's commit" in w for w in r["warnings"])]
+    flagged = [
+        r
+        for r in data["rows"]
+        if r["p"] is not None
+        and any("interleaved rounds against the baseline's commit" in w for w in r["warnings"])
+    ]
     # exactly the flagged rows ran, each in its own rounds: k results, k x rounds runs per side
     assert facts["results"] == len({r["benchmark"] for r in flagged}) < 24, facts
     assert facts["runs"] == facts["results"] * facts["rounds"], facts
-    slowed = {r["benchmark"].rsplit("-", 1)[0]: r for r in data["rows"] if r["unit"] == "sec/op" or r["unit"] == "ns/op"}
+    slowed = {
+        r["benchmark"].rsplit("-", 1)[0]: r
+        for r in data["rows"]
+        if r["unit"] == "sec/op" or r["unit"] == "ns/op"
+    }
     for case in ("BenchmarkFamily/case03", "BenchmarkFamily/case17"):
         r = slowed[case]
         assert r["verdict"] == "regression" and r["delta_pct"] > 30, r

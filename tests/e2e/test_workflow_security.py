@@ -1,7 +1,7 @@
-"""The CI files `benchpipe init` writes pass a security review: zizmor (pinned, from PyPI) and actionlint report
-no finding on either GitHub workflow (one suppression: `dangerous-triggers` on the `workflow_run` trigger, with
-its reason on that line); least privilege is checked rule by rule; GitLab's credentials reach only jobs on
-protected refs."""
+"""The CI files `benchpipe init` writes pass a security review: zizmor (pinned, from PyPI) and actionlint
+report no finding on either GitHub workflow (one suppression: `dangerous-triggers` on the `workflow_run`
+trigger, with its reason on that line); least privilege is checked rule by rule; GitLab's credentials reach
+only jobs on protected refs."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ ZIZMOR_VERSION = "1.32.0"
 
 
 def _plain(text: str) -> str:
-    """zizmor's output without terminal colour codes (CI runners may ask for colour whatever the flag says)."""
+    """zizmor's output without terminal colour codes (CI runners may ask for colour whatever the flag
+    says)."""
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
@@ -72,8 +73,15 @@ def test_least_privilege_rule_by_rule(tmp_path: Path) -> None:
                 if step.get("uses", "").startswith("actions/checkout@"):
                     assert step["with"]["persist-credentials"] is False, (name, job_name)
         ignores = [ln for ln in text.splitlines() if "zizmor: ignore" in ln]
-        assert ignores == ([] if name == "benchmarks.yml" else [ln for ln in ignores if ln.strip().startswith(
-            "workflow_run:  # zizmor: ignore[dangerous-triggers] -- ")]) and (name == "benchmarks.yml" or ignores)
+        assert ignores == (
+            []
+            if name == "benchmarks.yml"
+            else [
+                ln
+                for ln in ignores
+                if ln.strip().startswith("workflow_run:  # zizmor: ignore[dangerous-triggers] -- ")
+            ]
+        ) and (name == "benchmarks.yml" or ignores)
     bench = yaml.safe_load(wf["benchmarks.yml"].read_text())["jobs"]
     for job in ("pr", "verdict"):  # the jobs that run the pull request's code or its output: read-only
         assert "permissions" not in bench[job]
@@ -87,14 +95,25 @@ def test_least_privilege_rule_by_rule(tmp_path: Path) -> None:
     assert "env" not in main
     with_keys = [i for i, s in enumerate(main["steps"]) if "AWS_SECRET_ACCESS_KEY" in (s.get("env") or {})]
     assert [main["steps"][i]["run"].split()[0] for i in with_keys] == ["invoke", "benchpipe"]
-    assert all("publish" in main["steps"][i]["run"] or "invoke quick" in main["steps"][i]["run"] for i in with_keys)
-    installs = [i for i, s in enumerate(main["steps"]) if "pip install" in s.get("run", "") or "uses" in s
-                and "configure-aws-credentials" not in s["uses"] and "upload" not in s["uses"]]
+    assert all(
+        "publish" in main["steps"][i]["run"] or "invoke quick" in main["steps"][i]["run"] for i in with_keys
+    )
+    installs = [
+        i
+        for i, s in enumerate(main["steps"])
+        if "pip install" in s.get("run", "")
+        or "uses" in s
+        and "configure-aws-credentials" not in s["uses"]
+        and "upload" not in s["uses"]
+    ]
     oidc = next(i for i, s in enumerate(main["steps"]) if "configure-aws-credentials" in s.get("uses", ""))
     assert max(installs) < oidc < min(with_keys)
     # the comment workflow: the only write to pull requests; never checks out or runs the pull request's code
     comment = yaml.safe_load(wf["benchpipe-comment.yml"].read_text())
-    assert comment[True]["workflow_run"] == {"workflows": ["benchmarks"], "types": ["completed"]}  # yaml: on -> True
+    assert comment[True]["workflow_run"] == {
+        "workflows": ["benchmarks"],
+        "types": ["completed"],
+    }  # yaml: on -> True
     job = comment["jobs"]["comment"]
     assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
     assert not any("checkout" in s.get("uses", "") for s in job["steps"])
@@ -107,7 +126,7 @@ def test_gitlab_credentials_only_on_protected_refs() -> None:
     text = project.ci_template("gitlab-ci.yml", "benchpipe[s3]==0.1.0")
     data = yaml.safe_load(text)
     assert "**Protected**" in text and text.count("Protected") >= 2
-    assert "$CI_COMMIT_REF_PROTECTED == \"true\"" in data["benchpipe-main"]["rules"][0]["if"]
+    assert '$CI_COMMIT_REF_PROTECTED == "true"' in data["benchpipe-main"]["rules"][0]["if"]
     assert "AWS_" not in yaml.safe_dump(data["variables"])
     post = data["benchpipe-comment"]
     assert post["variables"]["GIT_STRATEGY"] == "none" and "$BENCHPIPE_GITLAB_TOKEN" in post["rules"][0]["if"]

@@ -45,25 +45,29 @@ def test_json_event_split_across_lines() -> None:
 
 
 def test_config_unit_lines_and_malformed_lines_are_reported_and_skipped() -> None:
-    text = "\n".join([
-        "goos: linux",
-        "note:nospace",
-        "Unit ns/op better=lower assume=nothing",
-        "Unit widgets/s assume=exact",
-        "BenchmarkA-4 10 5 ns/op 3 widgets/s",
-        "BenchmarkBad-4 ten 5 ns/op",
-        "BenchmarkNoUnit-4 10 5",
-        "BenchmarkNoValues-4 10",
-        "BenchmarkOnlyName",
-        "goos:",
-        "BenchmarkB 10 7 ns/op",
-        "PASS",
-    ])
+    text = "\n".join(
+        [
+            "goos: linux",
+            "note:nospace",
+            "Unit ns/op better=lower assume=nothing",
+            "Unit widgets/s assume=exact",
+            "BenchmarkA-4 10 5 ns/op 3 widgets/s",
+            "BenchmarkBad-4 ten 5 ns/op",
+            "BenchmarkNoUnit-4 10 5",
+            "BenchmarkNoValues-4 10",
+            "BenchmarkOnlyName",
+            "goos:",
+            "BenchmarkB 10 7 ns/op",
+            "PASS",
+        ]
+    )
     p = benchfmt.read_text(text, "f.txt")
     assert [r.name for r in p.results] == ["BenchmarkA-4", "BenchmarkB"]
     assert p.results[0].config == {"goos": "linux"} and p.results[1].config == {}
     assert p.results[1].procs == 1 and p.results[0].procs == 4
     assert p.units["widgets/s"].assume == "exact" and p.units["ns/op"].better == "lower"
-    assert p.errors == ["f.txt:6: parsing iteration count: invalid syntax", "f.txt:7: missing units",
-                        "f.txt:8: missing measurements"]
-
+    assert p.errors == [
+        "f.txt:6: parsing iteration count: invalid syntax",
+        "f.txt:7: missing units",
+        "f.txt:8: missing measurements",
+    ]

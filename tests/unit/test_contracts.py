@@ -21,11 +21,18 @@ PKG = Path(__file__).resolve().parents[2] / "src" / "benchpipe"
 ROOT = PKG.parent.parent
 
 # (key as code names it, where its default lives in Settings)
-DEFAULTS = [("stall_s", lambda s: s.bench.stall_s), ("top", lambda s: s.profile.top),
-            ("min_samples", lambda s: s.profile.min_samples), ("node_threshold", lambda s: s.profile.node_threshold),
-            ("edge_threshold", lambda s: s.profile.edge_threshold), ("threshold_pct", lambda s: s.compare.threshold_pct),
-            ("alpha", lambda s: s.compare.alpha), ("confirm_rounds", lambda s: s.paired.confirm_rounds),
-            ("max_s", lambda s: s.profile.max_s), ("trend_runs", lambda s: s.report.trend_runs)]
+DEFAULTS = [
+    ("stall_s", lambda s: s.bench.stall_s),
+    ("top", lambda s: s.profile.top),
+    ("min_samples", lambda s: s.profile.min_samples),
+    ("node_threshold", lambda s: s.profile.node_threshold),
+    ("edge_threshold", lambda s: s.profile.edge_threshold),
+    ("threshold_pct", lambda s: s.compare.threshold_pct),
+    ("alpha", lambda s: s.compare.alpha),
+    ("confirm_rounds", lambda s: s.paired.confirm_rounds),
+    ("max_s", lambda s: s.profile.max_s),
+    ("trend_runs", lambda s: s.report.trend_runs),
+]
 
 
 def _literal(v: float) -> str:
@@ -38,8 +45,13 @@ def _literal(v: float) -> str:
 def test_no_default_is_written_twice(key: str, get) -> None:
     value = get(Settings())
     pattern = re.compile(rf"\b{key}\b[\"']?\s*(:\s*[\w| ]+)?\s*[,=:]\s*{_literal(value)}\b")
-    hits = [f"{p.relative_to(PKG)}:{i}" for p in PKG.rglob("*.py") if p.name != "settings.py"
-            for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    hits = [
+        f"{p.relative_to(PKG)}:{i}"
+        for p in PKG.rglob("*.py")
+        if p.name != "settings.py"
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert hits == [], f"default of {key} ({value:g}) written again"
     # the pattern does find the one owner
     owner = (PKG / "core" / "settings.py").read_text()
@@ -61,7 +73,9 @@ def test_json_schemas_are_current() -> None:
     from benchpipe.cli.commands import schemas
 
     for name, text in schemas.texts().items():
-        assert (ROOT / "docs" / "schemas" / name).read_text() == text, f"docs/schemas/{name}: run benchpipe schemas"
+        assert (ROOT / "docs" / "schemas" / name).read_text() == text, (
+            f"docs/schemas/{name}: run benchpipe schemas"
+        )
     compare = json.loads(schemas.texts()["compare.schema.json"])
     assert "schema_version" in compare["$defs"]["CompareDoc"]["properties"]
 
@@ -117,13 +131,25 @@ def test_history_objects_have_the_declared_columns(tmp_path: Path) -> None:
     from ..conftest import DATA
 
     parsed = benchfmt.read_files([DATA / "example_fast.txt"])
-    history.append(tmp_path, parsed, BenchMeta(commit="c" * 40, branch="main", module="example.com/policyengine"))
+    history.append(
+        tmp_path, parsed, BenchMeta(commit="c" * 40, branch="main", module="example.com/policyengine")
+    )
 
     def cols(sub: str) -> list[str]:
-        return [r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{tmp_path / sub}/*.parquet')").fetchall()]
+        return [
+            r[0]
+            for r in duckdb.sql(
+                f"DESCRIBE SELECT * FROM read_parquet('{tmp_path / sub}/*.parquet')"
+            ).fetchall()
+        ]
 
-    assert cols("runs") == [f.name for f in msgspec.structs.fields(HistoryRun)] + [c for c, _ in schema.SAMPLE_ROW]
+    assert cols("runs") == [f.name for f in msgspec.structs.fields(HistoryRun)] + [
+        c for c, _ in schema.SAMPLE_ROW
+    ]
     assert cols("summary") == list(schema.SUMMARY_RUN) + [c for c, _ in schema.SUMMARY_ROW]
     rows = history.query(tmp_path)
-    assert rows and list(rows[0]) == schema.QUERY and {r["benchmark"] for r in rows} == {
-        r.name for r in parsed.results}
+    assert (
+        rows
+        and list(rows[0]) == schema.QUERY
+        and {r["benchmark"] for r in rows} == {r.name for r in parsed.results}
+    )

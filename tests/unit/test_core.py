@@ -19,22 +19,26 @@ from benchpipe.render.report.metrics import scaling_rows
 from benchpipe.render.report.targets import evaluate_targets
 
 
-@pytest.mark.parametrize(("delta", "old", "new", "sig", "hb", "too_few", "want"), [
-    (15.0, 100, 115, True, False, False, "regression"),
-    (5.0, 100, 105, True, False, False, "warn"),
-    (-15.0, 100, 85, True, False, False, "improvement"),
-    (15.0, 100, 115, False, False, False, "unchanged"),
-    (15.0, 100, 115, False, False, True, "warn"),
-    (-15.0, 100, 85, True, True, False, "regression"),  # a rate that fell
-    (None, 0, 1, True, False, False, "regression"),      # 0 -> 1 allocation
-])
+@pytest.mark.parametrize(
+    ("delta", "old", "new", "sig", "hb", "too_few", "want"),
+    [
+        (15.0, 100, 115, True, False, False, "regression"),
+        (5.0, 100, 105, True, False, False, "warn"),
+        (-15.0, 100, 85, True, False, False, "improvement"),
+        (15.0, 100, 115, False, False, False, "unchanged"),
+        (15.0, 100, 115, False, False, True, "warn"),
+        (-15.0, 100, 85, True, True, False, "regression"),  # a rate that fell
+        (None, 0, 1, True, False, False, "regression"),  # 0 -> 1 allocation
+    ],
+)
 def test_judge(delta, old, new, sig, hb, too_few, want) -> None:
     assert judge(delta, old, new, sig, hb, 10.0, too_few) == want
 
 
 def test_one_summary_owner_follows_the_rules() -> None:
-    opts = Options.from_settings(parse({"compare": {"confidence": 0.95, "rules": [{"unit": "allocs/op",
-                                                                                   "assume": "exact"}]}}).compare)
+    opts = Options.from_settings(
+        parse({"compare": {"confidence": 0.95, "rules": [{"unit": "allocs/op", "assume": "exact"}]}}).compare
+    )
     allocs = [3.0, 3.0, 4.0, 5.0, 5.0, 5.0]
     # assumed exact, but the data varies (with b.N): the median, like any sampled unit
     s = opts.summary("BenchmarkX-2", "allocs/op", allocs)
@@ -61,7 +65,9 @@ def test_paired_row_detects_a_consistent_slowdown_and_confirmation_rule() -> Non
     assert r.verdict == "regression" and r.p is not None and r.p <= 0.05
     assert math.isclose(r.delta_pct, 20.0, rel_tol=1e-9)
     assert core_paired.worse_than_threshold(r)
-    same = core_paired.paired_row("p", "BenchmarkX-2", "ns/op", base, list(base), UnitInfo("ns/op"), 10.0, False, opts)
+    same = core_paired.paired_row(
+        "p", "BenchmarkX-2", "ns/op", base, list(base), UnitInfo("ns/op"), 10.0, False, opts
+    )
     assert same.verdict == "unchanged" and not core_paired.worse_than_threshold(same)
     # the signed-rank p of the per-round log ratios is the one reported
     diffs = [math.log(h / b) for b, h in zip(base, head, strict=True)]
@@ -69,32 +75,59 @@ def test_paired_row_detects_a_consistent_slowdown_and_confirmation_rule() -> Non
 
 
 def test_scaling_rows_and_targets() -> None:
-    centers = {("p", "BenchmarkE", "ns/op"): 1000.0, ("p", "BenchmarkE-2", "ns/op"): 600.0,
-               ("p", "BenchmarkE", "ops/s"): 1e6, ("p", "BenchmarkE-2", "ops/s"): 1.6e6,
-               ("p", "BenchmarkOnce-2", "ns/op"): 5.0}
+    centers = {
+        ("p", "BenchmarkE", "ns/op"): 1000.0,
+        ("p", "BenchmarkE-2", "ns/op"): 600.0,
+        ("p", "BenchmarkE", "ops/s"): 1e6,
+        ("p", "BenchmarkE-2", "ops/s"): 1.6e6,
+        ("p", "BenchmarkOnce-2", "ns/op"): 5.0,
+    }
     rows = scaling_rows(centers, "ops/s")
-    assert [(r["name"], r["procs"], r["speedup"]) for r in rows] == [("BenchmarkE", 1, "1.00×"),
-                                                                     ("BenchmarkE", 2, "1.67×")]
-    t = evaluate_targets([Target(metric="eval", benchmark="^BenchmarkE", unit="ns/op", target="800ns",
-                                 critical="2us")], {(n, u): v for (_, n, u), v in centers.items()})
+    assert [(r["name"], r["procs"], r["speedup"]) for r in rows] == [
+        ("BenchmarkE", 1, "1.00×"),
+        ("BenchmarkE", 2, "1.67×"),
+    ]
+    t = evaluate_targets(
+        [Target(metric="eval", benchmark="^BenchmarkE", unit="ns/op", target="800ns", critical="2us")],
+        {(n, u): v for (_, n, u), v in centers.items()},
+    )
     assert t[0]["status"].endswith("WARN") and t[0]["measured"] == "1,000 ns/op"
 
 
 def test_one_flag_builder() -> None:
     args = toolchain.bench_args("^BenchmarkX$", 3, "100x", cpu="1,2", timeout="5m", skip="^BenchmarkY$")
-    assert args == ["-test.run=^$", "-test.bench=^BenchmarkX$", "-test.v=test2json", "-test.count=3",
-                    "-test.benchtime=100x", "-test.timeout=5m", "-test.benchmem", "-test.cpu=1,2",
-                    "-test.skip=^BenchmarkY$"]
+    assert args == [
+        "-test.run=^$",
+        "-test.bench=^BenchmarkX$",
+        "-test.v=test2json",
+        "-test.count=3",
+        "-test.benchtime=100x",
+        "-test.timeout=5m",
+        "-test.benchmem",
+        "-test.cpu=1,2",
+        "-test.skip=^BenchmarkY$",
+    ]
 
 
-@pytest.mark.parametrize(("path", "value", "message"), [
-    (("compare", "rules", 0, "assume"), "exakt", "compare.rules[0].assume: 'exakt' is not one of exact, nothing"),
-    (("compare", "treshold_pct"), 5, "unknown key compare.treshold_pct (did you mean threshold_pct?)"),
-    (("compare", "threshold_pct"), "ten", "compare.threshold_pct: expected a number, got 'ten'"),
-    (("modes", "quick", "bench"), "([", "modes.quick.bench: invalid regular expression '(['"),
-    (("bench", "stall_s"), "1m", "bench.stall_s: expected a number, got '1m'"),
-    (("report", "targets", 0, "critical"), "soon", "report.targets[0].critical: cannot read quantity 'soon'"),
-])
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (
+            ("compare", "rules", 0, "assume"),
+            "exakt",
+            "compare.rules[0].assume: 'exakt' is not one of exact, nothing",
+        ),
+        (("compare", "treshold_pct"), 5, "unknown key compare.treshold_pct (did you mean threshold_pct?)"),
+        (("compare", "threshold_pct"), "ten", "compare.threshold_pct: expected a number, got 'ten'"),
+        (("modes", "quick", "bench"), "([", "modes.quick.bench: invalid regular expression '(['"),
+        (("bench", "stall_s"), "1m", "bench.stall_s: expected a number, got '1m'"),
+        (
+            ("report", "targets", 0, "critical"),
+            "soon",
+            "report.targets[0].critical: cannot read quantity 'soon'",
+        ),
+    ],
+)
 def test_params_are_validated(tmp_path, monkeypatch, path, value, message) -> None:
     monkeypatch.chdir(tmp_path)  # a stage's error file goes to ./reports/run: never into the checkout
     import contextlib
@@ -118,7 +151,17 @@ def test_params_are_validated(tmp_path, monkeypatch, path, value, message) -> No
     bad.write_text(yaml.safe_dump(data))
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        code = main(["bench", "--params", str(bad), "--out", str(tmp_path / "b.txt"), "--meta", str(tmp_path / "b.json")])
+        code = main(
+            [
+                "bench",
+                "--params",
+                str(bad),
+                "--out",
+                str(tmp_path / "b.txt"),
+                "--meta",
+                str(tmp_path / "b.json"),
+            ]
+        )
     assert code == 2 and err.getvalue().count("\n") == 1 and message in err.getvalue()
     assert "Traceback" not in err.getvalue()
 
@@ -126,15 +169,17 @@ def test_params_are_validated(tmp_path, monkeypatch, path, value, message) -> No
 def test_go_durations() -> None:
     from benchpipe.core.units import go_duration_ns
 
-    assert go_duration_ns("500ms") == 5e8 and go_duration_ns("10m") == 600e9 and go_duration_ns("1m30s") == 90e9
+    assert (
+        go_duration_ns("500ms") == 5e8 and go_duration_ns("10m") == 600e9 and go_duration_ns("1m30s") == 90e9
+    )
     assert go_duration_ns("1.5h") == 5400e9 and go_duration_ns("250us") == go_duration_ns("250µs") == 250e3
     assert go_duration_ns("100x") is None and go_duration_ns("10 m") is None and go_duration_ns("") is None
 
 
 def test_batch_statistics_equal_the_per_row_functions() -> None:
     """The array paths (used for groups of >= BATCH_MIN rows) give the per-row functions' results exactly, on
-    recorded Go output: strings benchmarks (ns/op with ties, B/op and allocs/op constant per side and sometimes
-    different), every pair of benchmarks at the same sample size, old against new."""
+    recorded Go output: strings benchmarks (ns/op with ties, B/op and allocs/op constant per side and
+    sometimes different), every pair of benchmarks at the same sample size, old against new."""
     from benchpipe.core import benchfmt
 
     from ..conftest import DATA
@@ -152,7 +197,9 @@ def test_batch_statistics_equal_the_per_row_functions() -> None:
     for pairs in by_n.values():
         x1, x2 = [a for a, _ in pairs], [b for _, b in pairs]
         assert stats.mann_whitney_batch(x1, x2) == [stats.mann_whitney(a, b) for a, b in pairs]
-        assert stats.mann_whitney_batch(stats.matrix(x1), stats.matrix(x2)) == stats.mann_whitney_batch(x1, x2)
+        assert stats.mann_whitney_batch(stats.matrix(x1), stats.matrix(x2)) == stats.mann_whitney_batch(
+            x1, x2
+        )
         for side in (x1, x2):
             got = stats.summarize_batch(side)
             want = [stats.summarize(v) for v in side]
@@ -162,8 +209,8 @@ def test_batch_statistics_equal_the_per_row_functions() -> None:
 
 
 def test_pair_formatter_equals_format_value_on_its_scale() -> None:
-    """The table's fast formatter gives format_value's strings on scale_for's shared scale, for every unit kind and
-    magnitude, signs, zeros, NaN and infinities."""
+    """The table's fast formatter gives format_value's strings on scale_for's shared scale, for every unit
+    kind and magnitude, signs, zeros, NaN and infinities."""
     import random
 
     from benchpipe.core.units import format_value, pair_formatter, scale_for

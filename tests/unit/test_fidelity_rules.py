@@ -29,32 +29,47 @@ def go_selects(regex: str, name: str) -> bool:
     return False
 
 
-@pytest.mark.parametrize(("regex", "levels"), [
-    ("BenchmarkParse$/(input1|input2)/parser$", [["BenchmarkParse$", "(input1|input2)", "parser$"]]),
-    ("A/x|B", [["A", "x"], ["B"]]),
-    ("a[/|]b/c", [["a[/|]b", "c"]]),
-    (r"a\/b/c", [[r"a\/b", "c"]]),
-    (".", [["."]]),
-])
+@pytest.mark.parametrize(
+    ("regex", "levels"),
+    [
+        ("BenchmarkParse$/(input1|input2)/parser$", [["BenchmarkParse$", "(input1|input2)", "parser$"]]),
+        ("A/x|B", [["A", "x"], ["B"]]),
+        ("a[/|]b/c", [["a[/|]b", "c"]]),
+        (r"a\/b/c", [[r"a\/b", "c"]]),
+        (".", [["."]]),
+    ],
+)
 def test_bench_regex_splits_like_go_test(regex: str, levels: list[list[str]]) -> None:
     assert toolchain.split_levels(regex) == levels
 
 
 def test_restrict_selects_what_go_test_selects_under_those_names() -> None:
-    names = ["BenchmarkParse/input1/parser", "BenchmarkParse/input2/parser", "BenchmarkParse/input1/std",
-             "BenchmarkParseX/input1/parser", "BenchmarkOther/x", "BenchmarkOther/y"]
+    names = [
+        "BenchmarkParse/input1/parser",
+        "BenchmarkParse/input2/parser",
+        "BenchmarkParse/input1/std",
+        "BenchmarkParseX/input1/parser",
+        "BenchmarkOther/x",
+        "BenchmarkOther/y",
+    ]
     for regex in ["BenchmarkParse$/(input1|input2)/parser$", "Parse/input1|Other/y", ".", "Other"]:
         tops = sorted({n.split("/")[0] for n in names if toolchain.selects_top(regex, n.split("/")[0])})
         restricted = toolchain.restrict(regex, tops)
-        assert [n for n in names if go_selects(restricted, n)] == [n for n in names if go_selects(regex, n)], regex
-    assert toolchain.restrict("BenchmarkParse$/(input1|input2)/parser$", ["BenchmarkParse"]) == \
-        "^(BenchmarkParse)$/(input1|input2)/parser$"
+        assert [n for n in names if go_selects(restricted, n)] == [
+            n for n in names if go_selects(regex, n)
+        ], regex
+    assert (
+        toolchain.restrict("BenchmarkParse$/(input1|input2)/parser$", ["BenchmarkParse"])
+        == "^(BenchmarkParse)$/(input1|input2)/parser$"
+    )
 
 
 def test_name_pattern_selects_one_result_and_its_own_sub_benchmarks() -> None:
     names = ["BenchmarkFamily/n=8", "BenchmarkFamily/n=80", "BenchmarkFamilyX/n=8", "BenchmarkFamily/n=8/a"]
-    assert [n for n in names if go_selects(toolchain.name_pattern("BenchmarkFamily/n=8"), n)] == \
-        ["BenchmarkFamily/n=8", "BenchmarkFamily/n=8/a"]  # a deeper level is the result's own sub-benchmark
+    assert [n for n in names if go_selects(toolchain.name_pattern("BenchmarkFamily/n=8"), n)] == [
+        "BenchmarkFamily/n=8",
+        "BenchmarkFamily/n=8/a",
+    ]  # a deeper level is the result's own sub-benchmark
 
 
 def test_run_rule_fixes_b_n_except_for_runparallel_and_an_explicit_count() -> None:
@@ -83,20 +98,27 @@ def test_a_fixed_b_n_that_runs_differently_falls_back_to_a_time() -> None:
 
 def test_runparallel_is_found_in_the_source_directly_and_through_helpers() -> None:
     # ParallelHidden calls RunParallel through a package-level function value (var parallelVia = func...)
-    assert benchsrc.parallel(SHAPES / "ops") == {"BenchmarkParallelTiny", "BenchmarkParallelSetup",
-                                                 "BenchmarkParallelHidden"}
+    assert benchsrc.parallel(SHAPES / "ops") == {
+        "BenchmarkParallelTiny",
+        "BenchmarkParallelSetup",
+        "BenchmarkParallelHidden",
+    }
     shapes = benchsrc.shapes(SHAPES / "ops")
     assert shapes["BenchmarkLoop"] == "b.Loop" and shapes["BenchmarkFamily"] == "family"
-    assert shapes["BenchmarkSetupReset"] == "setup + ResetTimer" and shapes["BenchmarkGrowBuffer"] == "b.N loop"
+    assert (
+        shapes["BenchmarkSetupReset"] == "setup + ResetTimer" and shapes["BenchmarkGrowBuffer"] == "b.N loop"
+    )
 
 
 def test_runparallel_through_a_helper_function(tmp_path: Path) -> None:
     (tmp_path / "x_test.go").write_text(
-        "package x\n\nimport \"testing\"\n\nfunc one() int { return 1 }\n\n"
-        "func par(b *testing.B) {\n\tb.RunParallel(func(pb *testing.PB) {\n\t\tfor pb.Next() {\n\t\t}\n\t})\n}\n\n"
+        'package x\n\nimport "testing"\n\nfunc one() int { return 1 }\n\n'
+        "func par(b *testing.B) "
+        "{\n\tb.RunParallel(func(pb *testing.PB) {\n\t\tfor pb.Next() {\n\t\t}\n\t})\n}\n\n"
         "func mid(b *testing.B) { par(b) }\n\n"
-        "func BenchmarkVia(b *testing.B) {\n\tb.Run(\"sub\", func(b *testing.B) { mid(b) })\n}\n\n"
-        "func BenchmarkPlain(b *testing.B) {\n\tfor i := 0; i < b.N; i++ {\n\t\tone()\n\t}\n}\n")
+        'func BenchmarkVia(b *testing.B) {\n\tb.Run("sub", func(b *testing.B) { mid(b) })\n}\n\n'
+        "func BenchmarkPlain(b *testing.B) {\n\tfor i := 0; i < b.N; i++ {\n\t\tone()\n\t}\n}\n"
+    )
     assert benchsrc.parallel(tmp_path) == {"BenchmarkVia"}
 
 
@@ -124,11 +146,13 @@ def _ns(center: float, spread: float, n: int, rng: random.Random) -> list[float]
 def test_a_noisy_unchanged_row_is_inconclusive_and_warns_a_quiet_one_passes() -> None:
     rng = random.Random(3)
     key = ("p", "BenchmarkX-2", "ns/op")
-    quiet = compare_samples({key: _ns(100, 0.02, 6, rng)}, {key: _ns(101, 0.02, 6, rng)},
-                            {"ns/op": UnitInfo("ns/op")}, Options())
+    quiet = compare_samples(
+        {key: _ns(100, 0.02, 6, rng)}, {key: _ns(101, 0.02, 6, rng)}, {"ns/op": UnitInfo("ns/op")}, Options()
+    )
     assert quiet.rows[0].verdict == "unchanged" and quiet.verdict == "PASS"
-    noisy = compare_samples({key: _ns(100, 0.45, 6, rng)}, {key: _ns(110, 0.05, 6, rng)},
-                            {"ns/op": UnitInfo("ns/op")}, Options())
+    noisy = compare_samples(
+        {key: _ns(100, 0.45, 6, rng)}, {key: _ns(110, 0.05, 6, rng)}, {"ns/op": UnitInfo("ns/op")}, Options()
+    )
     row = noisy.rows[0]
     assert row.verdict == INCONCLUSIVE and noisy.verdict == "WARN", row
     why = next(w for w in row.warnings if w.startswith("inconclusive"))
@@ -138,8 +162,9 @@ def test_a_noisy_unchanged_row_is_inconclusive_and_warns_a_quiet_one_passes() ->
 def test_inconclusive_applies_to_timing_rows_only() -> None:
     rng = random.Random(5)
     key = ("p", "BenchmarkX-2", "MB/s")
-    c = compare_samples({key: _ns(100, 0.45, 6, rng)}, {key: _ns(100, 0.45, 6, rng)},
-                        {"MB/s": UnitInfo("MB/s")}, Options())
+    c = compare_samples(
+        {key: _ns(100, 0.45, 6, rng)}, {key: _ns(100, 0.45, 6, rng)}, {"MB/s": UnitInfo("MB/s")}, Options()
+    )
     assert c.rows[0].verdict != INCONCLUSIVE
 
 
@@ -149,8 +174,10 @@ def test_paired_row_is_inconclusive_when_its_ratio_interval_reaches_past_the_thr
     row = paired_row("p", "BenchmarkX-2", "ns/op", b, wide, UnitInfo("ns/op"), 10.0, False, Options())
     assert row.verdict == INCONCLUSIVE and overall([row]) == "WARN", row
     tight = [100 * r for r in (0.99, 1.01, 1.0, 1.02, 0.98, 1.01, 1.0, 0.99)]
-    assert paired_row("p", "BenchmarkX-2", "ns/op", b, tight, UnitInfo("ns/op"), 10.0, False, Options()).verdict == \
-        "unchanged"
+    assert (
+        paired_row("p", "BenchmarkX-2", "ns/op", b, tight, UnitInfo("ns/op"), 10.0, False, Options()).verdict
+        == "unchanged"
+    )
 
 
 def test_one_rule_confirms_a_flag() -> None:
@@ -187,16 +214,42 @@ def test_benchtime_is_one_typed_value_and_every_command_line_comes_from_one_buil
     assert benchtime.parse("100x") == benchtime.Benchtime("100x", iters=100) and benchtime.parse("100x").fixed
     assert benchtime.parse("1.5s").ns == 1.5e9 and not benchtime.parse("1.5s").fixed
     assert benchtime.parse("x").iters is None and benchtime.parse("-3x").iters is None  # Go rejects them
-    assert str(benchtime.seconds(0.001)) == "0.01s" and str(benchtime.seconds(1234.5)) == "1234s"  # never 1.23e+03s
+    assert (
+        str(benchtime.seconds(0.001)) == "0.01s" and str(benchtime.seconds(1234.5)) == "1234s"
+    )  # never 1.23e+03s
     assert str(benchtime.iterations(12.9)) == "12x"
     args = toolchain.bench_args("^B$", 3, "200ms", "1,2", timeout="5m")
     assert toolchain.go_test_command(args, ["./p"]) == [
-        "go", "test", "-run", "^$", "-bench", "^B$", "-count", "3", "-benchtime", "200ms", "-timeout", "5m",
-        "-benchmem", "-cpu", "1,2", "./p"]
+        "go",
+        "test",
+        "-run",
+        "^$",
+        "-bench",
+        "^B$",
+        "-count",
+        "3",
+        "-benchtime",
+        "200ms",
+        "-timeout",
+        "5m",
+        "-benchmem",
+        "-cpu",
+        "1,2",
+        "./p",
+    ]
     counted = toolchain.bench_args("^B$", 1, "10x", "1", timeout="1m", benchmem=False, framing=False)
-    assert counted == ["-test.run=^$", "-test.bench=^B$", "-test.count=1", "-test.benchtime=10x", "-test.timeout=1m",
-                       "-test.cpu=1"]
+    assert counted == [
+        "-test.run=^$",
+        "-test.bench=^B$",
+        "-test.count=1",
+        "-test.benchtime=10x",
+        "-test.timeout=1m",
+        "-test.cpu=1",
+    ]
     assert toolchain.build_argv(["m/p"], "DIR/", strip=False) == ["go", "test", "-c", "-o", "DIR/", "m/p"]
     assert "-ldflags=-s -w" in toolchain.build_argv(["m/p"], "DIR/")
     assert toolchain.profile_flags(cpu=Path("c"), mem=Path("m"), memrate=1) == (
-        "-test.cpuprofile=c", "-test.memprofile=m", "-test.memprofilerate=1")
+        "-test.cpuprofile=c",
+        "-test.memprofile=m",
+        "-test.memprofilerate=1",
+    )

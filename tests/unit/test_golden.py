@@ -24,13 +24,27 @@ DATA = HERE / "data"
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "csv"])
-@pytest.mark.parametrize(("name", "old", "new"), [("compare-fast-slow", "example_fast.txt", "example_slow.txt"),
-                                                  ("compare-strings", "strings_a.txt", "strings_b.txt")])
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [
+        ("compare-fast-slow", "example_fast.txt", "example_slow.txt"),
+        ("compare-strings", "strings_a.txt", "strings_b.txt"),
+    ],
+)
 def test_compare_prints_what_it_printed(name: str, old: str, new: str, fmt: str) -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = main(["compare", "--params", str(GOLDEN / "report" / "params.yaml"), "--format", fmt,
-                     str(DATA / old), str(DATA / new)])
+        code = main(
+            [
+                "compare",
+                "--params",
+                str(GOLDEN / "report" / "params.yaml"),
+                "--format",
+                fmt,
+                str(DATA / old),
+                str(DATA / new),
+            ]
+        )
     assert code == 1  # both recorded pairs regress (their verdict lines say FAIL)
     assert out.getvalue() == (GOLDEN / f"{name}.{fmt}").read_text()
 
@@ -47,16 +61,20 @@ def test_report_is_what_it_was(tmp_path: Path) -> None:
     finally:
         os.chdir(cwd)
     assert (work / "reports" / "report.md").read_text() == (expected / "report.md").read_text()
-    assert json.loads((work / "reports" / "metrics.json").read_text()) == \
-        json.loads((expected / "metrics.json").read_text())
+    assert json.loads((work / "reports" / "metrics.json").read_text()) == json.loads(
+        (expected / "metrics.json").read_text()
+    )
     got = sorted(p.name for p in (work / "reports" / "graphs").iterdir())
     assert got == sorted(p.name for p in (expected / "graphs").iterdir()) and got
     for name in got:
-        assert (work / "reports" / "graphs" / name).read_bytes() == (expected / "graphs" / name).read_bytes(), name
+        assert (work / "reports" / "graphs" / name).read_bytes() == (
+            expected / "graphs" / name
+        ).read_bytes(), name
 
 
 def test_artifacts_keep_every_value_and_add_their_version(tmp_path: Path) -> None:
-    """The recorded compare.json read and written again: every old key keeps its value; schema_version joins."""
+    """The recorded compare.json read and written again: every old key keeps its value; schema_version
+    joins."""
     from benchpipe.core.artifacts import SCHEMA_VERSION, CompareDoc
     from benchpipe.store import artifacts
 
@@ -71,7 +89,11 @@ def test_artifacts_keep_every_value_and_add_their_version(tmp_path: Path) -> Non
         if isinstance(a, dict):
             return isinstance(b, dict) and all(k in b and same(v, b[k]) for k, v in a.items())
         if isinstance(a, list):
-            return isinstance(b, list) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+            return (
+                isinstance(b, list)
+                and len(a) == len(b)
+                and all(same(x, y) for x, y in zip(a, b, strict=True))
+            )
         return a == b
 
     assert same(old, new)

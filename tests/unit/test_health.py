@@ -10,8 +10,12 @@ from benchpipe.go import benchsrc
 
 from ..conftest import DATA, EXAMPLE
 
-OPTS = Options(rules=[Rule(unit="allocs/op", assume="exact", threshold_pct=1),
-                      Rule(unit="B/op", assume="exact", threshold_pct=1)])
+OPTS = Options(
+    rules=[
+        Rule(unit="allocs/op", assume="exact", threshold_pct=1),
+        Rule(unit="B/op", assume="exact", threshold_pct=1),
+    ]
+)
 # The six B/op samples of fastjson's BenchmarkMarshalTo/citm in the baseline of issue 20 (1s, count 6).
 ISSUE_CITM = [5194.0, 1074.0, 987.0, 4858.0, 1196.0, 996.0]
 
@@ -31,7 +35,9 @@ def test_b_per_op_that_varies_with_b_n_is_tested_not_judged_exact() -> None:
     assert c.verdict != "FAIL", (row.verdict, row.delta_pct, row.p)
     # the same rows with exact data on both sides: any change of the value is significant
     exact = compare_samples({key: [48.0] * 6}, {key: [64.0] * 6}, {"B/op": UnitInfo("B/op")}, OPTS)
-    assert exact.rows[0].p is None and exact.rows[0].verdict == "regression" and not exact.rows[0].varies_with_n
+    assert (
+        exact.rows[0].p is None and exact.rows[0].verdict == "regression" and not exact.rows[0].varies_with_n
+    )
 
 
 def test_a_b_per_op_change_smaller_than_any_allocation_is_jitter() -> None:
@@ -39,7 +45,11 @@ def test_a_b_per_op_change_smaller_than_any_allocation_is_jitter() -> None:
     units = {"B/op": UnitInfo("B/op"), "allocs/op": UnitInfo("allocs/op")}
     c = compare_samples({k_b: [97.0] * 6, k_n: [2.0] * 6}, {k_b: [98.0] * 6, k_n: [2.0] * 6}, units, OPTS)
     b = next(r for r in c.rows if r.unit == "B/op")
-    assert b.verdict == "unchanged" and "less than the smallest allocation" in b.warnings[-1] and c.verdict == "PASS"
+    assert (
+        b.verdict == "unchanged"
+        and "less than the smallest allocation" in b.warnings[-1]
+        and c.verdict == "PASS"
+    )
     # 16 bytes more in one more allocation: a regression on both rows
     c = compare_samples({k_b: [97.0] * 6, k_n: [2.0] * 6}, {k_b: [113.0] * 6, k_n: [3.0] * 6}, units, OPTS)
     assert {r.unit: r.verdict for r in c.rows} == {"B/op": "regression", "allocs/op": "regression"}
@@ -65,8 +75,15 @@ def test_bimodal_needs_two_tight_groups_far_apart() -> None:
 
 
 def test_history_and_profiles() -> None:
-    found = health.from_history({"BenchmarkA-2": [100, 104, 98, 101, 130], "BenchmarkB-2": [100, 101, 99, 100, 102],
-                                 "BenchmarkC-2": [100, 150]}, "ns/op", 10.0)
+    found = health.from_history(
+        {
+            "BenchmarkA-2": [100, 104, 98, 101, 130],
+            "BenchmarkB-2": [100, 101, 99, 100, 102],
+            "BenchmarkC-2": [100, 150],
+        },
+        "ns/op",
+        10.0,
+    )
     assert [(f.benchmark, f.problem) for f in found] == [("BenchmarkA", "unstable across runs")]
     assert "±29%" in found[0].detail
     prof = health.from_profiles({("p", "BenchmarkEvaluate-2"): 55.0, ("p", "BenchmarkCompile-2"): 3.0})
@@ -76,13 +93,18 @@ def test_history_and_profiles() -> None:
 def test_setup_timed_in_a_b_n_loop_is_read_from_the_source() -> None:
     found = benchsrc.scan("example.com/policyengine/pkg/core", EXAMPLE / "pkg" / "core")
     compile_ = next(s for s in found if s.benchmark == "BenchmarkCompile")
-    assert compile_.setup.startswith("d, err := policydomain.Parse(") and compile_.where.startswith("core_test.go:")
+    assert compile_.setup.startswith("d, err := policydomain.Parse(") and compile_.where.startswith(
+        "core_test.go:"
+    )
     assert not compile_.b_loop_ok  # the example's go.mod says go 1.22
     assert "BenchmarkEvaluate" not in {s.benchmark for s in found}  # resets its timer after setup
     (finding,) = [f for f in health.from_sources(found) if f.benchmark == "BenchmarkCompile"]
     assert "b.ResetTimer()" in finding.fix
     assert benchsrc.timed_setup("\n\tx := load()\n\tfor b.Loop() {\n\t\tuse(x)\n\t}\n", "b") == ("", False)
-    assert benchsrc.timed_setup("\n\tx := load()\n\tfor i := 0; i < b.N; i++ {\n\t\tuse(x)\n\t}\n", "b") == ("x := load()", True)
+    assert benchsrc.timed_setup("\n\tx := load()\n\tfor i := 0; i < b.N; i++ {\n\t\tuse(x)\n\t}\n", "b") == (
+        "x := load()",
+        True,
+    )
 
 
 def test_gate_and_job_summary_say_when_a_failing_row_is_untrustworthy_and_the_run_shifted() -> None:
@@ -93,19 +115,26 @@ def test_gate_and_job_summary_say_when_a_failing_row_is_untrustworthy_and_the_ru
 
     # a run where four unrelated benchmarks all moved ~+14%, one beyond the threshold with a wide spread
     old = {("p", f"BenchmarkF{i}-2", "ns/op"): [100.0, 101.0, 99.0, 100.5, 100.2, 99.8] for i in range(4)}
-    new = {k: [v * f for v in vals] for (k, vals), f in zip(old.items(), (1.14, 1.13, 1.15, 1.25), strict=True)}
+    new = {
+        k: [v * f for v in vals] for (k, vals), f in zip(old.items(), (1.14, 1.13, 1.15, 1.25), strict=True)
+    }
     c = compare_samples(old, new, {"ns/op": UnitInfo("ns/op")}, OPTS)
     moved = detect(c.rows)
     assert moved is not None and moved.families == 4 and moved.moved == 4 and 13.5 < moved.pct < 15.5
     c.shift = moved.describe()
     worst = next(r for r in c.rows if r.benchmark == "BenchmarkF3-2")
-    finding = health.Finding("p", "BenchmarkF3", "ns/op", "wide spread", "±30% around the median", "run longer")
+    finding = health.Finding(
+        "p", "BenchmarkF3", "ns/op", "wide spread", "±30% around the median", "run longer"
+    )
     worst.warnings.append(f"untrustworthy ({finding.problem}: {finding.detail}); see Benchmark health")
     data = compare_doc(c)
     code, lines = gate.decide(data, require_baseline=True, strict_env=False)
     assert code == 1 and lines[0].startswith("RUN-WIDE SHIFT: the whole run is 14.")
-    assert lines[-1] == "note: BenchmarkF3-2 ns/op regressed, but untrustworthy (wide spread: ±30% around the median); " \
-                        "see Benchmark health"
+    assert (
+        lines[-1]
+        == "note: BenchmarkF3-2 ns/op regressed, but untrustworthy (wide spread: ±30% around the median); "
+        "see Benchmark health"
+    )
     summary = ci.summary_markdown(data)
     assert "run-wide shift: the whole run is 14." in summary and "untrustworthy (wide spread" in summary
     # unrelated means families: sub-benchmarks of one benchmark are one family, so no shift is called

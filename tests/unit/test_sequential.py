@@ -50,9 +50,9 @@ def test_futility_needs_the_whole_interval_inside_the_margin() -> None:
 
 
 def test_a_significant_change_near_the_threshold_is_not_settled() -> None:
-    assert sequential.settled(1.12, 1.15, 10.0, False)      # wholly beyond: a regression
-    assert sequential.settled(1.03, 1.08, 10.0, False)      # wholly within: a warning
+    assert sequential.settled(1.12, 1.15, 10.0, False)  # wholly beyond: a regression
+    assert sequential.settled(1.03, 1.08, 10.0, False)  # wholly within: a warning
     assert not sequential.settled(1.08, 1.12, 10.0, False)  # straddles the threshold: more rounds
-    assert sequential.settled(0.80, 0.85, 10.0, False)      # better: an improvement
-    assert sequential.settled(0.85, 0.88, 10.0, True)       # a rate that fell by 12-15%: a regression
+    assert sequential.settled(0.80, 0.85, 10.0, False)  # better: an improvement
+    assert sequential.settled(0.85, 0.88, 10.0, True)  # a rate that fell by 12-15%: a regression
     assert not sequential.settled(0.89, 0.93, 10.0, True)

@@ -26,9 +26,16 @@ def test_the_interval_the_issue_found() -> None:
 ratios = st.floats(min_value=0.5, max_value=2.0, allow_nan=False)
 
 
-@given(a=ratios, b=ratios, t=st.sampled_from([1.0, 5.0, 10.0, 20.0]), hb=st.booleans(),
-       f=st.floats(min_value=0, max_value=1))
-def test_a_settled_interval_gets_the_verdict_it_settled_on(a: float, b: float, t: float, hb: bool, f: float) -> None:
+@given(
+    a=ratios,
+    b=ratios,
+    t=st.sampled_from([1.0, 5.0, 10.0, 20.0]),
+    hb=st.booleans(),
+    f=st.floats(min_value=0, max_value=1),
+)
+def test_a_settled_interval_gets_the_verdict_it_settled_on(
+    a: float, b: float, t: float, hb: bool, f: float
+) -> None:
     lo, hi = min(a, b), max(a, b)
     center = lo + (hi - lo) * f  # any point of the interval may be the median the verdict judges
     verdict = judge(ratio_pct(center), 1.0, center, True, hb, t, False)
@@ -43,11 +50,18 @@ def test_a_settled_interval_gets_the_verdict_it_settled_on(a: float, b: float, t
         assert not sequential.settled(lo, hi, t, hb)
 
 
-@given(st.lists(st.lists(st.floats(min_value=-5, max_value=5, allow_nan=False), min_size=3, max_size=3),
-                min_size=1, max_size=4),
-       st.lists(st.floats(min_value=-5, max_value=5, allow_nan=False), min_size=7, max_size=7),
-       st.sampled_from([0.9, 0.95, 0.99]))
-def test_the_batch_interval_is_the_one_by_one_interval(olds: list[list[float]], new: list[float], level: float) -> None:
+@given(
+    st.lists(
+        st.lists(st.floats(min_value=-5, max_value=5, allow_nan=False), min_size=3, max_size=3),
+        min_size=1,
+        max_size=4,
+    ),
+    st.lists(st.floats(min_value=-5, max_value=5, allow_nan=False), min_size=7, max_size=7),
+    st.sampled_from([0.9, 0.95, 0.99]),
+)
+def test_the_batch_interval_is_the_one_by_one_interval(
+    olds: list[list[float]], new: list[float], level: float
+) -> None:
     """The verdict's interval of the change is computed a shape at a time; it must be each row's own."""
     import numpy as np
 
@@ -56,4 +70,5 @@ def test_the_batch_interval_is_the_one_by_one_interval(olds: list[list[float]], 
     news = [new[i:] + new[:i] for i in range(len(olds))]
     lo, hi = stats.shift_interval_batch(np.array(olds), np.array(news), level)
     assert [(a, b) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)] == [
-        stats.shift_interval(o, n, level) for o, n in zip(olds, news, strict=True)]
+        stats.shift_interval(o, n, level) for o, n in zip(olds, news, strict=True)
+    ]

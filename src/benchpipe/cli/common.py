@@ -18,7 +18,9 @@ RUN = Path("reports/run")
 def add_stat_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", type=float, help="significance level (default 0.05, or params)")
     p.add_argument("--confidence", type=float, help="confidence level of intervals (default 0.95)")
-    p.add_argument("--threshold", type=float, metavar="PCT", help="regression threshold in percent (default 10)")
+    p.add_argument(
+        "--threshold", type=float, metavar="PCT", help="regression threshold in percent (default 10)"
+    )
 
 
 def options(args: argparse.Namespace, settings: Settings | None) -> Options:

@@ -1,11 +1,13 @@
 """What a ``benchpipe`` process prints is inert in a terminal and in a CI log.
 
 :func:`install` wraps standard output and error: each line written is shown by
-:func:`benchpipe.core.untrusted.visible` (controls but tabs, bidirectional and invisible characters as escapes), and a line
-that would start with ``::`` (a GitHub Actions workflow command: ``::stop-commands::``, ``::add-mask::``,
-``::error::``) is indented by one space, so no text from the code under test (a benchmark's name, Go's
-messages, a forged comparison's JSON) becomes a command. The one writer of real workflow commands is
-:func:`workflow_command`, whose data is escaped by the caller (:func:`benchpipe.core.untrusted.workflow_data`).
+:func:`benchpipe.core.untrusted.visible` (controls but tabs, bidirectional and invisible characters as
+escapes), and a line that would start with ``::`` (a GitHub Actions workflow command: ``::stop-commands::``,
+``::add-mask::``, ``::error::``) is indented by one space, so no text from the code under test (a benchmark's
+name, Go's messages, a forged comparison's JSON) becomes a command. The one writer of real workflow commands
+is
+:func:`workflow_command`, whose data is escaped by the caller
+(:func:`benchpipe.core.untrusted.workflow_data`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ class _Lines(io.TextIOBase):
         cut = text.rfind("\n") + 1
         self.partial, body = text[cut:], text[:cut]
         if body:
-            self.raw.write(body if plain_lines(body) else "".join(inert(ln) + "\n" for ln in body[:-1].split("\n")))
+            self.raw.write(
+                body if plain_lines(body) else "".join(inert(ln) + "\n" for ln in body[:-1].split("\n"))
+            )
         return len(s)
 
     def flush(self) -> None:

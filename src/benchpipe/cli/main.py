@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     gc.disable()  # short-lived process building many small acyclic objects
     signal.signal(signal.SIGTERM, _terminate)
-    stage = args.cmd in PIPELINE_STAGES and not getattr(args, "base", None) and not getattr(args, "files", None)
+    stage = (
+        args.cmd in PIPELINE_STAGES and not getattr(args, "base", None) and not getattr(args, "files", None)
+    )
     if args.cmd == "bench":
         last_error(args).unlink(missing_ok=True)
     try:

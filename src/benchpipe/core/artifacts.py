@@ -146,7 +146,9 @@ class ConfirmFacts(Part, kw_only=True):
     runs: int = 0
     resolved: list[str] = []  # inconclusive rows the rounds showed unchanged
     inconclusive: list[str] = []  # inconclusive rows the rounds could not resolve either
-    run_as: dict[str, str] = {}  # "<package> <result>" -> the -benchtime it ran at and why (toolchain.RunRule)
+    run_as: dict[
+        str, str
+    ] = {}  # "<package> <result>" -> the -benchtime it ran at and why (toolchain.RunRule)
     budget_s: float = 0.0  # the benchmark run's own time, which confirmation may not exceed (0: unknown)
 
 
@@ -159,7 +161,9 @@ class PairedFacts(Part, kw_only=True):
     head_dirty: bool | None = None
     changed_packages: list[str] | str | None = None
     iterations: dict[str, int] = {}
-    run_as: dict[str, str] = {}  # "<package> <result>" -> the -benchtime it ran at and why (toolchain.RunRule)
+    run_as: dict[
+        str, str
+    ] = {}  # "<package> <result>" -> the -benchtime it ran at and why (toolchain.RunRule)
     design: dict[str, Any] = {}
     confirm_runs: int = 0
     seconds: float = 0.0
@@ -384,10 +388,21 @@ class HistoryRun(Model, kw_only=True):
     @classmethod
     def of(cls, run_id: str, time: str, meta: BenchMeta) -> HistoryRun:
         settings = msgspec.to_builtins(meta.settings) if meta.settings is not None else {}
-        return cls(run_id=run_id, time=time, commit=meta.commit, branch=meta.branch, dirty=bool(meta.dirty),
-                   go_version=meta.go_version or "", machine=meta.hostname or "", cpu=meta.cpu or "",
-                   goos=meta.goos or "", goarch=meta.goarch or "", mode=meta.mode,
-                   params=json.dumps(settings, sort_keys=True), module=meta.module)
+        return cls(
+            run_id=run_id,
+            time=time,
+            commit=meta.commit,
+            branch=meta.branch,
+            dirty=bool(meta.dirty),
+            go_version=meta.go_version or "",
+            machine=meta.hostname or "",
+            cpu=meta.cpu or "",
+            goos=meta.goos or "",
+            goarch=meta.goarch or "",
+            mode=meta.mode,
+            params=json.dumps(settings, sort_keys=True),
+            module=meta.module,
+        )
 
 
 class RecordDoc(Model, kw_only=True):
@@ -400,9 +415,13 @@ class RecordDoc(Model, kw_only=True):
     error: str = ""  # why the run was not stored (the report and the gate say so; the gate exits 2)
 
 
-MODELS: dict[str, type[Model]] = {"bench": BenchMeta, "compare": CompareDoc, "profile": ProfileDoc,
-                                  "record": RecordDoc,
-                                  "history-run": HistoryRun}
+MODELS: dict[str, type[Model]] = {
+    "bench": BenchMeta,
+    "compare": CompareDoc,
+    "profile": ProfileDoc,
+    "record": RecordDoc,
+    "history-run": HistoryRun,
+}
 
 
 def schemas() -> dict[str, dict[str, Any]]:
@@ -425,11 +444,28 @@ def to_dict(obj: msgspec.Struct) -> dict[str, Any]:
 def compare_doc(c: Comparison, **fields: Any) -> CompareDoc:
     """The artifact of a comparison, with the compare stage's or a paired run's own ``fields`` (baseline,
     environments, confirmation, paired facts, ...); its rows are the comparison's own."""
-    geomean = {u: Geomean(old=finite(g["old"]), new=finite(g["new"]), delta_pct=finite(g["delta_pct"]),
-                          packages={p: {k: finite(v) for k, v in pg.items()} for p, pg in g["packages"].items()})
-               for u, g in c.geomean.items()}
-    own: dict[str, Any] = {"verdict": c.verdict, "threshold_pct": c.threshold_pct, "alpha": c.alpha,
-                           "method": c.method, "not_comparable": c.not_comparable, "shift": c.shift,
-                           "old": c.old_label, "new": c.new_label, "rows": c.rows, "geomean": geomean,
-                           "added": c.added, "removed": c.removed, "warnings": c.warnings}
+    geomean = {
+        u: Geomean(
+            old=finite(g["old"]),
+            new=finite(g["new"]),
+            delta_pct=finite(g["delta_pct"]),
+            packages={p: {k: finite(v) for k, v in pg.items()} for p, pg in g["packages"].items()},
+        )
+        for u, g in c.geomean.items()
+    }
+    own: dict[str, Any] = {
+        "verdict": c.verdict,
+        "threshold_pct": c.threshold_pct,
+        "alpha": c.alpha,
+        "method": c.method,
+        "not_comparable": c.not_comparable,
+        "shift": c.shift,
+        "old": c.old_label,
+        "new": c.new_label,
+        "rows": c.rows,
+        "geomean": geomean,
+        "added": c.added,
+        "removed": c.removed,
+        "warnings": c.warnings,
+    }
     return CompareDoc(**{**own, **fields})

@@ -62,12 +62,12 @@ class Cost:
 def package_of(function: str) -> str:
     """The import path of a Go symbol: ``a/b/c.(*T).M`` -> ``a/b/c``."""
     slash = function.rfind("/")
-    return function[:slash + 1] + function[slash + 1:].split(".", 1)[0]
+    return function[: slash + 1] + function[slash + 1 :].split(".", 1)[0]
 
 
 def short(function: str) -> str:
     """A function without its import path's directories: ``a/b/c.(*T).M`` -> ``c.(*T).M``."""
-    return function[function.rfind("/") + 1:]
+    return function[function.rfind("/") + 1 :]
 
 
 def in_module(function: str, module: str) -> bool:
@@ -76,7 +76,9 @@ def in_module(function: str, module: str) -> bool:
     return bool(module) and (pkg == module or pkg.startswith(module + "/"))
 
 
-def shares(profiles: list[pprof.Profile], module: str, sample_type: str = "cpu") -> tuple[dict[str, Cost], int]:
+def shares(
+    profiles: list[pprof.Profile], module: str, sample_type: str = "cpu"
+) -> tuple[dict[str, Cost], int]:
     """Each function's flat, cumulative and own share (0..1) of the pooled profiles' total, and the number
     of samples pooled."""
     out: dict[str, Cost] = {}
@@ -112,21 +114,43 @@ def changed_lines(span: Span | None, hunks: Hunks) -> list[Lines]:
     """The diff's lines inside a function's span, clipped to it."""
     if span is None:
         return []
-    inside = [[max(a, span.start), min(b, span.end)] for a, b in hunks.get(span.file, [])
-              if a <= span.end and b >= span.start]
+    inside = [
+        [max(a, span.start), min(b, span.end)]
+        for a, b in hunks.get(span.file, [])
+        if a <= span.end and b >= span.start
+    ]
     return [Lines(file=span.file, ranges=inside)] if inside else []
 
 
-def _suspect(fn: str, b: Cost, h: Cost, base_total: float, head_total: float, unit: str, span: Span | None,
-             hunks: Hunks) -> Suspect:
+def _suspect(
+    fn: str,
+    b: Cost,
+    h: Cost,
+    base_total: float,
+    head_total: float,
+    unit: str,
+    span: Span | None,
+    hunks: Hunks,
+) -> Suspect:
     base_own, head_own = b.own * base_total, h.own * head_total
     changed = changed_lines(span, hunks)
-    s = Suspect(function=fn, unit=unit, base_own=base_own, head_own=head_own, d_own=head_own - base_own,
-                own_pct=(head_own / base_own - 1) * 100 if base_own > 0 else None,
-                base_flat=b.flat * base_total, head_flat=h.flat * head_total, base_cum=b.cum * base_total,
-                head_cum=h.cum * head_total, d_cum=h.cum * head_total - b.cum * base_total, changed=changed,
-                file=span.file if span else "", start_line=span.start if span else 0,
-                end_line=span.end if span else 0)
+    s = Suspect(
+        function=fn,
+        unit=unit,
+        base_own=base_own,
+        head_own=head_own,
+        d_own=head_own - base_own,
+        own_pct=(head_own / base_own - 1) * 100 if base_own > 0 else None,
+        base_flat=b.flat * base_total,
+        head_flat=h.flat * head_total,
+        base_cum=b.cum * base_total,
+        head_cum=h.cum * head_total,
+        d_cum=h.cum * head_total - b.cum * base_total,
+        changed=changed,
+        file=span.file if span else "",
+        start_line=span.start if span else 0,
+        end_line=span.end if span else 0,
+    )
     s.why = f"{cost(s)}; " + (f"{CHANGED}{where(changed)}" if changed else NOT_CHANGED)
     return s
 
@@ -151,15 +175,23 @@ class SideProfile:
     sample_type: str = "cpu"
 
 
-def suspects(base: SideProfile, head: SideProfile, module: str, unit: str, span_of: SpanOf, hunks: Hunks,
-             sign: int = 1) -> tuple[list[Suspect], list[Suspect], float, tuple[int, int]]:
+def suspects(
+    base: SideProfile, head: SideProfile, module: str, unit: str, span_of: SpanOf, hunks: Hunks, sign: int = 1
+) -> tuple[list[Suspect], list[Suspect], float, tuple[int, int]]:
     """The module's functions whose own cost grew most (suspects; with ``sign`` -1, fell most: an
     improvement), changed functions whose cumulative cost moved the same way (on the path), the change
     outside the module's code, and the samples of each side."""
     bc, bn = shares(base.profiles, module, base.sample_type)
     hc, hn = shares(head.profiles, module, head.sample_type)
-    named, path, outside = rank(Sides(bc, hc, base.per_op, head.per_op), _locations(base.profiles + head.profiles),
-                                module, unit, span_of, hunks, sign)
+    named, path, outside = rank(
+        Sides(bc, hc, base.per_op, head.per_op),
+        _locations(base.profiles + head.profiles),
+        module,
+        unit,
+        span_of,
+        hunks,
+        sign,
+    )
     return named, path, outside, (bn, hn)
 
 
@@ -173,8 +205,16 @@ class Sides:
     head_total: float
 
 
-def rank(s: Sides, located: dict[str, tuple[str, int]], module: str, unit: str, span_of: SpanOf, hunks: Hunks,
-         sign: int = 1, stacks: bool = True) -> tuple[list[Suspect], list[Suspect], float]:
+def rank(
+    s: Sides,
+    located: dict[str, tuple[str, int]],
+    module: str,
+    unit: str,
+    span_of: SpanOf,
+    hunks: Hunks,
+    sign: int = 1,
+    stacks: bool = True,
+) -> tuple[list[Suspect], list[Suspect], float]:
     """Suspects, changed functions on the path, and the change outside the module's code, from both sides'
     per-function shares (profiles' or exact counts'). Without ``stacks`` (counts have no cumulative cost),
     the path is the changed functions the result ran at all."""
@@ -185,16 +225,31 @@ def rank(s: Sides, located: dict[str, tuple[str, int]], module: str, unit: str, 
         if not in_module(fn, module) or HARNESS.match(fn):
             continue
         file, line = located.get(fn, ("", 0))
-        rows.append(_suspect(fn, bc.get(fn, Cost()), hc.get(fn, Cost()), s.base_total, s.head_total, unit,
-                             span_of(fn, file, line) if file else None, hunks))
+        rows.append(
+            _suspect(
+                fn,
+                bc.get(fn, Cost()),
+                hc.get(fn, Cost()),
+                s.base_total,
+                s.head_total,
+                unit,
+                span_of(fn, file, line) if file else None,
+                hunks,
+            )
+        )
     floor = MIN_SHARE * max(growth, sum(sign * r.d_own for r in rows if sign * r.d_own > 0), 1e-12)
     rows.sort(key=lambda r: (-sign * r.d_own, r.function))
     named = [r for r in rows if sign * r.d_own >= floor][:TOP]
     on_path = (lambda r: sign * r.d_cum >= floor) if stacks else (lambda r: r.head_own > 0 or r.base_own > 0)
-    path = sorted((r for r in rows if r.changed and on_path(r) and r not in named),
-                  key=lambda r: (-sign * r.d_cum, r.function))[:TOP]
-    outside = sum((hc[f].own * s.head_total if f in hc else 0.0) - (bc[f].own * s.base_total if f in bc else 0.0)
-                  for f in set(bc) | set(hc) if not in_module(f, module) or HARNESS.match(f))
+    path = sorted(
+        (r for r in rows if r.changed and on_path(r) and r not in named),
+        key=lambda r: (-sign * r.d_cum, r.function),
+    )[:TOP]
+    outside = sum(
+        (hc[f].own * s.head_total if f in hc else 0.0) - (bc[f].own * s.base_total if f in bc else 0.0)
+        for f in set(bc) | set(hc)
+        if not in_module(f, module) or HARNESS.match(f)
+    )
     return named, path, outside
 
 
@@ -214,15 +269,19 @@ def _locations(profiles: list[pprof.Profile]) -> dict[str, tuple[str, int]]:
     return out
 
 
-def cause(named: list[Suspect], path: list[Suspect], hunks: Hunks, declarations: list[Lines] | None = None) -> str:
+def cause(
+    named: list[Suspect], path: list[Suspect], hunks: Hunks, declarations: list[Lines] | None = None
+) -> str:
     """Why no changed function explains it ("" when one does): Go declarations the diff changed outside any
     function (a constant, a variable, a type), a dependency it changed, or else the environment, a
     dependency or go.mod."""
     if any(s.changed for s in named + path):
         return ""
     if declarations:
-        return (f"the diff changes declarations outside functions at {where(declarations)} (constants, "
-                "variables, types): they may be the cause")
+        return (
+            f"the diff changes declarations outside functions at {where(declarations)} (constants, "
+            "variables, types): they may be the cause"
+        )
     dependency = sorted(f for f in hunks if f.rsplit("/", 1)[-1] in ("go.mod", "go.sum"))
     if dependency:
         return f"{', '.join(dependency)} changed in this diff (a dependency may be the cause)"
@@ -242,38 +301,76 @@ def summary(named: list[Suspect], path: list[Suspect], why_not: str) -> str:
     return line
 
 
-def explain_counts(package: str, benchmark: str, base: tuple[float, dict[str, float]], head: tuple[float, dict[str, float]],
-                   located: dict[str, tuple[str, int]], module: str, span_of: SpanOf, hunks: Hunks, sign: int = 1,
-                   declarations: list[Lines] | None = None) -> Explanation:
-    """The explanation of one result from exact instruction counts per op on each side ((total, per function)):
-    the suspects' deltas are the counts' own, with no sampling."""
+def explain_counts(
+    package: str,
+    benchmark: str,
+    base: tuple[float, dict[str, float]],
+    head: tuple[float, dict[str, float]],
+    located: dict[str, tuple[str, int]],
+    module: str,
+    span_of: SpanOf,
+    hunks: Hunks,
+    sign: int = 1,
+    declarations: list[Lines] | None = None,
+) -> Explanation:
+    """The explanation of one result from exact instruction counts per op on each side ((total, per
+    function)): the suspects' deltas are the counts' own, with no sampling."""
     sides = Sides(counted_shares(base[1], base[0]), counted_shares(head[1], head[0]), base[0], head[0])
     named, path, outside = rank(sides, located, module, INSTRUCTIONS, span_of, hunks, sign, stacks=False)
     why_not = cause(named, path, hunks, declarations)
-    out = Explanation(package=package, benchmark=benchmark, unit=INSTRUCTIONS, base_ns_op=base[0],
-                      head_ns_op=head[0], suspects=named, changed_on_path=path, cause=why_not,
-                      summary=summary(named, path, why_not))
+    out = Explanation(
+        package=package,
+        benchmark=benchmark,
+        unit=INSTRUCTIONS,
+        base_ns_op=base[0],
+        head_ns_op=head[0],
+        suspects=named,
+        changed_on_path=path,
+        cause=why_not,
+        summary=summary(named, path, why_not),
+    )
     growth = sign * (head[0] - base[0])
     if growth > 0 and sign * outside > MIN_SHARE * growth:
-        out.notes.append(f"{outside:+,.1f} instructions/op of the change are outside the module's own functions "
-                         "(the standard library, the runtime, dependencies)")
+        out.notes.append(
+            f"{outside:+,.1f} instructions/op of the change are outside the module's own functions "
+            "(the standard library, the runtime, dependencies)"
+        )
     return out
 
 
-def explain(package: str, benchmark: str, base: SideProfile, head: SideProfile, module: str, span_of: SpanOf,
-            hunks: Hunks, allocs: tuple[SideProfile, SideProfile] | None = None, sign: int = 1,
-            declarations: list[Lines] | None = None) -> Explanation:
+def explain(
+    package: str,
+    benchmark: str,
+    base: SideProfile,
+    head: SideProfile,
+    module: str,
+    span_of: SpanOf,
+    hunks: Hunks,
+    allocs: tuple[SideProfile, SideProfile] | None = None,
+    sign: int = 1,
+    declarations: list[Lines] | None = None,
+) -> Explanation:
     """The explanation of one regressed result (``sign`` -1: an improved one) from its CPU profiles, and its
     allocation profiles where B/op or allocs/op moved too."""
     named, path, outside, samples = suspects(base, head, module, "ns/op", span_of, hunks, sign)
     why_not = cause(named, path, hunks, declarations)
-    out = Explanation(package=package, benchmark=benchmark, base_ns_op=base.per_op, head_ns_op=head.per_op,
-                      samples=list(samples), suspects=named, changed_on_path=path, cause=why_not,
-                      summary=summary(named, path, why_not))
+    out = Explanation(
+        package=package,
+        benchmark=benchmark,
+        base_ns_op=base.per_op,
+        head_ns_op=head.per_op,
+        samples=list(samples),
+        suspects=named,
+        changed_on_path=path,
+        cause=why_not,
+        summary=summary(named, path, why_not),
+    )
     growth = sign * (head.per_op - base.per_op)
     if growth > 0 and sign * outside > MIN_SHARE * growth:
-        out.notes.append(f"{outside:+,.1f} ns/op of the change is outside the module's code (runtime, GC, "
-                         "dependencies called with no frame of the module on the stack)")
+        out.notes.append(
+            f"{outside:+,.1f} ns/op of the change is outside the module's code (runtime, GC, "
+            "dependencies called with no frame of the module on the stack)"
+        )
     if allocs is not None:
         out.allocs = suspects(allocs[0], allocs[1], module, "B/op", span_of, hunks, sign)[0]
     return out

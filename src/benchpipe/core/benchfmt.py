@@ -89,7 +89,7 @@ def slug(name: str) -> str:
     s = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
     if len(s) <= SLUG_MAX:
         return s
-    return f"{s[:SLUG_MAX - 13]}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+    return f"{s[: SLUG_MAX - 13]}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
 
 
 def top_level(name: str) -> str:
@@ -113,7 +113,7 @@ def _is_config(line: str) -> tuple[str, str] | None:
     key = line[:i]
     if not key[0].islower() or any(c.isspace() or c.isupper() for c in key):
         return None
-    val = line[i + 1:]
+    val = line[i + 1 :]
     if val == "":
         return key, ""
     if val[0] not in " \t":
@@ -458,8 +458,13 @@ def _groups(chunk: bytes, n_lines: int) -> list[Group] | None:
     one benchmark has lines of several field counts (the line reader keeps their order)."""
     toks = chunk.split()
     k, rem = divmod(len(toks), n_lines)
-    if rem == 0 and k >= 4 and not k % 2 and toks[0].startswith(b"Benchmark") and \
-            toks[-k].startswith(b"Benchmark"):  # _unit_columns checks every name
+    if (
+        rem == 0
+        and k >= 4
+        and not k % 2
+        and toks[0].startswith(b"Benchmark")
+        and toks[-k].startswith(b"Benchmark")
+    ):  # _unit_columns checks every name
         return [(range(n_lines), toks, k)]
     by_k: dict[int, tuple[list[int], list[bytes]]] = {}
     for i, ln in enumerate(chunk.split(b"\n")):
@@ -489,7 +494,7 @@ def _unit_columns(toks: list[bytes], k: int) -> list[tuple[bytes, list[float]]] 
             return None
         if not isfinite(sum(vals)):  # an inf or nan (or a sum past the float range: the line reader decides)
             return None
-        units = toks[j + 1::k]
+        units = toks[j + 1 :: k]
         if units.count(units[0]) != len(units) or units[0][:1].isdigit():
             return None  # several units in one column, or a number where a unit belongs
         if any(u == units[0] for u, _ in cols):
@@ -498,8 +503,13 @@ def _unit_columns(toks: list[bytes], k: int) -> list[tuple[bytes, list[float]]] 
     return cols
 
 
-def _segment(chunk: bytes, offset: int, pkg: str, seen: dict[tuple[str, bytes], tuple[tuple[int, int], list[bytes]]],
-             values: dict[tuple[str, bytes, bytes], list[float]]) -> bool:
+def _segment(
+    chunk: bytes,
+    offset: int,
+    pkg: str,
+    seen: dict[tuple[str, bytes], tuple[tuple[int, int], list[bytes]]],
+    values: dict[tuple[str, bytes, bytes], list[float]],
+) -> bool:
     """Whole result lines of one configuration (``chunk``, at byte ``offset`` of the file) into
     ``seen``/``values``; False if any is unusual."""
     groups = _groups(chunk, chunk.count(b"\n") + 1)
@@ -517,9 +527,15 @@ def _segment(chunk: bytes, offset: int, pkg: str, seen: dict[tuple[str, bytes], 
     return True
 
 
-def _store(pkg: str, offset: int, index: Sequence[int], runs: list[tuple[bytes, int, int]],
-           cols: list[tuple[bytes, list[float]]], seen: dict[tuple[str, bytes], tuple[tuple[int, int], list[bytes]]],
-           values: dict[tuple[str, bytes, bytes], list[float]]) -> None:
+def _store(
+    pkg: str,
+    offset: int,
+    index: Sequence[int],
+    runs: list[tuple[bytes, int, int]],
+    cols: list[tuple[bytes, list[float]]],
+    seen: dict[tuple[str, bytes], tuple[tuple[int, int], list[bytes]]],
+    values: dict[tuple[str, bytes, bytes], list[float]],
+) -> None:
     """Each run's values into ``values`` and its first line and units into ``seen``."""
     fresh = [(pkg, name) for name, _, _ in runs]
     if len(set(fresh)) == len(fresh) and seen.keys().isdisjoint(fresh):
@@ -527,7 +543,9 @@ def _store(pkg: str, offset: int, index: Sequence[int], runs: list[tuple[bytes, 
         units = [u for u, _ in cols]
         seen.update(zip(fresh, [((offset, index[a]), list(units)) for _, a, _ in runs], strict=True))
         for u, vals in cols:
-            values.update(zip([(pkg, name, u) for name, _, _ in runs], [vals[a:b] for _, a, b in runs], strict=True))
+            values.update(
+                zip([(pkg, name, u) for name, _, _ in runs], [vals[a:b] for _, a, b in runs], strict=True)
+            )
         return
     for name, a, _ in runs:
         if (pkg, name) not in seen:
@@ -544,7 +562,9 @@ def _store(pkg: str, offset: int, index: Sequence[int], runs: list[tuple[bytes, 
                 lst += vals[a:b]
 
 
-def read_pair(old: str | Path, new: str | Path, meanwhile: Callable[[], object] | None = None) -> tuple[FileValues, FileValues]:
+def read_pair(
+    old: str | Path, new: str | Path, meanwhile: Callable[[], object] | None = None
+) -> tuple[FileValues, FileValues]:
     """The samples of two files, read side by side: the new file in a forked child (its samples come back
     marshalled through a pipe) while this process reads the old one, then runs ``meanwhile`` (e.g. an
     import the comparison will need) until the child is done. Where fork is unavailable, or the child
@@ -563,8 +583,14 @@ def read_pair(old: str | Path, new: str | Path, meanwhile: Callable[[], object] 
         try:
             os.close(r)
             s = read_samples(new)
-            payload = marshal.dumps((s.values, {u: (i.unit, i.better, i.assume) for u, i in s.units.items()},
-                                     s.errors, s.first_config))
+            payload = marshal.dumps(
+                (
+                    s.values,
+                    {u: (i.unit, i.better, i.assume) for u, i in s.units.items()},
+                    s.errors,
+                    s.first_config,
+                )
+            )
             with os.fdopen(w, "wb") as f:
                 f.write(payload)
         except BaseException:

@@ -1,4 +1,5 @@
-"""Go's ``-benchtime``, one typed value: a number of iterations (``100x``) or a duration (``500ms``, ``1m30s``).
+"""Go's ``-benchtime``, one typed value: a number of iterations (``100x``) or a duration (``500ms``,
+``1m30s``).
 
 Every place that asks "is this a fixed b.N, and which?" reads a :class:`Benchtime` (:func:`parse`), never the
 text; :func:`iterations` and :func:`seconds` write the values benchpipe chooses. ``str()`` gives the flag's
@@ -28,8 +29,8 @@ class Benchtime:
 
 
 def parse(value: object) -> Benchtime:
-    """``value`` as Go reads ``-benchtime``: ``Nx`` (N a whole number) or a Go duration; anything else keeps its
-    text with neither (Go rejects it when it runs)."""
+    """``value`` as Go reads ``-benchtime``: ``Nx`` (N a whole number) or a Go duration; anything else keeps
+    its text with neither (Go rejects it when it runs)."""
     text = str(value).strip()
     if text.endswith("x") and text[:-1].isdigit():
         return Benchtime(text, iters=int(text[:-1]))

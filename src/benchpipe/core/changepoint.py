@@ -46,14 +46,22 @@ def _best_split(x: np.ndarray, min_size: int) -> tuple[int, float]:
     # block sums from the prefix sums (rows/columns from 0 are 0): between = [0,tau)x[tau,n), the two withins
     between = (c[tau, n] - c[tau, tau]) / (tau * m)
     within_l = np.where(tau > 1, c[tau, tau] / np.maximum(tau * (tau - 1), 1), 0.0)
-    within_r = np.where(m > 1, (c[n, n] - c[tau, n] - c[n, tau] + c[tau, tau]) / np.maximum(m * (m - 1), 1), 0.0)
+    within_r = np.where(
+        m > 1, (c[n, n] - c[tau, n] - c[n, tau] + c[tau, tau]) / np.maximum(m * (m - 1), 1), 0.0
+    )
     q = tau * m / n * (2 * between - within_l - within_r)
     i = int(np.argmax(q))
     return int(tau[i]), float(q[i])
 
 
-def detect(series: list[float], level: float = 0.05, permutations: int = 199, min_size: int = 3,
-           seed: int = 1, min_change_pct: float = 5.0) -> list[ChangePoint]:
+def detect(
+    series: list[float],
+    level: float = 0.05,
+    permutations: int = 199,
+    min_size: int = 3,
+    seed: int = 1,
+    min_change_pct: float = 5.0,
+) -> list[ChangePoint]:
     """Significant level shifts of ``series``, in order.
 
     A split is kept when the permutation test gives p <= level and the means on
@@ -79,8 +87,15 @@ def detect(series: list[float], level: float = 0.05, permutations: int = 199, mi
     return sorted(found, key=lambda cp: cp.index)
 
 
-def detect_long(series: list[float], level: float = 0.05, permutations: int = 199, min_size: int = 3,
-                window: int = 60, screen_t: float = 4.0, min_change_pct: float = 5.0) -> list[ChangePoint]:
+def detect_long(
+    series: list[float],
+    level: float = 0.05,
+    permutations: int = 199,
+    min_size: int = 3,
+    window: int = 60,
+    screen_t: float = 4.0,
+    min_change_pct: float = 5.0,
+) -> list[ChangePoint]:
     """:func:`detect` for long histories (hundreds of runs, thousands of series: the published site).
 
     The exact test costs O(n^2) per permutation, too much for a whole history. A screen finds the

@@ -17,18 +17,33 @@ if TYPE_CHECKING:
     from benchpipe.core.artifacts import BenchMeta
 
 # (key, label): the benchfmt configuration key and how the difference is named.
-SHAPING = [("go", "Go version"), ("goos", "GOOS"), ("goarch", "GOARCH"), ("cpu", "CPU"),
-           ("gomaxprocs", "GOMAXPROCS"), ("benchtime", "benchtime"), ("cpu-list", "-cpu list"),
-           ("benchmem", "-benchmem"), ("measure", "measure")]
+SHAPING = [
+    ("go", "Go version"),
+    ("goos", "GOOS"),
+    ("goarch", "GOARCH"),
+    ("cpu", "CPU"),
+    ("gomaxprocs", "GOMAXPROCS"),
+    ("benchtime", "benchtime"),
+    ("cpu-list", "-cpu list"),
+    ("benchmem", "-benchmem"),
+    ("measure", "measure"),
+]
 
 
 def from_meta(meta: BenchMeta) -> dict[str, str]:
     """The shaping settings of a run's metadata (bench.json / a baseline's meta.json)."""
     s = meta.settings
-    out = {"benchtime": s.benchtime if s else None, "cpu-list": s.cpu if s else None,
-           "benchmem": (True if s.benchmem is None else s.benchmem) if s else None,
-           "gomaxprocs": meta.gomaxprocs, "go": meta.go_version, "goos": meta.goos, "goarch": meta.goarch,
-           "cpu": meta.cpu, "measure": s.measure if s else None}
+    out = {
+        "benchtime": s.benchtime if s else None,
+        "cpu-list": s.cpu if s else None,
+        "benchmem": (True if s.benchmem is None else s.benchmem) if s else None,
+        "gomaxprocs": meta.gomaxprocs,
+        "go": meta.go_version,
+        "goos": meta.goos,
+        "goarch": meta.goarch,
+        "cpu": meta.cpu,
+        "measure": s.measure if s else None,
+    }
     return {k: _text(v) for k, v in out.items() if v is not None}
 
 
@@ -43,11 +58,15 @@ def config_lines(meta: BenchMeta) -> str:
     return "".join(f"{k}: {s[k]}\n" for k, _ in SHAPING if k in s and k not in ("goos", "goarch", "cpu"))
 
 
-def differences(old: dict[str, str], new: dict[str, str], old_label: str = "baseline",
-                new_label: str = "current") -> list[str]:
+def differences(
+    old: dict[str, str], new: dict[str, str], old_label: str = "baseline", new_label: str = "current"
+) -> list[str]:
     """Each shaping setting both sides record with different values, named."""
-    return [f"{label} differs: {old_label} {old[k]} vs {new_label} {new[k]}" for k, label in SHAPING
-            if k in old and k in new and old[k] != new[k]]
+    return [
+        f"{label} differs: {old_label} {old[k]} vs {new_label} {new[k]}"
+        for k, label in SHAPING
+        if k in old and k in new and old[k] != new[k]
+    ]
 
 
 def _text(v: Any) -> str:

@@ -72,12 +72,14 @@ def parse(dump: str) -> list[Goroutine]:
         while i < len(lines) and lines[i].strip():
             ln = lines[i]
             if ln.startswith("created by "):
-                created = ln[len("created by "):].split(" in goroutine")[0].strip()
+                created = ln[len("created by ") :].split(" in goroutine")[0].strip()
                 i += 2
                 continue
             fm = _FILE.match(lines[i + 1]) if i + 1 < len(lines) else None
             if fm and not ln.startswith("\t"):
-                frames.append(Frame(ln.rsplit("(", 1)[0] if ln.endswith(")") else ln, fm.group(1), int(fm.group(2))))
+                frames.append(
+                    Frame(ln.rsplit("(", 1)[0] if ln.endswith(")") else ln, fm.group(1), int(fm.group(2)))
+                )
                 i += 2
                 continue
             i += 1
@@ -104,15 +106,22 @@ def blocked(dump: str, root: Path) -> Blocked | None:
                 return m.group(1)
         return ""
 
-    bench = [g for g in gs if bench_name(g) and any(f.function.startswith("testing.(*B).runN") for f in g.frames)]
+    bench = [
+        g for g in gs if bench_name(g) and any(f.function.startswith("testing.(*B).runN") for f in g.frames)
+    ]
     workers = [g for g in gs if g.created_by.startswith("testing.(*B).RunParallel")]
     for g in bench + workers:
         own = [f for f in g.frames if _in_module(f, root)]
         if not own:
             continue
         # The benchmark goroutine of a RunParallel benchmark waits for its workers: report a worker.
-        if g in bench and workers and g.frames and g.frames[0].function.startswith(("sync.", "runtime.")) \
-                and any(f.function.startswith("testing.(*B).RunParallel") for f in g.frames):
+        if (
+            g in bench
+            and workers
+            and g.frames
+            and g.frames[0].function.startswith(("sync.", "runtime."))
+            and any(f.function.startswith("testing.(*B).RunParallel") for f in g.frames)
+        ):
             continue
         return Blocked(g.state or "running", own[0], bench_name(g) or (bench_name(bench[0]) if bench else ""))
     return None

@@ -50,15 +50,19 @@ class Finding(msgspec.Struct, frozen=True):
     package: str
     benchmark: str  # a result's name without -N, or a top-level benchmark for source findings
     unit: str  # "" when the finding is about the benchmark, not one of its units
-    problem: str  # "wide spread" | "bimodal" | "varies with b.N" | "measurement overhead" | "setup in the timed loop"
+    # "wide spread" | "bimodal" | "varies with b.N" | "measurement overhead" | "setup in the timed loop"
+    problem: str
     detail: str
     fix: str
 
     def covers(self, package: str, benchmark: str, unit: str) -> bool:
         """The finding applies to a comparison row (a benchmark-level finding covers all its units)."""
         name = base_name(benchmark)
-        return (not self.package or not package or self.package == package) and (
-            self.benchmark in (name, top_level(name))) and (not self.unit or self.unit == unit)
+        return (
+            (not self.package or not package or self.package == package)
+            and (self.benchmark in (name, top_level(name)))
+            and (not self.unit or self.unit == unit)
+        )
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,24 @@ def bimodal(values: list[float]) -> tuple[float, float] | None:
     return lo[len(lo) // 2], hi[len(hi) // 2]
 
 
-def from_run(run: dict[RunKey, tuple[list[float], list[int]]], opts: Options,
-             units: dict[str, UnitInfo] | None = None) -> list[Finding]:
+def _varies(
+    pkg: str, name: str, unit: str, vals: list[float], iters: list[int], threshold: float
+) -> list[Finding]:
+    """A unit assumed exact whose values differ by more than the threshold (or reach 0) across b.N."""
+    if constant(vals) or (min(vals) > 0 and (max(vals) - min(vals)) / min(vals) * 100 <= threshold):
+        return []
+    detail = f"{unit} from {min(vals):g} to {max(vals):g} over b.N {min(iters)}…{max(iters)}"
+    fix = (
+        "the benchmark reuses state across iterations (a buffer, a pool, a cache), so its growth is "
+        "amortised over b.N: reset it inside the loop to measure one iteration, or compare at a fixed "
+        "-benchtime Nx"
+    )
+    return [Finding(pkg, name, unit, "varies with b.N", detail, fix)]
+
+
+def from_run(
+    run: dict[RunKey, tuple[list[float], list[int]]], opts: Options, units: dict[str, UnitInfo] | None = None
+) -> list[Finding]:
     """Findings from one run's samples and their b.N (:func:`benchpipe.core.benchfmt.with_iters`): spread,
     bimodality, values that vary with b.N."""
     out: list[Finding] = []
@@ -99,42 +119,59 @@ def from_run(run: dict[RunKey, tuple[list[float], list[int]]], opts: Options,
         if ignore:
             continue
         if exact:
-            if not constant(vals) and (min(vals) <= 0 or (max(vals) - min(vals)) / min(vals) * 100 > threshold):
-                out.append(Finding(pkg, name, unit, "varies with b.N",
-                                   f"{unit} from {min(vals):g} to {max(vals):g} over b.N {min(iters)}…{max(iters)}",
-                                   "the benchmark reuses state across iterations (a buffer, a pool, a cache), so its "
-                                   "growth is amortised over b.N: reset it inside the loop to measure one "
-                                   "iteration, or compare at a fixed -benchtime Nx"))
+            out += _varies(pkg, name, unit, vals, iters, threshold)
             continue
         if unit not in TIME_PER_OP:
             continue
         two = bimodal(vals)
         if two:
-            out.append(Finding(pkg, name, unit, "bimodal",
-                               f"two groups of samples, around {two[0]:.4g} and {two[1]:.4g} {unit}",
-                               "look for work that happens in some runs only (GC cycles, a map or cache that grows "
-                               "with b.N, lazy initialisation): move it out of the loop or make every iteration "
-                               "do the same work"))
+            out.append(
+                Finding(
+                    pkg,
+                    name,
+                    unit,
+                    "bimodal",
+                    f"two groups of samples, around {two[0]:.4g} and {two[1]:.4g} {unit}",
+                    "look for work that happens in some runs only (GC cycles, a map or cache that grows "
+                    "with b.N, lazy initialisation): move it out of the loop or make every iteration "
+                    "do the same work",
+                )
+            )
             continue
         s = opts.summary(name, unit, vals)
         if len(vals) >= 2 and s.center > 0 and s.lo > -float("inf") and s.hi < float("inf"):
             spread = max(s.hi - s.center, s.center - s.lo) / s.center * 100
             if spread > threshold:
-                out.append(Finding(pkg, name, unit, "wide spread",
-                                   f"±{spread:.0f}% around the median, wider than the {threshold:g}% threshold",
-                                   "a change of the threshold's size cannot be told from noise: run longer "
-                                   "(-benchtime), make each iteration's work the same, or compare paired "
-                                   "(invoke compare --base REV)"))
+                out.append(
+                    Finding(
+                        pkg,
+                        name,
+                        unit,
+                        "wide spread",
+                        f"±{spread:.0f}% around the median, wider than the {threshold:g}% threshold",
+                        "a change of the threshold's size cannot be told from noise: run longer "
+                        "(-benchtime), make each iteration's work the same, or compare paired "
+                        "(invoke compare --base REV)",
+                    )
+                )
     return out
 
 
 def from_profiles(harness: dict[tuple[str, str], float]) -> list[Finding]:
     """Findings from profiles: benchmarks whose CPU goes mostly to timers and the testing harness."""
-    return [Finding(pkg, base_name(name), "", "measurement overhead",
-                    f"timer and harness frames take {pct:.0f}% of the CPU profile",
-                    "the benchmark times its own calls (time.Now per operation) or does too little per iteration: "
-                    "time whole batches, or do more work per iteration, so the code under test dominates")
-            for (pkg, name), pct in sorted(harness.items()) if pct >= OVERHEAD_PCT]
+    return [
+        Finding(
+            pkg,
+            base_name(name),
+            "",
+            "measurement overhead",
+            f"timer and harness frames take {pct:.0f}% of the CPU profile",
+            "the benchmark times its own calls (time.Now per operation) or does too little per iteration: "
+            "time whole batches, or do more work per iteration, so the code under test dominates",
+        )
+        for (pkg, name), pct in sorted(harness.items())
+        if pct >= OVERHEAD_PCT
+    ]
 
 
 def from_history(centers: dict[str, list[float]], unit: str, threshold: float) -> list[Finding]:
@@ -147,11 +184,18 @@ def from_history(centers: dict[str, list[float]], unit: str, threshold: float) -
         mid = xs[len(xs) // 2]
         spread = max(xs[-1] - mid, mid - xs[0]) / mid * 100
         if spread > threshold:
-            out.append(Finding("", base_name(name), unit, "unstable across runs",
-                               f"the medians of its last {len(xs)} runs in the history reach ±{spread:.0f}% around "
-                               f"their median, wider than the {threshold:g}% threshold",
-                               "compare paired (invoke compare --base REV: both sides in one interleaved run), "
-                               "or find what differs between runs (machine, GOMAXPROCS, data that grows)"))
+            out.append(
+                Finding(
+                    "",
+                    base_name(name),
+                    unit,
+                    "unstable across runs",
+                    f"the medians of its last {len(xs)} runs in the history reach ±{spread:.0f}% around "
+                    f"their median, wider than the {threshold:g}% threshold",
+                    "compare paired (invoke compare --base REV: both sides in one interleaved run), "
+                    "or find what differs between runs (machine, GOMAXPROCS, data that grows)",
+                )
+            )
     return out
 
 
@@ -161,11 +205,22 @@ def from_sources(sources: list[Source]) -> list[Finding]:
     for s in sources:
         if not s.setup:
             continue
-        fix = ("use `for b.Loop() { ... }` (Go 1.24+): only the loop is timed and setup runs once" if s.b_loop_ok else
-               "call b.ResetTimer() after the setup (or use b.Loop once the module requires Go 1.24)")
-        out.append(Finding(s.package, s.benchmark, "", "setup in the timed loop",
-                           f"a b.N loop at {s.where} with setup before it (`{s.setup}`) and no b.ResetTimer: the "
-                           "setup is timed, once per b.N step", fix))
+        fix = (
+            "use `for b.Loop() { ... }` (Go 1.24+): only the loop is timed and setup runs once"
+            if s.b_loop_ok
+            else "call b.ResetTimer() after the setup (or use b.Loop once the module requires Go 1.24)"
+        )
+        out.append(
+            Finding(
+                s.package,
+                s.benchmark,
+                "",
+                "setup in the timed loop",
+                f"a b.N loop at {s.where} with setup before it (`{s.setup}`) and no b.ResetTimer: the "
+                "setup is timed, once per b.N step",
+                fix,
+            )
+        )
     return out
 
 

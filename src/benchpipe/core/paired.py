@@ -36,8 +36,31 @@ METHOD = "paired interleaved rounds; Wilcoxon signed-rank test on per-round head
 MIN_PAIRS = 6  # smallest n for which a two-sided signed-rank test can reach p <= 0.05
 
 
-def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], info: UnitInfo, threshold: float,
-               exact: bool, opts: Options, level: float | None = None) -> Row:
+def _ratio_test(
+    b: list[float], h: list[float], confidence: float
+) -> tuple[stats.Summary | None, float, float | None]:
+    """The per-round head/base ratio's summary, the signed-rank test's p (on the log ratios; on the
+    differences when a base is 0) and the change in percent (None without a ratio)."""
+    ratios = [1.0 if x == y else (y / x if x > 0 else math.inf) for x, y in zip(b, h, strict=True)]
+    if any(math.isinf(r) for r in ratios):
+        return None, stats.signed_rank([y - x for x, y in zip(b, h, strict=True)]).p, None
+    ratio = stats.summarize(ratios, confidence)
+    test = stats.signed_rank([math.log(r) if r > 0 else -math.inf for r in ratios])
+    return ratio, test.p, (ratio.center - 1) * 100
+
+
+def paired_row(
+    pkg: str,
+    name: str,
+    unit: str,
+    b: list[float],
+    h: list[float],
+    info: UnitInfo,
+    threshold: float,
+    exact: bool,
+    opts: Options,
+    level: float | None = None,
+) -> Row:
     varies = exact and not data_exact(exact, b, h)
     if varies:
         exact, threshold = False, opts.inexact_threshold(threshold)
@@ -46,32 +69,38 @@ def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], i
     sn = stats.summarize(h, opts.confidence, exact)
     higher_better = better_higher(info, unit)
     warnings: list[str] = [VARIES_WITH_N] if varies else []
-    ratio: stats.Summary | None = None
-    too_few = False
     if exact:
-        p: float | None = None
+        ratio, p, too_few = None, None, False
         significant, delta = so.center != sn.center, pct_change(so.center, sn.center)
         old_c, new_c = so.center, sn.center
     else:
-        ratios = [1.0 if x == y else (y / x if x > 0 else math.inf) for x, y in zip(b, h, strict=True)]
-        if any(math.isinf(r) for r in ratios):
-            test = stats.signed_rank([y - x for x, y in zip(b, h, strict=True)])
-            ratio = None
-            delta = None
-        else:
-            test = stats.signed_rank([math.log(r) if r > 0 else -math.inf for r in ratios])
-            ratio = stats.summarize(ratios, opts.confidence)
-            delta = (ratio.center - 1) * 100
-        p = test.p
+        ratio, p, delta = _ratio_test(b, h, opts.confidence)
         significant = p <= alpha
+        too_few = len(b) < MIN_PAIRS and not significant
         if len(b) < MIN_PAIRS:
-            too_few = not significant
-            warnings.append(f"need >= {MIN_PAIRS} rounds to detect a difference at alpha level {opts.alpha:g}")
+            warnings.append(
+                f"need >= {MIN_PAIRS} rounds to detect a difference at alpha level {opts.alpha:g}"
+            )
         old_c, new_c = (1.0, ratio.center) if ratio else (so.center, sn.center)
-    verdict = judge(delta, old_c, new_c, significant, higher_better, threshold, too_few, opts.warn_min(threshold))
-    row = Row(package=pkg, benchmark=name, unit=unit, old=so, new=sn, delta_pct=delta, p=p, significant=significant,
-              verdict=verdict, threshold_pct=threshold, higher_is_better=higher_better, warnings=warnings,
-              ratio=ratio, varies_with_n=varies)
+    verdict = judge(
+        delta, old_c, new_c, significant, higher_better, threshold, too_few, opts.warn_min(threshold)
+    )
+    row = Row(
+        package=pkg,
+        benchmark=name,
+        unit=unit,
+        old=so,
+        new=sn,
+        delta_pct=delta,
+        p=p,
+        significant=significant,
+        verdict=verdict,
+        threshold_pct=threshold,
+        higher_is_better=higher_better,
+        warnings=warnings,
+        ratio=ratio,
+        varies_with_n=varies,
+    )
     mark_inconclusive(row, change_bounds(row))
     return row
 
@@ -79,8 +108,9 @@ def paired_row(pkg: str, name: str, unit: str, b: list[float], h: list[float], i
 def worse_than_threshold(r: Row) -> bool:
     """The row's change is in the worse direction and beyond its threshold (significance aside)."""
     if r.delta_pct is None:
-        return r.new.center != r.old.center and ((r.new.center < r.old.center) if r.higher_is_better
-                                                 else (r.new.center > r.old.center))
+        return r.new.center != r.old.center and (
+            (r.new.center < r.old.center) if r.higher_is_better else (r.new.center > r.old.center)
+        )
     return beyond(r.delta_pct, r.higher_is_better, r.threshold_pct)
 
 
@@ -121,7 +151,11 @@ def holds(flag: str, fresh: Row | None, opts: Options) -> str:
         return "unchanged"
     warn_min = opts.warn_min(fresh.threshold_pct)
     if flag == "improvement":
-        return "improvement" if fresh.verdict == "improvement" and clearly_better(fresh, warn_min) else "unchanged"
+        return (
+            "improvement"
+            if fresh.verdict == "improvement" and clearly_better(fresh, warn_min)
+            else "unchanged"
+        )
     if flag == "regression" and worse_than_threshold(fresh):
         return "regression"
     if flag in ("regression", "warn") and moved(fresh, True, warn_min):

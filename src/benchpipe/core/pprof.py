@@ -69,8 +69,9 @@ class Profile:
         for i, (t, _unit) in enumerate(self.sample_types):
             if t == sample_type:
                 return i
-        raise ProfileError(f"profile has no sample type {sample_type!r} "
-                           f"(has {', '.join(t for t, _ in self.sample_types)})")
+        raise ProfileError(
+            f"profile has no sample type {sample_type!r} (has {', '.join(t for t, _ in self.sample_types)})"
+        )
 
     def frames(self, sample: Sample) -> list[tuple[str, str, int]]:
         """The stack of a sample as (function, file, line), leaf first, inlined frames expanded."""
@@ -115,17 +116,17 @@ def _fields(buf: bytes):
             ln, i = _varint(buf, i)
             if i + ln > n:
                 raise ProfileError("truncated field")
-            yield fno, wt, buf[i:i + ln]
+            yield fno, wt, buf[i : i + ln]
             i += ln
         elif wt == 1:
             if i + 8 > n:
                 raise ProfileError("truncated field")
-            yield fno, wt, int.from_bytes(buf[i:i + 8], "little")
+            yield fno, wt, int.from_bytes(buf[i : i + 8], "little")
             i += 8
         elif wt == 5:
             if i + 4 > n:
                 raise ProfileError("truncated field")
-            yield fno, wt, int.from_bytes(buf[i:i + 4], "little")
+            yield fno, wt, int.from_bytes(buf[i : i + 4], "little")
             i += 4
         else:
             raise ProfileError(f"unsupported wire type {wt}")
@@ -166,7 +167,9 @@ class _Raw:
     locations: dict[int, Location] = field(default_factory=dict)
     funcs: list[tuple[int, int, int, int, int]] = field(default_factory=list)
     period_type: tuple[int, int] = (0, 0)
-    scalars: dict[str, int] = field(default_factory=lambda: {"period": 0, "duration": 0, "time": 0, "default": 0})
+    scalars: dict[str, int] = field(
+        default_factory=lambda: {"period": 0, "duration": 0, "time": 0, "default": 0}
+    )
     comments: list[int] = field(default_factory=list)
 
 
@@ -254,9 +257,18 @@ def _resolve(raw: _Raw) -> Profile:
             raise ProfileError(f"sample has {len(vals)} values for {len(types)} sample types")
         samples.append(Sample(locs, vals))
     sc = raw.scalars
-    return Profile(types, samples, raw.locations, functions, (s(raw.period_type[0]), s(raw.period_type[1])),
-                   sc["period"], sc["duration"], sc["time"], s(sc["default"]) if sc["default"] else "",
-                   [s(c) for c in raw.comments])
+    return Profile(
+        types,
+        samples,
+        raw.locations,
+        functions,
+        (s(raw.period_type[0]), s(raw.period_type[1])),
+        sc["period"],
+        sc["duration"],
+        sc["time"],
+        s(sc["default"]) if sc["default"] else "",
+        [s(c) for c in raw.comments],
+    )
 
 
 def _decode(data: bytes) -> Profile:

@@ -23,9 +23,11 @@ from benchpipe.core.attribution import HARNESS
 from benchpipe.core.benchtime import parse
 from benchpipe.core.settings import GcThresholds, Mode, ProfileSection
 
-GC_FUNCS = re.compile(r"^runtime\.(gc\w*|mallocgc\w*|scanobject|scanObject|greyobject|sweepone|bgsweep|"
-                      r"bgscavenge|markroot\w*|newobject|makeslice|growslice|nextFreeFast|mProf_Malloc|"
-                      r"memclrNoHeapPointers|(\(\*mspan\)|\(\*mcache\)|\(\*mheap\)|\(\*gcWork\))\.\w+)$")
+GC_FUNCS = re.compile(
+    r"^runtime\.(gc\w*|mallocgc\w*|scanobject|scanObject|greyobject|sweepone|bgsweep|"
+    r"bgscavenge|markroot\w*|newobject|makeslice|growslice|nextFreeFast|mProf_Malloc|"
+    r"memclrNoHeapPointers|(\(\*mspan\)|\(\*mcache\)|\(\*mheap\)|\(\*gcWork\))\.\w+)$"
+)
 SAMPLE_NS = 10_000_000  # Go's CPU profiler samples at 100 Hz: one sample per 10 ms of CPU time
 PROFILER_NOTE_PCT = 10.0  # a CPU run this far from the benchmark run's ns/op gets a note
 
@@ -35,7 +37,8 @@ ResultKey = tuple[str, str]  # (import path, result name without -N): one result
 @dataclass(frozen=True)
 class Choice:
     """What the profile stage profiles: a regex, why (``kind``: ``explicit`` profile.bench, ``flagged`` by
-    compare, or the ``mode``'s set), and the exact results when they were flagged (None: all the regex runs)."""
+    compare, or the ``mode``'s set), and the exact results when they were flagged (None: all the regex
+    runs)."""
 
     kind: str
     regex: str
@@ -43,8 +46,11 @@ class Choice:
 
     @property
     def why(self) -> str:
-        return {"explicit": "profile.bench in params", "flagged": "regressed in compare",
-                "mode": "the mode's benchmark set"}[self.kind]
+        return {
+            "explicit": "profile.bench in params",
+            "flagged": "regressed in compare",
+            "mode": "the mode's benchmark set",
+        }[self.kind]
 
 
 def flagged_results(cmp: CompareDoc) -> set[ResultKey]:
@@ -52,7 +58,9 @@ def flagged_results(cmp: CompareDoc) -> set[ResultKey]:
     return {(r.package, benchfmt.base_name(r.benchmark)) for r in cmp.regressions()}
 
 
-def summarize_cpu(prof: pprof.Profile, limit: int, ns_per_op: float | None = None, module: str = "") -> CpuProfile:
+def summarize_cpu(
+    prof: pprof.Profile, limit: int, ns_per_op: float | None = None, module: str = ""
+) -> CpuProfile:
     """Flat/cumulative tables (with ns/op per function when the run's ns/op is known), the CPU sample
     count, the GC share, the measurement-overhead share and the module's own functions by flat cost."""
     costs, total = pprof.top(prof, "cpu")
@@ -62,22 +70,39 @@ def summarize_cpu(prof: pprof.Profile, limit: int, ns_per_op: float | None = Non
     def row(c: pprof.FuncCost) -> FuncCost:
         flat_pct = 100 * c.flat / total if total else 0.0
         cum_pct = 100 * c.cum / total if total else 0.0
-        r = FuncCost(function=c.name, file=c.file, line=c.line, flat=c.flat, cum=c.cum, flat_pct=flat_pct,
-                     cum_pct=cum_pct)
+        r = FuncCost(
+            function=c.name,
+            file=c.file,
+            line=c.line,
+            flat=c.flat,
+            cum=c.cum,
+            flat_pct=flat_pct,
+            cum_pct=cum_pct,
+        )
         if ns_per_op:
             r.flat_ns_op, r.cum_ns_op = flat_pct / 100 * ns_per_op, cum_pct / 100 * ns_per_op
         return r
 
     rows = [row(c) for c in costs]
     by_cum = sorted(rows, key=lambda r: (-r.cum, r.function))
-    own = [r for r in rows if module and r.function.startswith((module + "/", module + "."))
-           and not HARNESS.match(r.function)]
+    own = [
+        r
+        for r in rows
+        if module and r.function.startswith((module + "/", module + ".")) and not HARNESS.match(r.function)
+    ]
     si = next((i for i, (t, _) in enumerate(prof.sample_types) if t == "samples"), None)
     n = sum(smp.values[si] for smp in prof.samples) if si is not None else len(prof.samples)
-    return CpuProfile(total_ns=total, duration_ns=prof.duration_nanos, samples=n, ns_per_op=ns_per_op,
-                      gc_alloc_pct=100 * gc / total if total else 0.0,
-                      harness_pct=100 * harness / total if total else 0.0,
-                      flat=rows[:limit], cum=by_cum[:limit], own=own[:5])
+    return CpuProfile(
+        total_ns=total,
+        duration_ns=prof.duration_nanos,
+        samples=n,
+        ns_per_op=ns_per_op,
+        gc_alloc_pct=100 * gc / total if total else 0.0,
+        harness_pct=100 * harness / total if total else 0.0,
+        flat=rows[:limit],
+        cum=by_cum[:limit],
+        own=own[:5],
+    )
 
 
 def mem_iterations(benchtime: str, ns_per_op: float | None, cap: int = 10_000_000) -> tuple[int, int] | None:
@@ -110,8 +135,16 @@ def summarize_mem_loop(short: pprof.Profile, long: pprof.Profile, n1: int, n2: i
         for c in c2:
             d = (c.flat - before.get(c.name, 0)) / (n2 - n1)
             if d >= floor:
-                rows.append(FuncCost(function=c.name, file=c.file, line=c.line, flat=d,
-                                     flat_pct=100 * d / loop if loop else 0.0, cum=c.cum))
+                rows.append(
+                    FuncCost(
+                        function=c.name,
+                        file=c.file,
+                        line=c.line,
+                        flat=d,
+                        flat_pct=100 * d / loop if loop else 0.0,
+                        cum=c.cum,
+                    )
+                )
         rows.sort(key=lambda r: (-r.flat, r.function))
         setattr(out, st, MemTable(total=loop, setup=max(0.0, t2 - (1 + n2) * loop), top=rows[:limit]))
     return out
@@ -122,9 +155,24 @@ def summarize_mem(prof: pprof.Profile, limit: int) -> MemProfile:
     out = MemProfile()
     for st in ("alloc_space", "alloc_objects"):
         costs, total = pprof.top(prof, st)
-        setattr(out, st, MemTable(total=total, top=[
-            FuncCost(function=c.name, file=c.file, line=c.line, flat=c.flat,
-                     flat_pct=100 * c.flat / total if total else 0.0, cum=c.cum) for c in costs[:limit]]))
+        setattr(
+            out,
+            st,
+            MemTable(
+                total=total,
+                top=[
+                    FuncCost(
+                        function=c.name,
+                        file=c.file,
+                        line=c.line,
+                        flat=c.flat,
+                        flat_pct=100 * c.flat / total if total else 0.0,
+                        cum=c.cum,
+                    )
+                    for c in costs[:limit]
+                ],
+            ),
+        )
     return out
 
 
@@ -162,10 +210,14 @@ def cpu_iterations(profile_cfg: ProfileSection, ns_per_op: float | None) -> tupl
     if not ns_per_op or ns_per_op <= 0:
         return None, ""
     want, max_s = profile_cfg.min_samples, profile_cfg.max_s
-    n = math.ceil(want * 1.25 * SAMPLE_NS / ns_per_op)  # 25% over: Go's profiler delivers 80-97% of 100 Hz here
+    n = math.ceil(
+        want * 1.25 * SAMPLE_NS / ns_per_op
+    )  # 25% over: Go's profiler delivers 80-97% of 100 Hz here
     chosen = min(n, max(1, int(max_s * 1e9 / ns_per_op)))
-    return chosen, (f"{chosen}x: {want} samples at {ns_per_op:,.0f} ns/op"
-                    + (f" (capped at profile.max_s {max_s:g}s)" if chosen < n else ""))
+    return chosen, (
+        f"{chosen}x: {want} samples at {ns_per_op:,.0f} ns/op"
+        + (f" (capped at profile.max_s {max_s:g}s)" if chosen < n else "")
+    )
 
 
 def scale_to(name: str, profiled: float | None, measured: float | None) -> tuple[float | None, str]:
@@ -175,8 +227,11 @@ def scale_to(name: str, profiled: float | None, measured: float | None) -> tuple
     second, +12-20% on allocation-heavy operations here)."""
     if profiled and measured:
         off = (profiled / measured - 1) * 100
-        note = (f"{name}: {profiled:,.1f} ns/op under the CPU profiler vs {measured:,.1f} in the benchmark run "
-                f"({off:+.0f}%: the profiler's own cost); per-function ns/op are scaled to the benchmark run"
-                if abs(off) > PROFILER_NOTE_PCT else "")
+        note = (
+            f"{name}: {profiled:,.1f} ns/op under the CPU profiler vs {measured:,.1f} in the benchmark run "
+            f"({off:+.0f}%: the profiler's own cost); per-function ns/op are scaled to the benchmark run"
+            if abs(off) > PROFILER_NOTE_PCT
+            else ""
+        )
         return measured, note
     return profiled, ""

@@ -1,11 +1,12 @@
-"""Go's selection of benchmarks by a ``-bench`` pattern: the one matcher of every mode, the targets, the report and
-the history.
+"""Go's selection of benchmarks by a ``-bench`` pattern: the one matcher of every mode, the targets, the
+report and the history.
 
 ``go test -bench P`` splits P into alternatives at each ``|`` outside brackets and parentheses, and each into
-levels at each ``/`` (testing's ``splitRegexp``); a result is selected by an alternative whose levels each match
-(unanchored) the same level of its name, a level the name lacks matching anything. Each level is a Go regular
-expression (RE2 syntax): :func:`check` rejects what Go rejects (lookaround, backreferences, atomic groups,
-possessive quantifiers, conditionals, comments, ``\\Z``) with one line, before anything is built or run, and
+levels at each ``/`` (testing's ``splitRegexp``); a result is selected by an alternative whose levels each
+match (unanchored) the same level of its name, a level the name lacks matching anything. Each level is a Go
+regular expression (RE2 syntax): :func:`check` rejects what Go rejects (lookaround, backreferences, atomic
+groups, possessive quantifiers, conditionals, comments, ``\\Z``) with one line, before anything is built or
+run, and
 :func:`level` evaluates what it accepts with Python's engine as Go does (ASCII ``\\d \\w \\s \\b``; POSIX
 classes such as ``[[:alpha:]]``; ``(?<name>...)`` groups; ``\\z``). Names are matched without their ``-N``
 GOMAXPROCS suffix, as Go matches them.
@@ -18,14 +19,33 @@ from functools import lru_cache
 
 from benchpipe.core.errors import BenchpipeError
 
-_POSIX = {"alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7f", "blank": "\\t ", "cntrl": "\\x00-\\x1f\\x7f",
-          "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~", "punct": "!-/:-@\\[-`{-~",
-          "space": "\\t\\n\\v\\f\\r ", "upper": "A-Z", "word": "0-9A-Za-z_", "xdigit": "0-9A-Fa-f"}
+_POSIX = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "ascii": "\\x00-\\x7f",
+    "blank": "\\t ",
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": "!-/:-@\\[-`{-~",
+    "space": "\\t\\n\\v\\f\\r ",
+    "upper": "A-Z",
+    "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
 # What RE2 rejects that Python's engine would take (checked outside character classes).
-_NOT_RE2 = [(re.compile(r"\(\?(=|!|<=|<!)"), "lookaround"), (re.compile(r"\\[1-9]"), "a backreference"),
-            (re.compile(r"\(\?P="), "a backreference"), (re.compile(r"\(\?>"), "an atomic group"),
-            (re.compile(r"\(\?\("), "a conditional"), (re.compile(r"\(\?#"), "a comment"),
-            (re.compile(r"(?:[*+?}])\+"), "a possessive quantifier"), (re.compile(r"\\Z"), "\\Z")]
+_NOT_RE2 = [
+    (re.compile(r"\(\?(=|!|<=|<!)"), "lookaround"),
+    (re.compile(r"\\[1-9]"), "a backreference"),
+    (re.compile(r"\(\?P="), "a backreference"),
+    (re.compile(r"\(\?>"), "an atomic group"),
+    (re.compile(r"\(\?\("), "a conditional"),
+    (re.compile(r"\(\?#"), "a comment"),
+    (re.compile(r"(?:[*+?}])\+"), "a possessive quantifier"),
+    (re.compile(r"\\Z"), "\\Z"),
+]
 
 
 def split_levels(pattern: str) -> list[list[str]]:
@@ -64,19 +84,19 @@ def _outside_classes(rx: str) -> str:
     while i < len(rx):
         c = rx[i]
         if c == "\\" and i + 1 < len(rx):
-            out.append(rx[i:i + 2] if not depth else "__")
+            out.append(rx[i : i + 2] if not depth else "__")
             i += 2
             continue
         if c == "[" and not depth:
             depth = 1
             out.append(c)
-            if rx[i + 1:i + 2] == "^":
+            if rx[i + 1 : i + 2] == "^":
                 out.append("_")
                 i += 1
-            if rx[i + 1:i + 2] == "]":  # a literal ] first in a class
+            if rx[i + 1 : i + 2] == "]":  # a literal ] first in a class
                 out.append("_")
                 i += 1
-        elif c == "[" and rx[i + 1:i + 2] == ":" and depth:
+        elif c == "[" and rx[i + 1 : i + 2] == ":" and depth:
             end = rx.find(":]", i + 2)
             out.append("_" * ((end + 2 - i) if end >= 0 else 1))
             i = end + 2 if end >= 0 else i + 1
@@ -92,7 +112,9 @@ def _outside_classes(rx: str) -> str:
 
 def _to_python(rx: str) -> str:
     """A Go level regex in Python's syntax: POSIX classes spelled out, ``(?<name>`` and ``\\z`` translated."""
-    rx = re.sub(r"\[\[:\^([a-z]+):\]\]", lambda m: f"[^{_posix('', m.group(1))}]", rx)  # a whole negated class
+    rx = re.sub(
+        r"\[\[:\^([a-z]+):\]\]", lambda m: f"[^{_posix('', m.group(1))}]", rx
+    )  # a whole negated class
     if re.search(r"\[:\^[a-z]+:\]", rx):
         raise BenchpipeError("a negated POSIX class inside a larger class is not evaluated here")
     rx = re.sub(r"\[:([a-z]+):\]", lambda m: _posix("", m.group(1)), rx)
@@ -129,14 +151,16 @@ def check(pattern: str, what: str = "-bench") -> str:
             try:
                 level(rx)
             except BenchpipeError as e:
-                raise BenchpipeError(f"{what}: invalid regular expression {pattern!r} (Go rejects element {i}, "
-                                     f"{rx!r}: {e.message})") from None
+                raise BenchpipeError(
+                    f"{what}: invalid regular expression {pattern!r} (Go rejects element {i}, "
+                    f"{rx!r}: {e.message})"
+                ) from None
     return str(pattern)
 
 
 def _base(name: str) -> str:
     m = re.search(r"-\d+$", name)
-    return name[:m.start()] if m else name
+    return name[: m.start()] if m else name
 
 
 def selects(pattern: str, name: str) -> bool:
@@ -144,8 +168,10 @@ def selects(pattern: str, name: str) -> bool:
     alternative has no more levels than the name and each matches its level (a name with fewer levels than the
     pattern only runs once, to find its sub-benchmarks, and is not reported)."""
     elems = _base(name).split("/")
-    return any(len(alt) <= len(elems) and all(level(rx).search(el) for rx, el in zip(alt, elems, strict=False))
-               for alt in split_levels(pattern))
+    return any(
+        len(alt) <= len(elems) and all(level(rx).search(el) for rx, el in zip(alt, elems, strict=False))
+        for alt in split_levels(pattern)
+    )
 
 
 def selects_top(pattern: str, name: str) -> bool:

@@ -45,7 +45,9 @@ from statistics import NormalDist
 from benchpipe.core.threshold import Position, position, ratio_pct
 
 FIRST_LOOK = 6  # the smallest n at which a two-sided signed-rank test can reach p <= 0.05
-LOOK_EVERY = 1  # O'Brien-Fleming spends little early: more looks barely lower the last level (0.0404 vs 0.0404)
+LOOK_EVERY = (
+    1  # O'Brien-Fleming spends little early: more looks barely lower the last level (0.0404 vs 0.0404)
+)
 _NORMAL = NormalDist()
 
 
@@ -82,9 +84,9 @@ def levels(rounds: int, alpha: float) -> tuple[tuple[int, float], ...]:
         gain = spent(t, alpha) - spent(prev_t, alpha)
         dt = t - prev_t
         if density is None:
-            g = np.exp(-grid ** 2 / (2 * dt)) / math.sqrt(2 * math.pi * dt)
+            g = np.exp(-(grid**2) / (2 * dt)) / math.sqrt(2 * math.pi * dt)
         else:
-            kernel = np.exp(-(grid[:, None] - grid[None, :]) ** 2 / (2 * dt)) / math.sqrt(2 * math.pi * dt)
+            kernel = np.exp(-((grid[:, None] - grid[None, :]) ** 2) / (2 * dt)) / math.sqrt(2 * math.pi * dt)
             g = kernel @ density * step
         c = _boundary(grid, g, step, math.sqrt(t), gain)
         out.append((n, 2 * (1 - _NORMAL.cdf(c))))
@@ -112,7 +114,9 @@ def settled(ratio_lo: float, ratio_hi: float, threshold_pct: float, higher_bette
     """A significant change's verdict cannot move: better, or worse with the interval of the median ratio
     wholly beyond the threshold (a regression) or wholly within it (a warning), as the verdict measures the
     change (:func:`benchpipe.core.threshold.position`)."""
-    return position(ratio_pct(ratio_lo), ratio_pct(ratio_hi), higher_better, threshold_pct) != Position.STRADDLES
+    return (
+        position(ratio_pct(ratio_lo), ratio_pct(ratio_hi), higher_better, threshold_pct) != Position.STRADDLES
+    )
 
 
 def futile(ratio_lo: float, ratio_hi: float, margin_pct: float) -> bool:

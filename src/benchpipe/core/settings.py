@@ -189,7 +189,9 @@ class Settings(_Section, kw_only=True):
 
     target: str = "."  # the Go module: without a params.yaml, the directory benchpipe runs in
     mode: str = "quick"
-    measure: Literal["time", "instructions"] = "time"  # wall time (go test), or instructions/op under valgrind
+    measure: Literal["time", "instructions"] = (
+        "time"  # wall time (go test), or instructions/op under valgrind
+    )
     modes: dict[str, Mode] = {}
     bench: BenchSection = msgspec.field(default_factory=BenchSection)
     compare: CompareSection = msgspec.field(default_factory=CompareSection)
@@ -203,12 +205,15 @@ class Settings(_Section, kw_only=True):
     def mode_settings(self) -> Mode:
         """The selected mode's settings."""
         if self.mode not in self.modes:
-            raise BenchpipeError(f"params: mode {self.mode!r} is not one of {', '.join(self.modes) or 'none'}")
+            raise BenchpipeError(
+                f"params: mode {self.mode!r} is not one of {', '.join(self.modes) or 'none'}"
+            )
         return self.modes[self.mode]
 
 
 def parse(data: dict[str, Any]) -> Settings:
-    """The typed settings of merged parameters; one-line :class:`BenchpipeError` (no file name) on a problem."""
+    """The typed settings of merged parameters; one-line :class:`BenchpipeError` (no file name) on a
+    problem."""
     data = {k: v for k, v in data.items() if v is not None}  # an empty section: its defaults
     modes = data.get("modes")
     if isinstance(modes, dict):
@@ -227,8 +232,15 @@ def _convert(data: Any, model: type, where: str) -> Any:
 
 
 _AT = re.compile(r"^(?P<msg>.*) - at `\$(?P<path>.*)`$")
-_KINDS = {"int": "a number", "float": "a number", "int | float": "a number", "bool": "a bool",
-          "array": "a list", "object": "a map", "str": "a str"}
+_KINDS = {
+    "int": "a number",
+    "float": "a number",
+    "int | float": "a number",
+    "bool": "a bool",
+    "array": "a list",
+    "object": "a map",
+    "str": "a str",
+}
 
 
 def _explain(message: str, data: dict[str, Any], model: type, where: str) -> str:
@@ -243,7 +255,9 @@ def _explain(message: str, data: dict[str, Any], model: type, where: str) -> str
     if u := re.fullmatch(r"Object contains unknown field `(.*)`", msg):
         key = u[1]
         near = difflib.get_close_matches(key, _fields(here), 1)
-        return f"unknown key {path + '.' if path else ''}{key}" + (f" (did you mean {near[0]}?)" if near else "")
+        return f"unknown key {path + '.' if path else ''}{key}" + (
+            f" (did you mean {near[0]}?)" if near else ""
+        )
     if x := re.fullmatch(r"Expected `(.*?)`, got `.*`", msg):
         expected = x[1]
         if expected == "object" and _is_struct(here):

@@ -37,9 +37,9 @@ def plan(weights: dict[K, float], n: int) -> list[list[K]]:
 
 
 def part(spec: str, weights: dict[K, float]) -> list[K]:
-    """Shard ``spec``'s (K/N) units: the one planning rule of the bench stage (top-level benchmarks by recorded
-    duration, else packages by their number of benchmarks) and of paired compares (packages, equal weights:
-    a pull request's job has no history)."""
+    """Shard ``spec``'s (K/N) units: the one planning rule of the bench stage (top-level benchmarks by
+    recorded duration, else packages by their number of benchmarks) and of paired compares (packages, equal
+    weights: a pull request's job has no history)."""
     k, n = parse(spec)
     return plan(weights, n)[k - 1]
 

@@ -34,10 +34,15 @@ class Shift:
 
     def describe(self, confirmed: bool = True) -> str:
         way = "slower" if self.pct > 0 else "faster"
-        then = ("each flagged row is decided by interleaved rounds against the baseline's commit" if confirmed else
-                "read flagged timing rows with care (a paired compare, --base REV, settles them)")
-        return (f"the whole run is {abs(self.pct):.1f}% {way} than the old side: {self.moved} of {self.families} "
-                f"unrelated benchmarks moved the same way. That is the machine, not the code; {then}")
+        then = (
+            "each flagged row is decided by interleaved rounds against the baseline's commit"
+            if confirmed
+            else "read flagged timing rows with care (a paired compare, --base REV, settles them)"
+        )
+        return (
+            f"the whole run is {abs(self.pct):.1f}% {way} than the old side: {self.moved} of {self.families} "
+            f"unrelated benchmarks moved the same way. That is the machine, not the code; {then}"
+        )
 
 
 def detect(rows: list[Row]) -> Shift | None:

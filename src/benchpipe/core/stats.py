@@ -37,10 +37,35 @@ _STD = NormalDist()
 # Go's order-statistic bounds of the median CI at 0.95 for n = 1..30 (its
 # lgamma-based binomial makes n > 20 differ from exact arithmetic).
 _GO_CI95 = {
-    1: (0, 2), 2: (0, 3), 3: (0, 4), 4: (0, 5), 5: (0, 5), 6: (1, 6), 7: (1, 7), 8: (1, 7),
-    9: (2, 8), 10: (2, 9), 11: (2, 9), 12: (3, 10), 13: (3, 11), 14: (3, 11), 15: (4, 12),
-    16: (4, 12), 17: (5, 13), 18: (5, 14), 19: (5, 14), 20: (6, 15), 21: (6, 16), 22: (6, 16),
-    23: (7, 17), 24: (8, 18), 25: (8, 18), 26: (8, 19), 27: (8, 19), 28: (9, 20), 29: (9, 20),
+    1: (0, 2),
+    2: (0, 3),
+    3: (0, 4),
+    4: (0, 5),
+    5: (0, 5),
+    6: (1, 6),
+    7: (1, 7),
+    8: (1, 7),
+    9: (2, 8),
+    10: (2, 9),
+    11: (2, 9),
+    12: (3, 10),
+    13: (3, 11),
+    14: (3, 11),
+    15: (4, 12),
+    16: (4, 12),
+    17: (5, 13),
+    18: (5, 14),
+    19: (5, 14),
+    20: (6, 15),
+    21: (6, 16),
+    22: (6, 16),
+    23: (7, 17),
+    24: (8, 18),
+    25: (8, 18),
+    26: (8, 19),
+    27: (8, 19),
+    28: (9, 20),
+    29: (9, 20),
     30: (10, 21),
 }
 
@@ -204,7 +229,11 @@ def summary_warnings(s: Summary, exact: bool, confidence: float = 0.95) -> list[
     if s.n == 0:
         return ["no samples"]
     if exact:
-        return [] if s.lo == s.hi else [f"exact distribution expected, but values range from {s.lo:g} to {s.hi:g}"]
+        return (
+            []
+            if s.lo == s.hi
+            else [f"exact distribution expected, but values range from {s.lo:g} to {s.hi:g}"]
+        )
     if math.isinf(s.lo) or math.isinf(s.hi):
         op, need = min_samples_for_ci(confidence)
         return [f"need {op} {need} samples for confidence interval at level {confidence:g}"]
@@ -358,8 +387,9 @@ def _klotz_count(two_u: int, n1: int, t: tuple[int, ...]) -> int:
     for n1_2, u_2 in list(states[2]):
         num = u_2 - n1_2 * (t[0] - n1_2)
         hi = abs(num) // n_2 * (1 if num >= 0 else -1)  # truncate toward zero, as Go does
-        states[2][(n1_2, u_2)] = sum(math.comb(t[0], n1_2 - r2) * math.comb(t[1], r2)
-                                     for r2 in range(max(0, n1_2 - t[0]), hi + 1))
+        states[2][(n1_2, u_2)] = sum(
+            math.comb(t[0], n1_2 - r2) * math.comb(t[1], r2) for r2 in range(max(0, n1_2 - t[0]), hi + 1)
+        )
     tsum = t[0]
     for k in range(3, K + 1):
         tsum += t[k - 2]
@@ -540,9 +570,9 @@ def mann_whitney_batch(x1: Sequence[Sequence[float]], x2: Sequence[Sequence[floa
 
 @lru_cache(maxsize=1024)
 def shift_k(m: int, n: int, confidence: float) -> int:
-    """The order statistic of :func:`shift_interval`: k - 1 is the largest u with P(U <= u) <= (1 - confidence)
-    / 2 under the null hypothesis of the Mann-Whitney U test (exact, no ties); 1 (the whole range) with too
-    few samples for that level."""
+    """The order statistic of :func:`shift_interval`: k - 1 is the largest u with P(U <= u) <= (1 -
+    confidence) / 2 under the null hypothesis of the Mann-Whitney U test (exact, no ties); 1 (the whole range)
+    with too few samples for that level."""
     table = _u_cdf_table(m, n)
     tail = (1 - confidence) / 2
     below = bisect_right(table, tail)  # the table is non-decreasing: u < below have P <= tail

@@ -2,9 +2,9 @@
 inconclusive row, early stopping of paired rounds, confirmation).
 
 A change is measured as the verdict states it: the percent change ``new / old - 1`` (``delta_pct``; for a
-paired row, the median per-round ratio's). It is *worse* by :func:`worse`: ``delta_pct`` for a unit where lower
-is better, ``-delta_pct`` where higher is better (B/s, ops/s). A change is :func:`beyond` the threshold when it
-is worse by more than the threshold. An interval of the change, ``[lo, hi]`` percent, is placed by
+paired row, the median per-round ratio's). It is *worse* by :func:`worse`: ``delta_pct`` for a unit where
+lower is better, ``-delta_pct`` where higher is better (B/s, ops/s). A change is :func:`beyond` the threshold
+when it is worse by more than the threshold. An interval of the change, ``[lo, hi]`` percent, is placed by
 :func:`position`: ``BETTER`` (all of it better), ``BEYOND`` (all of it worse by more than the threshold),
 ``WITHIN`` (none of it worse by more than the threshold) or ``STRADDLES`` (it reaches both sides of the
 threshold's edge: more data could move the verdict).

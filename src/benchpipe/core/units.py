@@ -36,7 +36,8 @@ def finite(x: object) -> float | None:
 
 
 def go_duration_ns(s: str) -> float | None:
-    """A Go duration (``time.ParseDuration``: ``500ms``, ``1m30s``, ``1.5h``) in nanoseconds; None if it is not one."""
+    """A Go duration (``time.ParseDuration``: ``500ms``, ``1m30s``, ``1.5h``) in nanoseconds; None if it is
+    not one."""
     text = str(s).strip()
     parts = _GO_DURATION.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
@@ -80,6 +81,7 @@ def tidy(unit: str) -> tuple[str, float]:
 
 INSTRUCTIONS = "instructions/op"  # the deterministic measure (valgrind): judged exact, at its own threshold
 
+
 def higher_is_better(unit: str, declared: str | None = None) -> bool:
     """True when larger values of ``unit`` are better."""
     if declared in ("higher", "lower"):
@@ -104,10 +106,14 @@ class UnitInfo:
 def _factors(binary: bool) -> list[tuple[float, str, float, float, float]]:
     """(factor, prefix, 100, 10 and 1 thresholds) from largest to smallest, as benchunit rounds them."""
     if binary:
-        return [(2.0**e, p, 99.995 * 2.0**e, 9.9995 * 2.0**e, 0.99995 * 2.0**e)
-                for e, p in ((40, "Ti"), (30, "Gi"), (20, "Mi"), (10, "Ki"), (0, ""))]
-    return [(10.0**e, p, float(f"99.995e{e}"), float(f"9.9995e{e}"), float(f".99995e{e}"))
-            for e, p in ((12, "T"), (9, "G"), (6, "M"), (3, "k"), (0, ""), (-3, "m"), (-6, "µ"), (-9, "n"))]
+        return [
+            (2.0**e, p, 99.995 * 2.0**e, 9.9995 * 2.0**e, 0.99995 * 2.0**e)
+            for e, p in ((40, "Ti"), (30, "Gi"), (20, "Mi"), (10, "Ki"), (0, ""))
+        ]
+    return [
+        (10.0**e, p, float(f"99.995e{e}"), float(f"9.9995e{e}"), float(f".99995e{e}"))
+        for e, p in ((12, "T"), (9, "G"), (6, "M"), (3, "k"), (0, ""), (-3, "m"), (-6, "µ"), (-9, "n"))
+    ]
 
 
 @cache

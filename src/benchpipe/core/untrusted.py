@@ -1,9 +1,9 @@
 """Untrusted text made inert: the one place that decides how text from the code under test is shown.
 
-Benchmark names, units from ``b.ReportMetric``, Go's failure and panic messages, file paths, commit subjects and
-branch names come from the module benchpipe measures, which may be a stranger's pull request. Shown anywhere
-(a terminal, a CI log, a job summary, a pull-request comment, the report, the dashboard), such text must stay
-text: it may not
+Benchmark names, units from ``b.ReportMetric``, Go's failure and panic messages, file paths, commit subjects
+and branch names come from the module benchpipe measures, which may be a stranger's pull request. Shown
+anywhere (a terminal, a CI log, a job summary, a pull-request comment, the report, the dashboard), such text
+must stay text: it may not
 
 - start a line of its own (a fake heading in Markdown, a ``::`` workflow command in a CI log),
 - render as markup (HTML, an HTML comment that hides the rest, a link, an image, a table cell),
@@ -42,22 +42,26 @@ def _escape_char(ch: str) -> str:
     return ch
 
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f" + "".join(chr(c) for c in sorted(_BIDI | _INVISIBLE | _BREAKS)) + "]")
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f" + "".join(chr(c) for c in sorted(_BIDI | _INVISIBLE | _BREAKS)) + "]"
+)
 
 
-_UNSAFE_IN_LINES = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x08\x0b-\x1f"))  # tabs and breaks pass
+_UNSAFE_IN_LINES = re.compile(
+    _UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x08\x0b-\x1f")
+)  # tabs and breaks pass
 
 
 def plain_lines(text: str) -> bool:
-    """``text``'s lines need no escape: no control (but tabs and line breaks), bidirectional or invisible character,
-    and no line starts with ``::`` (a quick check before escaping line by line)."""
+    """``text``'s lines need no escape: no control (but tabs and line breaks), bidirectional or invisible
+    character, and no line starts with ``::`` (a quick check before escaping line by line)."""
     return not text.startswith("::") and "\n::" not in text and not _UNSAFE_IN_LINES.search(text)
 
 
 def visible(s: object, limit: int | None = None, tabs: bool = False) -> str:
     """``s`` as one line of text in logical order: controls, bidirectional and invisible characters shown as
-    escapes (``tabs``: a tab is kept, as in Go's result lines); longer than ``limit`` characters: cut, with how
-    much was cut."""
+    escapes (``tabs``: a tab is kept, as in Go's result lines); longer than ``limit`` characters: cut, with
+    how much was cut."""
     text = _UNSAFE.sub(lambda m: "\t" if tabs and m.group() == "\t" else _escape_char(m.group()), str(s))
     if limit is not None and len(text) > limit:
         text = f"{text[:limit]}…(+{len(text) - limit} chars)"

@@ -52,11 +52,15 @@ from benchpipe.core.threshold import Position, beyond, position, ratio_pct, reac
 from benchpipe.core.units import INSTRUCTIONS, TIME_PER_OP, UnitInfo, higher_is_better
 
 NEW_OLD_DIFFER = "benchmark set differs from baseline; geomeans may not be comparable"
-VARIES_WITH_N = "values vary with b.N (growth amortised over the iterations): judged by the U test, not as exact"
+VARIES_WITH_N = (
+    "values vary with b.N (growth amortised over the iterations): judged by the U test, not as exact"
+)
 
 
 MIN_ALLOC_BYTES = 8
-INSTRUCTIONS_RESIDUE_PCT = 0.1  # an instructions/op change smaller than this is the count's residue (A/A: <= 0.05%)
+INSTRUCTIONS_RESIDUE_PCT = (
+    0.1  # an instructions/op change smaller than this is the count's residue (A/A: <= 0.05%)
+)
 _DEFAULTS = CompareSection()
 
 
@@ -94,23 +98,41 @@ class Options:
     confidence: float = _DEFAULTS.confidence
     threshold_pct: float = _DEFAULTS.threshold_pct
     rules: list[Rule] = field(default_factory=list)
-    warn_min_pct: float | None = _DEFAULTS.warn_min_pct  # smallest worse change that warns; None: half the row's threshold
+    warn_min_pct: float | None = (
+        _DEFAULTS.warn_min_pct
+    )  # smallest worse change that warns; None: half the row's threshold
     instructions_pct: float = InstructionsSection().threshold_pct  # instructions/op: exact, this threshold
 
     def warn_min(self, threshold: float) -> float:
         return self.warn_min_pct if self.warn_min_pct is not None else threshold / 2
 
     @classmethod
-    def from_settings(cls, compare: CompareSection | None, instructions: InstructionsSection | None = None) -> Options:
+    def from_settings(
+        cls, compare: CompareSection | None, instructions: InstructionsSection | None = None
+    ) -> Options:
         """Options from params.yaml's ``compare`` section (and ``instructions``' threshold)."""
         c = compare or _DEFAULTS
-        return cls(alpha=c.alpha, confidence=c.confidence, threshold_pct=c.threshold_pct,
-                   rules=[Rule(benchmark=str(r.benchmark or ""), unit=str(r.unit or ""), threshold_pct=r.threshold_pct,
-                               assume=r.assume, ignore=r.ignore) for r in c.rules],
-                   warn_min_pct=c.warn_min_pct,
-                   instructions_pct=(instructions or InstructionsSection()).threshold_pct)
+        return cls(
+            alpha=c.alpha,
+            confidence=c.confidence,
+            threshold_pct=c.threshold_pct,
+            rules=[
+                Rule(
+                    benchmark=str(r.benchmark or ""),
+                    unit=str(r.unit or ""),
+                    threshold_pct=r.threshold_pct,
+                    assume=r.assume,
+                    ignore=r.ignore,
+                )
+                for r in c.rules
+            ],
+            warn_min_pct=c.warn_min_pct,
+            instructions_pct=(instructions or InstructionsSection()).threshold_pct,
+        )
 
-    def summary(self, name: str, unit: str, values: list[float], info: UnitInfo | None = None) -> stats.Summary:
+    def summary(
+        self, name: str, unit: str, values: list[float], info: UnitInfo | None = None
+    ) -> stats.Summary:
         """The one summary of a benchmark's values in a unit, used by every section of the report, the
         comparison and the history: the mode for units judged exact, else the median with its interval."""
         _, exact, _ = self.resolve(name, unit, info or UnitInfo(unit))
@@ -153,7 +175,9 @@ class Row(msgspec.Struct, kw_only=True):
     higher_is_better: bool = False
     warnings: list[str] = []
     ratio: stats.Summary | None = None  # paired comparisons: per-round head/base ratio
-    varies_with_n: bool = False  # a unit assumed exact whose samples vary with b.N (judged like any other unit)
+    varies_with_n: bool = (
+        False  # a unit assumed exact whose samples vary with b.N (judged like any other unit)
+    )
 
 
 @dataclass
@@ -179,8 +203,16 @@ class Comparison:
         return [r for r in self.rows if r.verdict == "regression"]
 
 
-def judge(delta_pct: float | None, old: float, new: float, significant: bool, higher_better: bool,
-          threshold: float, too_few: bool, warn_min: float = 0.0) -> str:
+def judge(
+    delta_pct: float | None,
+    old: float,
+    new: float,
+    significant: bool,
+    higher_better: bool,
+    threshold: float,
+    too_few: bool,
+    warn_min: float = 0.0,
+) -> str:
     """The verdict of one row.
 
     regression: significant and worse beyond ``threshold``; warn: significant and worse by at least
@@ -199,8 +231,35 @@ def judge(delta_pct: float | None, old: float, new: float, significant: bool, hi
     return "warn"
 
 
-def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tuple[str, str, str], list[float]],
-                    units: dict[str, UnitInfo], opts: Options) -> Comparison:
+def _judge_shapes(
+    shapes: dict[tuple[int, int], list[tuple[tuple[str, str, str], UnitInfo, float]]],
+    old: dict[tuple[str, str, str], list[float]],
+    new: dict[tuple[str, str, str], list[float]],
+    opts: Options,
+    judged: dict[tuple[str, str, str], Row],
+) -> None:
+    """Judge the rows of each sample shape (old n, new n) into ``judged``: at once, as arrays, when there
+    are enough of them (:data:`benchpipe.core.stats.BATCH_MIN`), else one by one; the same values either
+    way."""
+    for group in shapes.values():
+        if len(group) < stats.BATCH_MIN:
+            for key, info, threshold in group:
+                judged[key] = compare_row(*key, old[key], new[key], info, threshold, False, opts)
+            continue
+        olds, news = stats.matrix([old[k] for k, _, _ in group]), stats.matrix([new[k] for k, _, _ in group])
+        tests = stats.mann_whitney_batch(olds, news)
+        so = stats.summarize_batch(olds, opts.confidence)
+        sn = stats.summarize_batch(news, opts.confidence)
+        for (key, info, threshold), t, a, b in zip(group, tests, so, sn, strict=True):
+            judged[key] = judge_row(*key, a, b, t, info, threshold, opts)
+
+
+def compare_samples(
+    old: dict[tuple[str, str, str], list[float]],
+    new: dict[tuple[str, str, str], list[float]],
+    units: dict[str, UnitInfo],
+    opts: Options,
+) -> Comparison:
     """Compare samples keyed by (package, benchmark, unit)."""
     common = [k for k in old if k in new]
     old_names = {(k[0], k[1]) for k in old}
@@ -224,7 +283,9 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
         if ignore:
             continue
         if exact and not data_exact(exact, old[key], new[key]):
-            row = compare_row(pkg, name, unit, old[key], new[key], info, opts.inexact_threshold(threshold), False, opts)
+            row = compare_row(
+                pkg, name, unit, old[key], new[key], info, opts.inexact_threshold(threshold), False, opts
+            )
             row.varies_with_n = True
             row.warnings.append(VARIES_WITH_N)
             judged[key] = row
@@ -232,47 +293,47 @@ def compare_samples(old: dict[tuple[str, str, str], list[float]], new: dict[tupl
             judged[key] = compare_row(pkg, name, unit, old[key], new[key], info, threshold, exact, opts)
         else:
             shapes.setdefault((len(old[key]), len(new[key])), []).append((key, info, threshold))
-    for group in shapes.values():
-        if len(group) < stats.BATCH_MIN:
-            for key, info, threshold in group:
-                judged[key] = compare_row(*key, old[key], new[key], info, threshold, False, opts)
-            continue
-        olds, news = stats.matrix([old[k] for k, _, _ in group]), stats.matrix([new[k] for k, _, _ in group])
-        tests = stats.mann_whitney_batch(olds, news)
-        so = stats.summarize_batch(olds, opts.confidence)
-        sn = stats.summarize_batch(news, opts.confidence)
-        for (key, info, threshold), t, a, b in zip(group, tests, so, sn, strict=True):
-            judged[key] = judge_row(*key, a, b, t, info, threshold, opts)
+    _judge_shapes(shapes, old, new, opts, judged)
     rows = [judged[k] for k in common if k in judged]
     for r, bounds in zip(rows, unpaired_bounds(rows, old, new, opts.confidence), strict=True):
         mark_inconclusive(r, bounds)
     sub_allocation(rows)
-    warnings: list[str] = []
-    if added or removed:
-        warnings.append(NEW_OLD_DIFFER)
+    warnings = [NEW_OLD_DIFFER] if added or removed else []
     old_units, new_units = {k[2] for k in old}, {k[2] for k in new}
-    for unit in sorted(old_units - new_units):
-        warnings.append(f"unit {unit} appears only in the old results; not compared")
-    for unit in sorted(new_units - old_units):
-        warnings.append(f"unit {unit} appears only in the new results; not compared")
+    warnings += [
+        f"unit {u} appears only in the old results; not compared" for u in sorted(old_units - new_units)
+    ]
+    warnings += [
+        f"unit {u} appears only in the new results; not compared" for u in sorted(new_units - old_units)
+    ]
     return assemble(rows, opts, added, removed, warnings)
 
 
 def sub_allocation(rows: list[Row]) -> None:
-    """Exact B/op changes below :data:`MIN_ALLOC_BYTES` with allocs/op unchanged become unchanged, with a note."""
+    """Exact B/op changes below :data:`MIN_ALLOC_BYTES` with allocs/op unchanged become unchanged, with a
+    note."""
     allocs = {(r.package, r.benchmark): r for r in rows if r.unit == "allocs/op"}
     for r in rows:
         a = allocs.get((r.package, r.benchmark))
-        if (r.unit == "B/op" and r.p is None and r.verdict != "unchanged" and a is not None
-                and a.old.center == a.new.center and abs(r.new.center - r.old.center) < MIN_ALLOC_BYTES):
-            r.warnings.append(f"{r.old.center:g} -> {r.new.center:g} B/op with allocs/op unchanged: less than "
-                              f"the smallest allocation ({MIN_ALLOC_BYTES} bytes), so not one made in every "
-                              "iteration (runtime or amortised jitter)")
+        if (
+            r.unit == "B/op"
+            and r.p is None
+            and r.verdict != "unchanged"
+            and a is not None
+            and a.old.center == a.new.center
+            and abs(r.new.center - r.old.center) < MIN_ALLOC_BYTES
+        ):
+            r.warnings.append(
+                f"{r.old.center:g} -> {r.new.center:g} B/op with allocs/op unchanged: less than "
+                f"the smallest allocation ({MIN_ALLOC_BYTES} bytes), so not one made in every "
+                "iteration (runtime or amortised jitter)"
+            )
             r.verdict, r.significant = "unchanged", False
 
 
-def assemble(rows: list[Row], opts: Options, added: list[str], removed: list[str],
-             warnings: list[str]) -> Comparison:
+def assemble(
+    rows: list[Row], opts: Options, added: list[str], removed: list[str], warnings: list[str]
+) -> Comparison:
     """Judged rows -> a Comparison: unit order, geomeans (overall and per package), overall verdict."""
     unit_order: list[str] = []
     for r in rows:
@@ -287,9 +348,21 @@ def assemble(rows: list[Row], opts: Options, added: list[str], removed: list[str
             geo[unit]["packages"] = {pkgs[0]: dict(geo[unit])}
         else:
             geo[unit]["packages"] = {p: geomean_row([r for r in urows if r.package == p]) for p in pkgs}
-    counted = bool(rows) and unit_order == [INSTRUCTIONS]  # instruction counts only: their threshold is the one
-    return Comparison(rows, overall(rows), opts.alpha, opts.instructions_pct if counted else opts.threshold_pct, added,
-                      removed, warnings, geo, unit_order, confidence=opts.confidence)
+    counted = bool(rows) and unit_order == [
+        INSTRUCTIONS
+    ]  # instruction counts only: their threshold is the one
+    return Comparison(
+        rows,
+        overall(rows),
+        opts.alpha,
+        opts.instructions_pct if counted else opts.threshold_pct,
+        added,
+        removed,
+        warnings,
+        geo,
+        unit_order,
+        confidence=opts.confidence,
+    )
 
 
 def overall(rows: list[Row]) -> str:
@@ -305,6 +378,8 @@ RANK = {"NONE": 0, "PASS": 1, "WARN": 2, "FAIL": 3}  # the verdicts of compariso
 def worst(verdicts: list[str]) -> str:
     """The most severe of several comparisons' verdicts (shards joined); NONE when there are none."""
     return max(verdicts, key=lambda v: RANK.get(v, 0), default="NONE")
+
+
 INCONCLUSIVE = "inconclusive"
 
 
@@ -315,8 +390,9 @@ def spread_pct(s: stats.Summary) -> float:
     return max(s.hi - s.center, s.center - s.lo) / s.center * 100
 
 
-def change_bounds(r: Row, old: list[float] | None = None, new: list[float] | None = None,
-                  confidence: float = 0.95) -> tuple[float, float] | None:
+def change_bounds(
+    r: Row, old: list[float] | None = None, new: list[float] | None = None, confidence: float = 0.95
+) -> tuple[float, float] | None:
     """The interval of a row's change in percent: a paired row's from its per-round ratio's interval, an
     unpaired row's from the distribution-free interval of the shift of the logarithms
     (:func:`benchpipe.core.stats.shift_interval`); None when there is none (values not all positive)."""
@@ -328,10 +404,15 @@ def change_bounds(r: Row, old: list[float] | None = None, new: list[float] | Non
     return (math.exp(lo) - 1) * 100, (math.exp(hi) - 1) * 100
 
 
-def unpaired_bounds(rows: list[Row], old: dict[tuple[str, str, str], list[float]],
-                    new: dict[tuple[str, str, str], list[float]], confidence: float) -> list[tuple[float, float] | None]:
+def unpaired_bounds(
+    rows: list[Row],
+    old: dict[tuple[str, str, str], list[float]],
+    new: dict[tuple[str, str, str], list[float]],
+    confidence: float,
+) -> list[tuple[float, float] | None]:
     """:func:`change_bounds` of each unpaired row that :func:`mark_inconclusive` may mark (an unchanged timing
-    row), None for the others; rows of one shape at once (:func:`benchpipe.core.stats.shift_interval_batch`)."""
+    row), None for the others; rows of one shape at once
+    (:func:`benchpipe.core.stats.shift_interval_batch`)."""
     out: list[tuple[float, float] | None] = [None] * len(rows)
     shapes: dict[tuple[int, int], list[int]] = {}
     for i, r in enumerate(rows):
@@ -349,8 +430,11 @@ def unpaired_bounds(rows: list[Row], old: dict[tuple[str, str, str], list[float]
 
     for idx in shapes.values():
         keys = [(rows[i].package, rows[i].benchmark, rows[i].unit) for i in idx]
-        lo, hi = stats.shift_interval_batch(np.log(stats.matrix([old[k] for k in keys])),
-                                            np.log(stats.matrix([new[k] for k in keys])), confidence)
+        lo, hi = stats.shift_interval_batch(
+            np.log(stats.matrix([old[k] for k in keys])),
+            np.log(stats.matrix([new[k] for k in keys])),
+            confidence,
+        )
         for i, a, b in zip(idx, np.expm1(lo).tolist(), np.expm1(hi).tolist(), strict=True):
             out[i] = (a * 100, b * 100)
     return out
@@ -373,8 +457,12 @@ def inconclusive_reason(r: Row, worse: float) -> str:
         noise = f"the per-round ratios spread ±{spread_pct(r.ratio):.0f}%"
     else:
         noise = f"spread: old ±{spread_pct(r.old):.0f}%, new ±{spread_pct(r.new):.0f}%"
-    return (f"inconclusive: the interval of the change reaches {'+' if worse > 0 else ''}{worse:.0f}% worse, past the "
-            f"{r.threshold_pct:g}% threshold ({noise.replace('±inf%', 'unbounded')}): a regression is not ruled out")
+    return (
+        f"inconclusive: the interval of the change reaches {'+' if worse > 0 else ''}{worse:.0f}% worse, "
+        "past the "
+        f"{r.threshold_pct:g}% threshold ({noise.replace('±inf%', 'unbounded')}): a regression is not ruled "
+        "out"
+    )
 
 
 def geomean_row(rows: list[Row]) -> dict[str, Any]:
@@ -382,6 +470,7 @@ def geomean_row(rows: list[Row]) -> dict[str, Any]:
 
     Undefined (None) when a center is not positive, or a ratio has a zero base.
     """
+
     def gm(xs: list[float]) -> float | None:
         v = stats.geomean(xs)
         return None if math.isnan(v) else v
@@ -396,8 +485,11 @@ def geomean_row(rows: list[Row]) -> dict[str, Any]:
         else:
             ratios.append(r.new.center / r.old.center)
     ratio = None if bad else gm(ratios)
-    return {"old": gm([r.old.center for r in rows]), "new": gm([r.new.center for r in rows]),
-            "delta_pct": None if ratio is None else (ratio - 1) * 100}
+    return {
+        "old": gm([r.old.center for r in rows]),
+        "new": gm([r.new.center for r in rows]),
+        "delta_pct": None if ratio is None else (ratio - 1) * 100,
+    }
 
 
 def pct_change(old: float, new: float) -> float | None:
@@ -413,20 +505,40 @@ def better_higher(info: UnitInfo, unit: str) -> bool:
     return info.higher_better if info.better else higher_is_better(unit)
 
 
-def compare_row(pkg: str, name: str, unit: str, old_v: list[float], new_v: list[float], info: UnitInfo,
-                threshold: float, exact: bool, opts: Options) -> Row:
+def compare_row(
+    pkg: str,
+    name: str,
+    unit: str,
+    old_v: list[float],
+    new_v: list[float],
+    info: UnitInfo,
+    threshold: float,
+    exact: bool,
+    opts: Options,
+) -> Row:
     so = stats.summarize(old_v, opts.confidence, exact)
     sn = stats.summarize(new_v, opts.confidence, exact)
-    return judge_row(pkg, name, unit, so, sn, None if exact else stats.mann_whitney(old_v, new_v), info,
-                     threshold, opts)
+    return judge_row(
+        pkg, name, unit, so, sn, None if exact else stats.mann_whitney(old_v, new_v), info, threshold, opts
+    )
 
 
-def judge_row(pkg: str, name: str, unit: str, so: stats.Summary, sn: stats.Summary, t: stats.UTest | None,
-              info: UnitInfo, threshold: float, opts: Options) -> Row:
+def judge_row(
+    pkg: str,
+    name: str,
+    unit: str,
+    so: stats.Summary,
+    sn: stats.Summary,
+    t: stats.UTest | None,
+    info: UnitInfo,
+    threshold: float,
+    opts: Options,
+) -> Row:
     """A row from its two summaries and its U test (None: an exact unit, judged on the modes)."""
     exact = t is None
-    warnings = (stats.summary_warnings(so, exact, opts.confidence)
-                + stats.summary_warnings(sn, exact, opts.confidence))
+    warnings = stats.summary_warnings(so, exact, opts.confidence) + stats.summary_warnings(
+        sn, exact, opts.confidence
+    )
     too_few = False
     if t is None:
         p: float | None = None
@@ -445,10 +557,23 @@ def judge_row(pkg: str, name: str, unit: str, so: stats.Summary, sn: stats.Summa
                 warnings.append(message)
     delta = pct_change(so.center, sn.center)
     higher_better = better_higher(info, unit)
-    verdict = judge(delta, so.center, sn.center, significant, higher_better, threshold, too_few, opts.warn_min(threshold))
-    return Row(package=pkg, benchmark=name, unit=unit, old=so, new=sn, delta_pct=delta, p=p,
-               significant=significant, verdict=verdict, threshold_pct=threshold, higher_is_better=higher_better,
-               warnings=warnings)
+    verdict = judge(
+        delta, so.center, sn.center, significant, higher_better, threshold, too_few, opts.warn_min(threshold)
+    )
+    return Row(
+        package=pkg,
+        benchmark=name,
+        unit=unit,
+        old=so,
+        new=sn,
+        delta_pct=delta,
+        p=p,
+        significant=significant,
+        verdict=verdict,
+        threshold_pct=threshold,
+        higher_is_better=higher_better,
+        warnings=warnings,
+    )
 
 
 @lru_cache(maxsize=16)

@@ -15,8 +15,12 @@ BOT = "github-actions[bot]"  # the author of comments posted with a workflow's G
 
 
 def _headers(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "benchpipe"}
+    return {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+        "User-Agent": "benchpipe",
+    }
 
 
 def pull_head(api: str, repo: str, number: int, token: str) -> str:
@@ -25,12 +29,21 @@ def pull_head(api: str, repo: str, number: int, token: str) -> str:
     return str(((pr or {}).get("head") or {}).get("sha") or "")
 
 
-def upsert(api: str, repo: str, number: int, body: str, token: str, marker: str,
-           author: str = BOT) -> tuple[str, int]:
-    """Update the comment ``author`` wrote that starts with ``marker``, or create it: ("updated" | "created", its
-    id). A comment anyone else wrote is never touched, whatever it starts with."""
+def upsert(
+    api: str, repo: str, number: int, body: str, token: str, marker: str, author: str = BOT
+) -> tuple[str, int]:
+    """Update the comment ``author`` wrote that starts with ``marker``, or create it: ("updated" | "created",
+    its id). A comment anyone else wrote is never touched, whatever it starts with."""
     base = f"{http.check_base(api)}/repos/{repo}/issues"
-    return http.upsert(f"{base}/{number}/comments?per_page=100", f"{base}/{number}/comments",
-                       lambda cid: f"{base}/comments/{cid}", "PATCH", _headers(token), body,
-                       lambda c: str(c.get("body") or "").startswith(marker)
-                       and str((c.get("user") or {}).get("login") or "") == author)
+    return http.upsert(
+        f"{base}/{number}/comments?per_page=100",
+        f"{base}/{number}/comments",
+        lambda cid: f"{base}/comments/{cid}",
+        "PATCH",
+        _headers(token),
+        body,
+        lambda c: (
+            str(c.get("body") or "").startswith(marker)
+            and str((c.get("user") or {}).get("login") or "") == author
+        ),
+    )

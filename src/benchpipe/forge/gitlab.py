@@ -1,9 +1,10 @@
 """GitLab's REST API: one benchpipe note per merge request, created or updated.
 
 Calls (``api`` is ``$CI_API_V4_URL``, e.g. ``https://gitlab.com/api/v4``): ``GET
-/projects/{id}/merge_requests/{iid}`` (its head commit, ``sha``), ``GET /user`` (who the token is), ``GET .../notes?per_page=100`` (its note
-that starts with the marker), ``POST .../notes`` and ``PUT .../notes/{note_id}``. The token (a project access
-token with the ``api`` scope, in a *protected*, masked CI/CD variable) goes in ``PRIVATE-TOKEN``.
+/projects/{id}/merge_requests/{iid}`` (its head commit, ``sha``), ``GET /user`` (who the token is), ``GET
+.../notes?per_page=100`` (its note that starts with the marker), ``POST .../notes`` and ``PUT
+.../notes/{note_id}``. The token (a project access token with the ``api`` scope, in a *protected*, masked
+CI/CD variable) goes in ``PRIVATE-TOKEN``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ def upsert(api: str, project: str, iid: int, body: str, token: str, marker: str)
     "created", its id). A note anyone else wrote is never touched."""
     base, headers = _mr(api, project, iid), _headers(token)
     me, _ = http.call("GET", f"{http.check_base(api)}/user", headers)
-    return http.upsert(f"{base}/notes?per_page=100", f"{base}/notes", lambda nid: f"{base}/notes/{nid}", "PUT",
-                       headers, body, lambda n: str(n.get("body") or "").startswith(marker)
-                       and (n.get("author") or {}).get("id") == (me or {}).get("id"))
+    return http.upsert(
+        f"{base}/notes?per_page=100",
+        f"{base}/notes",
+        lambda nid: f"{base}/notes/{nid}",
+        "PUT",
+        headers,
+        body,
+        lambda n: (
+            str(n.get("body") or "").startswith(marker)
+            and (n.get("author") or {}).get("id") == (me or {}).get("id")
+        ),
+    )

@@ -25,11 +25,17 @@ def check_base(api: str) -> str:
     return api.rstrip("/")
 
 
-def call(method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None = None) -> tuple[Any, str]:
+def call(
+    method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None = None
+) -> tuple[Any, str]:
     """One request: the decoded JSON body and the URL of the next page ("" when none)."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={**headers, **({"Content-Type": "application/json"} if data else {})})
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={**headers, **({"Content-Type": "application/json"} if data else {})},
+    )
     path = urllib.parse.urlsplit(url).path
     try:
         with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310 - check_base allows http(s) only
@@ -62,10 +68,17 @@ def pages(url: str, headers: dict[str, str]) -> list[Any]:
     return out
 
 
-def upsert(listing: str, create: str, update: Callable[[int], str], method: str, headers: dict[str, str], body: str,
-           ours: Callable[[dict[str, Any]], bool]) -> tuple[str, int]:
-    """One comment kept up to date: the first of ``listing``'s items that ``ours`` claims is updated (``method``
-    on ``update(id)``), else one is created (``POST create``): ("updated" | "created", its id)."""
+def upsert(
+    listing: str,
+    create: str,
+    update: Callable[[int], str],
+    method: str,
+    headers: dict[str, str],
+    body: str,
+    ours: Callable[[dict[str, Any]], bool],
+) -> tuple[str, int]:
+    """One comment kept up to date: the first of ``listing``'s items that ``ours`` claims is updated
+    (``method`` on ``update(id)``), else one is created (``POST create``): ("updated" | "created", its id)."""
     mine = [c for c in pages(listing, headers) if ours(c)]
     if mine:
         cid = int(mine[0]["id"])

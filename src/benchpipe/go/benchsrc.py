@@ -27,8 +27,10 @@ from pathlib import Path
 from benchpipe.core.health import Source
 
 _FUNC = re.compile(r"^func\s+(\w+)\s*\(\s*(\w+)\s+\*testing\.B\s*\)\s*\{", re.M)
-_BOOKKEEPING = re.compile(r"^(\w+)\.(ReportAllocs|SetBytes|Helper|Parallel|Skip\w*|Log\w*|Cleanup|ReportMetric|"
-                          r"StopTimer|SetParallelism)\(")
+_BOOKKEEPING = re.compile(
+    r"^(\w+)\.(ReportAllocs|SetBytes|Helper|Parallel|Skip\w*|Log\w*|Cleanup|ReportMetric|"
+    r"StopTimer|SetParallelism)\("
+)
 _GO_DIRECTIVE = re.compile(r"^go\s+(\d+)\.(\d+)", re.M)
 # Setup that costs something: a call (conversions and len/cap are not), or an allocation (make, new).
 _CALL = re.compile(r"\b(?!(?:byte|rune|string|u?int\d*|float\d+|len|cap)\()[A-Za-z_][\w.]*\(")
@@ -54,7 +56,7 @@ def _body(text: str, start: int) -> tuple[str, int]:
         depth += c == "{"
         depth -= c == "}"
         i += 1
-    return text[start:i - 1], i
+    return text[start : i - 1], i
 
 
 def _string_end(text: str, i: int) -> int:
@@ -103,7 +105,8 @@ def go_minor(module: Path) -> int:
 
 
 def _texts(directory: Path, pattern: str) -> Iterator[tuple[Path, str]]:
-    """The files of a directory matching ``pattern``, in name order, with their text (unreadable ones skipped)."""
+    """The files of a directory matching ``pattern``, in name order, with their text (unreadable ones
+    skipped)."""
     for f in sorted(directory.glob(pattern)):
         try:
             yield f, f.read_text(errors="replace")
@@ -179,9 +182,9 @@ def function_end(text: str, start_line: int) -> int:
         return 0
     line = lines[start_line - 1]
     m = _FUNC_KEYWORD.search(line)
-    if m is None or "//" in line[:m.start()]:
+    if m is None or "//" in line[: m.start()]:
         return 0
-    paren = text.find("(", sum(len(ln) + 1 for ln in lines[:start_line - 1]) + m.start())
+    paren = text.find("(", sum(len(ln) + 1 for ln in lines[: start_line - 1]) + m.start())
     brace = _body_start(text, paren + 1) if paren >= 0 else -1
     if brace < 0:
         return 0
@@ -198,7 +201,9 @@ def function_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
-_DECL = re.compile(r"^func\s+(?:\(\s*\w*\s*(?P<ptr>\*?)\s*(?P<recv>\w+)(?:\[[^\]]*\])?\s*\)\s*)?(?P<name>\w+)")
+_DECL = re.compile(
+    r"^func\s+(?:\(\s*\w*\s*(?P<ptr>\*?)\s*(?P<recv>\w+)(?:\[[^\]]*\])?\s*\)\s*)?(?P<name>\w+)"
+)
 
 
 def enclosing(spans: list[tuple[int, int]], lines: list[str], line: int) -> tuple[str, int] | None:
@@ -210,7 +215,13 @@ def enclosing(spans: list[tuple[int, int]], lines: list[str], line: int) -> tupl
             if not m:
                 return None
             recv = m["recv"]
-            name = f"(*{recv}).{m['name']}" if recv and m["ptr"] else f"{recv}.{m['name']}" if recv else m["name"]
+            name = (
+                f"(*{recv}).{m['name']}"
+                if recv and m["ptr"]
+                else f"{recv}.{m['name']}"
+                if recv
+                else m["name"]
+            )
             return name, start
     return None
 
@@ -220,8 +231,10 @@ def parallel(directory: Path) -> set[str]:
     (sub-benchmark closures included) or in a function of the package they call, at any depth."""
     funcs = _functions(directory)
     uses = {name for name, body in funcs.items() if _RUN_PARALLEL.search(body)}
-    calls = {name: {g for g in funcs if g != name and re.search(rf"\b{re.escape(g)}\(", body)}
-             for name, body in funcs.items()}
+    calls = {
+        name: {g for g in funcs if g != name and re.search(rf"\b{re.escape(g)}\(", body)}
+        for name, body in funcs.items()
+    }
     changed = True
     while changed:
         more = {name for name, callees in calls.items() if name not in uses and callees & uses}
@@ -235,11 +248,19 @@ def shapes(directory: Path) -> dict[str, str]:
     ``RunParallel``, ``family`` (sub-benchmarks), ``b.Loop``, ``SetBytes``, ``ReportMetric``, ``setup +
     ResetTimer``, or ``b.N loop``."""
     funcs, par = _functions(directory), parallel(directory)
-    checks = [("family", r"\.Run\("), ("b.Loop", r"\.Loop\(\)"), ("SetBytes", r"\.SetBytes\("),
-              ("ReportMetric", r"\.ReportMetric\("), ("setup + ResetTimer", r"\.ResetTimer\(")]
+    checks = [
+        ("family", r"\.Run\("),
+        ("b.Loop", r"\.Loop\(\)"),
+        ("SetBytes", r"\.SetBytes\("),
+        ("ReportMetric", r"\.ReportMetric\("),
+        ("setup + ResetTimer", r"\.ResetTimer\("),
+    ]
     out = {}
     for name, body in funcs.items():
         if name.startswith("Benchmark"):
-            out[name] = "RunParallel" if name in par else next(
-                (shape for shape, rx in checks if re.search(rx, body)), "b.N loop")
+            out[name] = (
+                "RunParallel"
+                if name in par
+                else next((shape for shape, rx in checks if re.search(rx, body)), "b.N loop")
+            )
     return out

@@ -36,8 +36,12 @@ def toplevel(target: Path) -> Path:
 
 
 def resolve(root: Path, rev: str) -> str:
-    p = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=root,
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
     if p.returncode != 0 or not p.stdout.strip():
         raise BenchpipeError(f"unknown revision {rev!r} in {root}")
     return p.stdout.strip()
@@ -45,8 +49,20 @@ def resolve(root: Path, rev: str) -> str:
 
 # benchpipe's own files where the pipeline sits in the module's directory (`benchpipe init` with target "."):
 # a run rewrites some of them (dvc.lock, params.run.yaml), and none is the code measured.
-PIPELINE_FILES = ("dvc.yaml", "dvc.lock", "params.yaml", "params.run.yaml", "tasks.py", "baselines", "reports",
-                  ".dvc", ".dvcignore", ".gitignore", ".github", "benchpipe.gitlab-ci.yml")
+PIPELINE_FILES = (
+    "dvc.yaml",
+    "dvc.lock",
+    "params.yaml",
+    "params.run.yaml",
+    "tasks.py",
+    "baselines",
+    "reports",
+    ".dvc",
+    ".dvcignore",
+    ".gitignore",
+    ".github",
+    "benchpipe.gitlab-ci.yml",
+)
 
 
 def is_dirty(root: Path, rel: Path) -> bool:
@@ -70,12 +86,24 @@ _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
 def changed_lines(root: Path, base: str, head: str | None, rel: Path) -> dict[str, list[tuple[int, int]]]:
-    """Head's line ranges (inclusive) that ``git diff base..head`` changes under ``rel`` (head None: the working
-    tree), per path in the repository. A deletion is the pair of lines around it; a file new in the working
-    tree and not yet added is not in it (git diff does not see it)."""
+    """Head's line ranges (inclusive) that ``git diff base..head`` changes under ``rel`` (head None: the
+    working tree), per path in the repository. A deletion is the pair of lines around it; a file new in the
+    working tree and not yet added is not in it (git diff does not see it)."""
     spec = [base] if head is None else [base, head]
-    text = git(["-c", "core.quotepath=off", "diff", "--no-color", "--no-ext-diff", "-U0", *spec, "--",
-                str(rel) or "."], root)
+    text = git(
+        [
+            "-c",
+            "core.quotepath=off",
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "-U0",
+            *spec,
+            "--",
+            str(rel) or ".",
+        ],
+        root,
+    )
     out: dict[str, list[tuple[int, int]]] = {}
     path = ""
     for line in text.splitlines():
@@ -83,7 +111,9 @@ def changed_lines(root: Path, base: str, head: str | None, rel: Path) -> dict[st
             path = line[6:] if line.startswith("+++ b/") else ""
         elif path and (m := _HUNK.match(line)):
             first, count = int(m.group(1)), int(m.group(2) if m.group(2) is not None else 1)
-            out.setdefault(path, []).append((first, first + count - 1) if count else (max(first, 1), first + 1))
+            out.setdefault(path, []).append(
+                (first, first + count - 1) if count else (max(first, 1), first + 1)
+            )
     return out
 
 

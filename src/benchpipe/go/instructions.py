@@ -36,14 +36,21 @@ from benchpipe.core.units import INSTRUCTIONS
 from benchpipe.go import toolchain
 
 UNIT = INSTRUCTIONS
-ENV = {"GOGC": "off", "GOMEMLIMIT": "4GiB", "GOMAXPROCS": "1", "GODEBUG": "asyncpreemptoff=1,memprofilerate=0"}
+ENV = {
+    "GOGC": "off",
+    "GOMEMLIMIT": "4GiB",
+    "GOMAXPROCS": "1",
+    "GODEBUG": "asyncpreemptoff=1,memprofilerate=0",
+}
 BUDGET = 200_000_000  # instructions between the two runs: ~1 s of cachegrind; residue ~0.03% of it
 N1 = 10  # the short run: past the b.N=1 probe, cheap
 PROBE_OPS = 100  # the first estimate: a run this many ops longer than N1 (x10 until it differs by PROBE_MIN)
 PROBE_MIN = 2_000_000  # instructions: 40x the residue of the runtime's background work
-CAVEAT = ("instruction counts (valgrind, GOMAXPROCS=1, GOGC=off) miss cache misses, branch mispredictions, "
-          "memory bandwidth, contention, syscalls and the GC's work: a change only wall time shows is the "
-          "wall-time verdict's to find")
+CAVEAT = (
+    "instruction counts (valgrind, GOMAXPROCS=1, GOGC=off) miss cache misses, branch mispredictions, "
+    "memory bandwidth, contention, syscalls and the GC's work: a change only wall time shows is the "
+    "wall-time verdict's to find"
+)
 PARALLEL_NOTE = "b.RunParallel results run their body on one goroutine under valgrind (GOMAXPROCS=1)"
 
 
@@ -52,14 +59,18 @@ def require() -> str:
     """The valgrind executable, or one line (exit 2) saying why the instruction measure cannot run here."""
     system, machine = platform.system(), platform.machine().lower()
     if system == "Darwin" and machine in ("arm64", "aarch64"):
-        raise BenchpipeError("--measure instructions needs valgrind, which does not run on macOS on Apple silicon; "
-                             "run it on Linux (CI) or use --measure time")
+        raise BenchpipeError(
+            "--measure instructions needs valgrind, which does not run on macOS on Apple silicon; "
+            "run it on Linux (CI) or use --measure time"
+        )
     if system not in ("Linux", "Darwin", "FreeBSD"):
         raise BenchpipeError(f"--measure instructions needs valgrind, which does not run on {system}")
     exe = shutil.which("valgrind")
     if not exe:
-        raise BenchpipeError("--measure instructions needs valgrind, which is not installed "
-                             "(Debian/Ubuntu: apt-get install valgrind); or use --measure time")
+        raise BenchpipeError(
+            "--measure instructions needs valgrind, which is not installed "
+            "(Debian/Ubuntu: apt-get install valgrind); or use --measure time"
+        )
     return exe
 
 
@@ -70,7 +81,9 @@ class Count:
     n: int
     total: int
     functions: dict[str, int] = field(default_factory=dict)
-    where: dict[str, tuple[str, int]] = field(default_factory=dict)  # function -> (source file, first line counted)
+    where: dict[str, tuple[str, int]] = field(
+        default_factory=dict
+    )  # function -> (source file, first line counted)
     lines: dict[tuple[str, int], int] = field(default_factory=dict)  # (source file, line) -> instructions
     output: str = ""  # what the test binary printed (its benchmark lines)
 
@@ -85,7 +98,9 @@ class PerOp:
     n2: int
     functions: dict[str, float] = field(default_factory=dict)
     where: dict[str, tuple[str, int]] = field(default_factory=dict)
-    lines: dict[tuple[str, int], float] = field(default_factory=dict)  # per op, by source line (inlining apart)
+    lines: dict[tuple[str, int], float] = field(
+        default_factory=dict
+    )  # per op, by source line (inlining apart)
 
 
 def read_cachegrind(path: Path) -> Count:
@@ -117,14 +132,31 @@ def read_cachegrind(path: Path) -> Count:
     return Count(0, total, funcs, where, lines)
 
 
-def count(binary: Path, cwd: Path, name: str, n: int, timeout: str, scratch: Path) -> Count:
-    """Run result ``name`` (full name, no -N suffix) at b.N = ``n`` under cachegrind."""
+def count(
+    binary: Path,
+    cwd: Path,
+    name: str,
+    n: int,
+    timeout: str,
+    scratch: Path,
+    ran: list[list[str]] | None = None,
+) -> Count:
+    """Run result ``name`` (full name, no -N suffix) at b.N = ``n`` under cachegrind (its argv appended to
+    ``ran``)."""
     out = scratch / f"cg-{n}.out"
-    args = ["--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}", str(binary.resolve()),
-            *toolchain.bench_args(toolchain.name_pattern(name), 1, f"{n}x", "1", timeout=timeout, benchmem=False,
-                                  framing=False)]
-    p = subprocess.run([require(), "-q", *args], cwd=cwd, capture_output=True, text=True,
-                       env={**_base_env(), **ENV})
+    args = [
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        f"--cachegrind-out-file={out}",
+        str(binary.resolve()),
+        *toolchain.bench_args(
+            toolchain.name_pattern(name), 1, f"{n}x", "1", timeout=timeout, benchmem=False, framing=False
+        ),
+    ]
+    argv = [require(), "-q", *args]
+    if ran is not None:
+        ran.append(argv)
+    p = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env={**_base_env(), **ENV})
     if p.returncode != 0 or not out.exists():
         first = next((ln for ln in (p.stdout + p.stderr).splitlines() if ln.strip()), "no output")
         raise BenchpipeError(f"{name}: the run under valgrind failed (exit {p.returncode}): {first}")
@@ -137,8 +169,11 @@ def count(binary: Path, cwd: Path, name: str, n: int, timeout: str, scratch: Pat
 
 
 def _base_env() -> dict[str, str]:
-    return {k: v for k, v in toolchain.run_env().items()
-            if not k.startswith(("GOGC", "GOMAXPROCS", "GODEBUG", "GOMEMLIMIT"))}
+    return {
+        k: v
+        for k, v in toolchain.run_env().items()
+        if not k.startswith(("GOGC", "GOMAXPROCS", "GODEBUG", "GOMEMLIMIT"))
+    }
 
 
 def per_op(a: Count, b: Count) -> tuple[float, dict[str, float]]:
@@ -150,44 +185,70 @@ def per_op(a: Count, b: Count) -> tuple[float, dict[str, float]]:
 
 
 def second_n(estimate: float, budget: int) -> int:
-    """N2 for a result of ``estimate`` instructions per op: about ``budget`` instructions past N1 (at least the
-    probe), rounded up to 1, 2 or 5 times a power of ten, so that a small wobble of the estimate gives the same
-    N2 (and the same count: amortised costs depend on N) on every run."""
+    """N2 for a result of ``estimate`` instructions per op: about ``budget`` instructions past N1 (at least
+    the probe), rounded up to 1, 2 or 5 times a power of ten, so that a small wobble of the estimate gives the
+    same N2 (and the same count: amortised costs depend on N) on every run."""
     want = max(PROBE_OPS, math.ceil(budget / max(estimate, 1.0)))
     power = 10 ** (len(str(want)) - 1)
     return N1 + next(m * power for m in (1, 2, 5, 10) if m * power >= want)
 
 
-def measure(binary: Path, cwd: Path, name: str, timeout: str = "10m", budget: int = BUDGET) -> PerOp:
-    """One result's instructions per op (see the module's contract)."""
+def measure(
+    binary: Path,
+    cwd: Path,
+    name: str,
+    timeout: str = "10m",
+    budget: int = BUDGET,
+    ran: list[list[str]] | None = None,
+) -> PerOp:
+    """One result's instructions per op (see the module's contract); each run's argv is appended to
+    ``ran``."""
     with tempfile.TemporaryDirectory(prefix="benchpipe-vg-") as tmp:
-        a = count(binary, cwd, name, N1, timeout, Path(tmp))
+        a = count(binary, cwd, name, N1, timeout, Path(tmp), ran)
         ops = PROBE_OPS
         while True:  # longer probes until the difference stands clear of the residue
-            b = count(binary, cwd, name, N1 + ops, timeout, Path(tmp))
+            b = count(binary, cwd, name, N1 + ops, timeout, Path(tmp), ran)
             if b.total - a.total >= PROBE_MIN or ops >= budget:
                 break
             ops *= 10
         n2 = second_n((b.total - a.total) / ops, budget)
         if n2 > b.n:
-            b = count(binary, cwd, name, n2, timeout, Path(tmp))
+            b = count(binary, cwd, name, n2, timeout, Path(tmp), ran)
     value, funcs = per_op(a, b)
     dn = b.n - a.n
     lines = {k: (v - a.lines.get(k, 0)) / dn for k, v in b.lines.items()}
-    return PerOp(name, value, a.n, b.n, funcs, {f: w for f, w in b.where.items() if f in funcs},
-                 {k: v for k, v in lines.items() if abs(v) >= 0.005})
+    return PerOp(
+        name,
+        value,
+        a.n,
+        b.n,
+        funcs,
+        {f: w for f, w in b.where.items() if f in funcs},
+        {k: v for k, v in lines.items() if abs(v) >= 0.005},
+    )
 
 
-def result_names(binary: Path, cwd: Path, pkg: str, bench: str, timeout: str) -> list[str]:
-    """The full names of the results ``-bench`` selects in a package (one native run at b.N=1, -cpu 1)."""
+def result_names(
+    binary: Path, cwd: Path, pkg: str, bench: str, timeout: str, ran: list[list[str]] | None = None
+) -> list[str]:
+    """The full names of the results ``-bench`` selects in a package (one native run at b.N=1, -cpu 1; its
+    argv appended to ``ran``)."""
     from benchpipe.core import benchfmt
 
     args = toolchain.bench_args(bench, 1, "1x", "1", timeout=timeout, benchmem=False)
+    if ran is not None:
+        ran.append(toolchain.binary_argv(binary, args))
     res = toolchain.run_binary(binary, cwd, args, hard_timeout=600)
     if res.returncode != 0:
         raise BenchpipeError(toolchain.diagnose(res.output, pkg, res.returncode))
     names = [r.name for r in benchfmt.read_text(toolchain.split_output(res.output)).results]
     return list(dict.fromkeys(names))
+
+
+def declared(goos: str | None, goarch: str | None, cpu: str | None) -> str:
+    """The header a counted run's benchfmt file carries: its machine, and the unit's metadata (exact,
+    lower is better)."""
+    return f"goos: {goos}\ngoarch: {goarch}\ncpu: {cpu}\nUnit {UNIT} assume=exact better=lower\n"
 
 
 def line(r: PerOp) -> str:

@@ -54,8 +54,13 @@ def git_state(target: Path) -> dict[str, Any]:
     dirty = gitrev.is_dirty(top, target.resolve().relative_to(top.resolve()))
     branch = _run(["git", "rev-parse", "--abbrev-ref", "HEAD"], target)
     if branch == "HEAD":  # a detached checkout (CI): the branch the CI system says it built
-        branch = (os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME")
-                  or os.environ.get("CI_COMMIT_BRANCH") or os.environ.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or "")
+        branch = (
+            os.environ.get("GITHUB_HEAD_REF")
+            or os.environ.get("GITHUB_REF_NAME")
+            or os.environ.get("CI_COMMIT_BRANCH")
+            or os.environ.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
+            or ""
+        )
     return {"commit": commit, "dirty": dirty, "branch": branch}
 
 

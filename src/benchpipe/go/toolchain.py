@@ -71,7 +71,6 @@ class Package:
         return False
 
 
-
 def build_env() -> dict[str, str]:
     """The environment of every ``go`` command benchpipe runs on the code under test: no credentials
     (:func:`benchpipe.core.credentials.for_build`)."""
@@ -83,14 +82,21 @@ def run_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     of what only builds need (:func:`benchpipe.core.credentials.for_run`)."""
     return credentials.for_run({**os.environ, **(extra or {})})
 
+
 def list_packages(target: Path, patterns: list[str]) -> list[Package]:
-    """Packages matching ``patterns`` in the module at ``target`` (patterns that match nothing are dropped)."""
+    """Packages matching ``patterns`` in the module at ``target`` (patterns that match nothing are
+    dropped)."""
     require("go", "install Go from https://go.dev/dl")
     if not (target / "go.mod").exists():
         raise BenchpipeError(f"{target}: not a Go module (no go.mod)")
-    fmt = "{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles \",\"}}\t{{join .XTestGoFiles \",\"}}\t{{.Name}}"
-    p = subprocess.run(["go", "list", "-e", "-f", fmt, *patterns], cwd=target, capture_output=True, text=True,
-                       env=build_env())
+    fmt = '{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles ","}}\t{{join .XTestGoFiles ","}}\t{{.Name}}'
+    p = subprocess.run(
+        ["go", "list", "-e", "-f", fmt, *patterns],
+        cwd=target,
+        capture_output=True,
+        text=True,
+        env=build_env(),
+    )
     if p.returncode != 0:
         first = (p.stderr.strip().splitlines() or ["go list failed"])[0]
         raise BenchpipeError(f"go list {' '.join(patterns)}: {first}")
@@ -145,12 +151,19 @@ def source_fingerprint(target: Path) -> dict[str, Any]:
     return {"sha256": h.hexdigest(), "files": files}
 
 
-def build_test_binary(pkg: Package, target: Path, out: Path, log: Callable[[str], None] | None = None) -> float:
+def build_test_binary(
+    pkg: Package, target: Path, out: Path, log: Callable[[str], None] | None = None
+) -> float:
     """``go test -c`` one package; returns the build time in seconds."""
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    p = subprocess.run(["go", "test", "-c", "-o", str(out.resolve()), pkg.import_path], cwd=target,
-                       capture_output=True, text=True, env=build_env())
+    p = subprocess.run(
+        ["go", "test", "-c", "-o", str(out.resolve()), pkg.import_path],
+        cwd=target,
+        capture_output=True,
+        text=True,
+        env=build_env(),
+    )
     if log:
         log(p.stdout + p.stderr)
     if p.returncode != 0:
@@ -160,8 +173,10 @@ def build_test_binary(pkg: Package, target: Path, out: Path, log: Callable[[str]
 
 def _build_error(stderr: str, default_pkg: str) -> BenchpipeError:
     """One line for a failed ``go test -c``: the package Go names (``# pkg``) and Go's first error line."""
-    failing = next((ln[2:].split()[0] for ln in stderr.splitlines() if ln.startswith("# ") and ln[2:].split()),
-                   default_pkg)
+    failing = next(
+        (ln[2:].split()[0] for ln in stderr.splitlines() if ln.startswith("# ") and ln[2:].split()),
+        default_pkg,
+    )
     lines = [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("#")]
     return BenchpipeError(f"build failed for {failing}: {lines[0] if lines else 'build failed'}")
 
@@ -172,15 +187,21 @@ def _binary_name(pkg: Package) -> str:
     return name + ".test"
 
 
-def build_test_binaries(pkgs: list[Package], target: Path, out_dir: Path,
-                        log: Callable[[str], None] | None = None, strip: bool = True) -> tuple[list[Path], float]:
+def build_test_binaries(
+    pkgs: list[Package],
+    target: Path,
+    out_dir: Path,
+    log: Callable[[str], None] | None = None,
+    strip: bool = True,
+    ran: list[list[str]] | None = None,
+) -> tuple[list[Path], float]:
     """Build several packages' test binaries into ``out_dir``; (binary per package, build seconds).
 
     One ``go test -c -o DIR/ PKG...`` per batch of packages with distinct binary
     names (Go builds a batch in parallel, with its cache), linked as ``go test``
     links test binaries (``-s -w``: no symbol table or DWARF, which benchmarks
     never read; ``strip=False`` keeps them, for tools that name functions). A failure names the package and
-    Go's first error line.
+    Go's first error line. Each ``go test -c`` argv is appended to ``ran``.
     """
     t0 = time.monotonic()
     batches: list[list[Package]] = []
@@ -193,8 +214,16 @@ def build_test_binaries(pkgs: list[Package], target: Path, out_dir: Path,
     for i, batch in enumerate(batches):
         d = out_dir / f"batch{i}"
         d.mkdir(parents=True, exist_ok=True)
-        p = subprocess.run(build_argv([x.import_path for x in batch], str(d.resolve()) + os.sep, strip), cwd=target,
-                           capture_output=True, text=True, env=build_env())
+        argv = build_argv([x.import_path for x in batch], str(d.resolve()) + os.sep, strip)
+        if ran is not None:
+            ran.append(argv)
+        p = subprocess.run(
+            argv,
+            cwd=target,
+            capture_output=True,
+            text=True,
+            env=build_env(),
+        )
         if log:
             log(p.stdout + p.stderr)
         if p.returncode != 0:
@@ -218,7 +247,9 @@ class RunKind(Enum):
 
     FIXED_N = "fixed b.N"
     PARALLEL = "time: RunParallel"
-    CHECKED = "time"  # a fixed-b.N run measured apart from go test's: at a time benchtime (the reason in ``why``)
+    CHECKED = (
+        "time"  # a fixed-b.N run measured apart from go test's: at a time benchtime (the reason in ``why``)
+    )
     AS_GIVEN = "as given"
 
 
@@ -271,20 +302,40 @@ def checked_rule(rule: RunRule, bt: str, fixed_ns: float, time_ns: float) -> Run
         return rule
     if 1 / FIXED_N_TOLERANCE <= fixed_ns / time_ns <= FIXED_N_TOLERANCE:
         return rule
-    return RunRule(bt, RunKind.CHECKED, f"{fixed_ns:.4g} ns/op at {rule.benchtime} vs {time_ns:.4g} at a time benchtime")
+    return RunRule(
+        bt, RunKind.CHECKED, f"{fixed_ns:.4g} ns/op at {rule.benchtime} vs {time_ns:.4g} at a time benchtime"
+    )
 
 
-def bench_args(bench: str, count: int, bt: str, cpu: str = "", *, timeout: str,
-               benchmem: bool = True, skip: str = "", iters: int | None = None, parallel: bool = False,
-               framing: bool = True, extra: tuple[str, ...] = ()) -> list[str]:
-    """Test-binary flags for a benchmark run: the ``-test.`` forms of ``go test``'s flags, with test2json framing
-    (``framing``; a run under valgrind reads plain output). The one builder of every run's flags: the bench
-    stage, paired rounds, confirmation, profiling (:func:`profile_flags` in ``extra``) and instruction counts.
+def bench_args(
+    bench: str,
+    count: int,
+    bt: str,
+    cpu: str = "",
+    *,
+    timeout: str,
+    benchmem: bool = True,
+    skip: str = "",
+    iters: int | None = None,
+    parallel: bool = False,
+    framing: bool = True,
+    extra: tuple[str, ...] = (),
+) -> list[str]:
+    """Test-binary flags for a benchmark run: the ``-test.`` forms of ``go test``'s flags, with test2json
+    framing (``framing``; a run under valgrind reads plain output). The one builder of every run's flags: the
+    bench stage, paired rounds, confirmation, profiling (:func:`profile_flags` in ``extra``) and instruction
+    counts.
 
     With ``iters`` (a result's measured b.N), :func:`run_rule` decides the benchtime it runs at."""
     bt = run_rule(bt, iters, parallel).benchtime
-    args = ["-test.run=^$", f"-test.bench={bench}", *(["-test.v=test2json"] if framing else []),
-            f"-test.count={int(count)}", f"-test.benchtime={bt}", f"-test.timeout={timeout}"]
+    args = [
+        "-test.run=^$",
+        f"-test.bench={bench}",
+        *(["-test.v=test2json"] if framing else []),
+        f"-test.count={int(count)}",
+        f"-test.benchtime={bt}",
+        f"-test.timeout={timeout}",
+    ]
     if benchmem:
         args.append("-test.benchmem")
     if cpu:
@@ -294,18 +345,23 @@ def bench_args(bench: str, count: int, bt: str, cpu: str = "", *, timeout: str,
     return args + list(extra)
 
 
-def profile_flags(cpu: Path | None = None, mem: Path | None = None, memrate: int | None = None,
-                  trace: Path | None = None) -> tuple[str, ...]:
+def profile_flags(
+    cpu: Path | None = None, mem: Path | None = None, memrate: int | None = None, trace: Path | None = None
+) -> tuple[str, ...]:
     """The profiling flags of a run (``extra`` of :func:`bench_args`)."""
     out = [f"-test.cpuprofile={cpu}"] if cpu else []
     if mem:
-        out += [f"-test.memprofile={mem}", *([f"-test.memprofilerate={memrate}"] if memrate is not None else [])]
+        out += [
+            f"-test.memprofile={mem}",
+            *([f"-test.memprofilerate={memrate}"] if memrate is not None else []),
+        ]
     return tuple(out + ([f"-test.trace={trace}"] if trace else []))
 
 
 def go_test_command(args: list[str], packages: list[str]) -> list[str]:
-    """The ``go test`` command line that runs what the test-binary flags ``args`` run (for people: the report and
-    the artifacts say it), from the same flags: ``-test.X=V`` is ``-X V``; test2json framing is benchpipe's."""
+    """The ``go test`` command line that runs what the test-binary flags ``args`` run (for people: the report
+    and the artifacts say it), from the same flags: ``-test.X=V`` is ``-X V``; test2json framing is
+    benchpipe's."""
     out = ["go", "test"]
     for a in args:
         flag, _, value = a.removeprefix("-test.").partition("=")
@@ -316,8 +372,8 @@ def go_test_command(args: list[str], packages: list[str]) -> list[str]:
 
 
 def build_argv(import_paths: list[str], out: str, strip: bool = True) -> list[str]:
-    """The ``go test -c`` that builds test binaries into ``out`` (a directory ending in a separator), linked as
-    ``go test`` links them (``-s -w``) unless ``strip`` is false (tools that name functions)."""
+    """The ``go test -c`` that builds test binaries into ``out`` (a directory ending in a separator), linked
+    as ``go test`` links them (``-s -w``) unless ``strip`` is false (tools that name functions)."""
     return ["go", "test", "-c", *(["-ldflags=-s -w"] if strip else []), "-o", out, *import_paths]
 
 
@@ -326,9 +382,15 @@ def list_benchmarks(binary: Path, pkg: Package, regex: str) -> list[str]:
     matches them)."""
     res = run_binary(binary, pkg.dir, ["-test.list", "^Benchmark"], hard_timeout=120)
     if res.returncode != 0:
-        raise BenchpipeError(f"cannot list benchmarks of {pkg.import_path}: "
-                             + diagnose(res.output, pkg.import_path, res.returncode))
-    return [n.strip() for n in res.output.splitlines() if n.startswith("Benchmark") and selects_top(regex, n.strip())]
+        raise BenchpipeError(
+            f"cannot list benchmarks of {pkg.import_path}: "
+            + diagnose(res.output, pkg.import_path, res.returncode)
+        )
+    return [
+        n.strip()
+        for n in res.output.splitlines()
+        if n.startswith("Benchmark") and selects_top(regex, n.strip())
+    ]
 
 
 def _die_with_parent() -> None:
@@ -357,9 +419,10 @@ class Stall:
     dump: str  # the goroutine dump Go printed on SIGQUIT
 
     def describe(self, name: str, context: str = "") -> str:
-        """"<name> stalled<context> (no CPU progress for Ns), blocked in ... at file:line"."""
-        return (f"{name} stalled{context} (no CPU progress for {self.seconds:g}s)"
-                + (f", {self.where}" if self.where else ""))
+        """ "<name> stalled<context> (no CPU progress for Ns), blocked in ... at file:line"."""
+        return f"{name} stalled{context} (no CPU progress for {self.seconds:g}s)" + (
+            f", {self.where}" if self.where else ""
+        )
 
 
 @dataclass
@@ -395,7 +458,7 @@ class _Progress:
         old = [s for s in self.samples if s[0] <= now - self.window]
         if not old:
             return False
-        self.samples = self.samples[len(old) - 1:]
+        self.samples = self.samples[len(old) - 1 :]
         return cpu - old[-1][1] < max(0.05, 0.02 * self.window)
 
 
@@ -439,42 +502,69 @@ class _Stream:
         return "".join(self.chunks)
 
 
-def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], None] | None = None,
-               on_bench: Callable[[str], None] | None = None, hard_timeout: float = 3600,
-               env: dict[str, str] | None = None, stall_s: float = 0) -> RunResult:
+def binary_argv(binary: Path, args: list[str]) -> list[str]:
+    """The argv :func:`run_binary` starts a test binary with (what the artifacts record as its command)."""
+    return [str(binary.resolve()), *args]
+
+
+def _watch(
+    proc: subprocess.Popen[bytes], stream: _Stream, t0: float, hard_timeout: float, stall_s: float, name: str
+) -> Stall | None:
+    """Read a running binary's output into ``stream`` until it ends: killed past ``hard_timeout``
+    (:class:`Hung`), sent SIGQUIT when it makes no CPU progress for ``stall_s`` (the :class:`Stall` returned;
+    killed when it has not ended 15 s later)."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    progress_ = _Progress(stall_s)
+    stall: Stall | None = None
+    quit_at = 0.0
+    while True:
+        now = time.monotonic()
+        remaining = hard_timeout - (now - t0)
+        if remaining <= 0 or (quit_at and now - quit_at > 15):
+            proc.kill()
+            if not quit_at:
+                raise Hung(f"{name}: killed after {hard_timeout:.0f}s")
+        if not quit_at and progress_.stalled(now, cpu_seconds(proc.pid)):
+            stall = Stall(stream.started[-1] if stream.started else "", stall_s, "", "")
+            quit_at = now
+            proc.send_signal(signal.SIGQUIT)
+        ready, _, _ = select.select([fd], [], [], max(0.0, min(remaining, 1.0)))
+        if not ready:
+            continue
+        data = os.read(fd, 65536)
+        if not data:
+            return stall
+        stream.feed(data)
+
+
+def run_binary(
+    binary: Path,
+    cwd: Path,
+    args: list[str],
+    sink: Callable[[str], None] | None = None,
+    on_bench: Callable[[str], None] | None = None,
+    hard_timeout: float = 3600,
+    env: dict[str, str] | None = None,
+    stall_s: float = 0,
+) -> RunResult:
     """Run a test binary, streaming its output; report each benchmark as it starts.
 
     With ``stall_s`` > 0, a process without CPU progress for that long gets
     SIGQUIT; the result then carries a :class:`Stall` (the returncode is Go's 2).
     """
     t0 = time.monotonic()
-    proc = subprocess.Popen([str(binary.resolve()), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env=credentials.for_run(os.environ if env is None else env), preexec_fn=_die_with_parent)
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
+    proc = subprocess.Popen(
+        binary_argv(binary, args),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=credentials.for_run(os.environ if env is None else env),
+        preexec_fn=_die_with_parent,
+    )
     stream = _Stream(sink, on_bench)
-    progress_ = _Progress(stall_s)
-    stall: Stall | None = None
-    quit_at = 0.0
     try:
-        while True:
-            now = time.monotonic()
-            remaining = hard_timeout - (now - t0)
-            if remaining <= 0 or (quit_at and now - quit_at > 15):
-                proc.kill()
-                if not quit_at:
-                    raise Hung(f"{binary.name}: killed after {hard_timeout:.0f}s")
-            if not quit_at and progress_.stalled(now, cpu_seconds(proc.pid)):
-                stall = Stall(stream.started[-1] if stream.started else "", stall_s, "", "")
-                quit_at = now
-                proc.send_signal(signal.SIGQUIT)
-            ready, _, _ = select.select([fd], [], [], max(0.0, min(remaining, 1.0)))
-            if not ready:
-                continue
-            data = os.read(fd, 65536)
-            if not data:
-                break
-            stream.feed(data)
+        stall = _watch(proc, stream, t0, hard_timeout, stall_s, binary.name)
         _, status, rusage = os.wait4(proc.pid, 0)
     except BaseException:
         proc.kill()
@@ -487,8 +577,9 @@ def run_binary(binary: Path, cwd: Path, args: list[str], sink: Callable[[str], N
         b = goroutines.blocked(output, root)
         stall.where = b.describe(root) if b else ""
         stall.dump = output
-    return RunResult(proc.returncode, output, portable.maxrss_kb(rusage.ru_maxrss), time.monotonic() - t0, started,
-                     stall)
+    return RunResult(
+        proc.returncode, output, portable.maxrss_kb(rusage.ru_maxrss), time.monotonic() - t0, started, stall
+    )
 
 
 def cwd_module(d: Path) -> Path:
@@ -525,7 +616,7 @@ def diagnose(output: str, pkg: str, returncode: int, root: Path | None = None) -
     """One line naming why a test binary failed (with ``root``, where a deadlocked benchmark waits)."""
     output = output.replace(FRAMING, "")
     lines = output.splitlines()
-    fatal = [ln[len("fatal error: "):] for ln in lines if ln.startswith("fatal error: ")]
+    fatal = [ln[len("fatal error: ") :] for ln in lines if ln.startswith("fatal error: ")]
     if fatal:
         b = goroutines.blocked(output, root) if root else None
         where = f" in {b.benchmark}: {b.describe(root)}" if b and root else ""

@@ -20,7 +20,7 @@ def _work_uses(gowork: Path) -> list[Path]:
     out = []
     text = re.sub(r"//[^\n]*", "", gowork.read_text(errors="replace"))
     for block, single in _USE.findall(text):
-        for d in (block.split() if block else [single]):
+        for d in block.split() if block else [single]:
             out.append((gowork.parent / d.strip('"')).resolve())
     return out
 

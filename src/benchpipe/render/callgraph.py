@@ -36,16 +36,31 @@ def gprof2dot_json(profile: Profile, sample_index: int, description: str, unit: 
             chain.append(index[key])
         if chain:
             events.append({"callchain": chain, "cost": [v]})
-    return {"version": 0, "costs": [{"description": description, "unit": unit}], "functions": functions,
-            "events": events}
+    return {
+        "version": 0,
+        "costs": [{"description": description, "unit": unit}],
+        "functions": functions,
+        "events": events,
+    }
 
 
-def render(data: dict, out_svg: Path, node_thres: float, edge_thres: float,
-           colors: dict[str, str] | None = None) -> tuple[Path | None, str]:
+def render(
+    data: dict, out_svg: Path, node_thres: float, edge_thres: float, colors: dict[str, str] | None = None
+) -> tuple[Path | None, str]:
     """Write ``out_svg`` (and the ``.dot`` beside it); return (svg or None, note)."""
     dot_path = out_svg.with_suffix(".dot")
-    cmd = [sys.executable, "-m", "gprof2dot", "-f", "json", "-n", str(node_thres), "-e", str(edge_thres),
-           "--skew=0.5"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gprof2dot",
+        "-f",
+        "json",
+        "-n",
+        str(node_thres),
+        "-e",
+        str(edge_thres),
+        "--skew=0.5",
+    ]
     p = subprocess.run(cmd, input=json.dumps(data), capture_output=True, text=True)
     if p.returncode != 0:
         return None, f"gprof2dot failed: {(p.stderr.strip().splitlines() or ['?'])[-1]}"
@@ -54,7 +69,10 @@ def render(data: dict, out_svg: Path, node_thres: float, edge_thres: float,
         dot_text = recolor(dot_text, colors)
     atomic.write_text(dot_path, dot_text)
     if not shutil.which("dot"):
-        return None, f"graphviz `dot` not found on PATH: call graph kept as {dot_path.name} (install graphviz)"
+        return (
+            None,
+            f"graphviz `dot` not found on PATH: call graph kept as {dot_path.name} (install graphviz)",
+        )
     q = subprocess.run(["dot", "-Tsvg"], input=dot_text, capture_output=True, text=True)
     if q.returncode != 0:
         return None, f"dot failed: {(q.stderr.strip().splitlines() or ['?'])[-1]}"
@@ -87,8 +105,10 @@ def recolor(dot_text: str, colors: dict[str, str]) -> str:
             parts = line.split('label="', 1)[1].split('"', 1)[0].split("\\n")
             color = colors.get(parts[1]) if len(parts) > 1 else None
             if color:
-                dark = sum(int(color[i:i + 2], 16) for i in (1, 3, 5)) < 3 * 140
-                line = _set_attr(_set_attr(line, "color", color), "fontcolor", "#ffffff" if dark else "#000000")
+                dark = sum(int(color[i : i + 2], 16) for i in (1, 3, 5)) < 3 * 140
+                line = _set_attr(
+                    _set_attr(line, "color", color), "fontcolor", "#ffffff" if dark else "#000000"
+                )
         out.append(line)
     return "\n".join(out) + "\n"
 

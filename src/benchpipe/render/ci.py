@@ -22,7 +22,12 @@ from benchpipe.render.text import center_cells, change_with_p, verdict_line_doc
 MARKER = "<!-- benchpipe -->"  # the hidden first line that finds benchpipe's one comment on a pull request
 
 _ORDER = {"regression": 0, "warn": 1, "inconclusive": 2, "improvement": 3}
-_MARK = {"regression": "🔴 regression", "warn": "🟡 warn", "inconclusive": "🟠 inconclusive", "improvement": "🟢 improvement"}
+_MARK = {
+    "regression": "🔴 regression",
+    "warn": "🟡 warn",
+    "inconclusive": "🟠 inconclusive",
+    "improvement": "🟢 improvement",
+}
 
 
 def _change(r: Row) -> str:
@@ -38,15 +43,24 @@ def _lead(doc: CompareDoc) -> list[str]:
     if doc.method:
         out.append(f"Method: {md_text(doc.method)}; threshold {doc.threshold_pct:g}%, alpha {doc.alpha:g}.")
     if doc.paired is not None:
-        how = ("each result counted once per side under valgrind" if _counted(doc) else
-               f"{doc.paired.rounds} interleaved rounds")
-        out.append(f"Base {md_code(doc.paired.base[:12])} vs head {md_code(doc.paired.head[:12])}, {how} "
-                   f"({doc.paired.seconds} s).")
+        how = (
+            "each result counted once per side under valgrind"
+            if _counted(doc)
+            else f"{doc.paired.rounds} interleaved rounds"
+        )
+        out.append(
+            f"Base {md_code(doc.paired.base[:12])} vs head {md_code(doc.paired.head[:12])}, {how} "
+            f"({doc.paired.seconds} s)."
+        )
     out += [f"- ⚠️ not comparable: {md_text(d)}" for d in doc.not_comparable]
     if doc.shift:
         out.append(f"- ⚠️ run-wide shift: {md_text(doc.shift)}")
-    out += [f"- ⚠️ {md_code(r.benchmark)} {md_code(r.unit)}: {md_text(w)}" for r in doc.regressions()
-            for w in r.warnings if w.startswith("untrustworthy")]
+    out += [
+        f"- ⚠️ {md_code(r.benchmark)} {md_code(r.unit)}: {md_text(w)}"
+        for r in doc.regressions()
+        for w in r.warnings
+        if w.startswith("untrustworthy")
+    ]
     out += [f"- ❌ did not finish: {md_code(f.message)}" for f in doc.failures]
     out += [f"- ⏱ re-run at a time benchtime, as go test runs it: {md_code(t)}" for t in timed_results(doc)]
     return out
@@ -67,16 +81,26 @@ def summary_markdown(doc: CompareDoc, title: str = "benchpipe", graphs_url: str 
         out += ["", "| benchmark | unit | old | new | change | verdict |", "|---|---|---|---|---|---|"]
         for r in changed:
             old, new = center_cells(r)
-            out.append(f"| {md_code(r.benchmark, table=True)} | {md_code(r.unit, table=True)} | {md_text(old)} | "
-                       f"{md_text(new)} | {md_text(_change(r))} | {_MARK[r.verdict]} |")
+            out.append(
+                f"| {md_code(r.benchmark, table=True)} | {md_code(r.unit, table=True)} | {md_text(old)} | "
+                f"{md_text(new)} | {md_text(_change(r))} | {_MARK[r.verdict]} |"
+            )
     if doc.explanations:
-        how = "exact instruction counts of both sides" if _counted(doc) else "each result profiled on both sides"
+        how = (
+            "exact instruction counts of both sides"
+            if _counted(doc)
+            else "each result profiled on both sides"
+        )
         out += ["", f"**Why** ({how}; the lines of the diff inside each function):", ""]
         for e in doc.explanations:
             out += explain.markdown(e, graphs_url)
     if doc.rows:
-        out += ["", f"{len(doc.rows) - len(changed)} of {len(doc.rows)} rows unchanged.", "",
-                md_code(verdict_line_doc(doc), limit=8 * LIMIT)]
+        out += [
+            "",
+            f"{len(doc.rows) - len(changed)} of {len(doc.rows)} rows unchanged.",
+            "",
+            md_code(verdict_line_doc(doc), limit=8 * LIMIT),
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -86,13 +110,27 @@ def annotations(doc: CompareDoc) -> list[str]:
     for r in doc.rows:
         level = {"regression": "error", "warn": "warning", "inconclusive": "warning"}.get(r.verdict)
         if level:
-            why = next((w for w in r.warnings if w.startswith("inconclusive")), "") if r.verdict == "inconclusive" else ""
+            why = (
+                next((w for w in r.warnings if w.startswith("inconclusive")), "")
+                if r.verdict == "inconclusive"
+                else ""
+            )
             if r.verdict == "regression" and r.unit == "ns/op":
-                why = next((f"why: {e.summary}" for e in doc.explanations
-                            if (e.package, e.benchmark) == (r.package, benchfmt.base_name(r.benchmark))), "")
-            out.append(f"::{level} title=benchpipe {r.verdict}::"
-                       + workflow_data(f"{r.benchmark} {r.unit}: {_change(r)}, threshold {r.threshold_pct:g}%"
-                                 + (f"; {why}" if why else "")))
+                why = next(
+                    (
+                        f"why: {e.summary}"
+                        for e in doc.explanations
+                        if (e.package, e.benchmark) == (r.package, benchfmt.base_name(r.benchmark))
+                    ),
+                    "",
+                )
+            out.append(
+                f"::{level} title=benchpipe {r.verdict}::"
+                + workflow_data(
+                    f"{r.benchmark} {r.unit}: {_change(r)}, threshold {r.threshold_pct:g}%"
+                    + (f"; {why}" if why else "")
+                )
+            )
     out += ["::error title=benchpipe did not finish::" + workflow_data(f.message) for f in doc.failures]
     return out
 
@@ -107,7 +145,11 @@ def comment_body(text: str, full_url: str = "", limit: int = COMMENT_LIMIT) -> s
         text = f"{MARKER}\n{text}"
     if len(text) <= limit:
         return text
-    where = f" in the [job summary](<{full_url}>)" if full_url.startswith(("https://", "http://")) else " in the job summary"
+    where = (
+        f" in the [job summary](<{full_url}>)"
+        if full_url.startswith(("https://", "http://"))
+        else " in the job summary"
+    )
     tail = f"\n\n_The summary is longer than a comment may be; the rest is{where}._\n"
     cut = text[: limit - len(tail)]
     return cut[: cut.rfind("\n") + 1 or len(cut)] + tail

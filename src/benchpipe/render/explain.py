@@ -23,8 +23,12 @@ def text(explanations: list[Explanation]) -> str:
     for e in explanations:
         out.append(f"  {e.benchmark} ({e.package}): {e.base_ns_op:,.1f} -> {e.head_ns_op:,.1f} {e.unit}")
         out += [f"    {short(s.function)} {s.why}" for s in e.suspects]
-        out += [f"    changed on its path: {short(s.function)} {s.d_cum:+,.1f} {s.unit} {'own' if s.unit == INSTRUCTIONS else 'cumulative'}; "
-                f"{where(s.changed)}" for s in e.changed_on_path]
+        out += [
+            f"    changed on its path: {short(s.function)} {s.d_cum:+,.1f} {s.unit} "
+            f"{'own' if s.unit == INSTRUCTIONS else 'cumulative'}; "
+            f"{where(s.changed)}"
+            for s in e.changed_on_path
+        ]
         out += [f"    allocations: {short(s.function)} {s.why}" for s in e.allocs]
         if e.cause:
             out.append(f"    {NO_CHANGED_FUNCTION}: {e.cause}")
@@ -39,7 +43,10 @@ def _md_suspect(s: Suspect, prefix: str = "") -> str:
 
 def markdown(e: Explanation, graph_url: str = "") -> list[str]:
     """A short "why" for one regressed result: its suspects, each with its changed lines."""
-    out = [f"- **why `{code_escape(e.benchmark)}`** ({e.base_ns_op:,.1f} → {e.head_ns_op:,.1f} {md_text(e.unit)}):"]
+    out = [
+        f"- **why `{code_escape(e.benchmark)}`** ({e.base_ns_op:,.1f} → {e.head_ns_op:,.1f} "
+        f"{md_text(e.unit)}):"
+    ]
     out += [_md_suspect(s) for s in e.suspects]
     out += [_md_suspect(s, "changed on its path: ") for s in e.changed_on_path]
     out += [_md_suspect(s, "allocations: ") for s in e.allocs]
@@ -56,7 +63,8 @@ def graph_link(url: str, graph: str) -> str:
     itself (a run's page, where the artifact is) with the path named."""
     if "{graph}" in url:
         return f"  - [call graph coloured by change](<{url.replace('{graph}', quote(graph))}>)"
-    return f"  - [call graph coloured by change](<{quote(url, safe=':/?&=#%')}>) (`{code_escape(graph)}` in the uploaded reports)"
+    link = quote(url, safe=":/?&=#%")
+    return f"  - [call graph coloured by change](<{link}>) (`{code_escape(graph)}` in the uploaded reports)"
 
 
 def _md_plain(s: str) -> str:

@@ -21,8 +21,9 @@ from benchpipe.core.verdict import Comparison, Row
 
 _SUP = "¹²³⁴⁵⁶⁷⁸⁹"
 
+
 def _display_name(name: str) -> str:
-    return name[len("Benchmark"):] if name.startswith("Benchmark") else name
+    return name[len("Benchmark") :] if name.startswith("Benchmark") else name
 
 
 def change_text(significant: bool, delta_pct: float | None, same: bool) -> str:
@@ -86,8 +87,10 @@ def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes
     for r in rows:
         old_v, new_v = _cells(r, shown, f0)
         r_w = r.warnings  # a side's own warnings are marked on its value, the rest on the change
-        o_w, n_w = ([w for w in stats.summary_warnings(s, r.p is None, c.confidence) if w in r_w]
-                    for s in (r.old, r.new))
+        o_w, n_w = (
+            [w for w in stats.summary_warnings(s, r.p is None, c.confidence) if w in r_w]
+            for s in (r.old, r.new)
+        )
         if o_w:
             old_v = _with_marks(old_v, mark(o_w))
         if n_w:
@@ -103,8 +106,14 @@ def _text_table(c: Comparison, unit: str, rows: list[Row], g: dict | None, notes
     if g:
         undefined = notes.mark(["summaries must be >0 to compute geomean"])
         old_v, new_v = cells(g["old"], g["new"])
-        body.append(["geomean", old_v or undefined, new_v or undefined,
-                     f"{g['delta_pct']:+.2f}%" if g["delta_pct"] is not None else "?"])
+        body.append(
+            [
+                "geomean",
+                old_v or undefined,
+                new_v or undefined,
+                f"{g['delta_pct']:+.2f}%" if g["delta_pct"] is not None else "?",
+            ]
+        )
     w0 = max(len(b[0]) for b in body)
     w1 = max([len(b[1]) for b in body] + [len(c.old_label), len(shown)])
     w2 = max([len(b[2]) for b in body] + [len(shown)])
@@ -137,8 +146,11 @@ def not_comparable_block(c: Comparison) -> list[str]:
     """The block that leads the output when the two sides were recorded with other settings."""
     if not c.not_comparable:
         return []
-    return (["NOT COMPARABLE: the two sides were recorded with different settings (verdict at least WARN):"]
-            + [f"  - {d}" for d in c.not_comparable] + [""])
+    return (
+        ["NOT COMPARABLE: the two sides were recorded with different settings (verdict at least WARN):"]
+        + [f"  - {d}" for d in c.not_comparable]
+        + [""]
+    )
 
 
 def shift_line(shift: str) -> str:
@@ -180,8 +192,12 @@ def verdict_text(verdict: str, threshold_pct: float, alpha: float, regressed: li
 
 
 def verdict_line(c: Comparison) -> str:
-    return verdict_text(c.verdict, c.threshold_pct, c.alpha,
-                        [regressed_item(r.benchmark, r.unit, delta_text(r)) for r in c.regressions])
+    return verdict_text(
+        c.verdict,
+        c.threshold_pct,
+        c.alpha,
+        [regressed_item(r.benchmark, r.unit, delta_text(r)) for r in c.regressions],
+    )
 
 
 def verdict_line_doc(doc: CompareDoc) -> str:
@@ -198,14 +214,18 @@ def md_escape(s: str) -> str:
 
 def render_markdown(c: Comparison) -> str:
     lead = [*not_comparable_block(c), shift_line(c.shift)]
-    out = [f"> {md_escape(ln)}" for ln in lead if ln] + ["| Benchmark | Unit | Previous | Current | Change | p | Verdict |",
-           "|-----------|------|----------|---------|--------|---|---------|"]
+    out = [f"> {md_escape(ln)}" for ln in lead if ln] + [
+        "| Benchmark | Unit | Previous | Current | Change | p | Verdict |",
+        "|-----------|------|----------|---------|--------|---|---------|",
+    ]
     for r in c.rows:
         old, new = center_cells(r)
         p = "" if r.p is None else f"{r.p:.3f}"
-        out.append(f"| {md_escape(_display_name(r.benchmark))} | {md_escape(tidy(r.unit)[0])} | {md_escape(old)} | "
-                   f"{md_escape(new)} | "
-                   f"{delta_text(r)} | {p} | {r.verdict} |")
+        out.append(
+            f"| {md_escape(_display_name(r.benchmark))} | {md_escape(tidy(r.unit)[0])} | {md_escape(old)} | "
+            f"{md_escape(new)} | "
+            f"{delta_text(r)} | {p} | {r.verdict} |"
+        )
     out.append("")
     out.append(md_code(verdict_line(c), limit=8 * LIMIT))
     return "\n".join(out) + "\n"
@@ -214,12 +234,45 @@ def render_markdown(c: Comparison) -> str:
 def render_csv(c: Comparison) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["package", "benchmark", "unit", "old_center", "old_lo", "old_hi", "old_n", "new_center",
-                "new_lo", "new_hi", "new_n", "delta_pct", "p", "significant", "verdict"])
+    w.writerow(
+        [
+            "package",
+            "benchmark",
+            "unit",
+            "old_center",
+            "old_lo",
+            "old_hi",
+            "old_n",
+            "new_center",
+            "new_lo",
+            "new_hi",
+            "new_n",
+            "delta_pct",
+            "p",
+            "significant",
+            "verdict",
+        ]
+    )
     for r in c.rows:
-        w.writerow([r.package, r.benchmark, r.unit, r.old.center, r.old.lo, r.old.hi, r.old.n, r.new.center,
-                    r.new.lo, r.new.hi, r.new.n, "" if r.delta_pct is None else r.delta_pct,
-                    "" if r.p is None else r.p, r.significant, r.verdict])
+        w.writerow(
+            [
+                r.package,
+                r.benchmark,
+                r.unit,
+                r.old.center,
+                r.old.lo,
+                r.old.hi,
+                r.old.n,
+                r.new.center,
+                r.new.lo,
+                r.new.hi,
+                r.new.n,
+                "" if r.delta_pct is None else r.delta_pct,
+                "" if r.p is None else r.p,
+                r.significant,
+                r.verdict,
+            ]
+        )
     return buf.getvalue()
 
 

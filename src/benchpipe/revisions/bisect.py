@@ -2,8 +2,8 @@
 
 Binary search over the first-parent commits after ``good`` up to ``bad``; each
 step is a paired, interleaved comparison (with confirmation) of ``good``
-against the candidate, restricted to the results ``--bench`` selects (go test's ``-bench`` pattern, as in every
-other mode: ``'DigestBytes/16B$'``, ``'^BenchmarkEvaluate$'``).
+against the candidate, restricted to the results ``--bench`` selects (go test's ``-bench`` pattern, as in
+every other mode: ``'DigestBytes/16B$'``, ``'^BenchmarkEvaluate$'``).
 """
 
 from __future__ import annotations
@@ -22,12 +22,32 @@ from benchpipe.revisions import paired
 
 
 def regresses_at(plan: paired.Plan, opts: Options, rev: str) -> tuple[bool, str]:
-    """Whether ``rev`` regressed against the plan's base, and the regressed rows as the verdict line names them."""
+    """Whether ``rev`` regressed against the plan's base, and the regressed rows as the verdict line names
+    them."""
     plan.head_rev = rev
     c = paired.execute(plan, opts).comparison
     bad = c.regressions
     summary = ", ".join(regressed_item(r.benchmark, r.unit, measured_change(r)) for r in bad)
     return bool(bad), summary
+
+
+def _search(
+    plan: paired.Plan, opts: Options, commits: list[str], why: str, steps: list[dict[str, Any]]
+) -> tuple[str, str]:
+    """Binary search of ``commits`` (oldest first; the last is known bad, with ``why``) for the first that
+    regresses; each step is appended to ``steps``. Returns the first bad commit and why it is bad."""
+    lo, hi = -1, len(commits) - 1  # commits[hi] is known bad; lo is known good (-1: the good commit)
+    verdicts = {commits[hi]: why}
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        is_bad, why = regresses_at(plan, opts, commits[mid])
+        sys.stderr.write(f"bisect: {commits[mid][:12]} {'regressed: ' + why if is_bad else 'good'}\n")
+        steps.append({"commit": commits[mid], "regressed": is_bad, "why": why})
+        if is_bad:
+            hi, verdicts[commits[mid]] = mid, why
+        else:
+            lo = mid
+    return commits[hi], verdicts[commits[hi]]
 
 
 def main(args: argparse.Namespace, opts: Options, settings: Settings) -> int:
@@ -47,30 +67,41 @@ def main(args: argparse.Namespace, opts: Options, settings: Settings) -> int:
     steps: list[dict[str, Any]] = [{"commit": bad, "regressed": is_bad, "why": why}]
     if not is_bad:
         if as_json:
-            _json({"benchmark": args.bench_name, "good": good, "bad": bad, "regressed": False, "first_bad": None,
-                   "threshold_pct": opts.threshold_pct, "steps": steps})
+            _json(
+                {
+                    "benchmark": args.bench_name,
+                    "good": good,
+                    "bad": bad,
+                    "regressed": False,
+                    "first_bad": None,
+                    "threshold_pct": opts.threshold_pct,
+                    "steps": steps,
+                }
+            )
         else:
-            sys.stdout.write(f"bisect: {args.bench_name} did not regress beyond {opts.threshold_pct:g}% between "
-                             f"{args.good} and {args.bad}\n")
+            sys.stdout.write(
+                f"bisect: {args.bench_name} did not regress beyond {opts.threshold_pct:g}% between "
+                f"{args.good} and {args.bad}\n"
+            )
         return EXIT_OK
-    lo, hi = -1, len(commits) - 1  # commits[hi] is known bad; lo is known good (-1: the good commit)
-    verdicts = {commits[hi]: why}
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        is_bad, why = regresses_at(plan, opts, commits[mid])
-        sys.stderr.write(f"bisect: {commits[mid][:12]} {'regressed: ' + why if is_bad else 'good'}\n")
-        steps.append({"commit": commits[mid], "regressed": is_bad, "why": why})
-        if is_bad:
-            hi, verdicts[commits[mid]] = mid, why
-        else:
-            lo = mid
-    first = commits[hi]
+    first, verdict = _search(plan, opts, commits, why, steps)
     subject = gitrev.git(["log", "-1", "--format=%s", first], root)
     if as_json:
-        _json({"benchmark": args.bench_name, "good": good, "bad": bad, "regressed": True, "first_bad": first,
-               "subject": subject, "why": verdicts[first], "threshold_pct": opts.threshold_pct, "steps": steps})
+        _json(
+            {
+                "benchmark": args.bench_name,
+                "good": good,
+                "bad": bad,
+                "regressed": True,
+                "first_bad": first,
+                "subject": subject,
+                "why": verdict,
+                "threshold_pct": opts.threshold_pct,
+                "steps": steps,
+            }
+        )
     else:
-        sys.stdout.write(f"bisect: first bad commit {first} {subject}\n  {verdicts[first]}\n")
+        sys.stdout.write(f"bisect: first bad commit {first} {subject}\n  {verdict}\n")
     return EXIT_OK
 
 

@@ -63,15 +63,20 @@ def analyze(samples: paired.RoundValues, opts: Options, seed: int = 1) -> dict[s
         sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / max(1, len(logs) - 1))
         floors = {str(n): round(noise_floor(ratios, n, rng), 2) for n in ROUND_COUNTS}
         safe = next((n for n in ROUND_COUNTS if floors[str(n)] < _threshold(opts, name, unit)), None)
-        out[f"{name} {unit}"] = {"package": pkg, "benchmark": name, "unit": unit, "rounds": len(ratios),
-                                 "spread_pct": round(100 * (math.exp(sd) - 1), 2),
-                                 "noise_floor_pct": floors, "rounds_for_threshold": safe,
-                                 "threshold_pct": _threshold(opts, name, unit)}
+        out[f"{name} {unit}"] = {
+            "package": pkg,
+            "benchmark": name,
+            "unit": unit,
+            "rounds": len(ratios),
+            "spread_pct": round(100 * (math.exp(sd) - 1), 2),
+            "noise_floor_pct": floors,
+            "rounds_for_threshold": safe,
+            "threshold_pct": _threshold(opts, name, unit),
+        }
     return out
 
 
 def _unit(unit: str):
-
 
     return UnitInfo(unit)
 
@@ -101,17 +106,25 @@ def threshold_warnings(plan: paired.Plan, c: Comparison) -> list[str]:
     for r in c.rows:
         entry = data.get("benchmarks", {}).get(f"{r.benchmark} {r.unit}")
         if entry and r.threshold_pct < floor_for(entry, plan.rounds):
-            out.append(f"{r.benchmark} {r.unit}: threshold {r.threshold_pct:g}% is below this machine's noise "
-                       f"floor {floor_for(entry, plan.rounds):.1f}% at {plan.rounds} rounds (benchpipe calibrate)")
+            out.append(
+                f"{r.benchmark} {r.unit}: threshold {r.threshold_pct:g}% is below this machine's noise "
+                f"floor {floor_for(entry, plan.rounds):.1f}% at {plan.rounds} rounds (benchpipe calibrate)"
+            )
     return out
 
 
 def calibrate(plan: paired.Plan, opts: Options) -> dict[str, Any]:
     """Run ``plan``'s revision against itself; store and return each benchmark's noise floor."""
     out = paired.execute(plan, opts)
-    result = {"target": str(plan.target.resolve()), "rev": out.facts.base, "rounds": plan.rounds,
-              "benchtime": plan.benchtime, "time": datetime.now(UTC).isoformat(timespec="seconds"),
-              "machine": {**machine.go_env(), "cpu": machine.cpu_model()},
-              "benchmarks": analyze(out.samples, opts), "stored": str(store_path(plan.cache, plan.target))}
+    result = {
+        "target": str(plan.target.resolve()),
+        "rev": out.facts.base,
+        "rounds": plan.rounds,
+        "benchtime": plan.benchtime,
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {**machine.go_env(), "cpu": machine.cpu_model()},
+        "benchmarks": analyze(out.samples, opts),
+        "stored": str(store_path(plan.cache, plan.target)),
+    }
     atomic.write_json(store_path(plan.cache, plan.target), result)
     return result

@@ -21,8 +21,8 @@ A flagged regression or warning stands only when the paired rounds also find
 it significant and worse; its verdict is then the milder of the two (the
 rounds confirm, they never worsen). An improvement stands only when the
 rounds find it too, with the whole interval of the per-round ratio better by
-at least the smallest change that would warn (half the threshold by default). A row they do not confirm becomes ``unchanged``, with a
-note giving the paired result. Exact rows (every sample one value on each
+at least the smallest change that would warn (half the threshold by default). A row they do not confirm
+becomes ``unchanged``, with a note giving the paired result. Exact rows (every sample one value on each
 side) are never re-run: a count of allocations does not drift. When
 confirmation is impossible (no commit recorded, a dirty baseline, the commit
 not in this clone, a build failure) the sequential verdicts stay and a warning
@@ -62,8 +62,9 @@ def _why_not(be: BenchMeta, ce: BenchMeta) -> str:
         root = gitrev.toplevel(target)
         gitrev.resolve(root, be.commit)
     except BenchpipeError:
-        return (f"the baseline's commit {be.commit[:12]} is not in this clone "
-                "(fetch it: git fetch --unshallow)")
+        return (
+            f"the baseline's commit {be.commit[:12]} is not in this clone (fetch it: git fetch --unshallow)"
+        )
     return ""
 
 
@@ -72,35 +73,98 @@ RUN_OVERHEAD_S = 0.05  # starting a test binary and its b.N=1 probe, per run
 
 def within_budget(plan: paired.Plan, c: Comparison, budget_s: float) -> str:
     """Scale the plan's runs so that confirmation (2 sides x rounds x results) costs at most ``budget_s``,
-    the benchmark run it confirms (with the check run of each result: :func:`benchpipe.revisions.paired.check_rules`):
-    each result's b.N, and the time benchtime of RunParallel results, by one factor. Each run is estimated as b.N x the run's median ns/op (a RunParallel or unmeasured result: the
-    benchtime). Returns a note when it scaled ("" otherwise)."""
+    the benchmark run it confirms (with the check run of each result:
+    :func:`benchpipe.revisions.paired.check_rules`): each result's b.N, and the time benchtime of RunParallel
+    results, by one factor. Each run is estimated as b.N x the run's median ns/op (a RunParallel or unmeasured
+    result: the benchtime). Returns a note when it scaled ("" otherwise)."""
     bt_ns = go_duration_ns(plan.benchtime)
     if budget_s <= 0 or not plan.refs or bt_ns is None:
         return ""
     ns = {(r.package, benchfmt.base_name(r.benchmark)): r.new.center for r in c.rows if r.unit == "ns/op"}
-    per_round = sum(min(bt_ns, plan.iters[ref] * ns[ref]) if ref in plan.iters and ref in ns else bt_ns
-                    for ref in plan.refs) / 1e9
+    per_round = (
+        sum(
+            min(bt_ns, plan.iters[ref] * ns[ref]) if ref in plan.iters and ref in ns else bt_ns
+            for ref in plan.refs
+        )
+        / 1e9
+    )
     cost = (2 * plan.rounds + 1) * (per_round + RUN_OVERHEAD_S * len(plan.refs))
     if cost <= budget_s:
         return ""
     scale = max(budget_s / cost, 0.01)
     plan.iters = {k: max(1, int(v * scale)) for k, v in plan.iters.items()}
     plan.benchtime = f"{max(bt_ns * scale / 1e9, 0.01):.3g}s"
-    return (f"confirmation scaled to {scale:.0%} of the run's b.N (RunParallel results: -benchtime "
-            f"{plan.benchtime}) to cost at most the benchmark run it confirms ({budget_s:.0f}s)")
+    return (
+        f"confirmation scaled to {scale:.0%} of the run's b.N (RunParallel results: -benchtime "
+        f"{plan.benchtime}) to cost at most the benchmark run it confirms ({budget_s:.0f}s)"
+    )
 
 
 def suspects(c: Comparison) -> list[Row]:
     """The rows a test flagged (significant, judged by a test, not exact, and not unchanged) and the rows that
     could not rule a regression out (inconclusive)."""
-    return [r for r in c.rows if r.p is not None and ((r.significant and r.verdict != "unchanged")
-                                                       or r.verdict == INCONCLUSIVE)]
+    return [
+        r
+        for r in c.rows
+        if r.p is not None and ((r.significant and r.verdict != "unchanged") or r.verdict == INCONCLUSIVE)
+    ]
 
 
-def confirm(c: Comparison, be: BenchMeta, ce: BenchMeta, iters: dict[paired.BenchRef, int], *,
-            opts: Options, rounds: int, cache: Path, stall_s: float, profile: ProfileSection | None = None,
-            explain_dir: Path | None = None) -> tuple[ConfirmFacts, list[Explanation]]:
+def _plan(
+    c: Comparison,
+    flagged: list[Row],
+    be: BenchMeta,
+    ce: BenchMeta,
+    iters: dict[paired.BenchRef, int],
+    rounds: int,
+    cache: Path,
+    stall_s: float,
+    profile: ProfileSection | None,
+    explain_dir: Path | None,
+) -> paired.Plan:
+    """The paired run of the flagged rows' results only, against the baseline's commit, with the run's
+    settings and each result's b.N."""
+    settings = ce.settings or RunSettings()
+    refs = sorted({paired.bench_ref(r.package, r.benchmark) for r in flagged})
+    names = sorted({benchfmt.top_level(n) for _, n in refs})
+    return paired.Plan(
+        target=Path(ce.target),
+        base_rev=be.commit,
+        head_rev=None,
+        patterns=sorted({r.package for r in flagged if r.package})
+        or settings.packages
+        or list(DEFAULT_MODE.package_list),
+        bench=toolchain.names_regex(names),
+        rounds=rounds,
+        confirm_rounds=0,
+        benchtime=str(settings.benchtime or DEFAULT_MODE.benchtime),
+        order="alternate",
+        timeout=str(settings.timeout or DEFAULT_MODE.timeout),
+        changed_only=False,
+        cache=cache,
+        stall_s=stall_s,
+        cpu=str(settings.cpu or ""),
+        refs=refs,
+        iters={k: v for k, v in (iters or {}).items() if k in refs},
+        reference_ns={(r.package, r.benchmark): r.new.center for r in c.rows if r.unit == "ns/op"},
+        explain_dir=explain_dir,
+        profile=profile or ProfileSection(),
+    )
+
+
+def confirm(
+    c: Comparison,
+    be: BenchMeta,
+    ce: BenchMeta,
+    iters: dict[paired.BenchRef, int],
+    *,
+    opts: Options,
+    rounds: int,
+    cache: Path,
+    stall_s: float,
+    profile: ProfileSection | None = None,
+    explain_dir: Path | None = None,
+) -> tuple[ConfirmFacts, list[Explanation]]:
     """Re-judge ``c``'s flagged rows by paired rounds of those rows only; updates ``c`` in place, returns the
     facts and the explanations of what the rounds found regressed (profiled on both sides, tied to the diff
     from the baseline's commit; kept in ``explain_dir``). ``iters`` fixes each result's b.N (from the run,
@@ -113,24 +177,16 @@ def confirm(c: Comparison, be: BenchMeta, ce: BenchMeta, iters: dict[paired.Benc
     if why:
         c.warnings.append(f"{len(flagged)} flagged row(s) not re-run interleaved: {why}")
         return facts, []
-    settings = ce.settings or RunSettings()
-    refs = sorted({paired.bench_ref(r.package, r.benchmark) for r in flagged})
-    names = sorted({benchfmt.top_level(n) for _, n in refs})
-    plan = paired.Plan(
-        target=Path(ce.target), base_rev=be.commit, head_rev=None,
-        patterns=sorted({r.package for r in flagged if r.package}) or settings.packages or list(DEFAULT_MODE.package_list),
-        bench=toolchain.names_regex(names), rounds=rounds, confirm_rounds=0,
-        benchtime=str(settings.benchtime or DEFAULT_MODE.benchtime), order="alternate",
-        timeout=str(settings.timeout or DEFAULT_MODE.timeout), changed_only=False, cache=cache, stall_s=stall_s,
-        cpu=str(settings.cpu or ""), refs=refs, iters={k: v for k, v in (iters or {}).items() if k in refs},
-        reference_ns={(r.package, r.benchmark): r.new.center for r in c.rows if r.unit == "ns/op"},
-        explain_dir=explain_dir, profile=profile or ProfileSection())
+    plan = _plan(c, flagged, be, ce, iters, rounds, cache, stall_s, profile, explain_dir)
+    refs = plan.refs
     facts.budget_s = round(ce.go_s, 1)
     note = within_budget(plan, c, ce.go_s)
     if note:
         c.warnings.append(note)
-    toolchain.progress(f"compare: re-running {len(refs)} flagged result(s) interleaved with the baseline's commit "
-                       f"{plan.base_rev[:12]} ({rounds} rounds, each as the run measured it)")
+    toolchain.progress(
+        f"compare: re-running {len(refs)} flagged result(s) interleaved with the baseline's commit "
+        f"{plan.base_rev[:12]} ({rounds} rounds, each as the run measured it)"
+    )
     t0 = time.monotonic()
     try:
         out = paired.execute(plan, opts)
@@ -161,8 +217,10 @@ def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFac
         return
     kept = holds(r.verdict, p, opts)
     if kept == "unchanged":
-        r.warnings.append(f"sequential {r.verdict} not confirmed by {against} ({shown}): "
-                          "drift between the two runs, not the code")
+        r.warnings.append(
+            f"sequential {r.verdict} not confirmed by {against} ({shown}): "
+            "drift between the two runs, not the code"
+        )
         r.verdict = "unchanged"
         facts.unconfirmed.append(label)
         return
@@ -184,7 +242,9 @@ def _resolve(r: Row, p: Row, against: str, shown: str, opts: Options, facts: Con
         facts.confirmed.append(label)
     elif p.verdict == "unchanged" or p.verdict == "improvement":
         r.verdict = "unchanged"
-        r.warnings.append(f"resolved by {against}: the interval of the change lies within the threshold ({shown})")
+        r.warnings.append(
+            f"resolved by {against}: the interval of the change lies within the threshold ({shown})"
+        )
         facts.resolved.append(label)
     else:
         reason = next((w for w in p.warnings if w.startswith("inconclusive")), "")

@@ -1,12 +1,13 @@
 """A comparison of two git revisions by instruction counts (``compare --base ... --measure instructions``).
 
-Both sides are checked out and built as the paired comparison does (:func:`benchpipe.revisions.paired.open_sides`);
-every result both sides have is counted once on each side under valgrind (:mod:`benchpipe.go.instructions`,
-base then head, one result at a time). A count is exact up to a residue far below the threshold, so one
-sample per side is the comparison: each row is judged as an exact unit (any change is real; a regression when
-it is worse than ``instructions.threshold_pct``), with no U test, no rounds and no confirmation. Each regressed
-(or, with ``explain_improvements``, improved) result is explained from the same runs: the exact per-function
-instructions per op on each side, tied to the lines of the diff (:func:`benchpipe.core.attribution.explain_counts`).
+Both sides are checked out and built as the paired comparison does
+(:func:`benchpipe.revisions.paired.open_sides`); every result both sides have is counted once on each side
+under valgrind (:mod:`benchpipe.go.instructions`, base then head, one result at a time). A count is exact up
+to a residue far below the threshold, so one sample per side is the comparison: each row is judged as an exact
+unit (any change is real; a regression when it is worse than ``instructions.threshold_pct``), with no U test,
+no rounds and no confirmation. Each regressed (or, with ``explain_improvements``, improved) result is
+explained from the same runs: the exact per-function instructions per op on each side, tied to the lines of
+the diff (:func:`benchpipe.core.attribution.explain_counts`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ Counts = dict[tuple[str, str], instructions.PerOp]  # (package, result) -> its c
 
 
 def _names(side: Side, pkg: str, tops: list[str], bench: str, timeout: str) -> list[str]:
-    return instructions.result_names(side.binaries[pkg], side.dirs[pkg], pkg, toolchain.restrict(bench, tops), timeout)
+    return instructions.result_names(
+        side.binaries[pkg], side.dirs[pkg], pkg, toolchain.restrict(bench, tops), timeout
+    )
 
 
 def count_sides(base: Side, head: Side, refs: list[tuple[str, str]], plan: Plan) -> tuple[Counts, Counts]:
@@ -45,8 +48,9 @@ def count_sides(base: Side, head: Side, refs: list[tuple[str, str]], plan: Plan)
         for name in both:
             for side, out in zip((base, head), counts, strict=True):
                 toolchain.progress(f"paired: counting {side.label} {pkg} {name} under valgrind")
-                out[(pkg, name)] = instructions.measure(side.binaries[pkg], side.dirs[pkg], name, plan.timeout,
-                                                        plan.budget)
+                out[(pkg, name)] = instructions.measure(
+                    side.binaries[pkg], side.dirs[pkg], name, plan.timeout, plan.budget
+                )
     return counts
 
 
@@ -61,8 +65,10 @@ class Sources:
     def _file(self, fl: str) -> tuple[str, list[tuple[int, int]], list[str]] | None:
         if fl not in self.files:
             parts = Path(fl).parts
-            found = next((Path(*parts[i:]) for i in range(1, len(parts)) if (self.dir / Path(*parts[i:])).is_file()),
-                         None)
+            found = next(
+                (Path(*parts[i:]) for i in range(1, len(parts)) if (self.dir / Path(*parts[i:])).is_file()),
+                None,
+            )
             if found is None or found.suffix != ".go":
                 self.files[fl] = None
             else:
@@ -87,8 +93,14 @@ class Sources:
         return funcs, located
 
 
-def _explain(plan: Plan, c: Comparison, base: Counts, head: Counts, diff: profiles.Diff,
-             sources: tuple[Sources, Sources]) -> list[Explanation]:
+def _explain(
+    plan: Plan,
+    c: Comparison,
+    base: Counts,
+    head: Counts,
+    diff: profiles.Diff,
+    sources: tuple[Sources, Sources],
+) -> list[Explanation]:
     signs = {"regression": 1, **({"improvement": -1} if plan.explain_improvements else {})}
     out = []
     span_of = profiles.span_resolver(diff)
@@ -98,11 +110,23 @@ def _explain(plan: Plan, c: Comparison, base: Counts, head: Counts, diff: profil
             continue
         (bf, bw), (hf, hw) = sources[0].functions(base[key]), sources[1].functions(head[key])
         b, h = base[key], head[key]
-        e = explain_counts(r.package, r.benchmark, (b.value, bf), (h.value, hf), {**bw, **hw}, diff.module, span_of,
-                           diff.hunks, signs[r.verdict], diff.declarations)
+        e = explain_counts(
+            r.package,
+            r.benchmark,
+            (b.value, bf),
+            (h.value, hf),
+            {**bw, **hw},
+            diff.module,
+            span_of,
+            diff.hunks,
+            signs[r.verdict],
+            diff.declarations,
+        )
         e.diff = diff.spec
-        e.runs = [f"base: counted under valgrind at b.N {b.n1} and {b.n2}",
-                  f"head: counted under valgrind at b.N {h.n1} and {h.n2}"]
+        e.runs = [
+            f"base: counted under valgrind at b.N {b.n1} and {b.n2}",
+            f"head: counted under valgrind at b.N {h.n1} and {h.n2}",
+        ]
         out.append(e)
     return out
 
@@ -116,20 +140,31 @@ def execute(plan: Plan, opts: Options) -> Outcome:
         base, head = count_sides(s.base, s.head, s.refs, plan)
         old = {(p, n, instructions.UNIT): [v.value] for (p, n), v in base.items()}
         new = {(p, n, instructions.UNIT): [v.value] for (p, n), v in head.items()}
-        c = compare_samples(old, new, {instructions.UNIT: UnitInfo(instructions.UNIT, "lower", "exact")}, opts)
+        c = compare_samples(
+            old, new, {instructions.UNIT: UnitInfo(instructions.UNIT, "lower", "exact")}, opts
+        )
         c.added, c.removed = s.added, s.removed
         explained = []
         if plan.explain and any(r.verdict == "regression" or plan.explain_improvements for r in c.rows):
             diff = profiles.Diff.between(s.root, s.rel, s.head.module, s.base.rev, s.head.rev or None)
-            explained = _explain(plan, c, base, head, diff,
-                                 (Sources(s.base.module, diff.module), Sources(s.head.module, diff.module)))
+            explained = _explain(
+                plan,
+                c,
+                base,
+                head,
+                diff,
+                (Sources(s.base.module, diff.module), Sources(s.head.module, diff.module)),
+            )
     c.method = METHOD
     c.old_label = f"base {s.base.name}"
     c.new_label = f"head {s.head.name}" + (" (dirty)" if s.head.dirty else "")
     c.warnings += [instructions.CAVEAT] + ([instructions.PARALLEL_NOTE] if s.head.parallel else [])
     if s.head.dirty:
         c.warnings.append("head is the working tree with uncommitted changes")
-    facts.run_as = {f"{p} {n}": f"instructions: b.N {v.n1} and {v.n2} under valgrind" for (p, n), v in sorted(head.items())}
+    facts.run_as = {
+        f"{p} {n}": f"instructions: b.N {v.n1} and {v.n2} under valgrind"
+        for (p, n), v in sorted(head.items())
+    }
     facts.runs, facts.rounds = 2 * len(head), 1
     facts.seconds = round(time.monotonic() - t0, 1)
     return Outcome(c, facts, RoundValues(), explained)

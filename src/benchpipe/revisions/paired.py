@@ -73,8 +73,13 @@ from benchpipe.store.cachedir import cache_root
 Decision = tuple[int, float]  # (rounds the row was decided after, nominal significance level there)
 
 
-def analyze(samples: RoundValues, opts: Options, rounds: set[int] | None = None,
-            decisions: dict[benchfmt.Key, Decision] | None = None, level: float | None = None) -> list[Row]:
+def analyze(
+    samples: RoundValues,
+    opts: Options,
+    rounds: set[int] | None = None,
+    decisions: dict[benchfmt.Key, Decision] | None = None,
+    level: float | None = None,
+) -> list[Row]:
     """Paired rows for every key present on both sides; a key in ``decisions`` is judged on its first n
     rounds at its level, others at ``level`` (default alpha)."""
     rows: list[Row] = []
@@ -114,8 +119,16 @@ def decided(row: Row, opts: Options) -> bool:
     return r is not None and sequential.futile(r.lo, r.hi, opts.warn_min(row.threshold_pct))
 
 
-def run_design(base: Side, head: Side, refs: list[BenchRef], plan: Plan, samples: RoundValues, opts: Options,
-               rng: random.Random, rules: dict[BenchRef, toolchain.RunRule]) -> tuple[dict[benchfmt.Key, Decision], int]:
+def run_design(
+    base: Side,
+    head: Side,
+    refs: list[BenchRef],
+    plan: Plan,
+    samples: RoundValues,
+    opts: Options,
+    rng: random.Random,
+    rules: dict[BenchRef, toolchain.RunRule],
+) -> tuple[dict[benchfmt.Key, Decision], int]:
     """Rounds with early stopping at the looks of :func:`benchpipe.core.sequential.levels`; returns each
     row's decision and the benchmark runs (per side) that were made."""
     looks = dict(sequential.levels(plan.rounds, opts.alpha))
@@ -130,15 +143,22 @@ def run_design(base: Side, head: Side, refs: list[BenchRef], plan: Plan, samples
         live = set(active)
         for row in analyze(samples, opts, set(range(r + 1)), level=level):
             key = (row.package, row.benchmark, row.unit)
-            if key not in decisions and bench_ref(row.package, row.benchmark) in live and (
-                    r + 1 == plan.rounds or decided(row, opts)):
+            if (
+                key not in decisions
+                and bench_ref(row.package, row.benchmark) in live
+                and (r + 1 == plan.rounds or decided(row, opts))
+            ):
                 decisions[key] = (r + 1, level)
-        keys = [k for k in samples.values["head"] if k in samples.values["base"] and bench_ref(k[0], k[1]) in live]
+        keys = [
+            k for k in samples.values["head"] if k in samples.values["base"] and bench_ref(k[0], k[1]) in live
+        ]
         open_refs = {bench_ref(k[0], k[1]) for k in keys if k not in decisions}
         stopped = [ref for ref in active if ref not in open_refs]
         if stopped and r + 1 < plan.rounds:
-            toolchain.progress(f"paired: {len(stopped)} benchmark(s) decided after {r + 1} rounds (nominal level "
-                            f"{level:.4f}); {len(open_refs)} continue")
+            toolchain.progress(
+                f"paired: {len(stopped)} benchmark(s) decided after {r + 1} rounds (nominal level "
+                f"{level:.4f}); {len(open_refs)} continue"
+            )
         active = [ref for ref in active if ref in open_refs]
         if not active:
             break
@@ -152,17 +172,25 @@ def build_comparison(rows: list[Row], opts: Options, added: list[str], removed: 
     return c
 
 
-def changed_packages(root: Path, rel: Path, base_sha: str, head_rev: str | None, head: Side) -> set[str] | None:
+def changed_packages(
+    root: Path, rel: Path, base_sha: str, head_rev: str | None, head: Side
+) -> set[str] | None:
     """Import paths whose files, or whose in-module dependencies' files, differ; None means all."""
     files = gitrev.changed_files(root, base_sha, head_rev, rel)
     if any(f.name in ("go.mod", "go.sum") for f in files):
         return None
     module_root = (root / rel).resolve()
-    changed = {f.resolve().parent.relative_to(module_root) for f in files
-               if f.resolve().is_relative_to(module_root)}
-    fmt = "{{.ImportPath}}\t{{.Dir}}\t{{join .Deps \" \"}} {{join .TestImports \" \"}} {{join .XTestImports \" \"}}"
-    p = subprocess.run(["go", "list", "-f", fmt, "./..."], cwd=head.module, capture_output=True, text=True,
-                       env=toolchain.build_env())
+    changed = {
+        f.resolve().parent.relative_to(module_root) for f in files if f.resolve().is_relative_to(module_root)
+    }
+    fmt = '{{.ImportPath}}\t{{.Dir}}\t{{join .Deps " "}} {{join .TestImports " "}} {{join .XTestImports " "}}'
+    p = subprocess.run(
+        ["go", "list", "-f", fmt, "./..."],
+        cwd=head.module,
+        capture_output=True,
+        text=True,
+        env=toolchain.build_env(),
+    )
     if p.returncode != 0:
         raise BenchpipeError(f"go list -deps failed: {(p.stderr.strip().splitlines() or ['?'])[0]}")
     dirs: dict[str, Path] = {}
@@ -250,17 +278,29 @@ def _iterations(s: _Sides, plan: Plan, ns: NsRef) -> dict[BenchRef, int]:
     return {**iters, **measure_iterations(s.head, missing, plan, ns)} if missing else iters
 
 
-def _confirm(s: _Sides, rows: list[Row], rules: dict[BenchRef, toolchain.RunRule], plan: Plan, samples: RoundValues,
-             opts: Options, rng: random.Random, facts: PairedFacts) -> None:
+def _confirm(
+    s: _Sides,
+    rows: list[Row],
+    rules: dict[BenchRef, toolchain.RunRule],
+    plan: Plan,
+    samples: RoundValues,
+    opts: Options,
+    rng: random.Random,
+    facts: PairedFacts,
+) -> None:
     """Fresh rounds of the flagged and the inconclusive rows' results; each flag is kept or dropped by
     :func:`settle`, each inconclusive row judged again on all its rounds (:func:`_resolve`)."""
-    flagged = [i for i, r in enumerate(rows) if r.verdict in ("regression", "warn", "improvement") and r.significant]
+    flagged = [
+        i for i, r in enumerate(rows) if r.verdict in ("regression", "warn", "improvement") and r.significant
+    ]
     unsure = [i for i, r in enumerate(rows) if r.verdict == INCONCLUSIVE]
     suspects = sorted({bench_ref(rows[i].package, rows[i].benchmark) for i in flagged + unsure})
     if not suspects or plan.confirm_rounds <= 0:
         return
-    toolchain.progress(f"paired: confirming {len(flagged)} flagged row(s) of {len(suspects)} benchmark(s) with "
-                       f"{plan.confirm_rounds} fresh rounds")
+    toolchain.progress(
+        f"paired: confirming {len(flagged)} flagged row(s) of {len(suspects)} benchmark(s) with "
+        f"{plan.confirm_rounds} fresh rounds"
+    )
     fresh = range(plan.rounds, plan.rounds + plan.confirm_rounds)
     run_rounds(s.base, s.head, suspects, fresh, rules, plan, samples, rng)
     facts.confirm_runs, facts.confirm_rounds = len(suspects) * plan.confirm_rounds, plan.confirm_rounds
@@ -274,15 +314,21 @@ def _confirm(s: _Sides, rows: list[Row], rules: dict[BenchRef, toolchain.RunRule
         label = f"{r.benchmark} {r.unit}"
         if ok:
             a = rows[i]
-            a.warnings.append(f"confirmed by {plan.confirm_rounds} fresh rounds (median {measured_change(f)}; all "
-                              f"{len(fresh) + plan.rounds} rounds p=" + (f"{a.p:.3f}" if a.p is not None else "exact") + ")")
+            a.warnings.append(
+                f"confirmed by {plan.confirm_rounds} fresh rounds (median {measured_change(f)}; all "
+                f"{len(fresh) + plan.rounds} rounds p=" + (f"{a.p:.3f}" if a.p is not None else "exact") + ")"
+            )
             facts.confirmed.append(label)
         else:
-            r.warnings.append(f"{was} not confirmed by {plan.confirm_rounds} fresh rounds (median {measured_change(f)})")
+            r.warnings.append(
+                f"{was} not confirmed by {plan.confirm_rounds} fresh rounds (median {measured_change(f)})"
+            )
             facts.unconfirmed.append(label)
     for i in unsure:
         key = (rows[i].package, rows[i].benchmark, rows[i].unit)
-        rows[i] = _resolve(rows[i], fresh_rows.get(key), all_rows.get(key), opts, plan.rounds + len(fresh), facts)
+        rows[i] = _resolve(
+            rows[i], fresh_rows.get(key), all_rows.get(key), opts, plan.rounds + len(fresh), facts
+        )
 
 
 def _resolve(r: Row, fresh: Row | None, every: Row | None, opts: Options, n: int, facts: PairedFacts) -> Row:
@@ -294,11 +340,14 @@ def _resolve(r: Row, fresh: Row | None, every: Row | None, opts: Options, n: int
         return r
     if every.verdict in ("regression", "warn") and holds(every.verdict, fresh, opts) == "unchanged":
         every.verdict = INCONCLUSIVE
-        every.warnings.append(f"inconclusive: all {n} rounds find {measured_change(every)}, the fresh rounds alone "
-                              "do not")
+        every.warnings.append(
+            f"inconclusive: all {n} rounds find {measured_change(every)}, the fresh rounds alone do not"
+        )
     if every.verdict in ("unchanged", "improvement"):
         every.verdict = "unchanged"
-        every.warnings.append(f"inconclusive after the first rounds, resolved by all {n} (interval within the threshold)")
+        every.warnings.append(
+            f"inconclusive after the first rounds, resolved by all {n} (interval within the threshold)"
+        )
         facts.resolved.append(label)
     elif every.verdict == INCONCLUSIVE:
         facts.inconclusive.append(label)
@@ -307,8 +356,9 @@ def _resolve(r: Row, fresh: Row | None, every: Row | None, opts: Options, n: int
     return every
 
 
-def _measure(s: _Sides, plan: Plan, opts: Options,
-             facts: PairedFacts) -> tuple[list[Row], RoundValues, dict[BenchRef, toolchain.RunRule]]:
+def _measure(
+    s: _Sides, plan: Plan, opts: Options, facts: PairedFacts
+) -> tuple[list[Row], RoundValues, dict[BenchRef, toolchain.RunRule]]:
     """The rounds (fixed, or with early stopping), then confirmation of what they flagged."""
     samples, rng, t0 = RoundValues(), random.Random(plan.seed), time.monotonic()
     reference = dict(plan.reference_ns)
@@ -320,9 +370,12 @@ def _measure(s: _Sides, plan: Plan, opts: Options,
     if plan.early_stop:
         decisions, runs = run_design(s.base, s.head, refs, plan, samples, opts, rng, rules)
         rows = analyze(samples, opts, decisions=decisions)
-        facts.design = {"looks": [n for n, _ in sequential.levels(plan.rounds, opts.alpha)], "runs": runs,
-                        "max_runs": len(refs) * plan.rounds,
-                        "stopped_at": {f"{k[1]} {k[2]}": n for k, (n, _) in sorted(decisions.items())}}
+        facts.design = {
+            "looks": [n for n, _ in sequential.levels(plan.rounds, opts.alpha)],
+            "runs": runs,
+            "max_runs": len(refs) * plan.rounds,
+            "stopped_at": {f"{k[1]} {k[2]}": n for k, (n, _) in sorted(decisions.items())},
+        }
         facts.runs = runs
     else:
         run_rounds(s.base, s.head, refs, range(plan.rounds), rules, plan, samples, rng)
@@ -333,8 +386,14 @@ def _measure(s: _Sides, plan: Plan, opts: Options,
     return rows, samples, rules
 
 
-def _explain(s: _Sides, rows: list[Row], rules: dict[BenchRef, toolchain.RunRule], plan: Plan, samples: RoundValues,
-             scratch: Path) -> list[Explanation]:
+def _explain(
+    s: _Sides,
+    rows: list[Row],
+    rules: dict[BenchRef, toolchain.RunRule],
+    plan: Plan,
+    samples: RoundValues,
+    scratch: Path,
+) -> list[Explanation]:
     """Each regressed (and with ``explain_improvements``, improved) result profiled on both sides and tied to
     the diff (:mod:`benchpipe.revisions.profiles`); nothing runs when no row changed."""
     signs = {"regression": 1, **({"improvement": -1} if plan.explain_improvements else {})}
@@ -345,10 +404,16 @@ def _explain(s: _Sides, rows: list[Row], rules: dict[BenchRef, toolchain.RunRule
             units.add(r.unit)
     if not plan.explain or not wanted:
         return []
-    todo = profiles.jobs([(ref, units, sign) for ref, (units, sign) in sorted(wanted.items())], rules, samples,
-                        scratch / "explain")
+    todo = profiles.jobs(
+        [(ref, units, sign) for ref, (units, sign) in sorted(wanted.items())],
+        rules,
+        samples,
+        scratch / "explain",
+    )
     diff = profiles.Diff.between(s.root, s.rel, s.head.module, s.base.rev, s.head.rev or None)
-    out = profiles.explain_all(s.base, s.head, todo, samples, diff, plan.profile, plan.cpu, plan.timeout, plan.stall_s)
+    out = profiles.explain_all(
+        s.base, s.head, todo, samples, diff, plan.profile, plan.cpu, plan.timeout, plan.stall_s
+    )
     profiles.keep(scratch / "explain", plan.explain_dir, out)
     return out
 
@@ -366,8 +431,10 @@ def execute(plan: Plan, opts: Options) -> Outcome:
     if s.head.dirty:
         c.warnings.append("head is the working tree with uncommitted changes")
     if any(v.endswith("(time: RunParallel)") for v in facts.run_as.values()):
-        c.warnings.append(f"RunParallel results ran at -benchtime {plan.benchtime} (a time, as go test runs them), "
-                          "the others at their fixed b.N")
+        c.warnings.append(
+            f"RunParallel results ran at -benchtime {plan.benchtime} (a time, as go test runs them), "
+            "the others at their fixed b.N"
+        )
     return Outcome(c, facts, samples, explanations)
 
 
@@ -387,13 +454,26 @@ def plan_from(args: argparse.Namespace, settings: Settings) -> Plan:
     # The mode's package patterns belong to the params' target; another module defaults to all its packages.
     own = not args.target or Path(args.target).resolve() == params.target_dir(settings).resolve()
     return Plan(
-        target=target, base_rev=args.base, head_rev=args.head,
-        patterns=args.packages or (cfg.package_list if own else ["./..."]), bench=args.bench or str(cfg.bench),
-        rounds=int(args.rounds or pc.rounds), confirm_rounds=0 if args.no_confirm else pc.confirm_rounds,
-        benchtime=args.benchtime or str(pc.benchtime), order=pc.order, timeout=str(cfg.timeout),
-        changed_only=bool(args.changed_only), cache=cache_root(args.cache_dir), stall_s=settings.bench.stall_s,
+        target=target,
+        base_rev=args.base,
+        head_rev=args.head,
+        patterns=args.packages or (cfg.package_list if own else ["./..."]),
+        bench=args.bench or str(cfg.bench),
+        rounds=int(args.rounds or pc.rounds),
+        confirm_rounds=0 if args.no_confirm else pc.confirm_rounds,
+        benchtime=args.benchtime or str(pc.benchtime),
+        order=pc.order,
+        timeout=str(cfg.timeout),
+        changed_only=bool(args.changed_only),
+        cache=cache_root(args.cache_dir),
+        stall_s=settings.bench.stall_s,
         early_stop=pc.early_stop and not getattr(args, "fixed_rounds", False),
-        explain=not getattr(args, "no_explain", False), explain_improvements=bool(getattr(args, "explain_improvements", False)),
-        explain_dir=Path(args.out).with_name(Path(args.out).stem + "-explain") if getattr(args, "out", None) else None,
-        profile=settings.profile, measure=getattr(args, "measure", None) or settings.measure,
-        budget=settings.instructions.budget)
+        explain=not getattr(args, "no_explain", False),
+        explain_improvements=bool(getattr(args, "explain_improvements", False)),
+        explain_dir=Path(args.out).with_name(Path(args.out).stem + "-explain")
+        if getattr(args, "out", None)
+        else None,
+        profile=settings.profile,
+        measure=getattr(args, "measure", None) or settings.measure,
+        budget=settings.instructions.budget,
+    )

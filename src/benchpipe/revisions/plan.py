@@ -1,8 +1,9 @@
-"""What a paired run is asked to do (:class:`Plan`): the revisions, the results, the rounds and their settings.
+"""What a paired run is asked to do (:class:`Plan`): the revisions, the results, the rounds and their
+settings.
 
-Its own module (with the names of results, :data:`BenchRef`, and their reference ns/op, :data:`NsRef`), so that
-the orchestration (:mod:`benchpipe.revisions.paired`) and the rounds (:mod:`benchpipe.revisions.rounds`), which
-reads a few of its fields, both import it and neither imports the other.
+Its own module (with the names of results, :data:`BenchRef`, and their reference ns/op, :data:`NsRef`), so
+that the orchestration (:mod:`benchpipe.revisions.paired`) and the rounds (:mod:`benchpipe.revisions.rounds`),
+which reads a few of its fields, both import it and neither imports the other.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ class Plan:
     early_stop: bool = False  # stop rounds when every row is decided (group-sequential design)
     refs: list[BenchRef] | None = None  # only these results (package, full name without -N); None: all
     iters: dict[BenchRef, int] = field(default_factory=dict)  # fixed b.N per result, measured elsewhere
-    reference_ns: NsRef = field(default_factory=dict)  # ns/op per result at a time benchtime, measured elsewhere
+    reference_ns: NsRef = field(
+        default_factory=dict
+    )  # ns/op per result at a time benchtime, measured elsewhere
     explain: bool = True  # profile confirmed regressions on both sides and tie them to the diff
     explain_improvements: bool = False  # ... improvements too
     explain_dir: Path | None = None  # where their profiles and call graphs are kept (None: not kept)

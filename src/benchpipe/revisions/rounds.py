@@ -46,8 +46,15 @@ def _safe(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", s)[-80:] + "-" + hashlib.sha1(s.encode()).hexdigest()[:8]
 
 
-def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_version: str, scratch: Path,
-            only: set[str] | None = None) -> None:
+def prepare(
+    side: Side,
+    patterns: list[str],
+    bench_re: str,
+    cache: Path,
+    go_version: str,
+    scratch: Path,
+    only: set[str] | None = None,
+) -> None:
     """Build (or reuse) each package's test binary and list its benchmarks.
 
     A commit's binaries are cached under ``cache``; the working tree's go in ``scratch`` (the caller's
@@ -84,7 +91,9 @@ def prepare(side: Side, patterns: list[str], bench_re: str, cache: Path, go_vers
 class RoundValues:
     """Values per side and key, indexed by round; the wall time each result's runs took, both sides."""
 
-    values: dict[str, dict[benchfmt.Key, dict[int, float]]] = field(default_factory=lambda: {"base": {}, "head": {}})
+    values: dict[str, dict[benchfmt.Key, dict[int, float]]] = field(
+        default_factory=lambda: {"base": {}, "head": {}}
+    )
     units: dict[str, UnitInfo] = field(default_factory=dict)
     wall: dict[BenchRef, float] = field(default_factory=dict)
     runs: dict[BenchRef, int] = field(default_factory=dict)
@@ -97,16 +106,21 @@ def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) 
     if res.stall is not None:
         raise BenchpipeError(f"{side.label} side ({side.name}): {pkg}: {res.stall.describe(name)}")
     if res.returncode != 0:
-        raise BenchpipeError(f"{side.label} side ({side.name}): "
-                             + toolchain.diagnose(res.output, pkg, res.returncode, toolchain.cwd_module(side.dirs[pkg])))
+        raise BenchpipeError(
+            f"{side.label} side ({side.name}): "
+            + toolchain.diagnose(res.output, pkg, res.returncode, toolchain.cwd_module(side.dirs[pkg]))
+        )
     return res
 
 
-def run_one(side: Side, ref: BenchRef, rule: toolchain.RunRule, round_no: int, samples: RoundValues,
-            plan: Plan) -> float:
+def run_one(
+    side: Side, ref: BenchRef, rule: toolchain.RunRule, round_no: int, samples: RoundValues, plan: Plan
+) -> float:
     """One run of one result on one side, as ``rule`` says; its values go into ``samples`` at ``round_no``."""
     pkg, name = ref
-    args = toolchain.bench_args(toolchain.name_pattern(name), 1, rule.benchtime, plan.cpu, timeout=plan.timeout)
+    args = toolchain.bench_args(
+        toolchain.name_pattern(name), 1, rule.benchtime, plan.cpu, timeout=plan.timeout
+    )
     res = _run_side(side, pkg, name, args, plan.stall_s)
     parsed = benchfmt.read_text(toolchain.split_output(res.output), f"{side.label}:{pkg}:{name}")
     samples.units.update(parsed.units)
@@ -126,11 +140,11 @@ def _selection(refs: list[BenchRef], bench: str) -> dict[str, str]:
     out = {}
     for pkg, names in by_pkg.items():
         tops = sorted(n for n in names if "/" not in n)
-        parts = ([toolchain.restrict(bench, tops)] if tops else []) + [toolchain.name_pattern(n) for n in names if "/" in n]
+        parts = ([toolchain.restrict(bench, tops)] if tops else []) + [
+            toolchain.name_pattern(n) for n in names if "/" in n
+        ]
         out[pkg] = "|".join(parts)
     return out
-
-
 
 
 def measure_iterations(head: Side, refs: list[BenchRef], plan: Plan, ns: NsRef) -> dict[BenchRef, int]:
@@ -140,9 +154,16 @@ def measure_iterations(head: Side, refs: list[BenchRef], plan: Plan, ns: NsRef) 
     iters: dict[BenchRef, int] = {}
     for pkg, bench in _selection(refs, plan.bench).items():
         n = sum(1 for r in refs if r[0] == pkg)
-        toolchain.progress(f"paired: measuring b.N of {n} benchmark(s) in {pkg} (head, benchtime {plan.benchtime})")
-        res = _run_side(head, pkg, bench, toolchain.bench_args(bench, 1, plan.benchtime, plan.cpu,
-                                                               timeout=plan.timeout), plan.stall_s)
+        toolchain.progress(
+            f"paired: measuring b.N of {n} benchmark(s) in {pkg} (head, benchtime {plan.benchtime})"
+        )
+        res = _run_side(
+            head,
+            pkg,
+            bench,
+            toolchain.bench_args(bench, 1, plan.benchtime, plan.cpu, timeout=plan.timeout),
+            plan.stall_s,
+        )
         for r in benchfmt.read_text(toolchain.split_output(res.output), f"head:{pkg}").results:
             key = (pkg, r.base_name)
             iters[key] = min(iters.get(key, r.iters), max(r.iters, 1))
@@ -152,37 +173,62 @@ def measure_iterations(head: Side, refs: list[BenchRef], plan: Plan, ns: NsRef) 
     return iters
 
 
-def check_rules(head: Side, rules: dict[BenchRef, toolchain.RunRule], reference: NsRef,
-                plan: Plan) -> dict[BenchRef, toolchain.RunRule]:
+def check_rules(
+    head: Side, rules: dict[BenchRef, toolchain.RunRule], reference: NsRef, plan: Plan
+) -> dict[BenchRef, toolchain.RunRule]:
     """One run of the head side per fixed-b.N result with a reference ns/op (measured at a time benchtime):
     a result that runs differently at its fixed b.N runs at the time benchtime instead
     (:func:`benchpipe.go.toolchain.checked_rule`)."""
     out = dict(rules)
     for ref, rule in rules.items():
-        if not rule.fixed or not any(k[0] == ref[0] and benchfmt.base_name(k[1]) == ref[1] for k in reference):
+        if not rule.fixed or not any(
+            k[0] == ref[0] and benchfmt.base_name(k[1]) == ref[1] for k in reference
+        ):
             continue
         pkg, name = ref
-        res = _run_side(head, pkg, name, toolchain.bench_args(toolchain.name_pattern(name), 1, rule.benchtime, plan.cpu,
-                                                              timeout=plan.timeout), plan.stall_s)
+        res = _run_side(
+            head,
+            pkg,
+            name,
+            toolchain.bench_args(
+                toolchain.name_pattern(name), 1, rule.benchtime, plan.cpu, timeout=plan.timeout
+            ),
+            plan.stall_s,
+        )
         for r in benchfmt.read_text(toolchain.split_output(res.output), f"head:{pkg}").results:
             got = next((v for v, u in r.values if u == "ns/op"), 0.0)
             checked = toolchain.checked_rule(out[ref], plan.benchtime, got, reference.get((pkg, r.name), 0.0))
             if checked is not out[ref]:
-                toolchain.progress(f"paired: {pkg} {r.name}: {checked.why}: runs at -benchtime {plan.benchtime}")
+                toolchain.progress(
+                    f"paired: {pkg} {r.name}: {checked.why}: runs at -benchtime {plan.benchtime}"
+                )
                 out[ref] = checked
     return out
 
 
-def run_rules(iters: dict[BenchRef, int], benchtime: str, base: Side, head: Side) -> dict[BenchRef, toolchain.RunRule]:
+def run_rules(
+    iters: dict[BenchRef, int], benchtime: str, base: Side, head: Side
+) -> dict[BenchRef, toolchain.RunRule]:
     """How each result runs in the rounds (:func:`benchpipe.go.toolchain.run_rule`): its b.N, or a time for
     a result whose benchmark calls RunParallel on either side."""
     par = base.parallel | head.parallel
-    return {ref: toolchain.run_rule(benchtime, n, (ref[0], benchfmt.top_level(ref[1])) in par)
-            for ref, n in iters.items()}
+    return {
+        ref: toolchain.run_rule(benchtime, n, (ref[0], benchfmt.top_level(ref[1])) in par)
+        for ref, n in iters.items()
+    }
 
 
-def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, rules: dict[BenchRef, toolchain.RunRule],
-               plan: Plan, samples: RoundValues, rng: random.Random, of: int = 0) -> None:
+def run_rounds(
+    base: Side,
+    head: Side,
+    refs: list[BenchRef],
+    rounds: range,
+    rules: dict[BenchRef, toolchain.RunRule],
+    plan: Plan,
+    samples: RoundValues,
+    rng: random.Random,
+    of: int = 0,
+) -> None:
     """Each ref once per side per round, as its rule says. ``of``: the planned number of rounds, for
     progress lines (default ``rounds.stop``)."""
     t0 = time.monotonic()
@@ -195,10 +241,14 @@ def run_rounds(base: Side, head: Side, refs: list[BenchRef], rounds: range, rule
             if plan.order == "shuffle":
                 rng.shuffle(sides)
             for side in sides:
-                samples.wall[ref] = samples.wall.get(ref, 0.0) + run_one(side, ref, rules[ref], r, samples, plan)
+                samples.wall[ref] = samples.wall.get(ref, 0.0) + run_one(
+                    side, ref, rules[ref], r, samples, plan
+                )
                 samples.runs[ref] = samples.runs.get(ref, 0) + 1
-        toolchain.progress(f"paired: round {r + 1}/{of or rounds.stop} done ({len(refs)} benchmarks, "
-                           f"{time.monotonic() - t0:.1f}s)")
+        toolchain.progress(
+            f"paired: round {r + 1}/{of or rounds.stop} done ({len(refs)} benchmarks, "
+            f"{time.monotonic() - t0:.1f}s)"
+        )
 
 
 def bench_ref(pkg: str, name: str) -> BenchRef:

@@ -4,8 +4,8 @@ Reads ``baselines/<name>.txt`` (+ ``.meta.json``) and the run's ``bench.txt``
 (the comparison: the same reader for both sides, as benchstat reads them),
 ``bench.json`` and the parse stage's ``samples.parquet`` (each sample's b.N:
 health findings, and the b.N confirmation re-runs at); writes ``compare.json``: the comparison (see
-:func:`benchpipe.core.verdict.to_json`), both runs' environments, the
-differences between them, and the benchmarks that did not finish (from the
+:func:`benchpipe.core.artifacts.compare_doc`: its rows are :class:`benchpipe.core.verdict.Row`), both runs'
+environments, the differences between them, and the benchmarks that did not finish (from the
 run's metadata, so the gate can fail on them). No baseline: verdict ``NONE``.
 Comparable runs only: the settings that shape numbers (see
 :mod:`benchpipe.core.comparable`) that differ between the baseline and the run
@@ -59,15 +59,22 @@ class HistoryBaseline:
     samples: int
 
 
-Confirm = Callable[[Comparison, BenchMeta, BenchMeta, dict[tuple[str, str], int]],
-                   tuple[ConfirmFacts, list[Explanation]]]
+Confirm = Callable[
+    [Comparison, BenchMeta, BenchMeta, dict[tuple[str, str], int]], tuple[ConfirmFacts, list[Explanation]]
+]
 
 
-def findings(run: dict[benchfmt.RunKey, tuple[list[float], list[int]]], ce: BenchMeta, opts: Options) -> list[health.Finding]:
+def findings(
+    run: dict[benchfmt.RunKey, tuple[list[float], list[int]]], ce: BenchMeta, opts: Options
+) -> list[health.Finding]:
     """The run's health findings: from its samples, and from its benchmarks' source where the run recorded
     its package directories."""
-    sources = [s for p in ce.packages if p.dir and Path(p.dir).is_dir()
-               for s in benchsrc.scan(p.import_path, Path(p.dir))]
+    sources = [
+        s
+        for p in ce.packages
+        if p.dir and Path(p.dir).is_dir()
+        for s in benchsrc.scan(p.import_path, Path(p.dir))
+    ]
     return health.from_run(run, opts) + health.from_sources(sources)
 
 
@@ -78,8 +85,11 @@ def baseline_findings(txt: Path, opts: Options) -> list[health.Finding]:
         run = benchfmt.with_iters(benchfmt.read_files([txt]))
     except BenchpipeError:
         return []
-    return [msgspec.structs.replace(f, detail=f"in the baseline: {f.detail}") for f in health.from_run(run, opts)
-            if f.problem in ("wide spread", "bimodal")]
+    return [
+        msgspec.structs.replace(f, detail=f"in the baseline: {f.detail}")
+        for f in health.from_run(run, opts)
+        if f.problem in ("wide spread", "bimodal")
+    ]
 
 
 def flag_untrusted(c: Comparison, found: list[health.Finding]) -> None:
@@ -90,9 +100,19 @@ def flag_untrusted(c: Comparison, found: list[health.Finding]) -> None:
                 r.warnings.append(f"untrustworthy ({f.problem}: {f.detail}); see Benchmark health")
 
 
-def _none(out: Path, name: str, ce: BenchMeta, opts: Options, note: str, found: list[health.Finding]) -> CompareDoc:
-    doc = CompareDoc(verdict="NONE", baseline=name, failures=ce.failures, note=note, threshold_pct=opts.threshold_pct,
-                     alpha=opts.alpha, health=found, shard=ce.shard)
+def _none(
+    out: Path, name: str, ce: BenchMeta, opts: Options, note: str, found: list[health.Finding]
+) -> CompareDoc:
+    doc = CompareDoc(
+        verdict="NONE",
+        baseline=name,
+        failures=ce.failures,
+        note=note,
+        threshold_pct=opts.threshold_pct,
+        alpha=opts.alpha,
+        health=found,
+        shard=ce.shard,
+    )
     artifacts.write(out, doc)
     sys.stderr.write(f"compare: {note}\n")
     return doc
@@ -102,43 +122,92 @@ def from_history(name: str, ce: BenchMeta, source: HistoryBaseline, work: Path) 
     """``history:BRANCH``: the newest matching runs of BRANCH in the history store, written as a baseline
     (bench.txt, meta.json) under ``work``; returns their paths and what was used (a missing bench.txt and
     why when nothing matches)."""
-    branch = name[len(baselines.HISTORY):] or "main"
+    branch = name[len(baselines.HISTORY) :] or "main"
     s = ce.settings
-    like = {k: str(getattr(s, k)) for k in ("benchtime", "cpu") if s is not None and getattr(s, k) is not None}
+    like = {
+        k: str(getattr(s, k)) for k in ("benchtime", "cpu") if s is not None and getattr(s, k) is not None
+    }
     got = history.baseline(source.store, branch, ce.module, like, source.samples, source.runs)
     txt, meta = work / "bench.txt", work / "meta.json"
     if got is None:
         txt.unlink(missing_ok=True)
-        return txt, meta, (f"no run of {ce.module or 'this module'} on branch {branch} with a commit and the same "
-                           f"settings ({', '.join(f'{k} {v}' for k, v in like.items()) or 'any'}) in {source.store}")
+        return (
+            txt,
+            meta,
+            (
+                f"no run of {ce.module or 'this module'} on branch {branch} with a commit and the same "
+                f"settings ({', '.join(f'{k} {v}' for k, v in like.items()) or 'any'}) in {source.store}"
+            ),
+        )
     text, bmeta, used = got
     atomic.write_text(txt, text)
     artifacts.write(meta, bmeta)
     return txt, meta, f"{len(used)} run(s) of branch {branch} in {source.store}: {', '.join(used)}"
 
 
-def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Options,
-        confirm: Confirm | None = None, samples_file: Path | None = None,
-        source: HistoryBaseline | None = None) -> CompareDoc:
-    ce = artifacts.read(current_meta, BenchMeta, missing_ok=True)
-    used = ""
+def _baseline(name: str, ce: BenchMeta, source: HistoryBaseline | None, out: Path) -> tuple[Path, Path, str]:
+    """The baseline's bench.txt and meta.json, and what was used when it comes from the history."""
     if baselines.is_history(name) and source is not None:
         txt, meta_json, used = from_history(name, ce, source, out.parent / "baseline-history")
         sys.stderr.write(f"compare: baseline {name}: {used}\n")
-    else:
-        txt, meta_json = baselines.paths(name)
-        if Path(".dvc").is_dir() and not baselines.shared_remote(Path(".")):
-            sys.stderr.write(f"compare: note: {baselines.LOCAL_REMOTE_HINT}\n")
-    by_result = (samples.with_iters(samples_file) if samples_file is not None
-                 else benchfmt.with_iters(benchfmt.read_files([current])))
-    found = findings(by_result, ce, opts)
+        return txt, meta_json, used
+    txt, meta_json = baselines.paths(name)
+    if Path(".dvc").is_dir() and not baselines.shared_remote(Path(".")):
+        sys.stderr.write(f"compare: note: {baselines.LOCAL_REMOTE_HINT}\n")
+    return txt, meta_json, ""
+
+
+def _missing(name: str, txt: Path, used: str, ce: BenchMeta, be: BenchMeta | None) -> str:
+    """Why there is no baseline to compare with ("" when there is one)."""
     if not txt.exists():
-        return _none(out, name, ce, opts, f"No baseline: {used}." if used else
-                     f"No baseline: {txt} does not exist (save one with `invoke baseline --name {name}`).", found)
-    be = artifacts.read(meta_json, BenchMeta, missing_ok=True)
-    if be.module and ce.module and be.module != ce.module:
-        return _none(out, name, ce, opts, f"No baseline for {ce.module}: baseline {name!r} was recorded on "
-                                          f"{be.module} (save one for this module with `invoke baseline`).", found)
+        if used:
+            return f"No baseline: {used}."
+        return f"No baseline: {txt} does not exist (save one with `invoke baseline --name {name}`)."
+    if be is not None and be.module and ce.module and be.module != ce.module:
+        return (
+            f"No baseline for {ce.module}: baseline {name!r} was recorded on "
+            f"{be.module} (save one for this module with `invoke baseline`)."
+        )
+    return ""
+
+
+def _say(c: Comparison, name: str, diffs: list[str], facts: ConfirmFacts | None) -> None:
+    """The comparison's lines on stderr: the verdict, what is not comparable, what confirmation did."""
+    sys.stderr.write(
+        f"compare: {c.verdict} against baseline {name} ({len(c.rows)} rows, {len(c.regressions)} regressed)\n"
+    )
+    for w in diffs:
+        sys.stderr.write(f"compare: not comparable: {w}\n")
+    if facts is not None and facts.unconfirmed:
+        sys.stderr.write(
+            f"compare: not confirmed by interleaved rounds (drift): {', '.join(facts.unconfirmed)}\n"
+        )
+    if facts is not None and facts.confirmed:
+        sys.stderr.write(f"compare: confirmed by interleaved rounds: {', '.join(facts.confirmed)}\n")
+
+
+def run(
+    name: str,
+    current: Path,
+    current_meta: Path | None,
+    out: Path,
+    opts: Options,
+    confirm: Confirm | None = None,
+    samples_file: Path | None = None,
+    source: HistoryBaseline | None = None,
+) -> CompareDoc:
+    ce = artifacts.read(current_meta, BenchMeta, missing_ok=True)
+    txt, meta_json, used = _baseline(name, ce, source, out)
+    by_result = (
+        samples.with_iters(samples_file)
+        if samples_file is not None
+        else benchfmt.with_iters(benchfmt.read_files([current]))
+    )
+    found = findings(by_result, ce, opts)
+    be = artifacts.read(meta_json, BenchMeta, missing_ok=True) if txt.exists() else None
+    missing = _missing(name, txt, used, ce, be)
+    if missing or be is None:
+        return _none(out, name, ce, opts, missing, found)
     old, new = benchfmt.read_pair(txt, current)
     for e in old.errors + new.errors:
         sys.stderr.write(e + "\n")
@@ -146,7 +215,9 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     try:
         c = compare_samples(old.values, new.values, {**old.units, **new.units}, opts)
     except NothingToCompare as e:
-        return _none(out, name, ce, opts, f"No benchmark in common with baseline {name!r}: {e.message}", found)
+        return _none(
+            out, name, ce, opts, f"No benchmark in common with baseline {name!r}: {e.message}", found
+        )
     c.old_label, c.new_label = name, "current"
     moved = shift.detect(c.rows)
     if moved:
@@ -163,12 +234,5 @@ def run(name: str, current: Path, current_meta: Path | None, out: Path, opts: Op
     regressed = {(r.package, benchfmt.base_name(r.benchmark)) for r in doc.regressions()}
     doc.explanations = [e for e in explained if (e.package, e.benchmark) in regressed]
     artifacts.write(out, doc)
-    sys.stderr.write(f"compare: {c.verdict} against baseline {name} ({len(c.rows)} rows, "
-                     f"{len(c.regressions)} regressed)\n")
-    for w in diffs:
-        sys.stderr.write(f"compare: not comparable: {w}\n")
-    if facts is not None and facts.unconfirmed:
-        sys.stderr.write(f"compare: not confirmed by interleaved rounds (drift): {', '.join(facts.unconfirmed)}\n")
-    if facts is not None and facts.confirmed:
-        sys.stderr.write(f"compare: confirmed by interleaved rounds: {', '.join(facts.confirmed)}\n")
+    _say(c, name, diffs, facts)
     return doc

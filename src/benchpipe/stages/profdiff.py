@@ -49,8 +49,9 @@ def iterations(run_dir: Path) -> int:
 def diff_dirs(base_dir: Path, cur_dir: Path, module: str, profile_cfg: ProfileSection) -> ProfileDiff:
     """The differential profile of ``cur_dir``'s run against ``base_dir``'s (a note when there is none)."""
     if not (base_dir / "cpu.prof").exists():
-        return ProfileDiff(note=f"no baseline profile in {base_dir} (baselines saved by `invoke baseline` keep "
-                                "profiles)")
+        return ProfileDiff(
+            note=f"no baseline profile in {base_dir} (baselines saved by `invoke baseline` keep profiles)"
+        )
     try:
         bp, cp = pprof.load(base_dir / "cpu.prof"), pprof.load(cur_dir / "cpu.prof")
     except pprof.ProfileError as e:
@@ -63,15 +64,31 @@ def diff_dirs(base_dir: Path, cur_dir: Path, module: str, profile_cfg: ProfileSe
     for name in set(base) | set(cur):
         b = base.get(name, {"flat": 0.0, "cum": 0.0, "own": 0.0})
         c = cur.get(name, {"flat": 0.0, "cum": 0.0, "own": 0.0})
-        rows.append(DiffRow(function=name, base_flat=b["flat"], cur_flat=c["flat"], d_flat=c["flat"] - b["flat"],
-                            base_cum=b["cum"], cur_cum=c["cum"], d_cum=c["cum"] - b["cum"], d_own=c["own"] - b["own"]))
+        rows.append(
+            DiffRow(
+                function=name,
+                base_flat=b["flat"],
+                cur_flat=c["flat"],
+                d_flat=c["flat"] - b["flat"],
+                base_cum=b["cum"],
+                cur_cum=c["cum"],
+                d_cum=c["cum"] - b["cum"],
+                d_own=c["own"] - b["own"],
+            )
+        )
     rows.sort(key=lambda r: (-r.d_own, -r.d_flat, r.function))
-    result = ProfileDiff(rows=rows[:profile_cfg.top], base_ns_per_op=sum(v["flat"] for v in base.values()),
-                         cur_ns_per_op=sum(v["flat"] for v in cur.values()), base_iterations=bi, cur_iterations=ci)
+    result = ProfileDiff(
+        rows=rows[: profile_cfg.top],
+        base_ns_per_op=sum(v["flat"] for v in base.values()),
+        cur_ns_per_op=sum(v["flat"] for v in cur.values()),
+        base_iterations=bi,
+        cur_iterations=ci,
+    )
     colors = callgraph.change_colors({r.function: r.d_cum for r in rows})
     data = callgraph.gprof2dot_json(cp, cp.index_of("cpu"), "cpu", "ns")
-    svg, note = callgraph.render(data, cur_dir / "diff.svg", profile_cfg.node_threshold,
-                                 profile_cfg.edge_threshold, colors)
+    svg, note = callgraph.render(
+        data, cur_dir / "diff.svg", profile_cfg.node_threshold, profile_cfg.edge_threshold, colors
+    )
     result.graph = "diff.svg" if svg else ""
     result.note = note or ""
     return result

@@ -66,12 +66,15 @@ def select_benchmarks(settings: Settings, cmp: CompareDoc, default: str) -> Choi
         return Choice("explicit", explicit)
     flagged = flagged_results(cmp)
     if flagged:
-        return Choice("flagged", toolchain.names_regex(sorted({benchfmt.top_level(n) for _, n in flagged})), flagged)
+        return Choice(
+            "flagged", toolchain.names_regex(sorted({benchfmt.top_level(n) for _, n in flagged})), flagged
+        )
     return Choice("mode", default)
 
 
-def cpu_benchtime(profile_cfg: ProfileSection, benchtime: str, ns_per_op: float | None,
-                  parallel: bool = False) -> tuple[str, str]:
+def cpu_benchtime(
+    profile_cfg: ProfileSection, benchtime: str, ns_per_op: float | None, parallel: bool = False
+) -> tuple[str, str]:
     """The CPU run's -benchtime as :func:`benchpipe.go.toolchain.run_rule` decides it from
     :func:`~benchpipe.core.profiling.cpu_iterations` (the user's own ``Nx`` stands; a RunParallel selection
     runs for the time those iterations take), and what it was chosen from."""
@@ -88,40 +91,63 @@ def cpu_benchtime(profile_cfg: ProfileSection, benchtime: str, ns_per_op: float 
 PROFILE_MARGIN_S = 30.0  # beyond profile.max_s: process start, Go's b.N=1 probe and ramp-up, writing profiles
 
 
-def _profile_run(binary: Path, pkg: toolchain.Package, name: str, args: list[str], stall_s: float,
-                 limit_s: float, within_s: float = 0) -> toolchain.RunResult:
+def _profile_run(
+    binary: Path,
+    pkg: toolchain.Package,
+    name: str,
+    args: list[str],
+    stall_s: float,
+    limit_s: float,
+    within_s: float = 0,
+) -> toolchain.RunResult:
     """One profiling run of one selection, stopped past ``limit_s``; a stall, a failure or the limit is one
     line naming it. With ``within_s`` (a check's bound, below the limit), a run past it raises
     :class:`~benchpipe.go.toolchain.Hung` for the caller."""
     checking = 0 < within_s < limit_s
     try:
-        res = toolchain.run_binary(binary, pkg.dir, args, stall_s=stall_s,
-                                   hard_timeout=within_s if checking else limit_s)
+        res = toolchain.run_binary(
+            binary, pkg.dir, args, stall_s=stall_s, hard_timeout=within_s if checking else limit_s
+        )
     except toolchain.Hung:
         if checking:
             raise
-        raise BenchpipeError(f"{name}: profiling run stopped after {limit_s:.0f}s (profile.max_s plus "
-                             f"{PROFILE_MARGIN_S:.0f}s): raise profile.max_s, or profile fewer results "
-                             "(profile.bench)") from None
+        raise BenchpipeError(
+            f"{name}: profiling run stopped after {limit_s:.0f}s (profile.max_s plus "
+            f"{PROFILE_MARGIN_S:.0f}s): raise profile.max_s, or profile fewer results "
+            "(profile.bench)"
+        ) from None
     if res.stall is not None:
         raise BenchpipeError(res.stall.describe(name, " under profiling"))
     if res.returncode != 0:
-        raise BenchpipeError(toolchain.diagnose(res.output, pkg.import_path, res.returncode,
-                                                toolchain.cwd_module(pkg.dir)) + " (under profiling)")
+        raise BenchpipeError(
+            toolchain.diagnose(res.output, pkg.import_path, res.returncode, toolchain.cwd_module(pkg.dir))
+            + " (under profiling)"
+        )
     return res
 
 
 def _run_ns_per_op(run: toolchain.RunResult) -> float:
     """The ns/op of a profiling run's output (its results summed: sub-benchmarks each run N times)."""
-    return sum(v for r in benchfmt.read_text(toolchain.split_output(run.output)).results for v, u in r.values
-               if u == "ns/op")
+    return sum(
+        v
+        for r in benchfmt.read_text(toolchain.split_output(run.output)).results
+        for v, u in r.values
+        if u == "ns/op"
+    )
 
 
-FIXED_N_MARGIN_S = 10.0  # a fixed-b.N CPU run's allowance beyond its expected time: start, probe, profile writing
+FIXED_N_MARGIN_S = (
+    10.0  # a fixed-b.N CPU run's allowance beyond its expected time: start, probe, profile writing
+)
 
 
-def _cpu_run(go: Callable[[str, float], toolchain.RunResult], benchtime: str, cpu_bt: str, why: str,
-             ns_per_op: float | None) -> tuple[toolchain.RunResult, str, str]:
+def _cpu_run(
+    go: Callable[[str, float], toolchain.RunResult],
+    benchtime: str,
+    cpu_bt: str,
+    why: str,
+    ns_per_op: float | None,
+) -> tuple[toolchain.RunResult, str, str]:
     """The CPU run at ``cpu_bt``, checked by :func:`benchpipe.go.toolchain.checked_rule` when benchpipe chose
     its b.N (the mode's ``benchtime`` is a time): a
     fixed-b.N run whose ns/op is far from the bench stage's, or that runs well past the time its iterations
@@ -136,10 +162,17 @@ def _cpu_run(go: Callable[[str, float], toolchain.RunResult], benchtime: str, cp
     try:
         run = go(cpu_bt, expected_s * toolchain.FIXED_N_TOLERANCE + FIXED_N_MARGIN_S)
     except toolchain.Hung:
-        return go(seconds, 0), seconds, (f"{seconds}: time: ran past {expected_s * toolchain.FIXED_N_TOLERANCE:.3g}s "
-                                         f"at {cpu_bt} (expected {expected_s:.3g}s)")
-    rule = toolchain.checked_rule(toolchain.RunRule(cpu_bt, toolchain.RunKind.FIXED_N), seconds, _run_ns_per_op(run),
-                                  ns_per_op)
+        return (
+            go(seconds, 0),
+            seconds,
+            (
+                f"{seconds}: time: ran past {expected_s * toolchain.FIXED_N_TOLERANCE:.3g}s "
+                f"at {cpu_bt} (expected {expected_s:.3g}s)"
+            ),
+        )
+    rule = toolchain.checked_rule(
+        toolchain.RunRule(cpu_bt, toolchain.RunKind.FIXED_N), seconds, _run_ns_per_op(run), ns_per_op
+    )
     if rule.fixed:
         return run, cpu_bt, why
     return go(rule.benchtime, 0), rule.benchtime, f"{rule.benchtime}: {rule.how}"
@@ -155,70 +188,133 @@ class Selection:
     parallel: bool  # its benchmark calls RunParallel
 
 
-def _mem_plan(sel: Selection, sub: Path, cfg: ProfileSection, benchtime: str) -> tuple[
-        list[tuple[str, list[str]]], tuple[int, int] | None]:
+def _mem_plan(
+    sel: Selection, sub: Path, cfg: ProfileSection, benchtime: str
+) -> tuple[list[tuple[str, list[str]]], tuple[int, int] | None]:
     """The memory profile runs of a selection, (benchtime, extra flags) each, and the memory loop's two
     counts (None: one run of the whole benchmark)."""
-    counts = mem_iterations(benchtime, sel.ns_per_op) if cfg.memprofilerate == 1 and not sel.parallel else None
+    counts = (
+        mem_iterations(benchtime, sel.ns_per_op) if cfg.memprofilerate == 1 and not sel.parallel else None
+    )
     if counts:  # the timed loop apart from setup: two runs, N/4 and N iterations
-        return [(f"{counts[0]}x", list(toolchain.profile_flags(mem=sub / "mem-short.prof", memrate=1))),
-                (f"{counts[1]}x", list(toolchain.profile_flags(mem=sub / "mem.prof", memrate=1)))], counts
-    return [(benchtime, list(toolchain.profile_flags(mem=sub / "mem.prof", memrate=cfg.memprofilerate)))], None
+        return [
+            (f"{counts[0]}x", list(toolchain.profile_flags(mem=sub / "mem-short.prof", memrate=1))),
+            (f"{counts[1]}x", list(toolchain.profile_flags(mem=sub / "mem.prof", memrate=1))),
+        ], counts
+    return [
+        (benchtime, list(toolchain.profile_flags(mem=sub / "mem.prof", memrate=cfg.memprofilerate)))
+    ], None
 
 
-def profile_benchmark(binary: Path, pkg: toolchain.Package, sel: Selection, sub: Path, profile_cfg: ProfileSection,
-                      timeout: str, benchtime: str, stall_s: float = 0, module: str = "") -> ProfiledBenchmark:
-    """Run one selection's CPU run (checked, see :func:`_cpu_run`) and memory runs into ``sub``; what they say."""
-    name, limit = sel.name, profile_cfg.top
+def profile_benchmark(
+    binary: Path,
+    pkg: toolchain.Package,
+    sel: Selection,
+    sub: Path,
+    profile_cfg: ProfileSection,
+    timeout: str,
+    benchtime: str,
+    stall_s: float = 0,
+    module: str = "",
+) -> ProfiledBenchmark:
+    """Run one selection's CPU run (checked, see :func:`_cpu_run`) and memory runs into ``sub``; what they
+    say."""
+    name = sel.name
     cpu_bt, cpu_why = cpu_benchtime(profile_cfg, benchtime, sel.ns_per_op, sel.parallel)
-    cpu_flags = list(toolchain.profile_flags(cpu=sub / "cpu.prof",
-                                             trace=sub / "trace.out" if profile_cfg.trace else None))
+    cpu_flags = list(
+        toolchain.profile_flags(cpu=sub / "cpu.prof", trace=sub / "trace.out" if profile_cfg.trace else None)
+    )
     mem_runs, counts = _mem_plan(sel, sub, profile_cfg, benchtime)
     limit_s = profile_cfg.max_s + PROFILE_MARGIN_S
 
     def go(bt: str, extra: list[str], within_s: float = 0) -> toolchain.RunResult:
-        return _profile_run(binary, pkg, name, toolchain.bench_args(sel.pattern, 1, bt, timeout=timeout,
-                                                                    extra=tuple(extra)), stall_s, limit_s, within_s)
+        return _profile_run(
+            binary,
+            pkg,
+            name,
+            toolchain.bench_args(sel.pattern, 1, bt, timeout=timeout, extra=tuple(extra)),
+            stall_s,
+            limit_s,
+            within_s,
+        )
 
-    cpu, cpu_bt, cpu_why = _cpu_run(lambda bt, within_s: go(bt, cpu_flags, within_s), benchtime, cpu_bt,
-                                    cpu_why, sel.ns_per_op)
+    cpu, cpu_bt, cpu_why = _cpu_run(
+        lambda bt, within_s: go(bt, cpu_flags, within_s), benchtime, cpu_bt, cpu_why, sel.ns_per_op
+    )
     for bt, extra in mem_runs:
         go(bt, extra)
     cpu_text = toolchain.split_output(cpu.output)
     (sub / "bench.txt").write_text(cpu_text)
     results = benchfmt.read_text(cpu_text).results
-    entry = ProfiledBenchmark(package=pkg.import_path, benchmark=name, maxrss_kb=cpu.maxrss_kb, cpu_benchtime=cpu_bt,
-                              cpu_benchtime_why=cpu_why, trace=profile_cfg.trace,
-                              iterations=sum(r.iters for r in results), alloc_bytes_per_s=bytes_per_s(results))
+    entry = ProfiledBenchmark(
+        package=pkg.import_path,
+        benchmark=name,
+        maxrss_kb=cpu.maxrss_kb,
+        cpu_benchtime=cpu_bt,
+        cpu_benchtime_why=cpu_why,
+        trace=profile_cfg.trace,
+        iterations=sum(r.iters for r in results),
+        alloc_bytes_per_s=bytes_per_s(results),
+    )
+    _read_profiles(entry, results, sel, sub, profile_cfg, counts, module)
+    return entry
+
+
+def _read_profiles(
+    entry: ProfiledBenchmark,
+    results: list[benchfmt.Result],
+    sel: Selection,
+    sub: Path,
+    profile_cfg: ProfileSection,
+    counts: tuple[int, int] | None,
+    module: str,
+) -> None:
+    """What the CPU and memory profiles in ``sub`` say, into ``entry``: the CPU tables scaled to the
+    benchmark's measured ns/op, the memory tables (per op from two runs' difference when ``counts``), GC
+    pressure; a profile that cannot be read is a note."""
     ns = [v for r in results for v, u in r.values if u == "ns/op"]
     profiled = ns[0] if len(ns) == 1 else None
-    per_op, note = scale_to(name, profiled, sel.ns_per_op)
+    per_op, note = scale_to(sel.name, profiled, sel.ns_per_op)
     entry.profiled_ns_op = profiled if profiled and sel.ns_per_op else None
     entry.notes += [note] if note else []
+    limit = profile_cfg.top
     try:
         _cpu_part(entry, pprof.load(sub / "cpu.prof"), sub, profile_cfg, per_op, module)
     except pprof.ProfileError as e:
         entry.notes.append(str(e))
     try:
-        entry.mem = (summarize_mem_loop(pprof.load(sub / "mem-short.prof"), pprof.load(sub / "mem.prof"), counts[0],
-                                        counts[1], limit) if counts else summarize_mem(pprof.load(sub / "mem.prof"), limit))
+        if counts:
+            short, long = pprof.load(sub / "mem-short.prof"), pprof.load(sub / "mem.prof")
+            entry.mem = summarize_mem_loop(short, long, counts[0], counts[1], limit)
+        else:
+            entry.mem = summarize_mem(pprof.load(sub / "mem.prof"), limit)
     except pprof.ProfileError as e:
         entry.notes.append(str(e))
-    entry.gc_pressure = gc_pressure(entry.cpu.gc_alloc_pct if entry.cpu else 0.0, entry.alloc_bytes_per_s,
-                                    profile_cfg.gc_thresholds)
-    return entry
+    entry.gc_pressure = gc_pressure(
+        entry.cpu.gc_alloc_pct if entry.cpu else 0.0, entry.alloc_bytes_per_s, profile_cfg.gc_thresholds
+    )
 
 
-def _cpu_part(entry: ProfiledBenchmark, cprof: pprof.Profile, sub: Path, cfg: ProfileSection, ns_per_op: float | None,
-              module: str) -> None:
+def _cpu_part(
+    entry: ProfiledBenchmark,
+    cprof: pprof.Profile,
+    sub: Path,
+    cfg: ProfileSection,
+    ns_per_op: float | None,
+    module: str,
+) -> None:
     """The CPU tables, their notes and the call graph of one profiled selection, into ``entry``."""
     name = entry.benchmark
     entry.cpu = summarize_cpu(cprof, cfg.top, ns_per_op, module)
     if 0 < entry.cpu.samples < cfg.min_samples:
-        entry.notes.append(f"{name}: the CPU table rests on {entry.cpu.samples} samples (fewer than "
-                           f"profile.min_samples {cfg.min_samples}): its order is noisy; raise profile.max_s")
+        entry.notes.append(
+            f"{name}: the CPU table rests on {entry.cpu.samples} samples (fewer than "
+            f"profile.min_samples {cfg.min_samples}): its order is noisy; raise profile.max_s"
+        )
     if not entry.cpu.total_ns:
-        entry.notes.append(f"{name}: CPU profile has no samples (benchmark too short? raise profile.benchtime)")
+        entry.notes.append(
+            f"{name}: CPU profile has no samples (benchmark too short? raise profile.benchtime)"
+        )
         return
     data = callgraph.gprof2dot_json(cprof, cprof.index_of("cpu"), "cpu", "ns")
     svg, note = callgraph.render(data, sub / "cpu.svg", cfg.node_threshold, cfg.edge_threshold)
@@ -242,15 +338,23 @@ def _ns_per_op(bench_meta: Path | None) -> dict[ResultKey, float]:
     return out
 
 
-def _selections(pkg: str, names: list[str], regex: str, flagged: set[ResultKey] | None, measured: dict[ResultKey, float],
-                parallel: set[str]) -> list[Selection]:
+def _selections(
+    pkg: str,
+    names: list[str],
+    regex: str,
+    flagged: set[ResultKey] | None,
+    measured: dict[ResultKey, float],
+    parallel: set[str],
+) -> list[Selection]:
     """The package's profiling units: each flagged result of this package exactly (never its family, never a
     same-named benchmark of another package), else each top-level benchmark the regex selects, with its
     sub-benchmarks as go test's levels select them. ns/op is that of what the pattern runs."""
     if flagged is not None:
         mine = sorted(n for p, n in flagged if p in (pkg, "") and benchfmt.top_level(n) in names)
-        return [Selection(n, toolchain.name_pattern(n), measured.get((pkg, n)), benchfmt.top_level(n) in parallel)
-                for n in mine]
+        return [
+            Selection(n, toolchain.name_pattern(n), measured.get((pkg, n)), benchfmt.top_level(n) in parallel)
+            for n in mine
+        ]
     out = []
     for top in names:
         ns = [v for (p, n), v in measured.items() if p == pkg and benchfmt.top_level(n) == top]
@@ -258,8 +362,17 @@ def _selections(pkg: str, names: list[str], regex: str, flagged: set[ResultKey] 
     return out
 
 
-def _profile_all(settings: Settings, cfg: Mode, target: Path, out_dir: Path, doc: ProfileDoc, meta: BenchMeta,
-                 baseline_profiles: Path | None, bench_meta: Path | None, flagged: set[ResultKey] | None) -> None:
+def _profile_all(
+    settings: Settings,
+    cfg: Mode,
+    target: Path,
+    out_dir: Path,
+    doc: ProfileDoc,
+    meta: BenchMeta,
+    baseline_profiles: Path | None,
+    bench_meta: Path | None,
+    flagged: set[ResultKey] | None,
+) -> None:
     """Profile every selection of the mode's packages into ``doc``; ``go_s`` counts every profiling run's
     time, stopped or failed ones included."""
     failed = {(f.package, f.benchmark) for f in meta.failures}
@@ -282,20 +395,41 @@ def _profile_all(settings: Settings, cfg: Mode, target: Path, out_dir: Path, doc
             if (pkg.import_path, benchfmt.top_level(sel.name)) in failed:
                 doc.notes.append(f"{sel.name}: not profiled (it did not finish in the bench stage)")
                 continue
-            _profile_one(settings, cfg, binary, pkg, sel, pdir, out_dir, doc, module, baseline_profiles, flagged)
+            _profile_one(
+                settings, cfg, binary, pkg, sel, pdir, out_dir, doc, module, baseline_profiles, flagged
+            )
 
 
-def _profile_one(settings: Settings, cfg: Mode, binary: Path, pkg: toolchain.Package, sel: Selection, pdir: Path,
-                 out_dir: Path, doc: ProfileDoc, module: str, baseline_profiles: Path | None,
-                 flagged: set[ResultKey] | None) -> None:
+def _profile_one(
+    settings: Settings,
+    cfg: Mode,
+    binary: Path,
+    pkg: toolchain.Package,
+    sel: Selection,
+    pdir: Path,
+    out_dir: Path,
+    doc: ProfileDoc,
+    module: str,
+    baseline_profiles: Path | None,
+    flagged: set[ResultKey] | None,
+) -> None:
     """Profile one selection into ``doc``; a failure is a note, and its time still counts as profiling."""
     toolchain.progress(f"profile: {pkg.import_path} {sel.name}")
     sub = pdir / sel.name.replace("/", "__")
     sub.mkdir()
     t0 = time.monotonic()
     try:
-        entry = profile_benchmark(binary, pkg, sel, sub, settings.profile, str(cfg.timeout), doc.benchtime,
-                                  settings.bench.stall_s, module)
+        entry = profile_benchmark(
+            binary,
+            pkg,
+            sel,
+            sub,
+            settings.profile,
+            str(cfg.timeout),
+            doc.benchtime,
+            settings.bench.stall_s,
+            module,
+        )
     except BenchpipeError as e:
         shutil.rmtree(sub)
         doc.go_s += time.monotonic() - t0
@@ -305,14 +439,22 @@ def _profile_one(settings: Settings, cfg: Mode, binary: Path, pkg: toolchain.Pac
     entry.dir = str(sub.relative_to(out_dir))
     doc.notes += entry.notes
     if flagged is not None and baseline_profiles is not None:
-        entry.diff = profdiff.diff_dirs(baseline_profiles / pdir.name / sub.name, sub, module, settings.profile)
+        entry.diff = profdiff.diff_dirs(
+            baseline_profiles / pdir.name / sub.name, sub, module, settings.profile
+        )
         if entry.diff.note:
             doc.notes.append(f"{sel.name}: {entry.diff.note}")
     doc.benchmarks.append(entry)
 
 
-def run(settings: Settings, target: Path, out_dir: Path, compare_json: Path | None,
-        baseline_profiles: Path | None = None, bench_meta: Path | None = None) -> ProfileDoc:
+def run(
+    settings: Settings,
+    target: Path,
+    out_dir: Path,
+    compare_json: Path | None,
+    baseline_profiles: Path | None = None,
+    bench_meta: Path | None = None,
+) -> ProfileDoc:
     cfg = settings.mode_settings()
     out_dir = out_dir.resolve()
     if out_dir.exists():
@@ -320,16 +462,22 @@ def run(settings: Settings, target: Path, out_dir: Path, compare_json: Path | No
     out_dir.mkdir(parents=True)
     cmp = artifacts.read(compare_json, CompareDoc, missing_ok=True)
     choice = select_benchmarks(settings, cmp, str(cfg.bench))
-    doc = ProfileDoc(bench=choice.regex, why=choice.why, benchtime=profile_benchtime(settings.profile, cfg),
-                     memprofilerate=settings.profile.memprofilerate)
+    doc = ProfileDoc(
+        bench=choice.regex,
+        why=choice.why,
+        benchtime=profile_benchtime(settings.profile, cfg),
+        memprofilerate=settings.profile.memprofilerate,
+    )
     ran = False
     if not settings.profile.enabled:
         doc.notes.append("profiling disabled (profile.enabled: false)")
     elif cfg.profile == "flagged" and choice.kind == "mode":
-        doc.notes.append(f"{settings.mode} mode profiles only the benchmarks compare flags, and "
-                         + ("none was flagged" if cmp.verdict != "NONE" else "there is no baseline yet")
-                         + ": `invoke profile` profiles every benchmark (and `invoke baseline` keeps "
-                           "profiles with the baseline)")
+        doc.notes.append(
+            f"{settings.mode} mode profiles only the benchmarks compare flags, and "
+            + ("none was flagged" if cmp.verdict != "NONE" else "there is no baseline yet")
+            + ": `invoke profile` profiles every benchmark (and `invoke baseline` keeps "
+            "profiles with the baseline)"
+        )
     else:
         ran = True
         meta = artifacts.read(bench_meta, BenchMeta, missing_ok=True)

@@ -30,7 +30,9 @@ def series_of(cols: dict[str, Any]) -> list[site.Series]:
     """The store's rows (ordered by series, then time) as series with their change points."""
     if not cols or not len(cols["center"]):
         return []
-    keys = list(zip(*(cols[k].tolist() for k in ("module", "package", "benchmark", "unit", "branch")), strict=True))
+    keys = list(
+        zip(*(cols[k].tolist() for k in ("module", "package", "benchmark", "unit", "branch")), strict=True)
+    )
     out: list[site.Series] = []
     for key, start, end in grouping.spans(keys):
         s = site.Series(*key)
@@ -48,7 +50,9 @@ def kept_profiles(root: Path) -> dict[str, list[tuple[str, Path]]]:
     out: dict[str, list[tuple[str, Path]]] = {}
     for svg in sorted(root.glob("baselines/*/profile/*/*/*.svg")):
         name, baseline = svg.parent.name, svg.parents[3].name
-        label = f"{'CPU call graph' if svg.stem == 'cpu' else 'differential call graph'} (baseline {baseline})"
+        label = (
+            f"{'CPU call graph' if svg.stem == 'cpu' else 'differential call graph'} (baseline {baseline})"
+        )
         out.setdefault(name, []).append((label, svg))
     return out
 
@@ -59,10 +63,19 @@ def run(store: Store, out: Path, cfg: PublishSection, root: Path = Path(".")) ->
     for s in series:
         if s.branch == cfg.baseline_branch:
             newest[(s.module, s.package, s.benchmark, s.unit)] = s.center[-1]
-    return write(site.Site(series=series, commit_url=cfg.commit_url, moved_runs=cfg.moved_runs,
-                                baseline_branch=cfg.baseline_branch, profiles=kept_profiles(root), store=store.url,
-                                generated=datetime.now(UTC).isoformat(timespec="seconds"), baseline_values=newest),
-                      out)
+    return write(
+        site.Site(
+            series=series,
+            commit_url=cfg.commit_url,
+            moved_runs=cfg.moved_runs,
+            baseline_branch=cfg.baseline_branch,
+            profiles=kept_profiles(root),
+            store=store.url,
+            generated=datetime.now(UTC).isoformat(timespec="seconds"),
+            baseline_values=newest,
+        ),
+        out,
+    )
 
 
 MARKER = ".benchpipe-site"  # in every site written: a directory without it is never deleted
@@ -75,19 +88,23 @@ def check_out(out: Path) -> Path:
     if out.exists() and not out.is_dir():
         raise BenchpipeError(f"publish: {out} is a file; --out must be a directory for the site")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise BenchpipeError(f"publish: {out} is not empty and is not a site benchpipe wrote ({MARKER} missing): "
-                             "nothing deleted; choose an empty or new directory")
+        raise BenchpipeError(
+            f"publish: {out} is not empty and is not a site benchpipe wrote ({MARKER} missing): "
+            "nothing deleted; choose an empty or new directory"
+        )
     return out
 
 
 def write(s: site.Site, out: Path) -> dict[str, int]:
-    """Write the site into ``out`` (a previous site there is replaced whole: :func:`check_out`); returns the sizes
-    of what was written."""
+    """Write the site into ``out`` (a previous site there is replaced whole: :func:`check_out`); returns the
+    sizes of what was written."""
     out = check_out(out)
     tmp = out.with_name(f".{out.name}.new")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "b").mkdir(parents=True)
-    (tmp / MARKER).write_text("a dashboard written by benchpipe publish; the next publish replaces this directory\n")
+    (tmp / MARKER).write_text(
+        "a dashboard written by benchpipe publish; the next publish replaces this directory\n"
+    )
     shutil.copytree(site.ASSETS, tmp / "assets")
     links = _copy_profiles(s.profiles, tmp / "profiles")
     grouped = site.groups(s.series)
@@ -100,11 +117,17 @@ def write(s: site.Site, out: Path) -> dict[str, int]:
             (tmp / "b" / f"{one.id}.html").write_text(page, encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
-    return {"series": len(s.series), "benchmarks": len(grouped), "index_bytes": len(index.encode()),
-            "pages": len(s.series)}
+    return {
+        "series": len(s.series),
+        "benchmarks": len(grouped),
+        "index_bytes": len(index.encode()),
+        "pages": len(s.series),
+    }
 
 
-def _copy_profiles(profiles: dict[str, list[tuple[str, Path]]], dest: Path) -> dict[str, list[tuple[str, str]]]:
+def _copy_profiles(
+    profiles: dict[str, list[tuple[str, Path]]], dest: Path
+) -> dict[str, list[tuple[str, str]]]:
     """Copy the baselines' profile files into the site; top-level benchmark name -> (label, link from b/)."""
     links: dict[str, list[tuple[str, str]]] = {}
     for name, items in profiles.items():

@@ -61,8 +61,9 @@ def _hold() -> None:
         time.sleep(0.05)
 
 
-def run(raw: Path, meta_path: Path, store: Store, opts: Options, out: Path, local_dir: Path,
-        shard: str = "") -> RecordDoc:
+def run(
+    raw: Path, meta_path: Path, store: Store, opts: Options, out: Path, local_dir: Path, shard: str = ""
+) -> RecordDoc:
     """Store the run; returns what happened (also written to ``out``)."""
     meta = artifacts.read(meta_path, BenchMeta)
     parsed = benchfmt.read_files([raw])
@@ -74,7 +75,8 @@ def run(raw: Path, meta_path: Path, store: Store, opts: Options, out: Path, loca
         atomic.write_text(local_dir / "STORE", store.url + "\n")
     _hold()
     try:
-        # the same output recorded again (its id is its digest) is there already; a CI id used twice is refused
+        # the same output recorded again (its id is its digest) is there already; a CI id used twice is
+        # refused
         if ci_id or not history.stored(store, rid, shard):
             history.append(store, parsed, meta, when, rid, opts, shard)
         doc = RecordDoc(stored=True, run_id=rid, store=store.url, shard=shard)

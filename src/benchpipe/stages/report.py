@@ -26,17 +26,25 @@ from benchpipe.store import samples as store
 from benchpipe.store.objstore import Store
 
 
-def load(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, profile_dir: Path,
-         settings: Settings) -> report.Inputs:
-    rows = store.query(samples, """
+def load(
+    meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, profile_dir: Path, settings: Settings
+) -> report.Inputs:
+    rows = store.query(
+        samples,
+        """
         SELECT package, benchmark, unit, list(value ORDER BY sample) AS vals, min(line) AS first
-        FROM {src} GROUP BY package, benchmark, unit ORDER BY first, unit""")
-    return report.Inputs(meta=artifacts.read(meta_path, BenchMeta),
-                         raw=raw_path.read_text() if raw_path.exists() else "",
-                         samples=[(p, b, u, list(v)) for p, b, u, v, _ in rows],
-                         cmp=artifacts.read(compare_json, CompareDoc, missing_ok=True),
-                         prof=artifacts.read(profile_dir / "profile.json", ProfileDoc, missing_ok=True),
-                         settings=settings, profile_dir=profile_dir, root=Path.cwd())
+        FROM {src} GROUP BY package, benchmark, unit ORDER BY first, unit""",
+    )
+    return report.Inputs(
+        meta=artifacts.read(meta_path, BenchMeta),
+        raw=raw_path.read_text() if raw_path.exists() else "",
+        samples=[(p, b, u, list(v)) for p, b, u, v, _ in rows],
+        cmp=artifacts.read(compare_json, CompareDoc, missing_ok=True),
+        prof=artifacts.read(profile_dir / "profile.json", ProfileDoc, missing_ok=True),
+        settings=settings,
+        profile_dir=profile_dir,
+        root=Path.cwd(),
+    )
 
 
 def _history(ctx: dict[str, Any], hist: Store, settings: Settings, threshold: float, files: Files) -> None:
@@ -51,13 +59,23 @@ def _history(ctx: dict[str, Any], hist: Store, settings: Settings, threshold: fl
     series = history.series_many(hist, keep, "ns/op", last=cfg.trend_runs) if keep else {}
     ctx["trends"] = trends.trends(series, keep, files)
     recent = history.series_many(hist, names, "ns/op", last=10)
-    ctx["health"] += health.history_rows({n: [float(x) for x in cols["center"]] for n, cols in recent.items()},
-                                         threshold)
+    ctx["health"] += health.history_rows(
+        {n: [float(x) for x in cols["center"]] for n, cols in recent.items()}, threshold
+    )
 
 
-def run(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, profile_dir: Path,
-        settings: Settings, out_md: Path, out_metrics: Path, history_dir: Store | None = None,
-        record_json: Path | None = None) -> dict[str, Any]:
+def run(
+    meta_path: Path,
+    raw_path: Path,
+    samples: Path,
+    compare_json: Path,
+    profile_dir: Path,
+    settings: Settings,
+    out_md: Path,
+    out_metrics: Path,
+    history_dir: Store | None = None,
+    record_json: Path | None = None,
+) -> dict[str, Any]:
     inp = load(meta_path, raw_path, samples, compare_json, profile_dir, settings)
     graphs = out_md.parent / "graphs"
     if graphs.exists():
@@ -73,16 +91,21 @@ def run(meta_path: Path, raw_path: Path, samples: Path, compare_json: Path, prof
             ctx["history_note"] = f"the history could not be read: {e.message}"
     rec = artifacts.read(record_json, RecordDoc, missing_ok=True) if record_json is not None else RecordDoc()
     if rec.error:
-        ctx["history_note"] = (f"this run was not stored in the history ({rec.error})"
-                               + (f"; {ctx['history_note']}" if ctx["history_note"] else ""))
+        ctx["history_note"] = f"this run was not stored in the history ({rec.error})" + (
+            f"; {ctx['history_note']}" if ctx["history_note"] else ""
+        )
     for name, src in files.copies.items():
         shutil.copyfile(src, graphs / name)
     for name, text in files.texts.items():
         atomic.write_text(graphs / name, text)
     atomic.write_json(graphs / "index.json", sorted(p.name for p in graphs.glob("*.svg")))
     atomic.write_text(out_md, report.render(ctx))
-    metrics: dict[str, Any] = {"verdict": ctx["verdict"], "go_s": inp.meta.go_s,
-                               "peak_rss_mb": round(inp.meta.peak_rss_kb / 1024, 1), "benchmarks": {}}
+    metrics: dict[str, Any] = {
+        "verdict": ctx["verdict"],
+        "go_s": inp.meta.go_s,
+        "peak_rss_mb": round(inp.meta.peak_rss_kb / 1024, 1),
+        "benchmarks": {},
+    }
     for (name, unit), v in ctx["medians"].items():
         metrics["benchmarks"].setdefault(name, {})[unit] = v
     atomic.write_json(out_metrics, metrics)

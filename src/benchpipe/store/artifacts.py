@@ -48,8 +48,10 @@ def convert(raw: object, model: type[M], where: str) -> M:
         raise BenchpipeError(f"{where}: expected a JSON object, not {type(raw).__name__}")
     version = raw.get("schema_version", 0)
     if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise BenchpipeError(f"{where}: schema_version {version} is newer than this benchpipe reads "
-                             f"({SCHEMA_VERSION}); upgrade benchpipe")
+        raise BenchpipeError(
+            f"{where}: schema_version {version} is newer than this benchpipe reads "
+            f"({SCHEMA_VERSION}); upgrade benchpipe"
+        )
     if version < SCHEMA_VERSION:
         raw = {**raw, "schema_version": SCHEMA_VERSION}  # v0 -> v1: the same shape, versioned
     try:

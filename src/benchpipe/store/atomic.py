@@ -58,7 +58,8 @@ def _umask() -> int:
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:
-    """Make a rename or creation in directory ``path`` durable (a no-op where directories cannot be opened)."""
+    """Make a rename or creation in directory ``path`` durable (a no-op where directories cannot be
+    opened)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
@@ -82,5 +83,3 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
-
-

@@ -106,7 +106,8 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _crash_point(step: str) -> None:
-    """Tests kill a save at each step (BENCHPIPE_CRASH_AT=<step>) to prove a baseline is never half written."""
+    """Tests kill a save at each step (BENCHPIPE_CRASH_AT=<step>) to prove a baseline is never half
+    written."""
     if os.environ.get("BENCHPIPE_CRASH_AT") == step:
         os._exit(137)
 
@@ -151,8 +152,9 @@ def _dvc(args: list[str], root: Path) -> subprocess.CompletedProcess[str]:
 MIN_SAMPLES = 6  # a 95% order-statistic interval and a U test at alpha 0.05 need 6 per side
 
 
-def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = True,
-         profiles: Path | None = None) -> list[str]:
+def save(
+    name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = True, profiles: Path | None = None
+) -> list[str]:
     """Save a run as baseline ``name``; return notes for the user."""
     if not raw.exists():
         raise NothingToCompare(f"{raw}: no results to save (run `invoke quick` first)")
@@ -185,9 +187,11 @@ def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = 
         raise
     _crash_point("installed")
     if fewest < MIN_SAMPLES:
-        notes.append(f"warning: as few as {fewest} samples per benchmark: 95% intervals need {MIN_SAMPLES} (they "
-                     f"will show ± ∞) and a U test cannot call a change significant; `invoke baseline` runs "
-                     f"count {MIN_SAMPLES}")
+        notes.append(
+            f"warning: as few as {fewest} samples per benchmark: 95% intervals need {MIN_SAMPLES} (they "
+            f"will show ± ∞) and a U test cannot call a change significant; `invoke baseline` runs "
+            f"count {MIN_SAMPLES}"
+        )
     target = str(final.relative_to(root))
     p = _dvc(["add", "-q", target], root)
     if p.returncode != 0:
@@ -202,15 +206,17 @@ def save(name: str, raw: Path, meta: Path, root: Path = Path("."), push: bool = 
     return notes
 
 
-LOCAL_REMOTE_HINT = ("baselines stay in this clone: the DVC remote is local (.dvcstore/ inside the repository); to share "
-                     "them set a team remote: benchpipe init --remote s3://BUCKET/PATH (or gs://, ssh://, a shared "
-                     "directory)")
+LOCAL_REMOTE_HINT = (
+    "baselines stay in this clone: the DVC remote is local (.dvcstore/ inside the repository); to share "
+    "them set a team remote: benchpipe init --remote s3://BUCKET/PATH (or gs://, ssh://, a shared "
+    "directory)"
+)
 
 
 def shared_remote(root: Path = Path(".")) -> str:
-    """The default DVC remote's URL when teammates can reach it (a URL, or a directory outside this repository);
-    "" when there is none or it is inside the repository. Read from ``.dvc/config`` and ``.dvc/config.local``
-    (DVC's own INI files; no DVC process is started)."""
+    """The default DVC remote's URL when teammates can reach it (a URL, or a directory outside this
+    repository); "" when there is none or it is inside the repository. Read from ``.dvc/config`` and
+    ``.dvc/config.local`` (DVC's own INI files; no DVC process is started)."""
     import configparser
 
     cfg = configparser.ConfigParser(interpolation=None)

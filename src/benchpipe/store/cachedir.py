@@ -11,6 +11,9 @@ from pathlib import Path
 
 
 def cache_root(explicit: str | None = None) -> Path:
-    base = explicit or os.environ.get("BENCHPIPE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "benchpipe")
+    base = (
+        explicit
+        or os.environ.get("BENCHPIPE_CACHE")
+        or os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "benchpipe")
+    )
     return Path(base)

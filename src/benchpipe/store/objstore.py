@@ -50,7 +50,8 @@ class Store:
         return Path(self.root, *parts)
 
     def duck(self, *parts: str) -> str:
-        """The path DuckDB reads: a local path, or ``scheme://root/parts`` through the registered filesystem."""
+        """The path DuckDB reads: a local path, or ``scheme://root/parts`` through the registered
+        filesystem."""
         if not self.remote:
             return str(self.local(*parts))
         return f"{self.url.split('://', 1)[0]}://{'/'.join([self.root, *parts])}"
@@ -74,11 +75,14 @@ class Store:
         return bool(_retry(lambda: self.fs.exists(f"{self.root}/{sub}/{name}"), self.url))
 
     def put_file(self, src: Path, sub: str, name: str) -> None:
-        """Store ``src`` as ``sub/name``: a new object, whole or not at all, never over an existing one (a local
-        store links it into place; S3 puts it with ``If-None-Match: *``, a conditional put, after a look that
-        catches stores which ignore the condition). One that exists already is one line, nothing changed."""
-        taken = BenchpipeError(f"history store {self.url}: {sub}/{name} exists already (a run id used twice); "
-                               "nothing was overwritten: give this run another id")
+        """Store ``src`` as ``sub/name``: a new object, whole or not at all, never over an existing one (a
+        local store links it into place; S3 puts it with ``If-None-Match: *``, a conditional put, after a look
+        that catches stores which ignore the condition). One that exists already is one line, nothing
+        changed."""
+        taken = BenchpipeError(
+            f"history store {self.url}: {sub}/{name} exists already (a run id used twice); "
+            "nothing was overwritten: give this run another id"
+        )
         if not self.remote:
             try:
                 with atomic.replacing(self.local(sub, name), exclusive=True) as tmp:
@@ -91,9 +95,12 @@ class Store:
         try:
             _retry(lambda: self.fs.put_file(str(src), f"{self.root}/{sub}/{name}", mode="create"), self.url)
         except FileNotFoundError:
-            raise BenchpipeError(f"history store {self.url}: bucket {self.root.split('/', 1)[0]!r} does not "
-                                 "exist") from None
-        except FileExistsError:  # the conditional put's 412 (s3fs raises it as FileExistsError; _retry passes it)
+            raise BenchpipeError(
+                f"history store {self.url}: bucket {self.root.split('/', 1)[0]!r} does not exist"
+            ) from None
+        except (
+            FileExistsError
+        ):  # the conditional put's 412 (s3fs raises it as FileExistsError; _retry passes it)
             raise taken from None
 
     def remove(self, sub: str, names: list[str]) -> None:
@@ -142,12 +149,15 @@ def open_store(where: str | Path | Store) -> Store:
         try:
             import s3fs
         except ImportError:
-            raise BenchpipeError(f"history store {url}: the s3 support is not installed "
-                                 "(pip install 'benchpipe[s3]')") from None
+            raise BenchpipeError(
+                f"history store {url}: the s3 support is not installed (pip install 'benchpipe[s3]')"
+            ) from None
         # endpoint from AWS_ENDPOINT_URL (botocore reads it too; passed explicitly for older botocore)
-        kwargs: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False,
-                                  "config_kwargs": {"connect_timeout": 10, "read_timeout": 60,
-                                                    "retries": {"max_attempts": 2}}}
+        kwargs: dict[str, Any] = {
+            "skip_instance_cache": True,
+            "use_listings_cache": False,
+            "config_kwargs": {"connect_timeout": 10, "read_timeout": 60, "retries": {"max_attempts": 2}},
+        }
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint:
             kwargs["client_kwargs"] = {"endpoint_url": endpoint}
@@ -157,8 +167,10 @@ def open_store(where: str | Path | Store) -> Store:
 
         fs = fsspec.filesystem(scheme)
     except (ImportError, ValueError) as e:
-        raise BenchpipeError(f"history store {url}: unknown or unsupported scheme {scheme!r} "
-                             f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        raise BenchpipeError(
+            f"history store {url}: unknown or unsupported scheme {scheme!r} "
+            f"({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+        ) from None
     return Store(url=url, fs=fs, root=rest)
 
 
@@ -190,10 +202,23 @@ def _retry(fn: Any, url: str) -> Any:
 def _transient(e: BaseException) -> bool:
     name = type(e).__name__
     text = str(e)
-    return any(k in name or k in text for k in ("EndpointConnectionError", "ConnectTimeout", "ReadTimeout",
-                                               "Connection refused", "ConnectionError", "timed out",
-                                               "ServerDisconnected", "SlowDown", "ServiceUnavailable",
-                                               "InternalError", "RequestTimeout", "Throttl"))
+    return any(
+        k in name or k in text
+        for k in (
+            "EndpointConnectionError",
+            "ConnectTimeout",
+            "ReadTimeout",
+            "Connection refused",
+            "ConnectionError",
+            "timed out",
+            "ServerDisconnected",
+            "SlowDown",
+            "ServiceUnavailable",
+            "InternalError",
+            "RequestTimeout",
+            "Throttl",
+        )
+    )
 
 
 def _cause(e: BaseException) -> str:

@@ -39,8 +39,10 @@ def read_yaml(text: str, where: str | Path) -> Any:
 # Beside params.yaml: the overrides the last `invoke` run applied (nested, as params.yaml). The stages
 # declare it in dvc.yaml, so dvc.lock, `dvc params diff` and `dvc exp show` show what really ran.
 RUN_FILE = "params.run.yaml"
-RUN_FILE_HEADER = ("# Overrides of the last `invoke` run (written by `benchpipe settings`; `dvc repro` applies them\n"
-                   "# too). An empty mapping: params.yaml as it is. Commit it with dvc.lock.\n")
+RUN_FILE_HEADER = (
+    "# Overrides of the last `invoke` run (written by `benchpipe settings`; `dvc repro` applies them\n"
+    "# too). An empty mapping: params.yaml as it is. Commit it with dvc.lock.\n"
+)
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -75,8 +77,9 @@ def set_dotted(d: dict[str, Any], key: str, value: Any) -> None:
     cur[parts[-1]] = value
 
 
-def merged(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None,
-           run_file: bool = True) -> dict[str, Any]:
+def merged(
+    path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None, run_file: bool = True
+) -> dict[str, Any]:
     """params.yaml with the run's overrides applied (``params.run.yaml``, ``BENCHPIPE_OVERRIDES``, then
     ``overrides``), as a nested mapping; not yet checked."""
     p = Path(path)
@@ -107,8 +110,9 @@ def merged(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = 
     return data
 
 
-def load(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None,
-         run_file: bool = True) -> Settings:
+def load(
+    path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None, run_file: bool = True
+) -> Settings:
     """The run's settings, parsed once (:func:`benchpipe.core.settings.parse`); a problem is one line
     naming the file."""
     from benchpipe.core.settings import parse
@@ -163,10 +167,12 @@ def overridden(key: str, path: str | Path = "params.yaml") -> bool:
     return isinstance(recorded, dict) and key in flatten(recorded)
 
 
-def like_baseline(mode: Mode, mode_name: str, meta: BenchMeta,
-                  path: str | Path = "params.yaml") -> tuple[Mode, str]:
+def like_baseline(
+    mode: Mode, mode_name: str, meta: BenchMeta, path: str | Path = "params.yaml"
+) -> tuple[Mode, str]:
     """The mode's settings with the baseline's benchtime and -cpu list where the user did not set them
-    (``bench.like_baseline``: compare like with like); returns the settings and a note saying what was taken."""
+    (``bench.like_baseline``: compare like with like); returns the settings and a note saying what was
+    taken."""
     import msgspec
 
     s = meta.settings
@@ -176,8 +182,11 @@ def like_baseline(mode: Mode, mode_name: str, meta: BenchMeta,
     out = mode
     for key in ("benchtime", "cpu"):
         theirs = getattr(s, key)
-        if theirs is not None and not overridden(f"modes.{mode_name}.{key}", path) and \
-                str(theirs or "") != str(getattr(mode, key) or ""):
+        if (
+            theirs is not None
+            and not overridden(f"modes.{mode_name}.{key}", path)
+            and str(theirs or "") != str(getattr(mode, key) or "")
+        ):
             out = msgspec.structs.replace(out, **{key: theirs})
             taken.append(f"{'-cpu' if key == 'cpu' else key} {theirs or 'default'}")
     note = f"{' and '.join(taken)} taken from the baseline (compare like with like)" if taken else ""

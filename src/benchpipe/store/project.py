@@ -1,12 +1,12 @@
-"""The files ``benchpipe init`` writes into a team's repository, from the templates in ``benchpipe/project`` (``dvc.yaml.in``:
-not named ``dvc.yaml``, so DVC never takes the template for a pipeline of this repository).
+"""The files ``benchpipe init`` writes into a team's repository, from the templates in ``benchpipe/project``
+(``dvc.yaml.in``: not named ``dvc.yaml``, so DVC never takes the template for a pipeline of this repository).
 
 What a repository needs to run the pipeline there: ``dvc.yaml`` (the stages), ``params.yaml`` (this
 project's own, with ``target`` and the quick mode's packages set for the team's module),
 ``params.run.yaml``, a ``tasks.py`` of three lines (``benchpipe.tasks``), ``baselines/``,
 ``reports/.gitignore`` (run outputs stay out of git), the DVC plot template, and the CI workflows for
-GitHub Actions (the benchmarks workflow, and the trusted ``workflow_run`` workflow that posts the pull request's
-comment) and GitLab CI, which install benchpipe with pip (``pip_spec``).
+GitHub Actions (the benchmarks workflow, and the trusted ``workflow_run`` workflow that posts the pull
+request's comment) and GitLab CI, which install benchpipe with pip (``pip_spec``).
 
 :func:`write` never overwrites a file that differs without ``force``: each file is ``wrote``,
 ``unchanged`` (already what it would write) or ``kept`` (different; ``--force`` replaces it). Writes
@@ -45,8 +45,12 @@ def params_yaml(target: str, packages: list[str]) -> str:
     text = template("params.yaml")
     pkgs = packages if 0 < len(packages) <= QUICK_PACKAGES_MAX else ["./..."]
     text, n = re.subn(r"(?m)^target: .*$", f"target: {json.dumps(target)}", text, count=1)
-    text, m = re.subn(r"(?m)^(    packages: )\[[^\]]*\](.*)$", lambda mo: mo.group(1) + json.dumps(pkgs)
-                      + mo.group(2), text, count=1)
+    text, m = re.subn(
+        r"(?m)^(    packages: )\[[^\]]*\](.*)$",
+        lambda mo: mo.group(1) + json.dumps(pkgs) + mo.group(2),
+        text,
+        count=1,
+    )
     assert n == 1 and m == 1, "the params.yaml template lost its target or quick packages line"
     return text
 
@@ -61,15 +65,24 @@ class File:
     text: str
 
 
-def files(target: str, packages: list[str], pip_spec: str, ci: tuple[str, ...] = ("github", "gitlab")) -> list[File]:
+def files(
+    target: str, packages: list[str], pip_spec: str, ci: tuple[str, ...] = ("github", "gitlab")
+) -> list[File]:
     """Every file of the pipeline, in the order they are written."""
-    out = [File("dvc.yaml", template("dvc.yaml.in")), File("params.yaml", params_yaml(target, packages)),
-           File("params.run.yaml", template("params.run.yaml")), File("tasks.py", TASKS_PY),
-           File("baselines/.gitkeep", ""), File("reports/.gitignore", template("reports.gitignore")),
-           File(".dvc/plots/benchpipe_trend.json", template("benchpipe_trend.json"))]
+    out = [
+        File("dvc.yaml", template("dvc.yaml.in")),
+        File("params.yaml", params_yaml(target, packages)),
+        File("params.run.yaml", template("params.run.yaml")),
+        File("tasks.py", TASKS_PY),
+        File("baselines/.gitkeep", ""),
+        File("reports/.gitignore", template("reports.gitignore")),
+        File(".dvc/plots/benchpipe_trend.json", template("benchpipe_trend.json")),
+    ]
     if "github" in ci:
         out.append(File(".github/workflows/benchmarks.yml", ci_template("github-benchmarks.yml", pip_spec)))
-        out.append(File(".github/workflows/benchpipe-comment.yml", ci_template("github-comment.yml", pip_spec)))
+        out.append(
+            File(".github/workflows/benchpipe-comment.yml", ci_template("github-comment.yml", pip_spec))
+        )
     if "gitlab" in ci:
         out.append(File("benchpipe.gitlab-ci.yml", ci_template("gitlab-ci.yml", pip_spec)))
     return out

@@ -32,8 +32,18 @@ from benchpipe.core.errors import BenchpipeError
 from benchpipe.store import atomic
 
 COLUMNS = ["package", "benchmark", "base_name", "procs", "sample", "iters", "value", "unit", "file", "line"]
-_TYPES = ["VARCHAR", "VARCHAR", "VARCHAR", "INTEGER", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "VARCHAR",
-          "INTEGER"]
+_TYPES = [
+    "VARCHAR",
+    "VARCHAR",
+    "VARCHAR",
+    "INTEGER",
+    "INTEGER",
+    "BIGINT",
+    "DOUBLE",
+    "VARCHAR",
+    "VARCHAR",
+    "INTEGER",
+]
 
 
 def write_parquet_stream(results: Iterable[Result], path: Path) -> int:
@@ -57,8 +67,10 @@ def write_parquet_stream(results: Iterable[Result], path: Path) -> int:
         try:
             con.execute("SET memory_limit = '256MB'")
             cols = ", ".join(f"'{c}': '{t}'" for c, t in zip(COLUMNS, _TYPES, strict=True))
-            con.execute(f"COPY (SELECT * FROM read_csv({sql_literal(spool)}, header = false, columns = {{{cols}}}, "
-                        f"quote = '\"', escape = '\"', delim = ',')) TO {sql_literal(tmp)} (FORMAT parquet)")
+            con.execute(
+                f"COPY (SELECT * FROM read_csv({sql_literal(spool)}, header = false, columns = {{{cols}}}, "
+                f"quote = '\"', escape = '\"', delim = ',')) TO {sql_literal(tmp)} (FORMAT parquet)"
+            )
         finally:
             con.close()
     return n
@@ -81,9 +93,13 @@ def query(path: Path, sql: str) -> list[tuple]:
 def with_iters(path: Path) -> dict[tuple[str, str, str], tuple[list[float], list[int]]]:
     """A samples file's values and the b.N of each, by (package, name without -N, unit), in sample order
     (the shape of :func:`benchpipe.core.benchfmt.with_iters`)."""
-    rows = query(path, """
-        SELECT package, base_name, unit, list(value ORDER BY benchmark, sample), list(iters ORDER BY benchmark, sample)
-        FROM {src} GROUP BY package, base_name, unit ORDER BY min(line), unit""")
+    rows = query(
+        path,
+        """
+        SELECT package, base_name, unit, list(value ORDER BY benchmark, sample),
+            list(iters ORDER BY benchmark, sample) FROM {src}
+        GROUP BY package, base_name, unit ORDER BY min(line), unit""",
+    )
     return {(pkg, name, unit): (list(vals), [int(n) for n in iters]) for pkg, name, unit, vals, iters in rows}
 
 

@@ -22,5 +22,24 @@ from benchpipe.cli.commands import (
     settings,
 )
 
-ALL = [init, bench, parse, compare, calibrate, bisect, gate, profile, record, report, history, baseline, annotate, settings,
-       pipeline, schemas, merge, publish, comment]
+ALL = [
+    init,
+    bench,
+    parse,
+    compare,
+    calibrate,
+    bisect,
+    gate,
+    profile,
+    record,
+    report,
+    history,
+    baseline,
+    annotate,
+    settings,
+    pipeline,
+    schemas,
+    merge,
+    publish,
+    comment,
+]

@@ -19,13 +19,19 @@ from benchpipe.core.errors import EXIT_OK, BenchpipeError
 def register(sub: Any) -> None:
     p = sub.add_parser("annotate", help="job summary, PR comment and annotations from a comparison's JSON")
     p.add_argument("file", help="compare JSON (reports/run/compare.json, or a paired compare's --out)")
-    p.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"),
-                   help="Markdown file to append the summary to (default $GITHUB_STEP_SUMMARY)")
+    p.add_argument(
+        "--summary",
+        default=os.environ.get("GITHUB_STEP_SUMMARY"),
+        help="Markdown file to append the summary to (default $GITHUB_STEP_SUMMARY)",
+    )
     p.add_argument("--comment", help="write the PR comment body here")
     p.add_argument("--title", default="benchpipe")
-    p.add_argument("--graphs-url", default="",
-                   help="where the workflow uploaded the call graphs beside the compare JSON: a URL with {graph} "
-                        "(the graph's path), or the run's page (the link names the path in the artifact)")
+    p.add_argument(
+        "--graphs-url",
+        default="",
+        help="where the workflow uploaded the call graphs beside the compare JSON: a URL with {graph} "
+        "(the graph's path), or the run's page (the link names the path in the artifact)",
+    )
     p.set_defaults(fn=run)
 
 

@@ -26,8 +26,9 @@ def run(args: argparse.Namespace) -> int:
     from benchpipe.store import baselines as baseline
 
     if args.action == "save":
-        for n in baseline.save(args.name, Path(args.raw), Path(args.meta), push=not args.no_push,
-                               profiles=Path(args.profiles)):
+        for n in baseline.save(
+            args.name, Path(args.raw), Path(args.meta), push=not args.no_push, profiles=Path(args.profiles)
+        ):
             sys.stderr.write(f"baseline: {n}\n")
         return EXIT_OK
     if baseline.is_history(args.name):
@@ -36,5 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if baseline.pull(args.name):
         sys.stderr.write(f"baseline: {args.name} is present\n")
         return EXIT_OK
-    raise NothingToCompare(f"baseline {args.name!r} not found locally or in the DVC remote "
-                           f"(save one with `invoke baseline --name {args.name}`)")
+    raise NothingToCompare(
+        f"baseline {args.name!r} not found locally or in the DVC remote "
+        f"(save one with `invoke baseline --name {args.name}`)"
+    )

@@ -20,12 +20,18 @@ def register(sub: Any) -> None:
     p.add_argument("--params", default="params.yaml")
     p.add_argument("--out", default=str(RUN / "bench.txt"), help="raw benchmark output (benchfmt)")
     p.add_argument("--meta", default=str(RUN / "bench.json"), help="run metadata (JSON)")
-    p.add_argument("--keep-going", action="store_true",
-                   help="exit 0 when a benchmark stalled but others have results (the gate exits 2 later)")
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="exit 0 when a benchmark stalled but others have results (the gate exits 2 later)",
+    )
     p.add_argument("--shard", help="K/N: run only shard K of N of the benchmark set (default bench.shard)")
-    p.add_argument("--measure", choices=["time", "instructions"],
-                   help="time (go test's ns/op) or instructions (instructions/op under valgrind); default params "
-                        "measure")
+    p.add_argument(
+        "--measure",
+        choices=["time", "instructions"],
+        help="time (go test's ns/op) or instructions (instructions/op under valgrind); default params "
+        "measure",
+    )
     p.set_defaults(fn=run)
 
 
@@ -47,11 +53,21 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"bench: {note}\n")
     shard = args.shard or settings.bench.shard
     durations = _recorded_durations(settings, params.target_dir(settings)) if shard else {}
-    info = bench.run(cfg, settings.mode, params.target_dir(settings), Path(args.out), Path(args.meta),
-                     settings.bench.stall_s, [note] if note else [], shard, durations,
-                     settings.instructions if measure == "instructions" else None)
-    sys.stderr.write(f"bench: {info.results} results in {info.wall_s:.1f}s "
-                     f"(go test {info.go_s:.1f}s) -> {args.out}\n")
+    info = bench.run(
+        cfg,
+        settings.mode,
+        params.target_dir(settings),
+        Path(args.out),
+        Path(args.meta),
+        settings.bench.stall_s,
+        [note] if note else [],
+        shard,
+        durations,
+        settings.instructions if measure == "instructions" else None,
+    )
+    sys.stderr.write(
+        f"bench: {info.results} results in {info.wall_s:.1f}s (go test {info.go_s:.1f}s) -> {args.out}\n"
+    )
     for f in info.failures:
         sys.stderr.write(f"bench: error: {f.message}\n")
     if info.failures and not args.keep_going:

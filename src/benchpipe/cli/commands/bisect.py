@@ -13,8 +13,13 @@ def register(sub: Any) -> None:
     p = sub.add_parser("bisect", help="first commit on which a benchmark regressed beyond the threshold")
     p.add_argument("--good", required=True, help="a revision without the regression")
     p.add_argument("--bad", required=True, help="a revision with the regression")
-    p.add_argument("--bench", dest="bench_name", required=True, help="go test's -bench pattern of the results to bisect, e.g. '^BenchmarkEvaluate$' or "
-                        "'DigestBytes/16B$'")
+    p.add_argument(
+        "--bench",
+        dest="bench_name",
+        required=True,
+        help="go test's -bench pattern of the results to bisect, e.g. '^BenchmarkEvaluate$' or "
+        "'DigestBytes/16B$'",
+    )
     p.add_argument("--no-confirm", action="store_true")
     p.add_argument("--format", choices=["text", "json"], default="text")
     add_paired_opts(p)

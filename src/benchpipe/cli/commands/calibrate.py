@@ -38,14 +38,20 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return EXIT_OK
     rc = calibrate.ROUND_COUNTS
-    lines = [f"A/A calibration of {plan.target} at {result['rev'][:12]}: {plan.rounds} rounds, "
-             f"benchtime {plan.benchtime}",
-             f"{'benchmark':<40} {'unit':<12} {'spread':>7}  noise floor (99% A/A) by rounds: "
-             + " ".join(f"{n:>6}" for n in rc) + "  rounds for threshold"]
+    lines = [
+        f"A/A calibration of {plan.target} at {result['rev'][:12]}: {plan.rounds} rounds, "
+        f"benchtime {plan.benchtime}",
+        f"{'benchmark':<40} {'unit':<12} {'spread':>7}  noise floor (99% A/A) by rounds: "
+        + " ".join(f"{n:>6}" for n in rc)
+        + "  rounds for threshold",
+    ]
     for e in result["benchmarks"].values():
-        lines.append(f"{e['benchmark'][:40]:<40} {e['unit'][:12]:<12} {e['spread_pct']:>6.1f}%  "
-                     + " " * 33 + " ".join(f"{e['noise_floor_pct'][str(n)]:>5.1f}%" for n in rc)
-                     + f"  {e['rounds_for_threshold'] or '>30'} (at {e['threshold_pct']:g}%)")
+        lines.append(
+            f"{e['benchmark'][:40]:<40} {e['unit'][:12]:<12} {e['spread_pct']:>6.1f}%  "
+            + " " * 33
+            + " ".join(f"{e['noise_floor_pct'][str(n)]:>5.1f}%" for n in rc)
+            + f"  {e['rounds_for_threshold'] or '>30'} (at {e['threshold_pct']:g}%)"
+        )
     lines.append(f"stored: {result['stored']}")
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_OK

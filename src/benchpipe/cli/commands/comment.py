@@ -2,9 +2,9 @@
 
 Run by a trusted job that never checks out or runs the pull request's code (the ``workflow_run`` workflow
 ``benchpipe init`` writes, or GitLab's comment job): it reads the verdict job's artifact as data. The body is
-rendered here from the comparison's JSON (``--compare``: the escaping is this process's, not the pull request's
-run's) or read from ``--body``; it starts with a hidden marker, by which the comment is found and updated
-(one comment per pull request, also for pull requests from forks), and is cut to 65,536 characters.
+rendered here from the comparison's JSON (``--compare``: the escaping is this process's, not the pull
+request's run's) or read from ``--body``; it starts with a hidden marker, by which the comment is found and
+updated (one comment per pull request, also for pull requests from forks), and is cut to 65,536 characters.
 
 The pull request's number comes from ``--pr`` or from the artifact (``--pr-file``, ``{"number": N}``), and is
 untrusted: digits only, and the pull request's head commit must equal ``--head-sha`` (the commit the trusted
@@ -30,29 +30,46 @@ _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("comment", help="post or update benchpipe's one comment on a pull request (trusted jobs)")
+    p = sub.add_parser(
+        "comment", help="post or update benchpipe's one comment on a pull request (trusted jobs)"
+    )
     forges = p.add_subparsers(dest="forge", required=True)
     gh = forges.add_parser("github", help="a pull request's comment, through GitHub's REST API")
     gh.add_argument("--repo", required=True, help="owner/name (github.repository)")
     gh.add_argument("--api", default=os.environ.get("GITHUB_API_URL") or "https://api.github.com")
     gh.add_argument("--token-env", default="GITHUB_TOKEN", help="the environment variable holding the token")
-    gh.add_argument("--author", default="github-actions[bot]",
-                    help="who the token posts as: only that author's marked comment is updated")
+    gh.add_argument(
+        "--author",
+        default="github-actions[bot]",
+        help="who the token posts as: only that author's marked comment is updated",
+    )
     gl = forges.add_parser("gitlab", help="a merge request's note, through GitLab's REST API")
     gl.add_argument("--project", required=True, help="the project's id or path (CI_PROJECT_ID)")
     gl.add_argument("--api", default=os.environ.get("CI_API_V4_URL") or "https://gitlab.com/api/v4")
-    gl.add_argument("--token-env", default="BENCHPIPE_GITLAB_TOKEN",
-                    help="the environment variable holding the token (a protected, masked variable)")
+    gl.add_argument(
+        "--token-env",
+        default="BENCHPIPE_GITLAB_TOKEN",
+        help="the environment variable holding the token (a protected, masked variable)",
+    )
     for f in (gh, gl):
         body = f.add_mutually_exclusive_group(required=True)
-        body.add_argument("--compare", help="a comparison's JSON (merged compare.json): the body is rendered here")
+        body.add_argument(
+            "--compare", help="a comparison's JSON (merged compare.json): the body is rendered here"
+        )
         body.add_argument("--body", help="a Markdown file to post as it is")
         num = f.add_mutually_exclusive_group(required=True)
         num.add_argument("--pr", help="the pull (merge) request's number")
-        num.add_argument("--pr-file", help='a JSON file {"number": N} from the verdict job\'s artifact (untrusted)')
-        f.add_argument("--head-sha", required=True, help="the commit the trusted event names; the request's head "
-                                                          "must be it")
-        f.add_argument("--run-url", default="", help="the run's page: links to the call graphs and the whole summary")
+        num.add_argument(
+            "--pr-file", help='a JSON file {"number": N} from the verdict job\'s artifact (untrusted)'
+        )
+        f.add_argument(
+            "--head-sha",
+            required=True,
+            help="the commit the trusted event names; the request's head must be it",
+        )
+        f.add_argument(
+            "--run-url", default="", help="the run's page: links to the call graphs and the whole summary"
+        )
         f.set_defaults(fn=run)
 
 
@@ -62,7 +79,9 @@ def _number(args: argparse.Namespace) -> int:
         try:
             raw = json.loads(Path(args.pr_file).read_text()).get("number")
         except (OSError, ValueError, AttributeError) as e:
-            raise BenchpipeError(f"comment: {args.pr_file}: no pull request number ({type(e).__name__})") from None
+            raise BenchpipeError(
+                f"comment: {args.pr_file}: no pull request number ({type(e).__name__})"
+            ) from None
     text = str(raw)
     if not text.isascii() or not text.isdigit() or not 0 < int(text) < 10**9:
         raise BenchpipeError("comment: the pull request number must be digits only")
@@ -105,8 +124,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         head = gitlab.mr_head(args.api, args.project, number, token)
     if head != args.head_sha:
-        sys.stderr.write(f"comment: not posted: request #{number} is at {head[:12] or 'no commit'}, this run measured "
-                         f"{args.head_sha[:12]} (a newer push, or a number that is not this run's)\n")
+        sys.stderr.write(
+            f"comment: not posted: request #{number} is at {head[:12] or 'no commit'}, this run measured "
+            f"{args.head_sha[:12]} (a newer push, or a number that is not this run's)\n"
+        )
         return EXIT_NOTHING
     if args.forge == "github":
         what, cid = github.upsert(args.api, args.repo, number, body, token, ci.MARKER, args.author)

@@ -14,10 +14,55 @@ from benchpipe.core.errors import EXIT_OK, BenchpipeError, NothingToCompare
 from benchpipe.store import cachedir, params
 
 
+def _paired_options(p: argparse.ArgumentParser) -> None:
+    """The options of a paired comparison of two revisions (``--base``)."""
+    p.add_argument("--target", help="paired: Go module (git work tree)")
+    p.add_argument("--base", help="paired: base revision")
+    p.add_argument("--head", help="paired: head revision (default: the working tree)")
+    p.add_argument("--rounds", type=int, help="paired: rounds (default params paired.rounds)")
+    p.add_argument("--bench", help="paired: benchmark regex")
+    p.add_argument("--packages", nargs="*", help="paired: package patterns")
+    p.add_argument("--benchtime", help="paired: -benchtime per run")
+    p.add_argument("--changed-only", action="store_true", help="paired: only packages that differ")
+    p.add_argument(
+        "--fixed-rounds",
+        action="store_true",
+        help="paired: run every round (no early stop when all rows are decided; paired.early_stop)",
+    )
+    p.add_argument(
+        "--no-confirm",
+        action="store_true",
+        help="skip confirmation rounds (paired), or re-running flagged rows against the baseline's "
+        "commit (pipeline)",
+    )
+    p.add_argument(
+        "--no-explain",
+        action="store_true",
+        help="paired: do not profile confirmed regressions on both sides (the 'why' under each row)",
+    )
+    p.add_argument(
+        "--explain-improvements",
+        action="store_true",
+        help="paired: profile and explain confirmed improvements too",
+    )
+    p.add_argument(
+        "--measure",
+        choices=["time", "instructions"],
+        help="paired: time (interleaved go test runs) or instructions (counted under valgrind, exact); "
+        "default params measure",
+    )
+    p.add_argument(
+        "--shard", help="paired: K/N: only shard K of N of the packages (benchpipe merge joins them)"
+    )
+
+
 def register(sub: Any) -> None:
-    p = sub.add_parser("compare", help="compare OLD NEW files, the run with a baseline, or two git revisions",
-                       description="benchpipe compare OLD NEW | --current FILE (pipeline stage) | "
-                                   "--target DIR --base REV [--head REV] (paired, interleaved runs)")
+    p = sub.add_parser(
+        "compare",
+        help="compare OLD NEW files, the run with a baseline, or two git revisions",
+        description="benchpipe compare OLD NEW | --current FILE (pipeline stage) | "
+        "--target DIR --base REV [--head REV] (paired, interleaved runs)",
+    )
     p.add_argument("files", nargs="*", metavar="FILE")
     p.add_argument("--format", choices=["text", "markdown", "csv", "json"], default="text")
     add_stat_opts(p)
@@ -27,31 +72,17 @@ def register(sub: Any) -> None:
     p.add_argument("--samples", help="pipeline: the parse stage's samples.parquet (b.N of every sample)")
     p.add_argument("--baseline", help="pipeline: baseline name (default compare.baseline)")
     p.add_argument("--out", help=f"JSON result file (pipeline default {RUN / 'compare.json'}; paired: none)")
-    p.add_argument("--target", help="paired: Go module (git work tree)")
-    p.add_argument("--base", help="paired: base revision")
-    p.add_argument("--head", help="paired: head revision (default: the working tree)")
-    p.add_argument("--rounds", type=int, help="paired: rounds (default params paired.rounds)")
-    p.add_argument("--bench", help="paired: benchmark regex")
-    p.add_argument("--packages", nargs="*", help="paired: package patterns")
-    p.add_argument("--benchtime", help="paired: -benchtime per run")
-    p.add_argument("--changed-only", action="store_true", help="paired: only packages that differ")
-    p.add_argument("--fixed-rounds", action="store_true",
-                   help="paired: run every round (no early stop when all rows are decided; paired.early_stop)")
-    p.add_argument("--no-confirm", action="store_true",
-                   help="skip confirmation rounds (paired), or re-running flagged rows against the baseline's "
-                        "commit (pipeline)")
-    p.add_argument("--no-explain", action="store_true",
-                   help="paired: do not profile confirmed regressions on both sides (the 'why' under each row)")
-    p.add_argument("--explain-improvements", action="store_true",
-                   help="paired: profile and explain confirmed improvements too")
-    p.add_argument("--only-changed", action="store_true",
-                   help="show only rows that changed (regressions, warnings, improvements); the verdict is the same")
-    p.add_argument("--strict-env", action="store_true",
-                   help="files: exit 3 when the two files were recorded with other settings")
-    p.add_argument("--measure", choices=["time", "instructions"],
-                   help="paired: time (interleaved go test runs) or instructions (counted under valgrind, exact); "
-                        "default params measure")
-    p.add_argument("--shard", help="paired: K/N: only shard K of N of the packages (benchpipe merge joins them)")
+    _paired_options(p)
+    p.add_argument(
+        "--only-changed",
+        action="store_true",
+        help="show only rows that changed (regressions, warnings, improvements); the verdict is the same",
+    )
+    p.add_argument(
+        "--strict-env",
+        action="store_true",
+        help="files: exit 3 when the two files were recorded with other settings",
+    )
     p.add_argument("--cache-dir", help="paired: cache directory (default ~/.cache/benchpipe)")
     p.set_defaults(fn=run)
 
@@ -77,13 +108,19 @@ def run(args: argparse.Namespace) -> int:
     for side, p, f in (("old", old, args.files[0]), ("new", new, args.files[1])):
         if not p.values:
             raise NothingToCompare(f"{f}: no benchmark results ({side} side)")
-    c = compare_samples(old.values, new.values, {**old.units, **new.units}, options(args, params.load_optional(args.params)))
+    c = compare_samples(
+        old.values, new.values, {**old.units, **new.units}, options(args, params.load_optional(args.params))
+    )
     c.old_label, c.new_label = Path(args.files[0]).name, Path(args.files[1]).name
     moved = shift.detect(c.rows)
     if moved:
         c.shift = moved.describe(confirmed=False)
-    diffs = comparable.differences(comparable.from_config(old.first_config),
-                                   comparable.from_config(new.first_config), c.old_label, c.new_label)
+    diffs = comparable.differences(
+        comparable.from_config(old.first_config),
+        comparable.from_config(new.first_config),
+        c.old_label,
+        c.new_label,
+    )
     if diffs:
         c.not_comparable = diffs
         if c.verdict == "PASS":
@@ -108,15 +145,36 @@ def _compare_stage(args: argparse.Namespace) -> int:
         from benchpipe.revisions import confirm
 
         out = Path(args.out or RUN / "compare.json")
-        confirm_fn = functools.partial(confirm.confirm, opts=opts, rounds=settings.paired.confirm_rounds,
-                                       cache=cachedir.cache_root(args.cache_dir), stall_s=settings.bench.stall_s,
-                                       profile=settings.profile, explain_dir=out.with_name(out.stem + "-explain"))
+        confirm_fn = functools.partial(
+            confirm.confirm,
+            opts=opts,
+            rounds=settings.paired.confirm_rounds,
+            cache=cachedir.cache_root(args.cache_dir),
+            stall_s=settings.bench.stall_s,
+            profile=settings.profile,
+            explain_dir=out.with_name(out.stem + "-explain"),
+        )
     from benchpipe.store import baselines, objstore
 
-    source = compare.HistoryBaseline(objstore.configured(settings.history.store), settings.history.baseline_runs,
-                                     settings.history.baseline_samples) if baselines.is_history(name) else None
-    compare.run(name, Path(args.current), meta, Path(args.out or RUN / "compare.json"), opts, confirm_fn,
-                Path(args.samples) if args.samples else None, source)
+    source = (
+        compare.HistoryBaseline(
+            objstore.configured(settings.history.store),
+            settings.history.baseline_runs,
+            settings.history.baseline_samples,
+        )
+        if baselines.is_history(name)
+        else None
+    )
+    compare.run(
+        name,
+        Path(args.current),
+        meta,
+        Path(args.out or RUN / "compare.json"),
+        opts,
+        confirm_fn,
+        Path(args.samples) if args.samples else None,
+        source,
+    )
     return EXIT_OK
 
 
@@ -151,8 +209,10 @@ def _paired(args: argparse.Namespace) -> int:
     c, facts = out.comparison, out.facts
     if plan.measure == "time":
         c.warnings += calibrate.threshold_warnings(plan, c)
-        c.warnings.append("base and head ran interleaved with the same settings (benchtime, -cpu, -benchmem, "
-                          "machine): comparable by construction")
+        c.warnings.append(
+            "base and head ran interleaved with the same settings (benchtime, -cpu, -benchmem, "
+            "machine): comparable by construction"
+        )
     doc = compare_doc(c, paired=facts, shard=args.shard or "", explanations=out.explanations)
     if args.out:
         artifacts.write(args.out, doc)

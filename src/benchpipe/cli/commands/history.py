@@ -16,17 +16,25 @@ from benchpipe.core.errors import EXIT_OK, BenchpipeError, NothingToCompare
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("history", help="runs stored in the history: per benchmark, each run's median",
-                       description="benchpipe history [show] [--benchmark RE] [--unit U] [--last N] | history runs | "
-                                   "history import FILE --commit C --time T | history compact | history export --out F")
-    p.add_argument("action", nargs="?", choices=["show", "runs", "import", "compact", "export"], default="show")
+    p = sub.add_parser(
+        "history",
+        help="runs stored in the history: per benchmark, each run's median",
+        description="benchpipe history [show] [--benchmark RE] [--unit U] [--last N] | history runs | "
+        "history import FILE --commit C --time T | history compact | history export --out F",
+    )
+    p.add_argument(
+        "action", nargs="?", choices=["show", "runs", "import", "compact", "export"], default="show"
+    )
     p.add_argument("file", nargs="?", help="import: a benchfmt / go test -json file")
-    p.add_argument("--dir", help="history store: directory or URL (default BENCHPIPE_HISTORY, else params "
-                                 "history.store)")
+    p.add_argument(
+        "--dir", help="history store: directory or URL (default BENCHPIPE_HISTORY, else params history.store)"
+    )
     p.add_argument("--params", help="params.yaml (default ./params.yaml if present, else every default)")
     p.add_argument("--out", help="export: the CSV to write (default reports/history.csv)")
-    p.add_argument("--benchmark", help="go test's -bench pattern (names without their -N suffix), or ^NAME$ for "
-                                       "one stored name")
+    p.add_argument(
+        "--benchmark",
+        help="go test's -bench pattern (names without their -N suffix), or ^NAME$ for one stored name",
+    )
     p.add_argument("--unit", help="unit as written, e.g. ns/op")
     p.add_argument("--last", type=int, help="only the last N runs of each benchmark")
     p.add_argument("--format", choices=["text", "json"], default="text")
@@ -41,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from benchpipe.core import benchfmt
     from benchpipe.store import history, objstore, params
 
-    hist = objstore.open_store(args.dir) if args.dir else objstore.configured(params.load_optional(args.params).history.store)
+    hist = (
+        objstore.open_store(args.dir)
+        if args.dir
+        else objstore.configured(params.load_optional(args.params).history.store)
+    )
     hist.check()
     if args.action == "runs":
         return _runs(history.runs(hist), args.format)
@@ -79,13 +91,17 @@ def run(args: argparse.Namespace) -> int:
         series = rows[start:end]
         for r in series:
             ci = "" if r["lo"] is None or r["hi"] is None else f" [{r['lo']:.6g}, {r['hi']:.6g}]"
-            sys.stdout.write(f"  {r['time']}  {r['commit'][:12] or '-':<12}  {r['center']:>12.6g}{ci}  n={r['n']}  "
-                             f"{r['run_id']}\n")
+            sys.stdout.write(
+                f"  {r['time']}  {r['commit'][:12] or '-':<12}  {r['center']:>12.6g}{ci}  n={r['n']}  "
+                f"{r['run_id']}\n"
+            )
         if args.changes:
             for cp in changepoint.changes([r["center"] for r in series]):
                 r = series[cp.index]
-                sys.stdout.write(f"  change point: {cp.change_pct:+.1f}% from run {r['run_id']} (commit "
-                                 f"{r['commit'][:12]}), p={cp.p:.3f}\n")
+                sys.stdout.write(
+                    f"  change point: {cp.change_pct:+.1f}% from run {r['run_id']} (commit "
+                    f"{r['commit'][:12]}), p={cp.p:.3f}\n"
+                )
     return EXIT_OK
 
 
@@ -94,6 +110,8 @@ def _runs(runs: list[dict[str, Any]], fmt: str) -> int:
         sys.stdout.write(json.dumps(runs, indent=2) + "\n")
         return EXIT_OK
     for r in runs:
-        sys.stdout.write(f"{r['time']}  {r['run_id']}  {str(r['commit'])[:12] or '-':<12}  {r['branch'] or '-':<10}  "
-                         f"{r['benchmarks']} benchmark(s)  {r['module'] or ''}\n")
+        sys.stdout.write(
+            f"{r['time']}  {r['run_id']}  {str(r['commit'])[:12] or '-':<12}  {r['branch'] or '-':<10}  "
+            f"{r['benchmarks']} benchmark(s)  {r['module'] or ''}\n"
+        )
     return EXIT_OK

@@ -36,17 +36,26 @@ LOCK = Path(".dvc") / "tmp" / "benchpipe.lock"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("pipeline", help="run the DVC pipeline with this run's overrides (what invoke tasks call)")
+    p = sub.add_parser(
+        "pipeline", help="run the DVC pipeline with this run's overrides (what invoke tasks call)"
+    )
     p.add_argument("--mode", help="modes entry to run (default params mode)")
     p.add_argument("--target", help="Go module directory")
     p.add_argument("--packages", help="package patterns, comma or space separated")
     p.add_argument("--bench", help="benchmark regex")
     p.add_argument("--count", type=int, help="runs of each benchmark")
     p.add_argument("--benchtime", help="go test -benchtime")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="any other override (dotted key)")
-    p.add_argument("--stages", help="comma-separated stages to re-run (dvc repro -f -s); default the whole pipeline")
-    p.add_argument("--stages-if-run", action="store_true",
-                   help="run --stages only when the last run's compare.json and samples.parquet exist, else all")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=JSON", help="any other override (dotted key)"
+    )
+    p.add_argument(
+        "--stages", help="comma-separated stages to re-run (dvc repro -f -s); default the whole pipeline"
+    )
+    p.add_argument(
+        "--stages-if-run",
+        action="store_true",
+        help="run --stages only when the last run's compare.json and samples.parquet exist, else all",
+    )
     p.add_argument("--gate", action="store_true", help="then print the report's path and run benchpipe gate")
     p.add_argument("--require-baseline", action="store_true", help="gate: no baseline exits 3")
     p.add_argument("--strict-env", action="store_true", help="gate: not comparable exits 3")
@@ -65,8 +74,13 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
         o["target"] = str(Path(args.target).expanduser().resolve())
     if args.packages:
         o[f"modes.{m}.packages"] = args.packages.split(",") if "," in args.packages else args.packages.split()
-    elif args.target and Path(o["target"]) != params.target_dir(params.load(args.params, run_file=False)).resolve():
-        o[f"modes.{m}.packages"] = ["./..."]  # the mode's patterns are params.yaml's target's: another module gets all
+    elif (
+        args.target
+        and Path(o["target"]) != params.target_dir(params.load(args.params, run_file=False)).resolve()
+    ):
+        o[f"modes.{m}.packages"] = [
+            "./..."
+        ]  # the mode's patterns are params.yaml's target's: another module gets all
     if args.bench:
         o[f"modes.{m}.bench"] = args.bench
     if args.count:
@@ -89,11 +103,15 @@ def exclusive(path: Path = LOCK) -> Iterator[None]:
                 break
             except BlockingIOError:  # noqa: PERF203 - polling on purpose
                 if not told:
-                    sys.stderr.write("benchpipe: another benchpipe run is using this checkout; waiting for it to "
-                                     f"finish (up to {limit:.0f}s, BENCHPIPE_LOCK_TIMEOUT)\n")
+                    sys.stderr.write(
+                        "benchpipe: another benchpipe run is using this checkout; waiting for it to "
+                        f"finish (up to {limit:.0f}s, BENCHPIPE_LOCK_TIMEOUT)\n"
+                    )
                     told = True
                 if time.monotonic() - t0 > limit:
-                    raise BenchpipeError("gave up waiting for the other run (BENCHPIPE_LOCK_TIMEOUT)") from None
+                    raise BenchpipeError(
+                        "gave up waiting for the other run (BENCHPIPE_LOCK_TIMEOUT)"
+                    ) from None
                 time.sleep(0.5)
         try:
             yield
@@ -130,8 +148,9 @@ def quiet_dvc(lines: Any) -> Any:
         if line.startswith(("To track the changes with git, run:", "To enable auto staging, run:")):
             skipping = True
             continue
-        if skipping and (not line.strip() or line.startswith("\t") or line.strip().startswith(("git add",
-                                                                                              "dvc config"))):
+        if skipping and (
+            not line.strip() or line.startswith("\t") or line.strip().startswith(("git add", "dvc config"))
+        ):
             continue
         skipping = False
         yield line
@@ -162,8 +181,11 @@ def go_seconds(since: float) -> tuple[float, float, float]:
 
     bench, prof = read(RUN / "bench.json", BenchMeta), read(RUN / "profile" / "profile.json", ProfileDoc)
     cmp = read(RUN / "compare.json", CompareDoc)
-    return (bench.go_s if bench else 0.0, prof.go_s if prof else 0.0,
-            cmp.confirm.seconds if cmp is not None and cmp.confirm is not None else 0.0)
+    return (
+        bench.go_s if bench else 0.0,
+        prof.go_s if prof else 0.0,
+        cmp.confirm.seconds if cmp is not None and cmp.confirm is not None else 0.0,
+    )
 
 
 def repro(o: dict[str, Any], stages: list[str]) -> None:
@@ -178,7 +200,8 @@ def repro(o: dict[str, Any], stages: list[str]) -> None:
             if _call(["dvc", "repro", "-f", "-s", s], env):
                 raise StageFailed(stage_code())
     else:
-        # Record the run's overrides where the stages declare them (dvc.lock then shows what ran); a bad key or
+        # Record the run's overrides where the stages declare them (dvc.lock then shows what ran); a bad key
+        # or
         # value stops here, in one line, before anything runs.
         if code := _call(["benchpipe", "settings", "--run", json.dumps(merged)]):
             raise StageFailed(code)
@@ -187,14 +210,20 @@ def repro(o: dict[str, Any], stages: list[str]) -> None:
     total = time.monotonic() - t0
     go_bench, go_prof, go_confirm = go_seconds(started - 1)
     confirm = f" + {go_confirm:.1f}s (re-running flagged rows interleaved)" if go_confirm else ""
-    print(f"time: go test {go_bench:.1f}s (benchmarks) + {go_prof:.1f}s (profiling){confirm}, "
-          f"everything else (DVC, parsing, statistics, report) {total - go_bench - go_prof - go_confirm:.1f}s")
+    print(
+        f"time: go test {go_bench:.1f}s (benchmarks) + {go_prof:.1f}s (profiling){confirm}, "
+        f"everything else (DVC, parsing, statistics, report) {total - go_bench - go_prof - go_confirm:.1f}s"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     o = overrides(args)
     stages = [s for s in (args.stages or "").split(",") if s]
-    if stages and args.stages_if_run and not ((RUN / "compare.json").exists() and (RUN / "samples.parquet").exists()):
+    if (
+        stages
+        and args.stages_if_run
+        and not ((RUN / "compare.json").exists() and (RUN / "samples.parquet").exists())
+    ):
         stages = []
     try:
         with exclusive():

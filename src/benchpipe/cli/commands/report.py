@@ -22,8 +22,11 @@ def register(sub: Any) -> None:
     p.add_argument("--profile", default=str(RUN / "profile"))
     p.add_argument("--out", default="reports/report.md")
     p.add_argument("--metrics", default="reports/metrics.json")
-    p.add_argument("--history", help="history store the trend charts read: directory or URL (default "
-                                     "BENCHPIPE_HISTORY, else params history.store)")
+    p.add_argument(
+        "--history",
+        help="history store the trend charts read: directory or URL (default "
+        "BENCHPIPE_HISTORY, else params history.store)",
+    )
     p.add_argument("--record", default=str(RUN / "record.json"), help="whether the run was stored")
     p.add_argument("--no-history", action="store_true", help="no trend charts")
     p.set_defaults(fn=run)
@@ -34,9 +37,24 @@ def run(args: argparse.Namespace) -> int:
     from benchpipe.store import objstore
 
     settings = params.load(args.params)
-    hist = None if args.no_history else (objstore.open_store(args.history) if args.history
-                                         else objstore.configured(settings.history.store))
-    report.run(Path(args.meta), Path(args.raw), Path(args.samples), Path(args.compare), Path(args.profile), settings,
-               Path(args.out), Path(args.metrics), hist, Path(args.record))
+    hist = (
+        None
+        if args.no_history
+        else (
+            objstore.open_store(args.history) if args.history else objstore.configured(settings.history.store)
+        )
+    )
+    report.run(
+        Path(args.meta),
+        Path(args.raw),
+        Path(args.samples),
+        Path(args.compare),
+        Path(args.profile),
+        settings,
+        Path(args.out),
+        Path(args.metrics),
+        hist,
+        Path(args.record),
+    )
     sys.stderr.write(f"report: wrote {args.out}\n")
     return EXIT_OK

@@ -1,6 +1,7 @@
-"""``benchpipe schemas``: write the JSON Schemas of benchpipe's artifacts (``docs/schemas/<name>.schema.json``),
-generated from the models (:mod:`benchpipe.core.artifacts`), so that other tools can read benchpipe's JSON.
-``--check`` writes nothing and exits 2, naming the files, when the checked-in schemas are not current."""
+"""``benchpipe schemas``: write the JSON Schemas of benchpipe's artifacts
+(``docs/schemas/<name>.schema.json``), generated from the models (:mod:`benchpipe.core.artifacts`), so that
+other tools can read benchpipe's JSON. ``--check`` writes nothing and exits 2, naming the files, when the
+checked-in schemas are not current."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def texts() -> dict[str, str]:
     """Each schema file's name and its text."""
     from benchpipe.core.artifacts import schemas
 
-    return {f"{name}.schema.json": json.dumps(s, indent=2, sort_keys=True) + "\n" for name, s in schemas().items()}
+    return {
+        f"{name}.schema.json": json.dumps(s, indent=2, sort_keys=True) + "\n" for name, s in schemas().items()
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         stale = [n for n, t in want.items() if not (out / n).exists() or (out / n).read_text() != t]
         if stale:
-            raise BenchpipeError(f"{out}: not current: {', '.join(stale)} (run `benchpipe schemas --out {out}`)")
+            raise BenchpipeError(
+                f"{out}: not current: {', '.join(stale)} (run `benchpipe schemas --out {out}`)"
+            )
         return EXIT_OK
     for name, text in want.items():
         atomic.write_text(out / name, text)

@@ -32,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(overrides, dict):
         raise BenchpipeError("settings --run: expected a JSON object of dotted keys")
     target = Path(args.params).with_name(params.RUN_FILE)
-    params.load(args.params, overrides, run_file=False)  # the new overrides replace the old; one line naming a bad key
+    params.load(
+        args.params, overrides, run_file=False
+    )  # the new overrides replace the old; one line naming a bad key
     import yaml
 
     body = yaml.safe_dump(params.nest(overrides), sort_keys=True) if overrides else "{}\n"

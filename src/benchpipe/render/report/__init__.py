@@ -38,21 +38,33 @@ class Inputs:
     prof: ProfileDoc
     settings: Settings
     profile_dir: Path
-    history: dict[str, Any] = field(default_factory=dict)  # history_note, trends (series), stability (centers)
-    root: Path = Path(".")  # where the user runs commands from (paths the report tells them are relative to it)
+    history: dict[str, Any] = field(
+        default_factory=dict
+    )  # history_note, trends (series), stability (centers)
+    root: Path = Path(
+        "."
+    )  # where the user runs commands from (paths the report tells them are relative to it)
 
 
 def build_context(inp: Inputs, files: Files) -> dict[str, Any]:
     """The template's context; the files it links to are named in ``files`` for the stage to write."""
     opts = Options.from_settings(inp.settings.compare, inp.settings.instructions)
     c = metrics.centers(inp.samples, opts)
-    ctx: dict[str, Any] = {"run": inp.meta, "detailed": metrics.detailed(inp.raw), "medians": c.by_name,
-                           **metrics.tables(c), **comparison.comparison(inp.cmp),
-                           **cpu.cpu(inp.prof, inp.profile_dir, files, inp.root),
-                           **memory.memory(inp.meta, inp.prof, c, inp.settings.profile.gc_thresholds),
-                           "targets": targets.evaluate_targets(inp.settings.report.targets, c.by_name),
-                           "health": health.health_rows(inp.cmp, inp.prof), "explanations": inp.cmp.explanations}
-    ctx.update(recommendations.recommendations(ctx, inp.cmp.threshold_pct, bool(inp.cmp.rows), inp.cmp.baseline))
+    ctx: dict[str, Any] = {
+        "run": inp.meta,
+        "detailed": metrics.detailed(inp.raw),
+        "medians": c.by_name,
+        **metrics.tables(c),
+        **comparison.comparison(inp.cmp),
+        **cpu.cpu(inp.prof, inp.profile_dir, files, inp.root),
+        **memory.memory(inp.meta, inp.prof, c, inp.settings.profile.gc_thresholds),
+        "targets": targets.evaluate_targets(inp.settings.report.targets, c.by_name),
+        "health": health.health_rows(inp.cmp, inp.prof),
+        "explanations": inp.cmp.explanations,
+    }
+    ctx.update(
+        recommendations.recommendations(ctx, inp.cmp.threshold_pct, bool(inp.cmp.rows), inp.cmp.baseline)
+    )
     return ctx
 
 
@@ -67,9 +79,13 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
 
 
 def render(ctx: dict[str, Any]) -> str:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=False,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             bytecode_cache=_bytecode_cache())
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache(),
+    )
     env.filters["md"] = lambda s: md_escape(str(s))
     env.filters["code"] = code_escape
     text = env.get_template("report.md.j2").render(**ctx)

@@ -38,15 +38,31 @@ def centers(rows: list[tuple[str, str, str, list[float]]], opts: Options) -> Cen
 def tables(c: Centers) -> dict[str, Any]:
     """The quick table (ns/op, B/op, allocs/op), custom units and the scaling table."""
     med = c.by_name
-    quick = [{"name": n, "ns": fmt_median(med.get((n, "ns/op")), "ns/op"),
-              "bytes": fmt_median(med.get((n, "B/op")), "B/op"),
-              "allocs": fmt_median(med.get((n, "allocs/op")), "allocs/op")} for n in c.order]
+    quick = [
+        {
+            "name": n,
+            "ns": fmt_median(med.get((n, "ns/op")), "ns/op"),
+            "bytes": fmt_median(med.get((n, "B/op")), "B/op"),
+            "allocs": fmt_median(med.get((n, "allocs/op")), "allocs/op"),
+        }
+        for n in c.order
+    ]
     custom_units = sorted({u for (_, u) in med if u not in ("ns/op", "B/op", "allocs/op")})
-    custom = [{"name": n, "vals": {u: fmt_median(med[(n, u)], u) for u in custom_units if (n, u) in med}}
-              for n in c.order if any((n, u) in med for u in custom_units)]
+    custom = [
+        {"name": n, "vals": {u: fmt_median(med[(n, u)], u) for u in custom_units if (n, u) in med}}
+        for n in c.order
+        if any((n, u) in med for u in custom_units)
+    ]
     rate_unit = next((u for u in custom_units if u.endswith("/s")), "")
-    return {"quick": quick, "custom": custom, "custom_units": custom_units, "scaling_rate_unit": rate_unit,
-            "scaling": scaling_rows(c.by_pkg, rate_unit), "n_samples": c.n_samples, "n_benchmarks": len(c.order)}
+    return {
+        "quick": quick,
+        "custom": custom,
+        "custom_units": custom_units,
+        "scaling_rate_unit": rate_unit,
+        "scaling": scaling_rows(c.by_pkg, rate_unit),
+        "n_samples": c.n_samples,
+        "n_benchmarks": len(c.order),
+    }
 
 
 def scaling_rows(centers: dict[benchfmt.Key, float], rate_unit: str) -> list[dict[str, Any]]:
@@ -62,16 +78,22 @@ def scaling_rows(centers: dict[benchfmt.Key, float], rate_unit: str) -> list[dic
         for n in sorted(by_procs):
             ns = centers.get((pkg, by_procs[n], "ns/op"))
             rate = centers.get((pkg, by_procs[n], rate_unit)) if rate_unit else None
-            out.append({"name": base, "procs": n, "ns": fmt_median(ns, "ns/op"),
-                        "rate": fmt_median(rate, rate_unit) if rate is not None else "",
-                        "speedup": f"{one / ns:.2f}×" if one and ns else ""})
+            out.append(
+                {
+                    "name": base,
+                    "procs": n,
+                    "ns": fmt_median(ns, "ns/op"),
+                    "rate": fmt_median(rate, rate_unit) if rate is not None else "",
+                    "speedup": f"{one / ns:.2f}×" if one and ns else "",
+                }
+            )
     return out
 
 
 def detailed(raw: str) -> list[dict[str, str]]:
-    """The raw result lines, grouped by package, each group in a fence longer than any backtick run in it; each
-    line shown by :func:`benchpipe.core.untrusted.visible` (tabs kept): a unit's bidirectional override cannot
-    reorder the block."""
+    """The raw result lines, grouped by package, each group in a fence longer than any backtick run in it;
+    each line shown by :func:`benchpipe.core.untrusted.visible` (tabs kept): a unit's bidirectional override
+    cannot reorder the block."""
     groups: dict[str, list[str]] = {}
     pkg = ""
     for line in raw.splitlines():

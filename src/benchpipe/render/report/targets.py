@@ -22,6 +22,13 @@ def evaluate_targets(targets: list[Target], med: dict[tuple[str, str], float]) -
             worst = max(vals)
             measured = fmt_median(worst, t.unit) + f" {t.unit}"
             status = _MARK[t.judge(worst)]
-        out.append({"metric": t.metric, "target": t.target, "critical": t.critical, "measured": measured,
-                    "status": status})
+        out.append(
+            {
+                "metric": t.metric,
+                "target": t.target,
+                "critical": t.critical,
+                "measured": measured,
+                "status": status,
+            }
+        )
     return out

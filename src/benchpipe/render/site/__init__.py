@@ -10,9 +10,9 @@ Plain files that any web server or GitHub Pages serves and that open from disk w
   in the last N runs), done by ``assets/site.js`` on the rendered rows; names wrap only at ``/``;
 * ``feed.html`` — every change point, newest first, with its size, p-value, commit (linked through
   ``publish.commit_url``) and whether it held or was later reversed;
-* ``b/<id>.html`` — one series (a benchmark's name links its time unit's page): its whole history as an SVG chart (medians, 95% intervals, change points;
-  each point focusable, its run, commit, date and value shown on hover or focus), the table of runs
-  behind it, the benchmark's other units, and the profiles a baseline kept.
+* ``b/<id>.html`` — one series (a benchmark's name links its time unit's page): its whole history as an SVG
+  chart (medians, 95% intervals, change points; each point focusable, its run, commit, date and value shown on
+  hover or focus), the table of runs behind it, the benchmark's other units, and the profiles a baseline kept.
 
 Charts are SVG drawn here (no charting library, nothing to vendor): a few hundred points per chart need
 no more. Every text from the history (benchmark names above all) is escaped for HTML, and the script only
@@ -83,8 +83,13 @@ def groups(series: list[Series]) -> list[Group]:
     for members in by.values():
         name = members[0].benchmark
         base = benchfmt.base_name(name)
-        out.append(Group(base, name[len(base) + 1:] if base != name else "",
-                         sorted(members, key=lambda s: _unit_order(s.unit))))
+        out.append(
+            Group(
+                base,
+                name[len(base) + 1 :] if base != name else "",
+                sorted(members, key=lambda s: _unit_order(s.unit)),
+            )
+        )
     return out
 
 
@@ -94,7 +99,9 @@ class Site:
     commit_url: str = ""  # e.g. https://github.com/ORG/REPO/commit/{commit}
     moved_runs: int = 10
     baseline_branch: str = "main"
-    profiles: dict[str, list[tuple[str, Path]]] = field(default_factory=dict)  # top-level name -> (label, file)
+    profiles: dict[str, list[tuple[str, Path]]] = field(
+        default_factory=dict
+    )  # top-level name -> (label, file)
     store: str = ""
     generated: str = ""
     # the baseline branch's newest value of each (module, package, benchmark, unit)

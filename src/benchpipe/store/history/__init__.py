@@ -30,16 +30,33 @@ from benchpipe.store.history.baseline import baseline
 from benchpipe.store.history.compact import compact
 from benchpipe.store.history.export import write_plot_csv
 from benchpipe.store.history.read import (
-                                          count_runs,
-                                          durations,
-                                          everything,
-                                          query,
-                                          read_summary,
-                                          runs,
-                                          series,
-                                          series_many,
+    count_runs,
+    durations,
+    everything,
+    query,
+    read_summary,
+    runs,
+    series,
+    series_many,
 )
 from benchpipe.store.history.write import append, check_run_id, import_file, new_run_id, parse_time, stored
 
-__all__ = ["append", "baseline", "check_run_id", "compact", "count_runs", "durations", "everything", "import_file", "new_run_id",
-           "parse_time", "query", "read_summary", "runs", "series", "series_many", "stored", "write_plot_csv"]
+__all__ = [
+    "append",
+    "baseline",
+    "check_run_id",
+    "compact",
+    "count_runs",
+    "durations",
+    "everything",
+    "import_file",
+    "new_run_id",
+    "parse_time",
+    "query",
+    "read_summary",
+    "runs",
+    "series",
+    "series_many",
+    "stored",
+    "write_plot_csv",
+]

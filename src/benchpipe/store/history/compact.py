@@ -39,8 +39,15 @@ def compact(hist: Path | str | Store) -> tuple[int, str | None]:
             out = f"compact-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}.parquet"
             src = f"read_parquet({sql_list([store.duck(SUMMARY, n) for n in good])}, union_by_name=true)"
             try:
-                write_object(con, f"SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src} "
-                            "ORDER BY benchmark, unit, time", [], store, SUMMARY, out)
+                write_object(
+                    con,
+                    f"SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src} "
+                    "ORDER BY benchmark, unit, time",
+                    [],
+                    store,
+                    SUMMARY,
+                    out,
+                )
             except (duckdb.Error, OSError):
                 continue  # an input vanished while reading (another compaction): start again
         finally:
@@ -48,5 +55,3 @@ def compact(hist: Path | str | Store) -> tuple[int, str | None]:
         store.remove(SUMMARY, good)
         return len(good), out
     raise BenchpipeError(f"history store {store.url}: compaction kept racing with another one; try again")
-
-

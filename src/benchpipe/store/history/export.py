@@ -18,11 +18,11 @@ def write_plot_csv(rows: list[dict[str, Any]], path: Path, unit: str = "ns/op") 
             runs.setdefault(r["run_id"], (str(r["time"]), str(r["commit"])[:12]))
     order = sorted(runs, key=lambda rid: (runs[rid][0], rid))
     index = {rid: i for i, rid in enumerate(order)}
-    body = sorted((index[r["run_id"]], r["benchmark"], r["center"], r["run_id"]) for r in rows if r["unit"] == unit)
+    body = sorted(
+        (index[r["run_id"]], r["benchmark"], r["center"], r["run_id"]) for r in rows if r["unit"] == unit
+    )
     lines = ["run,time,commit,benchmark,value"]
     for i, name, center, rid in body:
         t, commit = runs[rid]
         lines.append(f"{i},{t},{commit},{name.replace(',', ';')},{center!r}")
     atomic.write_text(path, "\n".join(lines) + "\n")
-
-

@@ -1,6 +1,7 @@
 """Queries over the history's summary objects (one row per run, benchmark and unit), read in place by DuckDB:
 a run is never counted twice (duplicate rows of a compaction are dropped), an object that vanishes between
-listing and reading (a compaction) makes the read list again, and a corrupt object is skipped with a warning."""
+listing and reading (a compaction) makes the read list again, and a corrupt object is skipped with a
+warning."""
 
 from __future__ import annotations
 
@@ -24,12 +25,16 @@ def readable(store: Store, con: duckdb.DuckDBPyConnection, names: list[str]) -> 
     good, warnings = [], []
     for n in names:
         try:
-            con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(store.duck(SUMMARY, n))})").fetchone()
+            con.execute(
+                f"SELECT count(*) FROM read_parquet({sql_literal(store.duck(SUMMARY, n))})"
+            ).fetchone()
             good.append(n)
         except (duckdb.Error, OSError) as e:
             if store.exists(SUMMARY, n):
-                warnings.append(f"history: skipped unreadable file {store.duck(SUMMARY, n)}: "
-                                f"{str(e).splitlines()[0][:120]}")
+                warnings.append(
+                    f"history: skipped unreadable file {store.duck(SUMMARY, n)}: "
+                    f"{str(e).splitlines()[0][:120]}"
+                )
     return good, warnings
 
 
@@ -67,21 +72,36 @@ def read_summary(store: Store, sql: Any, args: list[Any], warn: bool, fetch: Any
 
 def _columns(store: Store) -> set[str]:
     """The columns the store's summary objects hold between them (older stores lack the newer ones)."""
-    rows = read_summary(store, lambda fs: f"DESCRIBE SELECT * FROM read_parquet({sql_list(fs)}, union_by_name=true)",
-                        [], False, lambda cur: cur.fetchall())
+    rows = read_summary(
+        store,
+        lambda fs: f"DESCRIBE SELECT * FROM read_parquet({sql_list(fs)}, union_by_name=true)",
+        [],
+        False,
+        lambda cur: cur.fetchall(),
+    )
     return {r[0] for r in rows or []}
 
 
 def count_runs(hist: Path | str | Store) -> int:
     """How many distinct runs the store holds (the shards of a run are one run)."""
     store = open_store(hist)
-    n = read_summary(store, lambda fs: f"SELECT count(DISTINCT run_id) FROM read_parquet({sql_list(fs)}, "
-                                       "union_by_name=true)", [], False, lambda cur: cur.fetchone()[0])
+    n = read_summary(
+        store,
+        lambda fs: f"SELECT count(DISTINCT run_id) FROM read_parquet({sql_list(fs)}, union_by_name=true)",
+        [],
+        False,
+        lambda cur: cur.fetchone()[0],
+    )
     return int(n or 0)
 
 
-def query(hist: Path | str | Store, benchmark: str | None = None, unit: str | None = None, last: int | None = None,
-          warn: bool = True) -> list[dict[str, Any]]:
+def query(
+    hist: Path | str | Store,
+    benchmark: str | None = None,
+    unit: str | None = None,
+    last: int | None = None,
+    warn: bool = True,
+) -> list[dict[str, Any]]:
     """Per benchmark and unit, each run's center and interval, oldest first (the last N runs)."""
     return _query(hist, benchmark, unit, last, warn, lean=False)  # type: ignore[return-value]
 
@@ -95,7 +115,9 @@ def series(hist: Path | str | Store, benchmark: str, unit: str, last: int | None
     return series_many(hist, [benchmark], unit, last).get(benchmark, {})
 
 
-def series_many(hist: Path | str | Store, benchmarks: list[str], unit: str, last: int | None = None) -> dict[str, dict[str, Any]]:
+def series_many(
+    hist: Path | str | Store, benchmarks: list[str], unit: str, last: int | None = None
+) -> dict[str, dict[str, Any]]:
     """:func:`series` of several benchmarks (exact names) in one query: name -> its columns; a benchmark
     the history does not hold is absent."""
     if not benchmarks:
@@ -104,12 +126,21 @@ def series_many(hist: Path | str | Store, benchmarks: list[str], unit: str, last
     if not cols or not len(cols["benchmark"]):
         return {}
     names = cols.pop("benchmark")
-    return {str(name): {k: v[start:end] for k, v in cols.items()}
-            for name, start, end in grouping.spans(names.tolist())}  # rows come ordered by benchmark
+    return {
+        str(name): {k: v[start:end] for k, v in cols.items()}
+        for name, start, end in grouping.spans(names.tolist())
+    }  # rows come ordered by benchmark
 
 
-def _query(hist: Path | str | Store, benchmark: str | None, unit: str | None, last: int | None, warn: bool,
-           lean: bool, names: list[str] | None = None) -> list[dict[str, Any]] | dict[str, Any]:
+def _query(
+    hist: Path | str | Store,
+    benchmark: str | None,
+    unit: str | None,
+    last: int | None,
+    warn: bool,
+    lean: bool,
+    names: list[str] | None = None,
+) -> list[dict[str, Any]] | dict[str, Any]:
     store = open_store(hist)
     where, args = [], []
     if benchmark:
@@ -121,7 +152,9 @@ def _query(hist: Path | str | Store, benchmark: str | None, unit: str | None, la
         if literal and re.search(r"-\d+$", exact):
             found = [exact]  # a stored result name: equality lets DuckDB skip row groups
         else:
-            found = [n for n in _names(store, warn) if selection.selects(benchmark, n) or (literal and n == exact)]
+            found = [
+                n for n in _names(store, warn) if selection.selects(benchmark, n) or (literal and n == exact)
+            ]
         names = [*(names or []), *found]
         if not names:
             return {} if lean else []
@@ -132,17 +165,23 @@ def _query(hist: Path | str | Store, benchmark: str | None, unit: str | None, la
         where.append(f"unit = ${len(args) + 1}")
         args.append(unit)
     cond = ("WHERE " + " AND ".join(where)) if where else ""
-    cols = columns(QUERY if not lean else ["run_id", "time", "commit", "benchmark", "center", "lo", "hi", "n"])
+    cols = columns(
+        QUERY if not lean else ["run_id", "time", "commit", "benchmark", "center", "lo", "hi", "n"]
+    )
 
     def sql(fs: list[str]) -> str:
         src = f"read_parquet({sql_list(fs)}, union_by_name=true)"
         base = f"SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src} {cond}"
         if last:
-            base = (f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY package, benchmark, unit "
-                    f"ORDER BY time DESC, run_id DESC) AS rk FROM ({base})) WHERE rk <= {int(last)}")
+            base = (
+                f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY package, benchmark, unit "
+                f"ORDER BY time DESC, run_id DESC) AS rk FROM ({base})) WHERE rk <= {int(last)}"
+            )
         return f"SELECT {cols} FROM ({base}) ORDER BY benchmark, unit, time, run_id"
 
-    got = read_summary(store, sql, args, warn, (lambda cur: cur.fetchnumpy()) if lean else (lambda cur: cur.fetchall()))
+    got = read_summary(
+        store, sql, args, warn, (lambda cur: cur.fetchnumpy()) if lean else (lambda cur: cur.fetchall())
+    )
     if got is None:
         return {} if lean else []
     if lean:
@@ -152,8 +191,16 @@ def _query(hist: Path | str | Store, benchmark: str | None, unit: str | None, la
 
 def _names(store: Store, warn: bool) -> list[str]:
     """Every benchmark name in the store."""
-    rows = read_summary(store, lambda fs: f"SELECT DISTINCT benchmark FROM read_parquet({sql_list(fs)}, "
-                        "union_by_name=true)", [], warn, lambda cur: cur.fetchall()) or []
+    rows = (
+        read_summary(
+            store,
+            lambda fs: f"SELECT DISTINCT benchmark FROM read_parquet({sql_list(fs)}, union_by_name=true)",
+            [],
+            warn,
+            lambda cur: cur.fetchall(),
+        )
+        or []
+    )
     return [str(r[0]) for r in rows]
 
 
@@ -165,9 +212,11 @@ def runs(hist: Path | str | Store) -> list[dict[str, Any]]:
 
     def sql(fs: list[str]) -> str:
         src = f"read_parquet({sql_list(fs)}, union_by_name=true, filename=true)"
-        return (f"SELECT run_id, strftime(min(time), '%Y-%m-%dT%H:%M:%S'), any_value(commit), any_value(branch), "
-                f"{module}, any_value(mode), any_value(machine), count(DISTINCT filename), "
-                f"count(DISTINCT (package, benchmark)) FROM {src} GROUP BY run_id ORDER BY min(time), run_id")
+        return (
+            f"SELECT run_id, strftime(min(time), '%Y-%m-%dT%H:%M:%S'), any_value(commit), any_value(branch), "
+            f"{module}, any_value(mode), any_value(machine), count(DISTINCT filename), "
+            f"count(DISTINCT (package, benchmark)) FROM {src} GROUP BY run_id ORDER BY min(time), run_id"
+        )
 
     rows = read_summary(store, sql, [], True, lambda cur: cur.fetchall()) or []
     keys = ["run_id", "time", "commit", "branch", "module", "mode", "machine", "objects", "benchmarks"]
@@ -183,13 +232,17 @@ def durations(hist: Path | str | Store, module: str) -> dict[tuple[str, str], fl
 
     def sql(fs: list[str]) -> str:
         src = f"read_parquet({sql_list(fs)}, union_by_name=true)"
-        return (f"SELECT package, benchmark, arg_max(seconds, time) FROM {src} WHERE module = $1 "
-                f"AND seconds IS NOT NULL GROUP BY package, benchmark")
+        return (
+            f"SELECT package, benchmark, arg_max(seconds, time) FROM {src} WHERE module = $1 "
+            f"AND seconds IS NOT NULL GROUP BY package, benchmark"
+        )
 
     out: dict[tuple[str, str], float] = {}
     for pkg, name, secs in read_summary(store, sql, [module], False, lambda cur: cur.fetchall()) or []:
         key = (pkg, benchfmt.top_level(name))
-        out[key] = max(out.get(key, 0.0), float(secs))  # every row of a top-level benchmark carries its seconds
+        out[key] = max(
+            out.get(key, 0.0), float(secs)
+        )  # every row of a top-level benchmark carries its seconds
     return out
 
 
@@ -202,9 +255,11 @@ def everything(hist: Path | str | Store) -> dict[str, Any]:
 
     def sql(fs: list[str]) -> str:
         src = f"read_parquet({sql_list(fs)}, union_by_name=true)"
-        return (f"SELECT {module} AS module, package, benchmark, unit, coalesce(branch, '') AS branch, run_id, "
-                f"strftime(time, '%Y-%m-%dT%H:%M:%S') AS time, commit, center, lo, hi FROM "
-                f"(SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src}) "
-                f"ORDER BY module, package, benchmark, unit, branch, time, run_id")
+        return (
+            f"SELECT {module} AS module, package, benchmark, unit, coalesce(branch, '') AS branch, run_id, "
+            f"strftime(time, '%Y-%m-%dT%H:%M:%S') AS time, commit, center, lo, hi FROM "
+            f"(SELECT DISTINCT ON (run_id, package, benchmark, unit) * FROM {src}) "
+            f"ORDER BY module, package, benchmark, unit, branch, time, run_id"
+        )
 
     return read_summary(store, sql, [], True, lambda cur: cur.fetchnumpy()) or {}

@@ -13,12 +13,35 @@ _SQL = {str: "VARCHAR", bool: "BOOLEAN", int: "INTEGER", float: "DOUBLE"}
 
 Columns = list[tuple[str, str]]  # (name, SQL type)
 
-RUN: Columns = [(f.name, "TIMESTAMP" if f.name == "time" else _SQL[f.type]) for f in msgspec.structs.fields(HistoryRun)]
-SAMPLE_ROW: Columns = [("package", "VARCHAR"), ("benchmark", "VARCHAR"), ("unit", "VARCHAR"), ("sample", "INTEGER"),
-                       ("value", "DOUBLE")]
-SUMMARY_RUN = ("run_id", "time", "commit", "branch", "machine", "mode", "module")  # of RUN, on every summary row
-SUMMARY_ROW: Columns = [("package", "VARCHAR"), ("benchmark", "VARCHAR"), ("unit", "VARCHAR"), ("center", "DOUBLE"),
-                        ("lo", "DOUBLE"), ("hi", "DOUBLE"), ("n", "INTEGER"), ("seconds", "DOUBLE")]
+RUN: Columns = [
+    (f.name, "TIMESTAMP" if f.name == "time" else _SQL[f.type]) for f in msgspec.structs.fields(HistoryRun)
+]
+SAMPLE_ROW: Columns = [
+    ("package", "VARCHAR"),
+    ("benchmark", "VARCHAR"),
+    ("unit", "VARCHAR"),
+    ("sample", "INTEGER"),
+    ("value", "DOUBLE"),
+]
+SUMMARY_RUN = (
+    "run_id",
+    "time",
+    "commit",
+    "branch",
+    "machine",
+    "mode",
+    "module",
+)  # of RUN, on every summary row
+SUMMARY_ROW: Columns = [
+    ("package", "VARCHAR"),
+    ("benchmark", "VARCHAR"),
+    ("unit", "VARCHAR"),
+    ("center", "DOUBLE"),
+    ("lo", "DOUBLE"),
+    ("hi", "DOUBLE"),
+    ("n", "INTEGER"),
+    ("seconds", "DOUBLE"),
+]
 # what query() returns per row: the summary's columns but the module and the seconds
 QUERY = [c for c in SUMMARY_RUN if c != "module"] + [c for c, _ in SUMMARY_ROW if c != "seconds"]
 TIME = "strftime(time, '%Y-%m-%dT%H:%M:%S') AS time"  # how every query returns a row's time
