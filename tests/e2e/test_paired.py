@@ -333,3 +333,57 @@ def test_interrupt_cleans_up_worktrees(history: Path, tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
     assert len(git(history, "worktree", "list").splitlines()) == 1
+
+
+def test_a_new_benchmark_that_fails_fails_the_comparison(history: Path, tmp_path: Path) -> None:
+    """A pull request that adds a benchmark calling b.Fatal: go test exits 1 with --- FAIL; the paired
+    comparison exits 2 and names it with Go's message, in the JSON, on stderr, in the job summary and the
+    gate's verdict (the message stays text)."""
+    (history / "policyengine" / "pkg" / "core" / "fail_test.go").write_text(
+        'package core\n\nimport "testing"\n\nfunc BenchmarkFails(b *testing.B) {\n'
+        "\tfor i := 0; i < b.N; i++ {\n\t\tif i > 10 {\n"
+        '\t\t\tb.Fatal("boom: <b>@octocat</b> the cache is empty")\n\t\t}\n\t}\n}\n'
+    )
+    out = tmp_path / "c.json"
+    p = run(
+        [
+            "benchpipe",
+            "compare",
+            "--target",
+            str(history / "policyengine"),
+            "--params",
+            str(ROOT / "params.yaml"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--base",
+            "HEAD",
+            "--packages",
+            "./pkg/core",
+            "--bench",
+            "^Benchmark(Evaluate|Fails)$",
+            "--rounds",
+            "6",
+            "--benchtime",
+            "30ms",
+            "--out",
+            str(out),
+        ]
+    )
+    assert p.returncode == 2, p.stdout + p.stderr
+    d = json.loads(out.read_text())
+    assert d["added"] == ["BenchmarkFails"] and len(d["failures"]) == 1, d["failures"]
+    f = d["failures"][0]
+    assert f["benchmark"] == "BenchmarkFails" and f["kind"] == "fail"
+    assert (
+        "fail_test.go:8: boom: <b>@octocat</b> the cache is empty" in f["message"]
+        and "head side" in f["message"]
+    )
+    assert "paired: FAILED: head side" in p.stderr and "boom" in p.stderr
+    assert {r["benchmark"].rsplit("-", 1)[0] for r in d["rows"]} == {"BenchmarkEvaluate"}  # the rest compared
+    g = run(["benchpipe", "gate", "--compare", str(out)])
+    assert g.returncode == 2 and "verdict: ERROR" in g.stdout + g.stderr and "boom" in g.stdout + g.stderr
+    summary = tmp_path / "summary.md"
+    a = run(["benchpipe", "annotate", str(out), "--summary", str(summary)])
+    assert "::error title=benchpipe failed::" in a.stdout and "boom" in a.stdout, a.stdout + a.stderr
+    line = next(ln for ln in summary.read_text().splitlines() if "❌ failed" in ln)
+    assert "`" in line and "<b>@octocat</b>" in line.split("`", 1)[1], line  # inside a code span: text

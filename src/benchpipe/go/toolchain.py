@@ -612,6 +612,17 @@ def split_output(output: str) -> str:
     return "".join(x + "\n" for x in bench)
 
 
+def _fail_detail(lines: list[str], at: int) -> str:
+    """What a benchmark's ``b.Fatal``/``b.Error`` said: the first ``file.go:N: message`` line of its run (Go
+    prints them before ``--- FAIL``), else the line after ``--- FAIL`` when it is not Go's bare ``FAIL``."""
+    start = next((j for j in range(at - 1, -1, -1) if lines[j].lstrip().startswith("=== RUN")), -1)
+    for ln in lines[start + 1 : at]:
+        if re.match(r"\s+[\w./-]+\.go:\d+: ", ln):
+            return ln.strip()
+    after = lines[at + 1].strip() if at + 1 < len(lines) else ""
+    return "" if after in ("FAIL", "") else after
+
+
 def diagnose(output: str, pkg: str, returncode: int, root: Path | None = None) -> str:
     """One line naming why a test binary failed (with ``root``, where a deadlocked benchmark waits)."""
     output = output.replace(FRAMING, "")
@@ -631,8 +642,7 @@ def diagnose(output: str, pkg: str, returncode: int, root: Path | None = None) -
     for i, ln in enumerate(lines):
         if "--- FAIL:" in ln:
             name = ln.split("--- FAIL:", 1)[1].split()[0]
-            detail = lines[i + 1].strip() if i + 1 < len(lines) else ""
-            return f"{pkg}: {name} failed" + (f": {detail}" if detail else "")
+            return f"{pkg}: {name} failed" + (f": {detail}" if (detail := _fail_detail(lines, i)) else "")
     if returncode < 0:
         return f"{pkg}: test binary killed by signal {-returncode}"
     return f"{pkg}: test binary exited with status {returncode}"

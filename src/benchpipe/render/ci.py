@@ -30,6 +30,12 @@ _MARK = {
 }
 
 
+def _failed(kind: str) -> str:
+    """How a failure is named: a stall did not finish; a benchmark that failed, panicked or timed out
+    failed."""
+    return "did not finish" if kind == "stall" else "failed"
+
+
 def _change(r: Row) -> str:
     """The row's change as the comparison's tables write it, with its p-value."""
     return change_with_p(r)
@@ -61,7 +67,7 @@ def _lead(doc: CompareDoc) -> list[str]:
         for w in r.warnings
         if w.startswith("untrustworthy")
     ]
-    out += [f"- ❌ did not finish: {md_code(f.message)}" for f in doc.failures]
+    out += [f"- ❌ {_failed(f.kind)}: {md_code(f.message)}" for f in doc.failures]
     out += [f"- ⏱ re-run at a time benchtime, as go test runs it: {md_code(t)}" for t in timed_results(doc)]
     return out
 
@@ -131,7 +137,7 @@ def annotations(doc: CompareDoc) -> list[str]:
                     + (f"; {why}" if why else "")
                 )
             )
-    out += ["::error title=benchpipe did not finish::" + workflow_data(f.message) for f in doc.failures]
+    out += [f"::error title=benchpipe {_failed(f.kind)}::" + workflow_data(f.message) for f in doc.failures]
     return out
 
 

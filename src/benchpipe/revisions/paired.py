@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchpipe.core import benchfmt, sequential
-from benchpipe.core.artifacts import Explanation, PairedFacts
+from benchpipe.core.artifacts import Explanation, Failure, PairedFacts
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.paired import METHOD, holds, paired_row, settle
 from benchpipe.core.settings import DEFAULT_MODE, Settings
@@ -218,6 +218,7 @@ class Outcome:
     facts: PairedFacts
     samples: RoundValues
     explanations: list[Explanation] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)  # benchmarks that failed (the comparison's exit 2)
 
 
 @dataclass
@@ -418,11 +419,51 @@ def _explain(
     return out
 
 
+def run_added(s: _Sides, plan: Plan) -> list[Failure]:
+    """Each benchmark only the head side has runs once there, as go test would run it (the plan's benchtime):
+    a new benchmark that fails, panics, stalls or times out is a failure, named with Go's message."""
+    out = []
+    for pkg, names in sorted(s.head.benchmarks.items()):
+        for name in names:
+            if name not in s.added or name in s.base.benchmarks.get(pkg, []):
+                continue
+            args = toolchain.bench_args(
+                toolchain.name_pattern(name), 1, plan.benchtime, plan.cpu, timeout=plan.timeout
+            )
+            toolchain.progress(f"paired: running {name}, new on the head side, once")
+            try:
+                res = toolchain.run_binary(
+                    s.head.binaries[pkg], s.head.dirs[pkg], args, hard_timeout=3600, stall_s=plan.stall_s
+                )
+            except toolchain.Hung as e:
+                out.append(Failure(kind="timeout", package=pkg, benchmark=name, message=f"head side: {e}"))
+                continue
+            if res.stall is None and res.returncode == 0:
+                continue
+            root = toolchain.cwd_module(s.head.dirs[pkg])
+            why = (
+                res.stall.describe(name)
+                if res.stall
+                else toolchain.diagnose(res.output, pkg, res.returncode, root)
+            )
+            kind = "stall" if res.stall else "fail"
+            out.append(
+                Failure(
+                    kind=kind,
+                    package=pkg,
+                    benchmark=name,
+                    message=f"head side ({s.head.name}): {why}",
+                )
+            )
+    return out
+
+
 def execute(plan: Plan, opts: Options) -> Outcome:
     """Run a paired comparison: both sides built, every result measured as its rule says, rows judged."""
     facts = PairedFacts()
     with gitrev.worktrees() as wt, tempfile.TemporaryDirectory(prefix="benchpipe-paired-") as scratch:
         s = open_sides(plan, wt, Path(scratch), facts)
+        failures = run_added(s, plan)
         rows, samples, rules = _measure(s, plan, opts, facts)
         explanations = _explain(s, rows, rules, plan, samples, Path(scratch))
     c = build_comparison(rows, opts, s.added, s.removed)
@@ -435,7 +476,7 @@ def execute(plan: Plan, opts: Options) -> Outcome:
             f"RunParallel results ran at -benchtime {plan.benchtime} (a time, as go test runs them), "
             "the others at their fixed b.N"
         )
-    return Outcome(c, facts, samples, explanations)
+    return Outcome(c, facts, samples, explanations, failures)
 
 
 def shard_packages(plan: Plan, shard: str) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.cli.common import RUN, add_stat_opts, options, verdict_code
-from benchpipe.core.errors import EXIT_OK, BenchpipeError, NothingToCompare
+from benchpipe.core.errors import EXIT_ERROR, EXIT_OK, BenchpipeError, NothingToCompare
 from benchpipe.store import cachedir, params
 
 
@@ -213,7 +213,9 @@ def _paired(args: argparse.Namespace) -> int:
             "base and head ran interleaved with the same settings (benchtime, -cpu, -benchmem, "
             "machine): comparable by construction"
         )
-    doc = compare_doc(c, paired=facts, shard=args.shard or "", explanations=out.explanations)
+    doc = compare_doc(
+        c, paired=facts, shard=args.shard or "", explanations=out.explanations, failures=out.failures
+    )
     if args.out:
         artifacts.write(args.out, doc)
     if args.only_changed:
@@ -224,11 +226,16 @@ def _paired(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(output.render(c, args.format))
         sys.stdout.write(explain.text(out.explanations) if args.format == "text" else "")
-    if facts.confirmed:
-        sys.stderr.write(f"paired: confirmed regressions: {', '.join(facts.confirmed)}\n")
+    regressed = {f"{r.benchmark} {r.unit}" for r in c.regressions}
+    if confirmed := [x for x in facts.confirmed if x in regressed]:
+        sys.stderr.write(f"paired: confirmed regressions: {', '.join(confirmed)}\n")
+    if other := [x for x in facts.confirmed if x not in regressed]:
+        sys.stderr.write(f"paired: confirmed changes that are not regressions: {', '.join(other)}\n")
     if facts.unconfirmed:
         sys.stderr.write(f"paired: not confirmed (noise): {', '.join(facts.unconfirmed)}\n")
-    return verdict_code(c.verdict)
+    for f in out.failures:
+        sys.stderr.write(f"paired: FAILED: {f.message}\n")
+    return EXIT_ERROR if out.failures else verdict_code(c.verdict)
 
 
 def _empty_shard(args: argparse.Namespace, why: str) -> int:
