@@ -119,7 +119,9 @@ def test_known_values() -> None:
     assert s.center == 5.5 and (s.lo, s.hi) == (2, 9)
     e = stats.summarize([2, 2, 3], exact=True)
     assert (e.center, e.lo, e.hi) == (2, 2, 3)
-    assert stats.summary_warnings(e, exact=True) == ["exact distribution expected, but values range from 2 to 3"]
+    assert stats.summary_warnings(e, exact=True) == [
+        "exact distribution expected, but values range from 2 to 3"
+    ]
     assert stats.summary_warnings(stats.summarize([2, 2, 2], exact=True), exact=True) == []
     assert stats.summary_warnings(stats.summarize([1.0, 2.0, 3.0]), exact=False) == [
         "need >= 6 samples for confidence interval at level 0.95"

@@ -224,3 +224,29 @@ def test_pair_formatter_equals_format_value_on_its_scale() -> None:
             x, y = rng.choice(values), rng.choice(values)
             scale = scale_for(unit, (x, y))
             assert fmt(x, y) == (format_value(x, scale), format_value(y, scale)), (unit, x, y)
+
+
+def test_the_verdict_line_never_lists_a_regression_as_unchanged() -> None:
+    """A row that interleaved rounds found regressed while the U test did not (its table cell is ``~``) is
+    listed in the verdict line with the change it measured; a significant one with its cell."""
+    from benchpipe.core.verdict import Options, Row, assemble
+    from benchpipe.render.text import verdict_line
+
+    def row(name: str, significant: bool, delta: float) -> Row:
+        old, new = stats.summarize([100.0] * 6), stats.summarize([100.0 + delta] * 6)
+        return Row(
+            benchmark=name,
+            unit="ns/op",
+            old=old,
+            new=new,
+            delta_pct=delta,
+            p=0.2 if not significant else 0.002,
+            significant=significant,
+            verdict="regression",
+            threshold_pct=10.0,
+        )
+
+    c = assemble([row("BenchmarkA-2", False, 64.9), row("BenchmarkB-2", True, 12.5)], Options(), [], [], [])
+    line = verdict_line(c)
+    assert line.startswith("verdict: FAIL") and "A-2 ns/op +64.90%" in line, line
+    assert "B-2 ns/op +12.50%" in line and "~" not in line, line

@@ -49,6 +49,12 @@ def measured_change(r: Row | None) -> str:
     return f"{r.delta_pct:+.2f}%" if r.delta_pct is not None else "changed"
 
 
+def regressed_change(r: Row) -> str:
+    """The change the verdict line gives a regressed row: its table cell, or, for a row that interleaved
+    rounds found regressed where the first test did not (its cell is ``~``), the change it measured."""
+    return delta_text(r) if r.significant else measured_change(r)
+
+
 def change_with_p(r: Row) -> str:
     """The change cell of a table row with its p-value (the report's comparison, the job summary)."""
     return delta_text(r) + (f" (p={r.p:.3f})" if r.p is not None else "")
@@ -196,14 +202,14 @@ def verdict_line(c: Comparison) -> str:
         c.verdict,
         c.threshold_pct,
         c.alpha,
-        [regressed_item(r.benchmark, r.unit, delta_text(r)) for r in c.regressions],
+        [regressed_item(r.benchmark, r.unit, regressed_change(r)) for r in c.regressions],
     )
 
 
 def verdict_line_doc(doc: CompareDoc) -> str:
     """:func:`verdict_line` of a comparison's JSON (``compare.json``, a paired ``--out``): the same line the
     comparison printed, for the gate and the job summary."""
-    regressed = [regressed_item(r.benchmark, r.unit, delta_text(r)) for r in doc.regressions()]
+    regressed = [regressed_item(r.benchmark, r.unit, regressed_change(r)) for r in doc.regressions()]
     return verdict_text(doc.verdict, doc.threshold_pct, doc.alpha, regressed)
 
 
