@@ -171,3 +171,84 @@ def test_bench_stage_writes_benchfmt_rows_and_without_valgrind_exits_2(tmp_path:
     p = run(["benchpipe", "bench", "--out", "b2.txt", "--meta", "b2.json"], cwd=work, env=env, timeout=600)
     assert p.returncode == 2 and "needs valgrind, which is not installed" in p.stderr, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and not (work / "b2.txt").exists()
+
+
+CHANWORK = ROOT / "tests" / "fixtures" / "chanwork"
+
+
+def test_a_count_that_does_not_reproduce_is_never_judged_exactly(tmp_path: Path) -> None:
+    """A benchmark that hands its work to a goroutine over a channel: its count is not linear in b.N or
+    not reproduced, so the bench stage leaves it out with why, and a paired A/A of it is inconclusive
+    (WARN, exit 0), never a FAIL or a PASS; the exact benchmark beside it is counted and unchanged."""
+    from benchpipe.go import instructions
+
+    binary = tmp_path / "audit.test"
+    assert run(["go", "test", "-c", "-o", str(binary), "./audit"], cwd=CHANWORK).returncode == 0
+    audited = instructions.measure(binary, CHANWORK / "audit", "BenchmarkDecideAudited")
+    assert audited.unproven.startswith(("not linear in b.N", "not reproduced")), audited
+    exact = instructions.measure(binary, CHANWORK / "audit", "BenchmarkDecide")
+    assert exact.unproven == "" and exact.value > 0, exact
+    # the bench stage: the exact one is written, the other left out with a note
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "params.yaml").write_text(
+        json.dumps(
+            {
+                "target": str(CHANWORK),
+                "mode": "quick",
+                "measure": "instructions",
+                "modes": {
+                    "quick": {
+                        "packages": ["./..."],
+                        "bench": ".",
+                        "count": 1,
+                        "benchtime": "1x",
+                        "timeout": "5m",
+                    }
+                },
+            }
+        )
+    )
+    p = run(["benchpipe", "bench", "--out", "bench.txt", "--meta", "bench.json"], cwd=work, timeout=900)
+    assert p.returncode == 0, p.stderr
+    lines = [
+        ln.split()[0] for ln in (work / "bench.txt").read_text().splitlines() if ln.startswith("Benchmark")
+    ]
+    assert lines == ["BenchmarkDecide"], lines
+    notes = json.loads((work / "bench.json").read_text())["notes"]
+    assert any(
+        "BenchmarkDecideAudited: left out, its instruction count is not exact: not" in n for n in notes
+    )
+    # a paired A/A under valgrind
+    repo = committed_copy(CHANWORK, tmp_path / "repo")
+    p = run(
+        [
+            "benchpipe",
+            "compare",
+            "--target",
+            str(repo),
+            "--params",
+            str(ROOT / "params.yaml"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--base",
+            "HEAD",
+            "--head",
+            "HEAD",
+            "--packages",
+            "./...",
+            "--bench",
+            ".",
+            "--measure",
+            "instructions",
+            "--format",
+            "json",
+        ],
+        timeout=900,
+    )
+    d = json.loads(p.stdout)
+    assert p.returncode == 0 and d["verdict"] == "WARN", p.stdout + p.stderr
+    rows = {r["benchmark"]: r for r in d["rows"]}
+    assert rows["BenchmarkDecideAudited"]["verdict"] == "inconclusive", rows
+    assert any("the count is not exact here" in w for w in rows["BenchmarkDecideAudited"]["warnings"])
+    assert rows["BenchmarkDecide"]["verdict"] == "unchanged", rows

@@ -9,6 +9,11 @@ gives the same number every time (the runtime's background work leaves a residue
 default budget). N2 - N1 is chosen so that the difference is about ``budget`` instructions
 (:data:`BUDGET`, about a second of valgrind per run), from probe runs 100, 1000, ... ops longer than N1.
 
+A count proves itself before it is judged exactly (:func:`prove`): a third b.N must give the same per-op
+count, and so must a second count run from another directory path; a result that fails either carries
+why (``PerOp.unproven``) and is never judged exactly (a paired row is inconclusive; the bench stage leaves
+it out, with a note).
+
 The runs are made deterministic by the environment (:data:`ENV`): no GC cycles (``GOGC=off``, with a
 memory limit as a safety net), one P (``GOMAXPROCS=1``, ``-test.cpu=1``: a ``b.RunParallel`` benchmark runs
 its body on one goroutine, and valgrind serialises threads anyway), no asynchronous preemption, and no
@@ -51,6 +56,7 @@ CAVEAT = (
     "memory bandwidth, contention, syscalls and the GC's work: a change only wall time shows is the "
     "wall-time verdict's to find"
 )
+REPRODUCE_PCT = 0.5  # a count's proofs must agree within this (the residue is ~0.03%: 15x headroom)
 PARALLEL_NOTE = "b.RunParallel results run their body on one goroutine under valgrind (GOMAXPROCS=1)"
 
 
@@ -101,6 +107,7 @@ class PerOp:
     lines: dict[tuple[str, int], float] = field(
         default_factory=dict
     )  # per op, by source line (inlining apart)
+    unproven: str = ""  # why the count did not reproduce (:func:`prove`): not to be judged exactly
 
 
 def read_cachegrind(path: Path) -> Count:
@@ -156,7 +163,8 @@ def count(
     argv = [require(), "-q", *args]
     if ran is not None:
         ran.append(argv)
-    p = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env={**_base_env(), **ENV})
+    env = {**_base_env(), **ENV, "PWD": str(cwd)}  # the directory as the process sees it (os.Getwd)
+    p = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env)
     if p.returncode != 0 or not out.exists():
         first = next((ln for ln in (p.stdout + p.stderr).splitlines() if ln.strip()), "no output")
         raise BenchpipeError(f"{name}: the run under valgrind failed (exit {p.returncode}): {first}")
@@ -214,7 +222,8 @@ def measure(
         n2 = second_n((b.total - a.total) / ops, budget)
         if n2 > b.n:
             b = count(binary, cwd, name, n2, timeout, Path(tmp), ran)
-    value, funcs = per_op(a, b)
+        value, funcs = per_op(a, b)
+        unproven = prove(binary, cwd, name, timeout, Path(tmp), a, b, value, ran)
     dn = b.n - a.n
     lines = {k: (v - a.lines.get(k, 0)) / dn for k, v in b.lines.items()}
     return PerOp(
@@ -225,7 +234,48 @@ def measure(
         funcs,
         {f: w for f, w in b.where.items() if f in funcs},
         {k: v for k, v in lines.items() if abs(v) >= 0.005},
+        unproven,
     )
+
+
+def _agree(v: float, other: float) -> bool:
+    return abs(other - v) <= max(abs(v) * REPRODUCE_PCT / 100, 1.0)
+
+
+def prove(
+    binary: Path,
+    cwd: Path,
+    name: str,
+    timeout: str,
+    scratch: Path,
+    a: Count,
+    b: Count,
+    value: float,
+    ran: list[list[str]] | None = None,
+) -> str:
+    """Why the count ``value`` (from runs ``a`` and ``b``) cannot be judged exactly, or "" when it proves
+    itself: a third b.N halfway between gives the same per-op count (the cost is linear in b.N), and a
+    second count at ``b``'s b.N, run from another directory path (a symlink to ``cwd``: another worktree's
+    path changes the process's environment and stack the same way), gives it again. Work handed to another
+    goroutine, or a cost that depends on b.N, fails one of them."""
+    n3 = a.n + (b.n - a.n) // 2
+    third = count(binary, cwd, name, n3, timeout, scratch, ran)
+    v3 = (third.total - a.total) / (n3 - a.n)
+    if not _agree(value, v3):
+        return (
+            f"not linear in b.N: {v3:,.1f} instructions/op at b.N {n3}, {value:,.1f} at b.N {b.n} "
+            "(work done outside the loop's goroutine, or a cost that depends on b.N)"
+        )
+    elsewhere = scratch / ("d" * 64)
+    elsewhere.symlink_to(cwd.resolve(), target_is_directory=True)
+    again = count(binary, elsewhere, name, b.n, timeout, scratch, ran)
+    v2 = (again.total - a.total) / (b.n - a.n)
+    if not _agree(value, v2):
+        return (
+            f"not reproduced: a second count from another directory gives {v2:,.1f} instructions/op, "
+            f"the first {value:,.1f} (work scheduled by time, not by the loop)"
+        )
+    return ""
 
 
 def result_names(

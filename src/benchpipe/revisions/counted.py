@@ -19,7 +19,7 @@ from pathlib import Path
 from benchpipe.core.artifacts import Explanation, PairedFacts
 from benchpipe.core.attribution import explain_counts, in_module
 from benchpipe.core.units import UnitInfo
-from benchpipe.core.verdict import Comparison, Options, compare_samples
+from benchpipe.core.verdict import INCONCLUSIVE, Comparison, Options, compare_samples, overall
 from benchpipe.go import benchsrc, instructions, toolchain
 from benchpipe.go import git as gitrev
 from benchpipe.revisions import profiles
@@ -131,6 +131,22 @@ def _explain(
     return out
 
 
+def unproven(c: Comparison, base: Counts, head: Counts) -> None:
+    """Rows whose count did not prove itself on either side (:func:`benchpipe.go.instructions.prove`) are
+    inconclusive, with why: never a FAIL or a PASS from a count that does not reproduce."""
+    for r in c.rows:
+        key = (r.package, r.benchmark)
+        why = [
+            f"{label}: {n.unproven}"
+            for label, n in (("base", base.get(key)), ("head", head.get(key)))
+            if n is not None and n.unproven
+        ]
+        if why:
+            r.verdict = INCONCLUSIVE
+            r.warnings.append("inconclusive: the count is not exact here, " + "; ".join(why))
+    c.verdict = overall(c.rows)
+
+
 def execute(plan: Plan, opts: Options) -> Outcome:
     """Count both sides' results; the rows judged exactly; regressions explained from the counts."""
     instructions.require()
@@ -144,6 +160,7 @@ def execute(plan: Plan, opts: Options) -> Outcome:
             old, new, {instructions.UNIT: UnitInfo(instructions.UNIT, "lower", "exact")}, opts
         )
         c.added, c.removed = s.added, s.removed
+        unproven(c, base, head)
         explained = []
         if plan.explain and any(r.verdict == "regression" or plan.explain_improvements for r in c.rows):
             diff = profiles.Diff.between(s.root, s.rel, s.head.module, s.base.rev, s.head.rev or None)

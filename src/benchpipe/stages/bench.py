@@ -135,15 +135,22 @@ def _count_package(
     budget: int,
     announce: Callable[[str], None],
     ran: list[list[str]],
+    notes: list[str],
 ) -> tuple[str, float]:
     """Count each result of one package under valgrind: (benchfmt text, wall seconds); every process's argv
-    is appended to ``ran``."""
+    is appended to ``ran``. A count that does not prove itself is left out, with a note saying why."""
     t0 = time.monotonic()
     text = f"pkg: {pkg.import_path}\n"
     timeout = str(cfg.timeout)
     for name in instructions.result_names(binary, pkg.dir, pkg.import_path, str(cfg.bench), timeout, ran):
         announce(name)
-        text += instructions.line(instructions.measure(binary, pkg.dir, name, timeout, budget, ran))
+        counted = instructions.measure(binary, pkg.dir, name, timeout, budget, ran)
+        if counted.unproven:
+            notes.append(
+                f"{pkg.import_path} {name}: left out, its instruction count is not exact: {counted.unproven}"
+            )
+            continue
+        text += instructions.line(counted)
     return text, time.monotonic() - t0
 
 
@@ -214,6 +221,7 @@ class _Runs:
     packages: list[PackageRun] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     commands: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the reader must know (counts left out)
     go_s: float = 0.0
     build_s: float = 0.0
 
@@ -250,7 +258,9 @@ def _run_one(
     rss, fails = 0, []
     try:
         if counted is not None:
-            text, run_s = _count_package(binary, pkg, pcfg, counted.budget, announce, runs.commands)
+            text, run_s = _count_package(
+                binary, pkg, pcfg, counted.budget, announce, runs.commands, runs.notes
+            )
         else:
             root = toolchain.cwd_module(target)
             text, run_s, rss, fails = _run_package(
@@ -342,10 +352,10 @@ def run(
         notes = [*(notes or []), f"shard {shard} has no benchmarks (fewer units than shards)"]
     elif not n_total:
         log.save()
-        if runs.failures:
-            raise BenchpipeError(runs.failures[0].message)
+        if runs.failures or runs.notes:
+            raise BenchpipeError(runs.failures[0].message if runs.failures else runs.notes[0])
         raise NothingToCompare(f"no benchmark matched -bench {cfg.bench!r} in {' '.join(cfg.package_list)}")
-    notes = [*(notes or []), *([note] if note else [])]
+    notes = [*(notes or []), *([note] if note else []), *runs.notes]
     info = _meta(cfg, mode, target, started, t_start, runs, counted, shard, env, notes)
     declared = "" if counted is None else instructions.declared(info.goos, info.goarch, info.cpu)
     atomic.write_text(out_txt, comparable.config_lines(info) + declared + "".join(runs.text))  # with settings
