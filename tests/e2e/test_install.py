@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,52 @@ def test_plain_pip_install_runs_the_whole_pipeline(venv: dict[str, str], tmp_pat
     assert "### Quick Metrics" in report and "BenchmarkEvaluate" in report
     assert "### CPU Profile" in report and list((repo / "reports" / "graphs").glob("*.svg"))
     assert json.loads((repo / "reports" / "metrics.json").read_text())["benchmarks"]
+
+
+@pytest.mark.slow
+def test_without_params_every_command_runs_on_the_module_here(venv: dict[str, str], tmp_path: Path) -> None:
+    """A Go repository never set up by ``benchpipe init``: as go test, the module in the current directory
+    is the target; a directory without a module is one line and exit 2."""
+    repo = tmp_path / "chanwork"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "chanwork", repo)
+    for argv in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "one"]):
+        assert _in(venv, repo, "git", *argv).returncode == 0
+    (repo / "audit" / "decide.go").write_text((repo / "audit" / "decide.go").read_text() + "// two\n")
+    assert _in(venv, repo, "git", "commit", "-qam", "two").returncode == 0
+    b = _in(venv, repo, "benchpipe", "bench", "--out", "b.txt", "--meta", "b.json")
+    assert b.returncode == 0, b.stderr[-3000:]
+    meta = json.loads((repo / "b.json").read_text())
+    assert meta["module"] == "example.com/chanwork" and meta["settings"]["count"] == 3, meta["settings"]
+    lines = (repo / "b.txt").read_text().splitlines()
+    names = {re.sub(r"-\d+$", "", ln.split()[0]) for ln in lines if ln.startswith("Benchmark")}
+    assert names == {"BenchmarkDecide", "BenchmarkDecideAudited"}, names
+    c = _in(
+        venv,
+        repo,
+        "benchpipe",
+        "compare",
+        "--base",
+        "HEAD~1",
+        "--head",
+        "HEAD",
+        "--bench",
+        "^BenchmarkDecide$",
+        "--rounds",
+        "6",
+        "--benchtime",
+        "20ms",
+        "--format",
+        "json",
+    )
+    assert "internal error" not in c.stderr and c.stdout, c.stderr[-3000:]
+    d = json.loads(c.stdout)
+    assert c.returncode == (1 if d["verdict"] == "FAIL" else 0) and d["paired"]["target"] == str(repo)
+    bare = tmp_path / "nomodule"
+    bare.mkdir()
+    e = _in(venv, bare, "benchpipe", "bench", "--out", "b.txt", "--meta", "b.json")
+    assert e.returncode == 2 and e.stderr.strip().splitlines() == [
+        f"benchpipe: error: {bare}: not a Go module (no go.mod)"
+    ]
 
 
 SPIN = (

@@ -184,6 +184,16 @@ class InstructionsSection(_Section, kw_only=True):
     budget: int = 200_000_000  # instructions between a result's two runs (~1 s of valgrind each)
 
 
+def default_modes() -> dict[str, Mode]:
+    """The modes without a params.yaml (or one that names none), as the seed defines them: ``quick``, every
+    package at count 3 (profiling what compare flags), and ``full``, count 5 at 3 s with every benchmark
+    profiled."""
+    return {
+        "quick": Mode(count=3, profile="flagged"),
+        "full": Mode(count=5, benchtime="3s", timeout="60m"),
+    }
+
+
 class Settings(_Section, kw_only=True):
     """The parsed parameters. ``modes`` are checked one by one (msgspec does not name dict keys)."""
 
@@ -192,7 +202,7 @@ class Settings(_Section, kw_only=True):
     measure: Literal["time", "instructions"] = (
         "time"  # wall time (go test), or instructions/op under valgrind
     )
-    modes: dict[str, Mode] = {}
+    modes: dict[str, Mode] = msgspec.field(default_factory=lambda: default_modes())
     bench: BenchSection = msgspec.field(default_factory=BenchSection)
     compare: CompareSection = msgspec.field(default_factory=CompareSection)
     paired: PairedSection = msgspec.field(default_factory=PairedSection)
