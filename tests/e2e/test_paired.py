@@ -387,3 +387,34 @@ def test_a_new_benchmark_that_fails_fails_the_comparison(history: Path, tmp_path
     assert "::error title=benchpipe failed::" in a.stdout and "boom" in a.stdout, a.stdout + a.stderr
     line = next(ln for ln in summary.read_text().splitlines() if "❌ failed" in ln)
     assert "`" in line and "<b>@octocat</b>" in line.split("`", 1)[1], line  # inside a code span: text
+
+
+def test_the_packages_a_change_cannot_affect(history: Path) -> None:
+    """What the baseline flow's shift is judged on: between c2 and c3 only pkg/core changed, so
+    pkg/policydomain (which core imports, not the other way) cannot be affected; an unknown commit is
+    not known."""
+    from benchpipe.core.artifacts import BenchMeta
+    from benchpipe.core.stats import summarize
+    from benchpipe.core.verdict import Row
+    from benchpipe.stages.compare import unaffected
+
+    module = history / "policyengine"
+    c2, c3 = git(history, "rev-parse", "HEAD~2"), git(history, "rev-parse", "HEAD~1")
+    s = summarize([1.0] * 6)
+    rows = [
+        Row(
+            package=f"example.com/policyengine/pkg/{p}",
+            benchmark="BenchmarkX",
+            unit="ns/op",
+            old=s,
+            new=s,
+            verdict="unchanged",
+        )
+        for p in ("core", "policydomain")
+    ]
+    be, ce = BenchMeta(commit=c2), BenchMeta(commit=c3, target=str(module), dirty=False)
+    assert unaffected(be, ce, rows) == {"example.com/policyengine/pkg/policydomain"}
+    (module / "pkg" / "policydomain" / "extra.go").write_text("package policydomain\n\nconst Extra = 1\n")
+    dirty = BenchMeta(commit=c3, target=str(module), dirty=True)  # the working tree changes policydomain too
+    assert unaffected(be, dirty, rows) == set()
+    assert unaffected(BenchMeta(commit="0" * 40), ce, rows) is None

@@ -107,6 +107,34 @@ def test_setup_timed_in_a_b_n_loop_is_read_from_the_source() -> None:
     )
 
 
+def test_a_shift_is_the_machines_only_from_benchmarks_the_change_cannot_affect() -> None:
+    from benchpipe.core.shift import detect
+
+    base = [100.0, 101.0, 99.0, 100.5, 100.2, 99.8]
+    moves = {"p/a": (1.30, 1.28, 1.31), "p/b": (1.20, 1.21, 1.19), "p/c": (1.00, 1.01, 0.99)}
+    old = {(pk, f"BenchmarkF{i}-2", "ns/op"): base for pk in moves for i in range(3)}
+    new = {
+        (pk, f"BenchmarkF{i}-2", "ns/op"): [v * f for v in base]
+        for pk, fs in moves.items()
+        for i, f in enumerate(fs)
+    }
+    c = compare_samples(old, new, {"ns/op": UnitInfo("ns/op")}, OPTS)
+    all_moved = detect(c.rows)
+    assert (
+        all_moved is not None and all_moved.moved == 6 and all_moved.families == 9 and not all_moved.machine
+    )
+    # the three benchmarks the change cannot affect did not move: the others' move is the change's
+    apart = detect(c.rows, unaffected={"p/c"})
+    assert apart is not None and not apart.machine and "cannot tell" in apart.describe()
+    # unaffected benchmarks that moved alike are the machine
+    machine = detect(c.rows, unaffected={"p/b"})
+    assert machine is not None and machine.machine and machine.families == 3 and 19.0 < machine.pct < 21.5
+    assert "3 of 3 benchmarks the change cannot affect moved the same way" in machine.describe()
+    # too few unaffected families to say
+    few = detect(c.rows, unaffected=set())
+    assert few is not None and not few.machine
+
+
 def test_gate_and_job_summary_say_when_a_failing_row_is_untrustworthy_and_the_run_shifted() -> None:
     from benchpipe.cli.commands import gate
     from benchpipe.core.artifacts import compare_doc
@@ -119,8 +147,14 @@ def test_gate_and_job_summary_say_when_a_failing_row_is_untrustworthy_and_the_ru
         k: [v * f for v in vals] for (k, vals), f in zip(old.items(), (1.14, 1.13, 1.15, 1.25), strict=True)
     }
     c = compare_samples(old, new, {"ns/op": UnitInfo("ns/op")}, OPTS)
-    moved = detect(c.rows)
+    moved = detect(c.rows)  # which packages the change affects is not known: not called the machine
     assert moved is not None and moved.families == 4 and moved.moved == 4 and 13.5 < moved.pct < 15.5
+    assert not moved.machine and moved.describe().startswith(
+        "4 of 4 benchmarks moved the same way (median +14."
+    )
+    assert "cannot tell" in moved.describe() and "the machine, not the code" not in moved.describe()
+    moved = detect(c.rows, unaffected={"p"})  # package p cannot be affected by the change: the machine
+    assert moved is not None and moved.machine and moved.families == 4
     c.shift = moved.describe()
     worst = next(r for r in c.rows if r.benchmark == "BenchmarkF3-2")
     finding = health.Finding(

@@ -1,5 +1,9 @@
 """A shift of the whole run: most unrelated benchmarks moved the same way.
 
+It is called the machine's only from benchmarks the change cannot affect (packages that neither changed
+nor depend on a package that did), and only when those agree by themselves; otherwise the verdict says
+that several benchmarks moved, and interleaved rounds decide each flagged row.
+
 Code changes move the benchmarks that run the changed code; a machine that is
 slower or faster as a whole (another tenant, frequency scaling, a different
 host behind the same runner label) moves everything. When the timing rows of
@@ -31,6 +35,7 @@ class Shift:
     pct: float  # median change of the families' timing rows (negative: the run is faster)
     moved: int  # families that moved that way by at least MIN_PCT
     families: int
+    machine: bool = False  # the families moved are ones the change cannot affect, and they agree
 
     def describe(self, confirmed: bool = True) -> str:
         way = "slower" if self.pct > 0 else "faster"
@@ -39,24 +44,49 @@ class Shift:
             if confirmed
             else "read flagged timing rows with care (a paired compare, --base REV, settles them)"
         )
+        if self.machine:
+            return (
+                f"the whole run is {abs(self.pct):.1f}% {way} than the old side: {self.moved} of "
+                f"{self.families} benchmarks the change cannot affect moved the same way. That is the "
+                f"machine, not the code; {then}"
+            )
         return (
-            f"the whole run is {abs(self.pct):.1f}% {way} than the old side: {self.moved} of {self.families} "
-            f"unrelated benchmarks moved the same way. That is the machine, not the code; {then}"
+            f"{self.moved} of {self.families} benchmarks moved the same way (median {self.pct:+.1f}%). "
+            f"Whether that is the machine or a change they share, this run cannot tell; {then}"
         )
 
 
-def detect(rows: list[Row]) -> Shift | None:
-    """The run-wide shift of ``rows``' timing rows, or None."""
+def _families(rows: list[Row], packages: set[str] | None) -> list[float]:
+    """The median change of each family's timing rows (only ``packages``' when given)."""
     fam: dict[tuple[str, str], list[float]] = {}
     for r in rows:
         if r.unit in TIME_PER_OP and r.delta_pct is not None and r.p is not None:
-            fam.setdefault((r.package, top_level(r.benchmark)), []).append(r.delta_pct)
-    if len(fam) < MIN_FAMILIES:
+            if packages is None or r.package in packages:
+                fam.setdefault((r.package, top_level(r.benchmark)), []).append(r.delta_pct)
+    return [statistics.median(v) for v in fam.values()]
+
+
+def _agree(changes: list[float]) -> tuple[int, float] | None:
+    """How many of the changes moved the same way by at least MIN_PCT, and their median, when that is
+    most of them (SHARE) and there are at least MIN_FAMILIES; else None."""
+    if len(changes) < MIN_FAMILIES:
         return None
-    changes = [statistics.median(v) for v in fam.values()]
     up = sum(1 for d in changes if d >= MIN_PCT)
     down = sum(1 for d in changes if d <= -MIN_PCT)
     moved = max(up, down)
-    if moved < SHARE * len(changes):
+    return (moved, statistics.median(changes)) if moved >= SHARE * len(changes) else None
+
+
+def detect(rows: list[Row], unaffected: set[str] | None = None) -> Shift | None:
+    """The run-wide shift of ``rows``' timing rows, or None. It is the machine's only when the families of
+    ``unaffected`` packages (those the change cannot affect: its packages and their dependents are the
+    others) agree on it by themselves; without them (None: not known) it is only said that they moved."""
+    changes = _families(rows, None)
+    found = _agree(changes)
+    if found is None:
         return None
-    return Shift(statistics.median(changes), moved, len(changes))
+    if unaffected:
+        apart = _agree(_families(rows, unaffected))
+        if apart is not None:
+            return Shift(apart[1], apart[0], len(_families(rows, unaffected)), machine=True)
+    return Shift(found[1], found[0], len(changes))

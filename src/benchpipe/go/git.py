@@ -82,6 +82,17 @@ def changed_files(root: Path, base: str, head: str | None, rel: Path) -> list[Pa
     return [root / f for f in out if f]
 
 
+def module_changes(root: Path, base: str, head: str | None, rel: Path) -> list[str]:
+    """:func:`changed_files` as paths relative to the module's directory ``rel`` (what
+    :func:`benchpipe.go.toolchain.affected_packages` takes)."""
+    module_root = (root / rel).resolve()
+    return [
+        str(f.resolve().relative_to(module_root))
+        for f in changed_files(root, base, head, rel)
+        if f.resolve().is_relative_to(module_root)
+    ]
+
+
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 

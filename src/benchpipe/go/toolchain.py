@@ -371,6 +371,36 @@ def go_test_command(args: list[str], packages: list[str]) -> list[str]:
     return out + packages
 
 
+def affected_packages(module: Path, files: list[str]) -> set[str] | None:
+    """The module's packages (``module``: a checkout of it) that a change of ``files`` (paths relative to
+    the module's directory) can affect: those whose files, or whose in-module dependencies' files (test
+    imports included), are among them; None means all (go.mod or go.sum changed)."""
+    if any(Path(f).name in ("go.mod", "go.sum") for f in files):
+        return None
+    module_root = module.resolve()
+    changed = {Path(f).parent for f in files}
+    fmt = '{{.ImportPath}}\t{{.Dir}}\t{{join .Deps " "}} {{join .TestImports " "}} {{join .XTestImports " "}}'
+    p = subprocess.run(
+        ["go", "list", "-f", fmt, "./..."], cwd=module, capture_output=True, text=True, env=build_env()
+    )
+    if p.returncode != 0:
+        raise BenchpipeError(f"go list -deps failed: {(p.stderr.strip().splitlines() or ['?'])[0]}")
+    dirs: dict[str, Path] = {}
+    deps: dict[str, set[str]] = {}
+    for line in p.stdout.splitlines():
+        path, d, dl = (line.split("\t") + ["", ""])[:3]
+        dirs[path] = Path(d).resolve().relative_to(module_root)
+        deps[path] = set(dl.split())
+    affected = set()
+    for pkg, pdir in dirs.items():
+        closure = {pkg} | deps[pkg]
+        for d in list(deps[pkg]):
+            closure |= deps.get(d, set())
+        if any(dirs[d] in changed for d in closure if d in dirs) or pdir in changed:
+            affected.add(pkg)
+    return affected
+
+
 def build_argv(import_paths: list[str], out: str, strip: bool = True) -> list[str]:
     """The ``go test -c`` that builds test binaries into ``out`` (a directory ending in a separator), linked
     as ``go test`` links them (``-s -w``) unless ``strip`` is false (tools that name functions)."""

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -176,38 +175,7 @@ def changed_packages(
     root: Path, rel: Path, base_sha: str, head_rev: str | None, head: Side
 ) -> set[str] | None:
     """Import paths whose files, or whose in-module dependencies' files, differ; None means all."""
-    files = gitrev.changed_files(root, base_sha, head_rev, rel)
-    if any(f.name in ("go.mod", "go.sum") for f in files):
-        return None
-    module_root = (root / rel).resolve()
-    changed = {
-        f.resolve().parent.relative_to(module_root) for f in files if f.resolve().is_relative_to(module_root)
-    }
-    fmt = '{{.ImportPath}}\t{{.Dir}}\t{{join .Deps " "}} {{join .TestImports " "}} {{join .XTestImports " "}}'
-    p = subprocess.run(
-        ["go", "list", "-f", fmt, "./..."],
-        cwd=head.module,
-        capture_output=True,
-        text=True,
-        env=toolchain.build_env(),
-    )
-    if p.returncode != 0:
-        raise BenchpipeError(f"go list -deps failed: {(p.stderr.strip().splitlines() or ['?'])[0]}")
-    dirs: dict[str, Path] = {}
-    deps: dict[str, set[str]] = {}
-    head_root = head.module.resolve()
-    for line in p.stdout.splitlines():
-        path, d, dl = (line.split("\t") + ["", ""])[:3]
-        dirs[path] = Path(d).resolve().relative_to(head_root)
-        deps[path] = set(dl.split())
-    affected = set()
-    for pkg, pdir in dirs.items():
-        closure = {pkg} | deps[pkg]
-        for d in list(deps[pkg]):
-            closure |= deps.get(d, set())
-        if any(dirs[d] in changed for d in closure if d in dirs) or pdir in changed:
-            affected.add(pkg)
-    return affected
+    return toolchain.affected_packages(head.module, gitrev.module_changes(root, base_sha, head_rev, rel))
 
 
 @dataclass

@@ -42,8 +42,9 @@ from benchpipe.core.artifacts import (
     compare_doc,
 )
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
-from benchpipe.core.verdict import Comparison, Options, compare_samples
-from benchpipe.go import benchsrc
+from benchpipe.core.verdict import Comparison, Options, Row, compare_samples
+from benchpipe.go import benchsrc, toolchain
+from benchpipe.go import git as gitrev
 from benchpipe.store import artifacts, atomic, baselines, history, samples
 from benchpipe.store.objstore import Store
 
@@ -171,6 +172,24 @@ def _missing(name: str, txt: Path, used: str, ce: BenchMeta, be: BenchMeta | Non
     return ""
 
 
+def unaffected(be: BenchMeta, ce: BenchMeta, rows: list[Row]) -> set[str] | None:
+    """The compared packages the change from the baseline's commit to the run cannot affect: neither
+    changed nor depending on a package that did (None: not known; no commits, or the baseline's commit
+    is not in this clone)."""
+    if not be.commit or not ce.commit or not ce.target:
+        return None
+    try:
+        target = Path(ce.target).resolve()
+        root = gitrev.toplevel(target)
+        files = gitrev.module_changes(
+            root, be.commit, None if ce.dirty else ce.commit, target.relative_to(root)
+        )
+        affected = toolchain.affected_packages(target, files)
+    except (BenchpipeError, ValueError, OSError):
+        return None
+    return set() if affected is None else {r.package for r in rows} - affected
+
+
 def _say(c: Comparison, name: str, diffs: list[str], facts: ConfirmFacts | None) -> None:
     """The comparison's lines on stderr: the verdict, what is not comparable, what confirmation did."""
     sys.stderr.write(
@@ -220,7 +239,8 @@ def run(
         )
     c.old_label, c.new_label = name, "current"
     moved = shift.detect(c.rows)
-    if moved:
+    if moved:  # is it the machine? only the benchmarks the change cannot affect may say so
+        moved = shift.detect(c.rows, unaffected(be, ce, c.rows)) or moved
         c.shift = moved.describe(confirmed=confirm is not None)
         sys.stderr.write(f"compare: {c.shift}\n")
     facts, explained = confirm(c, be, ce, benchfmt.iterations(by_result)) if confirm else (None, [])
