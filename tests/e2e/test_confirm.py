@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from ..conftest import bench_stage, quick_params, run
 from .test_paired import git, history  # noqa: F401  (fixture)
 
@@ -100,7 +102,8 @@ def test_committed_regression_is_confirmed(history: Path, tmp_path: Path) -> Non
     bench_stage(work, params, "cur")
     data = _compare(work, params, tmp_path / "cache")
     ns = _ns(data)
-    assert ns["verdict"] == "regression" and ns["delta_pct"] > 10, ns
+    assert ns["verdict"] == "regression" and ns["delta_pct"] > 10, (ns["warnings"], data["confirm"])
+    assert data["confirm"]["budget_s"] == 10.0 and data["confirm"]["seconds"] > 0  # the floor: a tiny run
     assert any(w.startswith("confirmed by 6 interleaved rounds") for w in ns["warnings"]), ns["warnings"]
     assert data["verdict"] == "FAIL" and data["confirm"]["confirmed"]
     # a baseline with no commit cannot be re-run: the sequential verdict stays, and a warning says why
@@ -111,3 +114,31 @@ def test_committed_regression_is_confirmed(history: Path, tmp_path: Path) -> Non
     assert plain["verdict"] == "FAIL" and any(
         "the baseline records no commit" in w for w in plain["warnings"]
     )
+
+
+def test_confirmation_never_runs_past_its_budget(history: Path, tmp_path: Path) -> None:  # noqa: F811
+    """The run's own time is the budget, hard (``compare.confirm_min_s`` is its floor, 0 here): a run said
+    to have taken 0.4 s leaves no time for a round after the base side is built, so the flagged row is
+    inconclusive, said so, never a verdict on no data."""
+    work = tmp_path / "work"
+    work.mkdir()
+    params = _params(tmp_path, history)
+    git(history, "checkout", "-q", "HEAD~3")
+    bench_stage(work, params, "base")
+    git(history, "checkout", "-q", "main")
+    _as_baseline(work, "base")
+    bench_stage(work, params, "cur")
+    meta = json.loads((work / "cur.json").read_text())
+    meta["go_s"] = 0.4
+    (work / "cur.json").write_text(json.dumps(meta))
+    settings = yaml.safe_load(params.read_text())
+    settings["compare"]["confirm_min_s"] = 0  # no floor: the budget is the run's 0.4 s
+    params.write_text(yaml.safe_dump(settings))
+    data = _compare(work, params, tmp_path / "cache")
+    ns = _ns(data)
+    assert ns["verdict"] == "inconclusive", ns
+    assert any(w.startswith("not decided: confirmation's budget (0.4s") for w in ns["warnings"]), ns[
+        "warnings"
+    ]
+    assert data["confirm"]["budget_s"] == 0.4  # (B/op and allocs/op are exact: not confirmation's to decide)
+    assert ns["benchmark"] + " ns/op" in data["confirm"]["inconclusive"]

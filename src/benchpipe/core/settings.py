@@ -87,6 +87,9 @@ class CompareSection(_Section, kw_only=True):
     warn_min_pct: float | None = None
     rules: list[RuleSection] = []
     confirm: bool = True
+    # confirmation's budget is the run's own time, hard, but at least this: building and starting the
+    # baseline's revision is a fixed cost no scaling of the rounds can cut
+    confirm_min_s: float = 10.0
 
 
 class PairedSection(_Section, kw_only=True):

@@ -37,7 +37,7 @@ from pathlib import Path
 from benchpipe.core import benchfmt
 from benchpipe.core.artifacts import BenchMeta, ConfirmFacts, Explanation, RunSettings
 from benchpipe.core.errors import BenchpipeError
-from benchpipe.core.paired import holds
+from benchpipe.core.paired import MIN_PAIRS, holds
 from benchpipe.core.settings import DEFAULT_MODE, ProfileSection
 from benchpipe.core.units import go_duration_ns
 from benchpipe.core.verdict import INCONCLUSIVE, SEVERITY, Comparison, Options, Row, overall
@@ -164,6 +164,7 @@ def confirm(
     stall_s: float,
     profile: ProfileSection | None = None,
     explain_dir: Path | None = None,
+    min_budget_s: float = 0.0,
 ) -> tuple[ConfirmFacts, list[Explanation]]:
     """Re-judge ``c``'s flagged rows by paired rounds of those rows only; updates ``c`` in place, returns the
     facts and the explanations of what the rounds found regressed (profiled on both sides, tied to the diff
@@ -179,8 +180,9 @@ def confirm(
         return facts, []
     plan = _plan(c, flagged, be, ce, iters, rounds, cache, stall_s, profile, explain_dir)
     refs = plan.refs
-    facts.budget_s = round(ce.go_s, 1)
-    note = within_budget(plan, c, ce.go_s)
+    budget_s = max(ce.go_s, min_budget_s)
+    facts.budget_s = round(budget_s, 1)
+    note = within_budget(plan, c, budget_s)
     if note:
         c.warnings.append(note)
     toolchain.progress(
@@ -188,6 +190,8 @@ def confirm(
         f"{plan.base_rev[:12]} ({rounds} rounds, each as the run measured it)"
     )
     t0 = time.monotonic()
+    if budget_s > 0:  # a hard budget: no round starts that would end past it
+        plan.deadline = t0 + budget_s
     try:
         out = paired.execute(plan, opts)
     except BenchpipeError as e:
@@ -198,10 +202,34 @@ def confirm(
     facts.run_as = out.facts.run_as
     by_key = {(r.package, r.benchmark, r.unit): r for r in out.comparison.rows}
     against = f"{rounds} interleaved rounds against the baseline's commit {plan.base_rev[:12]}"
-    for r in flagged:
-        _judge(r, by_key.get((r.package, r.benchmark, r.unit)), against, opts, facts)
+    _judge_all(flagged, by_key, out.samples.cut, budget_s, rounds, against, opts, facts)
     c.verdict = overall(c.rows)
     return facts, out.explanations
+
+
+def _judge_all(
+    flagged: list[Row],
+    by_key: dict[tuple[str, str, str], Row],
+    cut: int | None,
+    budget_s: float,
+    rounds: int,
+    against: str,
+    opts: Options,
+    facts: ConfirmFacts,
+) -> None:
+    """Each flagged row after the rounds (:func:`_judge`); when the budget ended them (``cut``) before a row
+    had the rounds a decision needs, it is inconclusive (an improvement: unchanged), said so."""
+    for r in flagged:
+        p = by_key.get((r.package, r.benchmark, r.unit))
+        if cut is not None and (p is None or p.old.n < MIN_PAIRS):
+            r.verdict = INCONCLUSIVE if r.verdict != "improvement" else "unchanged"
+            r.warnings.append(
+                f"not decided: confirmation's budget ({budget_s:.3g}s) ended after {cut} "
+                f"interleaved round(s) of {rounds}"
+            )
+            facts.inconclusive.append(f"{r.benchmark} {r.unit}")
+            continue
+        _judge(r, p, against, opts, facts)
 
 
 def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFacts) -> None:

@@ -135,6 +135,8 @@ def run_design(
     active, runs = list(refs), 0
     for r in range(plan.rounds):
         run_rounds(base, head, active, range(r, r + 1), rules, plan, samples, rng, of=plan.rounds)
+        if samples.cut is not None:
+            break
         runs += len(active)
         level = looks.get(r + 1)
         if level is None:
@@ -371,7 +373,7 @@ def _explain(
         if r.verdict in signs:
             units, sign = wanted.setdefault(bench_ref(r.package, r.benchmark), (set(), signs[r.verdict]))
             units.add(r.unit)
-    if not plan.explain or not wanted:
+    if not plan.explain or not wanted or (plan.deadline and time.monotonic() > plan.deadline):
         return []
     todo = profiles.jobs(
         [(ref, units, sign) for ref, (units, sign) in sorted(wanted.items())],
@@ -439,6 +441,8 @@ def execute(plan: Plan, opts: Options) -> Outcome:
     c.new_label = f"head {s.head.name}" + (" (dirty)" if s.head.dirty else "")
     if s.head.dirty:
         c.warnings.append("head is the working tree with uncommitted changes")
+    if samples.cut is not None:
+        c.warnings.append(f"the budget ended the rounds after {samples.cut} of {plan.rounds}")
     if any(v.endswith("(time: RunParallel)") for v in facts.run_as.values()):
         c.warnings.append(
             f"RunParallel results ran at -benchtime {plan.benchtime} (a time, as go test runs them), "

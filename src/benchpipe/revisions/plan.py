@@ -46,3 +46,4 @@ class Plan:
     profile: ProfileSection = field(default_factory=ProfileSection)  # call graph thresholds
     measure: str = "time"  # "instructions": counted under valgrind instead (benchpipe.revisions.counted)
     budget: int = InstructionsSection().budget  # instructions between a result's two counted runs
+    deadline: float = 0.0  # time.monotonic() by which every run must have ended (0: none): a hard budget

@@ -97,6 +97,8 @@ class RoundValues:
     units: dict[str, UnitInfo] = field(default_factory=dict)
     wall: dict[BenchRef, float] = field(default_factory=dict)
     runs: dict[BenchRef, int] = field(default_factory=dict)
+    round_s: float = 0.0  # how long the last whole round took (what the next is expected to take)
+    cut: int | None = None  # the round the plan's deadline ended the rounds before (None: it did not)
 
 
 def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) -> toolchain.RunResult:
@@ -230,9 +232,15 @@ def run_rounds(
     of: int = 0,
 ) -> None:
     """Each ref once per side per round, as its rule says. ``of``: the planned number of rounds, for
-    progress lines (default ``rounds.stop``)."""
+    progress lines (default ``rounds.stop``). A round that would end past the plan's deadline (as long as
+    the last one) does not start: ``samples.cut`` says which."""
     t0 = time.monotonic()
     for r in rounds:
+        if samples.cut is not None or (plan.deadline and time.monotonic() + samples.round_s > plan.deadline):
+            samples.cut = r if samples.cut is None else samples.cut
+            toolchain.progress(f"paired: the budget ends before round {r + 1}: no more rounds")
+            return
+        t_round = time.monotonic()
         seq = list(refs)
         if plan.order == "shuffle":
             rng.shuffle(seq)
@@ -245,6 +253,7 @@ def run_rounds(
                     side, ref, rules[ref], r, samples, plan
                 )
                 samples.runs[ref] = samples.runs.get(ref, 0) + 1
+        samples.round_s = time.monotonic() - t_round
         toolchain.progress(
             f"paired: round {r + 1}/{of or rounds.stop} done ({len(refs)} benchmarks, "
             f"{time.monotonic() - t0:.1f}s)"

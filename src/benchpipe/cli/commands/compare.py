@@ -153,6 +153,7 @@ def _compare_stage(args: argparse.Namespace) -> int:
             stall_s=settings.bench.stall_s,
             profile=settings.profile,
             explain_dir=out.with_name(out.stem + "-explain"),
+            min_budget_s=settings.compare.confirm_min_s,
         )
     from benchpipe.store import baselines, objstore
 
