@@ -36,19 +36,30 @@ and ``iters`` fixes their b.N without a calibration run.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchpipe.core import benchfmt, sequential
+from benchpipe.core import benchfmt, sequential, setup, stats
 from benchpipe.core.artifacts import Explanation, Failure, PairedFacts
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.paired import METHOD, holds, paired_row, settle
 from benchpipe.core.settings import DEFAULT_MODE, Settings
 from benchpipe.core.units import UnitInfo
-from benchpipe.core.verdict import INCONCLUSIVE, Comparison, Options, Row, assemble, sub_allocation
+from benchpipe.core.verdict import (
+    INCONCLUSIVE,
+    MIN_ALLOC_BYTES,
+    Comparison,
+    Options,
+    Row,
+    assemble,
+    better_higher,
+    data_exact,
+    sub_allocation,
+)
 from benchpipe.go import git as gitrev
 from benchpipe.go import machine, toolchain
 from benchpipe.render.text import measured_change
@@ -100,9 +111,99 @@ def analyze(
             continue
         b = [base_v[key][r] for r in common]
         h = [head_v[key][r] for r in common]
-        rows.append(paired_row(pkg, name, unit, b, h, info, threshold, exact, opts, lvl))
+        apart = setup_apart(samples, key, common, b, h) if exact else None
+        if apart is not None and apart.same:
+            rows.append(apart.unchanged_row(key, info, threshold))
+            continue
+        if apart is not None:
+            b, h = apart.base, apart.head
+        row = paired_row(pkg, name, unit, b, h, info, threshold, exact, opts, lvl)
+        if apart is not None:
+            apart.mark(row)
+        rows.append(row)
     sub_allocation(rows)
     return rows
+
+
+# The smallest change of one operation's cost that is real in a unit counted in whole things (Go's smallest
+# size class is 8 bytes; one allocation): a smaller per-op difference is the setup line's rounding.
+GRAIN = {"B/op": float(MIN_ALLOC_BYTES), "allocs/op": 1.0}
+
+
+@dataclass
+class Apart:
+    """An exact unit whose sides ran at different b.N, split into per-op cost and setup / b.N
+    (:mod:`benchpipe.core.setup`); ``base``/``head`` are the rounds' per-op parts (None: not separable)."""
+
+    unit: str
+    base: list[float]
+    head: list[float]
+    split: tuple[setup.Split, setup.Split] | None
+    iters: tuple[int, int]  # the median b.N of each side
+
+    @property
+    def same(self) -> bool:
+        """The per-op cost is the same on both sides, within the unit's grain."""
+        if self.split is None:
+            return False
+        grain = GRAIN.get(self.unit, 0.0)
+        return abs(self.split[1].per_op - self.split[0].per_op) < max(grain, 1e-9)
+
+    def note(self) -> str:
+        if self.split is None:
+            return (
+                f"{self.unit} varies with b.N and the sides ran at different b.N ({self.iters[0]} vs "
+                f"{self.iters[1]}) too close together within each side to tell setup from per-op cost"
+            )
+        b, h = self.split
+        floor = 0.0 if self.unit in GRAIN else -math.inf  # counted things: an estimate below 0 is 0
+        return (
+            f"setup apart (value = per op + setup / b.N, from the rounds' b.N {self.iters[0]} vs "
+            f"{self.iters[1]}): per op {max(b.per_op, floor):,.1f} -> {max(h.per_op, floor):,.1f}, setup "
+            f"{b.setup:,.0f} -> {h.setup:,.0f} per run"
+        )
+
+    def mark(self, row: Row) -> None:
+        """The judged row says how it was split; one that could not be split is not a regression."""
+        row.warnings.append(self.note())
+        if self.split is None and row.verdict in ("regression", "warn"):
+            row.verdict = INCONCLUSIVE
+
+    def unchanged_row(self, key: benchfmt.Key, info: UnitInfo, threshold: float) -> Row:
+        """The row of a unit whose cost per op is the same on both sides: unchanged, its summaries those of
+        the rounds' per-op parts, with the split said."""
+        pkg, name, unit = key
+        old, new = stats.summarize(self.base), stats.summarize(self.head)
+        return Row(
+            package=pkg,
+            benchmark=name,
+            unit=unit,
+            old=old,
+            new=new,
+            delta_pct=0.0,  # the same cost per op, within the unit's grain
+            verdict="unchanged",
+            threshold_pct=threshold,
+            higher_is_better=better_higher(info, unit),
+            warnings=[self.note() + ": the same cost per op; only b.N moved the per-op value"],
+            varies_with_n=True,
+        )
+
+
+def setup_apart(
+    samples: RoundValues, key: benchfmt.Key, common: list[int], b: list[float], h: list[float]
+) -> Apart | None:
+    """For an exact unit whose values vary and whose sides ran at different b.N (a RunParallel result's
+    rounds run for a time, and a slower side reaches a smaller b.N), each side's per-op cost apart from
+    its setup / b.N; None when the b.N are the same on both sides (the setup's share is then equal)."""
+    bi = [samples.iters["base"].get(key, {}).get(r, 0) for r in common]
+    hi = [samples.iters["head"].get(key, {}).get(r, 0) for r in common]
+    if not all(bi) or not all(hi) or bi == hi or data_exact(True, b, h):
+        return None
+    sb, sh = setup.split(b, bi), setup.split(h, hi)
+    med = (sorted(bi)[len(bi) // 2], sorted(hi)[len(hi) // 2])
+    if sb is None or sh is None:
+        return Apart(key[2], b, h, None, med)
+    return Apart(key[2], sb.per_op_parts(b, bi), sh.per_op_parts(h, hi), (sb, sh), med)
 
 
 def decided(row: Row, opts: Options) -> bool:

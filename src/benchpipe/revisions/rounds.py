@@ -97,6 +97,9 @@ class RoundValues:
     units: dict[str, UnitInfo] = field(default_factory=dict)
     wall: dict[BenchRef, float] = field(default_factory=dict)
     runs: dict[BenchRef, int] = field(default_factory=dict)
+    iters: dict[str, dict[benchfmt.Key, dict[int, int]]] = field(
+        default_factory=lambda: {"base": {}, "head": {}}
+    )  # each value's b.N, by side, key and round
     round_s: float = 0.0  # how long the last whole round took (what the next is expected to take)
     cut: int | None = None  # the round the plan's deadline ended the rounds before (None: it did not)
 
@@ -126,10 +129,11 @@ def run_one(
     res = _run_side(side, pkg, name, args, plan.stall_s)
     parsed = benchfmt.read_text(toolchain.split_output(res.output), f"{side.label}:{pkg}:{name}")
     samples.units.update(parsed.units)
-    store = samples.values[side.label]
+    store, ns = samples.values[side.label], samples.iters[side.label]
     for r in parsed.results:
         for v, u in r.values:
             store.setdefault((pkg, r.name, u), {})[round_no] = v
+            ns.setdefault((pkg, r.name, u), {})[round_no] = r.iters
     return res.wall
 
 
