@@ -28,6 +28,21 @@ ALLOWED = {
 _OPEN = re.compile(r'^\d+\s+openat\(AT_FDCWD, "([^"]+)", ([A-Z_|]+)[^)]*\)\s+=\s+(\d+)')
 
 
+def _joined(text: str) -> list[str]:
+    """strace's lines with each call that another process interrupted (``<unfinished ...>``, then
+    ``<... openat resumed>``: a forked reader's calls interleave with its parent's) joined back into one."""
+    pending: dict[str, str] = {}
+    out = []
+    for line in text.splitlines():
+        if m := re.match(r"^(\d+)\s+(.*?)\s*<unfinished \.\.\.>$", line):
+            pending[m.group(1)] = m.group(2)
+        elif (m := re.match(r"^(\d+)\s+<\.\.\. \w+ resumed>(.*)$", line)) and m.group(1) in pending:
+            out.append(f"{m.group(1)} {pending.pop(m.group(1))}{m.group(2)}")
+        else:
+            out.append(line)
+    return out
+
+
 def _reads(log: Path, repo: Path) -> set[str]:
     """Files opened for reading inside ``repo``; the installed benchpipe package's files count as the repo's
     ``src/benchpipe/`` (the package the stages run is this checkout's, not the copy in the test repo)."""
@@ -35,7 +50,7 @@ def _reads(log: Path, repo: Path) -> set[str]:
 
     package = Path(benchpipe.__file__).resolve().parent
     out = set()
-    for line in log.read_text(errors="replace").splitlines():
+    for line in _joined(log.read_text(errors="replace")):
         m = _OPEN.match(line)
         if not m or "O_WRONLY" in m.group(2) or "O_RDWR" in m.group(2) or "O_DIRECTORY" in m.group(2):
             continue
@@ -58,6 +73,17 @@ def _covered(rel: str, declared: list[str]) -> bool:
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is installed by .ci/setup")
+def test_interrupted_calls_are_joined() -> None:
+    log = (
+        '12 openat(AT_FDCWD, "reports/run/bench.txt", O_RDONLY|O_CLOEXEC <unfinished ...>\n'
+        '13 read(3, "x", 1) = 1\n'
+        "12 <... openat resumed>) = 3\n"
+    )
+    joined = _joined(log)
+    assert joined[1] == '12 openat(AT_FDCWD, "reports/run/bench.txt", O_RDONLY|O_CLOEXEC) = 3', joined
+    assert _OPEN.match(joined[1]).group(1) == "reports/run/bench.txt"
+
+
 def test_every_stage_reads_exactly_what_dvc_yaml_declares(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     fast = {
