@@ -69,6 +69,9 @@ def _why_not(be: BenchMeta, ce: BenchMeta) -> str:
 
 
 RUN_OVERHEAD_S = 0.05  # starting a test binary and its b.N=1 probe, per run
+ROUNDS_SHARE = (
+    0.6  # of the budget, for the rounds: building the baseline's revision and starting runs take the rest
+)
 
 
 def within_budget(plan: paired.Plan, c: Comparison, budget_s: float) -> str:
@@ -89,9 +92,9 @@ def within_budget(plan: paired.Plan, c: Comparison, budget_s: float) -> str:
         / 1e9
     )
     cost = (2 * plan.rounds + 1) * (per_round + RUN_OVERHEAD_S * len(plan.refs))
-    if cost <= budget_s:
+    if cost <= budget_s * ROUNDS_SHARE:
         return ""
-    scale = max(budget_s / cost, 0.01)
+    scale = max(budget_s * ROUNDS_SHARE / cost, 0.01)
     plan.iters = {k: max(1, int(v * scale)) for k, v in plan.iters.items()}
     plan.benchtime = f"{max(bt_ns * scale / 1e9, 0.01):.3g}s"
     return (
@@ -101,13 +104,21 @@ def within_budget(plan: paired.Plan, c: Comparison, budget_s: float) -> str:
 
 
 def suspects(c: Comparison) -> list[Row]:
-    """The rows a test flagged (significant, judged by a test, not exact, and not unchanged) and the rows that
-    could not rule a regression out (inconclusive)."""
+    """The rows a test flagged (significant, judged by a test, not exact, and not unchanged), the rows that
+    could not rule a regression out (inconclusive) and those with too few samples to judge."""
     return [
         r
         for r in c.rows
-        if r.p is not None and ((r.significant and r.verdict != "unchanged") or r.verdict == INCONCLUSIVE)
+        if r.p is not None
+        and ((r.significant and r.verdict != "unchanged") or r.verdict == INCONCLUSIVE)
+        or too_few(r)
     ]
+
+
+def too_few(r: Row) -> bool:
+    """A row that warns only because its samples are too few for the test to decide: interleaved rounds
+    decide it, as they decide an inconclusive row."""
+    return r.p is not None and r.verdict == "warn" and not r.significant
 
 
 def _plan(
@@ -136,6 +147,7 @@ def _plan(
         or list(DEFAULT_MODE.package_list),
         bench=toolchain.names_regex(names),
         rounds=rounds,
+        extra_rounds=rounds,  # the few rows these rounds leave undecided get as many again
         confirm_rounds=0,
         benchtime=str(settings.benchtime or DEFAULT_MODE.benchtime),
         order="alternate",
@@ -201,7 +213,7 @@ def confirm(
     facts.runs = out.facts.runs  # benchmark runs per side: results x rounds
     facts.run_as = out.facts.run_as
     by_key = {(r.package, r.benchmark, r.unit): r for r in out.comparison.rows}
-    against = f"{rounds} interleaved rounds against the baseline's commit {plan.base_rev[:12]}"
+    against = "{n} interleaved rounds against the baseline's commit " + plan.base_rev[:12]
     _judge_all(flagged, by_key, out.samples.cut, budget_s, rounds, against, opts, facts)
     c.verdict = overall(c.rows)
     return facts, out.explanations
@@ -229,7 +241,7 @@ def _judge_all(
             )
             facts.inconclusive.append(f"{r.benchmark} {r.unit}")
             continue
-        _judge(r, p, against, opts, facts)
+        _judge(r, p, against.format(n=p.old.n if p is not None else rounds), opts, facts)
 
 
 def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFacts) -> None:
@@ -240,7 +252,7 @@ def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFac
         r.warnings.append(f"not re-run: missing from the {against}")
         return
     shown = measured_change(p) + (f", p={p.p:.3f}" if p.p is not None else "")
-    if r.verdict == INCONCLUSIVE:
+    if r.verdict == INCONCLUSIVE or too_few(r):
         _resolve(r, p, against, shown, opts, facts)
         return
     kept = holds(r.verdict, p, opts)

@@ -453,9 +453,33 @@ def _measure(
         run_rounds(s.base, s.head, refs, range(plan.rounds), rules, plan, samples, rng)
         rows = analyze(samples, opts)
         facts.runs = len(refs) * plan.rounds
+        rows = _more_rounds(s, rows, rules, plan, samples, opts, rng, facts)
     _confirm(s, rows, rules, plan, samples, opts, rng, facts)
     facts.seconds, facts.rounds = round(time.monotonic() - t0, 1), plan.rounds
     return rows, samples, rules
+
+
+def _more_rounds(
+    s: _Sides,
+    rows: list[Row],
+    rules: dict[BenchRef, toolchain.RunRule],
+    plan: Plan,
+    samples: RoundValues,
+    opts: Options,
+    rng: random.Random,
+    facts: PairedFacts,
+) -> list[Row]:
+    """``plan.extra_rounds`` more rounds of only the results with an inconclusive row (the few undecided
+    ones: decided rows keep their rounds), as the deadline allows; every row judged again on its rounds."""
+    undecided = sorted({bench_ref(r.package, r.benchmark) for r in rows if r.verdict == INCONCLUSIVE})
+    if not plan.extra_rounds or not undecided:
+        return rows
+    toolchain.progress(f"paired: {len(undecided)} result(s) undecided: up to {plan.extra_rounds} more rounds")
+    more = range(plan.rounds, plan.rounds + plan.extra_rounds)
+    run_rounds(s.base, s.head, undecided, more, rules, plan, samples, rng, of=more.stop)
+    ran = (more.stop if samples.cut is None else samples.cut) - plan.rounds
+    facts.runs += len(undecided) * max(0, ran)
+    return analyze(samples, opts)
 
 
 def _explain(
