@@ -344,31 +344,21 @@ def test_a_new_benchmark_that_fails_fails_the_comparison(history: Path, tmp_path
         "\tfor i := 0; i < b.N; i++ {\n\t\tif i > 10 {\n"
         '\t\t\tb.Fatal("boom: <b>@octocat</b> the cache is empty")\n\t\t}\n\t}\n}\n'
     )
-    out = tmp_path / "c.json"
-    p = run(
-        [
-            "benchpipe",
-            "compare",
-            "--target",
-            str(history / "policyengine"),
-            "--params",
-            str(ROOT / "params.yaml"),
-            "--cache-dir",
-            str(tmp_path / "c"),
-            "--base",
-            "HEAD",
-            "--packages",
-            "./pkg/core",
-            "--bench",
-            "^Benchmark(Evaluate|Fails)$",
-            "--rounds",
-            "6",
-            "--benchtime",
-            "30ms",
-            "--out",
-            str(out),
-        ]
+    p = paired(
+        history,
+        tmp_path / "c",
+        "--base",
+        "HEAD",
+        "--packages",
+        "./pkg/core",
+        "--bench",
+        "^Benchmark(Evaluate|Fails)$",
+        "--rounds",
+        "6",
+        "--benchtime",
+        "30ms",
     )
+    out = tmp_path / "paired.json"  # the helper's --out
     assert p.returncode == 2, p.stdout + p.stderr
     d = json.loads(out.read_text())
     assert d["added"] == ["BenchmarkFails"] and len(d["failures"]) == 1, d["failures"]

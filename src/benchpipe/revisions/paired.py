@@ -76,6 +76,8 @@ from benchpipe.revisions.rounds import (
     prepare,
     run_rounds,
     run_rules,
+    run_side,
+    side_failure,
 )
 from benchpipe.store import params
 from benchpipe.store.cachedir import cache_root
@@ -527,29 +529,10 @@ def run_added(s: _Sides, plan: Plan) -> list[Failure]:
             )
             toolchain.progress(f"paired: running {name}, new on the head side, once")
             try:
-                res = toolchain.run_binary(
-                    s.head.binaries[pkg], s.head.dirs[pkg], args, hard_timeout=3600, stall_s=plan.stall_s
-                )
+                failed = side_failure(s.head, pkg, name, run_side(s.head, pkg, args, plan.stall_s))
             except toolchain.Hung as e:
-                out.append(Failure(kind="timeout", package=pkg, benchmark=name, message=f"head side: {e}"))
-                continue
-            if res.stall is None and res.returncode == 0:
-                continue
-            root = toolchain.cwd_module(s.head.dirs[pkg])
-            why = (
-                res.stall.describe(name)
-                if res.stall
-                else toolchain.diagnose(res.output, pkg, res.returncode, root)
-            )
-            kind = "stall" if res.stall else "fail"
-            out.append(
-                Failure(
-                    kind=kind,
-                    package=pkg,
-                    benchmark=name,
-                    message=f"head side ({s.head.name}): {why}",
-                )
-            )
+                failed = Failure(kind="timeout", package=pkg, benchmark=name, message=f"head side: {e}")
+            out += [failed] if failed is not None else []
     return out
 
 

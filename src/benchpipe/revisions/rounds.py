@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchpipe.core import benchfmt
+from benchpipe.core.artifacts import Failure
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.units import UnitInfo
 from benchpipe.go import benchsrc, toolchain
@@ -104,17 +105,31 @@ class RoundValues:
     cut: int | None = None  # the round the plan's deadline ended the rounds before (None: it did not)
 
 
-def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) -> toolchain.RunResult:
-    """One run of a side's test binary; a stall or a failure is one error naming the side (``name`` is the
-    benchmark a stall is reported under)."""
-    res = toolchain.run_binary(side.binaries[pkg], side.dirs[pkg], args, hard_timeout=3600, stall_s=stall_s)
+def side_failure(side: Side, pkg: str, name: str, res: toolchain.RunResult) -> Failure | None:
+    """What went wrong in one run of a side's test binary, naming the side (``name`` is the benchmark a
+    stall is reported under); None when the run finished and passed."""
+    where = f"{side.label} side ({side.name}): "
     if res.stall is not None:
-        raise BenchpipeError(f"{side.label} side ({side.name}): {pkg}: {res.stall.describe(name)}")
-    if res.returncode != 0:
-        raise BenchpipeError(
-            f"{side.label} side ({side.name}): "
-            + toolchain.diagnose(res.output, pkg, res.returncode, toolchain.cwd_module(side.dirs[pkg]))
+        return Failure(
+            kind="stall", package=pkg, benchmark=name, message=f"{where}{pkg}: {res.stall.describe(name)}"
         )
+    if res.returncode != 0:
+        why = toolchain.diagnose(res.output, pkg, res.returncode, toolchain.cwd_module(side.dirs[pkg]))
+        return Failure(kind="fail", package=pkg, benchmark=name, message=where + why)
+    return None
+
+
+def run_side(side: Side, pkg: str, args: list[str], stall_s: float) -> toolchain.RunResult:
+    """One run of a side's test binary, as it started (``toolchain.run_binary``)."""
+    return toolchain.run_binary(side.binaries[pkg], side.dirs[pkg], args, hard_timeout=3600, stall_s=stall_s)
+
+
+def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) -> toolchain.RunResult:
+    """One run of a side's test binary; a stall or a failure is one error naming the side."""
+    res = run_side(side, pkg, args, stall_s)
+    failed = side_failure(side, pkg, name, res)
+    if failed is not None:
+        raise BenchpipeError(failed.message)
     return res
 
 
