@@ -379,6 +379,48 @@ def test_a_new_benchmark_that_fails_fails_the_comparison(history: Path, tmp_path
     assert "`" in line and "<b>@octocat</b>" in line.split("`", 1)[1], line  # inside a code span: text
 
 
+BREAKS = (
+    'package core\n\nimport "testing"\n\nfunc BenchmarkBreaks(b *testing.B) {\n'
+    "\tfor i := 0; i < b.N; i++ {\n\t\tif broken && i > 10 {\n"
+    '\t\t\tb.Fatal("broken: <i>the index</i> is stale")\n\t\t}\n\t}\n}\n\nconst broken = BROKEN\n'
+)
+
+
+def test_a_common_benchmark_that_fails_on_the_head_fails_and_one_the_head_fixes_passes(
+    history: Path, tmp_path: Path
+) -> None:
+    """A benchmark both sides have that fails on the head side: exit 2, named with Go's message in the
+    JSON, the rest still compared. The reverse (it fails on the base side, the head fixes it): not an
+    error, said in the warnings."""
+    bench = history / "policyengine" / "pkg" / "core" / "breaks_test.go"
+    bench.write_text(BREAKS.replace("BROKEN", "false"))
+    git(history, "add", "-A")
+    git(history, "commit", "-qm", "c5 a benchmark that passes")
+    bench.write_text(BREAKS.replace("BROKEN", "true"))
+    args = ["--base", "HEAD", "--packages", "./pkg/core", "--bench", "^Benchmark(Evaluate|Breaks)$"]
+    args += ["--rounds", "6", "--benchtime", "30ms"]
+    p = paired(history, tmp_path / "c", *args)
+    d = json.loads((tmp_path / "paired.json").read_text())
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert [(f["benchmark"], f["kind"]) for f in d["failures"]] == [("BenchmarkBreaks", "fail")], d[
+        "failures"
+    ]
+    assert (
+        "head side" in d["failures"][0]["message"]
+        and "<i>the index</i> is stale" in d["failures"][0]["message"]
+    )
+    assert {r["benchmark"].rsplit("-", 1)[0] for r in d["rows"]} == {"BenchmarkEvaluate"}
+    assert "paired: FAILED: head side" in p.stderr
+    git(history, "commit", "-qam", "c6 it breaks")
+    bench.write_text(BREAKS.replace("BROKEN", "false"))  # the head fixes it
+    p = paired(history, tmp_path / "c", *args)
+    d = json.loads((tmp_path / "paired.json").read_text())
+    assert p.returncode == exit_for(d["verdict"]) and d["failures"] == [], p.stdout + p.stderr
+    fixed = [w for w in d["warnings"] if w.startswith("BenchmarkBreaks fails on the base side")]
+    assert fixed and "the head fixes it" in fixed[0] and "is stale" in fixed[0], d["warnings"]
+    assert {r["benchmark"].rsplit("-", 1)[0] for r in d["rows"]} == {"BenchmarkEvaluate"}
+
+
 def test_the_packages_a_change_cannot_affect(history: Path) -> None:
     """What the baseline flow's shift is judged on: between c2 and c3 only pkg/core changed, so
     pkg/policydomain (which core imports, not the other way) cannot be affected; an unknown commit is

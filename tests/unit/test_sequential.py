@@ -56,3 +56,43 @@ def test_a_significant_change_near_the_threshold_is_not_settled() -> None:
     assert sequential.settled(0.80, 0.85, 10.0, False)  # better: an improvement
     assert sequential.settled(0.85, 0.88, 10.0, True)  # a rate that fell by 12-15%: a regression
     assert not sequential.settled(0.89, 0.93, 10.0, True)
+
+
+def test_walsh_interval_is_the_inversion_of_scipys_exact_signed_rank_tests() -> None:
+    """The Hodges-Lehmann interval at 1 - 2 alpha: a shift just outside it is rejected by one of scipy's
+    exact one-sided Wilcoxon tests at alpha, a shift just inside is not."""
+    from scipy.stats import wilcoxon
+
+    rng = random.Random(5)
+    for _ in range(30):
+        n = rng.randint(6, 18)
+        xs = [rng.gauss(0.0, 0.05) for _ in range(n)]
+        ci = stats.walsh_interval(xs, 0.05)
+        assert ci is not None
+        lo, hi = ci
+        eps = 1e-9
+        for d, side, rejected in (
+            (lo - eps, "greater", True),  # the center is above a shift below the interval
+            (lo + eps, "greater", False),
+            (hi + eps, "less", True),
+            (hi - eps, "less", False),
+        ):
+            p = wilcoxon([x - d for x in xs], alternative=side, method="exact").pvalue
+            assert (p <= 0.05) == rejected, (n, d, side, p)
+    assert stats.walsh_interval([0.1] * 4, 0.05) is None  # 2**-4 > alpha: no interval
+
+
+def test_equivalence_stops_a_true_change_at_the_margin_at_most_alpha_and_decides_aa_early() -> None:
+    """TOST on the log ratios: a true change of exactly the margin (+5%) is called equivalent in at most
+    alpha of the cases; A/A rounds with the example's noise (3%) mostly are at the first look (6 rounds),
+    where the median's order-statistic interval (the whole range) rarely is."""
+    rng = random.Random(11)
+    at_margin = sum(
+        sequential.equivalent([math.log(1.05) + rng.gauss(0, 0.03) for _ in range(6)], 5.0, 0.05)
+        for _ in range(2000)
+    )
+    assert at_margin / 2000 <= 0.05 + 0.015
+    aa = [[rng.gauss(0, 0.03) for _ in range(6)] for _ in range(2000)]
+    tost = sum(sequential.equivalent(x, 5.0, 0.05) for x in aa) / 2000
+    whole = sum(sequential.futile(math.exp(min(x)), math.exp(max(x)), 5.0) for x in aa) / 2000
+    assert tost > 0.85 and tost > whole + 0.25, (tost, whole)

@@ -32,7 +32,10 @@ more precisely later into a warning.
 Stopping for futility is the other half of the saving: a row whose
 confidence interval of the median ratio lies within the smallest change that
 would warn cannot become a regression or a warning, and is decided
-unchanged. Futility stops only remove rejections, so they never raise the
+unchanged; so is a row that an equivalence test (:func:`equivalent`: two
+one-sided signed-rank tests at alpha, the margin that smallest change) shows
+unchanged while its interval stays within the threshold (so the row is not
+inconclusive either). Futility stops only remove rejections, so they never raise the
 false-alarm rate. Exact rows (one value per side) are decided at the first look.
 """
 
@@ -42,6 +45,7 @@ import math
 from functools import lru_cache
 from statistics import NormalDist
 
+from benchpipe.core import stats
 from benchpipe.core.threshold import Position, position, ratio_pct
 
 FIRST_LOOK = 6  # the smallest n at which a two-sided signed-rank test can reach p <= 0.05
@@ -117,6 +121,17 @@ def settled(ratio_lo: float, ratio_hi: float, threshold_pct: float, higher_bette
     return (
         position(ratio_pct(ratio_lo), ratio_pct(ratio_hi), higher_better, threshold_pct) != Position.STRADDLES
     )
+
+
+def equivalent(log_ratios: list[float], margin_pct: float, alpha: float) -> bool:
+    """Two one-sided signed-rank tests (TOST) reject a change of ``margin_pct`` or more either way at level
+    ``alpha`` each: the Hodges-Lehmann interval of the log ratio at ``1 - 2 alpha``
+    (:func:`benchpipe.core.stats.walsh_interval`) lies within +-``margin_pct``. Narrower than the median's
+    order-statistic interval at a few rounds (at 6 rounds that one is the whole range of the ratios), so a
+    noisy unchanged row is decided at the first looks."""
+    ci = stats.walsh_interval(log_ratios, alpha)
+    m = margin_pct / 100
+    return ci is not None and math.log(1 - m) < ci[0] and ci[1] < math.log(1 + m)
 
 
 def futile(ratio_lo: float, ratio_hi: float, margin_pct: float) -> bool:

@@ -470,6 +470,27 @@ def signed_rank(diffs: list[float]) -> SignedRank:
     return SignedRank(min(1.0, 2 * min(lower, upper)), n, w2 / 2)
 
 
+def walsh_interval(xs: list[float], alpha: float) -> tuple[float, float] | None:
+    """The Hodges-Lehmann interval of the center of symmetry, the inversion of the signed-rank test: the
+    Walsh averages ``(x_i + x_j) / 2`` (i <= j), sorted, cut at the largest c with ``P(W+ <= c) <= alpha``
+    under the exact null law of ranks 1..n, giving ``[W_(c+1), W_(N-c)]`` of coverage at least
+    ``1 - 2 alpha`` (Hollander and Wolfe). None when n is too small for any c (``2**-n > alpha``)."""
+    n = len(xs)
+    if n == 0:
+        return None
+    counts = _signed_rank_counts(tuple(2 * r for r in range(1, n + 1)))  # indexed by 2 W+
+    total, cum, c = 2**n, 0, -1
+    for w in range(0, len(counts), 2):
+        cum += counts[w]
+        if cum / total > alpha:
+            break
+        c = w // 2
+    if c < 0:
+        return None
+    walsh = sorted((xs[i] + xs[j]) / 2 for i in range(n) for j in range(i, n))
+    return walsh[c], walsh[len(walsh) - 1 - c]
+
+
 BATCH_MIN = 32  # rows of one shape worth computing as arrays (numpy's setup costs more below this)
 
 

@@ -91,9 +91,11 @@ def analyze(
     rounds: set[int] | None = None,
     decisions: dict[benchfmt.Key, Decision] | None = None,
     level: float | None = None,
+    pairs: dict[benchfmt.Key, tuple[list[float], list[float]]] | None = None,
 ) -> list[Row]:
     """Paired rows for every key present on both sides; a key in ``decisions`` is judged on its first n
-    rounds at its level, others at ``level`` (default alpha)."""
+    rounds at its level, others at ``level`` (default alpha). ``pairs``, when given, receives the values
+    each tested row was judged on (base, head)."""
     rows: list[Row] = []
     base_v, head_v = samples.values["base"], samples.values["head"]
     for key in base_v:
@@ -120,6 +122,8 @@ def analyze(
         if apart is not None:
             b, h = apart.base, apart.head
         row = paired_row(pkg, name, unit, b, h, info, threshold, exact, opts, lvl)
+        if pairs is not None:
+            pairs[key] = (b, h)
         if apart is not None:
             apart.mark(row)
         rows.append(row)
@@ -208,17 +212,31 @@ def setup_apart(
     return Apart(key[2], sb.per_op_parts(b, bi), sh.per_op_parts(h, hi), (sb, sh), med)
 
 
-def decided(row: Row, opts: Options) -> bool:
+def decided(row: Row, opts: Options, pairs: tuple[list[float], list[float]] | None = None) -> bool:
     """A row needs no more rounds: exact; significant at the look's level with its verdict settled (better;
     or worse with the whole interval of the median ratio on one side of the threshold, so more rounds
-    cannot turn a warning into a regression or back); or futile (the interval within the smallest change
-    that warns)."""
+    cannot turn a warning into a regression or back); or futile: the interval within the smallest change
+    that warns, or (given the row's per-round ``pairs``, base and head) shown equivalent within it by
+    :func:`benchpipe.core.sequential.equivalent` with the interval inside the threshold."""
     r = row.ratio
     if row.p is None:
         return True
     if row.significant:
         return r is None or sequential.settled(r.lo, r.hi, row.threshold_pct, row.higher_is_better)
-    return r is not None and sequential.futile(r.lo, r.hi, opts.warn_min(row.threshold_pct))
+    if r is None:
+        return False
+    margin = opts.warn_min(row.threshold_pct)
+    if sequential.futile(r.lo, r.hi, margin):
+        return True
+    return (
+        pairs is not None
+        and sequential.futile(r.lo, r.hi, row.threshold_pct)
+        and sequential.equivalent(_log_ratios(*pairs), margin, opts.alpha)
+    )
+
+
+def _log_ratios(b: list[float], h: list[float]) -> list[float]:
+    return [math.log(y / x) for x, y in zip(b, h, strict=True) if x > 0 and y > 0]
 
 
 def run_design(
@@ -241,16 +259,17 @@ def run_design(
         if samples.cut is not None:
             break
         runs += len(active)
+        active = [ref for ref in active if ref not in samples.failed]
         level = looks.get(r + 1)
         if level is None:
             continue
-        live = set(active)
-        for row in analyze(samples, opts, set(range(r + 1)), level=level):
+        live, pairs = set(active), {}
+        for row in analyze(samples, opts, set(range(r + 1)), level=level, pairs=pairs):
             key = (row.package, row.benchmark, row.unit)
             if (
                 key not in decisions
                 and bench_ref(row.package, row.benchmark) in live
-                and (r + 1 == plan.rounds or decided(row, opts))
+                and (r + 1 == plan.rounds or decided(row, opts, pairs.get(key)))
             ):
                 decisions[key] = (r + 1, level)
         keys = [
@@ -344,12 +363,13 @@ def open_sides(plan: Plan, wt: gitrev.WorktreeSet, scratch: Path, facts: PairedF
     return _Sides(base, head, refs, added, removed, root, rel)
 
 
-def _iterations(s: _Sides, plan: Plan, ns: NsRef) -> dict[BenchRef, int]:
+def _iterations(s: _Sides, plan: Plan, ns: NsRef, samples: RoundValues) -> dict[BenchRef, int]:
     """Each result's b.N: the plan's own where it fixes them, else one measuring run of the head side (which
-    also expands top-level names into the results go test's selection runs, and gives their ns/op)."""
+    also expands top-level names into the results go test's selection runs, and gives their ns/op); a result
+    that fails there goes into ``samples.failed``."""
     missing = [r for r in s.refs if r not in plan.iters]
     iters = {r: plan.iters[r] for r in s.refs if r in plan.iters}
-    return {**iters, **measure_iterations(s.head, missing, plan, ns)} if missing else iters
+    return {**iters, **measure_iterations(s.head, missing, plan, ns, samples.failed)} if missing else iters
 
 
 def _confirm(
@@ -436,9 +456,10 @@ def _measure(
     """The rounds (fixed, or with early stopping), then confirmation of what they flagged."""
     samples, rng, t0 = RoundValues(), random.Random(plan.seed), time.monotonic()
     reference = dict(plan.reference_ns)
-    iters = _iterations(s, plan, reference)
-    refs = sorted(iters) or s.refs  # one ref per result: each runs as its rule says
-    rules = check_rules(s.head, run_rules(iters, plan.benchtime, s.base, s.head), reference, plan)
+    iters = _iterations(s, plan, reference, samples)
+    refs = sorted(iters) or [r for r in s.refs if r not in samples.failed]  # one per result, run by its rule
+    rules = check_rules(s.head, run_rules(iters, plan.benchtime, s.base, s.head), reference, plan, samples)
+    refs = [r for r in refs if r not in samples.failed]
     facts.iterations = {f"{p} {n}": k for (p, n), k in sorted(iters.items())}
     facts.run_as = {f"{p} {n}": rule.describe() for (p, n), rule in sorted(rules.items())}
     if plan.early_stop:
@@ -544,7 +565,14 @@ def execute(plan: Plan, opts: Options) -> Outcome:
         failures = run_added(s, plan)
         rows, samples, rules = _measure(s, plan, opts, facts)
         explanations = _explain(s, rows, rules, plan, samples, Path(scratch))
+    fixed = [ref for ref, fs in samples.failed.items() if all(side == "base" for side, _ in fs)]
+    failures += [f for ref, fs in sorted(samples.failed.items()) if ref not in fixed for _, f in fs]
     c = build_comparison(rows, opts, s.added, s.removed)
+    for ref in fixed:
+        c.warnings.append(
+            f"{ref[1]} fails on the base side and passes on the head side (the head fixes it): not compared; "
+            + samples.failed[ref][0][1].message
+        )
     c.old_label = f"base {s.base.name}"
     c.new_label = f"head {s.head.name}" + (" (dirty)" if s.head.dirty else "")
     if s.head.dirty:

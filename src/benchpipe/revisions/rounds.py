@@ -103,6 +103,26 @@ class RoundValues:
     )  # each value's b.N, by side, key and round
     round_s: float = 0.0  # how long the last whole round took (what the next is expected to take)
     cut: int | None = None  # the round the plan's deadline ended the rounds before (None: it did not)
+    failed: dict[BenchRef, list[tuple[str, Failure]]] = field(
+        default_factory=dict
+    )  # results that failed, with each failing side's label: they run no more
+
+    def fail(self, ref: BenchRef, failures: list[tuple[str, Failure]]) -> None:
+        """A result that failed on a side in some run: its failures kept, its values dropped (a row of a
+        result that fails is not a measurement), and it runs no more."""
+        self.failed.setdefault(ref, []).extend(failures)
+        for side in ("base", "head"):
+            for store in (self.values[side], self.iters[side]):
+                for key in [k for k in store if bench_ref(k[0], k[1]) == ref]:
+                    del store[key]
+
+
+class SideFailed(BenchpipeError):
+    """One run of a side's test binary failed, panicked, stalled or timed out (:attr:`failure` says how)."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
 
 
 def side_failure(side: Side, pkg: str, name: str, res: toolchain.RunResult) -> Failure | None:
@@ -125,11 +145,15 @@ def run_side(side: Side, pkg: str, args: list[str], stall_s: float) -> toolchain
 
 
 def _run_side(side: Side, pkg: str, name: str, args: list[str], stall_s: float) -> toolchain.RunResult:
-    """One run of a side's test binary; a stall or a failure is one error naming the side."""
-    res = run_side(side, pkg, args, stall_s)
+    """One run of a side's test binary; a stall, a time-out or a failure is :class:`SideFailed`."""
+    try:
+        res = run_side(side, pkg, args, stall_s)
+    except toolchain.Hung as e:
+        message = f"{side.label} side ({side.name}): {e}"
+        raise SideFailed(Failure(kind="timeout", package=pkg, benchmark=name, message=message)) from None
     failed = side_failure(side, pkg, name, res)
     if failed is not None:
-        raise BenchpipeError(failed.message)
+        raise SideFailed(failed)
     return res
 
 
@@ -168,38 +192,64 @@ def _selection(refs: list[BenchRef], bench: str) -> dict[str, str]:
     return out
 
 
-def measure_iterations(head: Side, refs: list[BenchRef], plan: Plan, ns: NsRef) -> dict[BenchRef, int]:
+def measure_iterations(
+    head: Side,
+    refs: list[BenchRef],
+    plan: Plan,
+    ns: NsRef,
+    failed: dict[BenchRef, list[tuple[str, Failure]]],
+) -> dict[BenchRef, int]:
     """One run of the head side per package at the plan's benchtime: every result it selects (go test's
     selection, level by level) and its b.N (the smallest over ``-cpu`` values), keyed by its full name
-    without the -N suffix; each result's ns/op goes into ``ns``."""
+    without the -N suffix; each result's ns/op goes into ``ns``. When that run fails, each ref of the
+    package runs alone, and a ref that fails goes into ``failed``."""
     iters: dict[BenchRef, int] = {}
     for pkg, bench in _selection(refs, plan.bench).items():
         n = sum(1 for r in refs if r[0] == pkg)
         toolchain.progress(
             f"paired: measuring b.N of {n} benchmark(s) in {pkg} (head, benchtime {plan.benchtime})"
         )
-        res = _run_side(
-            head,
-            pkg,
-            bench,
-            toolchain.bench_args(bench, 1, plan.benchtime, plan.cpu, timeout=plan.timeout),
-            plan.stall_s,
-        )
-        for r in benchfmt.read_text(toolchain.split_output(res.output), f"head:{pkg}").results:
-            key = (pkg, r.base_name)
-            iters[key] = min(iters.get(key, r.iters), max(r.iters, 1))
-            got = [v for v, u in r.values if u == "ns/op"]
-            if got:
-                ns[(pkg, r.name)] = got[0]
+        args = toolchain.bench_args(bench, 1, plan.benchtime, plan.cpu, timeout=plan.timeout)
+        try:
+            _read_iterations(_run_side(head, pkg, bench, args, plan.stall_s).output, pkg, iters, ns)
+        except SideFailed:  # one benchmark failed (or panicked, taking the rest with it): each alone
+            for ref in [r for r in refs if r[0] == pkg]:
+                name = ref[1]
+                alone = toolchain.restrict(plan.bench, [name])
+                alone = toolchain.name_pattern(name) if "/" in name else alone
+                args = toolchain.bench_args(
+                    alone,
+                    1,
+                    plan.benchtime,
+                    plan.cpu,
+                    timeout=plan.timeout,
+                )
+                try:
+                    _read_iterations(_run_side(head, pkg, ref[1], args, plan.stall_s).output, pkg, iters, ns)
+                except SideFailed as e:
+                    failed[ref] = [("head", e.failure)]
     return iters
 
 
+def _read_iterations(output: str, pkg: str, iters: dict[BenchRef, int], ns: NsRef) -> None:
+    for r in benchfmt.read_text(toolchain.split_output(output), f"head:{pkg}").results:
+        key = (pkg, r.base_name)
+        iters[key] = min(iters.get(key, r.iters), max(r.iters, 1))
+        got = [v for v, u in r.values if u == "ns/op"]
+        if got:
+            ns[(pkg, r.name)] = got[0]
+
+
 def check_rules(
-    head: Side, rules: dict[BenchRef, toolchain.RunRule], reference: NsRef, plan: Plan
+    head: Side,
+    rules: dict[BenchRef, toolchain.RunRule],
+    reference: NsRef,
+    plan: Plan,
+    samples: RoundValues,
 ) -> dict[BenchRef, toolchain.RunRule]:
     """One run of the head side per fixed-b.N result with a reference ns/op (measured at a time benchtime):
     a result that runs differently at its fixed b.N runs at the time benchtime instead
-    (:func:`benchpipe.go.toolchain.checked_rule`)."""
+    (:func:`benchpipe.go.toolchain.checked_rule`); one that fails there fails (``samples.fail``)."""
     out = dict(rules)
     for ref, rule in rules.items():
         if not rule.fixed or not any(
@@ -207,15 +257,14 @@ def check_rules(
         ):
             continue
         pkg, name = ref
-        res = _run_side(
-            head,
-            pkg,
-            name,
-            toolchain.bench_args(
-                toolchain.name_pattern(name), 1, rule.benchtime, plan.cpu, timeout=plan.timeout
-            ),
-            plan.stall_s,
+        args = toolchain.bench_args(
+            toolchain.name_pattern(name), 1, rule.benchtime, plan.cpu, timeout=plan.timeout
         )
+        try:
+            res = _run_side(head, pkg, name, args, plan.stall_s)
+        except SideFailed as e:
+            samples.fail(ref, [("head", e.failure)])
+            continue
         for r in benchfmt.read_text(toolchain.split_output(res.output), f"head:{pkg}").results:
             got = next((v for v, u in r.values if u == "ns/op"), 0.0)
             checked = toolchain.checked_rule(out[ref], plan.benchtime, got, reference.get((pkg, r.name), 0.0))
@@ -250,7 +299,8 @@ def run_rounds(
     rng: random.Random,
     of: int = 0,
 ) -> None:
-    """Each ref once per side per round, as its rule says. ``of``: the planned number of rounds, for
+    """Each ref once per side per round, as its rule says; a ref that fails on either side stops
+    (:meth:`RoundValues.fail`). ``of``: the planned number of rounds, for
     progress lines (default ``rounds.stop``). A round that would end past the plan's deadline (as long as
     the last one) does not start: ``samples.cut`` says which."""
     t0 = time.monotonic()
@@ -264,14 +314,23 @@ def run_rounds(
         if plan.order == "shuffle":
             rng.shuffle(seq)
         for ref in seq:
+            if ref in samples.failed:
+                continue
             sides = [base, head] if r % 2 == 0 else [head, base]
             if plan.order == "shuffle":
                 rng.shuffle(sides)
-            for side in sides:
-                samples.wall[ref] = samples.wall.get(ref, 0.0) + run_one(
-                    side, ref, rules[ref], r, samples, plan
-                )
+            failures = []
+            for side in sides:  # both run though one fails: a base failure the head fixes is no error
+                try:
+                    samples.wall[ref] = samples.wall.get(ref, 0.0) + run_one(
+                        side, ref, rules[ref], r, samples, plan
+                    )
+                except SideFailed as e:
+                    failures.append((side.label, e.failure))
                 samples.runs[ref] = samples.runs.get(ref, 0) + 1
+            if failures:
+                toolchain.progress(f"paired: {failures[0][1].message.splitlines()[0]}: no more rounds of it")
+                samples.fail(ref, failures)
         samples.round_s = time.monotonic() - t_round
         toolchain.progress(
             f"paired: round {r + 1}/{of or rounds.stop} done ({len(refs)} benchmarks, "
