@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from benchpipe import __version__
-from benchpipe.cli import commands, console
+from benchpipe.cli import commands, console, timing
 from benchpipe.cli.common import RUN
 from benchpipe.core.errors import EXIT_ERROR, BenchpipeError
 from benchpipe.core.untrusted import visible
@@ -84,6 +84,7 @@ def run() -> NoReturn:
     100,000-line compare. Standard output and error are flushed first.
     """
     code = main()
+    timing.record(sys.argv[1] if len(sys.argv) > 1 else "")
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -7,10 +7,11 @@ What the ``invoke`` tasks do, in one command (the tasks only pass their options 
    than params.yaml's target gets all its packages unless ``--packages`` says otherwise;
 2. a lock on the checkout (``.dvc/tmp/benchpipe.lock``): a second run waits, saying so, up to
    ``BENCHPIPE_LOCK_TIMEOUT`` seconds (default 1800), then gives up with exit 2;
-3. ``benchpipe settings`` (a bad key or value stops here, in one line) and ``dvc repro``, or
-   ``dvc repro -f -s STAGE`` for each of ``--stages``; a failed stage's own exit code (its one line
-   is above) rather than DVC's;
-4. where the time went: ``go test`` in the bench, profile and confirmation steps vs everything else;
+3. ``benchpipe settings``' work, in this process (a bad key or value stops here, in one line), and
+   ``dvc repro``, or ``dvc repro -f -s STAGE`` for each of ``--stages``; a failed stage's own exit code
+   (its one line is above) rather than DVC's;
+4. where the time went: ``go test`` in the bench, profile and confirmation steps vs everything else,
+   and that fixed cost by process (each stage's own, :mod:`benchpipe.cli.timing`, and DVC's);
 5. ``--gate``: the report's path and ``benchpipe gate``'s verdict and exit code.
 """
 
@@ -28,11 +29,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from benchpipe.cli import timing
+from benchpipe.cli.commands import settings
 from benchpipe.cli.common import RUN, parse_sets
 from benchpipe.core.errors import EXIT_ERROR, EXIT_OK, BenchpipeError
+from benchpipe.core.untrusted import visible
 from benchpipe.store import params
 
 LOCK = Path(".dvc") / "tmp" / "benchpipe.lock"
+TIMES = Path(".dvc") / "tmp" / "benchpipe-times.jsonl"  # each process's own time (benchpipe.cli.timing)
 
 
 def register(sub: Any) -> None:
@@ -192,6 +197,8 @@ def repro(o: dict[str, Any], stages: list[str]) -> None:
     """Record the overrides and run the pipeline (or re-run ``stages``), printing where the time went."""
     t0 = time.monotonic()
     started = time.time()
+    TIMES.unlink(missing_ok=True)
+    os.environ[timing.ENV] = str(TIMES.resolve())
     env = dict(os.environ)
     merged = {**json.loads(env.get(params.ENV) or "{}"), **o}
     if stages:
@@ -203,8 +210,11 @@ def repro(o: dict[str, Any], stages: list[str]) -> None:
         # Record the run's overrides where the stages declare them (dvc.lock then shows what ran); a bad key
         # or
         # value stops here, in one line, before anything runs.
-        if code := _call(["benchpipe", "settings", "--run", json.dumps(merged)]):
-            raise StageFailed(code)
+        try:  # in this process: a process of its own cost ~0.1 s of the fixed cost
+            settings.run(argparse.Namespace(run=json.dumps(merged), params="params.yaml"))
+        except BenchpipeError as e:
+            sys.stderr.write(f"benchpipe: error: {visible(e.message)}\n")
+            raise StageFailed(e.code) from None
         if _call(["dvc", "repro"]):  # the stages read the overrides from params.run.yaml
             raise StageFailed(stage_code())
     total = time.monotonic() - t0
@@ -214,6 +224,21 @@ def repro(o: dict[str, Any], stages: list[str]) -> None:
         f"time: go test {go_bench:.1f}s (benchmarks) + {go_prof:.1f}s (profiling){confirm}, "
         f"everything else (DVC, parsing, statistics, report) {total - go_bench - go_prof - go_confirm:.1f}s"
     )
+    if split := timing_split(timing.read(TIMES), total, {"bench": go_bench, "profile": go_prof}, go_confirm):
+        print(split)
+
+
+def timing_split(
+    times: list[tuple[str, float]], total: float, go: dict[str, float], go_confirm: float
+) -> str:
+    """The fixed cost per process: each stage's own time besides its ``go test`` (the compare stage's
+    confirmation is go test too), and DVC's (the total less the stages); "" without timings."""
+    if not times:
+        return ""
+    go = {**go, "compare": go_confirm}
+    parts = [f"{cmd} {max(0.0, s - go.get(cmd, 0.0)):.2f}s" for cmd, s in times]
+    dvc = total - sum(s for _, s in times)
+    return f"fixed cost by process (besides go test): {', '.join(parts)}, DVC and this process {dvc:.2f}s"
 
 
 def run(args: argparse.Namespace) -> int:
