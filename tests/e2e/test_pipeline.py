@@ -70,6 +70,14 @@ def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
         r"time: go test \d+\.\ds \(benchmarks\) \+ \d+\.\ds \(profiling\), everything else .* \d+\.\ds",
         p.stdout,
     ), p.stdout
+    # the fixed cost by process: every stage DVC ran, in order, each with its own time, then DVC's
+    split = re.search(
+        r"fixed cost by process \(besides go test\): (.*), DVC and this process (\d+\.\d+)s", p.stdout
+    )
+    assert split, p.stdout
+    parts = [x.rsplit(" ", 1) for x in split.group(1).split(", ")]
+    assert [name for name, _ in parts] == ["bench", "parse", "compare", "profile", "record", "report"], parts
+    assert all(0 < float(t.rstrip("s")) < 60 for _, t in parts) and float(split.group(2)) > 0, parts
     report = (repo / "reports" / "report.md").read_text()
     for s in SECTIONS:
         assert s in report, s
