@@ -89,14 +89,23 @@ def test_every_mode_measures_each_shape_as_go_test_does(shapes: Path, tmp_path: 
             assert 0.6 < ratio < 1.6, (name, mode, r)
     run_as = data["run_as"]
     key = "example.com/shapes/ops {}"
-    assert run_as["paired"][key.format("BenchmarkParallelTiny")] == "100ms (time: RunParallel)"
+    assert _parallel_time(run_as["paired"][key.format("BenchmarkParallelTiny")]) in ("100ms", "300ms", "1s")
     assert run_as["paired"][key.format("BenchmarkLoop")].endswith("x (fixed b.N)")
     assert run_as["confirm"][key.format("BenchmarkParallelSetup")] == "200ms (time: RunParallel)"
     # RunParallel behind a package-level function value is found in the source too (a check run at the fixed
     # b.N missed it when the other core was busy: its goroutines then did not contend in the check)
-    assert run_as["paired"][key.format("BenchmarkParallelHidden")] == "100ms (time: RunParallel)", run_as[
-        "paired"
-    ]
+    hidden = run_as["paired"][key.format("BenchmarkParallelHidden")]
+    assert _parallel_time(hidden) in ("100ms", "300ms", "1s"), run_as["paired"]
+
+
+def _parallel_time(how: str) -> str:
+    """The time a RunParallel result's paired rounds ran at: the paired benchtime (100ms), or a longer one
+    where one run there measured apart from go test's at 1s, with the two ns/op said."""
+    bt, _, rest = how.partition(" ")
+    assert rest == "(time: RunParallel)" or (
+        rest.startswith("(time: RunParallel: ") and "ns/op at 100ms vs" in rest and rest.endswith(" at 1s)")
+    ), how
+    return bt
 
 
 def _paired(repo: Path, tmp: Path, *args: str) -> tuple[int, dict, str]:
@@ -130,10 +139,12 @@ def test_paired_catches_a_50pct_slowdown_of_a_2ns_runparallel_operation(shapes: 
     ns = next(r for r in d["rows"] if r["unit"] == "ns/op")
     assert ns["benchmark"].startswith("BenchmarkParallelTiny") and ns["verdict"] == "regression", ns
     assert 1.2 < ns["ratio"]["center"] < 2.0, ns  # Mix takes ~1.5x as long; at a fixed b.N contention hid it
-    assert d["paired"]["run_as"] == {
-        "example.com/shapes/ops BenchmarkParallelTiny": "100ms (time: RunParallel)"
-    }
-    assert "RunParallel results ran at -benchtime 100ms" in " ".join(d["warnings"])
+    # a time, as go test runs it: 100ms, or longer where 100ms measured apart from go test's 1s (said why)
+    how = d["paired"]["run_as"]["example.com/shapes/ops BenchmarkParallelTiny"]
+    assert how == "100ms (time: RunParallel)" or (
+        how.split(" ", 1)[0] in ("300ms", "1s") and "ns/op at 100ms vs" in how and how.endswith(" at 1s)")
+    ), how
+    assert f"RunParallel results ran at -benchtime {how.split(' ', 1)[0]}" in " ".join(d["warnings"])
 
 
 def test_paired_selects_results_with_go_tests_regex_levels(shapes: Path, tmp_path: Path) -> None:

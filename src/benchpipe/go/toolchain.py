@@ -307,6 +307,18 @@ def checked_rule(rule: RunRule, bt: str, fixed_ns: float, time_ns: float) -> Run
     )
 
 
+GO_DEFAULT_BENCHTIME = "1s"  # what go test runs a benchmark for without -benchtime
+PARALLEL_TOLERANCE = 0.10  # a RunParallel result whose ns/op at a short time is this far from go test's
+
+
+def parallel_agrees(short_ns: float, long_ns: float) -> bool:
+    """A RunParallel result's ns/op at a short time agrees with go test's at its own time (within
+    :data:`PARALLEL_TOLERANCE`, or either unknown). At a short time RunParallel can measure apart from go
+    test: its iterations are handed to the goroutines in grains sized from the previous run, and at 100 ms
+    the goroutines' start-up and a coarser last grain weigh more."""
+    return short_ns <= 0 or long_ns <= 0 or abs(short_ns / long_ns - 1) <= PARALLEL_TOLERANCE
+
+
 def bench_args(
     bench: str,
     count: int,

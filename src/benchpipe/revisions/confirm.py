@@ -159,6 +159,7 @@ def _plan(
         refs=refs,
         iters={k: v for k, v in (iters or {}).items() if k in refs},
         reference_ns={(r.package, r.benchmark): r.new.center for r in c.rows if r.unit == "ns/op"},
+        reference_bt=str(settings.benchtime or DEFAULT_MODE.benchtime),  # the run confirmed: its own time
         explain_dir=explain_dir,
         profile=profile or ProfileSection(),
     )

@@ -72,6 +72,7 @@ from benchpipe.revisions.rounds import (
     Side,
     bench_ref,
     check_rules,
+    lengthen_parallel,
     measure_iterations,
     prepare,
     run_rounds,
@@ -459,6 +460,7 @@ def _measure(
     iters = _iterations(s, plan, reference, samples)
     refs = sorted(iters) or [r for r in s.refs if r not in samples.failed]  # one per result, run by its rule
     rules = check_rules(s.head, run_rules(iters, plan.benchtime, s.base, s.head), reference, plan, samples)
+    rules = lengthen_parallel(s.head, rules, reference, plan, samples)
     refs = [r for r in refs if r not in samples.failed]
     facts.iterations = {f"{p} {n}": k for (p, n), k in sorted(iters.items())}
     facts.run_as = {f"{p} {n}": rule.describe() for (p, n), rule in sorted(rules.items())}
@@ -579,10 +581,11 @@ def execute(plan: Plan, opts: Options) -> Outcome:
         c.warnings.append("head is the working tree with uncommitted changes")
     if samples.cut is not None:
         c.warnings.append(f"the budget ended the rounds after {samples.cut} of {plan.rounds}")
-    if any(v.endswith("(time: RunParallel)") for v in facts.run_as.values()):
+    if times := sorted({v.split(" ", 1)[0] for v in facts.run_as.values() if "(time: RunParallel" in v}):
         c.warnings.append(
-            f"RunParallel results ran at -benchtime {plan.benchtime} (a time, as go test runs them), "
-            "the others at their fixed b.N"
+            f"RunParallel results ran at -benchtime {' or '.join(times)} (a time, as go test runs them; "
+            f"longer than {plan.benchtime} where that measured apart from go test), the others at their "
+            "fixed b.N"
         )
     return Outcome(c, facts, samples, explanations, failures)
 

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchpipe.core import benchfmt
+from benchpipe.core import benchfmt, benchtime
 from benchpipe.core.artifacts import Failure
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.units import UnitInfo
@@ -274,6 +274,63 @@ def check_rules(
                 )
                 out[ref] = checked
     return out
+
+
+def lengthen_parallel(
+    head: Side,
+    rules: dict[BenchRef, toolchain.RunRule],
+    short: NsRef,
+    plan: Plan,
+    samples: RoundValues,
+) -> dict[BenchRef, toolchain.RunRule]:
+    """Each RunParallel result's rounds run long enough to measure what go test measures: its ns/op at its
+    rule's time (``short``, else one run) against one run at go test's time (``plan.reference_bt``, else go
+    test's default); when they differ (:func:`benchpipe.go.toolchain.parallel_agrees`), twice, the rounds
+    run at 3x their time if one run there agrees, else at go test's time. Each choice is said, and is in the
+    rule (``run_as``)."""
+    out = dict(rules)
+    long_bt = plan.reference_bt or toolchain.GO_DEFAULT_BENCHTIME
+    whole = benchtime.parse(long_bt).ns
+    for ref, rule in rules.items():
+        now = benchtime.parse(rule.benchtime).ns
+        if rule.kind is not toolchain.RunKind.PARALLEL or now is None or whole is None or now >= whole:
+            continue
+        try:
+            long_ns = _one_ns(head, ref, long_bt, plan)
+            short_ns = _ns_of(ref, short) or _one_ns(head, ref, rule.benchtime, plan)
+            if toolchain.parallel_agrees(short_ns, long_ns):
+                continue
+            short_ns = _one_ns(head, ref, rule.benchtime, plan)  # one run more: the first may be noise
+            if toolchain.parallel_agrees(short_ns, long_ns):
+                continue
+            why = f"{short_ns:.4g} ns/op at {rule.benchtime} vs {long_ns:.4g} at {long_bt}"
+            chosen = toolchain.RunRule(long_bt, toolchain.RunKind.PARALLEL, why)
+            if now * 3 < whole:
+                mid = str(benchtime.seconds(now * 3 / 1e9))
+                if toolchain.parallel_agrees(_one_ns(head, ref, mid, plan), long_ns):
+                    chosen = toolchain.RunRule(mid, toolchain.RunKind.PARALLEL, why)
+        except SideFailed as e:
+            samples.fail(ref, [("head", e.failure)])
+            continue
+        toolchain.progress(f"paired: {ref[0]} {ref[1]}: RunParallel, {why}: runs at {chosen.benchtime}")
+        out[ref] = chosen
+    return out
+
+
+def _ns_of(ref: BenchRef, ns: NsRef) -> float:
+    """A result's ns/op in ``ns`` (keyed by the printed name, -N included): its first, 0.0 when absent."""
+    found = (v for (pkg, name), v in ns.items() if pkg == ref[0] and benchfmt.base_name(name) == ref[1])
+    return next(found, 0.0)
+
+
+def _one_ns(head: Side, ref: BenchRef, bt: str, plan: Plan) -> float:
+    """One run of a result on the head side at ``bt``: its ns/op (0.0 without one)."""
+    pkg, name = ref
+    args = toolchain.bench_args(toolchain.name_pattern(name), 1, bt, plan.cpu, timeout=plan.timeout)
+    res = _run_side(head, pkg, name, args, plan.stall_s)
+    for r in benchfmt.read_text(toolchain.split_output(res.output), f"head:{pkg}").results:
+        return next((v for v, u in r.values if u == "ns/op"), 0.0)
+    return 0.0
 
 
 def run_rules(
