@@ -229,6 +229,52 @@ class Explanation(Part, kw_only=True):
     diff: str = ""  # the revisions the lines are of, "base..head"
 
 
+class BisectStep(Part, kw_only=True):
+    """One commit a culprit search measured: regressed against the last good commit, good, or skipped
+    (it does not build, or the result is missing there), with why."""
+
+    commit: str
+    outcome: str  # "bad" | "good" | "skipped"
+    why: str = ""
+
+
+class Culprit(Model, kw_only=True):
+    """The commit a regression that landed on the default branch came in with (``benchpipe culprit``).
+
+    ``status``: ``found`` (``commit`` is the first bad commit of ``good..bad``), ``range`` (the budget
+    ended, or commits around the culprit were skipped: ``last_good..first_bad`` is the narrowest range
+    proven), ``not reproduced`` (the paired rounds of ``good`` against ``bad`` do not regress), or
+    ``attributed`` (a culprit recorded before covers it: nothing was bisected)."""
+
+    package: str
+    benchmark: str  # the result, without -N
+    unit: str = "ns/op"
+    good: str  # the last run's commit without the regression
+    bad: str  # this run's commit
+    status: str
+    commit: str = ""
+    subject: str = ""
+    last_good: str = ""
+    first_bad: str = ""
+    change_pct: float | None = None  # the culprit against its parent: median ratio's change ...
+    lo_pct: float | None = None  # ... and its interval
+    hi_pct: float | None = None
+    why: str = ""
+    explanations: list[Explanation] = []
+    steps: list[BisectStep] = []
+    commits: int = 0  # first-parent commits in good..bad
+    seconds: float = 0.0
+
+
+class CulpritDoc(Model, kw_only=True):
+    """What ``benchpipe culprit`` found for one default-branch run (``culprit.json``)."""
+
+    good: str = ""
+    bad: str = ""
+    culprits: list[Culprit] = []
+    note: str = ""  # why nothing was searched (no regression, no baseline commit)
+
+
 class CompareDoc(Model, kw_only=True):
     """``compare.json`` (and a paired comparison's JSON): the verdict, its rows and what it rests on.
 

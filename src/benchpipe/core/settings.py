@@ -187,6 +187,13 @@ class InstructionsSection(_Section, kw_only=True):
     budget: int = 200_000_000  # instructions between a result's two runs (~1 s of valgrind each)
 
 
+class CulpritSection(_Section, kw_only=True):
+    """Culprit finding on the default branch (``benchpipe culprit``: :mod:`benchpipe.revisions.culprit`)."""
+
+    max_s: float = 1800.0  # the search's budget: past it, the narrowest range proven is named
+    improvements: bool = False  # attribute improvements too (regressions only by default)
+
+
 def default_modes() -> dict[str, Mode]:
     """The modes without a params.yaml (or one that names none), as the seed defines them: ``quick``, every
     package at count 3 (profiling what compare flags), and ``full``, count 5 at 3 s with every benchmark
@@ -214,6 +221,7 @@ class Settings(_Section, kw_only=True):
     history: HistorySection = msgspec.field(default_factory=HistorySection)
     publish: PublishSection = msgspec.field(default_factory=PublishSection)
     instructions: InstructionsSection = msgspec.field(default_factory=InstructionsSection)
+    culprit: CulpritSection = msgspec.field(default_factory=CulpritSection)
 
     def mode_settings(self) -> Mode:
         """The selected mode's settings."""

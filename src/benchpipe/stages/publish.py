@@ -22,7 +22,7 @@ from benchpipe.core.settings import PublishSection
 from benchpipe.core.units import finite
 from benchpipe.render import site
 from benchpipe.render.site import pages
-from benchpipe.store import atomic, history
+from benchpipe.store import atomic, culprits, history
 from benchpipe.store.objstore import Store
 
 
@@ -73,6 +73,7 @@ def run(store: Store, out: Path, cfg: PublishSection, root: Path = Path(".")) ->
             store=store.url,
             generated=datetime.now(UTC).isoformat(timespec="seconds"),
             baseline_values=newest,
+            culprits=culprits.load(store),
         ),
         out,
     )

@@ -18,10 +18,11 @@ from benchpipe.core import selection
 from benchpipe.core.artifacts import BenchMeta, CompareDoc, ProfileDoc, RecordDoc
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.settings import Settings
+from benchpipe.render import culprit as render_culprit
 from benchpipe.render import report
 from benchpipe.render.report import health, trends
 from benchpipe.render.report.fmt import Files
-from benchpipe.store import artifacts, atomic, history
+from benchpipe.store import artifacts, atomic, culprits, history
 from benchpipe.store import samples as store
 from benchpipe.store.objstore import Store
 
@@ -47,6 +48,9 @@ def load(
     )
 
 
+CULPRITS = 10  # the newest culprits the report lists
+
+
 def _history(ctx: dict[str, Any], hist: Store, settings: Settings, threshold: float, files: Files) -> None:
     """The history's part of the report: trend charts and benchmarks unstable across recent runs."""
     cfg = settings.report
@@ -58,6 +62,8 @@ def _history(ctx: dict[str, Any], hist: Store, settings: Settings, threshold: fl
     keep = [n for n in names if selection.selects(str(cfg.trend_benchmarks), n)][: cfg.trend_max]
     series = history.series_many(hist, keep, "ns/op", last=cfg.trend_runs) if keep else {}
     ctx["trends"] = trends.trends(series, keep, files)
+    found = [c for c in culprits.load(hist) if c.status in culprits.RECORDED]
+    ctx["culprits"] = [render_culprit.md_line(c, settings.publish.commit_url) for c in found[-CULPRITS:]]
     recent = history.series_many(hist, names, "ns/op", last=10)
     ctx["health"] += health.history_rows(
         {n: [float(x) for x in cols["center"]] for n, cols in recent.items()}, threshold
@@ -83,7 +89,7 @@ def run(
     graphs.mkdir(parents=True)
     files = Files()
     ctx = report.build_context(inp, files)
-    ctx["trends"], ctx["history_note"] = [], ""
+    ctx["trends"], ctx["history_note"], ctx["culprits"] = [], "", []
     if history_dir is not None:
         try:
             _history(ctx, history_dir, settings, inp.cmp.threshold_pct, files)

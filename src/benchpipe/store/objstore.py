@@ -103,6 +103,12 @@ class Store:
         ):  # the conditional put's 412 (s3fs raises it as FileExistsError; _retry passes it)
             raise taken from None
 
+    def get(self, sub: str, name: str) -> bytes:
+        """The bytes of the object ``sub/name`` (FileNotFoundError when there is none)."""
+        if not self.remote:
+            return self.local(sub, name).read_bytes()
+        return bytes(_retry(lambda: self.fs.cat_file(f"{self.root}/{sub}/{name}"), self.url))
+
     def remove(self, sub: str, names: list[str]) -> None:
         for name in names:
             if not self.remote:

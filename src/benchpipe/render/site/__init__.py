@@ -8,8 +8,9 @@ Plain files that any web server or GitHub Pages serves and that open from disk w
   other units in a compact cell; search, filters (module, package, branch, and a unit view: the
   benchmarks that have it), sorting by any column and a "moved" view (a change point of any of its units
   in the last N runs), done by ``assets/site.js`` on the rendered rows; names wrap only at ``/``;
-* ``feed.html`` — every change point, newest first, with its size, p-value, commit (linked through
-  ``publish.commit_url``) and whether it held or was later reversed;
+* ``feed.html`` — the culprits the default-branch job named (result, commit linked, subject, the function
+  named first, the change against its parent), then every change point, newest first, with its size,
+  p-value, commit (linked through ``publish.commit_url``) and whether it held or was later reversed;
 * ``b/<id>.html`` — one series (a benchmark's name links its time unit's page): its whole history as an SVG
   chart (medians, 95% intervals, change points; each point focusable, its run, commit, date and value shown on
   hover or focus), the table of runs behind it, the benchmark's other units, and the profiles a baseline kept.
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchpipe.core import benchfmt
+from benchpipe.core.artifacts import Culprit
 from benchpipe.core.changepoint import ChangePoint
 from benchpipe.core.units import INSTRUCTIONS, TIME_PER_OP
 
@@ -106,3 +108,4 @@ class Site:
     generated: str = ""
     # the baseline branch's newest value of each (module, package, benchmark, unit)
     baseline_values: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
+    culprits: list[Culprit] = field(default_factory=list)  # recorded by the default-branch job, oldest first

@@ -200,7 +200,33 @@ def feed(site: Site) -> str:
         if items
         else '<p class="empty">No change point in the history.</p>'
     )
-    return head("benchpipe: change points") + "<h1>Change points</h1>" + body + foot()
+    return head("benchpipe: change points") + culprits_table(site) + "<h1>Change points</h1>" + body + foot()
+
+
+def culprits_table(site: Site) -> str:
+    """The culprits the default-branch job found (``benchpipe culprit``), newest range first: the result,
+    the commit (linked) and its subject, the function named first, the change against its parent; a range
+    where no single commit was proven. Every name and subject is escaped text."""
+    found = [c for c in site.culprits if c.status in ("found", "range")]
+    if not found:
+        return ""
+    rows = []
+    for c in reversed(found):
+        top = c.explanations[0].suspects[0].function if c.explanations and c.explanations[0].suspects else ""
+        span = f"{esc(c.last_good[:12])}..{esc(c.first_bad[:12])}"
+        where = commit_link(site, c.commit) if c.commit else span
+        rows.append(
+            f'<tr><td class="name">{esc(c.benchmark)}</td><td>{esc(c.unit)}</td><td>{where}</td>'
+            f"<td>{esc(c.subject or c.why)}</td><td>{esc(top)}</td>"
+            f'<td class="num {_change_cls(c.change_pct)}">{pct(c.change_pct)}</td></tr>'
+        )
+    cols = ("Benchmark", "Unit", "Culprit", "Subject", "Function", "Change vs its parent")
+    return (
+        f'<h1>Culprits</h1><table id="culprits"><caption>{len(found)} regression(s) named to a commit'
+        "</caption><thead><tr>"
+        + "".join(f'<th scope="col">{c}</th>' for c in cols)
+        + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def series_page(site: Site, s: Series, group: Group, profiles: list[tuple[str, str]]) -> str:

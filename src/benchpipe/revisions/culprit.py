@@ -1,0 +1,205 @@
+"""The commit a regression that landed came in with, found by itself: culprit finding on the default branch.
+
+A result the default-branch run regressed (confirmed against the history's last good run) names a range,
+``good..bad``: the commit of the run it was judged against and this run's commit. With one first-parent
+commit in it, that commit is the culprit. With more, the first bad one is found by binary search over the
+first-parent commits: each step a paired run (:func:`benchpipe.revisions.paired.execute`, the same run
+rules and confirmation as every mode) of ``good`` against the candidate, of the flagged result only, with
+no profiling. A candidate that does not build, or where the result is missing, is skipped as
+``git bisect skip`` does: the search moves to a neighbour, and when the skipped commits sit between the
+last good and the first bad, the range is what it names. The search stops at its budget
+(``culprit.max_s``), naming the narrowest range it proved. Found, the culprit is explained as a pull
+request is: a paired run of its parent against it, with the differential profile tied to its diff.
+
+The contract: :func:`find` returns one :class:`benchpipe.core.artifacts.Culprit` per flagged result, never
+raises for a commit that cannot be measured (that is a skipped step), and never runs past the deadline by
+more than the step it is in.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from benchpipe.core import benchfmt
+from benchpipe.core.artifacts import BisectStep, CompareDoc, Culprit, CulpritDoc
+from benchpipe.core.errors import BenchpipeError
+from benchpipe.core.verdict import Options, Row
+from benchpipe.go import git as gitrev
+from benchpipe.go import toolchain
+from benchpipe.render.text import measured_change
+from benchpipe.revisions import paired
+from benchpipe.revisions.plan import BenchRef, Plan
+from benchpipe.store import culprits
+
+Verdict = tuple[str, str, Row | None]  # ("bad" | "good" | "skipped", why, the result's row)
+
+
+def step(
+    plan: Plan, opts: Options, ref: BenchRef, unit: str, base: str, head: str, explain: bool
+) -> tuple[Verdict, paired.Outcome | None]:
+    """One paired run of ``base`` against ``head`` for one result: bad (the unit changed as the plan's
+    ``sign`` says: regressed, or improved), good, or skipped (a side does not build, the result is missing,
+    or it fails there)."""
+    wanted = "improvement" if plan.explain_improvements else "regression"
+    bench = toolchain.names_regex([benchfmt.top_level(ref[1])])
+    p = replace(plan, base_rev=base, head_rev=head, patterns=[ref[0]], bench=bench, refs=[ref])
+    p.explain = explain
+    try:
+        out = paired.execute(p, opts)
+    except BenchpipeError as e:
+        return ("skipped", e.message.splitlines()[0], None), None
+    if out.failures:
+        return ("skipped", out.failures[0].message.splitlines()[0], None), out
+    row = next((r for r in out.comparison.rows if r.unit == unit and _same(r.benchmark, ref[1])), None)
+    if row is None:
+        return ("skipped", f"{ref[1]} {unit} was not measured there", None), out
+    if row.verdict == wanted:
+        return ("bad", f"{ref[1]} {unit} {measured_change(row)}", row), out
+    return ("good", f"{ref[1]} {unit} {row.verdict} ({measured_change(row)})", row), out
+
+
+def _same(printed: str, name: str) -> bool:
+    """A printed result name (with its -N suffix) is the result ``name``."""
+    return benchfmt.base_name(printed) == name
+
+
+def find(
+    plan: Plan,
+    opts: Options,
+    ref: BenchRef,
+    unit: str,
+    good: str,
+    bad: str,
+    max_s: float,
+) -> Culprit:
+    """The first bad first-parent commit of ``good..bad`` for one result and unit (see the module)."""
+    t0 = time.monotonic()
+    root = gitrev.toplevel(plan.target.resolve())
+    good, bad = gitrev.resolve(root, good), gitrev.resolve(root, bad)
+    commits = gitrev.log(root, good, bad)
+    c = Culprit(
+        package=ref[0], benchmark=ref[1], unit=unit, good=good, bad=bad, status="range", commits=len(commits)
+    )
+    deadline = t0 + max_s
+    if len(commits) > 1:
+        verdict, _ = step(plan, opts, ref, unit, good, bad, False)
+        c.steps.append(BisectStep(commit=bad, outcome=verdict[0], why=verdict[1]))
+        if verdict[0] != "bad":
+            c.status, c.why = "not reproduced", f"{good[:12]} against {bad[:12]}: {verdict[1]}"
+            c.seconds = round(time.monotonic() - t0, 1)
+            return c
+    lo, hi = -1, len(commits) - 1  # commits[hi] is bad; lo is good (-1: the good commit itself)
+    skipped: set[int] = set()
+    while hi - lo > 1 and time.monotonic() < deadline:
+        mid = _candidate(lo, hi, skipped)
+        if mid is None:
+            break
+        verdict, _ = step(plan, opts, ref, unit, good, commits[mid], False)
+        c.steps.append(BisectStep(commit=commits[mid], outcome=verdict[0], why=verdict[1]))
+        toolchain.progress(f"culprit: {commits[mid][:12]} {verdict[0]}: {verdict[1]}")
+        if verdict[0] == "bad":
+            hi = mid
+        elif verdict[0] == "good":
+            lo = mid
+        else:
+            skipped.add(mid)
+    c.last_good = good if lo < 0 else commits[lo]
+    c.first_bad = commits[hi] if commits else bad
+    if hi - lo == 1 and commits:
+        c.status, c.commit = "found", commits[hi]
+        c.subject = gitrev.git(["log", "-1", "--format=%s", c.commit], root)
+        _explain(c, plan, opts, ref, unit, deadline)
+    elif time.monotonic() >= deadline:
+        c.why = f"the budget ({max_s:g}s, culprit.max_s) ended with {hi - lo} commits undecided"
+    else:
+        c.why = f"{len(skipped)} commit(s) between could not be measured (no build, or no such result there)"
+    c.seconds = round(time.monotonic() - t0, 1)
+    return c
+
+
+def _candidate(lo: int, hi: int, skipped: set[int]) -> int | None:
+    """The middle of ``(lo, hi)`` not yet skipped, the nearest to it (None: every commit between is
+    skipped)."""
+    mid = (lo + hi) // 2
+    for d in range(hi - lo):
+        for i in (mid - d, mid + d):
+            if lo < i < hi and i not in skipped:
+                return i
+    return None
+
+
+def _explain(
+    c: Culprit,
+    plan: Plan,
+    opts: Options,
+    ref: BenchRef,
+    unit: str,
+    deadline: float,
+) -> None:
+    """The culprit against its parent, as a pull request is compared: its change and interval, and the
+    differential profile tied to its diff. A parent that cannot be measured, or a change that does not show
+    against the parent alone (several commits added up), is said in ``why``."""
+    root = gitrev.toplevel(plan.target.resolve())
+    parent = gitrev.resolve(root, c.commit + "^")
+    if time.monotonic() >= deadline:
+        c.why = "the budget ended before the culprit could be profiled against its parent"
+        return
+    verdict, out = step(plan, opts, ref, unit, parent, c.commit, True)
+    row = verdict[2]
+    if row is not None and row.delta_pct is not None:
+        c.change_pct = row.delta_pct
+        if row.ratio is not None:
+            c.lo_pct, c.hi_pct = (row.ratio.lo - 1) * 100, (row.ratio.hi - 1) * 100
+    if out is not None:
+        c.explanations = [e for e in out.explanations if e.benchmark == ref[1]]
+    c.why = f"against its parent: {verdict[1]}"
+
+
+def flagged(doc: CompareDoc, improvements: bool) -> list[tuple[BenchRef, str]]:
+    """The results a run flagged, one unit each (ns/op where it is among them): its confirmed regressions,
+    and its improvements when asked."""
+    wanted = {"regression"} | ({"improvement"} if improvements else set())
+    units: dict[BenchRef, list[str]] = {}
+    for r in doc.rows:
+        if r.verdict in wanted:
+            units.setdefault((r.package, benchfmt.base_name(r.benchmark)), []).append(r.unit)
+    return [(ref, "ns/op" if "ns/op" in us else us[0]) for ref, us in sorted(units.items())]
+
+
+def attribute(
+    doc: CompareDoc, plan: Plan, opts: Options, max_s: float, records: list[Culprit], improvements: bool
+) -> CulpritDoc:
+    """Each result the run flagged, attributed (see the module): searched, or covered by a record."""
+    good = doc.baseline_env.commit if doc.baseline_env else ""
+    bad = doc.current_env.commit if doc.current_env else ""
+    out = CulpritDoc(good=good, bad=bad)
+    todo = flagged(doc, improvements)
+    if not todo:
+        out.note = "no confirmed regression: nothing to attribute"
+        return out
+    if not good or not bad or good == bad:
+        out.note = "the run and its baseline do not name two commits: no range to search"
+        return out
+    root = gitrev.toplevel(plan.target.resolve())
+    good, bad = gitrev.resolve(root, good), gitrev.resolve(root, bad)
+    out.good, out.bad = good, bad
+    in_range = set(gitrev.log(root, good, bad))
+    deadline = time.monotonic() + max_s
+    for ref, unit in todo:
+        c = Culprit(package=ref[0], benchmark=ref[1], unit=unit, good=good, bad=bad, status="attributed")
+        if (r := culprits.covering(records, c, in_range)) is not None:
+            c.commit, c.first_bad, c.last_good = r.commit, r.first_bad, r.last_good
+            c.why = f"already attributed by the run of {r.bad[:12]}: not searched again"
+            out.culprits.append(c)
+            continue
+        p = replace(plan, explain_improvements=unit != "" and _improved(doc, ref, unit))
+        out.culprits.append(find(p, opts, ref, unit, good, bad, max(0.0, deadline - time.monotonic())))
+    return out
+
+
+def _improved(doc: CompareDoc, ref: BenchRef, unit: str) -> bool:
+    return any(
+        r.verdict == "improvement" and r.unit == unit and (r.package, benchfmt.base_name(r.benchmark)) == ref
+        for r in doc.rows
+    )

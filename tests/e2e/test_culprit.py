@@ -1,0 +1,142 @@
+"""Culprit finding on the default branch (issue 38), on a real git history of the example with a known
+culprit: c1 base, c2 a comment, c3 the regression (every decision audited), c4 a comment. The
+default-branch job's steps as CI runs them: a run at c1 recorded in the history store, a run at c4 judged
+against it (with confirmation), then ``benchpipe culprit``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..conftest import bench_stage, quick_params, run
+from .test_paired import git, history  # noqa: F401 - the fixture
+from .test_site import _page, browser  # noqa: F401 - the fixture
+
+FAST = {"packages": ["./pkg/core"], "bench": "^BenchmarkEvaluate$", "count": 6, "benchtime": "100ms"}
+
+
+def _record(work: Path, params: Path, store: Path, name: str) -> None:
+    p = run(
+        [
+            "benchpipe",
+            "record",
+            "--params",
+            str(params),
+            "--raw",
+            f"{name}.txt",
+            "--meta",
+            f"{name}.json",
+            "--history",
+            str(store),
+            "--out",
+            f"{name}-record.json",
+            "--dvc-out",
+            str(store),
+        ],
+        cwd=work,
+        env={"GITHUB_RUN_ID": ""},
+    )
+    assert p.returncode == 0, p.stderr
+
+
+def _culprit(work: Path, params: Path, store: Path, module: Path, tmp: Path) -> tuple[dict, str]:
+    p = run(
+        [
+            "benchpipe",
+            "culprit",
+            "--compare",
+            "compare.json",
+            "--history",
+            str(store),
+            "--params",
+            str(params),
+            "--target",
+            str(module),
+            "--rounds",
+            "8",
+            "--benchtime",
+            "30ms",
+            "--cache-dir",
+            str(tmp / "cache"),
+            "--out",
+            "culprit.json",
+            "--issue",
+            "culprit.md",
+        ],
+        cwd=work,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    return json.loads((work / "culprit.json").read_text()), p.stdout
+
+
+def test_a_landed_regression_is_named_to_its_commit_and_function_stored_and_not_searched_twice(
+    history: Path,  # noqa: F811 - the fixture
+    tmp_path: Path,
+    browser,  # noqa: ANN001, F811 - playwright's, the fixture
+) -> None:
+    module = history / "policyengine"
+    c1, c3, c4 = (git(history, "rev-parse", r) for r in ("HEAD~3", "HEAD~1", "HEAD"))
+    params = quick_params(tmp_path, module, **FAST)
+    work, store = tmp_path / "w", tmp_path / "store"
+    work.mkdir()
+    git(history, "checkout", "-q", c1)
+    bench_stage(work, params, "base")
+    _record(work, params, store, "base")
+    git(history, "checkout", "-q", "main")
+    bench_stage(work, params, "cur")
+    p = run(
+        [
+            "benchpipe",
+            "compare",
+            "--params",
+            str(params),
+            "--baseline",
+            "history:main",
+            "--current",
+            "cur.txt",
+            "--current-meta",
+            "cur.json",
+            "--out",
+            "compare.json",
+        ],
+        cwd=work,
+        env={"BENCHPIPE_HISTORY": str(store)},
+    )
+    cmp = json.loads((work / "compare.json").read_text())
+    assert p.returncode == 1 and cmp["baseline_env"]["commit"] == c1, p.stdout + p.stderr
+    d, out = _culprit(work, params, store, module, tmp_path)
+    assert (d["good"], d["bad"]) == (c1, c4)
+    [c] = [x for x in d["culprits"] if x["unit"] == "ns/op"]
+    assert c["status"] == "found" and c["commit"] == c3 and c["subject"] == "c3 audit every decision", c
+    assert c["commits"] == 3 and c["change_pct"] > 10 and c["lo_pct"] <= c["change_pct"] <= c["hi_pct"], c
+    # explained as a pull request is: the function and lines of the culprit's diff
+    assert c["explanations"] and "audit" in json.dumps(c["explanations"][0]["suspects"][:2]).lower(), c
+    assert f"culprit: BenchmarkEvaluate ns/op: {c3[:12]} 'c3 audit every decision'" in out
+    stored = list((store / "culprits").glob("*.json"))
+    assert len(stored) == 1 and json.loads(stored[0].read_text())["commit"] == c3
+    body = (work / "culprit.md").read_text()
+    assert f"`{c3[:12]}`" in body and "c3 audit every decision" in body
+    # the next run sees the same regression against the same good run: attributed, not searched again
+    d, out = _culprit(work, params, store, module, tmp_path)
+    [again] = d["culprits"]
+    assert again["status"] == "attributed" and again["commit"] == c3 and again["steps"] == [], again
+    assert len(list((store / "culprits").glob("*.json"))) == 1
+    # the dashboard's feed shows it: the commit, its subject, the function named first, the change
+    p = run(
+        [
+            "benchpipe",
+            "publish",
+            "--store",
+            str(store),
+            "--out",
+            str(tmp_path / "site"),
+            "--params",
+            str(params),
+        ]
+    )
+    assert p.returncode == 0, p.stderr
+    page, problems = _page(browser, (tmp_path / "site" / "feed.html").as_uri())
+    cells = page.locator("#culprits tbody tr").first.locator("td").all_text_contents()
+    assert cells[0].startswith("BenchmarkEvaluate") and cells[1] == "ns/op" and c3[:12] in cells[2], cells
+    assert cells[3] == "c3 audit every decision" and cells[4] and cells[5].startswith("+"), cells
+    assert problems == []
