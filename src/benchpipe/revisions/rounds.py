@@ -67,14 +67,18 @@ def prepare(
         pkgs = [p for p in pkgs if p.import_path in only]
     for pkg in pkgs:
         if side.rev:
-            binary = cache / "builds" / f"{side.rev}-{_safe(go_version)}" / f"{_safe(pkg.import_path)}.test"
+            build = f"{side.rev}-{_safe(go_version)}-trimpath"  # what the binary depends on
+            binary = cache / "builds" / build / f"{_safe(pkg.import_path)}.test"
         else:
             binary = scratch / f"{side.label}-{_safe(pkg.import_path)}.test"
         if not binary.exists():
             toolchain.progress(f"paired: building {side.label} ({side.name}) {pkg.import_path}")
             try:
                 with atomic.replacing(binary) as partial:
-                    toolchain.build_test_binary(pkg, side.module, partial)
+                    # -trimpath: the two sides are checked out in different directories, which would
+                    # otherwise make the same code two binaries laid out apart (A/A differences at a small
+                    # b.N); profiles still name functions and lines (module paths, file names)
+                    toolchain.build_test_binary(pkg, side.module, partial, trimpath=True)
             except BenchpipeError as e:
                 raise BenchpipeError(f"{side.label} side ({side.name}) does not build: {e.message}") from None
         try:
