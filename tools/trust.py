@@ -117,6 +117,7 @@ def baseline_flow_aa(
         "verdict": doc.verdict,
         "seconds": round(time.monotonic() - t0, 1),
         "confirm_s": doc.confirm.seconds if doc.confirm else 0.0,
+        "confirm_budget_s": doc.confirm.budget_s if doc.confirm else 0.0,  # the run's own time: its bound
         "confirmed_rows": doc.confirm.results if doc.confirm else 0,
         "fail": named("regression"),
         "warn": named("warn"),

@@ -15,8 +15,10 @@ again within their parts until no significant split remains.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -33,6 +35,8 @@ class ChangePoint:
 
 def _best_split(x: np.ndarray, min_size: int) -> tuple[int, float]:
     """Index and Q of the best split of x (left part x[:tau])."""
+    import numpy as np  # only where a history is long enough to search
+
     n = len(x)
     d = np.abs(x[:, None] - x[None, :])
     # 2-D prefix sums of the distance matrix for O(1) block sums.
@@ -68,6 +72,8 @@ def detect(
     its two sides differ by at least ``min_change_pct`` (as Hunter/Otava's
     magnitude filter: a significant but tiny shift is not worth a report).
     """
+    import numpy as np  # only where a history is long enough to search
+
     x = np.asarray(series, dtype=float)
     rng = np.random.default_rng(seed)
     found: list[ChangePoint] = []
@@ -103,6 +109,8 @@ def detect_long(
     exceeds ``screen_t`` is E-divisive run, on ``window`` runs either side of that split, and a change
     it confirms (same test, same magnitude filter) splits the series for a further search on both sides.
     A series without a clear shift is dismissed by the screen alone."""
+    import numpy as np  # only where a history is long enough to search
+
     x = np.log(np.maximum(np.asarray(series, dtype=float), 1e-300))
     raw = np.asarray(series, dtype=float)
     found: list[ChangePoint] = []
@@ -141,6 +149,8 @@ def changes(series: list[float]) -> list[ChangePoint]:
 def _t_split(x: np.ndarray, min_size: int, screen_t: float = 4.0, min_change_pct: float = 5.0) -> int | None:
     """The split of ``x`` (log values) with the largest Welch t statistic, if it exceeds ``screen_t`` and the
     means on its two sides differ by at least ``min_change_pct`` (what :func:`detect` would keep)."""
+    import numpy as np  # only where a history is long enough to search
+
     n = len(x)
     s1, s2 = np.cumsum(x), np.cumsum(x * x)
     k = np.arange(min_size, n - min_size + 1)

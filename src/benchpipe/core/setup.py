@@ -22,6 +22,8 @@ class Split:
 
     per_op: float
     setup: float  # per run: the unit's total (bytes, allocations, ns) done once, before the loop
+    per_op_se: float = 0.0  # the per-op estimate's standard error (the line's scatter: a setup that is not
+    # the same every run, Go's whole-number B/op and allocs/op, a cost that is not linear in 1/b.N)
 
     def per_op_parts(self, values: list[float], iters: list[int]) -> list[float]:
         """Each value with its run's share of the setup taken out (what one op costs, run by run)."""
@@ -38,4 +40,8 @@ def split(values: list[float], iters: list[int]) -> Split | None:
     sxx = sum((x - mx) ** 2 for x in xs)
     sxy = sum((x - mx) * (y - my) for x, y in zip(xs, values, strict=True))
     slope = sxy / sxx
-    return Split(per_op=my - slope * mx, setup=slope)
+    intercept = my - slope * mx
+    n = len(values)
+    resid = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, values, strict=True))
+    se = (resid / (n - 2) * (1 / n + mx * mx / sxx)) ** 0.5 if n > 2 else float("inf")
+    return Split(per_op=intercept, setup=slope, per_op_se=se)

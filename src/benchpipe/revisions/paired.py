@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import math
 import random
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from benchpipe.core.artifacts import Explanation, Failure, PairedFacts
 from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.paired import METHOD, holds, paired_row, settle
 from benchpipe.core.settings import DEFAULT_MODE, Settings
-from benchpipe.core.units import UnitInfo
+from benchpipe.core.units import TIME_PER_OP, UnitInfo
 from benchpipe.core.verdict import (
     INCONCLUSIVE,
     MIN_ALLOC_BYTES,
@@ -127,9 +128,37 @@ def analyze(
             pairs[key] = (b, h)
         if apart is not None:
             apart.mark(row)
+        too_short(row, [samples.iters["head"].get(key, {}).get(r, 0) for r in common])
         rows.append(row)
     sub_allocation(rows)
     return rows
+
+
+MIN_TIMED_NS = 1e6  # a run whose timed loop took less than this (1 ms) measures the process, not the code
+
+
+def too_short(row: Row, iters: list[int]) -> None:
+    """A timing row whose runs each timed under :data:`MIN_TIMED_NS` of work (ns/op x b.N: ``-benchtime
+    200x`` of a 100 ns operation is 20 us) cannot regress or warn: at that length the process's own
+    effects (first touches of code and data, the timer, the scheduler) are a large share of what is timed,
+    and two identical binaries measured +28% apart in 12 interleaved rounds (google/uuid at 200x). It is
+    inconclusive, saying so; a longer -benchtime decides it."""
+    if (
+        row.unit not in TIME_PER_OP
+        or row.verdict not in ("regression", "warn")
+        or not iters
+        or min(iters) <= 0
+    ):
+        return
+    n = statistics.median(iters)
+    timed = n * row.new.center * (1e9 if row.unit == "sec/op" else 1)
+    if timed >= MIN_TIMED_NS:
+        return
+    row.verdict = INCONCLUSIVE
+    row.warnings.append(
+        f"inconclusive: each run timed {timed / 1e3:.3g} us of work ({n:.0f} iterations), too short to tell "
+        f"the code from the process (at least {MIN_TIMED_NS / 1e6:g} ms): run with a longer -benchtime"
+    )
 
 
 # The smallest change of one operation's cost that is real in a unit counted in whole things (Go's smallest
@@ -150,11 +179,15 @@ class Apart:
 
     @property
     def same(self) -> bool:
-        """The per-op cost is the same on both sides, within the unit's grain."""
+        """The per-op cost is the same on both sides: the difference is under the unit's grain, or under
+        twice its standard error (the two lines' scatter: a setup that is not the same every run, or not
+        linear in 1/b.N, as a cache that fills over its first runs; Go's whole-number values), so the
+        rounds do not show a per-op change."""
         if self.split is None:
             return False
-        grain = GRAIN.get(self.unit, 0.0)
-        return abs(self.split[1].per_op - self.split[0].per_op) < max(grain, 1e-9)
+        b, h = self.split
+        noise = 2 * math.hypot(b.per_op_se, h.per_op_se)
+        return abs(h.per_op - b.per_op) < max(GRAIN.get(self.unit, 0.0), noise, 1e-9)
 
     def note(self) -> str:
         if self.split is None:

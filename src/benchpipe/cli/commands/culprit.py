@@ -48,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
         setattr(args, name, value)
     args.no_confirm = False
     plan = paired.plan_from(argparse.Namespace(**{**vars(args), "out": None}), settings)
-    plan.target = Path(doc.current_env.target) if doc.current_env and doc.current_env.target else plan.target
+    ran = Path(doc.current_env.target) if doc.current_env and doc.current_env.target else None
+    if not args.target and ran is not None and ran.is_dir():  # the module the run measured
+        plan.target = ran
     improvements = settings.culprit.improvements
     max_s = args.max_s if args.max_s is not None else settings.culprit.max_s
     out = culprit.attribute(doc, plan, options(args, settings), max_s, culprits.load(store), improvements)
