@@ -79,8 +79,13 @@ def test_a_landed_regression_is_named_to_its_commit_and_function_stored_and_not_
     params = quick_params(tmp_path, module, **FAST)
     work, store = tmp_path / "w", tmp_path / "store"
     work.mkdir()
-    git(history, "checkout", "-q", c1)
-    bench_stage(work, params, "base")
+    git(history, "checkout", "-q", c1)  # as the default-branch job of c1 ran (detached, on main)
+    p = run(
+        ["benchpipe", "bench", "--params", str(params), "--out", "base.txt", "--meta", "base.json"],
+        cwd=work,
+        env={"GITHUB_REF_NAME": "main"},
+    )
+    assert p.returncode == 0, p.stderr
     _record(work, params, store, "base")
     git(history, "checkout", "-q", "main")
     bench_stage(work, params, "cur")
@@ -103,7 +108,7 @@ def test_a_landed_regression_is_named_to_its_commit_and_function_stored_and_not_
         env={"BENCHPIPE_HISTORY": str(store)},
     )
     cmp = json.loads((work / "compare.json").read_text())
-    assert p.returncode == 1 and cmp["baseline_env"]["commit"] == c1, p.stdout + p.stderr
+    assert cmp["verdict"] == "FAIL" and cmp["baseline_env"]["commit"] == c1, p.stdout + p.stderr
     d, out = _culprit(work, params, store, module, tmp_path)
     assert (d["good"], d["bad"]) == (c1, c4)
     [c] = [x for x in d["culprits"] if x["unit"] == "ns/op"]
