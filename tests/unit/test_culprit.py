@@ -59,3 +59,27 @@ def test_the_issue_body_keeps_subjects_and_names_as_text() -> None:
     assert "+23.5% [+20.0%, +27.0%]" in body
     line = render.line(c)
     assert line.startswith("culprit: BenchmarkX/`tick` ns/op: aaaaaaaaaaaa") and "+23.5%" in line
+
+
+def test_a_run_that_improves_a_result_with_a_recorded_culprit_says_it_looks_reverted() -> None:
+    from benchpipe.core.artifacts import CompareDoc
+    from benchpipe.core.stats import summarize
+    from benchpipe.core.verdict import Row
+    from benchpipe.revisions.culprit import reverted
+
+    s = summarize([1.0] * 6)
+    row = Row(
+        package="m/p",
+        benchmark="BenchmarkX-2",
+        unit="ns/op",
+        old=s,
+        new=s,
+        delta_pct=-18.0,
+        verdict="improvement",
+    )
+    doc = CompareDoc(verdict="PASS", threshold_pct=10.0, alpha=0.05, rows=[row])
+    rec = _c(commit="c" * 40, subject="slow")
+    [r] = reverted(doc, [rec, _c(benchmark="BenchmarkY", commit="d" * 40)], improvements=False)
+    assert r.status == "reverted" and r.commit == "c" * 40 and "-18.0%" in r.why and "looks reverted" in r.why
+    assert reverted(doc, [rec], improvements=True) == []  # attributed as improvements instead
+    assert reverted(doc, [_c(status="range", first_bad="c" * 40)], improvements=False) == []

@@ -244,7 +244,8 @@ class Culprit(Model, kw_only=True):
     ``status``: ``found`` (``commit`` is the first bad commit of ``good..bad``), ``range`` (the budget
     ended, or commits around the culprit were skipped: ``last_good..first_bad`` is the narrowest range
     proven), ``not reproduced`` (the paired rounds of ``good`` against ``bad`` do not regress), or
-    ``attributed`` (a culprit recorded before covers it: nothing was bisected)."""
+    ``attributed`` (a culprit recorded before covers it: nothing was bisected), or ``reverted`` (the run
+    improved a result whose culprit is recorded: ``commit`` is that culprit)."""
 
     package: str
     benchmark: str  # the result, without -N

@@ -174,6 +174,7 @@ def attribute(
     good = doc.baseline_env.commit if doc.baseline_env else ""
     bad = doc.current_env.commit if doc.current_env else ""
     out = CulpritDoc(good=good, bad=bad)
+    out.culprits += reverted(doc, records, improvements)
     todo = flagged(doc, improvements)
     if not todo:
         out.note = "no confirmed regression: nothing to attribute"
@@ -195,6 +196,37 @@ def attribute(
             continue
         p = replace(plan, explain_improvements=unit != "" and _improved(doc, ref, unit))
         out.culprits.append(find(p, opts, ref, unit, good, bad, max(0.0, deadline - time.monotonic())))
+    return out
+
+
+def reverted(doc: CompareDoc, records: list[Culprit], improvements: bool) -> list[Culprit]:
+    """A result the run improved for which a culprit is recorded: said to look reverted (status
+    ``reverted``, the recorded culprit's commit), unless improvements are attributed themselves."""
+    if improvements:
+        return []
+    out = []
+    for r in doc.rows:
+        if r.verdict != "improvement":
+            continue
+        name = benchfmt.base_name(r.benchmark)
+        for rec in records:
+            if (rec.package, rec.benchmark, rec.unit) == (r.package, name, r.unit) and rec.status == "found":
+                change = f"{r.delta_pct:+.1f}%" if r.delta_pct is not None else "better"
+                out.append(
+                    Culprit(
+                        package=r.package,
+                        benchmark=name,
+                        unit=r.unit,
+                        good=rec.good,
+                        bad=rec.bad,
+                        status="reverted",
+                        commit=rec.commit,
+                        subject=rec.subject,
+                        why=f"{name} {r.unit} improved {change} in this run: the regression of "
+                        f"{rec.commit[:12]} looks reverted",
+                    )
+                )
+                break
     return out
 
 
