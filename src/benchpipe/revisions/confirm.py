@@ -159,7 +159,6 @@ def _plan(
         refs=refs,
         iters={k: v for k, v in (iters or {}).items() if k in refs},
         reference_ns={(r.package, r.benchmark): r.new.center for r in c.rows if r.unit == "ns/op"},
-        reference_bt=str(settings.benchtime or DEFAULT_MODE.benchtime),  # the run confirmed: its own time
         explain_dir=explain_dir,
         profile=profile or ProfileSection(),
     )
@@ -198,6 +197,9 @@ def confirm(
     note = within_budget(plan, c, budget_s)
     if note:
         c.warnings.append(note)
+    # RunParallel results run at the (scaled) time as they are: lengthening them toward go test's time
+    # (what a pull request's rounds do) would undo the budget; both sides run alike, which is what counts
+    plan.reference_bt = plan.benchtime
     toolchain.progress(
         f"compare: re-running {len(refs)} flagged result(s) interleaved with the baseline's commit "
         f"{plan.base_rev[:12]} ({rounds} rounds, each as the run measured it)"
