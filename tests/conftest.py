@@ -43,6 +43,15 @@ def printed_verdict(text: str) -> str:
     return found[0]
 
 
+def ctrl_c_able() -> None:
+    """``preexec_fn`` of a process a test interrupts with SIGINT: Ctrl-C reaches it as a terminal's does, also
+    when the test run itself was started with SIGINT ignored (a background job of a non-interactive shell,
+    whose children inherit the ignoring)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def quick_params(tmp: Path, target: Path, **mode: object) -> Path:
     """This project's params.yaml aimed at ``target``, with quick mode's settings updated by ``mode``."""
     import yaml

@@ -15,7 +15,7 @@ import pytest
 
 from benchpipe.store.atomic import _umask
 
-from ..conftest import quick_params, run
+from ..conftest import ctrl_c_able, quick_params, run
 
 # One short benchmark, no profiling: enough to drive the pipeline in the interruption tests.
 ONE_BENCHMARK = {
@@ -155,6 +155,7 @@ def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Si
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=ctrl_c_able,
     )
     assert proc.stdout is not None
     deadline, started = time.monotonic() + 300, False

@@ -17,7 +17,7 @@ from scipy.stats import wilcoxon
 
 from benchpipe.core import stats
 
-from ..conftest import EXAMPLE, ROOT, exit_for, printed_verdict, run
+from ..conftest import EXAMPLE, ROOT, ctrl_c_able, exit_for, printed_verdict, run
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -320,7 +320,9 @@ def test_interrupt_cleans_up_worktrees(history: Path, tmp_path: Path) -> None:
         "--benchtime",
         "50ms",
     ]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ})
+    proc = subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, text=True, env={**os.environ}, preexec_fn=ctrl_c_able
+    )
     assert proc.stderr is not None
     deadline, rounding = time.monotonic() + 120, False
     for line in proc.stderr:
