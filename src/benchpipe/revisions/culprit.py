@@ -51,17 +51,13 @@ def step(
         return ("skipped", e.message.splitlines()[0], None), None
     if out.failures:
         return ("skipped", out.failures[0].message.splitlines()[0], None), out
-    row = next((r for r in out.comparison.rows if r.unit == unit and _same(r.benchmark, ref[1])), None)
+    rows = (r for r in out.comparison.rows if r.unit == unit and benchfmt.base_name(r.benchmark) == ref[1])
+    row = next(rows, None)
     if row is None:
         return ("skipped", f"{ref[1]} {unit} was not measured there", None), out
     if row.verdict == wanted:
         return ("bad", f"{ref[1]} {unit} {measured_change(row)}", row), out
     return ("good", f"{ref[1]} {unit} {row.verdict} ({measured_change(row)})", row), out
-
-
-def _same(printed: str, name: str) -> bool:
-    """A printed result name (with its -N suffix) is the result ``name``."""
-    return benchfmt.base_name(printed) == name
 
 
 def find(

@@ -219,8 +219,8 @@ def measure_iterations(
         except SideFailed:  # one benchmark failed (or panicked, taking the rest with it): each alone
             for ref in [r for r in refs if r[0] == pkg]:
                 name = ref[1]
-                alone = toolchain.restrict(plan.bench, [name])
-                alone = toolchain.name_pattern(name) if "/" in name else alone
+                top = toolchain.restrict(plan.bench, [name])
+                alone = toolchain.name_pattern(name) if "/" in name else top
                 args = toolchain.bench_args(
                     alone,
                     1,
@@ -256,9 +256,7 @@ def check_rules(
     (:func:`benchpipe.go.toolchain.checked_rule`); one that fails there fails (``samples.fail``)."""
     out = dict(rules)
     for ref, rule in rules.items():
-        if not rule.fixed or not any(
-            k[0] == ref[0] and benchfmt.base_name(k[1]) == ref[1] for k in reference
-        ):
+        if not rule.fixed or not _ns_of(ref, reference):  # no reference (a 0 one would check nothing)
             continue
         pkg, name = ref
         args = toolchain.bench_args(
