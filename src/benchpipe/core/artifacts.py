@@ -34,6 +34,7 @@ from typing import Any
 import msgspec
 
 from benchpipe.core.health import Finding
+from benchpipe.core.impact import Selection
 from benchpipe.core.settings import CompareSection
 from benchpipe.core.units import finite
 from benchpipe.core.verdict import Comparison, Row
@@ -160,6 +161,7 @@ class PairedFacts(Part, kw_only=True):
     target: str = ""
     head_dirty: bool | None = None
     changed_packages: list[str] | str | None = None
+    impact: Selection | None = None  # impact selection: what ran, what was skipped and why
     iterations: dict[str, int] = {}
     run_as: dict[
         str, str

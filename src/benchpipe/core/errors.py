@@ -29,3 +29,8 @@ class NothingToCompare(BenchpipeError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, EXIT_NOTHING)
+
+
+class NothingSelected(NothingToCompare):
+    """Impact selection left no benchmark to run: none executes what the diff changes (a PASS, not an
+    error: the caller says so and exits 0)."""

@@ -194,6 +194,15 @@ class CulpritSection(_Section, kw_only=True):
     improvements: bool = False  # attribute improvements too (regressions only by default)
 
 
+class ImpactSection(_Section, kw_only=True):
+    """Impact selection in ``compare --base`` (:mod:`benchpipe.core.impact`): only the benchmarks that
+    execute the changed code run."""
+
+    enabled: bool = True  # off: every benchmark of the packages runs (as ``--all``)
+    max_age: int = 50  # first-parent commits a stored map may be older than the merge base; past it, all run
+    build_missing: bool = True  # no map stored for an ancestor: build the merge base's (else package-level)
+
+
 def default_modes() -> dict[str, Mode]:
     """The modes without a params.yaml (or one that names none), as the seed defines them: ``quick``, every
     package at count 3 (profiling what compare flags), and ``full``, count 5 at 3 s with every benchmark
@@ -222,6 +231,7 @@ class Settings(_Section, kw_only=True):
     publish: PublishSection = msgspec.field(default_factory=PublishSection)
     instructions: InstructionsSection = msgspec.field(default_factory=InstructionsSection)
     culprit: CulpritSection = msgspec.field(default_factory=CulpritSection)
+    impact: ImpactSection = msgspec.field(default_factory=ImpactSection)
 
     def mode_settings(self) -> Mode:
         """The selected mode's settings."""

@@ -128,6 +128,78 @@ def changed_lines(root: Path, base: str, head: str | None, rel: Path) -> dict[st
     return out
 
 
+_HUNK2 = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+def _span(first: int, count: int) -> tuple[int, int] | None:
+    return (first, first + count - 1) if count else None
+
+
+def diff_sides(
+    root: Path, base: str, head: str | None, rel: Path
+) -> dict[str, tuple[str, list[tuple[int, int]], list[tuple[int, int]]]]:
+    """Per path in the repository under ``rel``: its status (A, M, D; renames as a deletion and an
+    addition) and the old and the new line ranges ``git diff -U0 base..head`` touches (head None: the
+    working tree, untracked files as added)."""
+    spec = [base] if head is None else [base, head]
+    where = ["--", str(rel) or "."]
+    out: dict[str, tuple[str, list[tuple[int, int]], list[tuple[int, int]]]] = {}
+    for line in git(
+        ["-c", "core.quotepath=off", "diff", "--no-renames", "--name-status", *spec, *where], root
+    ).splitlines():
+        status, _, path = line.partition("\t")
+        if path:
+            out[path] = (status[:1], [], [])
+    if head is None:
+        for path in git(["ls-files", "--others", "--exclude-standard", *where], root).splitlines():
+            out.setdefault(path, ("A", [], []))
+    text = git(
+        [
+            "-c",
+            "core.quotepath=off",
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-renames",
+            "-U0",
+            *spec,
+            *where,
+        ],
+        root,
+    )
+    path = ""
+    for line in text.splitlines():
+        if line.startswith("diff --git "):
+            path = ""
+        elif line.startswith("--- a/"):
+            path = line[6:]
+        elif line.startswith("+++ b/"):
+            path = line[6:]
+        elif path in out and (m := _HUNK2.match(line)):
+            old = _span(int(m.group(1)), int(m.group(2) if m.group(2) is not None else 1))
+            new = _span(int(m.group(3)), int(m.group(4) if m.group(4) is not None else 1))
+            out[path][1].extend([old] if old else [])
+            out[path][2].extend([new] if new else [])
+    return out
+
+
+def show(root: Path, rev: str, path: str) -> bytes | None:
+    """The content of ``path`` (in the repository) at ``rev``; None when it has none."""
+    p = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True)
+    return p.stdout if p.returncode == 0 else None
+
+
+def first_parents(root: Path, rev: str, n: int) -> list[str]:
+    """``rev`` and its first-parent ancestors, newest first, at most ``n``."""
+    return git(["rev-list", "--first-parent", f"--max-count={n}", rev], root).splitlines()
+
+
+def merge_base(root: Path, a: str, b: str) -> str:
+    """The best common ancestor of two commits (``a`` itself when there is none)."""
+    p = subprocess.run(["git", "merge-base", a, b], cwd=root, capture_output=True, text=True)
+    return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else a
+
+
 def log(root: Path, good: str, bad: str) -> list[str]:
     """Commits after ``good`` up to ``bad`` on the first-parent path, oldest first."""
     out = git(["rev-list", "--first-parent", "--reverse", f"{good}..{bad}"], root)

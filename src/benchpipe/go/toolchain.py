@@ -152,14 +152,30 @@ def source_fingerprint(target: Path) -> dict[str, Any]:
 
 
 def build_test_binary(
-    pkg: Package, target: Path, out: Path, log: Callable[[str], None] | None = None, trimpath: bool = False
+    pkg: Package,
+    target: Path,
+    out: Path,
+    log: Callable[[str], None] | None = None,
+    trimpath: bool = False,
+    coverpkg: str = "",
 ) -> float:
     """``go test -c`` one package; returns the build time in seconds. ``trimpath``: without the checkout's
-    directory in the binary (``-trimpath``), so two checkouts of the same code build the same bytes."""
+    directory in the binary (``-trimpath``), so two checkouts of the same code build the same bytes.
+    ``coverpkg``: with coverage counters (set mode) in the packages it matches."""
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
+    cover = ["-cover", "-covermode=set", f"-coverpkg={coverpkg}"] if coverpkg else []
     p = subprocess.run(
-        ["go", "test", "-c", *(["-trimpath"] if trimpath else []), "-o", str(out.resolve()), pkg.import_path],
+        [
+            "go",
+            "test",
+            "-c",
+            *(["-trimpath"] if trimpath else []),
+            *cover,
+            "-o",
+            str(out.resolve()),
+            pkg.import_path,
+        ],
         cwd=target,
         capture_output=True,
         text=True,

@@ -46,7 +46,7 @@ from pathlib import Path
 
 from benchpipe.core import benchfmt, sequential, setup, stats
 from benchpipe.core.artifacts import Explanation, Failure, PairedFacts
-from benchpipe.core.errors import BenchpipeError, NothingToCompare
+from benchpipe.core.errors import BenchpipeError, NothingSelected, NothingToCompare
 from benchpipe.core.paired import METHOD, holds, paired_row, settle
 from benchpipe.core.settings import DEFAULT_MODE, Settings
 from benchpipe.core.units import TIME_PER_OP, UnitInfo
@@ -380,14 +380,20 @@ def open_sides(plan: Plan, wt: gitrev.WorktreeSet, scratch: Path, facts: PairedF
             raise NothingToCompare("no package changed between base and head (--changed-only)")
     if not base.module.exists():
         raise BenchpipeError(f"base side ({base.name}): {rel} does not exist at that revision")
+    facts.impact = plan.impact
+    skip = set(plan.impact.skipped_packages) if plan.impact is not None and not plan.impact.run_all else set()
     go_version = machine.go_env()["go_version"]
     for side in (base, head):
-        prepare(side, plan.patterns, plan.bench, plan.cache, go_version, scratch, only)
+        prepare(side, plan.patterns, plan.bench, plan.cache, go_version, scratch, only, skip)
     base_refs = {(p, n) for p, names in base.benchmarks.items() for n in names}
     head_refs = {(p, n) for p, names in head.benchmarks.items() for n in names}
     refs = sorted(base_refs & head_refs)
     added = sorted(n for _, n in head_refs - base_refs)
     removed = sorted(n for _, n in base_refs - head_refs)
+    if plan.impact is not None:
+        refs = [r for r in refs if plan.impact.keeps(r[0], benchfmt.top_level(r[1]))]
+        if not refs:
+            raise NothingSelected("no benchmark executes the changed code")
     if plan.refs is not None:  # chosen results: their top-level benchmark must exist on both sides
         both = set(refs)
         refs = sorted(r for r in plan.refs if (r[0], benchfmt.top_level(r[1])) in both)
@@ -624,12 +630,14 @@ def execute(plan: Plan, opts: Options) -> Outcome:
 
 
 def shard_packages(plan: Plan, shard: str) -> list[str]:
-    """Shard K/N of the plan's packages with benchmarks (import paths; balanced by package: a pull request's
-    job needs no history, and a fork's job has none)."""
+    """Shard K/N of the plan's packages with benchmarks that impact selection keeps (import paths; balanced
+    by package: a pull request's job needs no history, and a fork's job has none)."""
     from benchpipe.core import shards
 
     pkgs, _, _ = toolchain.resolve_packages(plan.target, plan.patterns)
-    return shards.part(shard, {p.import_path: 1.0 for p in pkgs})
+    sel = plan.impact
+    skipped = set(sel.skipped_packages) if sel is not None and not sel.run_all else set()
+    return shards.part(shard, {p.import_path: 1.0 for p in pkgs if p.import_path not in skipped})
 
 
 def plan_from(args: argparse.Namespace, settings: Settings) -> Plan:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchpipe.core.impact import Selection
 from benchpipe.core.settings import BenchSection, InstructionsSection, ProfileSection
 
 BenchRef = tuple[str, str]  # (import path, benchmark name: top-level, or full without the -N suffix)
@@ -48,4 +49,5 @@ class Plan:
     budget: int = InstructionsSection().budget  # instructions between a result's two counted runs
     reference_bt: str = ""  # the time go test's ns/op is measured at, for RunParallel's rounds ("": go's 1s)
     extra_rounds: int = 0  # more rounds of the results whose rows are still inconclusive (fixed rounds only)
+    impact: Selection | None = None  # the benchmarks that execute the changed code (None: all run)
     deadline: float = 0.0  # time.monotonic() by which every run must have ended (0: none): a hard budget

@@ -55,8 +55,10 @@ def prepare(
     go_version: str,
     scratch: Path,
     only: set[str] | None = None,
+    skip: set[str] | None = None,
 ) -> None:
-    """Build (or reuse) each package's test binary and list its benchmarks.
+    """Build (or reuse) each package's test binary and list its benchmarks (``only`` those packages, none of
+    ``skip``: import paths).
 
     A commit's binaries are cached under ``cache``; the working tree's go in ``scratch`` (the caller's
     temporary directory)."""
@@ -65,6 +67,7 @@ def prepare(
         toolchain.progress(f"paired: {note}")
     if only is not None:
         pkgs = [p for p in pkgs if p.import_path in only]
+    pkgs = [p for p in pkgs if p.import_path not in (skip or set())]
     for pkg in pkgs:
         if side.rev:
             build = f"{side.rev}-{_safe(go_version)}-trimpath"  # what the binary depends on

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from benchpipe.cli.common import RUN, add_stat_opts, options, verdict_code
-from benchpipe.core.errors import EXIT_ERROR, EXIT_OK, BenchpipeError, NothingToCompare
+from benchpipe.core.errors import EXIT_ERROR, EXIT_OK, BenchpipeError, NothingSelected, NothingToCompare
 from benchpipe.store import cachedir, params
 
 
@@ -24,6 +24,11 @@ def _paired_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--packages", nargs="*", help="paired: package patterns")
     p.add_argument("--benchtime", help="paired: -benchtime per run")
     p.add_argument("--changed-only", action="store_true", help="paired: only packages that differ")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="paired: run every benchmark (no impact selection: params impact.enabled)",
+    )
     p.add_argument(
         "--fixed-rounds",
         action="store_true",
@@ -192,6 +197,9 @@ def _paired(args: argparse.Namespace) -> int:
     settings = params.load_optional(args.params)
     opts = options(args, settings)
     plan = paired.plan_from(args, settings)
+    if settings.impact.enabled and not args.all and not args.changed_only and not plan.refs:
+        plan.impact = _impact(plan, settings)
+        plan.changed_only = plan.impact.fallback == "package"
     if args.shard:
         plan.patterns = paired.shard_packages(plan, args.shard)
         if not plan.patterns:
@@ -203,6 +211,8 @@ def _paired(args: argparse.Namespace) -> int:
             out = counted.execute(plan, opts)
         else:
             out = paired.execute(plan, opts)
+    except NothingSelected as e:
+        return _none_selected(args, plan, e.message)
     except NothingToCompare as e:
         if not args.shard:
             raise
@@ -237,6 +247,53 @@ def _paired(args: argparse.Namespace) -> int:
     for f in out.failures:
         sys.stderr.write(f"paired: FAILED: {f.message}\n")
     return EXIT_ERROR if out.failures else verdict_code(c.verdict)
+
+
+def _impact(plan: Any, settings: Any) -> Any:
+    """The impact selection of a paired comparison (:mod:`benchpipe.revisions.impact`), said on stderr."""
+    from benchpipe.revisions import impact
+    from benchpipe.store import objstore
+
+    try:
+        store = objstore.configured(settings.history.store)
+    except BenchpipeError as e:
+        sys.stderr.write(f"impact: history store not used ({e.message})\n")
+        store = None
+    req = impact.Request(
+        plan.target,
+        plan.base_rev,
+        plan.head_rev,
+        plan.patterns,
+        plan.bench,
+        plan.cache,
+        store,
+        settings.impact,
+    )
+    sel = impact.choose(req)
+    sys.stderr.write(f"impact: {sel.map_note}\n")
+    if sel.fallback:
+        sys.stderr.write("impact: package-level selection (the packages the diff affects)\n")
+    elif sel.run_all:
+        sys.stderr.write(f"impact: every benchmark runs: {sel.run_all[0]}\n")
+    else:
+        sys.stderr.write(
+            f"impact: {len(sel.skipped)} benchmarks skipped (they execute none of the "
+            f"{len(sel.changed_functions)} changed functions); --all runs them\n"
+        )
+    return sel
+
+
+def _none_selected(args: argparse.Namespace, plan: Any, why: str) -> int:
+    """No benchmark executes the changed code: PASS, with the skipped ones listed (exit 0)."""
+    from benchpipe.core.artifacts import CompareDoc, PairedFacts
+    from benchpipe.store import artifacts
+
+    facts = PairedFacts(base=plan.base_rev, head=plan.head_rev or "working tree", impact=plan.impact)
+    doc = CompareDoc(verdict="PASS", shard=args.shard or "", paired=facts, note=f"impact selection: {why}")
+    if args.out:
+        artifacts.write(args.out, doc)
+    sys.stdout.write(f"PASS: {why} ({len(plan.impact.skipped)} benchmarks skipped; --all runs them)\n")
+    return EXIT_OK
 
 
 def _empty_shard(args: argparse.Namespace, why: str) -> int:
