@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import tempfile
 import time
@@ -28,7 +29,6 @@ from benchpipe.core import selection
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.impact import CoverageMap, FileDecls, function_at, import_path, key
 from benchpipe.go import toolchain
-from benchpipe.store import atomic
 
 SOURCE = Path(__file__).with_name("decls") / "decls.go"
 BENCHTIME = "10x"  # b.N 1, then 10: paths taken only above b.N = 1 are seen
@@ -48,19 +48,25 @@ def _tool(cache: Path) -> Path:
     exe.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="benchpipe-decls-") as tmp:
         (Path(tmp) / "decls.go").write_bytes(src)
-        with atomic.replacing(exe) as partial:
-            p = subprocess.run(
-                ["go", "build", "-o", str(partial.resolve()), "decls.go"],
-                cwd=tmp,
-                capture_output=True,
-                text=True,
-                env={**toolchain.build_env(), "GO111MODULE": "on", "GOFLAGS": ""},
-            )
-            if p.returncode != 0:
-                raise BenchpipeError(
-                    f"building benchpipe's declarations reader failed: {p.stderr.strip()[:200]}"
-                )
+        p = subprocess.run(
+            ["go", "build", "-o", str(Path(tmp, "decls").resolve()), "decls.go"],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            env={**toolchain.build_env(), "GO111MODULE": "on", "GOFLAGS": ""},
+        )
+        if p.returncode != 0:
+            raise BenchpipeError(f"building benchpipe's declarations reader failed: {p.stderr.strip()[:200]}")
+        _into_place(Path(tmp, "decls"), exe)
     return exe
+
+
+def _into_place(built: Path, dest: Path) -> None:
+    """Move a built file into the cache whole (a rename within the cache's file system)."""
+    partial = dest.with_name(f".{dest.name}.{os.getpid()}")
+    partial.write_bytes(built.read_bytes())
+    partial.chmod(0o755)
+    os.replace(partial, dest)
 
 
 def declarations(root: Path, files: list[str], cache: Path) -> dict[str, FileDecls]:
@@ -141,8 +147,10 @@ def build_map(
                 binary = Path(tmp) / f"{len(list(Path(tmp).iterdir()))}.test"
             if not binary.exists():
                 log(f"impact: building {pkg.import_path} with coverage")
-                with atomic.replacing(binary) as partial:
-                    toolchain.build_test_binary(pkg, module, partial, trimpath=True, coverpkg=f"{mpath}/...")
+                built = Path(tmp) / "built.test"
+                toolchain.build_test_binary(pkg, module, built, trimpath=True, coverpkg=f"{mpath}/...")
+                binary.parent.mkdir(parents=True, exist_ok=True)
+                _into_place(built, binary)
             names = toolchain.list_benchmarks(binary, pkg, bench_re)
             for name in names:
                 prof = Path(tmp) / "cover.out"

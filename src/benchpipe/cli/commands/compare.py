@@ -196,10 +196,7 @@ def _paired(args: argparse.Namespace) -> int:
         raise BenchpipeError("paired comparison needs --base REV")
     settings = params.load_optional(args.params)
     opts = options(args, settings)
-    plan = paired.plan_from(args, settings)
-    if settings.impact.enabled and not args.all and not args.changed_only and not plan.refs:
-        plan.impact = _impact(plan, settings)
-        plan.changed_only = plan.impact.fallback == "package"
+    plan = _impact(paired.plan_from(args, settings), settings, args)
     if args.shard:
         plan.patterns = paired.shard_packages(plan, args.shard)
         if not plan.patterns:
@@ -249,11 +246,14 @@ def _paired(args: argparse.Namespace) -> int:
     return EXIT_ERROR if out.failures else verdict_code(c.verdict)
 
 
-def _impact(plan: Any, settings: Any) -> Any:
-    """The impact selection of a paired comparison (:mod:`benchpipe.revisions.impact`), said on stderr."""
+def _impact(plan: Any, settings: Any, args: argparse.Namespace) -> Any:
+    """``plan`` with the impact selection of a paired comparison (:mod:`benchpipe.revisions.impact`),
+    said on stderr; as it is under ``--all``, ``--changed-only`` or ``impact.enabled: false``."""
     from benchpipe.revisions import impact
     from benchpipe.store import objstore
 
+    if not settings.impact.enabled or args.all or args.changed_only or plan.refs:
+        return plan
     try:
         store = objstore.configured(settings.history.store)
     except BenchpipeError as e:
@@ -280,7 +280,8 @@ def _impact(plan: Any, settings: Any) -> Any:
             f"impact: {len(sel.skipped)} benchmarks skipped (they execute none of the "
             f"{len(sel.changed_functions)} changed functions); --all runs them\n"
         )
-    return sel
+    plan.impact, plan.changed_only = sel, sel.fallback == "package"
+    return plan
 
 
 def _none_selected(args: argparse.Namespace, plan: Any, why: str) -> int:
