@@ -168,7 +168,9 @@ def _compare(repo: Path, tmp: Path, *extra: str) -> tuple[int, dict, str]:
     return p.returncode, json.loads(out.read_text()), p.stderr
 
 
-def test_compare_runs_only_the_selected_benchmarks_and_shards_plan_over_them(repo: Path, tmp_path: Path) -> None:
+def test_compare_runs_only_the_selected_benchmarks_and_shards_plan_over_them(
+    repo: Path, tmp_path: Path
+) -> None:
     _impact(repo, tmp_path, "map")
     _edit(repo / "b" / "b.go", "return n + 7", "return n + 7 + n%3")
     code, doc, err = _compare(repo, tmp_path)

@@ -117,7 +117,11 @@ def test_committed_regression_fails_after_confirmation_and_aa_passes(history: Pa
 def test_text_output_and_dirty_head(history: Path, tmp_path: Path) -> None:
     ev = history / "policyengine" / "pkg" / "core" / "evaluate.go"
     ev.write_text(ev.read_text() + "// uncommitted\n")
+    # a comment at the end of a file: no benchmark executes it (impact selection), a PASS without a run
     p = paired(history, tmp_path / "cache", "--base", "HEAD", *FAST, fmt="text")
+    assert p.returncode == 0 and printed_verdict(p.stdout) == "PASS", p.stdout + p.stderr
+    assert "no benchmark executes the changed code" in p.stdout and "paired: round" not in p.stderr
+    p = paired(history, tmp_path / "cache", "--base", "HEAD", "--all", *FAST, fmt="text")
     assert p.returncode == exit_for(printed_verdict(p.stdout)), p.stdout + p.stderr
     assert "head working tree (dirty)" in p.stdout
     assert "warning: head is the working tree with uncommitted changes" in p.stdout

@@ -97,6 +97,7 @@ def test_least_privilege_rule_by_rule(tmp_path: Path) -> None:
     assert [main["steps"][i]["run"].split()[:2] for i in with_keys] == [
         ["invoke", "quick"],
         ["benchpipe", "culprit"],
+        ["benchpipe", "impact"],
         ["benchpipe", "publish"],
     ]
     installs = [

@@ -6,7 +6,8 @@ The map is the merge base's, or the nearest first-parent ancestor's that has one
 that what changed between the two (a function a benchmark has called since) is part of it and nothing is
 missed. A map more than ``impact.max_age`` commits older than the merge base runs everything. With no map
 stored, the merge base's is built here and its cost counted (``impact.build_missing``), else the caller
-falls back to package-level selection, said so (``fallback``).
+falls back to package-level selection, said so (``fallback``). Two sides with the same code (an A/A run)
+run everything: that is what such a run is for.
 
 :func:`build` is also what the default-branch job runs (``benchpipe impact map``) to keep maps current.
 """
@@ -24,6 +25,7 @@ from benchpipe.go import git as gitrev
 from benchpipe.store import coverage as maps
 from benchpipe.store.objstore import Store
 
+AA = "base and head are the same code: an A/A run, everything runs"
 LOOK_BACK = 1000  # first-parent commits searched for an older map (beyond max_age: it runs everything)
 
 
@@ -51,9 +53,11 @@ def build(target: Path, rev: str, patterns: list[str], bench: str, cache: Path) 
     return cmap
 
 
-def _changes(root: Path, rel: Path, since: str, head: str | None, cache: Path) -> list[Change]:
+def _changes(
+    root: Path, rel: Path, since: str, head: str | None, cache: Path, decls: bool = True
+) -> list[Change]:
     """The diff ``since..head`` under the module, per file relative to it, Go files with their
-    declarations on both sides (benchpipe's own pipeline files left out)."""
+    declarations on both sides (``decls``; benchpipe's own pipeline files left out)."""
     sides = gitrev.diff_sides(root, since, head, rel)
     prefix = "" if str(rel) in ("", ".") else rel.as_posix() + "/"
     out: list[Change] = []
@@ -65,7 +69,7 @@ def _changes(root: Path, rel: Path, since: str, head: str | None, cache: Path) -
             if mpath.split("/", 1)[0] in gitrev.PIPELINE_FILES:
                 continue
             out.append(Change(path=mpath, status=status, old_lines=old_lines, new_lines=new_lines))
-            if not mpath.endswith(".go"):
+            if not mpath.endswith(".go") or not decls:
                 continue
             old = gitrev.show(root, since, path) if status != "A" else None
             if head is None:
@@ -92,6 +96,8 @@ def choose(req: Request) -> Selection:
     rel = target.relative_to(root)
     base = gitrev.resolve(root, req.base_rev)
     head = gitrev.resolve(root, req.head_rev) if req.head_rev else None
+    if not _changes(root, rel, base, head, req.cache, decls=False):
+        return Selection(map_note="base and head are the same code", run_all=[AA])
     mb = gitrev.merge_base(root, base, head or "HEAD")
     ancestors = gitrev.first_parents(root, mb, LOOK_BACK)
     stored, store_note = maps.available(req.cache, req.store)

@@ -293,7 +293,13 @@ def _none_selected(args: argparse.Namespace, plan: Any, why: str) -> int:
     doc = CompareDoc(verdict="PASS", shard=args.shard or "", paired=facts, note=f"impact selection: {why}")
     if args.out:
         artifacts.write(args.out, doc)
-    sys.stdout.write(f"PASS: {why} ({len(plan.impact.skipped)} benchmarks skipped; --all runs them)\n")
+    if args.format == "json":
+        sys.stdout.write(json.dumps(artifacts.to_dict(doc), indent=2) + "\n")
+    else:
+        sys.stdout.write(
+            f"verdict: PASS (impact selection: {why}; {len(plan.impact.skipped)} benchmarks skipped, "
+            "--all runs them)\n"
+        )
     return EXIT_OK
 
 
