@@ -423,7 +423,7 @@ def test_a_common_benchmark_that_fails_on_the_head_fails_and_one_the_head_fixes_
     d = json.loads((tmp_path / "paired.json").read_text())
     assert p.returncode == exit_for(d["verdict"]) and d["failures"] == [], p.stdout + p.stderr
     fixed = [w for w in d["warnings"] if w.startswith("BenchmarkBreaks fails on the base side")]
-    assert fixed and "the head fixes it" in fixed[0] and "is stale" in fixed[0], d["warnings"]
+    assert fixed and "the head fixes it" in fixed[0] and "is stale" in fixed[0], (d["warnings"], p.stderr)
     assert {r["benchmark"].rsplit("-", 1)[0] for r in d["rows"]} == {"BenchmarkEvaluate"}
 
 

@@ -16,7 +16,7 @@ from benchpipe.core.units import INSTRUCTIONS
 from benchpipe.core.untrusted import LIMIT, md_code, md_text, workflow_data
 from benchpipe.core.verdict import Row
 from benchpipe.render import explain
-from benchpipe.render.report.comparison import timed_results
+from benchpipe.render.report.comparison import impact_lines, timed_results
 from benchpipe.render.text import center_cells, change_with_p, verdict_line_doc
 
 MARKER = "<!-- benchpipe -->"  # the hidden first line that finds benchpipe's one comment on a pull request
@@ -100,6 +100,15 @@ def summary_markdown(doc: CompareDoc, title: str = "benchpipe", graphs_url: str 
         out += ["", f"**Why** ({how}; the lines of the diff inside each function):", ""]
         for e in doc.explanations:
             out += explain.markdown(e, graphs_url)
+    if lines := impact_lines(doc):
+        out += ["", md_text(lines[0])]
+        if lines[1:]:
+            out += ["", f"<details><summary>Skipped ({len(lines) - 1})</summary>", ""]
+            out += [
+                f"- {md_code(w.split(': skipped, ', 1)[0])}: {md_text(w.split(': skipped, ', 1)[-1])}"
+                for w in lines[1:]
+            ]
+            out += ["", "</details>"]
     if doc.rows:
         out += [
             "",

@@ -1,13 +1,13 @@
-"""Impact selection across revisions: the coverage map a comparison uses, the diff from that map's commit,
-and the selection (:func:`benchpipe.core.impact.select`).
+"""Impact selection across revisions: the coverage map a comparison uses, the changes, and the selection
+(:func:`benchpipe.core.impact.select`).
 
 The map is the merge base's, or the nearest first-parent ancestor's that has one stored
-(:mod:`benchpipe.store.coverage`); the diff is taken from the map's commit, not from the merge base, so
-that what changed between the two (a function a benchmark has called since) is part of it and nothing is
-missed. A map more than ``impact.max_age`` commits older than the merge base runs everything. With no map
-stored, the merge base's is built here and its cost counted (``impact.build_missing``), else the caller
-falls back to package-level selection, said so (``fallback``). Two sides with the same code (an A/A run)
-run everything: that is what such a run is for.
+(:mod:`benchpipe.store.coverage`). The changes are the diff base..head and, when the map is older than the
+base, the diff map..base too: what changed between the map and the base (a function a benchmark has
+called since) then selects as well, so nothing is missed. A map more than ``impact.max_age`` commits
+older than the merge base runs everything. With no map stored, the merge base's is built here and its
+cost counted (``impact.build_missing``), else the caller falls back to package-level selection, said so
+(``fallback``). Two sides with the same code (an A/A run) run everything: that is what such a run is for.
 
 :func:`build` is also what the default-branch job runs (``benchpipe impact map``) to keep maps current.
 """
@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.impact import Change, CoverageMap, Selection, select
 from benchpipe.core.settings import ImpactSection
 from benchpipe.go import coverage
@@ -69,7 +70,7 @@ def _changes(
             if mpath.split("/", 1)[0] in gitrev.PIPELINE_FILES:
                 continue
             out.append(Change(path=mpath, status=status, old_lines=old_lines, new_lines=new_lines))
-            if not mpath.endswith(".go") or not decls:
+            if not mpath.endswith(".go"):
                 continue
             old = gitrev.show(root, since, path) if status != "A" else None
             if head is None:
@@ -96,7 +97,8 @@ def choose(req: Request) -> Selection:
     rel = target.relative_to(root)
     base = gitrev.resolve(root, req.base_rev)
     head = gitrev.resolve(root, req.head_rev) if req.head_rev else None
-    if not _changes(root, rel, base, head, req.cache, decls=False):
+    changes = _changes(root, rel, base, head, req.cache)
+    if not changes:
         return Selection(map_note="base and head are the same code", run_all=[AA])
     mb = gitrev.merge_base(root, base, head or "HEAD")
     ancestors = gitrev.first_parents(root, mb, LOOK_BACK)
@@ -106,7 +108,12 @@ def choose(req: Request) -> Selection:
     if found is not None and found[0] <= req.settings.max_age:
         cmap = maps.load(found[1], req.cache, req.store)
     if cmap is None and req.settings.build_missing:
-        cmap = build(target, mb, req.patterns, req.bench, req.cache)
+        try:
+            cmap = build(target, mb, req.patterns, req.bench, req.cache)
+        except BenchpipeError as e:  # the comparison itself says what does not build
+            return Selection(
+                map_note=f"no map: {e.message}", run_all=["the merge base's coverage map could not be built"]
+            )
         maps.save(cmap, req.cache, None)
         spent, found = cmap.seconds, (0, mb)
         note = f"coverage map of the merge base {mb[:12]}, built by this run in {spent:.1f}s (none stored)"
@@ -126,7 +133,8 @@ def choose(req: Request) -> Selection:
         note = f"coverage map of {found[1][:12]}" + (
             " (the merge base)" if found[0] == 0 else f", {found[0]} commits before the merge base {mb[:12]}"
         )
-    changes = _changes(root, rel, cmap.commit, head, req.cache)
+    if cmap.commit != base:  # what changed since the map may have changed what a benchmark executes
+        changes += _changes(root, rel, cmap.commit, base, req.cache)
     benchmarks = [tuple(k.split(" ", 1)) for k in [*cmap.benchmarks, *cmap.failed]]
     sel = select(changes, cmap, [(p, n) for p, n in benchmarks])
     sel.map_note, sel.map_seconds = note + (f"; {store_note}" if store_note else ""), spent

@@ -96,9 +96,10 @@ def _merge_docs(docs: list[CompareDoc], failures: list[Failure]) -> CompareDoc:
             verdict="NONE", failures=failures, note="no shard produced a comparison", shards=[], warnings=[]
         )
     verdict = worst([d.verdict for d in docs])
-    if not any(d.rows for d in docs):
-        verdict = "NONE"  # nothing compared in any shard: never a PASS
-    first = docs[0]
+    selected_none = any(d.verdict == "PASS" and d.paired is not None and d.paired.impact for d in docs)
+    if not any(d.rows for d in docs):  # nothing compared in any shard: never a PASS, unless impact
+        verdict = "PASS" if selected_none and not failures else "NONE"  # selection found nothing to run
+    first = next((d for d in docs if d.paired is not None), docs[0])
     return msgspec.structs.replace(
         first,
         verdict=verdict,

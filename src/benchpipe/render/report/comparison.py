@@ -87,7 +87,31 @@ def table(doc: CompareDoc) -> dict[str, Any]:
         "env_rows": env_rows,
         "title": title,
         "run_as": timed_results(doc),
+        "impact": impact_lines(doc),
     }
+
+
+SKIPPED_LISTED = 100  # skipped benchmarks listed one by one; the rest are counted
+
+
+def impact_lines(doc: CompareDoc) -> list[str]:
+    """Impact selection in plain sentences (untrusted names left to the caller's escaping): what ran and
+    why, then one line per skipped benchmark with its reason."""
+    sel = doc.paired.impact if doc.paired is not None else None
+    if sel is None:
+        return []
+    if sel.fallback:
+        return [f"Impact selection: {sel.map_note}; the packages the diff affects ran."]
+    if sel.run_all:
+        return [f"Impact selection: every benchmark ran: {sel.run_all[0]} ({sel.map_note})."]
+    out = [
+        f"Impact selection: {len(sel.selected)} benchmarks execute the changed code and ran; "
+        f"{len(sel.skipped)} skipped ({sel.map_note}; --all runs them)."
+    ]
+    out += [f"{s.benchmark}: skipped, {s.reason}" for s in sel.skipped[:SKIPPED_LISTED]]
+    if len(sel.skipped) > SKIPPED_LISTED:
+        out.append(f"... and {len(sel.skipped) - SKIPPED_LISTED} more (the JSON lists them all)")
+    return out
 
 
 def timed_results(doc: CompareDoc) -> list[str]:
