@@ -17,6 +17,7 @@ class Forge:
         self.token, self.heads, self.page_size = token, heads, page_size
         self.comments: dict[int, list[dict[str, Any]]] = {n: [] for n in heads}
         self.calls: list[tuple[str, str]] = []
+        self.issues: list[dict[str, Any]] = []  # GitHub's issues list holds pull requests too
         self.next_id = 1000
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -33,6 +34,30 @@ class Forge:
                 "author": {"id": uid, "username": user},
             }
         )
+
+    def add_issue(self, title: str, body: str, user: str = "someone", pull: bool = False) -> dict[str, Any]:
+        number = len(self.issues) + 1
+        uid = 1 if user == BOT else 2
+        item = {
+            "number": number,
+            "iid": number,
+            "title": title,
+            "body": body,
+            "description": body,
+            "user": {"login": user},
+            "author": {"id": uid, "username": user},
+            **({"pull_request": {"url": "..."}} if pull else {}),
+        }
+        self.issues.append(item)
+        return item
+
+    def _page(self, items: list[dict[str, Any]], path: str, query: str) -> tuple[list[dict[str, Any]], str]:
+        m = re.search(r"(?:^|&)page=(\d+)", query)
+        page = int(m.group(1)) if m else 1
+        chunk = items[(page - 1) * self.page_size : page * self.page_size]
+        rest = re.sub(r"&?page=\d+", "", query)
+        link = f"{self.url}{path}?{rest}&page={page + 1}" if len(items) > page * self.page_size else ""
+        return chunk, link
 
     def close(self) -> None:
         self.server.shutdown()
@@ -71,6 +96,23 @@ class Forge:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
                 if path == "/user":
                     return self._send(200, {"id": 1, "username": BOT})
+                if path in ("/repos/acme/app/issues", "/projects/acme%2Fapp/issues"):
+                    if method == "POST":
+                        text = body.get("body", body.get("description", ""))
+                        return self._send(201, forge.add_issue(body["title"], text, BOT))
+                    who = re.search(r"creator=([^&]+)", query) or re.search(r"author_id=(\d+)", query)
+                    mine = [
+                        i
+                        for i in forge.issues
+                        if who is None
+                        or who.group(1)
+                        in (
+                            i["user"]["login"].replace("[", "%5B").replace("]", "%5D"),
+                            str(i["author"]["id"]),
+                        )
+                    ]
+                    chunk, link = forge._page(mine, path, query)
+                    return self._send(200, chunk, link)
                 if m := re.fullmatch(
                     r"/repos/acme/app/pulls/(\d+)|/projects/acme%2Fapp/merge_requests/(\d+)", path
                 ):

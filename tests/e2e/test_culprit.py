@@ -145,3 +145,45 @@ def test_a_landed_regression_is_named_to_its_commit_and_function_stored_and_not_
     assert cells[0].startswith("BenchmarkEvaluate") and cells[1] == "ns/op" and c3[:12] in cells[2], cells
     assert cells[3] == "c3 audit every decision" and cells[4] and cells[5].startswith("+"), cells
     assert problems == []
+
+
+def test_a_new_change_point_is_bisected_without_a_confirmed_regression(
+    history: Path,  # noqa: F811 - the fixture
+    tmp_path: Path,
+) -> None:
+    """Runs recorded at c1 and then at c4 (a regression landed in between, none judged against c1): the
+    history shows a change point, and ``benchpipe culprit`` finds c3 from it, though this run's own
+    comparison (against the runs just before it, at c4) confirms nothing."""
+    module = history / "policyengine"
+    c1, c3, c4 = (git(history, "rev-parse", r) for r in ("HEAD~3", "HEAD~1", "HEAD"))
+    params = quick_params(tmp_path, module, **{**FAST, "count": 4})
+    work, store = tmp_path / "w", tmp_path / "store"
+    work.mkdir()
+    runs = [(c1, f"r{i}") for i in range(4)] + [("main", f"r{i}") for i in range(4, 8)]
+    for rev, name in runs:
+        git(history, "checkout", "-q", rev)
+        p = run(
+            ["benchpipe", "bench", "--params", str(params), "--out", f"{name}.txt", "--meta", f"{name}.json"],
+            cwd=work,
+            env={"GITHUB_REF_NAME": "main"},
+        )
+        assert p.returncode == 0, p.stderr
+        if name != "r7":
+            _record(work, params, store, name)
+    p = run(
+        ["benchpipe", "compare", "--params", str(params), "--baseline", "history:main", "--current", "r7.txt"]
+        + ["--current-meta", "r7.json", "--out", "compare.json", "--no-confirm"],
+        cwd=work,
+        env={"BENCHPIPE_HISTORY": str(store)},
+    )
+    cmp = json.loads((work / "compare.json").read_text())
+    assert cmp["verdict"] != "FAIL" and cmp["baseline_env"]["commit"] == c4, p.stdout + p.stderr
+    _record(work, params, store, "r7")
+    d, out = _culprit(work, params, store, module, tmp_path)
+    [c] = [x for x in d["culprits"] if x["unit"] == "ns/op"]
+    assert c["trigger"] == "change point" and (c["good"], c["bad"]) == (c1, c4), c
+    assert c["status"] == "found" and c["commit"] == c3, c
+    assert len(list((store / "culprits").glob("*.json"))) == 1
+    # the next run: the change point is covered by the record, nothing is searched again
+    d, _ = _culprit(work, params, store, module, tmp_path)
+    assert [(x["status"], x["steps"]) for x in d["culprits"] if x["unit"] == "ns/op"] == [("attributed", [])]

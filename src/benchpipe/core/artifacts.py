@@ -267,6 +267,7 @@ class Culprit(Model, kw_only=True):
     steps: list[BisectStep] = []
     commits: int = 0  # first-parent commits in good..bad
     seconds: float = 0.0
+    trigger: str = "run"  # what raised it: "run" (this run's confirmed regression) or "change point"
 
 
 class CulpritDoc(Model, kw_only=True):

@@ -4,7 +4,9 @@ Calls (``api`` is ``https://api.github.com`` or ``$GITHUB_API_URL`` on GitHub En
 ``GET /repos/{repo}/pulls/{n}`` (the pull request's head commit: the number given is checked, since it comes
 from an artifact of the pull request's own run), ``GET /repos/{repo}/issues/{n}/comments?per_page=100`` (the
 comment that starts with the marker), ``POST /repos/{repo}/issues/{n}/comments`` and
-``PATCH /repos/{repo}/issues/comments/{id}``. Authorization: ``Bearer`` token.
+``PATCH /repos/{repo}/issues/comments/{id}``. Culprit issues (:func:`open_issue`): ``GET
+/repos/{repo}/issues?state=all&creator=...`` (an issue that holds the marker already) and ``POST
+/repos/{repo}/issues``. Authorization: ``Bearer`` token.
 """
 
 from __future__ import annotations
@@ -47,3 +49,20 @@ def upsert(
             and str((c.get("user") or {}).get("login") or "") == author
         ),
     )
+
+
+def open_issue(
+    api: str, repo: str, title: str, body: str, token: str, marker: str, author: str = BOT
+) -> tuple[str, int]:
+    """Open an issue, unless one ``author`` opened holds ``marker`` already (open or closed): ("created" |
+    "exists", its number)."""
+    base = f"{http.check_base(api)}/repos/{repo}/issues"
+    mine = [
+        i
+        for i in http.pages(f"{base}?state=all&creator={http.quote(author)}&per_page=100", _headers(token))
+        if marker in str(i.get("body") or "") and "pull_request" not in i
+    ]
+    if mine:
+        return "exists", int(mine[0].get("number") or 0)
+    made, _ = http.call("POST", base, _headers(token), {"title": title, "body": body})
+    return "created", int((made or {}).get("number") or 0)

@@ -17,6 +17,11 @@ TIMEOUT_S = 30
 MAX_PAGES = 50  # 5,000 comments at 100 a page: enough for any pull request's conversation
 
 
+def quote(value: str) -> str:
+    """``value`` as one query-string value."""
+    return urllib.parse.quote(value, safe="")
+
+
 def check_base(api: str) -> str:
     """The API base URL without a trailing slash; only http(s) URLs."""
     parts = urllib.parse.urlsplit(api)

@@ -4,6 +4,8 @@ code spans and escaped prose only (:mod:`benchpipe.core.untrusted`)."""
 
 from __future__ import annotations
 
+import hashlib
+
 from benchpipe.core.artifacts import Culprit
 from benchpipe.core.untrusted import md_code, md_text, visible
 from benchpipe.render import explain
@@ -44,9 +46,10 @@ def md_line(c: Culprit, commit_url: str = "") -> str:
 
 
 def issue_body(culprits: list[Culprit], commit_url: str = "") -> str:
-    """The Markdown body of an issue naming each culprit (or range) with its explanation."""
+    """The Markdown body of an issue naming each culprit (or range) with its explanation; its first line is
+    the hidden :func:`marker`."""
     found = [c for c in culprits if c.status in ("found", "range")]
-    out = [f"## benchpipe: {len(found)} regression(s) landed on the default branch", ""]
+    out = [marker(culprits), f"## benchpipe: {len(found)} regression(s) landed on the default branch", ""]
     for c in culprits:
         out.append(f"### {md_code(c.benchmark)} {md_code(c.unit)}")
         out.append("")
@@ -69,3 +72,36 @@ def issue_body(culprits: list[Culprit], commit_url: str = "") -> str:
             out += ["", *explain.markdown(e)]
         out.append("")
     return "\n".join(out) + "\n"
+
+
+def marker(culprits: list[Culprit]) -> str:
+    """The hidden line that names an issue's culprits (by result and commit), so a second job never opens it
+    twice."""
+    keys = sorted(
+        hashlib.sha256(
+            f"{c.package}\0{c.benchmark}\0{c.unit}\0{c.commit or c.first_bad}".encode()
+        ).hexdigest()[:16]
+        for c in culprits
+        if c.status in ("found", "range")
+    )
+    return f"<!-- benchpipe-culprit {' '.join(keys)} -->"
+
+
+TITLE_LIMIT = 200
+
+
+def issue_title(culprits: list[Culprit]) -> str:
+    """A plain-text title (controls and bidirectional marks removed, cut to :data:`TITLE_LIMIT`)."""
+    found = [c for c in culprits if c.status in ("found", "range")]
+    first = found[0] if found else None
+    if first is None:
+        return "benchpipe: no culprit"
+    what = f"{first.benchmark} {first.unit}"
+    where = (
+        f"{first.commit[:12]} {first.subject}"
+        if first.status == "found"
+        else f"{first.last_good[:12]}..{first.first_bad[:12]}"
+    )
+    more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+    text = f"benchpipe: {what} regressed{(' ' + _change(first)) if _change(first) else ''} in {where}{more}"
+    return visible(text, limit=TITLE_LIMIT)

@@ -1,7 +1,10 @@
 """The commit a regression that landed came in with, found by itself: culprit finding on the default branch.
 
 A result the default-branch run regressed (confirmed against the history's last good run) names a range,
-``good..bad``: the commit of the run it was judged against and this run's commit. With one first-parent
+``good..bad``: the commit of the run it was judged against and this run's commit. A new change point in the
+history of the default branch (:func:`from_change_points`: detected within the last runs, not reversed)
+names one too: the commits of the runs on either side of it. It catches what no single run confirmed (a
+change too small for one run's verdict, several pushes batched). With one first-parent
 commit in it, that commit is the culprit. With more, the first bad one is found by binary search over the
 first-parent commits: each step a paired run (:func:`benchpipe.revisions.paired.execute`, the same run
 rules and confirmation as every mode) of ``good`` against the candidate, of the flagged result only, with
@@ -19,14 +22,17 @@ more than the step it is in.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from benchpipe.core import benchfmt
 from benchpipe.core.artifacts import BisectStep, CompareDoc, Culprit, CulpritDoc
+from benchpipe.core.changepoint import HELD_RUNS, status
 from benchpipe.core.errors import BenchpipeError
+from benchpipe.core.units import higher_is_better
 from benchpipe.core.verdict import Options, Row
 from benchpipe.go import git as gitrev
 from benchpipe.go import toolchain
+from benchpipe.render.site import Series
 from benchpipe.render.text import measured_change
 from benchpipe.revisions import paired
 from benchpipe.revisions.plan import BenchRef, Plan
@@ -163,35 +169,90 @@ def flagged(doc: CompareDoc, improvements: bool) -> list[tuple[BenchRef, str]]:
     return [(ref, "ns/op" if "ns/op" in us else us[0]) for ref, us in sorted(units.items())]
 
 
+@dataclass
+class Suspect:
+    """A result to attribute over its own range: the run's flag (``why`` "run"), or a change point of the
+    history (:func:`from_change_points`)."""
+
+    ref: BenchRef
+    unit: str
+    good: str  # the commit of the last run before the new level
+    bad: str  # the commit of the first run at it
+    why: str
+    improved: bool = False
+
+
+RECENT_RUNS = 2 * HELD_RUNS  # a change point this close to the newest run is new (older ones were tried)
+
+
+def from_change_points(series: list[Series], branch: str, improvements: bool) -> list[Suspect]:
+    """The default branch's change points that are new (detected within the last runs), not reversed, and
+    worse (or better, with ``improvements``), each with the range of commits between its two runs."""
+    out = []
+    for s in series:
+        if s.branch != branch:
+            continue
+        for cp in s.changes:
+            worse = (cp.change_pct > 0) != higher_is_better(s.unit)
+            fresh = len(s.center) - cp.index < RECENT_RUNS
+            if not fresh or status(s.changes, len(s.center), cp) == "reversed" or not (worse or improvements):
+                continue
+            good, bad = s.commit[cp.index - 1], s.commit[cp.index]
+            if good and bad and good != bad:
+                why = f"change point at run {s.run_id[cp.index]}: {cp.change_pct:+.1f}% (p={cp.p:.3f})"
+                ref = (s.package, benchfmt.base_name(s.benchmark))
+                out.append(Suspect(ref, s.unit, good, bad, why, improved=not worse))
+    return out
+
+
 def attribute(
-    doc: CompareDoc, plan: Plan, opts: Options, max_s: float, records: list[Culprit], improvements: bool
+    doc: CompareDoc,
+    plan: Plan,
+    opts: Options,
+    max_s: float,
+    records: list[Culprit],
+    improvements: bool,
+    change_points: list[Suspect] | None = None,
 ) -> CulpritDoc:
-    """Each result the run flagged, attributed (see the module): searched, or covered by a record."""
+    """Each result the run flagged, and each new change point of the history (``change_points``),
+    attributed (see the module): searched, or covered by a record."""
     good = doc.baseline_env.commit if doc.baseline_env else ""
     bad = doc.current_env.commit if doc.current_env else ""
     out = CulpritDoc(good=good, bad=bad)
     out.culprits += reverted(doc, records, improvements)
-    todo = flagged(doc, improvements)
-    if not todo:
-        out.note = "no confirmed regression: nothing to attribute"
-        return out
-    if not good or not bad or good == bad:
+    todo = [
+        Suspect(ref, unit, good, bad, "run", _improved(doc, ref, unit))
+        for ref, unit in flagged(doc, improvements)
+    ]
+    if todo and (not good or not bad or good == bad):
         out.note = "the run and its baseline do not name two commits: no range to search"
+        todo = []
+    seen = {(s.ref, s.unit) for s in todo}
+    todo += [s for s in change_points or [] if (s.ref, s.unit) not in seen]
+    if not todo:
+        out.note = out.note or "no confirmed regression and no new change point: nothing to attribute"
         return out
     root = gitrev.toplevel(plan.target.resolve())
-    good, bad = gitrev.resolve(root, good), gitrev.resolve(root, bad)
-    out.good, out.bad = good, bad
-    in_range = set(gitrev.log(root, good, bad))
     deadline = time.monotonic() + max_s
-    for ref, unit in todo:
+    for s in todo:
+        good, bad = gitrev.resolve(root, s.good), gitrev.resolve(root, s.bad)
+        if s.why == "run":
+            out.good, out.bad = good, bad
+        in_range = set(gitrev.log(root, good, bad))
+        ref, unit = s.ref, s.unit
         c = Culprit(package=ref[0], benchmark=ref[1], unit=unit, good=good, bad=bad, status="attributed")
+        c.trigger = "run" if s.why == "run" else "change point"
         if (r := culprits.covering(records, c, in_range)) is not None:
             c.commit, c.first_bad, c.last_good = r.commit, r.first_bad, r.last_good
             c.why = f"already attributed by the run of {r.bad[:12]}: not searched again"
             out.culprits.append(c)
             continue
-        p = replace(plan, explain_improvements=unit != "" and _improved(doc, ref, unit))
-        out.culprits.append(find(p, opts, ref, unit, good, bad, max(0.0, deadline - time.monotonic())))
+        if c.trigger != "run":
+            toolchain.progress(f"culprit: {ref[1]} {unit}: {s.why}; searching {good[:12]}..{bad[:12]}")
+        p = replace(plan, explain_improvements=s.improved)
+        found = find(p, opts, ref, unit, good, bad, max(0.0, deadline - time.monotonic()))
+        found.trigger = c.trigger
+        out.culprits.append(found)
     return out
 
 

@@ -13,6 +13,7 @@ from benchpipe.cli.commands import (
     history,
     impact,
     init,
+    issue,
     merge,
     parse,
     pipeline,
@@ -46,4 +47,5 @@ ALL = [
     merge,
     publish,
     comment,
+    issue,
 ]

@@ -1,10 +1,10 @@
 """``benchpipe culprit``: after a default-branch run, the commit each confirmed regression came in with.
 
-Reads the run's ``compare.json`` (judged against the history's last good run), searches the first-parent
-commits between that run's commit and this one for each flagged result (:mod:`benchpipe.revisions.culprit`),
-skips a result a stored culprit already covers, stores what it finds in the history store (``culprits/``),
-and writes ``culprit.json`` and a Markdown issue body for the team. Exit 0 whatever it finds (the run's
-verdict is the gate's); 2 on an error.
+Reads the run's ``compare.json`` (judged against the history's last good run) and the history's new change
+points on the default branch (``publish.baseline_branch``), searches the first-parent commits of each range
+(:mod:`benchpipe.revisions.culprit`), skips a result a stored culprit already covers, stores what it finds
+in the history store (``culprits/``), and writes ``culprit.json`` and a Markdown issue body for the team.
+Exit 0 whatever it finds (the run's verdict is the gate's); 2 on an error.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from benchpipe.core.artifacts import CompareDoc
     from benchpipe.render import culprit as render
     from benchpipe.revisions import culprit, paired
-    from benchpipe.store import artifacts, culprits, objstore, params
+    from benchpipe.stages import publish
+    from benchpipe.store import artifacts, culprits, history, objstore, params
 
     settings = params.load_optional(args.params)
     doc = artifacts.read(Path(args.compare), CompareDoc)
@@ -53,7 +54,12 @@ def run(args: argparse.Namespace) -> int:
         plan.target = ran
     improvements = settings.culprit.improvements
     max_s = args.max_s if args.max_s is not None else settings.culprit.max_s
-    out = culprit.attribute(doc, plan, options(args, settings), max_s, culprits.load(store), improvements)
+    points = culprit.from_change_points(
+        publish.series_of(history.everything(store)), settings.publish.baseline_branch, improvements
+    )
+    out = culprit.attribute(
+        doc, plan, options(args, settings), max_s, culprits.load(store), improvements, points
+    )
     for c in out.culprits:
         sys.stdout.write(render.line(c) + "\n")
         if c.status in culprits.RECORDED and not args.no_record and culprits.record(store, c):
