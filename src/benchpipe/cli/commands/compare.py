@@ -199,6 +199,8 @@ def _paired(args: argparse.Namespace) -> int:
     plan = _impact(paired.plan_from(args, settings), settings, args)
     if args.shard:
         plan.patterns = paired.shard_packages(plan, args.shard)
+        if not plan.patterns and plan.impact is not None and not paired.shard_packages(plan, "1/1"):
+            return _none_selected(args, plan, "no benchmark executes the changed code")
         if not plan.patterns:
             return _empty_shard(args, "more shards than packages with benchmarks")
     try:
@@ -287,9 +289,13 @@ def _impact(plan: Any, settings: Any, args: argparse.Namespace) -> Any:
 def _none_selected(args: argparse.Namespace, plan: Any, why: str) -> int:
     """No benchmark executes the changed code: PASS, with the skipped ones listed (exit 0)."""
     from benchpipe.core.artifacts import CompareDoc, PairedFacts
+    from benchpipe.go import git as gitrev
     from benchpipe.store import artifacts
 
-    facts = PairedFacts(base=plan.base_rev, head=plan.head_rev or "working tree", impact=plan.impact)
+    root = gitrev.toplevel(plan.target.resolve())
+    base = gitrev.resolve(root, plan.base_rev)
+    head = gitrev.resolve(root, plan.head_rev) if plan.head_rev else "working tree"
+    facts = PairedFacts(base=base, head=head, target=str(plan.target.resolve()), impact=plan.impact)
     doc = CompareDoc(verdict="PASS", shard=args.shard or "", paired=facts, note=f"impact selection: {why}")
     if args.out:
         artifacts.write(args.out, doc)
