@@ -187,7 +187,8 @@ RECENT_RUNS = 2 * HELD_RUNS  # a change point this close to the newest run is ne
 
 def from_change_points(series: list[Series], branch: str, improvements: bool) -> list[Suspect]:
     """The default branch's change points that are new (detected within the last runs), not reversed, and
-    worse (or better, with ``improvements``), each with the range of commits between its two runs."""
+    worse (or better, with ``improvements``), each with the range of commits between its two runs; one per
+    result and range (ns/op where it moved)."""
     out = []
     for s in series:
         if s.branch != branch:
@@ -202,7 +203,13 @@ def from_change_points(series: list[Series], branch: str, improvements: bool) ->
                 why = f"change point at run {s.run_id[cp.index]}: {cp.change_pct:+.1f}% (p={cp.p:.3f})"
                 ref = (s.package, benchfmt.base_name(s.benchmark))
                 out.append(Suspect(ref, s.unit, good, bad, why, improved=not worse))
-    return out
+    # one search per result and range, as for a run's flags: ns/op where it moved, else the first unit
+    best: dict[tuple[BenchRef, str, str], Suspect] = {}
+    for x in out:
+        k = (x.ref, x.good, x.bad)
+        if k not in best or (x.unit == "ns/op" and best[k].unit != "ns/op"):
+            best[k] = x
+    return list(best.values())
 
 
 def attribute(
