@@ -107,6 +107,13 @@ def test_a_method_added_changes_the_method_set_and_runs_everything(tmp_path: Pat
 def test_files_and_test_code(tmp_path: Path) -> None:
     for path in ("go.mod", "go.sum", "a/stub_amd64.s", "a/testdata/input.json", "b/table.bin"):
         assert select([Change(path=path)], MAP, ALL).run_all, path
+    # Go files the go command leaves out of the module's packages: vendored, test data, a nested module
+    for change in (
+        Change(path="vendor/x/y.go"),
+        Change(path="a/testdata/gen.go"),
+        Change(path="sub/s.go", nested="sub"),
+    ):
+        assert select([change], MAP, ALL).run_all, change.path
     for path in ("README.md", "docs/guide.md", ".github/workflows/x.yml", "LICENSE", "CONTRIBUTING.md"):
         assert is_doc(path) and select([Change(path=path)], MAP, ALL).skipped, path
     test = (FIXTURE / "b" / "b_test.go").read_text()

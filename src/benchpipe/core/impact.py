@@ -86,6 +86,7 @@ class Change(msgspec.Struct, kw_only=True):
     new_lines: list[tuple[int, int]] = []
     old: FileDecls | None = None
     new: FileDecls | None = None
+    nested: str = ""  # the directory of the nested module (its own go.mod) the file lies in
 
 
 class Skipped(msgspec.Struct, frozen=True):
@@ -160,7 +161,17 @@ def _reasons(c: Change, module: str) -> tuple[list[str], set[str], set[str]]:
         return [f"{c.path} changed (dependencies, the Go version)"], set(), set()
     if PurePosixPath(c.path).suffix in ASSEMBLY:
         return [f"{c.path} changed (assembly or cgo source: coverage does not see it)"], set(), set()
-    if not c.path.endswith(".go"):
+    if c.nested:
+        return (
+            [f"{c.path} changed, in the nested module {c.nested} (a replace directive may use it)"],
+            set(),
+            set(),
+        )
+    parts = PurePosixPath(c.path).parts[:-1]
+    if "vendor" in parts:
+        return [f"{c.path} changed (vendored code: coverage is not taken there)"], set(), set()
+    data = any(p == "testdata" or p[:1] in "._" for p in parts)  # directories the go command leaves out
+    if not c.path.endswith(".go") or data:
         if is_doc(c.path):
             return [], set(), set()
         return [f"{c.path} changed (a file a benchmark may embed or read)"], set(), set()

@@ -54,6 +54,16 @@ def build(target: Path, rev: str, patterns: list[str], bench: str, cache: Path) 
     return cmap
 
 
+def _nested_module(module: Path, path: str) -> str:
+    """The directory of the nested module ``path`` (relative to ``module``) lies in, "" for none: such code
+    is no package of this module, yet a ``replace`` directive may build it in."""
+    parts = Path(path).parts[:-1]
+    for i in range(len(parts), 0, -1):
+        if (module.joinpath(*parts[:i]) / "go.mod").exists():
+            return "/".join(parts[:i])
+    return ""
+
+
 def _changes(
     root: Path, rel: Path, since: str, head: str | None, cache: Path, decls: bool = True
 ) -> list[Change]:
@@ -70,6 +80,7 @@ def _changes(
             if mpath.split("/", 1)[0] in gitrev.PIPELINE_FILES:
                 continue
             out.append(Change(path=mpath, status=status, old_lines=old_lines, new_lines=new_lines))
+            out[-1].nested = _nested_module(root / prefix, mpath)
             if not mpath.endswith(".go"):
                 continue
             old = gitrev.show(root, since, path) if status != "A" else None

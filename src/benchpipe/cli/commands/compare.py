@@ -197,12 +197,8 @@ def _paired(args: argparse.Namespace) -> int:
     settings = params.load_optional(args.params)
     opts = options(args, settings)
     plan = _impact(paired.plan_from(args, settings), settings, args)
-    if args.shard:
-        plan.patterns = paired.shard_packages(plan, args.shard)
-        if not plan.patterns and plan.impact is not None and not paired.shard_packages(plan, "1/1"):
-            return _none_selected(args, plan, "no benchmark executes the changed code")
-        if not plan.patterns:
-            return _empty_shard(args, "more shards than packages with benchmarks")
+    if args.shard and (empty := _shard(plan, args)) is not None:
+        return empty
     try:
         if plan.measure == "instructions":
             from benchpipe.revisions import counted
@@ -246,6 +242,18 @@ def _paired(args: argparse.Namespace) -> int:
     for f in out.failures:
         sys.stderr.write(f"paired: FAILED: {f.message}\n")
     return EXIT_ERROR if out.failures else verdict_code(c.verdict)
+
+
+def _shard(plan: Any, args: argparse.Namespace) -> int | None:
+    """Narrow ``plan`` to its shard's packages; the exit of a shard with none (None: it has some)."""
+    from benchpipe.revisions import paired
+
+    plan.patterns = paired.shard_packages(plan, args.shard)
+    if not plan.patterns and plan.impact is not None and not paired.shard_packages(plan, "1/1"):
+        return _none_selected(args, plan, "no benchmark executes the changed code")
+    if not plan.patterns:
+        return _empty_shard(args, "more shards than packages with benchmarks")
+    return None
 
 
 def _impact(plan: Any, settings: Any, args: argparse.Namespace) -> Any:
