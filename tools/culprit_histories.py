@@ -251,10 +251,9 @@ def history(module: Path, tmp: Path, a: argparse.Namespace, seed: int, injection
             else ""
         )
         ok = bool(hits) and inj["function"] in first
+        one = f"^{hits[0]['benchmark']}$" if hits else ""  # the same result: one paired compare of it
         cost = (
-            paired_cost(repo, prm, inj["commit"] + "~1", inj["commit"], a.bench, tmp / "cache")
-            if hits
-            else None
+            paired_cost(repo, prm, inj["commit"] + "~1", inj["commit"], one, tmp / "cache") if hits else None
         )
         out["attributed"].append(
             {
