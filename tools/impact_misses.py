@@ -135,6 +135,7 @@ def beyond(samples: dict[str, list[float]]) -> tuple[float, float, bool]:
 
 
 def compare_wall(repo: Path, tmp: Path, *extra: str) -> float:
+    """Seconds of the pull-request job's ``benchpipe compare --base HEAD`` on the working tree's change."""
     t0 = time.monotonic()
     sh(
         [
@@ -165,6 +166,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--benchtime", default="30ms")
     ap.add_argument("--walltime", type=int, default=0)
+    ap.add_argument("--wall-args", default="", help="extra compare arguments of the timed runs (both sides)")
+    ap.add_argument("--skip-misses", action="store_true", help="time the compares only (no plain runs)")
     ap.add_argument("--json", type=Path, required=True)
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="impact-misses-"))
@@ -205,7 +208,10 @@ def main() -> int:
             continue
         sel = json.loads(sh(["benchpipe", "impact", "select", "--base", "HEAD", *common], tmp).stdout)
         skipped = {s["benchmark"] for s in sel["skipped"]}
-        samples = measure(repo, cmap["module"], {"base": base, "head": head}, byp, a.rounds, a.benchtime)
+        if a.skip_misses:
+            samples = {}
+        else:
+            samples = measure(repo, cmap["module"], {"base": base, "head": head}, byp, a.rounds, a.benchtime)
         moved, misses, flagged = [], [], []
         for res, s in sorted(samples.items()):
             ratio, p, big = beyond(s)
@@ -229,9 +235,10 @@ def main() -> int:
                 misses.append({"result": res, "ratio": round(ratio, 3), "p": round(p, 4)})
         wall = {}
         if len(results) < a.walltime:
+            extra = a.wall_args.split()
             wall = {
-                "impact_s": compare_wall(repo, tmp),
-                "package_level_s": compare_wall(repo, tmp, "--changed-only"),
+                "impact_s": compare_wall(repo, tmp, *extra),
+                "package_level_s": compare_wall(repo, tmp, "--changed-only", *extra),
             }
         total = len(byp and [k for ks in byp.values() for k in ks])
         row = {
