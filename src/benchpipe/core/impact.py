@@ -153,46 +153,42 @@ def _methods(d: FileDecls | None) -> set[str]:
     return {x.name for x in d.decls if x.kind == "method"} if d is not None else set()
 
 
+def _file_reason(c: Change) -> str | None:
+    """Why a changed file runs everything by what it is and where it lies ("" : it selects nothing; None: its
+    declarations decide)."""
+    name, parts = PurePosixPath(c.path).name, PurePosixPath(c.path).parts[:-1]
+    if name in ("go.mod", "go.sum", "go.work", "go.work.sum"):
+        return f"{c.path} changed (dependencies, the Go version)"
+    if PurePosixPath(c.path).suffix in ASSEMBLY:
+        return f"{c.path} changed (assembly or cgo source: coverage does not see it)"
+    if c.nested:
+        return f"{c.path} changed, in the nested module {c.nested} (a replace directive may use it)"
+    if "vendor" in parts:
+        return f"{c.path} changed (vendored code: coverage is not taken there)"
+    data = any(p == "testdata" or p[:1] in "._" for p in parts)  # directories the go command leaves out
+    if not c.path.endswith(".go") or data:
+        return "" if is_doc(c.path) else f"{c.path} changed (a file a benchmark may embed or read)"
+    for d in (c.old, c.new):
+        if d is not None and d.error:
+            return f"{c.path} does not parse ({d.error})"
+        if d is not None and d.cgo and not name.endswith("_test.go"):
+            return f"{c.path} changed and uses cgo"
+    return None
+
+
 def _reasons(c: Change, module: str) -> tuple[list[str], set[str], set[str]]:
     """What one changed file asks: reasons to run everything, changed function ids, and packages whose
     benchmarks all run (their test code changed)."""
-    name = PurePosixPath(c.path).name
-    if name in ("go.mod", "go.sum", "go.work", "go.work.sum"):
-        return [f"{c.path} changed (dependencies, the Go version)"], set(), set()
-    if PurePosixPath(c.path).suffix in ASSEMBLY:
-        return [f"{c.path} changed (assembly or cgo source: coverage does not see it)"], set(), set()
-    if c.nested:
-        return (
-            [f"{c.path} changed, in the nested module {c.nested} (a replace directive may use it)"],
-            set(),
-            set(),
-        )
-    parts = PurePosixPath(c.path).parts[:-1]
-    if "vendor" in parts:
-        return [f"{c.path} changed (vendored code: coverage is not taken there)"], set(), set()
-    data = any(p == "testdata" or p[:1] in "._" for p in parts)  # directories the go command leaves out
-    if not c.path.endswith(".go") or data:
-        if is_doc(c.path):
-            return [], set(), set()
-        return [f"{c.path} changed (a file a benchmark may embed or read)"], set(), set()
+    if (why := _file_reason(c)) is not None:
+        return [why] if why else [], set(), set()
     pkg = import_path(module, c.path)
-    sides = [(d, lines) for d, lines in ((c.old, c.old_lines), (c.new, c.new_lines)) if d is not None]
-    for d, _ in sides:
-        if d.error:
-            return [f"{c.path} does not parse ({d.error})"], set(), set()
-    if name.endswith("_test.go"):
+    if c.path.endswith("_test.go"):
         return [], set(), {pkg}
-    for d, _ in sides:
-        if d.cgo:
-            return [f"{c.path} changed and uses cgo"], set(), set()
-    if c.status in ("A", "D"):  # a whole file: what it declares decides
-        lines_of = {id(d): [(1, 10**9)] for d, _ in sides}
-    else:
-        lines_of = {id(d): lines for d, lines in sides}
+    sides = [(d, lines) for d, lines in ((c.old, c.old_lines), (c.new, c.new_lines)) if d is not None]
     all_reasons: list[str] = []
     funcs: set[str] = set()
-    for d, _ in sides:
-        hit, header = _hits(d, lines_of[id(d)])
+    for d, lines in sides:
+        hit, header = _hits(d, [(1, 10**9)] if c.status in ("A", "D") else lines)  # A, D: the whole file
         if header and c.status == "M":
             all_reasons.append(f"{c.path}: its build constraints or package clause changed")
         for x in hit:
