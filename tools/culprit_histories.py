@@ -168,8 +168,14 @@ def job(work: Path, prm: Path, store: Path, name: str, repo: Path) -> dict[str, 
     )
     cmp = json.loads((work / f"{name}-compare.json").read_text())
     doc = json.loads((work / f"{name}-culprit.json").read_text())
+    rows = [
+        (r["benchmark"], r["verdict"], r.get("delta_pct"), r.get("warnings", [])[:3])
+        for r in cmp.get("rows", [])
+        if r["unit"] == "ns/op" and r["verdict"] != "unchanged"
+    ]
     return {
         "verdict": cmp.get("verdict"),
+        "rows": rows,  # the ns/op rows the run's comparison did not call unchanged
         "culprits": doc.get("culprits", []),
         "seconds": round(time.monotonic() - t0, 1),
     }

@@ -1,7 +1,8 @@
 """The commit a regression that landed came in with, found by itself: culprit finding on the default branch.
 
-A result the default-branch run regressed (confirmed against the history's last good run) names a range,
-``good..bad``: the commit of the run it was judged against and this run's commit. A new change point in the
+A result the default-branch run regressed (confirmed against the history's last good run), or left
+inconclusive with a change worse than its threshold (:func:`suspected`: the search's first step decides
+it), names a range, ``good..bad``: the commit of the run it was judged against and this run's commit. A new change point in the
 history of the default branch (:func:`from_change_points`: detected within the last runs, not reversed)
 names one too: the commits of the runs on either side of it. It catches what no single run confirmed (a
 change too small for one run's verdict, several pushes batched). With one first-parent
@@ -158,13 +159,23 @@ def _explain(
     c.why = f"against its parent: {verdict[1]}"
 
 
+def suspected(r: Row) -> bool:
+    """An inconclusive row whose change itself is worse than its threshold: the run could not decide it
+    (noise, or a confirmation budget that ended), and a search's first step (``good`` against ``bad``, in
+    paired rounds) will."""
+    if r.verdict != "inconclusive" or r.delta_pct is None or not r.threshold_pct:
+        return False
+    worse = -r.delta_pct if r.higher_is_better else r.delta_pct
+    return worse > r.threshold_pct
+
+
 def flagged(doc: CompareDoc, improvements: bool) -> list[tuple[BenchRef, str]]:
     """The results a run flagged, one unit each (ns/op where it is among them): its confirmed regressions,
-    and its improvements when asked."""
+    the inconclusive rows :func:`suspected` of one, and its improvements when asked."""
     wanted = {"regression"} | ({"improvement"} if improvements else set())
     units: dict[BenchRef, list[str]] = {}
     for r in doc.rows:
-        if r.verdict in wanted:
+        if r.verdict in wanted or suspected(r):
             units.setdefault((r.package, benchfmt.base_name(r.benchmark)), []).append(r.unit)
     return [(ref, "ns/op" if "ns/op" in us else us[0]) for ref, us in sorted(units.items())]
 
