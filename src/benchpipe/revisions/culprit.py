@@ -2,14 +2,14 @@
 
 A result the default-branch run regressed (confirmed against the history's last good run), or left
 inconclusive with a change worse than its threshold (:func:`suspected`: the search's first step decides
-it), names a range, ``good..bad``: the commit of the run it was judged against and this run's commit. A new change point in the
-history of the default branch (:func:`from_change_points`: detected within the last runs, not reversed)
-names one too: the commits of the runs on either side of it. It catches what no single run confirmed (a
-change too small for one run's verdict, several pushes batched). With one first-parent
-commit in it, that commit is the culprit. With more, the first bad one is found by binary search over the
-first-parent commits: each step a paired run (:func:`benchpipe.revisions.paired.execute`, the same run
-rules and confirmation as every mode) of ``good`` against the candidate, of the flagged result only, with
-no profiling. A candidate that does not build, or where the result is missing, is skipped as
+it), names a range, ``good..bad``: the commit of the run it was judged against and this run's commit. A
+new change point in the history of the default branch (:func:`from_change_points`: detected within the
+last runs, not reversed) names one too: the commits of the runs on either side of it. It catches what no
+single run confirmed (a change too small for one run's verdict, several pushes batched). With one
+first-parent commit in a range, that commit is the culprit. With more, the first bad one is found by binary
+search over the first-parent commits: each step a paired run (:func:`benchpipe.revisions.paired.execute`,
+the same run rules and confirmation as every mode) of ``good`` against the candidate, of the flagged result
+only, with no profiling. A candidate that does not build, or where the result is missing, is skipped as
 ``git bisect skip`` does: the search moves to a neighbour, and when the skipped commits sit between the
 last good and the first bad, the range is what it names. The search stops at its budget
 (``culprit.max_s``), naming the narrowest range it proved. Found, the culprit is explained as a pull
