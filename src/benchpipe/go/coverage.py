@@ -14,6 +14,7 @@ it). Coverage includes the setup before the timed loop: conservative, as selecti
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -28,20 +29,18 @@ import msgspec
 from benchpipe.core import selection
 from benchpipe.core.errors import BenchpipeError
 from benchpipe.core.impact import CoverageMap, FileDecls, function_at, import_path, key
-from benchpipe.go import toolchain
+from benchpipe.go import machine, toolchain
 
 SOURCE = Path(__file__).with_name("decls") / "decls.go"
 BENCHTIME = "10x"  # b.N 1, then 10: paths taken only above b.N = 1 are seen
 SKIP_DIRS = ("vendor", "testdata")
 
 
+@functools.cache
 def _tool(cache: Path) -> Path:
-    """The declarations program, built once per source and Go version."""
+    """The declarations program, built once per source and Go version (and looked up once per process)."""
     src = SOURCE.read_bytes()
-    ver = subprocess.run(
-        ["go", "env", "GOVERSION"], capture_output=True, text=True, env=toolchain.build_env()
-    )
-    digest = hashlib.sha256(src + ver.stdout.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(src + machine.go_env()["go_version"].encode()).hexdigest()[:16]
     exe = cache / "tools" / f"decls-{digest}"
     if exe.exists():
         return exe
