@@ -4,6 +4,7 @@ context builders and the one test-flag builder."""
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 
@@ -250,3 +251,25 @@ def test_the_verdict_line_never_lists_a_regression_as_unchanged() -> None:
     line = verdict_line(c)
     assert line.startswith("verdict: FAIL") and "A-2 ns/op +64.90%" in line, line
     assert "B-2 ns/op +12.50%" in line and "~" not in line, line
+
+
+def test_a_flag_fresh_rounds_do_not_hold_is_judged_on_all_rounds() -> None:
+    """A row the first rounds flagged and the fresh rounds did not confirm is unchanged only when all its
+    rounds' interval lies within the threshold; one still reaching past it is inconclusive (a culprit search
+    read such a +19% row as "unchanged" and called its regression "not reproduced")."""
+    opts, info = Options(), UnitInfo("ns/op")
+    base = [100.0 + i % 3 for i in range(12)]
+
+    def settle(first_ratio: float, fresh_ratios: list[float]) -> tuple[str, bool]:
+        ratios = [first_ratio] * 6 + fresh_ratios
+        head = [b * r for b, r in zip(base, ratios, strict=True)]
+        row = functools.partial(core_paired.paired_row, "p", "BenchmarkX-2", "ns/op", info=info)
+        first = row(b=base[:6], h=head[:6], threshold=10.0, exact=False, opts=opts)
+        fresh = row(b=base[6:], h=head[6:], threshold=10.0, exact=False, opts=opts)
+        every = row(b=base, h=head, threshold=10.0, exact=False, opts=opts)
+        assert first.significant and not fresh.significant
+        out, held = core_paired.settle(first, fresh, every, opts)
+        return out.verdict, held
+
+    assert settle(1.25, [1.3, 0.95, 1.25, 0.9, 1.2, 1.05]) == ("inconclusive", False)
+    assert settle(1.06, [1.01, 0.99, 1.02, 0.98, 1.0, 1.01]) == ("unchanged", False)

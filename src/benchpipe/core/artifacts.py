@@ -245,7 +245,9 @@ class Culprit(Model, kw_only=True):
 
     ``status``: ``found`` (``commit`` is the first bad commit of ``good..bad``), ``range`` (the budget
     ended, or commits around the culprit were skipped: ``last_good..first_bad`` is the narrowest range
-    proven), ``not reproduced`` (the paired rounds of ``good`` against ``bad`` do not regress), or
+    proven), ``not reproduced`` (the paired rounds of ``good`` against ``bad`` do not regress),
+    ``undecided`` (they stay inconclusive, also at twice the rounds: not recorded, a later run tries
+    again), or
     ``attributed`` (a culprit recorded before covers it: nothing was bisected), or ``reverted`` (the run
     improved a result whose culprit is recorded: ``commit`` is that culprit)."""
 

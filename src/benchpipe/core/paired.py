@@ -167,12 +167,16 @@ def settle(first: Row, fresh: Row | None, every: Row | None, opts: Options) -> t
     """A flagged row of a paired comparison after fresh rounds: (the row to report, whether the flag held).
 
     :func:`holds` decides on the fresh rounds; the test over all rounds (``every``) must still find the
-    change, and the reported verdict is the milder of the two."""
+    change, and the reported verdict is the milder of the two. A flag that does not hold is judged on all
+    rounds as an unflagged row is: unchanged when their interval lies within the threshold, inconclusive
+    when it still reaches past it (a +19% median that six fresh rounds did not confirm is not "unchanged")."""
     kept = holds(first.verdict, fresh, opts)
     if every is not None and kept == "improvement" and every.verdict == "improvement":
         return every, True
     if every is not None and kept in MILDER and every.verdict in MILDER:
         every.verdict = min(kept, every.verdict, key=MILDER.__getitem__)
         return every, True
-    first.verdict = "unchanged"
-    return first, False
+    row = every if every is not None else first
+    row.verdict, row.significant = "unchanged", False
+    mark_inconclusive(row, change_bounds(row))
+    return row, False

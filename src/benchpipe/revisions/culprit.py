@@ -46,8 +46,20 @@ def step(
     plan: Plan, opts: Options, ref: BenchRef, unit: str, base: str, head: str, explain: bool
 ) -> tuple[Verdict, paired.Outcome | None]:
     """One paired run of ``base`` against ``head`` for one result: bad (the unit changed as the plan's
-    ``sign`` says: regressed, or improved), good, or skipped (a side does not build, the result is missing,
-    or it fails there)."""
+    ``sign`` says: regressed, or improved), good, undecided (the row stayed inconclusive through a second
+    run at twice the rounds: noise), or skipped (a side does not build, the result is missing, or it fails
+    there)."""
+    verdict, out = _step_once(plan, opts, ref, unit, base, head, explain)
+    if verdict[0] == "undecided":
+        toolchain.progress(f"culprit: {head[:12]} undecided ({verdict[1]}); once more at twice the rounds")
+        more = replace(plan, rounds=plan.rounds * 2, seed=plan.seed + 1)
+        verdict, out = _step_once(more, opts, ref, unit, base, head, explain)
+    return verdict, out
+
+
+def _step_once(
+    plan: Plan, opts: Options, ref: BenchRef, unit: str, base: str, head: str, explain: bool
+) -> tuple[Verdict, paired.Outcome | None]:
     wanted = "improvement" if plan.explain_improvements else "regression"
     bench = toolchain.names_regex([benchfmt.top_level(ref[1])])
     p = replace(plan, base_rev=base, head_rev=head, patterns=[ref[0]], bench=bench, refs=[ref])
@@ -64,6 +76,8 @@ def step(
         return ("skipped", f"{ref[1]} {unit} was not measured there", None), out
     if row.verdict == wanted:
         return ("bad", f"{ref[1]} {unit} {measured_change(row)}", row), out
+    if row.verdict == "inconclusive":
+        return ("undecided", f"{ref[1]} {unit} inconclusive ({measured_change(row)})", row), out
     return ("good", f"{ref[1]} {unit} {row.verdict} ({measured_change(row)})", row), out
 
 
@@ -89,11 +103,12 @@ def find(
         verdict, _ = step(plan, opts, ref, unit, good, bad, False)
         c.steps.append(BisectStep(commit=bad, outcome=verdict[0], why=verdict[1]))
         if verdict[0] != "bad":
-            c.status, c.why = "not reproduced", f"{good[:12]} against {bad[:12]}: {verdict[1]}"
+            c.status = "undecided" if verdict[0] == "undecided" else "not reproduced"
+            c.why = f"{good[:12]} against {bad[:12]}: {verdict[1]}"
             c.seconds = round(time.monotonic() - t0, 1)
             return c
     lo, hi = -1, len(commits) - 1  # commits[hi] is bad; lo is good (-1: the good commit itself)
-    skipped: set[int] = set()
+    skipped: set[int] = set()  # could not be measured, or noise left undecided (both: git bisect skip)
     while hi - lo > 1 and time.monotonic() < deadline:
         mid = _candidate(lo, hi, skipped)
         if mid is None:
@@ -116,7 +131,11 @@ def find(
     elif time.monotonic() >= deadline:
         c.why = f"the budget ({max_s:g}s, culprit.max_s) ended with {hi - lo} commits undecided"
     else:
-        c.why = f"{len(skipped)} commit(s) between could not be measured (no build, or no such result there)"
+        undecided = sum(1 for st in c.steps if st.outcome == "undecided")
+        c.why = (
+            f"{len(skipped)} commit(s) between could not be decided ({undecided} left inconclusive by noise; "
+            "the others: no build, or no such result there)"
+        )
     c.seconds = round(time.monotonic() - t0, 1)
     return c
 

@@ -454,10 +454,12 @@ def _confirm(
             )
             facts.confirmed.append(label)
         else:
-            r.warnings.append(
+            rows[i].warnings.append(
                 f"{was} not confirmed by {plan.confirm_rounds} fresh rounds (median {measured_change(f)})"
             )
             facts.unconfirmed.append(label)
+            if rows[i].verdict == INCONCLUSIVE:
+                facts.inconclusive.append(label)
     for i in unsure:
         key = (rows[i].package, rows[i].benchmark, rows[i].unit)
         rows[i] = _resolve(
