@@ -1,7 +1,7 @@
 """Culprit finding on generated histories of a real module, run as the default-branch job would run.
 
 ``python tools/culprit_histories.py MODULE --bench RE [--packages P] [--histories 4] [--clean 1]
-[--commits 20] [--every 5] [--seed 1] --json FILE``
+[--commits 20] [--every 5] [--seed 1] [--measure time|instructions] --json FILE``
 
 Each history is a fresh git repository of MODULE with ``--commits`` commits on top of it:
 
@@ -91,9 +91,9 @@ def inject(repo: Path, target: tuple[str, str, str], k: int) -> str:
     return f"encoder: {target[2]} checks more"
 
 
-def params(repo: Path, out: Path, packages: list[str], bench: str) -> Path:
+def params(repo: Path, out: Path, packages: list[str], bench: str, measure: str) -> Path:
     p = yaml.safe_load((ROOT / "params.yaml").read_text())
-    p["target"] = str(repo)
+    p["target"], p["measure"] = str(repo), measure
     p["modes"]["quick"].update({"packages": packages, "bench": bench, "count": 6, "benchtime": "100ms"})
     out.write_text(yaml.safe_dump(p))
     return out
@@ -232,7 +232,7 @@ def history(module: Path, tmp: Path, a: argparse.Namespace, seed: int, injection
                 {"commit": sh(["git", "rev-parse", "HEAD"], repo).strip(), "function": t[2], "k": k}
             )
     commits = sh(["git", "rev-list", "--first-parent", "--reverse", "HEAD"], repo).split()
-    prm = params(repo, tmp / "params.yaml", a.packages, a.bench)
+    prm = params(repo, tmp / "params.yaml", a.packages, a.bench, a.measure)
     jobs = []
     for i in range(0, len(commits), a.every):
         sh(["git", "checkout", "-q", "-B", "main", commits[i]], repo)
@@ -285,6 +285,7 @@ def main() -> int:
     ap.add_argument("--commits", type=int, default=20)
     ap.add_argument("--every", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--measure", default="time", choices=["time", "instructions"], help="params measure")
     ap.add_argument("--json", type=Path, required=True)
     a = ap.parse_args()
     results = []
@@ -302,7 +303,10 @@ def main() -> int:
             )
         print(f"  false culprits: {r['false']}", flush=True)
         a.json.write_text(
-            json.dumps({"module": str(a.module), "bench": a.bench, "histories": results}, indent=1)
+            json.dumps(
+                {"module": str(a.module), "bench": a.bench, "measure": a.measure, "histories": results},
+                indent=1,
+            )
         )
     ok = sum(x["ok"] for r in results for x in r["attributed"])
     total = sum(len(r["attributed"]) for r in results)
