@@ -169,6 +169,7 @@ class PairedFacts(Part, kw_only=True):
     design: dict[str, Any] = {}
     confirm_runs: int = 0
     seconds: float = 0.0
+    phases: dict[str, float] = {}  # where the time went, seconds: build, added, calibrate, rules, rounds, ...
     rounds: int = 0
     runs: int = 0
     confirm_rounds: int = 0

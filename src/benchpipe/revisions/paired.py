@@ -492,6 +492,13 @@ def _resolve(r: Row, fresh: Row | None, every: Row | None, opts: Options, n: int
     return every
 
 
+def _lap(facts: PairedFacts, phase: str, since: float) -> float:
+    """Add the time since ``since`` to ``phase`` in ``facts.phases``; now."""
+    now = time.monotonic()
+    facts.phases[phase] = round(facts.phases.get(phase, 0.0) + now - since, 2)
+    return now
+
+
 def _measure(
     s: _Sides, plan: Plan, opts: Options, facts: PairedFacts
 ) -> tuple[list[Row], RoundValues, dict[BenchRef, toolchain.RunRule]]:
@@ -499,9 +506,11 @@ def _measure(
     samples, rng, t0 = RoundValues(), random.Random(plan.seed), time.monotonic()
     reference = dict(plan.reference_ns)
     iters = _iterations(s, plan, reference, samples)
+    t = _lap(facts, "calibrate", t0)
     refs = sorted(iters) or [r for r in s.refs if r not in samples.failed]  # one per result, run by its rule
     rules = check_rules(s.head, run_rules(iters, plan.benchtime, s.base, s.head), reference, plan, samples)
     rules = lengthen_parallel(s.head, rules, reference, plan, samples)
+    t = _lap(facts, "rules", t)
     refs = [r for r in refs if r not in samples.failed]
     facts.iterations = {f"{p} {n}": k for (p, n), k in sorted(iters.items())}
     facts.run_as = {f"{p} {n}": rule.describe() for (p, n), rule in sorted(rules.items())}
@@ -520,7 +529,9 @@ def _measure(
         rows = analyze(samples, opts)
         facts.runs = len(refs) * plan.rounds
         rows = _more_rounds(s, rows, rules, plan, samples, opts, rng, facts)
+    t = _lap(facts, "rounds", t)
     _confirm(s, rows, rules, plan, samples, opts, rng, facts)
+    _lap(facts, "confirm", t)
     facts.seconds, facts.rounds = round(time.monotonic() - t0, 1), plan.rounds
     return rows, samples, rules
 
@@ -603,11 +614,16 @@ def run_added(s: _Sides, plan: Plan) -> list[Failure]:
 def execute(plan: Plan, opts: Options) -> Outcome:
     """Run a paired comparison: both sides built, every result measured as its rule says, rows judged."""
     facts = PairedFacts()
+    t = time.monotonic()
     with gitrev.worktrees() as wt, tempfile.TemporaryDirectory(prefix="benchpipe-paired-") as scratch:
         s = open_sides(plan, wt, Path(scratch), facts)
+        t = _lap(facts, "build", t)
         failures = run_added(s, plan)
+        t = _lap(facts, "added", t)
         rows, samples, rules = _measure(s, plan, opts, facts)
+        t = time.monotonic()
         explanations = _explain(s, rows, rules, plan, samples, Path(scratch))
+        _lap(facts, "explain", t)
     fixed = [ref for ref, fs in samples.failed.items() if all(side == "base" for side, _ in fs)]
     failures += [f for ref, fs in sorted(samples.failed.items()) if ref not in fixed for _, f in fs]
     c = build_comparison(rows, opts, s.added, s.removed)

@@ -232,16 +232,23 @@ def _paired(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(output.render(c, args.format))
         sys.stdout.write(explain.text(out.explanations) if args.format == "text" else "")
-    regressed = {f"{r.benchmark} {r.unit}" for r in c.regressions}
+    _notes(facts, {f"{r.benchmark} {r.unit}" for r in c.regressions}, out.failures)
+    return EXIT_ERROR if out.failures else verdict_code(c.verdict)
+
+
+def _notes(facts: Any, regressed: set[str], failures: list[Any]) -> None:
+    """The paired run's notes on stderr: what confirmation found, failures, where the time went."""
     if confirmed := [x for x in facts.confirmed if x in regressed]:
         sys.stderr.write(f"paired: confirmed regressions: {', '.join(confirmed)}\n")
     if other := [x for x in facts.confirmed if x not in regressed]:
         sys.stderr.write(f"paired: confirmed changes that are not regressions: {', '.join(other)}\n")
     if facts.unconfirmed:
-        sys.stderr.write(f"paired: not confirmed (noise): {', '.join(facts.unconfirmed)}\n")
-    for f in out.failures:
+        sys.stderr.write(f"paired: not confirmed: {', '.join(facts.unconfirmed)}\n")
+    for f in failures:
         sys.stderr.write(f"paired: FAILED: {f.message}\n")
-    return EXIT_ERROR if out.failures else verdict_code(c.verdict)
+    if facts.phases:
+        spent = ", ".join(f"{k} {v:.1f}s" for k, v in facts.phases.items())
+        sys.stderr.write(f"paired: time: {spent}\n")
 
 
 def _shard(plan: Any, args: argparse.Namespace) -> int | None:
