@@ -249,7 +249,8 @@ def _judge_all(
 
 def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFacts) -> None:
     """One flagged row after the interleaved rounds, by the one rule (:func:`benchpipe.core.paired.holds`):
-    kept at the milder of the two verdicts, or unchanged."""
+    kept at the milder of the two verdicts, unchanged, or inconclusive when the rounds neither hold it nor
+    rule it out (their interval still reaches past the threshold)."""
     label = f"{r.benchmark} {r.unit}"
     if p is None:
         r.warnings.append(f"not re-run: missing from the {against}")
@@ -259,6 +260,16 @@ def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFac
         _resolve(r, p, against, shown, opts, facts)
         return
     kept = holds(r.verdict, p, opts)
+    if kept == "unchanged" and r.verdict != "improvement" and p.verdict == INCONCLUSIVE:
+        reason = next((w for w in p.warnings if w.startswith("inconclusive")), "")
+        r.warnings.append(
+            f"sequential {r.verdict} not confirmed by {against} ({shown}), nor ruled out"
+            + (f": {reason}" if reason else "")
+        )
+        r.verdict = INCONCLUSIVE
+        facts.unconfirmed.append(label)
+        facts.inconclusive.append(label)
+        return
     if kept == "unchanged":
         r.warnings.append(
             f"sequential {r.verdict} not confirmed by {against} ({shown}): "
