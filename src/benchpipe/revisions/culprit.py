@@ -64,6 +64,7 @@ def _step_once(
     bench = toolchain.names_regex([benchfmt.top_level(ref[1])])
     p = replace(plan, base_rev=base, head_rev=head, patterns=[ref[0]], bench=bench, refs=[ref])
     p.explain = explain
+    p.explain_inconclusive = explain  # the search proved the commit: explained though noisy vs its parent
     try:
         out = paired.execute(p, opts)
     except BenchpipeError as e:

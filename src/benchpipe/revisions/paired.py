@@ -47,7 +47,7 @@ from pathlib import Path
 from benchpipe.core import benchfmt, sequential, setup, stats
 from benchpipe.core.artifacts import Explanation, Failure, PairedFacts
 from benchpipe.core.errors import BenchpipeError, NothingSelected, NothingToCompare
-from benchpipe.core.paired import METHOD, holds, paired_row, settle
+from benchpipe.core.paired import METHOD, holds, moved, paired_row, settle
 from benchpipe.core.settings import DEFAULT_MODE, Settings
 from benchpipe.core.units import TIME_PER_OP, UnitInfo
 from benchpipe.core.verdict import (
@@ -567,13 +567,17 @@ def _explain(
     samples: RoundValues,
     scratch: Path,
 ) -> list[Explanation]:
-    """Each regressed (and with ``explain_improvements``, improved) result profiled on both sides and tied to
-    the diff (:mod:`benchpipe.revisions.profiles`); nothing runs when no row changed."""
+    """Each regressed (and with ``explain_improvements``, improved; with ``explain_inconclusive``,
+    inconclusive and moved the worse way) result profiled on both sides and tied to the diff
+    (:mod:`benchpipe.revisions.profiles`); nothing runs when no row changed."""
     signs = {"regression": 1, **({"improvement": -1} if plan.explain_improvements else {})}
     wanted: dict[BenchRef, tuple[set[str], int]] = {}
     for r in rows:
-        if r.verdict in signs:
-            units, sign = wanted.setdefault(bench_ref(r.package, r.benchmark), (set(), signs[r.verdict]))
+        verdict = r.verdict
+        if verdict == INCONCLUSIVE and plan.explain_inconclusive and moved(r, True, 0.0):
+            verdict = "regression"
+        if verdict in signs:
+            units, sign = wanted.setdefault(bench_ref(r.package, r.benchmark), (set(), signs[verdict]))
             units.add(r.unit)
     if not plan.explain or not wanted or (plan.deadline and time.monotonic() > plan.deadline):
         return []

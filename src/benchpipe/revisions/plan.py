@@ -43,6 +43,7 @@ class Plan:
     )  # ns/op per result at a time benchtime, measured elsewhere
     explain: bool = True  # profile confirmed regressions on both sides and tie them to the diff
     explain_improvements: bool = False  # ... improvements too
+    explain_inconclusive: bool = False  # ... and inconclusive rows moved the worse way (a proven culprit)
     explain_dir: Path | None = None  # where their profiles and call graphs are kept (None: not kept)
     profile: ProfileSection = field(default_factory=ProfileSection)  # call graph thresholds
     measure: str = "time"  # "instructions": counted under valgrind instead (benchpipe.revisions.counted)
