@@ -160,6 +160,28 @@ def compare_wall(repo: Path, tmp: Path, *extra: str) -> float:
     return round(time.monotonic() - t0, 1)
 
 
+def write(
+    a: argparse.Namespace, map_s: float, go_pass: float, results: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The measurement so far, written to ``--json``."""
+    out = {
+        "module": str(a.module),
+        "map_seconds": map_s,
+        "go_test_count1_seconds": go_pass,
+        "rounds": a.rounds,
+        "benchtime": a.benchtime,
+        "changes": results,
+        "misses": sum(len(r["misses"]) for r in results),
+        "skipped_share_mean": round(statistics.mean(r["skipped"] / r["suite"] for r in results), 3)
+        if results
+        else 0,
+        "ran_everything": [(r["function"], r["run_all"][0]) for r in results if r["run_all"]],
+    }
+    a.json.parent.mkdir(parents=True, exist_ok=True)
+    a.json.write_text(json.dumps(out, indent=1) + "\n")
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("module", type=Path)
@@ -266,21 +288,8 @@ def main() -> int:
             flush=True,
         )
         f.write_text(original)
-    out = {
-        "module": str(a.module),
-        "map_seconds": map_s,
-        "go_test_count1_seconds": go_pass,
-        "rounds": a.rounds,
-        "benchtime": a.benchtime,
-        "changes": results,
-        "misses": sum(len(r["misses"]) for r in results),
-        "skipped_share_mean": round(statistics.mean(r["skipped"] / r["suite"] for r in results), 3)
-        if results
-        else 0,
-        "ran_everything": [(r["function"], r["run_all"][0]) for r in results if r["run_all"]],
-    }
-    a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps(out, indent=1) + "\n")
+        out = write(a, map_s, go_pass, results)  # after every change: a run stopped early keeps its data
+    out = write(a, map_s, go_pass, results)
     print(
         f"misses: {out['misses']} over {len(results)} changes; mean share skipped {out['skipped_share_mean']}"
     )
