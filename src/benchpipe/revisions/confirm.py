@@ -261,7 +261,7 @@ def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFac
         return
     kept = holds(r.verdict, p, opts)
     if kept == "unchanged" and r.verdict != "improvement" and p.verdict == INCONCLUSIVE:
-        reason = next((w for w in p.warnings if w.startswith("inconclusive")), "")
+        reason = _inconclusive_reason(p)
         r.warnings.append(
             f"sequential {r.verdict} not confirmed by {against} ({shown}), nor ruled out"
             + (f": {reason}" if reason else "")
@@ -301,6 +301,11 @@ def _resolve(r: Row, p: Row, against: str, shown: str, opts: Options, facts: Con
         )
         facts.resolved.append(label)
     else:
-        reason = next((w for w in p.warnings if w.startswith("inconclusive")), "")
+        reason = _inconclusive_reason(p)
         r.warnings.append(f"still inconclusive after {against} ({shown}){': ' + reason if reason else ''}")
         facts.inconclusive.append(label)
+
+
+def _inconclusive_reason(p: Row) -> str:
+    """The rounds' own reason a row is inconclusive ("" without one)."""
+    return next((w for w in p.warnings if w.startswith("inconclusive")), "")
