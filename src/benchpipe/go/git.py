@@ -93,7 +93,30 @@ def module_changes(root: Path, base: str, head: str | None, rel: Path) -> list[s
     ]
 
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+def _diff_u0(root: Path, spec: list[str], where: list[str], *flags: str) -> str:
+    return git(
+        ["-c", "core.quotepath=off", "diff", "--no-color", "--no-ext-diff", *flags, "-U0", *spec, *where],
+        root,
+    )
+
+
+def _hunks(text: str) -> Iterator[tuple[str, str, int, int, int, int]]:
+    """Each hunk of a ``git diff -U0``: (old path, new path, old first line, old count, new first line, new
+    count); a path the side does not have (an added or deleted file) is ""."""
+    old = new = ""
+    for line in text.splitlines():
+        if line.startswith("diff --git "):
+            old = new = ""
+        elif line.startswith("--- "):
+            old = line[6:] if line.startswith("--- a/") else ""
+        elif line.startswith("+++ "):
+            new = line[6:] if line.startswith("+++ b/") else ""
+        elif m := _HUNK.match(line):
+            counts = [int(g) if g is not None else 1 for g in (m.group(2), m.group(4))]
+            yield old, new, int(m.group(1)), counts[0], int(m.group(3)), counts[1]
 
 
 def changed_lines(root: Path, base: str, head: str | None, rel: Path) -> dict[str, list[tuple[int, int]]]:
@@ -101,34 +124,13 @@ def changed_lines(root: Path, base: str, head: str | None, rel: Path) -> dict[st
     working tree), per path in the repository. A deletion is the pair of lines around it; a file new in the
     working tree and not yet added is not in it (git diff does not see it)."""
     spec = [base] if head is None else [base, head]
-    text = git(
-        [
-            "-c",
-            "core.quotepath=off",
-            "diff",
-            "--no-color",
-            "--no-ext-diff",
-            "-U0",
-            *spec,
-            "--",
-            str(rel) or ".",
-        ],
-        root,
-    )
     out: dict[str, list[tuple[int, int]]] = {}
-    path = ""
-    for line in text.splitlines():
-        if line.startswith("+++ "):
-            path = line[6:] if line.startswith("+++ b/") else ""
-        elif path and (m := _HUNK.match(line)):
-            first, count = int(m.group(1)), int(m.group(2) if m.group(2) is not None else 1)
+    for _, path, _, _, first, count in _hunks(_diff_u0(root, spec, ["--", str(rel) or "."])):
+        if path:
             out.setdefault(path, []).append(
                 (first, first + count - 1) if count else (max(first, 1), first + 1)
             )
     return out
-
-
-_HUNK2 = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
 def _span(first: int, count: int) -> tuple[int, int] | None:
@@ -153,31 +155,12 @@ def diff_sides(
     if head is None:
         for path in git(["ls-files", "--others", "--exclude-standard", *where], root).splitlines():
             out.setdefault(path, ("A", [], []))
-    text = git(
-        [
-            "-c",
-            "core.quotepath=off",
-            "diff",
-            "--no-color",
-            "--no-ext-diff",
-            "--no-renames",
-            "-U0",
-            *spec,
-            *where,
-        ],
-        root,
-    )
-    path = ""
-    for line in text.splitlines():
-        if line.startswith("diff --git "):
-            path = ""
-        elif line.startswith("--- a/"):
-            path = line[6:]
-        elif line.startswith("+++ b/"):
-            path = line[6:]
-        elif path in out and (m := _HUNK2.match(line)):
-            old = _span(int(m.group(1)), int(m.group(2) if m.group(2) is not None else 1))
-            new = _span(int(m.group(3)), int(m.group(4) if m.group(4) is not None else 1))
+    for a, b, old_first, old_count, new_first, new_count in _hunks(
+        _diff_u0(root, spec, where, "--no-renames")
+    ):
+        path = b or a
+        if path in out:
+            old, new = _span(old_first, old_count), _span(new_first, new_count)
             out[path][1].extend([old] if old else [])
             out[path][2].extend([new] if new else [])
     return out
