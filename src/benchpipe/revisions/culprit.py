@@ -9,7 +9,9 @@ single run confirmed (a change too small for one run's verdict, several pushes b
 first-parent commit in a range, that commit is the culprit. With more, the first bad one is found by binary
 search over the first-parent commits: each step a paired run (:func:`benchpipe.revisions.paired.execute`,
 the same run rules and confirmation as every mode) of ``good`` against the candidate, of the flagged result
-only, with no profiling. A candidate that does not build, or where the result is missing, is skipped as
+only, with no profiling. When another result's search of this run found a culprit in the range, it is tried
+first (:func:`tried_first`: the result unchanged up to its parent, regressed at it), and the search runs
+only when that does not hold. A candidate that does not build, or where the result is missing, is skipped as
 ``git bisect skip`` does: the search moves to a neighbour, and when the skipped commits sit between the
 last good and the first bad, the range is what it names. The search stops at its budget
 (``culprit.max_s``), naming the narrowest range it proved. Found, the culprit is explained as a pull
@@ -169,14 +171,57 @@ def _explain(
         c.why = "the budget ended before the culprit could be profiled against its parent"
         return
     verdict, out = step(plan, opts, ref, unit, parent, c.commit, True)
+    _explained(c, verdict, out)
+
+
+def _explained(c: Culprit, verdict: Verdict, out: paired.Outcome | None) -> None:
+    """``c`` with what the run of its commit against the parent measured: the change, its interval and the
+    explanation of its result."""
     row = verdict[2]
     if row is not None and row.delta_pct is not None:
         c.change_pct = row.delta_pct
         if row.ratio is not None:
             c.lo_pct, c.hi_pct = (row.ratio.lo - 1) * 100, (row.ratio.hi - 1) * 100
     if out is not None:
-        c.explanations = [e for e in out.explanations if e.benchmark == ref[1]]
+        c.explanations = [e for e in out.explanations if e.benchmark == c.benchmark]
     c.why = f"against its parent: {verdict[1]}"
+
+
+def tried_first(
+    plan: Plan, opts: Options, ref: BenchRef, unit: str, good: str, bad: str, commit: str
+) -> Culprit | None:
+    """The culprit another result's search found in ``good..bad``, tried first for this result: it is this
+    result's culprit too when the result is unchanged from ``good`` to the commit's parent and then regresses
+    at the commit (its paired run against the parent, explained): the two steps a bisection would end with,
+    instead of the whole search. None when either does not hold (undecided included): the result is bisected
+    as usual."""
+    t0 = time.monotonic()
+    root = gitrev.toplevel(plan.target.resolve())
+    parent = gitrev.resolve(root, commit + "^")
+    c = Culprit(
+        package=ref[0],
+        benchmark=ref[1],
+        unit=unit,
+        good=good,
+        bad=bad,
+        status="range",
+        commits=len(gitrev.log(root, good, bad)),
+    )
+    if parent != good:
+        verdict, _ = step(plan, opts, ref, unit, good, parent, False)
+        c.steps.append(BisectStep(commit=parent, outcome=verdict[0], why=verdict[1]))
+        if verdict[0] != "good":
+            return None
+    verdict, out = step(plan, opts, ref, unit, parent, commit, True)
+    c.steps.append(BisectStep(commit=commit, outcome=verdict[0], why=verdict[1]))
+    if verdict[0] != "bad":
+        return None
+    c.status, c.commit, c.last_good, c.first_bad = "found", commit, parent, commit
+    c.subject = gitrev.git(["log", "-1", "--format=%s", commit], root)
+    _explained(c, verdict, out)
+    c.why += " (another result's culprit in this range, tried first)"
+    c.seconds = round(time.monotonic() - t0, 1)
+    return c
 
 
 def suspected(r: Row) -> bool:
@@ -272,6 +317,7 @@ def attribute(
         return out
     root = gitrev.toplevel(plan.target.resolve())
     deadline = time.monotonic() + max_s
+    found_here: list[tuple[str, bool]] = []  # (commit, improved) of the culprits this run found, in order
     for s in todo:
         good, bad = gitrev.resolve(root, s.good), gitrev.resolve(root, s.bad)
         if s.why == "run":
@@ -288,9 +334,16 @@ def attribute(
         if c.trigger != "run":
             toolchain.progress(f"culprit: {ref[1]} {unit}: {s.why}; searching {good[:12]}..{bad[:12]}")
         p = replace(plan, explain_improvements=s.improved)
-        found = find(p, opts, ref, unit, good, bad, max(0.0, deadline - time.monotonic()))
+        known = next((k for k, imp in found_here if k in in_range and imp == s.improved), "")
+        t0 = time.monotonic()
+        found = tried_first(p, opts, ref, unit, good, bad, known) if known and t0 < deadline else None
+        if found is None:
+            found = find(p, opts, ref, unit, good, bad, max(0.0, deadline - time.monotonic()))
+            found.seconds = round(time.monotonic() - t0, 1)  # a first try that did not hold included
         found.trigger = c.trigger
         out.culprits.append(found)
+        if found.status == "found":
+            found_here.append((found.commit, s.improved))
     return out
 
 
