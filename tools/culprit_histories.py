@@ -7,13 +7,15 @@ Each history is a fresh git repository of MODULE with ``--commits`` commits on t
 
 - neutral commits: a comment appended to a random Go file, or an unexported function no one calls added
   to one;
-- one slowdown (two in every other history), at a random position: a busy loop of 100-300 dependent integer
+- one slowdown (two in every other history), at a random position: a busy loop of dependent integer
   operations put at the top of one of ``TARGETS`` (functions that some benchmark of ``--bench`` executes
-  under ``b.RunParallel`` in zap): +15 % to +50 % on zap's one-field benchmarks, the issue's range (60
-  operations, the old floor, was +10 %: the threshold itself).
+  under ``b.RunParallel`` in zap), its length drawn from the target's range: +15 % to +50 % on zap's
+  one-field benchmarks, the issue's range (60 operations in ``AppendBool``, the old floor, was +10 %: the
+  threshold itself; 251 in ``AppendString``, +130 %).
 
-``--clean`` more histories have neutral commits only. The default-branch job runs at the first commit and
-then every ``--every`` commits, as CI would on each push, with the commands of the generated workflow:
+``--clean`` more histories (run first) have neutral commits only. The default-branch job runs at the first
+commit and then every ``--every`` commits, as CI would on each push, with the commands of the generated
+workflow:
 ``benchpipe bench`` (the quick mode as the workflow runs it: ``--bench``, count 3 at 1s unless ``--count``
 and ``--benchtime`` say otherwise), ``benchpipe compare --baseline history:main``
 (confirmation included), ``benchpipe record`` into a history store on disk, and ``benchpipe culprit``.
@@ -40,11 +42,22 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-# (file, the line that opens the function's body, the function's name in a profile)
+# (file, the line that opens the function's body, the function's name in a profile, the loop's length range:
+# +15 % to +50 % on the benchmarks that call it; AppendString runs about 3x per operation (message, keys))
 TARGETS = [
-    ("zapcore/json_encoder.go", "func (enc *jsonEncoder) AppendBool(val bool) {", "AppendBool"),
-    ("zapcore/json_encoder.go", "func (enc *jsonEncoder) AppendInt64(val int64) {", "AppendInt64"),
-    ("zapcore/json_encoder.go", "func (enc *jsonEncoder) AppendString(val string) {", "AppendString"),
+    ("zapcore/json_encoder.go", "func (enc *jsonEncoder) AppendBool(val bool) {", "AppendBool", (100, 330)),
+    (
+        "zapcore/json_encoder.go",
+        "func (enc *jsonEncoder) AppendInt64(val int64) {",
+        "AppendInt64",
+        (100, 330),
+    ),
+    (
+        "zapcore/json_encoder.go",
+        "func (enc *jsonEncoder) AppendString(val string) {",
+        "AppendString",
+        (30, 100),
+    ),
 ]
 NEUTRAL_FILES = ["zapcore/level.go", "config.go", "options.go", "zapcore/field.go", "array.go"]
 ENV = {
@@ -85,7 +98,7 @@ def neutral(repo: Path, rng: random.Random, i: int) -> str:
     return f"refactor: unused helper {i}"
 
 
-def inject(repo: Path, target: tuple[str, str, str], k: int) -> str:
+def inject(repo: Path, target: tuple[str, str, str, tuple[int, int]], k: int) -> str:
     f = repo / target[0]
     text = f.read_text()
     assert target[1] in text, target
@@ -226,7 +239,8 @@ def history(module: Path, tmp: Path, a: argparse.Namespace, seed: int, injection
     injected: list[dict[str, Any]] = []
     for i in range(1, a.commits + 1):
         if i in positions:
-            t, k = targets[positions.index(i)], rng.randint(100, 300)
+            t = targets[positions.index(i)]
+            k = rng.randint(*t[3])
             msg = inject(repo, t, k)
         else:
             msg = neutral(repo, rng, i)
@@ -296,7 +310,7 @@ def main() -> int:
     a = ap.parse_args()
     results = []
     for h in range(a.histories + a.clean):
-        injections = 0 if h >= a.histories else 1 + h % 2
+        injections = 0 if h < a.clean else 1 + (h - a.clean) % 2  # the clean ones first
         with tempfile.TemporaryDirectory(prefix="culprit-history-") as tmp:
             print(f"history {h + 1}: {injections} injected slowdown(s)", flush=True)
             r = history(a.module, Path(tmp), a, a.seed + h, injections)
