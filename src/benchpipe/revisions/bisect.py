@@ -2,7 +2,8 @@
 
 Binary search over the first-parent commits after ``good`` up to ``bad``; each
 step is a paired, interleaved comparison (with confirmation) of ``good``
-against the candidate, restricted to the results ``--bench`` selects (go test's ``-bench`` pattern, as in
+against the candidate (both counted instead, with ``measure: instructions``),
+restricted to the results ``--bench`` selects (go test's ``-bench`` pattern, as in
 every other mode: ``'DigestBytes/16B$'``, ``'^BenchmarkEvaluate$'``).
 """
 
@@ -18,14 +19,14 @@ from benchpipe.core.settings import Settings
 from benchpipe.core.verdict import Options
 from benchpipe.go import git as gitrev
 from benchpipe.render.text import measured_change, regressed_item
-from benchpipe.revisions import paired
+from benchpipe.revisions import counted, paired
 
 
 def regresses_at(plan: paired.Plan, opts: Options, rev: str) -> tuple[bool, str]:
     """Whether ``rev`` regressed against the plan's base, and the regressed rows as the verdict line names
     them."""
     plan.head_rev = rev
-    c = paired.execute(plan, opts).comparison
+    c = counted.execute_as_measured(plan, opts).comparison
     bad = c.regressions
     summary = ", ".join(regressed_item(r.benchmark, r.unit, measured_change(r)) for r in bad)
     return bool(bad), summary

@@ -22,7 +22,7 @@ from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import INCONCLUSIVE, Comparison, Options, compare_samples, overall
 from benchpipe.go import benchsrc, instructions, toolchain
 from benchpipe.go import git as gitrev
-from benchpipe.revisions import profiles
+from benchpipe.revisions import paired, profiles
 from benchpipe.revisions.paired import Outcome, Plan, open_sides
 from benchpipe.revisions.rounds import RoundValues, Side
 
@@ -185,3 +185,10 @@ def execute(plan: Plan, opts: Options) -> Outcome:
     facts.runs, facts.rounds = 2 * len(head), 1
     facts.seconds = round(time.monotonic() - t0, 1)
     return Outcome(c, facts, RoundValues(), explained)
+
+
+def execute_as_measured(plan: Plan, opts: Options) -> Outcome:
+    """The comparison of two revisions ``plan.measure`` names: counted instructions (:func:`execute`) or
+    interleaved timed rounds (:func:`benchpipe.revisions.paired.execute`). The one place that chooses, for
+    every mode that compares two revisions (``compare --base``, bisect, culprit finding)."""
+    return execute(plan, opts) if plan.measure == "instructions" else paired.execute(plan, opts)

@@ -37,7 +37,7 @@ from benchpipe.go import git as gitrev
 from benchpipe.go import toolchain
 from benchpipe.render.site import Series
 from benchpipe.render.text import measured_change
-from benchpipe.revisions import paired
+from benchpipe.revisions import counted, paired
 from benchpipe.revisions.plan import BenchRef, Plan
 from benchpipe.store import culprits
 
@@ -68,7 +68,7 @@ def _step_once(
     p.explain = explain
     p.explain_inconclusive = explain  # the search proved the commit: explained though noisy vs its parent
     try:
-        out = paired.execute(p, opts)
+        out = counted.execute_as_measured(p, opts)
     except BenchpipeError as e:
         return ("skipped", e.message.splitlines()[0], None), None
     if out.failures:

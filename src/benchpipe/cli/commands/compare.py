@@ -200,12 +200,9 @@ def _paired(args: argparse.Namespace) -> int:
     if args.shard and (empty := _shard(plan, args)) is not None:
         return empty
     try:
-        if plan.measure == "instructions":
-            from benchpipe.revisions import counted
+        from benchpipe.revisions import counted
 
-            out = counted.execute(plan, opts)
-        else:
-            out = paired.execute(plan, opts)
+        out = counted.execute_as_measured(plan, opts)
     except NothingSelected as e:
         return _none_selected(args, plan, e.message)
     except NothingToCompare as e:
