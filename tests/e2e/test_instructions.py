@@ -253,3 +253,84 @@ def test_a_count_that_does_not_reproduce_is_never_judged_exactly(tmp_path: Path)
     assert rows["BenchmarkDecideAudited"]["verdict"] == "inconclusive", rows
     assert any("the count is not exact here" in w for w in rows["BenchmarkDecideAudited"]["warnings"])
     assert rows["BenchmarkDecide"]["verdict"] == "unchanged", rows
+
+
+def test_culprit_finding_counts_each_step_under_measure_instructions(tmp_path: Path) -> None:
+    """The default-branch job with ``measure: instructions``: a run at c1 recorded, a run at c4 fails against
+    it, and ``benchpipe culprit`` counts both sides at every step (it ran timed rounds before, and every
+    counted culprit ended "not measured there"): c3, the +2.7% checksum, named with Checksum's exact count."""
+    import yaml
+
+    from ..conftest import quick_params
+    from .test_culprit import _record
+
+    repo = committed_copy(FIXTURE, tmp_path / "explain", "c1 base")
+    for msg, edit in (
+        ("c2 comment", lambda t: t + "\n// c2: a comment\n"),
+        (
+            "c3 checksum more",
+            lambda t: t.replace("Checksum(s[:len(s)/4])", "Checksum(s[:len(s)/4+len(s)/25])"),
+        ),
+        ("c4 comment", lambda t: t + "// c4: another comment\n"),
+    ):
+        (repo / "scan.go").write_text(edit((repo / "scan.go").read_text()))
+        git(repo, "commit", "-qam", msg)
+    c1, c2, c3 = (git(repo, "rev-parse", r) for r in ("HEAD~3", "HEAD~2", "HEAD~1"))
+    params = quick_params(tmp_path, repo, packages=["."], bench="^BenchmarkProcess$", count=1)
+    p = yaml.safe_load(params.read_text())
+    params.write_text(yaml.safe_dump({**p, "measure": "instructions"}))
+    work, store = tmp_path / "w", tmp_path / "store"
+    work.mkdir()
+    for rev, name in ((c1, "base"), ("main", "cur")):
+        git(repo, "checkout", "-q", rev)
+        r = run(
+            ["benchpipe", "bench", "--params", str(params), "--out", f"{name}.txt", "--meta", f"{name}.json"],
+            cwd=work,
+            env={"GITHUB_REF_NAME": "main"},
+            timeout=900,
+        )
+        assert r.returncode == 0, r.stderr
+    _record(work, params, store, "base")
+    r = run(
+        [
+            "benchpipe",
+            "compare",
+            "--params",
+            str(params),
+            "--baseline",
+            "history:main",
+            "--current",
+            "cur.txt",
+        ]
+        + ["--current-meta", "cur.json", "--out", "compare.json"],
+        cwd=work,
+        env={"BENCHPIPE_HISTORY": str(store)},
+    )
+    assert json.loads((work / "compare.json").read_text())["verdict"] == "FAIL", r.stdout + r.stderr
+    r = run(
+        [
+            "benchpipe",
+            "culprit",
+            "--compare",
+            "compare.json",
+            "--history",
+            str(store),
+            "--params",
+            str(params),
+        ]
+        + ["--target", str(repo), "--cache-dir", str(tmp_path / "cache"), "--out", "culprit.json"]
+        + ["--issue", "culprit.md"],
+        cwd=work,
+        timeout=900,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    [c] = json.loads((work / "culprit.json").read_text())["culprits"]
+    assert c["unit"] == "instructions/op" and c["status"] == "found" and c["commit"] == c3, c
+    # every step counted both sides: each says how instructions/op moved, none "was not measured there"
+    assert c["steps"] and all(
+        "instructions/op" in s["why"] and "not measured" not in s["why"] for s in c["steps"]
+    )
+    assert {s["commit"]: s["outcome"] for s in c["steps"]}.get(c2, "good") == "good", c
+    top = c["explanations"][0]["suspects"][0]
+    assert top["function"] == f"{MODULE}.Checksum" and top["unit"] == "instructions/op", top
+    assert abs(top["d_own"] - round(top["d_own"])) < 1e-6 and top["d_own"] > 100, top
