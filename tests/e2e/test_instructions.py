@@ -334,3 +334,34 @@ def test_culprit_finding_counts_each_step_under_measure_instructions(tmp_path: P
     top = c["explanations"][0]["suspects"][0]
     assert top["function"] == f"{MODULE}.Checksum" and top["unit"] == "instructions/op", top
     assert abs(top["d_own"] - round(top["d_own"])) < 1e-6 and top["d_own"] > 100, top
+    # the next run at c4 is judged against the newest run alone (c4's count), not pooled with c1's: a count
+    # is one exact value of one commit, and two commits' counts are no sample
+    _record(work, params, store, "cur")
+    r = run(
+        ["benchpipe", "bench", "--params", str(params), "--out", "next.txt", "--meta", "next.json"],
+        cwd=work,
+        env={"GITHUB_REF_NAME": "main"},
+        timeout=900,
+    )
+    assert r.returncode == 0, r.stderr
+    r = run(
+        [
+            "benchpipe",
+            "compare",
+            "--params",
+            str(params),
+            "--baseline",
+            "history:main",
+            "--current",
+            "next.txt",
+        ]
+        + ["--current-meta", "next.json", "--out", "next-compare.json"],
+        cwd=work,
+        env={"BENCHPIPE_HISTORY": str(store)},
+    )
+    doc = json.loads((work / "next-compare.json").read_text())
+    assert doc["verdict"] == "PASS" and doc["baseline_env"]["commit"] == git(repo, "rev-parse", "HEAD"), (
+        r.stderr
+    )
+    [row] = [x for x in doc["rows"] if x["unit"] == "instructions/op"]
+    assert row["verdict"] == "unchanged" and abs(row["delta_pct"]) <= RESIDUE_PCT, row

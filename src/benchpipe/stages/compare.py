@@ -120,15 +120,20 @@ def _none(
 
 
 def from_history(name: str, ce: BenchMeta, source: HistoryBaseline, work: Path) -> tuple[Path, Path, str]:
-    """``history:BRANCH``: the newest matching runs of BRANCH in the history store, written as a baseline
-    (bench.txt, meta.json) under ``work``; returns their paths and what was used (a missing bench.txt and
-    why when nothing matches)."""
+    """``history:BRANCH``: the newest matching runs of BRANCH in the history store (the newest one alone for
+    instruction counts), written as a baseline (bench.txt, meta.json) under ``work``; returns their paths and
+    what was used (a missing bench.txt and why when nothing matches)."""
     branch = name[len(baselines.HISTORY) :] or "main"
     s = ce.settings
     like = {
-        k: str(getattr(s, k)) for k in ("benchtime", "cpu") if s is not None and getattr(s, k) is not None
+        k: str(getattr(s, k))
+        for k in ("benchtime", "cpu", "measure")
+        if s is not None and getattr(s, k) is not None
     }
-    got = history.baseline(source.store, branch, ce.module, like, source.samples, source.runs)
+    # counts are exact, one per run: runs of older commits pooled in would mix code versions (a count
+    # regressed since then and not reverted would be judged against two values, neither of them exact)
+    runs = 1 if s is not None and s.measure == "instructions" else source.runs
+    got = history.baseline(source.store, branch, ce.module, like, source.samples, runs)
     txt, meta = work / "bench.txt", work / "meta.json"
     if got is None:
         txt.unlink(missing_ok=True)
