@@ -82,4 +82,7 @@ def test_a_run_that_improves_a_result_with_a_recorded_culprit_says_it_looks_reve
     [r] = reverted(doc, [rec, _c(benchmark="BenchmarkY", commit="d" * 40)], improvements=False)
     assert r.status == "reverted" and r.commit == "c" * 40 and "-18.0%" in r.why and "looks reverted" in r.why
     assert reverted(doc, [rec], improvements=True) == []  # attributed as improvements instead
+    # -18% takes back a +20% regression (more than half of it), not a +70% one (noise, or another change)
+    assert [x.status for x in reverted(doc, [_c(commit="c" * 40, change_pct=20.0)], False)] == ["reverted"]
+    assert reverted(doc, [_c(commit="c" * 40, change_pct=70.0)], improvements=False) == []
     assert reverted(doc, [_c(status="range", first_bad="c" * 40)], improvements=False) == []

@@ -24,6 +24,7 @@ more than the step it is in.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 
@@ -348,8 +349,10 @@ def attribute(
 
 
 def reverted(doc: CompareDoc, records: list[Culprit], improvements: bool) -> list[Culprit]:
-    """A result the run improved for which a culprit is recorded: said to look reverted (status
-    ``reverted``, the recorded culprit's commit), unless improvements are attributed themselves."""
+    """A result the run improved for which a culprit is recorded, by at least half the culprit's change
+    (:func:`undoes`: a small improvement is noise or another change, not the regression going away): said
+    to look reverted (status ``reverted``, the recorded culprit's commit), unless improvements are attributed
+    themselves."""
     if improvements:
         return []
     out = []
@@ -358,7 +361,8 @@ def reverted(doc: CompareDoc, records: list[Culprit], improvements: bool) -> lis
             continue
         name = benchfmt.base_name(r.benchmark)
         for rec in records:
-            if (rec.package, rec.benchmark, rec.unit) == (r.package, name, r.unit) and rec.status == "found":
+            same = (rec.package, rec.benchmark, rec.unit) == (r.package, name, r.unit)
+            if same and rec.status == "found" and undoes(r.delta_pct, rec.change_pct):
                 change = f"{r.delta_pct:+.1f}%" if r.delta_pct is not None else "better"
                 out.append(
                     Culprit(
@@ -376,6 +380,15 @@ def reverted(doc: CompareDoc, records: list[Culprit], improvements: bool) -> lis
                 )
                 break
     return out
+
+
+def undoes(delta_pct: float | None, change_pct: float | None) -> bool:
+    """An improvement of ``delta_pct`` takes back at least half of a regression of ``change_pct`` (in log
+    ratio, either direction of "better"); True when either is unknown."""
+    if delta_pct is None or change_pct is None or min(delta_pct, change_pct) <= -100:
+        return True
+    regressed = abs(math.log1p(change_pct / 100))
+    return abs(math.log1p(delta_pct / 100)) >= regressed / 2
 
 
 def _improved(doc: CompareDoc, ref: BenchRef, unit: str) -> bool:
