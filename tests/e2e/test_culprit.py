@@ -41,6 +41,29 @@ def _record(work: Path, params: Path, store: Path, name: str) -> None:
     assert p.returncode == 0, p.stderr
 
 
+def _bench_on_main(work: Path, params: Path, name: str) -> None:
+    """The bench stage as the default-branch job runs it (on main) into ``work/<name>.txt`` and ``.json``."""
+    p = run(
+        ["benchpipe", "bench", "--params", str(params), "--out", f"{name}.txt", "--meta", f"{name}.json"],
+        cwd=work,
+        env={"GITHUB_REF_NAME": "main"},
+        timeout=900,
+    )
+    assert p.returncode == 0, p.stderr
+
+
+def _against_history(work: Path, params: Path, store: Path, name: str, out: str) -> tuple[dict, str]:
+    """``benchpipe compare`` of the run ``name`` against ``history:main`` in ``store``: the document and
+    what it printed."""
+    p = run(
+        ["benchpipe", "compare", "--params", str(params), "--baseline", "history:main", "--current"]
+        + [f"{name}.txt", "--current-meta", f"{name}.json", "--out", out],
+        cwd=work,
+        env={"BENCHPIPE_HISTORY": str(store)},
+    )
+    return json.loads((work / out).read_text()), p.stdout + p.stderr
+
+
 def _culprit(work: Path, params: Path, store: Path, module: Path, tmp: Path) -> tuple[dict, str]:
     p = run(
         [
@@ -83,35 +106,12 @@ def test_a_landed_regression_is_named_to_its_commit_and_function_stored_and_not_
     work, store = tmp_path / "w", tmp_path / "store"
     work.mkdir()
     git(history, "checkout", "-q", c1)  # as the default-branch job of c1 ran (detached, on main)
-    p = run(
-        ["benchpipe", "bench", "--params", str(params), "--out", "base.txt", "--meta", "base.json"],
-        cwd=work,
-        env={"GITHUB_REF_NAME": "main"},
-    )
-    assert p.returncode == 0, p.stderr
+    _bench_on_main(work, params, "base")
     _record(work, params, store, "base")
     git(history, "checkout", "-q", "main")
     bench_stage(work, params, "cur")
-    p = run(
-        [
-            "benchpipe",
-            "compare",
-            "--params",
-            str(params),
-            "--baseline",
-            "history:main",
-            "--current",
-            "cur.txt",
-            "--current-meta",
-            "cur.json",
-            "--out",
-            "compare.json",
-        ],
-        cwd=work,
-        env={"BENCHPIPE_HISTORY": str(store)},
-    )
-    cmp = json.loads((work / "compare.json").read_text())
-    assert cmp["verdict"] == "FAIL" and cmp["baseline_env"]["commit"] == c1, p.stdout + p.stderr
+    cmp, printed = _against_history(work, params, store, "cur", "compare.json")
+    assert cmp["verdict"] == "FAIL" and cmp["baseline_env"]["commit"] == c1, printed
     d, out = _culprit(work, params, store, module, tmp_path)
     assert (d["good"], d["bad"]) == (c1, c4)
     c, other = [x for x in d["culprits"] if x["unit"] == "ns/op"]

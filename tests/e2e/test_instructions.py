@@ -262,7 +262,7 @@ def test_culprit_finding_counts_each_step_under_measure_instructions(tmp_path: P
     import yaml
 
     from ..conftest import quick_params
-    from .test_culprit import _record
+    from .test_culprit import _against_history, _bench_on_main, _record
 
     repo = committed_copy(FIXTURE, tmp_path / "explain", "c1 base")
     for msg, edit in (
@@ -283,30 +283,10 @@ def test_culprit_finding_counts_each_step_under_measure_instructions(tmp_path: P
     work.mkdir()
     for rev, name in ((c1, "base"), ("main", "cur")):
         git(repo, "checkout", "-q", rev)
-        r = run(
-            ["benchpipe", "bench", "--params", str(params), "--out", f"{name}.txt", "--meta", f"{name}.json"],
-            cwd=work,
-            env={"GITHUB_REF_NAME": "main"},
-            timeout=900,
-        )
-        assert r.returncode == 0, r.stderr
+        _bench_on_main(work, params, name)
     _record(work, params, store, "base")
-    r = run(
-        [
-            "benchpipe",
-            "compare",
-            "--params",
-            str(params),
-            "--baseline",
-            "history:main",
-            "--current",
-            "cur.txt",
-        ]
-        + ["--current-meta", "cur.json", "--out", "compare.json"],
-        cwd=work,
-        env={"BENCHPIPE_HISTORY": str(store)},
-    )
-    assert json.loads((work / "compare.json").read_text())["verdict"] == "FAIL", r.stdout + r.stderr
+    doc, printed = _against_history(work, params, store, "cur", "compare.json")
+    assert doc["verdict"] == "FAIL", printed
     r = run(
         [
             "benchpipe",
@@ -337,31 +317,10 @@ def test_culprit_finding_counts_each_step_under_measure_instructions(tmp_path: P
     # the next run at c4 is judged against the newest run alone (c4's count), not pooled with c1's: a count
     # is one exact value of one commit, and two commits' counts are no sample
     _record(work, params, store, "cur")
-    r = run(
-        ["benchpipe", "bench", "--params", str(params), "--out", "next.txt", "--meta", "next.json"],
-        cwd=work,
-        env={"GITHUB_REF_NAME": "main"},
-        timeout=900,
-    )
-    assert r.returncode == 0, r.stderr
-    r = run(
-        [
-            "benchpipe",
-            "compare",
-            "--params",
-            str(params),
-            "--baseline",
-            "history:main",
-            "--current",
-            "next.txt",
-        ]
-        + ["--current-meta", "next.json", "--out", "next-compare.json"],
-        cwd=work,
-        env={"BENCHPIPE_HISTORY": str(store)},
-    )
-    doc = json.loads((work / "next-compare.json").read_text())
+    _bench_on_main(work, params, "next")
+    doc, printed = _against_history(work, params, store, "next", "next-compare.json")
     assert doc["verdict"] == "PASS" and doc["baseline_env"]["commit"] == git(repo, "rev-parse", "HEAD"), (
-        r.stderr
+        printed
     )
     [row] = [x for x in doc["rows"] if x["unit"] == "instructions/op"]
     assert row["verdict"] == "unchanged" and abs(row["delta_pct"]) <= RESIDUE_PCT, row
