@@ -191,24 +191,33 @@ def module(a: argparse.Namespace) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory(prefix="benchpipe-trust-cache-") as cache:
         for i in range(a.repeats):
-            seq = baseline_flow_aa(target, packages, a.bench, a.benchtime, Path(cache))
-            c, facts, secs = run_paired(
-                target, a.rev, a.rev, packages, a.bench, a.benchtime, Path(cache), True, options()
-            )
-            pair = {
-                **_judged(c),
-                "seconds": round(secs, 1),
-                "runs": facts.runs,
-                "max_runs": facts.design["max_runs"],
-                "rows": len(c.rows),
-            }
-            out["runs"].append({"baseline_flow": seq, "paired": pair})
-            sys.stderr.write(
-                f"trust: {target.name} {i + 1}/{a.repeats}: baseline flow {seq['verdict']} "
-                f"(fail {len(seq['fail'])}, warn {len(seq['warn'])}, {seq['seconds']}s, confirm "
-                f"{seq['confirm_s']}s); paired fail {len(pair['fail'])} warn {len(pair['warn'])} "
-                f"({pair['seconds']}s, {pair['runs']}/{pair['max_runs']} runs)\n"
-            )
+            run: dict[str, Any] = {}
+            if a.flow in ("both", "baseline"):
+                seq = run["baseline_flow"] = baseline_flow_aa(
+                    target, packages, a.bench, a.benchtime, Path(cache)
+                )
+                sys.stderr.write(
+                    f"trust: {target.name} {i + 1}/{a.repeats}: baseline flow {seq['verdict']} "
+                    f"(fail {len(seq['fail'])}, warn {len(seq['warn'])}, inconclusive "
+                    f"{len(seq['inconclusive'])}, {seq['seconds']}s, confirm {seq['confirm_s']}s of "
+                    f"{seq['confirm_budget_s']}s)\n"
+                )
+            if a.flow in ("both", "paired"):
+                c, facts, secs = run_paired(
+                    target, a.rev, a.rev, packages, a.bench, a.benchtime, Path(cache), True, options()
+                )
+                pair = run["paired"] = {
+                    **_judged(c),
+                    "seconds": round(secs, 1),
+                    "runs": facts.runs,
+                    "max_runs": facts.design["max_runs"],
+                    "rows": len(c.rows),
+                }
+                sys.stderr.write(
+                    f"trust: {target.name} {i + 1}/{a.repeats}: paired fail {len(pair['fail'])} warn "
+                    f"{len(pair['warn'])} ({pair['seconds']}s, {pair['runs']}/{pair['max_runs']} runs)\n"
+                )
+            out["runs"].append(run)
     return out
 
 
@@ -264,24 +273,35 @@ def controlled(a: argparse.Namespace) -> dict[str, Any]:
 def summarize_module(res: dict[str, Any]) -> str:
     runs = res["runs"]
     n = len(runs)
-    seq = [r["baseline_flow"] for r in runs]
-    par = [r["paired"] for r in runs]
-    return (
+    seq = [r["baseline_flow"] for r in runs if "baseline_flow" in r]
+    par = [r["paired"] for r in runs if "paired" in r]
+    parts = [
         f"{Path(res['module']).name} ({','.join(res['packages'])} {res['bench']!r} at {res['benchtime']}), "
-        f"{n} repetitions: baseline flow FAIL {sum(1 for s in seq if s['fail'])}/{n}, WARN "
-        f"{sum(1 for s in seq if (s['warn'] or s['inconclusive']) and not s['fail'])}/{n} (inconclusive rows "
-        f"{sum(len(s['inconclusive']) for s in seq)}, resolved by confirmation "
-        f"{sum(len(s['resolved']) for s in seq)}), confirmed improvements "
-        f"{sum(len(s['improved']) for s in seq)}, {seq[0]['rows']} rows ({max(s['varies'] for s in seq)} "
-        "vary "
-        f"with b.N), mean {sum(s['seconds'] for s in seq) / n:.0f}s (confirmation "
-        f"{sum(s['confirm_s'] for s in seq) / n:.0f}s); paired FAIL {sum(1 for p in par if p['fail'])}/{n}, "
-        "WARN "
-        f"{sum(1 for p in par if (p['warn'] or p['inconclusive']) and not p['fail'])}/{n} (inconclusive rows "
-        f"{sum(len(p['inconclusive']) for p in par)}), improvements "
-        f"{sum(len(p['improved']) for p in par)}, mean {sum(p['seconds'] for p in par) / n:.0f}s, runs "
-        f"{sum(p['runs'] for p in par)}/{sum(p['max_runs'] for p in par)} of fixed rounds"
-    )
+        f"{n} repetitions"
+    ]
+    if seq:
+        parts.append(
+            f"baseline flow FAIL {sum(1 for s in seq if s['fail'])}/{n}, WARN "
+            f"{sum(1 for s in seq if (s['warn'] or s['inconclusive']) and not s['fail'])}/{n} "
+            "(inconclusive rows "
+            f"{sum(len(s['inconclusive']) for s in seq)}, resolved by confirmation "
+            f"{sum(len(s['resolved']) for s in seq)}), confirmed improvements "
+            f"{sum(len(s['improved']) for s in seq)}, {seq[0]['rows']} rows ({max(s['varies'] for s in seq)} "
+            f"vary with b.N), mean {sum(s['seconds'] for s in seq) / n:.0f}s (confirmation "
+            f"{sum(s['confirm_s'] for s in seq) / n:.0f}s, at most "
+            f"{max([s['confirm_s'] / b for s in seq if (b := s['confirm_budget_s'])] or [0]):.2f}x its "
+            "budget)"
+        )
+    if par:
+        parts.append(
+            f"paired FAIL {sum(1 for p in par if p['fail'])}/{n}, WARN "
+            f"{sum(1 for p in par if (p['warn'] or p['inconclusive']) and not p['fail'])}/{n} "
+            "(inconclusive rows "
+            f"{sum(len(p['inconclusive']) for p in par)}), improvements "
+            f"{sum(len(p['improved']) for p in par)}, mean {sum(p['seconds'] for p in par) / n:.0f}s, runs "
+            f"{sum(p['runs'] for p in par)}/{sum(p['max_runs'] for p in par)} of fixed rounds"
+        )
+    return ": ".join(parts[:1]) + ": " + "; ".join(parts[1:])
 
 
 def summarize_controlled(res: dict[str, Any]) -> str:
@@ -313,6 +333,7 @@ def main(argv: list[str] | None = None) -> None:
     m.add_argument("--bench", default=".")
     m.add_argument("--benchtime", default="200x")
     m.add_argument("--repeats", type=int, default=5)
+    m.add_argument("--flow", choices=("both", "baseline", "paired"), default="both")
     m.add_argument("--json", default="")
     c = sub.add_parser("controlled")
     c.add_argument("--repeats", type=int, default=20)

@@ -253,3 +253,79 @@ def test_benchtime_is_one_typed_value_and_every_command_line_comes_from_one_buil
         "-test.memprofile=m",
         "-test.memprofilerate=1",
     )
+
+
+def test_confirmation_budgets_a_runparallel_result_by_what_its_runs_took(tmp_path: Path) -> None:
+    """fastcache's RunParallel benchmarks (5 ms operations) at 1s: each run took ~1.7 s of wall time (go
+    test's ramp-up runs at N=1 and N=100 come first), recorded in bench.json's ``bench_s``. Confirmation's
+    budget counts that, so the rounds it plans fit the run they confirm; a result that does not call
+    RunParallel runs at a fixed b.N (no ramp-up) and gets no factor."""
+    from benchpipe.core import benchfmt
+    from benchpipe.core.artifacts import BenchMeta
+    from benchpipe.revisions import confirm, paired
+    from benchpipe.store import artifacts
+
+    data = Path(__file__).resolve().parent.parent / "data"
+    parsed = benchfmt.read_files([data / "fastcache_1s.txt"])
+    meta = artifacts.read(data / "fastcache_1s.json", BenchMeta)
+    src = tmp_path / "fastcache"
+    src.mkdir()
+    (src / "x_test.go").write_text(
+        'package fastcache\n\nimport "testing"\n\n'
+        + "".join(
+            f"func Benchmark{n}(b *testing.B) {{\n\tb.RunParallel(func(pb *testing.PB) {{\n\t\tfor pb.Next() "
+            "{\n\t\t}\n\t})\n}\n\n"
+            for n in ("CacheSet", "CacheGet")
+        )
+        + "func BenchmarkCacheSetGet(b *testing.B) {\n\tfor i := 0; i < b.N; i++ {\n\t}\n}\n"
+    )
+    meta.packages[0].dir = str(src)
+    values = benchfmt.samples(parsed)
+    c = compare_samples(values, values, parsed.units, Options())
+    iters = benchfmt.iterations(benchfmt.with_iters(parsed))
+    factors = confirm.wall_factors(c, meta, iters)
+
+    pkg = meta.packages[0].import_path
+    assert set(factors) == {(pkg, "BenchmarkCacheSet"), (pkg, "BenchmarkCacheGet")}
+    for name in ("BenchmarkCacheSet", "BenchmarkCacheGet"):  # wall over timed work, summed over the samples
+        timed = sum(
+            r.iters * v / 1e9
+            for r in parsed.results
+            if r.base_name == name
+            for v, u in r.values
+            if u == "ns/op"
+        )
+        assert factors[(pkg, name)] == pytest.approx(meta.packages[0].bench_s[name] / timed, rel=0.1)
+        assert factors[(pkg, name)] > 1.3
+
+    def plan() -> paired.Plan:
+        return paired.Plan(
+            target=tmp_path,
+            base_rev="x",
+            head_rev=None,
+            patterns=["."],
+            bench=".",
+            rounds=6,
+            confirm_rounds=0,
+            benchtime="1s",
+            order="alternate",
+            timeout="10m",
+            changed_only=False,
+            cache=tmp_path,
+            refs=sorted(iters),
+            iters=dict(iters),
+        )
+
+    budget = meta.go_s
+    plain, counted = plan(), plan()
+    confirm.within_budget(plain, c, budget)
+    confirm.within_budget(counted, c, budget, factors)
+
+    # the planned rounds' wall time, each RunParallel run costing what the run's runs cost per second timed
+    def wall(p: paired.Plan) -> float:
+        bt = float(p.benchtime.rstrip("s"))
+        ns = {(r.package, benchfmt.base_name(r.benchmark)): r.new.center for r in c.rows if r.unit == "ns/op"}
+        return 13 * sum(bt * factors[k] if k in factors else p.iters[k] * ns[k] / 1e9 for k in p.refs)
+
+    assert wall(plain) > budget * confirm.ROUNDS_SHARE * 1.2  # without the factors: over its share
+    assert wall(counted) <= budget * confirm.ROUNDS_SHARE  # with them: within it

@@ -72,21 +72,57 @@ RUN_OVERHEAD_S = 0.05  # starting a test binary and its b.N=1 probe, per run
 ROUNDS_SHARE = (
     0.6  # of the budget, for the rounds: building the baseline's revision and starting runs take the rest
 )
+MAX_WALL_FACTOR = 10.0
 
 
-def within_budget(plan: paired.Plan, c: Comparison, budget_s: float) -> str:
+def wall_factors(
+    c: Comparison, ce: BenchMeta, iters: dict[paired.BenchRef, int]
+) -> dict[paired.BenchRef, float]:
+    """Per RunParallel result (its benchmark calls ``b.RunParallel``: it runs at a time benchtime, with go
+    test's ramp-up runs, in confirmation too), the run's wall seconds per second of timed work: its top-level
+    benchmark's wall time in the run (``bench_s``) over what its results timed (count x b.N x ns/op). Ramp-up
+    runs, setup outside the timer and the process's start make it above 1: fastcache's 5 ms operations at
+    1s took 1.7 s a run (ramp-up through N=1 and N=100 first). Results without the data are absent (1)."""
+    from benchpipe.go import benchsrc
+
+    count = (ce.settings.count if ce.settings else None) or 1
+    parallel = {(p.import_path, n) for p in ce.packages if p.dir for n in benchsrc.parallel(Path(p.dir))}
+    timed: dict[paired.BenchRef, float] = {}
+    for r in c.rows:
+        ref = paired.bench_ref(r.package, r.benchmark)
+        top = (r.package, benchfmt.top_level(ref[1]))
+        if r.unit == "ns/op" and top in parallel and iters.get(ref):
+            timed[top] = timed.get(top, 0.0) + count * iters[ref] * r.new.center / 1e9
+    wall = {(p.import_path, top): s for p in ce.packages for top, s in p.bench_s.items()}
+    out = {}
+    for ref in iters:
+        top = (ref[0], benchfmt.top_level(ref[1]))
+        if timed.get(top) and wall.get(top, 0.0) > 0:
+            out[ref] = min(max(wall[top] / timed[top], 1.0), MAX_WALL_FACTOR)
+    return out
+
+
+def within_budget(
+    plan: paired.Plan, c: Comparison, budget_s: float, factors: dict[paired.BenchRef, float] | None = None
+) -> str:
     """Scale the plan's runs so that confirmation (2 sides x rounds x results) costs at most ``budget_s``,
     the benchmark run it confirms (with the check run of each result:
     :func:`benchpipe.revisions.paired.check_rules`): each result's b.N, and the time benchtime of RunParallel
     results, by one factor. Each run is estimated as b.N x the run's median ns/op (a RunParallel or unmeasured
-    result: the benchtime). Returns a note when it scaled ("" otherwise)."""
+    result: the benchtime, times its ``factors`` entry, :func:`wall_factors`). Returns a note when it scaled
+    ("" otherwise)."""
     bt_ns = go_duration_ns(plan.benchtime)
     if budget_s <= 0 or not plan.refs or bt_ns is None:
         return ""
+    factors = factors or {}
     ns = {(r.package, benchfmt.base_name(r.benchmark)): r.new.center for r in c.rows if r.unit == "ns/op"}
     per_round = (
         sum(
-            min(bt_ns, plan.iters[ref] * ns[ref]) if ref in plan.iters and ref in ns else bt_ns
+            bt_ns * factors[ref]
+            if ref in factors
+            else min(bt_ns, plan.iters[ref] * ns[ref])
+            if ref in plan.iters and ref in ns
+            else bt_ns
             for ref in plan.refs
         )
         / 1e9
@@ -194,7 +230,7 @@ def confirm(
     refs = plan.refs
     budget_s = max(ce.go_s, min_budget_s)
     facts.budget_s = round(budget_s, 1)
-    note = within_budget(plan, c, budget_s)
+    note = within_budget(plan, c, budget_s, wall_factors(c, ce, iters or {}))
     if note:
         c.warnings.append(note)
     # RunParallel results run at the (scaled) time as they are: lengthening them toward go test's time

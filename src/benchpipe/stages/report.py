@@ -49,6 +49,7 @@ def load(
 
 
 CULPRITS = 10  # the newest culprits the report lists
+RECENT = 10  # the runs whose medians the health section compares
 
 
 def _history(ctx: dict[str, Any], hist: Store, settings: Settings, threshold: float, files: Files) -> None:
@@ -60,13 +61,25 @@ def _history(ctx: dict[str, Any], hist: Store, settings: Settings, threshold: fl
         return
     ctx["history_note"] = f"{n} run(s) in {hist}"
     keep = [n for n in names if selection.selects(str(cfg.trend_benchmarks), n)][: cfg.trend_max]
-    series = history.series_many(hist, keep, "ns/op", last=cfg.trend_runs) if keep else {}
-    ctx["trends"] = trends.trends(series, keep, files)
+    # one query for both: the charts' last trend_runs runs and the health section's last RECENT
+    series = history.series_many(hist, names, "ns/op", last=max(int(cfg.trend_runs), RECENT))
+    ctx["trends"] = trends.trends(
+        {
+            n: {k: v[max(0, len(v) - int(cfg.trend_runs)) :] for k, v in series[n].items()}
+            for n in keep
+            if n in series
+        },
+        keep,
+        files,
+    )
     found = [c for c in culprits.load(hist) if c.status in culprits.RECORDED]
     ctx["culprits"] = [render_culprit.md_line(c, settings.publish.commit_url) for c in found[-CULPRITS:]]
-    recent = history.series_many(hist, names, "ns/op", last=10)
     ctx["health"] += health.history_rows(
-        {n: [float(x) for x in cols["center"]] for n, cols in recent.items()}, threshold
+        {
+            n: [float(x) for x in cols["center"][max(0, len(cols["center"]) - RECENT) :]]
+            for n, cols in series.items()
+        },
+        threshold,
     )
 
 
