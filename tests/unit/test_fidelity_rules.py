@@ -12,7 +12,7 @@ import pytest
 from benchpipe.core import stats
 from benchpipe.core.paired import holds, paired_row
 from benchpipe.core.units import UnitInfo
-from benchpipe.core.verdict import INCONCLUSIVE, Options, compare_samples, overall
+from benchpipe.core.verdict import INCONCLUSIVE, Options, Rule, compare_samples, overall
 from benchpipe.go import benchsrc, toolchain
 
 SHAPES = Path(__file__).resolve().parent.parent / "fixtures" / "shapes"
@@ -329,3 +329,24 @@ def test_confirmation_budgets_a_runparallel_result_by_what_its_runs_took(tmp_pat
 
     assert wall(plain) > budget * confirm.ROUNDS_SHARE * 1.2  # without the factors: over its share
     assert wall(counted) <= budget * confirm.ROUNDS_SHARE  # with them: within it
+
+
+def test_an_amortised_unit_the_rounds_cannot_split_is_neither_regressed_nor_improved() -> None:
+    """A RunParallel result's rounds run for a time, so a side that runs faster reaches a larger b.N and
+    shares its setup's allocations among more iterations. When each side's b.N lie too close together to
+    separate per-op cost from setup / b.N, the lower allocs/op of the faster side is not an improvement
+    (nor the higher one of the slower side a regression): the same code, with more iterations."""
+    from benchpipe.revisions.paired import analyze
+    from benchpipe.revisions.rounds import RoundValues
+
+    key = ("example.com/p", "BenchmarkCacheSet-2", "allocs/op")
+    rv = RoundValues()
+    for side, iters in (("base", [100, 101, 102, 100, 101, 102]), ("head", [120, 121, 122, 120, 121, 122])):
+        rv.iters[side][key] = dict(enumerate(iters))
+        rv.values[side][key] = {r: 30 + 3000 / n for r, n in enumerate(iters)}  # per op 30, setup 3000
+    rv.units["allocs/op"] = UnitInfo("allocs/op")
+    opts = Options(rules=[Rule(unit="allocs/op", assume="exact", threshold_pct=1)])
+    (row,) = analyze(rv, opts)
+    assert row.delta_pct is not None and row.delta_pct < -5  # the raw values did move, the faster way
+    assert row.verdict == "unchanged" and not row.significant, (row.verdict, row.warnings)
+    assert any("too close together" in w for w in row.warnings)

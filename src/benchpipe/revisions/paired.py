@@ -204,10 +204,15 @@ class Apart:
         )
 
     def mark(self, row: Row) -> None:
-        """The judged row says how it was split; one that could not be split is not a regression."""
+        """The judged row says how it was split; one that could not be split is neither a regression
+        (inconclusive) nor an improvement (unchanged): its values moved with the sides' b.N, which is the
+        machine's speed, not the code's allocations (on unchanged code, fastcache's CacheSet allocs/op was
+        "improved" by a side that ran faster, so more iterations shared the setup)."""
         row.warnings.append(self.note())
         if self.split is None and row.verdict in ("regression", "warn"):
             row.verdict = INCONCLUSIVE
+        elif self.split is None and row.verdict == "improvement":
+            row.verdict, row.significant = "unchanged", False
 
     def unchanged_row(self, key: benchfmt.Key, info: UnitInfo, threshold: float) -> Row:
         """The row of a unit whose cost per op is the same on both sides: unchanged, its summaries those of
