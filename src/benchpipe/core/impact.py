@@ -108,9 +108,12 @@ class Selection(msgspec.Struct, kw_only=True):
     changed_functions: list[str] = []
     map_seconds: float = 0.0  # what building a missing map cost this run (0: a stored one was used)
 
-    def keeps(self, pkg: str, name: str) -> bool:
-        """Whether the top-level benchmark ``name`` of ``pkg`` runs."""
-        return bool(self.run_all) or key(pkg, name) not in {s.benchmark for s in self.skipped}
+    def kept(self, results: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Of (package, top-level benchmark) pairs, in order, those that run."""
+        if self.run_all:
+            return list(results)
+        skipped = {s.benchmark for s in self.skipped}
+        return [r for r in results if key(*r) not in skipped]
 
 
 def key(pkg: str, bench: str) -> str:

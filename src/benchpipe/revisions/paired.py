@@ -396,7 +396,8 @@ def open_sides(plan: Plan, wt: gitrev.WorktreeSet, scratch: Path, facts: PairedF
     added = sorted(n for _, n in head_refs - base_refs)
     removed = sorted(n for _, n in base_refs - head_refs)
     if plan.impact is not None:
-        refs = [r for r in refs if plan.impact.keeps(r[0], benchfmt.top_level(r[1]))]
+        runs = set(plan.impact.kept(sorted({(r[0], benchfmt.top_level(r[1])) for r in refs})))
+        refs = [r for r in refs if (r[0], benchfmt.top_level(r[1])) in runs]
         if not refs:
             raise NothingSelected("no benchmark executes the changed code")
     if plan.refs is not None:  # chosen results: their top-level benchmark must exist on both sides
