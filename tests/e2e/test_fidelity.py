@@ -247,3 +247,45 @@ def test_profiling_a_flagged_subbenchmark_runs_only_it_in_its_package(shapes: Pa
     assert results and all(r.startswith("BenchmarkFamily/n=96") for r in results), ran
     assert entry["trace"] is False and not (work / "profile" / entry["dir"] / "trace.out").exists()
     assert "ns/op" in entry["cpu_benchtime_why"] and entry["cpu"]["samples"] > 100, entry["cpu_benchtime_why"]
+
+
+def test_a_runparallel_the_source_does_not_show_is_caught_by_its_first_round(tmp_path: Path) -> None:
+    """A benchmark whose RunParallel is in another package (the source scan reads the benchmark's own
+    package): at its fixed b.N, Go sizes RunParallel's grain from the b.N=1 probe and a 2 ns operation
+    measures several times go test's ns/op. The first round's head run is the check that moves it to a time
+    benchtime (there is no check run of its own), and that first round runs again at the time: every round
+    of the comparison measures what go test measures."""
+    src = tmp_path / "src"
+    shutil.copytree(SHAPES, src)
+    (src / "ext").mkdir()
+    (src / "ext" / "ext.go").write_text(
+        "// Package ext runs a benchmark's body under b.RunParallel, outside the benchmark's package.\n"
+        'package ext\n\nimport (\n\t"sync/atomic"\n\t"testing"\n)\n\nvar Sink atomic.Uint64\n\n'
+        "func Par(b *testing.B, step func(uint64) uint64) {\n\tb.RunParallel(func(pb *testing.PB) {\n"
+        "\t\tvar s uint64\n\t\tfor pb.Next() {\n\t\t\ts = step(s + 1)\n\t\t}\n\t\tSink.Add(s)\n\t})\n}\n"
+    )
+    (src / "ops" / "far_test.go").write_text(
+        'package ops\n\nimport (\n\t"testing"\n\n\t"example.com/shapes/ext"\n)\n\n'
+        "func BenchmarkParallelFar(b *testing.B) { ext.Par(b, Mix) }\n"
+    )
+    repo = committed_copy(src, tmp_path / "far", "far")
+    code, d, err = _paired(
+        repo, tmp_path, "--base", "HEAD", "--head", "HEAD", "--all", "--bench", "ParallelFar$"
+    )
+    assert code in (0, 1), err[-2000:]
+    how = d["paired"]["run_as"]["example.com/shapes/ops BenchmarkParallelFar"]
+    assert how.startswith("100ms (time: ") and "at a time benchtime" in how, how
+    assert "BenchmarkParallelFar-" in err and "runs at -benchtime 100ms" in err, err[-2000:]
+    ns = next(r for r in d["rows"] if r["unit"] == "ns/op")
+    assert ns["old"]["n"] == ns["new"]["n"] >= 6, ns  # the first round is one of them, at the time
+    p = run(
+        ["go", "test", "-run", "^$", "-bench", "ParallelFar$", "-benchtime", "100ms", "-count", "3", "./ops"],
+        cwd=repo,
+    )
+    plain = sorted(
+        float(line.split()[2]) for line in p.stdout.splitlines() if line.startswith("BenchmarkParallelFar")
+    )
+    assert len(plain) == 3, p.stdout + p.stderr
+    # at the fixed b.N it measured several times this; a noisy 2-core machine moves a median by tens of %
+    for side in ("old", "new"):
+        assert 0.5 < ns[side]["center"] / plain[1] < 2.0, (ns, plain)

@@ -106,11 +106,11 @@ def within_budget(
     plan: paired.Plan, c: Comparison, budget_s: float, factors: dict[paired.BenchRef, float] | None = None
 ) -> str:
     """Scale the plan's runs so that confirmation (2 sides x rounds x results) costs at most ``budget_s``,
-    the benchmark run it confirms (with the check run of each result:
-    :func:`benchpipe.revisions.paired.check_rules`): each result's b.N, and the time benchtime of RunParallel
-    results, by one factor. Each run is estimated as b.N x the run's median ns/op (a RunParallel or unmeasured
-    result: the benchtime, times its ``factors`` entry, :func:`wall_factors`). Returns a note when it scaled
-    ("" otherwise)."""
+    the benchmark run it confirms (with one run more of each result, for a first round that a check
+    runs again: :func:`benchpipe.revisions.rounds.check_first_round`): each result's b.N, and the time
+    benchtime of RunParallel results, by one factor. Each run is estimated as b.N x the run's median ns/op
+    (a RunParallel or unmeasured result: the benchtime, times its ``factors`` entry, :func:`wall_factors`).
+    Returns a note when it scaled ("" otherwise)."""
     bt_ns = go_duration_ns(plan.benchtime)
     if budget_s <= 0 or not plan.refs or bt_ns is None:
         return ""

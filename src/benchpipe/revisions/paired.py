@@ -72,7 +72,7 @@ from benchpipe.revisions.rounds import (
     RoundValues,
     Side,
     bench_ref,
-    check_rules,
+    check_first_round,
     lengthen_parallel,
     measure_iterations,
     prepare,
@@ -262,6 +262,17 @@ def decided(row: Row, opts: Options, pairs: tuple[list[float], list[float]] | No
         return True
     if row.significant:
         return r is None or sequential.settled(r.lo, r.hi, row.threshold_pct, row.higher_is_better)
+    return shown_unchanged(row, opts, pairs)
+
+
+def shown_unchanged(row: Row, opts: Options, pairs: tuple[list[float], list[float]] | None = None) -> bool:
+    """A row that cannot warn or regress, whatever more rounds measure: exact, or futile (the interval of its
+    median ratio within the smallest change that warns), or shown equivalent within it by
+    :func:`benchpipe.core.sequential.equivalent` (given its per-round ``pairs``) with that interval inside
+    the threshold."""
+    r = row.ratio
+    if row.p is None:
+        return True
     if r is None:
         return False
     margin = opts.warn_min(row.threshold_pct)
@@ -287,13 +298,15 @@ def run_design(
     opts: Options,
     rng: random.Random,
     rules: dict[BenchRef, toolchain.RunRule],
+    start: int = 0,
 ) -> tuple[dict[benchfmt.Key, Decision], int]:
-    """Rounds with early stopping at the looks of :func:`benchpipe.core.sequential.levels`; returns each
-    row's decision and the benchmark runs (per side) that were made."""
+    """Rounds with early stopping at the looks of :func:`benchpipe.core.sequential.levels`, from round
+    ``start`` (the ones before it ran already); returns each row's decision and the benchmark runs (per
+    side) that were made."""
     looks = dict(sequential.levels(plan.rounds, opts.alpha))
     decisions: dict[benchfmt.Key, Decision] = {}
-    active, runs = list(refs), 0
-    for r in range(plan.rounds):
+    active, runs = [r for r in refs if r not in samples.failed], len(refs) * start
+    for r in range(start, plan.rounds):
         run_rounds(base, head, active, range(r, r + 1), rules, plan, samples, rng, of=plan.rounds)
         if samples.cut is not None:
             break
@@ -514,24 +527,33 @@ def _measure(
     iters = _iterations(s, plan, reference, samples)
     t = _lap(facts, "calibrate", t0)
     refs = sorted(iters) or [r for r in s.refs if r not in samples.failed]  # one per result, run by its rule
-    rules = check_rules(s.head, run_rules(iters, plan.benchtime, s.base, s.head), reference, plan, samples)
-    rules = lengthen_parallel(s.head, rules, reference, plan, samples)
+    rules = lengthen_parallel(
+        s.head, run_rules(iters, plan.benchtime, s.base, s.head), reference, plan, samples
+    )
     t = _lap(facts, "rules", t)
     refs = [r for r in refs if r not in samples.failed]
+    # the first round's head runs are the fixed-b.N check; a result that fails it runs that round again
+    run_rounds(s.base, s.head, refs, range(1), rules, plan, samples, rng, of=plan.rounds)
+    rules, again = check_first_round(rules, reference, plan, samples)
+    if again:
+        run_rounds(s.base, s.head, again, range(1), rules, plan, samples, rng, of=plan.rounds)
     facts.iterations = {f"{p} {n}": k for (p, n), k in sorted(iters.items())}
     facts.run_as = {f"{p} {n}": rule.describe() for (p, n), rule in sorted(rules.items())}
     if plan.early_stop:
-        decisions, runs = run_design(s.base, s.head, refs, plan, samples, opts, rng, rules)
+        decisions, runs = run_design(s.base, s.head, refs, plan, samples, opts, rng, rules, start=1)
         rows = analyze(samples, opts, decisions=decisions)
+        rows, more = _settle_undecided(s, rows, refs, decisions, rules, plan, samples, opts, rng, runs)
+        runs, extra = more, more - runs
         facts.design = {
             "looks": [n for n, _ in sequential.levels(plan.rounds, opts.alpha)],
             "runs": runs,
             "max_runs": len(refs) * plan.rounds,
+            "extra_runs": extra,  # of the few undecided results, after the last look
             "stopped_at": {f"{k[1]} {k[2]}": n for k, (n, _) in sorted(decisions.items())},
         }
         facts.runs = runs
     else:
-        run_rounds(s.base, s.head, refs, range(plan.rounds), rules, plan, samples, rng)
+        run_rounds(s.base, s.head, refs, range(1, plan.rounds), rules, plan, samples, rng)
         rows = analyze(samples, opts)
         facts.runs = len(refs) * plan.rounds
         rows = _more_rounds(s, rows, rules, plan, samples, opts, rng, facts)
@@ -540,6 +562,55 @@ def _measure(
     _lap(facts, "confirm", t)
     facts.seconds, facts.rounds = round(time.monotonic() - t0, 1), plan.rounds
     return rows, samples, rules
+
+
+FEW = 0.25  # "the few undecided": at most this share of the results (at least one) gets more rounds
+
+
+def _settle_undecided(
+    s: _Sides,
+    rows: list[Row],
+    refs: list[BenchRef],
+    decisions: dict[benchfmt.Key, Decision],
+    rules: dict[BenchRef, toolchain.RunRule],
+    plan: Plan,
+    samples: RoundValues,
+    opts: Options,
+    rng: random.Random,
+    runs: int,
+) -> tuple[list[Row], int]:
+    """After the design's last round, up to ``plan.extra_rounds`` more rounds of only the results with an
+    inconclusive row, when they are few (at most :data:`FEW` of the results): a result stops once each of
+    its rows is shown unchanged (:func:`shown_unchanged`: more rounds cannot make it warn). No significance
+    is looked at before the last of them, so the false-alarm rate is the design's but for one look: every
+    row of those results is then judged on all its rounds at the design's last nominal level. Returns the
+    rows and the runs (per side) made in all."""
+    undecided = sorted({bench_ref(r.package, r.benchmark) for r in rows if r.verdict == INCONCLUSIVE})
+    if not plan.extra_rounds or not undecided or len(undecided) > max(1, int(len(refs) * FEW)):
+        return rows, runs
+    level = sequential.levels(plan.rounds, opts.alpha)[-1][1]
+    for key in [k for k in decisions if bench_ref(k[0], k[1]) in undecided]:
+        del decisions[key]  # judged on all their rounds from now on
+    toolchain.progress(
+        f"paired: {len(undecided)} result(s) undecided after {plan.rounds} rounds: up to {plan.extra_rounds} "
+        "more rounds of them"
+    )
+    active, end = list(undecided), plan.rounds + plan.extra_rounds
+    for r in range(plan.rounds, end):
+        run_rounds(s.base, s.head, active, range(r, r + 1), rules, plan, samples, rng, of=end)
+        if samples.cut is not None:
+            break
+        runs += len(active)
+        pairs: dict[benchfmt.Key, tuple[list[float], list[float]]] = {}
+        still = {
+            bench_ref(row.package, row.benchmark)
+            for row in analyze(samples, opts, decisions=decisions, level=level, pairs=pairs)
+            if not shown_unchanged(row, opts, pairs.get((row.package, row.benchmark, row.unit)))
+        }
+        active = [ref for ref in active if ref in still and ref not in samples.failed]
+        if not active:
+            break
+    return analyze(samples, opts, decisions=decisions, level=level), runs
 
 
 def _more_rounds(

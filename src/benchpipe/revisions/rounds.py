@@ -4,8 +4,8 @@ A :class:`Side` is one revision's worktree with its test binaries (built once; a
 by commit SHA, Go version and package) and the benchmarks ``-bench`` selects on it, level by level as
 ``go test`` selects them. One measuring run of the head side gives every selected result's b.N and
 ns/op; each result then runs in rounds as :func:`benchpipe.go.toolchain.run_rule` says (its fixed b.N,
-or a time for a RunParallel result), after one check run that moves a result which runs differently
-at its fixed b.N to a time too (:func:`check_rules`). The statistics and the design are
+or a time for a RunParallel result); its first round's head run is the check that moves a result which
+runs differently at its fixed b.N to a time too (:func:`check_first_round`). The statistics and the design are
 :mod:`benchpipe.revisions.paired`'s.
 """
 
@@ -247,38 +247,28 @@ def _read_iterations(output: str, pkg: str, iters: dict[BenchRef, int], ns: NsRe
             ns[(pkg, r.name)] = got[0]
 
 
-def check_rules(
-    head: Side,
-    rules: dict[BenchRef, toolchain.RunRule],
-    reference: NsRef,
-    plan: Plan,
-    samples: RoundValues,
-) -> dict[BenchRef, toolchain.RunRule]:
-    """One run of the head side per fixed-b.N result with a reference ns/op (measured at a time benchtime):
-    a result that runs differently at its fixed b.N runs at the time benchtime instead
-    (:func:`benchpipe.go.toolchain.checked_rule`); one that fails there fails (``samples.fail``)."""
-    out = dict(rules)
-    for ref, rule in rules.items():
-        if not rule.fixed or not _ns_of(ref, reference):  # no reference (a 0 one would check nothing)
+def check_first_round(
+    rules: dict[BenchRef, toolchain.RunRule], reference: NsRef, plan: Plan, samples: RoundValues
+) -> tuple[dict[BenchRef, toolchain.RunRule], list[BenchRef]]:
+    """The fixed-b.N check, on the first round's head runs (no run of its own): a fixed-b.N result with a
+    reference ns/op (measured at a time benchtime) whose first head run measured it differently runs at the
+    time benchtime instead (:func:`benchpipe.go.toolchain.checked_rule`). Returns the rules and the results
+    whose first round must run again under their new rule."""
+    out, again = dict(rules), set()
+    head = samples.values["head"]
+    for (pkg, name, unit), by_round in head.items():
+        ref = (pkg, benchfmt.base_name(name))
+        rule = out.get(ref)
+        if unit != "ns/op" or rule is None or not rule.fixed or 0 not in by_round or ref in samples.failed:
             continue
-        pkg, name = ref
-        args = toolchain.bench_args(
-            toolchain.name_pattern(name), 1, rule.benchtime, plan.cpu, timeout=plan.timeout
-        )
-        try:
-            res = _run_side(head, pkg, name, args, plan.stall_s)
-        except SideFailed as e:
-            samples.fail(ref, [("head", e.failure)])
+        if not _ns_of(ref, reference):  # no reference (a 0 one would check nothing)
             continue
-        for r in benchfmt.read_text(toolchain.split_output(res.output), f"head:{pkg}").results:
-            got = next((v for v, u in r.values if u == "ns/op"), 0.0)
-            checked = toolchain.checked_rule(out[ref], plan.benchtime, got, reference.get((pkg, r.name), 0.0))
-            if checked is not out[ref]:
-                toolchain.progress(
-                    f"paired: {pkg} {r.name}: {checked.why}: runs at -benchtime {plan.benchtime}"
-                )
-                out[ref] = checked
-    return out
+        checked = toolchain.checked_rule(rule, plan.benchtime, by_round[0], reference.get((pkg, name), 0.0))
+        if checked is not rule:
+            toolchain.progress(f"paired: {pkg} {name}: {checked.why}: runs at -benchtime {plan.benchtime}")
+            out[ref] = checked
+            again.add(ref)
+    return out, sorted(again)
 
 
 def lengthen_parallel(
