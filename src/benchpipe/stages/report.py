@@ -62,7 +62,7 @@ def _history(ctx: dict[str, Any], hist: Store, settings: Settings, threshold: fl
     ctx["history_note"] = f"{n} run(s) in {hist}"
     keep = [n for n in names if selection.selects(str(cfg.trend_benchmarks), n)][: cfg.trend_max]
     # one query for both: the charts' last trend_runs runs and the health section's last RECENT
-    series = history.series_many(hist, names, "ns/op", last=max(int(cfg.trend_runs), RECENT))
+    series = history.series_many(hist, names, "ns/op", last=max(int(cfg.trend_runs), RECENT), lists=True)
     ctx["trends"] = trends.trends(
         {
             n: {k: v[max(0, len(v) - int(cfg.trend_runs)) :] for k, v in series[n].items()}

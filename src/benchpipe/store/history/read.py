@@ -116,19 +116,20 @@ def series(hist: Path | str | Store, benchmark: str, unit: str, last: int | None
 
 
 def series_many(
-    hist: Path | str | Store, benchmarks: list[str], unit: str, last: int | None = None
+    hist: Path | str | Store, benchmarks: list[str], unit: str, last: int | None = None, lists: bool = False
 ) -> dict[str, dict[str, Any]]:
     """:func:`series` of several benchmarks (exact names) in one query: name -> its columns; a benchmark
-    the history does not hold is absent."""
+    the history does not hold is absent. ``lists``: the columns as Python lists, not numpy arrays (a few
+    runs each, as the report shows: no numpy to load)."""
     if not benchmarks:
         return {}
-    cols = _query(hist, None, unit, last, True, lean=True, names=benchmarks)
+    cols = _query(hist, None, unit, last, True, lean="lists" if lists else True, names=benchmarks)
     if not cols or not len(cols["benchmark"]):
         return {}
     names = cols.pop("benchmark")
     return {
         str(name): {k: v[start:end] for k, v in cols.items()}
-        for name, start, end in grouping.spans(names.tolist())
+        for name, start, end in grouping.spans(list(names) if lists else names.tolist())
     }  # rows come ordered by benchmark
 
 
@@ -138,7 +139,7 @@ def _query(
     unit: str | None,
     last: int | None,
     warn: bool,
-    lean: bool,
+    lean: bool | str,
     names: list[str] | None = None,
 ) -> list[dict[str, Any]] | dict[str, Any]:
     store = open_store(hist)
@@ -165,9 +166,8 @@ def _query(
         where.append(f"unit = ${len(args) + 1}")
         args.append(unit)
     cond = ("WHERE " + " AND ".join(where)) if where else ""
-    cols = columns(
-        QUERY if not lean else ["run_id", "time", "commit", "benchmark", "center", "lo", "hi", "n"]
-    )
+    lean_cols = ["run_id", "time", "commit", "benchmark", "center", "lo", "hi", "n"]
+    cols = columns(QUERY if not lean else lean_cols)
 
     def sql(fs: list[str]) -> str:
         src = f"read_parquet({sql_list(fs)}, union_by_name=true)"
@@ -179,11 +179,12 @@ def _query(
             )
         return f"SELECT {cols} FROM ({base}) ORDER BY benchmark, unit, time, run_id"
 
-    got = read_summary(
-        store, sql, args, warn, (lambda cur: cur.fetchnumpy()) if lean else (lambda cur: cur.fetchall())
-    )
+    fetch = (lambda cur: cur.fetchnumpy()) if lean is True else (lambda cur: cur.fetchall())
+    got = read_summary(store, sql, args, warn, fetch)
     if got is None:
         return {} if lean else []
+    if lean == "lists":
+        return {c: [r[i] for r in got] for i, c in enumerate(lean_cols)}
     if lean:
         return got
     return [dict(zip(QUERY, r, strict=True)) for r in got]
