@@ -8,6 +8,7 @@ regression committed between the baseline and the working tree must stay flagged
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -82,9 +83,12 @@ def test_drift_on_unchanged_code_is_not_confirmed(history: Path, tmp_path: Path)
     data = _compare(work, params, tmp_path / "cache")
     ns = _ns(data)
     assert ns["verdict"] == "unchanged", ns
+    # 6 rounds, or more when the few rows they leave undecided get more (as many again, at most)
     assert any(
-        "not confirmed by 6 interleaved rounds against the baseline's commit" in w for w in ns["warnings"]
-    )
+        (m := re.search(r"not confirmed by (\d+) interleaved rounds against the baseline's commit", w))
+        and 6 <= int(m.group(1)) <= 12
+        for w in ns["warnings"]
+    ), ns["warnings"]
     assert data["confirm"]["rounds"] == 6 and ns["benchmark"] + " ns/op" in data["confirm"]["unconfirmed"]
     assert data["verdict"] == "PASS", [(r["unit"], r["verdict"], r["warnings"]) for r in data["rows"]]
     assert git(history, "worktree", "list").count("\n") == 0
