@@ -108,7 +108,7 @@ class RoundValues:
     iters: dict[str, dict[benchfmt.Key, dict[int, int]]] = field(
         default_factory=lambda: {"base": {}, "head": {}}
     )  # each value's b.N, by side, key and round
-    round_s: float = 0.0  # how long the last whole round took (what the next is expected to take)
+    longest: dict[BenchRef, float] = field(default_factory=dict)  # each result's longest run so far, one side
     cut: int | None = None  # the round the plan's deadline ended the rounds before (None: it did not)
     failed: dict[BenchRef, list[tuple[str, Failure]]] = field(
         default_factory=dict
@@ -353,37 +353,38 @@ def run_rounds(
 ) -> None:
     """Each ref once per side per round, as its rule says; a ref that fails on either side stops
     (:meth:`RoundValues.fail`). ``of``: the planned number of rounds, for
-    progress lines (default ``rounds.stop``). A round that would end past the plan's deadline (as long as
-    the last one) does not start: ``samples.cut`` says which."""
+    progress lines (default ``rounds.stop``). A ref's two runs do not start when they would end past the
+    plan's deadline, each run as long as its longest so far (a time benchtime's ramp-up makes one run
+    longer than another): the rounds stop there, and ``samples.cut`` says in which round."""
     t0 = time.monotonic()
     for r in rounds:
-        if samples.cut is not None or (plan.deadline and time.monotonic() + samples.round_s > plan.deadline):
-            samples.cut = r if samples.cut is None else samples.cut
-            toolchain.progress(f"paired: the budget ends before round {r + 1}: no more rounds")
+        if samples.cut is not None:
             return
-        t_round = time.monotonic()
         seq = list(refs)
         if plan.order == "shuffle":
             rng.shuffle(seq)
         for ref in seq:
             if ref in samples.failed:
                 continue
+            if plan.deadline and time.monotonic() + 2 * samples.longest.get(ref, 0.0) > plan.deadline:
+                samples.cut = r
+                toolchain.progress(f"paired: the budget ends in round {r + 1}: no more runs")
+                return
             sides = [base, head] if r % 2 == 0 else [head, base]
             if plan.order == "shuffle":
                 rng.shuffle(sides)
             failures = []
             for side in sides:  # both run though one fails: a base failure the head fixes is no error
                 try:
-                    samples.wall[ref] = samples.wall.get(ref, 0.0) + run_one(
-                        side, ref, rules[ref], r, samples, plan
-                    )
+                    wall = run_one(side, ref, rules[ref], r, samples, plan)
+                    samples.wall[ref] = samples.wall.get(ref, 0.0) + wall
+                    samples.longest[ref] = max(samples.longest.get(ref, 0.0), wall)
                 except SideFailed as e:
                     failures.append((side.label, e.failure))
                 samples.runs[ref] = samples.runs.get(ref, 0) + 1
             if failures:
                 toolchain.progress(f"paired: {failures[0][1].message.splitlines()[0]}: no more rounds of it")
                 samples.fail(ref, failures)
-        samples.round_s = time.monotonic() - t_round
         toolchain.progress(
             f"paired: round {r + 1}/{of or rounds.stop} done ({len(refs)} benchmarks, "
             f"{time.monotonic() - t0:.1f}s)"
