@@ -68,6 +68,17 @@ def test_drift_on_unchanged_code_is_not_confirmed(history: Path, tmp_path: Path)
     work = tmp_path / "work"
     work.mkdir()
     params = _params(tmp_path, history)
+    # On a machine whose 100 ms runs spread +-20% from one to the next, 6 rounds at a 10% threshold often
+    # leave an unchanged row undecided, and find a +30% "change" in all 6 by chance about once in 30
+    # (the smallest p of 6 pairs is 0.031): a 25% threshold (the load's drift is larger) and 12 rounds
+    p = yaml.safe_load(params.read_text())
+    p["compare"]["threshold_pct"] = 25
+    p["paired"]["confirm_rounds"] = 12
+    # the time per op is what drifts here; the benchmark's own p50/p95/p99, timed one call at a time, spread
+    # +-40% there: each would be another chance of a false confirmation at alpha (the rate the unit tests
+    # measure), not what this test is about
+    p["compare"]["rules"] += [{"unit": u, "ignore": True} for u in ("p50-ns", "p95-ns", "p99-ns")]
+    params.write_text(yaml.safe_dump(p))
     bench_stage(work, params, "base")
     _as_baseline(work, "base")
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
@@ -82,15 +93,20 @@ def test_drift_on_unchanged_code_is_not_confirmed(history: Path, tmp_path: Path)
     assert seq["confirm"] is None  # confirmation off: no facts
     data = _compare(work, params, tmp_path / "cache")
     ns = _ns(data)
-    assert ns["verdict"] == "unchanged", ns
-    # 6 rounds, or more when the few rows they leave undecided get more (as many again, at most)
+    # the drift is not confirmed: unchanged, or on a machine whose runs spread past the threshold from one
+    # round to the next, inconclusive (said so: "nor ruled out"), never a regression or a warning
+    assert ns["verdict"] in ("unchanged", "inconclusive"), (ns["verdict"], ns["warnings"], data["confirm"])
+    assert ns["verdict"] == "unchanged" or any("nor ruled out" in w for w in ns["warnings"]), ns["warnings"]
+    # 12 rounds, or more when the few rows they leave undecided get more (as many again, at most)
     assert any(
         (m := re.search(r"not confirmed by (\d+) interleaved rounds against the baseline's commit", w))
-        and 6 <= int(m.group(1)) <= 12
+        and 12 <= int(m.group(1)) <= 24
         for w in ns["warnings"]
     ), ns["warnings"]
-    assert data["confirm"]["rounds"] == 6 and ns["benchmark"] + " ns/op" in data["confirm"]["unconfirmed"]
-    assert data["verdict"] == "PASS", [(r["unit"], r["verdict"], r["warnings"]) for r in data["rows"]]
+    assert data["confirm"]["rounds"] == 12 and ns["benchmark"] + " ns/op" in data["confirm"]["unconfirmed"]
+    rows = [(r["unit"], r["verdict"], r["warnings"]) for r in data["rows"]]
+    assert not [r for r in rows if r[1] in ("regression", "warn")], rows
+    assert data["verdict"] == ("WARN" if any(r[1] == "inconclusive" for r in rows) else "PASS"), rows
     assert git(history, "worktree", "list").count("\n") == 0
 
 
