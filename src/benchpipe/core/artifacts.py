@@ -151,6 +151,7 @@ class ConfirmFacts(Part, kw_only=True):
         str, str
     ] = {}  # "<package> <result>" -> the -benchtime it ran at and why (toolchain.RunRule)
     budget_s: float = 0.0  # the benchmark run's own time, which confirmation may not exceed (0: unknown)
+    explain_s: float = 0.0  # profiling what it confirmed, on both sides: after the budget, not in seconds
 
 
 class PairedFacts(Part, kw_only=True):

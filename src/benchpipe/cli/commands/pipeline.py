@@ -189,7 +189,7 @@ def go_seconds(since: float) -> tuple[float, float, float]:
     return (
         bench.go_s if bench else 0.0,
         prof.go_s if prof else 0.0,
-        cmp.confirm.seconds if cmp is not None and cmp.confirm is not None else 0.0,
+        cmp.confirm.seconds + cmp.confirm.explain_s if cmp is not None and cmp.confirm is not None else 0.0,
     )
 
 
