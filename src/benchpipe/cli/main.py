@@ -33,12 +33,15 @@ def last_error(args: argparse.Namespace) -> Path:
     return Path(anchor).parent / "last-error.json" if anchor else RUN / "last-error.json"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: with ``argv`` naming a subcommand first, that one's only (a stage's
+    process imports no other command's module); else every subcommand's (``--help``, a typo's error)."""
     ap = argparse.ArgumentParser(prog="benchpipe", description=__doc__.splitlines()[0])
     ap.add_argument("--version", action="version", version=f"benchpipe {__version__}")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for cmd in commands.ALL:
-        cmd.register(sub)
+    first = argv[0] if argv else None
+    for name in [first] if first in commands.NAMES else commands.NAMES:
+        commands.load(name).register(sub)
     return ap
 
 
@@ -49,7 +52,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     console.install()  # every line printed is inert in a terminal and a CI log
-    args = build_parser().parse_args(argv)
+    args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     gc.disable()  # short-lived process building many small acyclic objects
     signal.signal(signal.SIGTERM, _terminate)
     stage = (
