@@ -116,17 +116,17 @@ def within_budget(
         return ""
     factors = factors or {}
     ns = {(r.package, benchfmt.base_name(r.benchmark)): r.new.center for r in c.rows if r.unit == "ns/op"}
-    per_round = (
-        sum(
-            bt_ns * factors[ref]
-            if ref in factors
-            else min(bt_ns, plan.iters[ref] * ns[ref])
-            if ref in plan.iters and ref in ns
-            else bt_ns
-            for ref in plan.refs
-        )
-        / 1e9
-    )
+
+    bt = float(bt_ns)
+
+    def run_ns(ref: paired.BenchRef) -> float:
+        if ref in factors:  # RunParallel: its time benchtime, and what its runs took beyond it
+            return bt * factors[ref]
+        if ref in plan.iters and ref in ns:  # its fixed b.N
+            return min(bt, plan.iters[ref] * ns[ref])
+        return bt
+
+    per_round = sum(run_ns(ref) for ref in plan.refs) / 1e9
     cost = (2 * plan.rounds + 1) * (per_round + RUN_OVERHEAD_S * len(plan.refs))
     if cost <= budget_s * ROUNDS_SHARE:
         return ""
