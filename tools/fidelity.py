@@ -106,6 +106,9 @@ def rounds(
         refs=sorted(iters) if iters else None,
         iters=dict(iters or {}),
         reference_ns=dict(reference or {}),
+        # as confirmation runs them (revisions.confirm): RunParallel results at the run's own time, never
+        # lengthened toward go test's (that would undo its budget)
+        reference_bt=benchtime if iters else "",
     )
     out = paired.execute(plan, Options())
     values: dict[Ref, list[float]] = {}
