@@ -121,9 +121,15 @@ def test_a_landed_regression_is_named_to_its_commit_and_function_stored_and_not_
     # explained as a pull request is: the function and lines of the culprit's diff
     assert c["explanations"] and "audit" in json.dumps(c["explanations"][0]["suspects"][:2]).lower(), c
     assert f"culprit: BenchmarkEvaluate ns/op: {c3[:12]} 'c3 audit every decision'" in out
-    # the second result: c3 tried first (c1 to its parent c2 unchanged, c2 to c3 regressed), not bisected
-    assert other["status"] == "found" and other["commit"] == c3 and "tried first" in other["why"], other
-    assert [(s["commit"], s["outcome"]) for s in other["steps"]] == [(c2, "good"), (c3, "bad")], other
+    # the second result: c3 tried first (c1 to its parent c2 unchanged, c2 to c3 regressed), not bisected;
+    # where the first of those two steps is undecided (100 ms runs that spread +-20% on a noisy machine) the
+    # try does not hold, and it is bisected as usual, to the same commit
+    assert other["status"] == "found" and other["commit"] == c3, other
+    steps = [(s["commit"], s["outcome"]) for s in other["steps"]]
+    if "tried first" in other["why"]:
+        assert steps == [(c2, "good"), (c3, "bad")], other
+    else:
+        assert (c3, "bad") in steps and (c2, "good") in steps, other  # c3's parent good, c3 bad
     assert other["change_pct"] > 10 and other["explanations"], other
     stored = list((store / "culprits").glob("*.json"))
     assert len(stored) == 2 and {json.loads(s.read_text())["commit"] for s in stored} == {c3}
