@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from benchpipe.core.errors import BenchpipeError
-from benchpipe.store import atomic
+from benchpipe.store import atomic, duck
 
 ENV = "BENCHPIPE_HISTORY"
 RETRIES = 4  # attempts at an unreachable or overloaded store before giving up (1, 2, then 4 s apart)
@@ -121,7 +121,7 @@ class Store:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection that reads this store in place."""
-        con = duckdb.connect()
+        con = duck.connect()
         if self.remote:
             con.register_filesystem(self.fs)
         return con

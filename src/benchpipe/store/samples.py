@@ -29,7 +29,7 @@ import duckdb
 
 from benchpipe.core.benchfmt import Result
 from benchpipe.core.errors import BenchpipeError
-from benchpipe.store import atomic
+from benchpipe.store import atomic, duck
 
 COLUMNS = ["package", "benchmark", "base_name", "procs", "sample", "iters", "value", "unit", "file", "line"]
 _TYPES = [
@@ -63,7 +63,7 @@ def write_parquet_stream(results: Iterable[Result], path: Path) -> int:
                 for v, unit in r.values:
                     w.writerow((pkg, name, base, procs, idx, r.iters, repr(v), unit, r.file, r.line))
                     n += 1
-        con = duckdb.connect()
+        con = duck.connect()
         try:
             con.execute("SET memory_limit = '256MB'")
             cols = ", ".join(f"'{c}': '{t}'" for c, t in zip(COLUMNS, _TYPES, strict=True))
@@ -114,4 +114,4 @@ def sql_list(paths: list[Path]) -> str:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    return duckdb.connect()
+    return duck.connect()

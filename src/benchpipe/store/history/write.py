@@ -19,6 +19,7 @@ from benchpipe.core.errors import BenchpipeError, NothingToCompare
 from benchpipe.core.units import finite
 from benchpipe.core.untrusted import visible
 from benchpipe.core.verdict import Options
+from benchpipe.store import duck
 from benchpipe.store.history.schema import RUN, RUNS, SAMPLE_ROW, SUMMARY, SUMMARY_ROW, select, summary_run
 from benchpipe.store.objstore import Store, open_store
 from benchpipe.store.samples import sql_literal
@@ -127,7 +128,7 @@ def append(
     name = object_name(rid, shard)
     samples = _sample_columns(parsed)
     run = {c: when.replace(tzinfo=None) if c == "time" else getattr(head, c) for c, _ in RUN}
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         write_object(
             con,
