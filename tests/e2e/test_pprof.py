@@ -196,7 +196,9 @@ def test_timed_loop_apart_from_setup_and_samples_per_table(tmp_path: Path, examp
     rows add up to the B/op Go itself reports. The CPU run is as long as min_samples needs."""
     ev = _profile(example, "./pkg/core", "BenchmarkEvaluate", tmp_path)
     space = ev["mem"]["alloc_space"]
-    assert ev["mem"]["per_op"] and space["top"] == [] and space["total"] < 0.5
+    # Go's B/op (an integer) says 0: no row of a byte per op or more (a loop-sized buffer made before the
+    # timer, at some b.N, leaves under a byte per op in the N/4-vs-N difference)
+    assert ev["mem"]["per_op"] and all(r["flat"] < 1 for r in space["top"]) and space["total"] < 1, space
     assert space["setup"] > 100_000, "its setup builds a policy set before the timer"
     assert ev["cpu"]["samples"] >= 150 and ev["cpu_benchtime"].endswith("x")  # 200 wanted, 80-97% delivered
     assert ev["cpu"]["harness_pct"] > 10  # its own per-call timer, reported as measurement overhead
