@@ -81,7 +81,7 @@ def query(path: Path, sql: str) -> list[tuple]:
     file is one :class:`BenchpipeError` naming it (exit 2), never DuckDB's multi-line message."""
     if not Path(path).is_file():
         raise BenchpipeError(f"{path}: no samples file (run the parse stage: benchpipe parse)")
-    con = connect()
+    con = duck.connect()
     try:
         return con.execute(sql.format(src=f"read_parquet({sql_literal(path)})")).fetchall()
     except duckdb.Error as e:
@@ -111,7 +111,3 @@ def sql_literal(p: Path | str) -> str:
 def sql_list(paths: list[Path]) -> str:
     """A DuckDB list literal of paths (``read_parquet([...])``)."""
     return "[" + ", ".join(sql_literal(p) for p in paths) + "]"
-
-
-def connect() -> duckdb.DuckDBPyConnection:
-    return duck.connect()
