@@ -196,6 +196,40 @@ def test_one_rule_confirms_a_flag() -> None:
     assert holds("improvement", fresh(1.3), opts) == "unchanged"
     assert holds("regression", None, opts) == "unchanged"
     assert math.isclose(fresh(1.3).ratio.center, 1.3025, rel_tol=1e-3)
+    # significant, its median +22%, but one ratio of six only +5%: the interval straddles the threshold, so
+    # the flag holds as a warning, not a regression
+    spread = [100 * r for r in (1.05, 1.3, 1.25, 1.2, 1.35, 1.15)]
+    straddles = paired_row("p", "BenchmarkX-2", "ns/op", b, spread, UnitInfo("ns/op"), 10.0, False, opts)
+    assert straddles.significant and straddles.verdict == "regression", straddles
+    assert holds("regression", straddles, opts) == "warn"
+
+
+def _confirmed(effect: float, sigma: float, sims: int, seed: int) -> tuple[float, float]:
+    """Monte Carlo over 6 fresh rounds of lognormal runs (each side's run spread ``sigma``, head ``effect``
+    times base): the rate at which the one rule confirms a regression, and the rate at which the median
+    alone (significant and beyond the threshold, the rule before the interval) would have."""
+    opts, rng = Options(), random.Random(seed)
+    rule = median = 0
+    for _ in range(sims):
+        b = [100 * math.exp(rng.gauss(0, sigma)) for _ in range(6)]
+        h = [100 * effect * math.exp(rng.gauss(0, sigma)) for _ in range(6)]
+        row = paired_row("p", "BenchmarkX-2", "ns/op", b, h, UnitInfo("ns/op"), 10.0, False, opts)
+        rule += holds("regression", row, opts) == "regression"
+        median += row.significant and row.verdict == "regression"
+    return rule / sims, median / sims
+
+
+def test_a_confirmed_regression_on_unchanged_code_is_rarer_than_one_in_a_hundred_flagged_rows() -> None:
+    """A run flags several rows; on unchanged code, six fresh rounds all on the worse side with a median past
+    the threshold happen to about 1 row in 80 at a noisy machine's spread (each run +-15%), so a run of
+    three suspects FAILed in about 1 of 30 A/A runs. With the whole interval beyond the threshold, a
+    regression is confirmed on unchanged code in fewer than 1 row in 500, and a doubling in 95% or more."""
+    rule, median = _confirmed(1.0, 0.15, 4000, seed=3)
+    se = math.sqrt(0.01 * 0.99 / 4000)
+    assert median > 0.01 - 2 * se, median  # the old rule's false confirmations: ~1/64 of rows x P(median)
+    assert rule < 0.002, rule
+    power, _ = _confirmed(2.0, 0.15, 1000, seed=4)
+    assert power > 0.95, power
 
 
 def test_health_reads_the_baselines_spread_too() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from benchpipe.core import stats
-from benchpipe.core.threshold import beyond
+from benchpipe.core.threshold import Position, beyond, position, ratio_pct
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import (
     VARIES_WITH_N,
@@ -133,20 +133,32 @@ def clearly_better(r: Row, margin_pct: float) -> bool:
     return r.ratio.lo >= 1 + m if r.higher_is_better else r.ratio.hi <= 1 - m
 
 
+def clearly_beyond(r: Row) -> bool:
+    """The whole confidence interval of the per-round ratio is worse than the row's threshold (the median
+    when there is no ratio): what a regression needs to be confirmed, as :func:`clearly_better` is what an
+    improvement needs. With 6 rounds that is every ratio beyond the threshold; a median beyond it with all
+    six ratios merely worse happens by chance to 1 row in 64 on unchanged code, and a run flags several."""
+    if r.ratio is None:
+        return worse_than_threshold(r)
+    lo, hi = ratio_pct(r.ratio.lo), ratio_pct(r.ratio.hi)
+    return position(lo, hi, r.higher_is_better, r.threshold_pct) == Position.BEYOND
+
+
 MILDER = {"regression": 1, "warn": 0}
 
 
-def holds(flag: str, fresh: Row | None, opts: Options) -> str:
+def holds(flag: str, fresh: Row | None, opts: Options, every: Row | None = None) -> str:
     """The one rule for confirming a flagged row by fresh interleaved rounds (paired mode's own confirmation
     and the confirmation of a baseline comparison): the verdict the flag keeps, ``unchanged`` when it does not
     hold; it never worsens.
 
     The fresh rounds must find a change on their own (significant: with 6 rounds, every fresh ratio on the
     same side), which a row flagged by chance among many rows rarely repeats. A regression then holds when
-    the fresh change is worse than the threshold, and as a warning when it is worse by at least the smallest
-    change that warns; a warning when it is worse by that minimum; an improvement when the whole interval of
-    the fresh ratio is better by that minimum (a smaller gain is not reported, as a smaller loss does not
-    warn)."""
+    the fresh change is worse than the threshold and the whole interval of the ratio lies beyond it
+    (:func:`clearly_beyond`, on all the rounds, ``every``, when given: the row reported), and as a warning
+    when it is worse by at least the smallest change that warns; a warning when it is worse by that minimum;
+    an improvement when the whole interval of the fresh ratio is better by that minimum (a smaller gain is
+    not reported, as a smaller loss does not warn)."""
     if fresh is None or not fresh.significant:
         return "unchanged"
     warn_min = opts.warn_min(fresh.threshold_pct)
@@ -156,7 +168,7 @@ def holds(flag: str, fresh: Row | None, opts: Options) -> str:
             if fresh.verdict == "improvement" and clearly_better(fresh, warn_min)
             else "unchanged"
         )
-    if flag == "regression" and worse_than_threshold(fresh):
+    if flag == "regression" and worse_than_threshold(fresh) and clearly_beyond(every or fresh):
         return "regression"
     if flag in ("regression", "warn") and moved(fresh, True, warn_min):
         return "warn"
@@ -170,7 +182,7 @@ def settle(first: Row, fresh: Row | None, every: Row | None, opts: Options) -> t
     change, and the reported verdict is the milder of the two. A flag that does not hold is judged on all
     rounds as an unflagged row is: unchanged when their interval lies within the threshold, inconclusive
     when it still reaches past it (a +19% median that six fresh rounds did not confirm is not "unchanged")."""
-    kept = holds(first.verdict, fresh, opts)
+    kept = holds(first.verdict, fresh, opts, every)
     if every is not None and kept == "improvement" and every.verdict == "improvement":
         return every, True
     if every is not None and kept in MILDER and every.verdict in MILDER:

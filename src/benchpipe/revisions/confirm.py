@@ -19,7 +19,10 @@ k flagged rows is k x rounds x 2 runs of one result.
 
 A flagged regression or warning stands only when the paired rounds also find
 it significant and worse; its verdict is then the milder of the two (the
-rounds confirm, they never worsen). An improvement stands only when the
+rounds confirm, they never worsen), and a regression stays one only with the
+whole interval of the rounds' ratio beyond the threshold (a row whose interval
+straddles it gets as many rounds again when few do, as the budget allows; a
+warning when it still straddles). An improvement stands only when the
 rounds find it too, with the whole interval of the per-round ratio better by
 at least the smallest change that would warn (half the threshold by default). A row they do not confirm
 becomes ``unchanged``, with a note giving the paired result. Exact rows (every sample one value on each

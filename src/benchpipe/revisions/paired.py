@@ -265,6 +265,15 @@ def decided(row: Row, opts: Options, pairs: tuple[list[float], list[float]] | No
     return shown_unchanged(row, opts, pairs)
 
 
+def unsettled(row: Row, opts: Options) -> bool:
+    """A row the design's last round left open: inconclusive, or a significant worse change whose interval
+    still straddles the threshold (a regression is confirmed only with its whole interval beyond it,
+    :func:`benchpipe.core.paired.clearly_beyond`: more rounds narrow it to one side or the other)."""
+    if row.verdict == INCONCLUSIVE:
+        return True
+    return row.verdict in ("regression", "warn") and not decided(row, opts)
+
+
 def shown_unchanged(row: Row, opts: Options, pairs: tuple[list[float], list[float]] | None = None) -> bool:
     """A row that cannot warn or regress, whatever more rounds measure: exact, or futile (the interval of its
     median ratio within the smallest change that warns), or shown equivalent within it by
@@ -493,11 +502,14 @@ def _resolve(r: Row, fresh: Row | None, every: Row | None, opts: Options, n: int
     label = f"{r.benchmark} {r.unit}"
     if every is None:
         return r
-    if every.verdict in ("regression", "warn") and holds(every.verdict, fresh, opts) == "unchanged":
+    kept = holds(every.verdict, fresh, opts, every) if every.verdict in ("regression", "warn") else ""
+    if kept == "unchanged":
         every.verdict = INCONCLUSIVE
         every.warnings.append(
             f"inconclusive: all {n} rounds find {measured_change(every)}, the fresh rounds alone do not"
         )
+    elif kept:
+        every.verdict = kept
     if every.verdict in ("unchanged", "improvement"):
         every.verdict = "unchanged"
         every.warnings.append(
@@ -580,12 +592,12 @@ def _settle_undecided(
     runs: int,
 ) -> tuple[list[Row], int]:
     """After the design's last round, up to ``plan.extra_rounds`` more rounds of only the results with an
-    inconclusive row, when they are few (at most :data:`FEW` of the results): a result stops once each of
-    its rows is shown unchanged (:func:`shown_unchanged`: more rounds cannot make it warn). No significance
-    is looked at before the last of them, so the false-alarm rate is the design's but for one look: every
-    row of those results is then judged on all its rounds at the design's last nominal level. Returns the
-    rows and the runs (per side) made in all."""
-    undecided = sorted({bench_ref(r.package, r.benchmark) for r in rows if r.verdict == INCONCLUSIVE})
+    undecided row (:func:`undecided`), when they are few (at most :data:`FEW` of the results): a result
+    stops once each of its rows is shown unchanged (:func:`shown_unchanged`: more rounds cannot make it
+    warn) or settled. No significance is looked at before the last of them, so the false-alarm rate is the
+    design's but for one look: every row of those results is then judged on all its rounds at the design's
+    last nominal level. Returns the rows and the runs (per side) made in all."""
+    undecided = sorted({bench_ref(r.package, r.benchmark) for r in rows if unsettled(r, opts)})
     if not plan.extra_rounds or not undecided or len(undecided) > max(1, int(len(refs) * FEW)):
         return rows, runs
     level = sequential.levels(plan.rounds, opts.alpha)[-1][1]
@@ -605,7 +617,8 @@ def _settle_undecided(
         still = {
             bench_ref(row.package, row.benchmark)
             for row in analyze(samples, opts, decisions=decisions, level=level, pairs=pairs)
-            if not shown_unchanged(row, opts, pairs.get((row.package, row.benchmark, row.unit)))
+            if unsettled(row, opts)
+            and not shown_unchanged(row, opts, pairs.get((row.package, row.benchmark, row.unit)))
         }
         active = [ref for ref in active if ref in still and ref not in samples.failed]
         if not active:
