@@ -214,6 +214,86 @@ def test_timed_loop_apart_from_setup_and_samples_per_table(tmp_path: Path, examp
     assert abs(loop - go_bytes) / go_bytes < 0.02, (loop, go_bytes)  # the loop's bytes are Go's B/op
 
 
+PREGEN = """package pregen
+
+import (
+	"strconv"
+	"testing"
+)
+
+var (
+	sink int
+	keep []byte // a buffer kept past its iteration escapes to the heap
+)
+
+// work keeps b.N in the tens of thousands (about a microsecond per op), so profiling every allocation of
+// the inputs stays quick
+func work(key string) int {
+	h := 2166136261
+	for j := 0; j < 100; j++ {
+		for k := 0; k < len(key); k++ {
+			h = (h ^ int(key[k])) * 16777619
+		}
+	}
+	return h
+}
+
+// inputs made before the timer, one per iteration: go test's B/op does not count them
+func BenchmarkLookupPregen(b *testing.B) {
+	keys := make([]string, b.N)
+	for i := range keys {
+		keys[i] = "key-" + strconv.Itoa(i*7919)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sink += work(keys[i])
+	}
+}
+
+// the same inputs, and a 64-byte buffer per iteration in the loop
+func BenchmarkFormatPregen(b *testing.B) {
+	keys := make([]string, b.N)
+	for i := range keys {
+		keys[i] = "key-" + strconv.Itoa(i*7919)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		buf := make([]byte, 0, 64)
+		buf = append(buf, keys[i]...)
+		keep = buf
+		sink += work(keys[i]) + len(keep)
+	}
+}
+"""
+
+
+@pytest.mark.slow
+def test_inputs_sized_by_b_n_before_the_timer_are_not_the_loops(tmp_path: Path) -> None:
+    """Inputs generated for each of b.N iterations before ``b.ResetTimer`` (a common Go pattern) grow with N,
+    so the two memory runs' difference counts them as the loop's; go test's own B/op does not. The table's
+    total is Go's B/op, the excess is reported apart and said so, and a loop Go says allocates nothing has
+    no rows."""
+    from benchpipe.core import benchfmt
+
+    module = tmp_path / "pregen"
+    module.mkdir()
+    (module / "go.mod").write_text("module example.com/pregen\n\ngo 1.22\n")
+    (module / "pregen_test.go").write_text(PREGEN)
+    look = _profile(module, ".", "BenchmarkLookupPregen", tmp_path)
+    space = look["mem"]["alloc_space"]
+    assert look["mem"]["per_op"] and space["total"] == 0 and space["top"] == [], space
+    # each key: a string header in the slice (16 B) and its bytes (~16 B): tens of bytes per op outside
+    assert space["outside_timer"] > 16, space
+    assert any("outside the timer in proportion to b.N" in n for n in look["notes"]), look["notes"]
+
+    fmt = _profile(module, ".", "BenchmarkFormatPregen", tmp_path)
+    text = (tmp_path / "BenchmarkFormatPregen" / "bench.txt").read_text()
+    go_bytes = next(v for r in benchfmt.read_text(text).results for v, u in r.values if u == "B/op")
+    space = fmt["mem"]["alloc_space"]
+    assert go_bytes == 64 and space["total"] == go_bytes and space["outside_timer"] > 16, (go_bytes, space)
+    assert space["top"] and space["top"][0]["function"].endswith("BenchmarkFormatPregen"), space
+
+
 @pytest.mark.slow
 def test_timed_loop_on_a_corpus_module(tmp_path: Path) -> None:
     import sys

@@ -119,22 +119,42 @@ def mem_iterations(benchtime: str, ns_per_op: float | None, cap: int = 10_000_00
     return (max(1, n2 // 4), n2) if n2 >= 4 else None
 
 
-def summarize_mem_loop(short: pprof.Profile, long: pprof.Profile, n1: int, n2: int, limit: int) -> MemProfile:
+GO_GRAIN_PCT = 2.0  # the two runs' difference and go test's B/op of a loop agree within this (test_pprof)
+
+
+def summarize_mem_loop(
+    short: pprof.Profile,
+    long: pprof.Profile,
+    n1: int,
+    n2: int,
+    limit: int,
+    go_per_op: dict[str, float] | None = None,
+) -> MemProfile:
     """Allocations of the timed loop only, exactly: with every allocation recorded (memprofilerate 1),
     a run of N iterations allocates 2*setup + (1+N)*per_op (testing calls the benchmark once with b.N=1,
     then with b.N=N), so the difference of two runs divided by N2-N1 is each function's cost per op and
     what remains is setup (before the timer, or otherwise outside the loop). Rows are B/op and allocs/op;
-    a benchmark whose loop allocates nothing has no rows."""
+    a benchmark whose loop allocates nothing has no rows.
+
+    Setup sized by b.N (a buffer of b.N latencies made before ``b.ResetTimer``) grows with N too, so the
+    difference counts it as the loop's. ``go_per_op`` (the long run's own B/op and allocs/op by table,
+    which count the timed region only) owns the total: where the difference exceeds it by more than Go's
+    grain (1: its values are whole numbers, truncated) and :data:`GO_GRAIN_PCT`, the excess is
+    ``outside_timer`` and the total is Go's; a loop Go says allocates nothing then has no rows."""
     out = MemProfile(iterations=[n1, n2], per_op=True)
     for st, floor in (("alloc_space", 0.5), ("alloc_objects", 0.01)):
         c1, t1 = pprof.top(short, st)
         c2, t2 = pprof.top(long, st)
         before = {c.name: c.flat for c in c1}
         loop = max(0.0, (t2 - t1) / (n2 - n1))
+        go = (go_per_op or {}).get(st)
+        outside = loop - go if go is not None and loop - go >= max(1.0, GO_GRAIN_PCT / 100 * go) else 0.0
+        if outside:
+            loop = go
         rows = []
         for c in c2:
             d = (c.flat - before.get(c.name, 0)) / (n2 - n1)
-            if d >= floor:
+            if d >= floor and (loop > 0 or not outside):
                 rows.append(
                     FuncCost(
                         function=c.name,
@@ -146,7 +166,8 @@ def summarize_mem_loop(short: pprof.Profile, long: pprof.Profile, n1: int, n2: i
                     )
                 )
         rows.sort(key=lambda r: (-r.flat, r.function))
-        setattr(out, st, MemTable(total=loop, setup=max(0.0, t2 - (1 + n2) * loop), top=rows[:limit]))
+        setup = max(0.0, t2 - (1 + n2) * loop)
+        setattr(out, st, MemTable(total=loop, setup=setup, top=rows[:limit], outside_timer=round(outside, 2)))
     return out
 
 

@@ -241,8 +241,7 @@ def profile_benchmark(
     cpu, cpu_bt, cpu_why = _cpu_run(
         lambda bt, within_s: go(bt, cpu_flags, within_s), benchtime, cpu_bt, cpu_why, sel.ns_per_op
     )
-    for bt, extra in mem_runs:
-        go(bt, extra)
+    mem_out = [go(bt, extra) for bt, extra in mem_runs]
     cpu_text = toolchain.split_output(cpu.output)
     (sub / "bench.txt").write_text(cpu_text)
     results = benchfmt.read_text(cpu_text).results
@@ -256,8 +255,22 @@ def profile_benchmark(
         iterations=sum(r.iters for r in results),
         alloc_bytes_per_s=bytes_per_s(results),
     )
-    _read_profiles(entry, results, sel, sub, profile_cfg, counts, module)
+    go_mem = _go_per_op(benchfmt.read_text(toolchain.split_output(mem_out[-1].output)).results)
+    _read_profiles(entry, results, sel, sub, profile_cfg, counts, module, go_mem)
     return entry
+
+
+def _go_per_op(results: list[benchfmt.Result]) -> dict[str, float] | None:
+    """go test's own B/op and allocs/op of a memory run, summed over its results (the profile holds them
+    all), by profile table; None when a result lacks one."""
+    out = {"alloc_space": 0.0, "alloc_objects": 0.0}
+    for r in results:
+        units = dict((u, v) for v, u in r.values)
+        if "B/op" not in units or "allocs/op" not in units:
+            return None
+        out["alloc_space"] += units["B/op"]
+        out["alloc_objects"] += units["allocs/op"]
+    return out if results else None
 
 
 def _read_profiles(
@@ -268,10 +281,12 @@ def _read_profiles(
     profile_cfg: ProfileSection,
     counts: tuple[int, int] | None,
     module: str,
+    go_mem: dict[str, float] | None = None,
 ) -> None:
     """What the CPU and memory profiles in ``sub`` say, into ``entry``: the CPU tables scaled to the
     benchmark's measured ns/op, the memory tables (per op from two runs' difference when ``counts``), GC
-    pressure; a profile that cannot be read is a note."""
+    pressure; a profile that cannot be read is a note. ``go_mem``: the long memory run's own B/op and
+    allocs/op (:func:`benchpipe.core.profiling.summarize_mem_loop`)."""
     ns = [v for r in results for v, u in r.values if u == "ns/op"]
     profiled = ns[0] if len(ns) == 1 else None
     per_op, note = scale_to(sel.name, profiled, sel.ns_per_op)
@@ -285,7 +300,13 @@ def _read_profiles(
     try:
         if counts:
             short, long = pprof.load(sub / "mem-short.prof"), pprof.load(sub / "mem.prof")
-            entry.mem = summarize_mem_loop(short, long, counts[0], counts[1], limit)
+            entry.mem = summarize_mem_loop(short, long, counts[0], counts[1], limit, go_mem)
+            if outside := entry.mem.alloc_space.outside_timer:
+                entry.notes.append(
+                    f"{outside:,.1f} B/op of the two memory runs' difference is allocated outside the timer "
+                    f"in proportion to b.N (setup sized by b.N): not the loop's; go test's B/op is "
+                    f"{entry.mem.alloc_space.total:,.0f}"
+                )
         else:
             entry.mem = summarize_mem(pprof.load(sub / "mem.prof"), limit)
     except pprof.ProfileError as e:

@@ -54,6 +54,7 @@ def _tables(prof: ProfileDoc) -> tuple[list[dict[str, Any]], dict[str, list[dict
                     "bytes": fmt_bytes(mem.alloc_space.setup),
                     "objects": f"{mem.alloc_objects.setup:,.0f}",
                     "loop": not space,
+                    "outside": fmt_bytes(outside) if (outside := mem.alloc_space.outside_timer) else "",
                     "iterations": mem.iterations,
                 }
             )
