@@ -13,7 +13,7 @@ from .test_paired import git, history  # noqa: F401 - the fixture
 from .test_site import _page, browser  # noqa: F401 - the fixture
 
 FAST = {"packages": ["./pkg/core"], "bench": "^BenchmarkEvaluate$", "count": 6, "benchtime": "100ms"}
-# c3 slows both (+46% on EvaluateComplex): the second result's search tries the first one's culprit first
+# c3 slows both (+130% on EvaluateComplex): the second result's search tries the first one's culprit first
 BOTH = {**FAST, "bench": "^BenchmarkEvaluate(Complex)?$"}
 
 

@@ -54,7 +54,10 @@ def history(tmp_path: Path) -> Path:
     ev = repo / "policyengine" / "pkg" / "core" / "evaluate.go"
     ev.write_text(ev.read_text() + "\n// c2: a comment\n")
     git(repo, "commit", "-qam", "c2 comment")
-    ev.write_text(ev.read_text().replace("const auditDefault = false", "const auditDefault = true"))
+    # every decision audited, its digest hashed three times: +130% on EvaluateComplex, a regression no noisy
+    # machine's rounds leave in doubt (once, +37%, spread +-30% over 12 rounds here, which holds as a warning)
+    slow = ev.read_text().replace("const auditDefault = false", "const auditDefault = true")
+    ev.write_text(slow.replace("round < 1;", "round < 3;"))
     git(repo, "commit", "-qam", "c3 audit every decision")
     ev.write_text(ev.read_text() + "// c4: another comment\n")
     git(repo, "commit", "-qam", "c4 comment")

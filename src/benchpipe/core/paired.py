@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from benchpipe.core import stats
-from benchpipe.core.threshold import Position, beyond, position, ratio_pct
+from benchpipe.core.threshold import beyond
 from benchpipe.core.units import UnitInfo
 from benchpipe.core.verdict import (
     VARIES_WITH_N,
@@ -133,15 +133,28 @@ def clearly_better(r: Row, margin_pct: float) -> bool:
     return r.ratio.lo >= 1 + m if r.higher_is_better else r.ratio.hi <= 1 - m
 
 
-def clearly_beyond(r: Row) -> bool:
-    """The whole confidence interval of the per-round ratio is worse than the row's threshold (the median
-    when there is no ratio): what a regression needs to be confirmed, as :func:`clearly_better` is what an
-    improvement needs. With 6 rounds that is every ratio beyond the threshold; a median beyond it with all
-    six ratios merely worse happens by chance to 1 row in 64 on unchanged code, and a run flags several."""
+def clearly_worse(r: Row, margin_pct: float) -> bool:
+    """The whole confidence interval of the per-round ratio is worse than ``margin_pct`` (the median when
+    there is no ratio): with a median beyond the threshold, what a regression needs to be confirmed, as
+    :func:`clearly_better` is what an improvement needs. With 6 rounds that is every ratio worse by the
+    margin; all six merely worse, with a median past the threshold, happens by chance to about 1 row in 80
+    on unchanged code at a noisy machine's spread, and a run flags several."""
     if r.ratio is None:
-        return worse_than_threshold(r)
-    lo, hi = ratio_pct(r.ratio.lo), ratio_pct(r.ratio.hi)
-    return position(lo, hi, r.higher_is_better, r.threshold_pct) == Position.BEYOND
+        return moved(r, True, margin_pct)
+    m = margin_pct / 100
+    return r.ratio.hi <= 1 - m if r.higher_is_better else r.ratio.lo >= 1 + m
+
+
+def short_of(r: Row, margin_pct: float) -> str:
+    """Why a significant change past the threshold holds as a warning, not a regression: how far toward no
+    change its interval reaches ("" when it does not, or has no ratio)."""
+    if r.ratio is None or clearly_worse(r, margin_pct):
+        return ""
+    edge = (r.ratio.hi if r.higher_is_better else r.ratio.lo) - 1
+    return (
+        f"held as a warning: the interval of the change reaches {edge * 100:+.1f}%, not worse by the "
+        f"{margin_pct:g}% a warning needs throughout, so the threshold is not shown passed"
+    )
 
 
 MILDER = {"regression": 1, "warn": 0}
@@ -154,11 +167,11 @@ def holds(flag: str, fresh: Row | None, opts: Options, every: Row | None = None)
 
     The fresh rounds must find a change on their own (significant: with 6 rounds, every fresh ratio on the
     same side), which a row flagged by chance among many rows rarely repeats. A regression then holds when
-    the fresh change is worse than the threshold and the whole interval of the ratio lies beyond it
-    (:func:`clearly_beyond`, on all the rounds, ``every``, when given: the row reported), and as a warning
-    when it is worse by at least the smallest change that warns; a warning when it is worse by that minimum;
-    an improvement when the whole interval of the fresh ratio is better by that minimum (a smaller gain is
-    not reported, as a smaller loss does not warn)."""
+    the fresh change is worse than the threshold and the whole interval of the ratio is worse by at least
+    the smallest change that warns (:func:`clearly_worse`, on all the rounds, ``every``, when given: the
+    row reported), and as a warning when it is worse by at least that minimum; a warning when it is worse
+    by that minimum; an improvement when the whole interval of the fresh ratio is better by that minimum (a
+    smaller gain is not reported, as a smaller loss does not warn)."""
     if fresh is None or not fresh.significant:
         return "unchanged"
     warn_min = opts.warn_min(fresh.threshold_pct)
@@ -168,7 +181,7 @@ def holds(flag: str, fresh: Row | None, opts: Options, every: Row | None = None)
             if fresh.verdict == "improvement" and clearly_better(fresh, warn_min)
             else "unchanged"
         )
-    if flag == "regression" and worse_than_threshold(fresh) and clearly_beyond(every or fresh):
+    if flag == "regression" and worse_than_threshold(fresh) and clearly_worse(every or fresh, warn_min):
         return "regression"
     if flag in ("regression", "warn") and moved(fresh, True, warn_min):
         return "warn"
@@ -186,6 +199,8 @@ def settle(first: Row, fresh: Row | None, every: Row | None, opts: Options) -> t
     if every is not None and kept == "improvement" and every.verdict == "improvement":
         return every, True
     if every is not None and kept in MILDER and every.verdict in MILDER:
+        if kept == "warn" and first.verdict == every.verdict == "regression" and worse_than_threshold(fresh):
+            every.warnings.append(short_of(every, opts.warn_min(every.threshold_pct)))
         every.verdict = min(kept, every.verdict, key=MILDER.__getitem__)
         return every, True
     row = every if every is not None else first

@@ -20,9 +20,10 @@ k flagged rows is k x rounds x 2 runs of one result.
 A flagged regression or warning stands only when the paired rounds also find
 it significant and worse; its verdict is then the milder of the two (the
 rounds confirm, they never worsen), and a regression stays one only with the
-whole interval of the rounds' ratio beyond the threshold (a row whose interval
-straddles it gets as many rounds again when few do, as the budget allows; a
-warning when it still straddles). An improvement stands only when the
+whole interval of the rounds' ratio worse by at least the smallest change that
+warns, as an improvement needs it better by that much (a row whose interval
+straddles the threshold gets as many rounds again when few do, as the budget
+allows; a warning when its interval still reaches below that minimum). An improvement stands only when the
 rounds find it too, with the whole interval of the per-round ratio better by
 at least the smallest change that would warn (half the threshold by default). A row they do not confirm
 becomes ``unchanged``, with a note giving the paired result. Exact rows (every sample one value on each
@@ -40,7 +41,7 @@ from pathlib import Path
 from benchpipe.core import benchfmt
 from benchpipe.core.artifacts import BenchMeta, ConfirmFacts, Explanation, RunSettings
 from benchpipe.core.errors import BenchpipeError
-from benchpipe.core.paired import MIN_PAIRS, holds
+from benchpipe.core.paired import MIN_PAIRS, holds, short_of
 from benchpipe.core.settings import DEFAULT_MODE, ProfileSection
 from benchpipe.core.units import go_duration_ns
 from benchpipe.core.verdict import INCONCLUSIVE, SEVERITY, Comparison, Options, Row, overall
@@ -320,9 +321,13 @@ def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFac
         r.verdict = "unchanged"
         facts.unconfirmed.append(label)
         return
+    short = short_of(p, opts.warn_min(p.threshold_pct)) if r.verdict == p.verdict == "regression" else ""
     if r.verdict != "improvement":
         r.verdict = min(r.verdict, kept, key=SEVERITY.__getitem__)
-    r.warnings.append(f"{'improvement ' if kept == 'improvement' else ''}confirmed by {against} ({shown})")
+    r.warnings.append(
+        f"{'improvement ' if kept == 'improvement' else ''}confirmed by {against} ({shown})"
+        + (f"; {short}" if kept == "warn" and short else "")
+    )
     facts.confirmed.append(label)
 
 

@@ -267,8 +267,9 @@ def decided(row: Row, opts: Options, pairs: tuple[list[float], list[float]] | No
 
 def unsettled(row: Row, opts: Options) -> bool:
     """A row the design's last round left open: inconclusive, or a significant worse change whose interval
-    still straddles the threshold (a regression is confirmed only with its whole interval beyond it,
-    :func:`benchpipe.core.paired.clearly_beyond`: more rounds narrow it to one side or the other)."""
+    still straddles the threshold (not :func:`decided`: more rounds narrow it to one side or the other, and
+    a regression is confirmed only with its whole interval clearly worse,
+    :func:`benchpipe.core.paired.clearly_worse`)."""
     if row.verdict == INCONCLUSIVE:
         return True
     return row.verdict in ("regression", "warn") and not decided(row, opts)
