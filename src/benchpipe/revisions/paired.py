@@ -593,7 +593,7 @@ def _settle_undecided(
     runs: int,
 ) -> tuple[list[Row], int]:
     """After the design's last round, up to ``plan.extra_rounds`` more rounds of only the results with an
-    undecided row (:func:`undecided`), when they are few (at most :data:`FEW` of the results): a result
+    undecided row (:func:`unsettled`), when they are few (at most :data:`FEW` of the results): a result
     stops once each of its rows is shown unchanged (:func:`shown_unchanged`: more rounds cannot make it
     warn) or settled. No significance is looked at before the last of them, so the false-alarm rate is the
     design's but for one look: every row of those results is then judged on all its rounds at the design's

@@ -255,7 +255,9 @@ def profile_benchmark(
         iterations=sum(r.iters for r in results),
         alloc_bytes_per_s=bytes_per_s(results),
     )
-    go_mem = _go_per_op(benchfmt.read_text(toolchain.split_output(mem_out[-1].output)).results)
+    go_mem = None
+    if counts:  # the long memory run's own B/op and allocs/op own its loop's total
+        go_mem = _go_per_op(benchfmt.read_text(toolchain.split_output(mem_out[-1].output)).results)
     _read_profiles(entry, results, sel, sub, profile_cfg, counts, module, go_mem)
     return entry
 
@@ -265,7 +267,7 @@ def _go_per_op(results: list[benchfmt.Result]) -> dict[str, float] | None:
     all), by profile table; None when a result lacks one."""
     out = {"alloc_space": 0.0, "alloc_objects": 0.0}
     for r in results:
-        units = dict((u, v) for v, u in r.values)
+        units = {u: v for v, u in r.values}
         if "B/op" not in units or "allocs/op" not in units:
             return None
         out["alloc_space"] += units["B/op"]
