@@ -157,6 +157,15 @@ def short_of(r: Row, margin_pct: float) -> str:
     )
 
 
+def leans(flag: str, fresh: Row | None, opts: Options) -> bool:
+    """Fresh rounds that point the flag's way without showing it: not significant, with their median
+    changed in the flagged direction by at least the smallest change that warns. More fresh rounds can
+    decide such a flag; a fresh median on the other side, or within that margin, already answers it."""
+    if fresh is None or fresh.significant:
+        return False
+    return moved(fresh, flag != "improvement", opts.warn_min(fresh.threshold_pct))
+
+
 MILDER = {"regression": 1, "warn": 0}
 
 

@@ -47,7 +47,7 @@ from pathlib import Path
 from benchpipe.core import benchfmt, sequential, setup, stats
 from benchpipe.core.artifacts import Explanation, Failure, PairedFacts
 from benchpipe.core.errors import BenchpipeError, NothingSelected, NothingToCompare
-from benchpipe.core.paired import METHOD, holds, moved, paired_row, settle
+from benchpipe.core.paired import METHOD, holds, leans, moved, paired_row, settle
 from benchpipe.core.settings import DEFAULT_MODE, Settings
 from benchpipe.core.units import TIME_PER_OP, UnitInfo
 from benchpipe.core.verdict import (
@@ -452,7 +452,10 @@ def _confirm(
     facts: PairedFacts,
 ) -> None:
     """Fresh rounds of the flagged and the inconclusive rows' results; each flag is kept or dropped by
-    :func:`settle`, each inconclusive row judged again on all its rounds (:func:`_resolve`)."""
+    :func:`settle`, each inconclusive row judged again on all its rounds (:func:`_resolve`). Fresh rounds
+    that lean the flagged way without deciding it (:func:`benchpipe.core.paired.leans`: a disturbed round
+    among six breaks their signed-rank test) get as many again, once, when few results do; the flag is then
+    judged on all the fresh rounds."""
     flagged = [
         i for i, r in enumerate(rows) if r.verdict in ("regression", "warn", "improvement") and r.significant
     ]
@@ -464,36 +467,82 @@ def _confirm(
         f"paired: confirming {len(flagged)} flagged row(s) of {len(suspects)} benchmark(s) with "
         f"{plan.confirm_rounds} fresh rounds"
     )
-    fresh = range(plan.rounds, plan.rounds + plan.confirm_rounds)
-    run_rounds(s.base, s.head, suspects, fresh, rules, plan, samples, rng)
+    first = range(samples.next_round(), samples.next_round() + plan.confirm_rounds)  # after any extra rounds
+    run_rounds(s.base, s.head, suspects, first, rules, plan, samples, rng)
     facts.confirm_runs, facts.confirm_rounds = len(suspects) * plan.confirm_rounds, plan.confirm_rounds
-    fresh_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts, set(fresh))}
-    all_rows = {(r.package, r.benchmark, r.unit): r for r in analyze(samples, opts)}
+    fresh_rows = _second_look(
+        s, [rows[i] for i in flagged], len(suspects), set(first), rules, plan, samples, opts, rng, facts
+    )
+    all_rows = {_key(r): r for r in analyze(samples, opts)}
     for i in flagged:
         r = rows[i]
-        key, was = (r.package, r.benchmark, r.unit), r.verdict
+        key, was = _key(r), r.verdict
         f = fresh_rows.get(key)
+        n_fresh = f.ratio.n if f is not None and f.ratio is not None else plan.confirm_rounds
         rows[i], ok = settle(r, f, all_rows.get(key), opts)
         label = f"{r.benchmark} {r.unit}"
         if ok:
             a = rows[i]
             a.warnings.append(
-                f"confirmed by {plan.confirm_rounds} fresh rounds (median {measured_change(f)}; all "
-                f"{len(fresh) + plan.rounds} rounds p=" + (f"{a.p:.3f}" if a.p is not None else "exact") + ")"
+                f"confirmed by {n_fresh} fresh rounds (median {measured_change(f)}; all "
+                f"{_rounds_of(a, n_fresh + plan.rounds)} rounds p="
+                + (f"{a.p:.3f}" if a.p is not None else "exact")
+                + ")"
             )
             facts.confirmed.append(label)
         else:
             rows[i].warnings.append(
-                f"{was} not confirmed by {plan.confirm_rounds} fresh rounds (median {measured_change(f)})"
+                f"{was} not confirmed by {n_fresh} fresh rounds (median {measured_change(f)})"
             )
             facts.unconfirmed.append(label)
             if rows[i].verdict == INCONCLUSIVE:
                 facts.inconclusive.append(label)
     for i in unsure:
-        key = (rows[i].package, rows[i].benchmark, rows[i].unit)
-        rows[i] = _resolve(
-            rows[i], fresh_rows.get(key), all_rows.get(key), opts, plan.rounds + len(fresh), facts
-        )
+        key = _key(rows[i])
+        every = all_rows.get(key)
+        rows[i] = _resolve(rows[i], fresh_rows.get(key), every, opts, _rounds_of(every, plan.rounds), facts)
+
+
+def _second_look(
+    s: _Sides,
+    flagged: list[Row],
+    suspects: int,
+    fresh: set[int],
+    rules: dict[BenchRef, toolchain.RunRule],
+    plan: Plan,
+    samples: RoundValues,
+    opts: Options,
+    rng: random.Random,
+    facts: PairedFacts,
+) -> dict[benchfmt.Key, Row]:
+    """The rows of the fresh rounds, after as many fresh rounds again of the flagged results whose first
+    fresh rounds lean the flagged way without deciding it (:func:`benchpipe.core.paired.leans`), when they
+    are few (:data:`FEW` of the suspects, at least one) and the budget has not ended."""
+    rows = {_key(r): r for r in analyze(samples, opts, fresh)}
+    leaning = sorted(
+        {bench_ref(r.package, r.benchmark) for r in flagged if leans(r.verdict, rows.get(_key(r)), opts)}
+    )
+    if not leaning or len(leaning) > max(1, int(suspects * FEW)) or samples.cut is not None:
+        return rows
+    toolchain.progress(
+        f"paired: {len(leaning)} flagged result(s) lean the flagged way without deciding it: "
+        f"{plan.confirm_rounds} more fresh rounds of them"
+    )
+    start = max(fresh) + 1
+    more = range(start, start + plan.confirm_rounds)
+    run_rounds(s.base, s.head, leaning, more, rules, plan, samples, rng)
+    facts.confirm_runs += len(leaning) * plan.confirm_rounds
+    return {_key(r): r for r in analyze(samples, opts, fresh | set(more))}
+
+
+def _key(r: Row) -> benchfmt.Key:
+    """A row's (package, benchmark, unit)."""
+    return (r.package, r.benchmark, r.unit)
+
+
+def _rounds_of(r: Row | None, otherwise: int) -> int:
+    """The rounds a row was judged on (its ratio's n), ``otherwise`` when it has no ratio."""
+    return r.ratio.n if r is not None and r.ratio is not None else otherwise
 
 
 def _resolve(r: Row, fresh: Row | None, every: Row | None, opts: Options, n: int, facts: PairedFacts) -> Row:

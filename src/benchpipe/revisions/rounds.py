@@ -114,6 +114,10 @@ class RoundValues:
         default_factory=dict
     )  # results that failed, with each failing side's label: they run no more
 
+    def next_round(self) -> int:
+        """The first round index no result has run yet: where fresh rounds start, after any extra ones."""
+        return 1 + max((r for side in self.values.values() for by in side.values() for r in by), default=-1)
+
     def fail(self, ref: BenchRef, failures: list[tuple[str, Failure]]) -> None:
         """A result that failed on a side in some run: its failures kept, its values dropped (a row of a
         result that fails is not a measurement), and it runs no more."""
