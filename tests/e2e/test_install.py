@@ -100,6 +100,14 @@ def test_without_params_every_command_runs_on_the_module_here(venv: dict[str, st
     assert e.returncode == 2 and e.stderr.strip().splitlines() == [
         f"benchpipe: error: {bare}: not a Go module (no go.mod)"
     ]
+    (bare / "notes.txt").write_text("no Go here\n")
+    for argv in (["init", "-q"], ["add", "notes.txt"], ["commit", "-qm", "notes"]):
+        assert run(["git", *argv], cwd=bare, env=GIT_ENV).returncode == 0
+    c = _in(venv, bare, "benchpipe", "compare", "--base", "HEAD", "--head", "HEAD")
+    assert c.returncode == 2 and c.stderr.strip().splitlines() == [  # the user's directory, not a worktree
+        f"benchpipe: error: {bare}: not a Go module (no go.mod); run in the module's directory or pass "
+        "--target"
+    ], c.stderr
 
 
 SPIN = (

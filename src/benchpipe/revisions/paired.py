@@ -806,6 +806,10 @@ def plan_from(args: argparse.Namespace, settings: Settings) -> Plan:
     cfg = settings.mode_settings() if settings.modes else DEFAULT_MODE
     pc = settings.paired
     target = Path(args.target or params.target_dir(settings))
+    if not (target / "go.mod").is_file():  # before any revision is checked out: name the user's directory
+        raise BenchpipeError(
+            f"{target}: not a Go module (no go.mod); run in the module's directory or pass --target"
+        )
     # The mode's package patterns belong to the params' target; another module defaults to all its packages.
     own = not args.target or Path(args.target).resolve() == params.target_dir(settings).resolve()
     return Plan(
