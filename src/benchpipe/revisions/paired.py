@@ -22,7 +22,9 @@ ratios gives p, and the median ratio with its order-statistic confidence
 interval gives the change. A row regresses when p <= alpha and the median
 ratio is worse than the threshold. Exact units (allocs/op) compare modes.
 Before a FAIL, the suspected benchmarks run again for fresh rounds, and only
-regressions that hold in those rounds too stand ("confirmed").
+regressions that hold in those rounds too stand ("confirmed"); fresh rounds
+that lean the flagged way without deciding it get as many again, once, when
+few results do.
 
 With ``early_stop``, rounds stop early when every row is decided: at the
 looks of a group-sequential design (:mod:`benchpipe.core.sequential`), a row
