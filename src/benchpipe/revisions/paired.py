@@ -480,7 +480,7 @@ def _confirm(
         r = rows[i]
         key, was = _key(r), r.verdict
         f = fresh_rows.get(key)
-        n_fresh = f.ratio.n if f is not None and f.ratio is not None else plan.confirm_rounds
+        n_fresh = _rounds_of(f, plan.confirm_rounds)
         rows[i], ok = settle(r, f, all_rows.get(key), opts)
         label = f"{r.benchmark} {r.unit}"
         if ok:
