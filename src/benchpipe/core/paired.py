@@ -3,7 +3,8 @@
 For each benchmark and unit, the rounds both sides ran give pairs (base,
 head). A two-sided Wilcoxon signed-rank test on the logarithms of the ratios
 gives p (exact null distribution, ties by mid-ranks, zeros dropped); the
-median ratio with its order-statistic interval gives the change. Units assumed
+median ratio gives the change, with that test's own interval (its inversion,
+Hodges-Lehmann: :func:`ratio_summary`). Units assumed
 exact compare their values when each side's rounds give one value (at a fixed
 b.N, a buffer's amortised growth is the same on both sides); when they still
 vary, the row is tested like any other unit, at least at the overall
@@ -44,9 +45,24 @@ def _ratio_test(
     ratios = [1.0 if x == y else (y / x if x > 0 else math.inf) for x, y in zip(b, h, strict=True)]
     if any(math.isinf(r) for r in ratios):
         return None, stats.signed_rank([y - x for x, y in zip(b, h, strict=True)]).p, None
-    ratio = stats.summarize(ratios, confidence)
-    test = stats.signed_rank([math.log(r) if r > 0 else -math.inf for r in ratios])
+    logs = [math.log(r) if r > 0 else -math.inf for r in ratios]
+    ratio, test = ratio_summary(ratios, logs, confidence), stats.signed_rank(logs)
     return ratio, test.p, (ratio.center - 1) * 100
+
+
+def ratio_summary(ratios: list[float], logs: list[float], confidence: float) -> stats.Summary:
+    """The median ratio with the interval of the signed-rank test that gives the row's p: its inversion,
+    the Hodges-Lehmann interval of the log ratios (:func:`benchpipe.core.stats.walsh_interval`) at
+    ``confidence``, widened to hold the median where it does not. At the same confidence it is narrower
+    than the median's order-statistic interval (about 1.2x at 16 to 38 rounds that spread like this
+    machine's), so a noisy unchanged row is settled in fewer rounds; below 6 rounds, or with a ratio of
+    0, it is the median's."""
+    ratio = stats.summarize(ratios, confidence)
+    ci = stats.walsh_interval(logs, (1 - confidence) / 2) if min(logs) > -math.inf else None
+    if ci is None:
+        return ratio
+    lo, hi = math.exp(ci[0]), math.exp(ci[1])
+    return stats.Summary(center=ratio.center, lo=min(lo, ratio.center), hi=max(hi, ratio.center), n=ratio.n)
 
 
 def paired_row(

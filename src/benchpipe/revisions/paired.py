@@ -18,9 +18,10 @@ hits both sides alike.
 
 The verdict uses the pairing. For every benchmark and unit, the per-round
 ratio head/base is formed; a two-sided Wilcoxon signed-rank test on the log
-ratios gives p, and the median ratio with its order-statistic confidence
-interval gives the change. A row regresses when p <= alpha and the median
-ratio is worse than the threshold. Exact units (allocs/op) compare modes.
+ratios gives p, and the median ratio with that test's own interval (its
+inversion, :func:`benchpipe.core.paired.ratio_summary`) gives the change. A
+row regresses when p <= alpha and the median ratio is worse than the
+threshold. Exact units (allocs/op) compare modes.
 Before a FAIL, the suspected benchmarks run again for fresh rounds, and only
 regressions that hold in those rounds too stand ("confirmed"); fresh rounds
 that lean the flagged way without deciding it get as many again, once, when
@@ -606,7 +607,7 @@ def _measure(
     if plan.early_stop:
         decisions, runs = run_design(s.base, s.head, refs, plan, samples, opts, rng, rules, start=1)
         rows = analyze(samples, opts, decisions=decisions)
-        rows, more = _settle_undecided(s, rows, refs, decisions, rules, plan, samples, opts, rng, runs)
+        rows, more = _settle_undecided(s, rows, decisions, rules, plan, samples, opts, rng, runs)
         runs, extra = more, more - runs
         facts.design = {
             "looks": [n for n, _ in sequential.levels(plan.rounds, opts.alpha)],
@@ -628,13 +629,13 @@ def _measure(
     return rows, samples, rules
 
 
-FEW = 0.25  # "the few undecided": at most this share of the results (at least one) gets more rounds
+FEW = 0.25  # "the few": at most this share of the suspects (at least one) gets a second look
+EXTRA_SHARE = 0.5  # the undecided's extra rounds make at most this share of the design's runs again
 
 
 def _settle_undecided(
     s: _Sides,
     rows: list[Row],
-    refs: list[BenchRef],
     decisions: dict[benchfmt.Key, Decision],
     rules: dict[BenchRef, toolchain.RunRule],
     plan: Plan,
@@ -644,14 +645,16 @@ def _settle_undecided(
     runs: int,
 ) -> tuple[list[Row], int]:
     """After the design's last round, up to ``plan.extra_rounds`` more rounds of only the results with an
-    undecided row (:func:`unsettled`), when they are few (at most :data:`FEW` of the results): a result
-    stops once each of its rows is shown unchanged (:func:`shown_unchanged`: more rounds cannot make it
-    warn) or settled. No significance is looked at before the last of them, so the false-alarm rate is the
+    undecided row (:func:`unsettled`), while their runs stay within :data:`EXTRA_SHARE` of the runs the
+    design made (so a whole noisy suite is not run again; a few undecided results get all their rounds): a
+    result stops once each of its rows is shown unchanged (:func:`shown_unchanged`: more rounds cannot make
+    it warn) or settled. No significance is looked at before the last of them, so the false-alarm rate is the
     design's but for one look: every row of those results is then judged on all its rounds at the design's
     last nominal level. Returns the rows and the runs (per side) made in all."""
     undecided = sorted({bench_ref(r.package, r.benchmark) for r in rows if unsettled(r, opts)})
-    if not plan.extra_rounds or not undecided or len(undecided) > max(1, int(len(refs) * FEW)):
+    if not plan.extra_rounds or not undecided:
         return rows, runs
+    allowance = max(len(undecided), int(runs * EXTRA_SHARE))  # runs per side; one round at least
     level = sequential.levels(plan.rounds, opts.alpha)[-1][1]
     for key in [k for k in decisions if bench_ref(k[0], k[1]) in undecided]:
         del decisions[key]  # judged on all their rounds from now on
@@ -659,8 +662,11 @@ def _settle_undecided(
         f"paired: {len(undecided)} result(s) undecided after {plan.rounds} rounds: up to {plan.extra_rounds} "
         "more rounds of them"
     )
-    active, end = list(undecided), plan.rounds + plan.extra_rounds
+    active, end, made = list(undecided), plan.rounds + plan.extra_rounds, runs
     for r in range(plan.rounds, end):
+        if runs - made + len(active) > allowance:
+            toolchain.progress(f"paired: the extra rounds' share ({allowance} runs) ends after round {r}")
+            break
         run_rounds(s.base, s.head, active, range(r, r + 1), rules, plan, samples, rng, of=end)
         if samples.cut is not None:
             break
