@@ -50,7 +50,7 @@ class Plan:
     budget: int = InstructionsSection().budget  # instructions between a result's two counted runs
     reference_bt: str = ""  # the time go test's ns/op is measured at, for RunParallel's rounds ("": go's 1s)
     extra_rounds: int = (
-        0  # more rounds of the results whose rows are still inconclusive (the few, early_stop)
+        0  # more rounds of the results whose rows are still undecided (early_stop, within EXTRA_SHARE)
     )
     impact: Selection | None = None  # the benchmarks that execute the changed code (None: all run)
     deadline: float = 0.0  # time.monotonic() by which every run must have ended (0: none): a hard budget

@@ -197,8 +197,8 @@ def _paired(args: argparse.Namespace) -> int:
     settings = params.load_optional(args.params)
     opts = options(args, settings)
     plan = _impact(paired.plan_from(args, settings), settings, args)
-    if plan.early_stop:  # the few results a design leaves undecided get up to as many rounds again
-        plan.extra_rounds = plan.rounds
+    if plan.early_stop:  # the results a design leaves undecided get up to twice its rounds again, as long
+        plan.extra_rounds = 2 * plan.rounds  # as that makes at most half its runs (paired.EXTRA_SHARE)
     if args.shard and (empty := _shard(plan, args)) is not None:
         return empty
     try:
