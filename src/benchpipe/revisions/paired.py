@@ -614,7 +614,7 @@ def _measure(
             "looks": [n for n, _ in sequential.levels(plan.rounds, opts.alpha)],
             "runs": runs,
             "max_runs": len(refs) * plan.rounds,
-            "extra_runs": extra,  # of the few undecided results, after the last look
+            "extra_runs": extra,  # of the undecided results, after the last look
             "stopped_at": {f"{k[1]} {k[2]}": n for k, (n, _) in sorted(decisions.items())},
         }
         facts.runs = runs
