@@ -525,7 +525,7 @@ def _second_look(
     leaning = sorted(
         {bench_ref(r.package, r.benchmark) for r in flagged if leans(r.verdict, rows.get(_key(r)), opts)}
     )
-    allowance = max(plan.confirm_rounds, int(facts.runs * EXTRA_SHARE))
+    allowance = extra_allowance(facts.runs, plan.confirm_rounds)
     if not leaning or len(leaning) * plan.confirm_rounds > allowance or samples.cut is not None:
         return rows
     toolchain.progress(
@@ -633,6 +633,12 @@ def _measure(
 EXTRA_SHARE = 0.5  # extra rounds (the undecided's, a second look) make at most this share of the runs again
 
 
+def extra_allowance(runs: int, at_least: int) -> int:
+    """The runs per side that extra rounds may make after ``runs``: :data:`EXTRA_SHARE` of them, and at
+    least ``at_least`` (one round of what asks for them)."""
+    return max(at_least, int(runs * EXTRA_SHARE))
+
+
 def _settle_undecided(
     s: _Sides,
     rows: list[Row],
@@ -654,7 +660,7 @@ def _settle_undecided(
     undecided = sorted({bench_ref(r.package, r.benchmark) for r in rows if unsettled(r, opts)})
     if not plan.extra_rounds or not undecided:
         return rows, runs
-    allowance = max(len(undecided), int(runs * EXTRA_SHARE))  # runs per side; one round at least
+    allowance = extra_allowance(runs, len(undecided))  # one round of them at least
     level = sequential.levels(plan.rounds, opts.alpha)[-1][1]
     for key in [k for k in decisions if bench_ref(k[0], k[1]) in undecided]:
         del decisions[key]  # judged on all their rounds from now on
