@@ -164,3 +164,26 @@ def test_a_paired_rows_interval_is_its_tests_own_narrower_and_still_covers() -> 
         assert covers / sims >= 0.935, (n, covers / sims)  # 95%, less 2.7 standard errors
         # seen: 22 rounds 21% inconclusive against 25%; 38 rounds 3% against 9%
         assert inconclusive < (0.9 if n == 22 else 0.5) * median_past, (n, inconclusive, median_past)
+
+
+def test_an_inconclusive_row_the_extra_rounds_share_cut_says_so() -> None:
+    """Only inconclusive rows of the results the share left out (``cut``) say the share ended them: a
+    decided row of such a result, and an inconclusive row of another, keep their own reasons."""
+    from benchpipe.core.paired import paired_row
+    from benchpipe.core.units import UnitInfo
+    from benchpipe.core.verdict import INCONCLUSIVE, Options
+    from benchpipe.revisions.paired import _say_cut
+
+    opts, info = Options(), UnitInfo("ns/op")
+    noisy = [1.0, 1.3, 0.8, 1.25, 0.85, 1.2]  # reaches past +10% both ways: inconclusive
+    rows = [
+        paired_row("p", "BenchmarkCut", "ns/op", [1.0] * 6, noisy, info, 10.0, False, opts, 0.05),
+        paired_row("p", "BenchmarkOther", "ns/op", [1.0] * 6, noisy, info, 10.0, False, opts, 0.05),
+        paired_row("p", "BenchmarkCut", "B/op", [1.0] * 6, [1.0] * 6, info, 10.0, False, opts, 0.05),
+    ]
+    assert [r.verdict for r in rows] == [INCONCLUSIVE, INCONCLUSIVE, "unchanged"]
+    before = [list(r.warnings) for r in rows]
+    _say_cut(rows, {("p", "BenchmarkCut")})
+    said = [[w for w in r.warnings if w not in b] for r, b in zip(rows, before, strict=True)]
+    assert len(said[0]) == 1 and "share" in said[0][0] and "50%" in said[0][0], said
+    assert said[1:] == [[], []], said

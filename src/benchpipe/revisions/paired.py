@@ -452,12 +452,14 @@ def _confirm(
     opts: Options,
     rng: random.Random,
     facts: PairedFacts,
+    cut: set[BenchRef],
 ) -> None:
     """Fresh rounds of the flagged and the inconclusive rows' results; each flag is kept or dropped by
     :func:`settle`, each inconclusive row judged again on all its rounds (:func:`_resolve`). Fresh rounds
     that lean the flagged way without deciding it (:func:`benchpipe.core.paired.leans`: a disturbed round
     among six breaks their signed-rank test) get as many again, once, within :data:`EXTRA_SHARE` of the
-    rounds' runs; the flag is then judged on all the fresh rounds."""
+    rounds' runs (those the share leaves out go into ``cut``); the flag is then judged on all the fresh
+    rounds."""
     flagged = [
         i for i, r in enumerate(rows) if r.verdict in ("regression", "warn", "improvement") and r.significant
     ]
@@ -473,7 +475,7 @@ def _confirm(
     run_rounds(s.base, s.head, suspects, first, rules, plan, samples, rng)
     facts.confirm_runs, facts.confirm_rounds = len(suspects) * plan.confirm_rounds, plan.confirm_rounds
     fresh_rows = _second_look(
-        s, [rows[i] for i in flagged], set(first), rules, plan, samples, opts, rng, facts
+        s, [rows[i] for i in flagged], set(first), rules, plan, samples, opts, rng, facts, cut
     )
     all_rows = {_key(r): r for r in analyze(samples, opts)}
     for i in flagged:
@@ -515,18 +517,23 @@ def _second_look(
     opts: Options,
     rng: random.Random,
     facts: PairedFacts,
+    cut: set[BenchRef],
 ) -> dict[benchfmt.Key, Row]:
     """The rows of the fresh rounds, after as many fresh rounds again of the flagged results whose first
     fresh rounds lean the flagged way without deciding it (:func:`benchpipe.core.paired.leans`), while
     those runs are at most :data:`EXTRA_SHARE` of the rounds' runs (at least one result's) and the budget
     has not ended. Until 2026-12-07 only a quarter of the suspects could: on uuid, two real +25..+30%
-    slowdowns of four suspects were left inconclusive by a disturbed fresh round each."""
+    slowdowns of four suspects were left inconclusive by a disturbed fresh round each. Leaning results the
+    share leaves out go into ``cut``."""
     rows = {_key(r): r for r in analyze(samples, opts, fresh)}
     leaning = sorted(
         {bench_ref(r.package, r.benchmark) for r in flagged if leans(r.verdict, rows.get(_key(r)), opts)}
     )
     allowance = extra_allowance(facts.runs, plan.confirm_rounds)
-    if not leaning or len(leaning) * plan.confirm_rounds > allowance or samples.cut is not None:
+    if not leaning or samples.cut is not None:
+        return rows
+    if len(leaning) * plan.confirm_rounds > allowance:
+        cut.update(leaning)
         return rows
     toolchain.progress(
         f"paired: {len(leaning)} flagged result(s) lean the flagged way without deciding it: "
@@ -605,10 +612,11 @@ def _measure(
         run_rounds(s.base, s.head, again, range(1), rules, plan, samples, rng, of=plan.rounds)
     facts.iterations = {f"{p} {n}": k for (p, n), k in sorted(iters.items())}
     facts.run_as = {f"{p} {n}": rule.describe() for (p, n), rule in sorted(rules.items())}
+    cut: set[BenchRef] = set()  # results the extra rounds' share left unsettled
     if plan.early_stop:
         decisions, runs = run_design(s.base, s.head, refs, plan, samples, opts, rng, rules, start=1)
         rows = analyze(samples, opts, decisions=decisions)
-        rows, more = _settle_undecided(s, rows, decisions, rules, plan, samples, opts, rng, runs)
+        rows, more = _settle_undecided(s, rows, decisions, rules, plan, samples, opts, rng, runs, cut)
         runs, extra = more, more - runs
         facts.design = {
             "looks": [n for n, _ in sequential.levels(plan.rounds, opts.alpha)],
@@ -624,10 +632,22 @@ def _measure(
         facts.runs = len(refs) * plan.rounds
         rows = _more_rounds(s, rows, rules, plan, samples, opts, rng, facts)
     t = _lap(facts, "rounds", t)
-    _confirm(s, rows, rules, plan, samples, opts, rng, facts)
+    _confirm(s, rows, rules, plan, samples, opts, rng, facts, cut)
+    _say_cut(rows, cut)
     _lap(facts, "confirm", t)
     facts.seconds, facts.rounds = round(time.monotonic() - t0, 1), plan.rounds
     return rows, samples, rules
+
+
+def _say_cut(rows: list[Row], cut: set[BenchRef]) -> None:
+    """An inconclusive row of a result the extra rounds' share left out says so: more rounds could have
+    decided it, and the share (not the data) ended them."""
+    for r in rows:
+        if r.verdict == INCONCLUSIVE and bench_ref(r.package, r.benchmark) in cut:
+            r.warnings.append(
+                "inconclusive where more rounds could decide: the extra rounds' share (at most "
+                f"{EXTRA_SHARE:.0%} of the design's runs again) ended first"
+            )
 
 
 EXTRA_SHARE = 0.5  # extra rounds (the undecided's, a second look) make at most this share of the runs again
@@ -649,6 +669,7 @@ def _settle_undecided(
     opts: Options,
     rng: random.Random,
     runs: int,
+    cut: set[BenchRef],
 ) -> tuple[list[Row], int]:
     """After the design's last round, up to ``plan.extra_rounds`` more rounds of only the results with an
     undecided row (:func:`unsettled`), while their runs stay within :data:`EXTRA_SHARE` of the runs the
@@ -656,7 +677,8 @@ def _settle_undecided(
     result stops once each of its rows is shown unchanged (:func:`shown_unchanged`: more rounds cannot make
     it warn) or settled. No significance is looked at before the last of them, so the false-alarm rate is the
     design's but for one look: every row of those results is then judged on all its rounds at the design's
-    last nominal level. Returns the rows and the runs (per side) made in all."""
+    last nominal level. Returns the rows and the runs (per side) made in all; the results still unsettled
+    when the share ended go into ``cut`` (their rows say so if they end inconclusive)."""
     undecided = sorted({bench_ref(r.package, r.benchmark) for r in rows if unsettled(r, opts)})
     if not plan.extra_rounds or not undecided:
         return rows, runs
@@ -672,6 +694,7 @@ def _settle_undecided(
     for r in range(plan.rounds, end):
         if runs - made + len(active) > allowance:
             toolchain.progress(f"paired: the extra rounds' share ({allowance} runs) ends after round {r}")
+            cut.update(active)
             break
         run_rounds(s.base, s.head, active, range(r, r + 1), rules, plan, samples, rng, of=end)
         if samples.cut is not None:
