@@ -199,9 +199,14 @@ class Apart:
             )
         b, h = self.split
         floor = 0.0 if self.unit in GRAIN else -math.inf  # counted things: an estimate below 0 is 0
+
+        def per_op(s: setup.Split) -> str:  # with its standard error: b.N close together make it loose
+            se = f"± {s.per_op_se:,.1f}" if math.isfinite(s.per_op_se) else "two rounds: no error estimate"
+            return f"{max(s.per_op, floor):,.1f} ({se})"
+
         return (
             f"setup apart (value = per op + setup / b.N, from the rounds' b.N {self.iters[0]} vs "
-            f"{self.iters[1]}): per op {max(b.per_op, floor):,.1f} -> {max(h.per_op, floor):,.1f}, setup "
+            f"{self.iters[1]}): per op {per_op(b)} -> {per_op(h)}, setup "
             f"{b.setup:,.0f} -> {h.setup:,.0f} per run"
         )
 
@@ -456,10 +461,8 @@ def _confirm(
 ) -> None:
     """Fresh rounds of the flagged and the inconclusive rows' results; each flag is kept or dropped by
     :func:`settle`, each inconclusive row judged again on all its rounds (:func:`_resolve`). Fresh rounds
-    that lean the flagged way without deciding it (:func:`benchpipe.core.paired.leans`: a disturbed round
-    among six breaks their signed-rank test) get as many again, once, within :data:`EXTRA_SHARE` of the
-    rounds' runs (those the share leaves out go into ``cut``); the flag is then judged on all the fresh
-    rounds."""
+    that lean the flagged way without deciding it get as many again (:func:`_second_look`), and the flag is
+    then judged on all the fresh rounds."""
     flagged = [
         i for i, r in enumerate(rows) if r.verdict in ("regression", "warn", "improvement") and r.significant
     ]
