@@ -356,5 +356,6 @@ def _resolve(r: Row, p: Row, against: str, shown: str, opts: Options, facts: Con
 
 
 def _inconclusive_reason(p: Row) -> str:
-    """The rounds' own reason a row is inconclusive ("" without one)."""
-    return next((w for w in p.warnings if w.startswith("inconclusive")), "")
+    """The rounds' own reasons a row is inconclusive, joined ("" without one): why the data do not decide
+    it, and whether the extra rounds' share ended the rounds that could have."""
+    return "; ".join(w for w in p.warnings if w.startswith("inconclusive"))
