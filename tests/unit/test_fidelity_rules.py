@@ -439,3 +439,34 @@ def test_an_amortised_unit_the_rounds_cannot_split_is_neither_regressed_nor_impr
     assert row.delta_pct is not None and row.delta_pct < -5  # the raw values did move, the faster way
     assert row.verdict == "unchanged" and not row.significant, (row.verdict, row.warnings)
     assert any("too close together" in w for w in row.warnings)
+
+
+def test_a_row_the_budget_left_inconclusive_says_the_budget_ended_its_rounds() -> None:
+    """Baseline-flow confirmation (``confirm._judge_all``): a flagged row whose interleaved rounds neither
+    hold nor rule out its flag is inconclusive; when the budget ended those rounds, it says so (more rounds
+    could decide it), and without a cut it does not."""
+    from benchpipe.core.artifacts import ConfirmFacts
+    from benchpipe.revisions.confirm import _judge_all
+
+    rng, key = random.Random(11), ("p", "BenchmarkX-2", "ns/op")
+    opts = Options()
+
+    def flagged() -> object:
+        c = compare_samples(
+            {key: _ns(100, 0.01, 6, rng)}, {key: _ns(130, 0.01, 6, rng)}, {"ns/op": UnitInfo("ns/op")}, opts
+        )
+        assert c.rows[0].verdict == "regression"
+        return c.rows[0]
+
+    wide = [100 * r for r in (0.8, 1.3, 0.85, 1.25, 0.9, 1.3, 0.8, 1.35, 1.0, 1.1, 0.95)]
+    p = paired_row("p", "BenchmarkX-2", "ns/op", [100.0] * 11, wide, UnitInfo("ns/op"), 10.0, False, opts)
+    assert p.verdict == INCONCLUSIVE
+    for cut in (None, 11):
+        r = flagged()
+        _judge_all([r], {key: p}, cut, 131.5, 12, "{n} interleaved rounds", opts, ConfirmFacts())
+        said = [w for w in r.warnings if w.startswith("confirmation's budget (132s")]
+        assert r.verdict == INCONCLUSIVE, r.warnings
+        if cut is None:
+            assert said == [], said
+        else:
+            assert len(said) == 1 and "after 11 round(s)" in said[0], said

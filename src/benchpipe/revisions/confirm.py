@@ -278,7 +278,8 @@ def _judge_all(
     facts: ConfirmFacts,
 ) -> None:
     """Each flagged row after the rounds (:func:`_judge`); when the budget ended them (``cut``) before a row
-    had the rounds a decision needs, it is inconclusive (an improvement: unchanged), said so."""
+    had the rounds a decision needs, it is inconclusive (an improvement: unchanged), said so; a row the
+    rounds it had leave inconclusive says too that the budget ended the rounds that could decide it."""
     for r in flagged:
         p = by_key.get((r.package, r.benchmark, r.unit))
         if cut is not None and (p is None or p.old.n < MIN_PAIRS):
@@ -290,6 +291,11 @@ def _judge_all(
             facts.inconclusive.append(f"{r.benchmark} {r.unit}")
             continue
         _judge(r, p, against.format(n=p.old.n if p is not None else rounds), opts, facts)
+        if cut is not None and r.verdict == INCONCLUSIVE:
+            r.warnings.append(
+                f"confirmation's budget ({budget_s:.3g}s: the run it confirms) ended the rounds after {cut} "
+                "round(s); more could decide it"
+            )
 
 
 def _judge(r: Row, p: Row | None, against: str, opts: Options, facts: ConfirmFacts) -> None:
