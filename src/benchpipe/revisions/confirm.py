@@ -22,8 +22,8 @@ it significant and worse; its verdict is then the milder of the two (the
 rounds confirm, they never worsen), and a regression stays one only with the
 whole interval of the rounds' ratio worse by at least the smallest change that
 warns, as an improvement needs it better by that much (a row whose interval
-straddles the threshold gets as many rounds again, within half the rounds'
-runs and as the budget allows; a warning when its interval still reaches
+straddles the threshold gets up to twice as many rounds again, as the budget
+allows, and says so when the budget ended them; a warning when its interval still reaches
 below that minimum). An improvement stands only when the rounds find it too,
 with the whole interval of the per-round ratio better by at least the
 smallest change that would warn (half the threshold by default). A row they
@@ -189,7 +189,7 @@ def _plan(
         or list(DEFAULT_MODE.package_list),
         bench=toolchain.names_regex(names),
         rounds=rounds,
-        extra_rounds=rounds,  # the rows these rounds leave undecided get as many again (paired.EXTRA_SHARE)
+        extra_rounds=2 * rounds,  # for the rows these rounds leave undecided, as the budget allows
         confirm_rounds=0,
         benchtime=str(settings.benchtime or DEFAULT_MODE.benchtime),
         order="alternate",
