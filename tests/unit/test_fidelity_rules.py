@@ -469,4 +469,4 @@ def test_a_row_the_budget_left_inconclusive_says_the_budget_ended_its_rounds() -
         if cut is None:
             assert said == [], said
         else:
-            assert len(said) == 1 and "after 11 round(s)" in said[0], said
+            assert len(said) == 1 and "in round 12" in said[0], said

@@ -293,8 +293,8 @@ def _judge_all(
         _judge(r, p, against.format(n=p.old.n if p is not None else rounds), opts, facts)
         if cut is not None and r.verdict == INCONCLUSIVE:
             r.warnings.append(
-                f"confirmation's budget ({budget_s:.3g}s: the run it confirms) ended the rounds after {cut} "
-                "round(s); more could decide it"
+                f"confirmation's budget ({budget_s:.3g}s: the run it confirms) ended the rounds in round "
+                f"{cut + 1}; more could decide it"
             )
 
 
