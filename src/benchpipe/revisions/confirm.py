@@ -14,8 +14,10 @@ for ``rounds`` rounds (:mod:`benchpipe.revisions.paired`).
 Only the flagged rows run, not their families: each result is selected by an
 anchored per-level regex (``^BenchmarkX$/^case$``) and runs at a fixed b.N,
 the smallest its benchmark reached in the run (so no calibration run, and a
-buffer's growth is amortised over the same b.N on both sides). The cost for
-k flagged rows is k x rounds x 2 runs of one result.
+buffer's growth is amortised over the same b.N on both sides), cut to the
+pull-request flow's ``paired.benchtime`` of timed work (100 ms): many short
+rounds pair a shared machine's noise off better than a few long ones. The
+cost for k flagged rows is k x rounds x 2 runs of one result.
 
 A flagged regression or warning stands only when the paired rounds also find
 it significant and worse; its verdict is then the milder of the two (the
@@ -37,6 +39,7 @@ says why.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -145,6 +148,23 @@ def within_budget(
     )
 
 
+def shorten(plan: paired.Plan, c: Comparison, run_bt: str) -> str:
+    """Cut each fixed-b.N result's b.N to ``run_bt`` of timed work (the pull-request flow's benchtime,
+    ``paired.benchtime``) at the run's ns/op: a shared machine's noise comes and goes over seconds, so many
+    short interleaved rounds pair it off where a few long ones each catch it on one side. Both sides run the
+    same b.N; the first round's check (:func:`benchpipe.revisions.rounds.check_first_round`) moves a result
+    that measures apart at it to a time. Returns the progress line's words ("" when nothing was cut)."""
+    cap = go_duration_ns(run_bt)
+    if not cap:
+        return ""
+    ns = {(r.package, benchfmt.base_name(r.benchmark)): r.new.center for r in c.rows if r.unit == "ns/op"}
+    cut = 0
+    for ref, n in plan.iters.items():
+        if ns.get(ref, 0.0) > 0 and n * ns[ref] > cap:
+            plan.iters[ref], cut = max(1, math.ceil(cap / ns[ref])), cut + 1
+    return f"{cut} of them at a b.N of {run_bt} each" if cut else ""
+
+
 def suspects(c: Comparison) -> list[Row]:
     """The rows a test flagged (significant, judged by a test, not exact, and not unchanged), the rows that
     could not rule a regression out (inconclusive) and those with too few samples to judge."""
@@ -219,11 +239,12 @@ def confirm(
     profile: ProfileSection | None = None,
     explain_dir: Path | None = None,
     min_budget_s: float = 0.0,
+    run_bt: str = "",
 ) -> tuple[ConfirmFacts, list[Explanation]]:
     """Re-judge ``c``'s flagged rows by paired rounds of those rows only; updates ``c`` in place, returns the
     facts and the explanations of what the rounds found regressed (profiled on both sides, tied to the diff
     from the baseline's commit; kept in ``explain_dir``). ``iters`` fixes each result's b.N (from the run,
-    :func:`benchpipe.core.benchfmt.iterations`)."""
+    :func:`benchpipe.core.benchfmt.iterations`), cut to ``run_bt`` of timed work (:func:`shorten`)."""
     flagged = suspects(c)
     facts = ConfirmFacts()
     if not flagged or rounds <= 0:
@@ -236,16 +257,7 @@ def confirm(
     refs = plan.refs
     budget_s = max(ce.go_s, min_budget_s)
     facts.budget_s = round(budget_s, 1)
-    note = within_budget(plan, c, budget_s, wall_factors(c, ce, iters or {}))
-    if note:
-        c.warnings.append(note)
-    # RunParallel results run at the (scaled) time as they are: lengthening them toward go test's time
-    # (what a pull request's rounds do) would undo the budget; both sides run alike, which is what counts
-    plan.reference_bt = plan.benchtime
-    toolchain.progress(
-        f"compare: re-running {len(refs)} flagged result(s) interleaved with the baseline's commit "
-        f"{plan.base_rev[:12]} ({rounds} rounds, each as the run measured it)"
-    )
+    _size(plan, c, ce, iters, budget_s, run_bt)
     t0 = time.monotonic()
     if budget_s > 0:  # a hard budget: no pair of runs starts that would end past it (rounds.run_rounds)
         plan.deadline = t0 + budget_s
@@ -265,6 +277,29 @@ def confirm(
     _judge_all(flagged, by_key, out.samples.cut, budget_s, rounds, against, opts, facts)
     c.verdict = overall(c.rows)
     return facts, out.explanations
+
+
+def _size(
+    plan: paired.Plan,
+    c: Comparison,
+    ce: BenchMeta,
+    iters: dict[paired.BenchRef, int],
+    budget_s: float,
+    run_bt: str,
+) -> None:
+    """Each run's length: cut to ``run_bt`` (:func:`shorten`), then scaled to the budget
+    (:func:`within_budget`, a warning when it scales); said on the progress line."""
+    cut = shorten(plan, c, run_bt)
+    note = within_budget(plan, c, budget_s, wall_factors(c, ce, iters or {}))
+    if note:
+        c.warnings.append(note)
+    # RunParallel results run at the (scaled) time as they are: lengthening them toward go test's time
+    # (what a pull request's rounds do) would undo the budget; both sides run alike, which is what counts
+    plan.reference_bt = plan.benchtime
+    toolchain.progress(
+        f"compare: re-running {len(plan.refs)} flagged result(s) interleaved with the baseline's commit "
+        f"{plan.base_rev[:12]} ({plan.rounds} rounds, {cut or 'each as the run measured it'})"
+    )
 
 
 def _judge_all(

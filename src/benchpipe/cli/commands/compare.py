@@ -159,6 +159,7 @@ def _compare_stage(args: argparse.Namespace) -> int:
             profile=settings.profile,
             explain_dir=out.with_name(out.stem + "-explain"),
             min_budget_s=settings.compare.confirm_min_s,
+            run_bt=str(settings.paired.benchtime),
         )
     from benchpipe.store import baselines, objstore
 
