@@ -470,3 +470,51 @@ def test_a_row_the_budget_left_inconclusive_says_the_budget_ended_its_rounds() -
             assert said == [], said
         else:
             assert len(said) == 1 and "in round 12" in said[0], said
+
+
+def test_confirmation_cuts_each_fixed_bn_run_to_the_paired_benchtime(tmp_path: Path) -> None:
+    """Baseline-flow confirmation (``confirm.shorten``) on fastcache's recorded run at 1s: each result whose
+    run's b.N times its ns/op is past ``paired.benchtime`` runs at the b.N that times that much (one
+    operation more at most), never above the run's own b.N; a result already shorter keeps its b.N; a
+    benchtime that is not a time cuts nothing."""
+    from benchpipe.core import benchfmt
+    from benchpipe.revisions import confirm, paired
+
+    data = Path(__file__).resolve().parent.parent / "data"
+    parsed = benchfmt.read_files([data / "fastcache_1s.txt"])
+    values = benchfmt.samples(parsed)
+    c = compare_samples(values, values, parsed.units, Options())
+    iters = benchfmt.iterations(benchfmt.with_iters(parsed))
+    ns = {(r.package, benchfmt.base_name(r.benchmark)): r.new.center for r in c.rows if r.unit == "ns/op"}
+
+    def plan() -> paired.Plan:
+        return paired.Plan(
+            target=tmp_path,
+            base_rev="x",
+            head_rev=None,
+            patterns=["."],
+            bench=".",
+            rounds=6,
+            confirm_rounds=0,
+            benchtime="1s",
+            order="alternate",
+            timeout="10m",
+            changed_only=False,
+            cache=tmp_path,
+            refs=sorted(iters),
+            iters=dict(iters),
+        )
+
+    for cap_s in (0.1, 0.02):
+        p = plan()
+        said = confirm.shorten(p, c, f"{cap_s * 1000:g}ms")
+        longer = [k for k in iters if iters[k] * ns[k] / 1e9 > cap_s]
+        assert longer and said.startswith(f"{len(longer)} of them"), said
+        for k, n in p.iters.items():
+            timed = n * ns[k] / 1e9
+            if k in longer:
+                assert cap_s <= timed < cap_s + ns[k] / 1e9 and n < iters[k], (k, n, timed)
+            else:
+                assert n == iters[k], k
+    p = plan()
+    assert confirm.shorten(p, c, "200x") == "" and p.iters == iters
