@@ -6,8 +6,8 @@ For a Go module in a git work tree, every result selected by ``--bench`` is meas
 * in paired rounds (``benchpipe compare --base``; ``calibrate`` and ``bisect`` run the same rounds): an
   A/A paired comparison of HEAD against the working tree, each result as
   :func:`benchpipe.go.toolchain.run_rule` says (its b.N at the paired benchtime, or a time for RunParallel);
-* in confirmation: the same rounds at each result's b.N from the ``go test`` run (as confirmation re-runs
-  the flagged rows of a baseline comparison at the run's b.N);
+* in confirmation: the same rounds at each result's b.N from the ``go test`` run, cut to the paired
+  benchtime's worth of timed work (as confirmation re-runs the flagged rows of a baseline comparison);
 * in profiling: the profile stage's CPU run of each result alone
   (:func:`benchpipe.stages.profile.profile_benchmark`).
 
@@ -194,6 +194,15 @@ def render(rows: list[dict[str, Any]], modes: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cut_to(iters: dict[Ref, int], values: dict[Ref, list[float]], run_bt: str) -> dict[Ref, int]:
+    """Each result's b.N from the ``go test`` run, cut to ``run_bt`` of timed work as confirmation cuts it
+    (:func:`benchpipe.revisions.confirm.cut_iters`)."""
+    from benchpipe.revisions.confirm import cut_iters
+
+    chosen = {k: iters[k] for k in values}
+    return {**chosen, **cut_iters(chosen, {k: statistics.median(v) for k, v in values.items()}, run_bt)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("module", type=Path, help="a Go module in a git work tree")
@@ -230,7 +239,7 @@ def main() -> int:
                 a.rounds,
                 a.benchtime,
                 work / "c",
-                {k: iters[k] for k in ref_values},
+                cut_to(iters, ref_values, a.paired_benchtime),
                 printed,
             )
         if "profile" in modes:

@@ -150,19 +150,30 @@ def within_budget(
 
 def shorten(plan: paired.Plan, c: Comparison, run_bt: str) -> str:
     """Cut each fixed-b.N result's b.N to ``run_bt`` of timed work (the pull-request flow's benchtime,
-    ``paired.benchtime``) at the run's ns/op: a shared machine's noise comes and goes over seconds, so many
-    short interleaved rounds pair it off where a few long ones each catch it on one side. Both sides run the
-    same b.N; the first round's check (:func:`benchpipe.revisions.rounds.check_first_round`) moves a result
-    that measures apart at it to a time. Returns the progress line's words ("" when nothing was cut)."""
+    ``paired.benchtime``) at the run's ns/op (:func:`cut_iters`): a shared machine's noise comes and goes
+    over seconds, so many short interleaved rounds pair it off where a few long ones each catch it on one
+    side. Both sides run the same b.N; the first round's check
+    (:func:`benchpipe.revisions.rounds.check_first_round`) moves a result that measures apart at it to a
+    time. Returns the progress line's words ("" when nothing was cut)."""
+    ns = {(r.package, benchfmt.base_name(r.benchmark)): r.new.center for r in c.rows if r.unit == "ns/op"}
+    cut = cut_iters(plan.iters, ns, run_bt)
+    plan.iters.update(cut)
+    return f"{len(cut)} of them at a b.N of {run_bt} each" if cut else ""
+
+
+def cut_iters(
+    iters: dict[paired.BenchRef, int], ns: dict[paired.BenchRef, float], run_bt: str
+) -> dict[paired.BenchRef, int]:
+    """The results whose b.N times their ns/op is past ``run_bt`` (a time; else none), each with the
+    smallest b.N that times at least that much."""
     cap = go_duration_ns(run_bt)
     if not cap:
-        return ""
-    ns = {(r.package, benchfmt.base_name(r.benchmark)): r.new.center for r in c.rows if r.unit == "ns/op"}
-    cut = 0
-    for ref, n in plan.iters.items():
-        if ns.get(ref, 0.0) > 0 and n * ns[ref] > cap:
-            plan.iters[ref], cut = max(1, math.ceil(cap / ns[ref])), cut + 1
-    return f"{cut} of them at a b.N of {run_bt} each" if cut else ""
+        return {}
+    return {
+        ref: max(1, math.ceil(cap / ns[ref]))
+        for ref, n in iters.items()
+        if ns.get(ref, 0.0) > 0 and n * ns[ref] > cap
+    }
 
 
 def suspects(c: Comparison) -> list[Row]:
