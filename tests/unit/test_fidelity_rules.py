@@ -518,3 +518,33 @@ def test_confirmation_cuts_each_fixed_bn_run_to_the_paired_benchtime(tmp_path: P
                 assert n == iters[k], k
     p = plan()
     assert confirm.shorten(p, c, "200x") == "" and p.iters == iters
+
+
+def test_extra_rounds_stop_for_a_result_once_more_rounds_cannot_decide_it() -> None:
+    """``paired.still_open``, the one stopping rule of extra rounds (the design's and confirmation's): a
+    result whose per-round ratios lie tight around 1 is shown unchanged and stops; one whose ratios spread
+    ±20% is still open after 6 rounds; one clearly 40% slower is decided and stops too; a failed one stops."""
+    from benchpipe.revisions.paired import still_open
+    from benchpipe.revisions.rounds import RoundValues
+
+    rng = random.Random(5)
+    rv = RoundValues()
+    spreads = {
+        "BenchmarkTight-2": (1.0, 0.005),
+        "BenchmarkWide-2": (1.0, 0.2),
+        "BenchmarkSlow-2": (1.4, 0.01),
+    }
+    for name, (ratio, spread) in spreads.items():
+        key = ("example.com/p", name, "ns/op")
+        base = {r: 100 * rng.uniform(0.97, 1.03) for r in range(6)}
+        rv.values["base"][key] = base
+        rv.values["head"][key] = {
+            r: v * ratio * (1 + spread * (-1) ** r * rng.uniform(0.5, 1)) for r, v in base.items()
+        }
+        for side in ("base", "head"):
+            rv.iters[side][key] = dict.fromkeys(range(6), 1_000_000)
+    rv.units["ns/op"] = UnitInfo("ns/op")
+    refs = [("example.com/p", n.removesuffix("-2")) for n in spreads]
+    assert still_open(rv, Options(), refs) == [("example.com/p", "BenchmarkWide")]
+    rv.failed[("example.com/p", "BenchmarkWide")] = []
+    assert still_open(rv, Options(), refs) == []

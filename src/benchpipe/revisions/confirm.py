@@ -24,8 +24,9 @@ it significant and worse; its verdict is then the milder of the two (the
 rounds confirm, they never worsen), and a regression stays one only with the
 whole interval of the rounds' ratio worse by at least the smallest change that
 warns, as an improvement needs it better by that much (a row whose interval
-straddles the threshold gets up to twice as many rounds again, as the budget
-allows, and says so when the budget ended them; a warning when its interval still reaches
+straddles the threshold gets up to seven times as many rounds again, each
+result until more rounds cannot decide it, as the budget allows, and says so
+when the budget ended them; a warning when its interval still reaches
 below that minimum). An improvement stands only when the rounds find it too,
 with the whole interval of the per-round ratio better by at least the
 smallest change that would warn (half the threshold by default). A row they
@@ -220,7 +221,9 @@ def _plan(
         or list(DEFAULT_MODE.package_list),
         bench=toolchain.names_regex(names),
         rounds=rounds,
-        extra_rounds=2 * rounds,  # for the rows these rounds leave undecided, as the budget allows
+        # for the rows these rounds leave undecided, each until more cannot decide it: as many in all as the
+        # pull-request flow's most (16 + 2 x 16 at 6), as the budget allows
+        extra_rounds=7 * rounds,
         confirm_rounds=0,
         benchtime=str(settings.benchtime or DEFAULT_MODE.benchtime),
         order="alternate",

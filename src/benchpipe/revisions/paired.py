@@ -703,17 +703,30 @@ def _settle_undecided(
         if samples.cut is not None:
             break
         runs += len(active)
-        pairs: dict[benchfmt.Key, tuple[list[float], list[float]]] = {}
-        still = {
-            bench_ref(row.package, row.benchmark)
-            for row in analyze(samples, opts, decisions=decisions, level=level, pairs=pairs)
-            if unsettled(row, opts)
-            and not shown_unchanged(row, opts, pairs.get((row.package, row.benchmark, row.unit)))
-        }
-        active = [ref for ref in active if ref in still and ref not in samples.failed]
+        active = still_open(samples, opts, active, decisions=decisions, level=level)
         if not active:
             break
     return analyze(samples, opts, decisions=decisions, level=level), runs
+
+
+def still_open(
+    samples: RoundValues,
+    opts: Options,
+    active: list[BenchRef],
+    decisions: dict[benchfmt.Key, Decision] | None = None,
+    level: float | None = None,
+) -> list[BenchRef]:
+    """The ``active`` results that more rounds may still decide: a row :func:`unsettled` and not
+    :func:`shown_unchanged` on its rounds so far (a result whose rows each lie inside the threshold, or
+    clearly past it, stops)."""
+    pairs: dict[benchfmt.Key, tuple[list[float], list[float]]] = {}
+    still = {
+        bench_ref(row.package, row.benchmark)
+        for row in analyze(samples, opts, decisions=decisions, level=level, pairs=pairs)
+        if unsettled(row, opts)
+        and not shown_unchanged(row, opts, pairs.get((row.package, row.benchmark, row.unit)))
+    }
+    return [ref for ref in active if ref in still and ref not in samples.failed]
 
 
 def _more_rounds(
@@ -726,16 +739,23 @@ def _more_rounds(
     rng: random.Random,
     facts: PairedFacts,
 ) -> list[Row]:
-    """``plan.extra_rounds`` more rounds of only the results with an inconclusive row (the few undecided
-    ones: decided rows keep their rounds), as the deadline allows; every row judged again on its rounds."""
-    undecided = sorted({bench_ref(r.package, r.benchmark) for r in rows if r.verdict == INCONCLUSIVE})
-    if not plan.extra_rounds or not undecided:
+    """Up to ``plan.extra_rounds`` more rounds of only the results with an undecided row (:func:`unsettled`:
+    the few undecided ones; decided rows keep their rounds), as the deadline allows; a result stops once
+    more rounds cannot decide it (:func:`still_open`), as the design's extra rounds stop. Every row is
+    judged again on all its rounds."""
+    active = sorted({bench_ref(r.package, r.benchmark) for r in rows if unsettled(r, opts)})
+    if not plan.extra_rounds or not active:
         return rows
-    toolchain.progress(f"paired: {len(undecided)} result(s) undecided: up to {plan.extra_rounds} more rounds")
-    more = range(plan.rounds, plan.rounds + plan.extra_rounds)
-    run_rounds(s.base, s.head, undecided, more, rules, plan, samples, rng, of=more.stop)
-    ran = (more.stop if samples.cut is None else samples.cut) - plan.rounds
-    facts.runs += len(undecided) * max(0, ran)
+    toolchain.progress(f"paired: {len(active)} result(s) undecided: up to {plan.extra_rounds} more rounds")
+    end = plan.rounds + plan.extra_rounds
+    for r in range(plan.rounds, end):
+        run_rounds(s.base, s.head, active, range(r, r + 1), rules, plan, samples, rng, of=end)
+        if samples.cut is not None:
+            break
+        facts.runs += len(active)
+        active = still_open(samples, opts, active)
+        if not active:
+            break
     return analyze(samples, opts)
 
 
