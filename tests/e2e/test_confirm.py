@@ -97,10 +97,10 @@ def test_drift_on_unchanged_code_is_not_confirmed(history: Path, tmp_path: Path)
     # round to the next, inconclusive (said so: "nor ruled out"), never a regression or a warning
     assert ns["verdict"] in ("unchanged", "inconclusive"), (ns["verdict"], ns["warnings"], data["confirm"])
     assert ns["verdict"] == "unchanged" or any("nor ruled out" in w for w in ns["warnings"]), ns["warnings"]
-    # 12 rounds, or more when the rows they leave undecided get more (twice as many again, at most)
+    # 12 rounds, or more when the rows they leave undecided get more (seven times as many again, at most)
     assert any(
         (m := re.search(r"not confirmed by (\d+) interleaved rounds against the baseline's commit", w))
-        and 12 <= int(m.group(1)) <= 36
+        and 12 <= int(m.group(1)) <= 96
         for w in ns["warnings"]
     ), ns["warnings"]
     assert data["confirm"]["rounds"] == 12 and ns["benchmark"] + " ns/op" in data["confirm"]["unconfirmed"]
@@ -124,14 +124,14 @@ def test_committed_regression_is_confirmed(history: Path, tmp_path: Path) -> Non
     ns = _ns(data)
     assert ns["verdict"] == "regression" and ns["delta_pct"] > 10, (ns["warnings"], data["confirm"])
     assert data["confirm"]["budget_s"] == 10.0 and data["confirm"]["seconds"] > 0  # the floor: a tiny run
-    # the rounds, or up to twice as many again (as the budget allows) when their interval first straddled
-    # the threshold
+    # the rounds, or up to seven times as many again (as the budget allows) when their interval first
+    # straddled the threshold
     by = [
         int(m.group(1))
         for w in ns["warnings"]
         if (m := re.match(r"confirmed by (\d+) interleaved rounds", w))
     ]
-    assert by and 6 <= by[0] <= 18, ns["warnings"]
+    assert by and 6 <= by[0] <= 48, ns["warnings"]
     assert data["verdict"] == "FAIL" and data["confirm"]["confirmed"]
     # a baseline with no commit cannot be re-run: the sequential verdict stays, and a warning says why
     meta = json.loads((work / "baselines" / "main.meta.json").read_text())

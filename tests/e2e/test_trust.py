@@ -139,15 +139,15 @@ def test_confirmation_reruns_flagged_rows_not_their_family(trust: Path, tmp_path
         and any("interleaved rounds against the baseline's commit" in w for w in r["warnings"])
     ]
     # exactly the flagged rows ran, each in its own rounds: k results, k x rounds runs per side, and up to
-    # twice as many again (as the budget allows) for a result the rounds left undecided (its rows say how
-    # many rounds they were judged on)
+    # seven times as many again (as the budget allows) for a result the rounds left undecided (its rows say
+    # how many rounds they were judged on)
     assert facts["results"] == len({r["benchmark"] for r in flagged}) < 24, facts
     ran: dict[str, int] = {}
     for r in flagged:
         for w in r["warnings"]:
             if m := re.search(r"(\d+) interleaved rounds against", w):
                 ran[r["benchmark"]] = max(ran.get(r["benchmark"], 0), int(m.group(1)))
-    assert all(facts["rounds"] <= n <= 3 * facts["rounds"] for n in ran.values()), ran
+    assert all(facts["rounds"] <= n <= 8 * facts["rounds"] for n in ran.values()), ran
     assert facts["runs"] == sum(ran.values()), (facts, ran)
     slowed = {
         r["benchmark"].rsplit("-", 1)[0]: r
@@ -157,11 +157,12 @@ def test_confirmation_reruns_flagged_rows_not_their_family(trust: Path, tmp_path
     for case in ("BenchmarkFamily/case03", "BenchmarkFamily/case17"):
         r = slowed[case]
         assert r["verdict"] == "regression" and r["delta_pct"] > 30, r
-        # confirmed by the rounds, or with up to twice as many again when their interval first straddled it
+        # confirmed by the rounds, or with up to seven times as many again when their interval first
+        # straddled it
         by = [
             int(m.group(1))
             for w in r["warnings"]
             if (m := re.match(r"confirmed by (\d+) interleaved rounds", w))
         ]
-        assert by and facts["rounds"] <= by[0] <= 3 * facts["rounds"], r["warnings"]
+        assert by and facts["rounds"] <= by[0] <= 8 * facts["rounds"], r["warnings"]
     assert data["verdict"] == "FAIL"

@@ -632,7 +632,7 @@ def _measure(
     else:
         run_rounds(s.base, s.head, refs, range(1, plan.rounds), rules, plan, samples, rng)
         rows = analyze(samples, opts)
-        facts.runs = len(refs) * plan.rounds
+        facts.runs = sum(_ran(samples, refs, r) for r in range(plan.rounds))
         rows = _more_rounds(s, rows, rules, plan, samples, opts, rng, facts)
     t = _lap(facts, "rounds", t)
     _confirm(s, rows, rules, plan, samples, opts, rng, facts, cut)
@@ -729,6 +729,15 @@ def still_open(
     return [ref for ref in active if ref in still and ref not in samples.failed]
 
 
+def _ran(samples: RoundValues, refs: list[BenchRef], r: int) -> int:
+    """How many of ``refs`` ran round ``r`` on both sides (a deadline can end a round part way)."""
+    base = samples.values["base"]
+    done = {
+        bench_ref(k[0], k[1]) for k, by in samples.values["head"].items() if r in by and r in base.get(k, {})
+    }
+    return sum(1 for ref in refs if ref in done)
+
+
 def _more_rounds(
     s: _Sides,
     rows: list[Row],
@@ -750,9 +759,9 @@ def _more_rounds(
     end = plan.rounds + plan.extra_rounds
     for r in range(plan.rounds, end):
         run_rounds(s.base, s.head, active, range(r, r + 1), rules, plan, samples, rng, of=end)
+        facts.runs += _ran(samples, active, r)
         if samples.cut is not None:
             break
-        facts.runs += len(active)
         active = still_open(samples, opts, active)
         if not active:
             break
