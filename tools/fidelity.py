@@ -86,6 +86,7 @@ def rounds(
     cache: Path,
     iters: dict[Ref, int] | None = None,
     reference: dict[tuple[str, str], float] | None = None,
+    check_bt: str = "",
 ) -> tuple[dict[Ref, list[float]], dict[str, str]]:
     """An A/A paired run (HEAD against the working tree): each result's ns/op over both sides' rounds, and
     how each ran. With ``iters`` and ``reference`` (ns/op by printed name), every result runs at that b.N
@@ -109,6 +110,7 @@ def rounds(
         # as confirmation runs them (revisions.confirm): RunParallel results at the run's own time, never
         # lengthened toward go test's (that would undo its budget)
         reference_bt=benchtime if iters else "",
+        check_bt=check_bt,
     )
     out = paired.execute(plan, Options())
     values: dict[Ref, list[float]] = {}
@@ -241,6 +243,7 @@ def main() -> int:
                 work / "c",
                 cut_to(iters, ref_values, a.paired_benchtime),
                 printed,
+                a.paired_benchtime,
             )
         if "profile" in modes:
             cfg = ProfileSection(min_samples=a.min_samples, max_s=a.max_s, benchtime="200ms")

@@ -155,7 +155,9 @@ def shorten(plan: paired.Plan, c: Comparison, run_bt: str) -> str:
     over seconds, so many short interleaved rounds pair it off where a few long ones each catch it on one
     side. Both sides run the same b.N; the first round's check
     (:func:`benchpipe.revisions.rounds.check_first_round`) moves a result that measures apart at it to a
-    time. Returns the progress line's words ("" when nothing was cut)."""
+    time (``run_bt``, with go test's ramp-up: a drift between the run and its confirmation can fail the
+    check too, and that time keeps such a result's runs short). Returns the progress line's words ("" when
+    nothing was cut)."""
     ns = {(r.package, benchfmt.base_name(r.benchmark)): r.new.center for r in c.rows if r.unit == "ns/op"}
     cut = cut_iters(plan.iters, ns, run_bt)
     plan.iters.update(cut)
@@ -304,6 +306,8 @@ def _size(
     """Each run's length: cut to ``run_bt`` (:func:`shorten`), then scaled to the budget
     (:func:`within_budget`, a warning when it scales); said on the progress line."""
     cut = shorten(plan, c, run_bt)
+    if cut:  # a cut result that fails the first round's check runs at that time too, as go test would
+        plan.check_bt = run_bt
     note = within_budget(plan, c, budget_s, wall_factors(c, ce, iters or {}))
     if note:
         c.warnings.append(note)

@@ -54,3 +54,4 @@ class Plan:
     )
     impact: Selection | None = None  # the benchmarks that execute the changed code (None: all run)
     deadline: float = 0.0  # time.monotonic() by which every run must have ended (0: none): a hard budget
+    check_bt: str = ""  # the time a result runs at when its first round's check fails ("": benchtime)

@@ -267,9 +267,10 @@ def check_first_round(
             continue
         if not _ns_of(ref, reference):  # no reference (a 0 one would check nothing)
             continue
-        checked = toolchain.checked_rule(rule, plan.benchtime, by_round[0], reference.get((pkg, name), 0.0))
+        bt = plan.check_bt or plan.benchtime
+        checked = toolchain.checked_rule(rule, bt, by_round[0], reference.get((pkg, name), 0.0))
         if checked is not rule:
-            toolchain.progress(f"paired: {pkg} {name}: {checked.why}: runs at -benchtime {plan.benchtime}")
+            toolchain.progress(f"paired: {pkg} {name}: {checked.why}: runs at -benchtime {bt}")
             out[ref] = checked
             again.add(ref)
     return out, sorted(again)
