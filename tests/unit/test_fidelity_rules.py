@@ -523,7 +523,8 @@ def test_confirmation_cuts_each_fixed_bn_run_to_the_paired_benchtime(tmp_path: P
 def test_extra_rounds_stop_for_a_result_once_more_rounds_cannot_decide_it() -> None:
     """``paired.still_open``, the one stopping rule of extra rounds (the design's and confirmation's): a
     result whose per-round ratios lie tight around 1 is shown unchanged and stops; one whose ratios spread
-    ±20% is still open after 6 rounds; one clearly 40% slower is decided and stops too; a failed one stops."""
+    ±20% is still open after 6 rounds; one clearly 40% slower is decided and stops too, unless worse rows
+    keep running (confirmation's looks, without a design's levels); a failed one stops."""
     from benchpipe.revisions.paired import still_open
     from benchpipe.revisions.rounds import RoundValues
 
@@ -546,5 +547,10 @@ def test_extra_rounds_stop_for_a_result_once_more_rounds_cannot_decide_it() -> N
     rv.units["ns/op"] = UnitInfo("ns/op")
     refs = [("example.com/p", n.removesuffix("-2")) for n in spreads]
     assert still_open(rv, Options(), refs) == [("example.com/p", "BenchmarkWide")]
+    # without a design's levels for its looks, a result found worse keeps running: only unchanged ones stop
+    assert still_open(rv, Options(), refs, worse_stops=False) == [
+        ("example.com/p", "BenchmarkWide"),
+        ("example.com/p", "BenchmarkSlow"),
+    ]
     rv.failed[("example.com/p", "BenchmarkWide")] = []
     assert still_open(rv, Options(), refs) == []

@@ -715,16 +715,22 @@ def still_open(
     active: list[BenchRef],
     decisions: dict[benchfmt.Key, Decision] | None = None,
     level: float | None = None,
+    worse_stops: bool = True,
 ) -> list[BenchRef]:
     """The ``active`` results that more rounds may still decide: a row :func:`unsettled` and not
     :func:`shown_unchanged` on its rounds so far (a result whose rows each lie inside the threshold, or
-    clearly past it, stops)."""
+    clearly past it, stops). With ``worse_stops`` False, a row found worse keeps its result running too:
+    only rows shown within the threshold end early, so looking after every round cannot turn noise into a
+    regression (rounds without a design's levels for their looks)."""
     pairs: dict[benchfmt.Key, tuple[list[float], list[float]]] = {}
     still = {
         bench_ref(row.package, row.benchmark)
         for row in analyze(samples, opts, decisions=decisions, level=level, pairs=pairs)
-        if unsettled(row, opts)
-        and not shown_unchanged(row, opts, pairs.get((row.package, row.benchmark, row.unit)))
+        if (
+            unsettled(row, opts)
+            and not shown_unchanged(row, opts, pairs.get((row.package, row.benchmark, row.unit)))
+        )
+        or (not worse_stops and row.verdict in ("regression", "warn"))
     }
     return [ref for ref in active if ref in still and ref not in samples.failed]
 
@@ -750,8 +756,9 @@ def _more_rounds(
 ) -> list[Row]:
     """Up to ``plan.extra_rounds`` more rounds of only the results with an undecided row (:func:`unsettled`:
     the few undecided ones; decided rows keep their rounds), as the deadline allows; a result stops once
-    more rounds cannot decide it (:func:`still_open`), as the design's extra rounds stop. Every row is
-    judged again on all its rounds."""
+    more rounds cannot decide it (:func:`still_open`) and none of its rows is found worse (these looks have
+    no design's levels: a worse row is judged on every round the budget allows). Every row is judged again
+    on all its rounds."""
     active = sorted({bench_ref(r.package, r.benchmark) for r in rows if unsettled(r, opts)})
     if not plan.extra_rounds or not active:
         return rows
@@ -762,7 +769,7 @@ def _more_rounds(
         facts.runs += _ran(samples, active, r)
         if samples.cut is not None:
             break
-        active = still_open(samples, opts, active)
+        active = still_open(samples, opts, active, worse_stops=False)
         if not active:
             break
     return analyze(samples, opts)
