@@ -344,6 +344,28 @@ def test_benchtime_is_one_typed_value_and_every_command_line_comes_from_one_buil
     )
 
 
+def _confirm_plan(tmp_path: Path, iters: dict) -> object:
+    """A confirmation's plan of ``iters``' results at ``-benchtime 1s``, 6 rounds (nothing is run)."""
+    from benchpipe.revisions import paired
+
+    return paired.Plan(
+        target=tmp_path,
+        base_rev="x",
+        head_rev=None,
+        patterns=["."],
+        bench=".",
+        rounds=6,
+        confirm_rounds=0,
+        benchtime="1s",
+        order="alternate",
+        timeout="10m",
+        changed_only=False,
+        cache=tmp_path,
+        refs=sorted(iters),
+        iters=dict(iters),
+    )
+
+
 def test_confirmation_budgets_a_runparallel_result_by_what_its_runs_took(tmp_path: Path) -> None:
     """fastcache's RunParallel benchmarks (5 ms operations) at 1s: each run took ~1.7 s of wall time (go
     test's ramp-up runs at N=1 and N=100 come first), recorded in bench.json's ``bench_s``. Confirmation's
@@ -388,22 +410,7 @@ def test_confirmation_budgets_a_runparallel_result_by_what_its_runs_took(tmp_pat
         assert factors[(pkg, name)] > 1.3
 
     def plan() -> paired.Plan:
-        return paired.Plan(
-            target=tmp_path,
-            base_rev="x",
-            head_rev=None,
-            patterns=["."],
-            bench=".",
-            rounds=6,
-            confirm_rounds=0,
-            benchtime="1s",
-            order="alternate",
-            timeout="10m",
-            changed_only=False,
-            cache=tmp_path,
-            refs=sorted(iters),
-            iters=dict(iters),
-        )
+        return _confirm_plan(tmp_path, iters)
 
     budget = meta.go_s
     plain, counted = plan(), plan()
@@ -488,22 +495,7 @@ def test_confirmation_cuts_each_fixed_bn_run_to_the_paired_benchtime(tmp_path: P
     ns = {(r.package, benchfmt.base_name(r.benchmark)): r.new.center for r in c.rows if r.unit == "ns/op"}
 
     def plan() -> paired.Plan:
-        return paired.Plan(
-            target=tmp_path,
-            base_rev="x",
-            head_rev=None,
-            patterns=["."],
-            bench=".",
-            rounds=6,
-            confirm_rounds=0,
-            benchtime="1s",
-            order="alternate",
-            timeout="10m",
-            changed_only=False,
-            cache=tmp_path,
-            refs=sorted(iters),
-            iters=dict(iters),
-        )
+        return _confirm_plan(tmp_path, iters)
 
     for cap_s in (0.1, 0.02):
         p = plan()
