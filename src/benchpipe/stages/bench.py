@@ -294,9 +294,11 @@ def _run_all(
     shard: str = "",
     durations: dict[tuple[str, str], float] | None = None,
     counted: InstructionsSection | None = None,
+    quiet: Callable[[], None] | None = None,
 ) -> _Runs:
     """Build the packages' test binaries and run them (only ``shard``'s part of them), or count their results'
-    instructions (``counted``)."""
+    instructions (``counted``). ``quiet`` is called between the two: it returns when the machine is the
+    benchmarks' (see :func:`run`)."""
     runs = _Runs()
     with tempfile.TemporaryDirectory(prefix="benchpipe-bin-") as tmp:
         toolchain.progress(f"bench: building {len(pkgs)} package(s) with benchmarks")
@@ -307,6 +309,8 @@ def _run_all(
         except BenchpipeError as e:
             log.fail(e)
         runs.go_s = runs.build_s
+        if quiet is not None:
+            quiet()
         part = shard_selection(pkgs, binaries, cfg, shard, durations or {}) if shard else None
         for pkg, binary in zip(pkgs, binaries, strict=True):
             if part is not None and pkg.import_path not in part:
@@ -327,9 +331,12 @@ def run(
     shard: str = "",
     durations: dict[tuple[str, str], float] | None = None,
     counted: InstructionsSection | None = None,
+    quiet: Callable[[], None] | None = None,
 ) -> BenchMeta:
     """Run the benchmarks (or, with ``counted``, count their instructions); write raw output and metadata;
-    return the metadata."""
+    return the metadata. ``quiet``, when given, is called after the test binaries are built and before the
+    first runs: it waits for work that shares the machine during the build (the pipeline's preloading,
+    :mod:`benchpipe.cli.stagefork`) to end."""
     if counted is not None:
         instructions.require()
         notes = [*(notes or []), instructions.CAVEAT]
@@ -346,7 +353,7 @@ def run(
         raise NothingToCompare(f"no package with benchmarks matches {' '.join(patterns)} in {target}")
     if counted is not None and any(benchsrc.parallel(p.dir) for p in pkgs):
         notes = [*(notes or []), instructions.PARALLEL_NOTE]
-    runs = _run_all(pkgs, cfg, target, out_txt, stall_s, log, t_start, shard, durations, counted)
+    runs = _run_all(pkgs, cfg, target, out_txt, stall_s, log, t_start, shard, durations, counted, quiet)
     n_total = sum(p.results for p in runs.packages)
     if not n_total and shard and not runs.packages:
         notes = [*(notes or []), f"shard {shard} has no benchmarks (fewer units than shards)"]

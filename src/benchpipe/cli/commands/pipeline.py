@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchpipe.cli import dvclock, timing
+from benchpipe.cli import dvclock, stagefork, timing
 from benchpipe.cli.commands import settings
 from benchpipe.cli.common import RUN, parse_sets
 from benchpipe.core.errors import EXIT_ERROR, EXIT_OK, BenchpipeError
@@ -157,6 +157,7 @@ def _dvc(args: list[str], env: dict[str, str] | None = None) -> int:
             from dvc.cli import main as dvc_main  # its log handlers take the stream imported under
 
             dvclock.install()  # dvc.lock read with DVC's safe loader: ~0.35 s of a six-stage run
+            stagefork.install()  # each stage forked from this process, its modules imported once
             for name in ("dvc", "dvc_objects", "dvc_data"):  # ... or the one an earlier call set
                 for h in logging.getLogger(name).handlers:
                     if isinstance(h, logging.StreamHandler) and isinstance(h.stream, _Quiet):
@@ -284,8 +285,12 @@ def repro(o: dict[str, Any], stages: list[str]) -> None:
         except BenchpipeError as e:
             sys.stderr.write(f"benchpipe: error: {visible(e.message)}\n")
             raise StageFailed(e.code) from None
-        if _call(["dvc", "repro"]):  # the stages read the overrides from params.run.yaml
-            raise StageFailed(stage_code())
+        stagefork.start_early()  # the bench stage builds while DVC starts
+        try:
+            if _call(["dvc", "repro"]):  # the stages read the overrides from params.run.yaml
+                raise StageFailed(stage_code())
+        finally:
+            stagefork.stop_early()
     total = time.monotonic() - t0
     go_bench, go_prof, go_confirm = go_seconds(started - 1)
     confirm = f" + {go_confirm:.1f}s (re-running flagged rows interleaved)" if go_confirm else ""
