@@ -78,6 +78,9 @@ def test_invoke_quick_then_dvc_repro(repo: Path) -> None:
     parts = [x.rsplit(" ", 1) for x in split.group(1).split(", ")]
     assert [name for name, _ in parts] == ["bench", "parse", "compare", "profile", "record", "report"], parts
     assert all(0 < float(t.rstrip("s")) < 60 for _, t in parts) and float(split.group(2)) > 0, parts
+    # each stage forked from the pipeline's fork server, the bench stage started before DVC and run as DVC
+    # asked for it (cli/stagefork)
+    assert "(every stage forked from this process, bench before DVC started)" in p.stdout, p.stdout
     report = (repo / "reports" / "report.md").read_text()
     for s in SECTIONS:
         assert s in report, s

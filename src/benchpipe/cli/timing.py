@@ -3,8 +3,10 @@ time (from the process's start, interpreter and imports included) to the file ``
 ``benchpipe pipeline`` reads them back to print the split (stages, ``go test`` inside them, and DVC itself:
 the rest).
 
-The contract: one JSON object per line, ``{"cmd": str, "s": float}``; a missing or unreadable file is no
-timings (the split then says only the total)."""
+The contract: one JSON object per line, ``{"cmd": str, "s": float, "how": str}`` (``how``: "" for a process
+of its own, ``fork`` for a stage forked from the pipeline's process, ``early`` for one forked before DVC
+started: :mod:`benchpipe.cli.stagefork`); a missing or unreadable file is no timings (the split then says
+only the total)."""
 
 from __future__ import annotations
 
@@ -27,20 +29,20 @@ def since_start() -> float:
         return time.monotonic() - _IMPORTED
 
 
-def record(cmd: str) -> None:
+def record(cmd: str, how: str = "") -> None:
     """Append this process's wall time under ``cmd`` when ``BENCHPIPE_TIMES`` names a file."""
     where = os.environ.get(ENV)
     if not where:
         return
     try:
         with open(where, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"cmd": cmd, "s": round(since_start(), 3)}) + "\n")
+            f.write(json.dumps({"cmd": cmd, "s": round(since_start(), 3), "how": how}) + "\n")
     except OSError:
         pass
 
 
-def read(path: Path) -> list[tuple[str, float]]:
-    """The (command, seconds) lines of a timings file, in order; [] when there are none."""
+def read(path: Path) -> list[tuple[str, float, str]]:
+    """The (command, seconds, how) lines of a timings file, in order; [] when there are none."""
     out = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -49,7 +51,7 @@ def read(path: Path) -> list[tuple[str, float]]:
     for line in lines:
         try:
             d = json.loads(line)
-            out.append((str(d["cmd"]), float(d["s"])))
+            out.append((str(d["cmd"]), float(d["s"]), str(d.get("how", ""))))
         except (ValueError, KeyError, TypeError):
             continue
     return out

@@ -35,27 +35,32 @@ class ChangePoint:
 
 def _best_split(x: np.ndarray, min_size: int) -> tuple[int, float]:
     """Index and Q of the best split of x (left part x[:tau])."""
+    taus, q = _q_many(x[None, :], min_size)
+    if not len(taus):
+        return -1, float("-inf")
+    i = int(q[0].argmax())
+    return int(taus[i]), float(q[0, i])
+
+
+def _q_many(xs: np.ndarray, min_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Q of every split (``taus``) of every row of ``xs`` (rows of one length n): (taus, Q[row, tau])."""
     import numpy as np  # only where a history is long enough to search
 
-    n = len(x)
-    d = np.abs(x[:, None] - x[None, :])
-    # 2-D prefix sums of the distance matrix for O(1) block sums.
-    c = np.zeros((n + 1, n + 1))
-    c[1:, 1:] = d.cumsum(0).cumsum(1)
-
+    n = xs.shape[1]
+    d = np.abs(xs[:, :, None] - xs[:, None, :])
+    # 2-D prefix sums of each distance matrix for O(1) block sums.
+    c = np.zeros((len(xs), n + 1, n + 1))
+    c[:, 1:, 1:] = d.cumsum(1).cumsum(2)
     tau = np.arange(min_size, n - min_size + 1)
     if not len(tau):
-        return -1, -np.inf
+        return tau, np.zeros((len(xs), 0))
     m = n - tau
     # block sums from the prefix sums (rows/columns from 0 are 0): between = [0,tau)x[tau,n), the two withins
-    between = (c[tau, n] - c[tau, tau]) / (tau * m)
-    within_l = np.where(tau > 1, c[tau, tau] / np.maximum(tau * (tau - 1), 1), 0.0)
-    within_r = np.where(
-        m > 1, (c[n, n] - c[tau, n] - c[n, tau] + c[tau, tau]) / np.maximum(m * (m - 1), 1), 0.0
-    )
-    q = tau * m / n * (2 * between - within_l - within_r)
-    i = int(np.argmax(q))
-    return int(tau[i]), float(q[i])
+    ctt, ctn, cnt, cnn = c[:, tau, tau], c[:, tau, n], c[:, n, tau], c[:, n, n][:, None]
+    between = (ctn - ctt) / (tau * m)
+    within_l = np.where(tau > 1, ctt / np.maximum(tau * (tau - 1), 1), 0.0)
+    within_r = np.where(m > 1, (cnn - ctn - cnt + ctt) / np.maximum(m * (m - 1), 1), 0.0)
+    return tau, tau * m / n * (2 * between - within_l - within_r)
 
 
 def detect(
@@ -84,7 +89,8 @@ def detect(
         if len(seg) < 2 * min_size or np.ptp(seg) == 0:
             continue
         tau, q = _best_split(seg, min_size)
-        exceed = sum(1 for _ in range(permutations) if _best_split(rng.permutation(seg), min_size)[1] >= q)
+        shuffled = np.stack([rng.permutation(seg) for _ in range(permutations)])  # the same draws, in order
+        exceed = int((_q_many(shuffled, min_size)[1].max(axis=1) >= q).sum())
         p = (exceed + 1) / (permutations + 1)
         cp = ChangePoint(a + tau, p, float(seg[:tau].mean()), float(seg[tau:].mean()))
         if p <= level and abs(cp.change_pct) >= min_change_pct:

@@ -69,7 +69,8 @@ def write_parquet_stream(results: Iterable[Result], path: Path) -> int:
             cols = ", ".join(f"'{c}': '{t}'" for c, t in zip(COLUMNS, _TYPES, strict=True))
             con.execute(
                 f"COPY (SELECT * FROM read_csv({sql_literal(spool)}, header = false, columns = {{{cols}}}, "
-                f"quote = '\"', escape = '\"', delim = ',')) TO {sql_literal(tmp)} (FORMAT parquet)"
+                f"quote = '\"', escape = '\"', delim = ',', auto_detect = false)) "  # an empty spool: no rows
+                f"TO {sql_literal(tmp)} (FORMAT parquet)"
             )
         finally:
             con.close()

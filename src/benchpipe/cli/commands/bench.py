@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchpipe.cli import stagefork
+    from benchpipe.cli import forkserver
     from benchpipe.core.artifacts import BenchMeta
     from benchpipe.stages import bench
     from benchpipe.store import artifacts, baselines
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         shard,
         durations,
         settings.instructions if measure == "instructions" else None,
-        stagefork.wait_quiet,
+        forkserver.wait_quiet,
     )
     sys.stderr.write(
         f"bench: {info.results} results in {info.wall_s:.1f}s (go test {info.go_s:.1f}s) -> {args.out}\n"

@@ -273,9 +273,13 @@ def repro(o: dict[str, Any], stages: list[str]) -> None:
     merged = {**json.loads(env.get(params.ENV) or "{}"), **o}
     if stages:
         env[params.ENV] = json.dumps(merged)
-        for s in stages:
-            if _call(["dvc", "repro", "-f", "-s", s], env):
-                raise StageFailed(stage_code())
+        stagefork.start(early=False)
+        try:
+            for s in stages:
+                if _call(["dvc", "repro", "-f", "-s", s], env):
+                    raise StageFailed(stage_code())
+        finally:
+            stagefork.close()
     else:
         # Record the run's overrides where the stages declare them (dvc.lock then shows what ran); a bad key
         # or
@@ -285,12 +289,12 @@ def repro(o: dict[str, Any], stages: list[str]) -> None:
         except BenchpipeError as e:
             sys.stderr.write(f"benchpipe: error: {visible(e.message)}\n")
             raise StageFailed(e.code) from None
-        stagefork.start_early()  # the bench stage builds while DVC starts
+        stagefork.start()  # the stages' fork server; the bench stage builds while DVC starts
         try:
             if _call(["dvc", "repro"]):  # the stages read the overrides from params.run.yaml
                 raise StageFailed(stage_code())
         finally:
-            stagefork.stop_early()
+            stagefork.close()
     total = time.monotonic() - t0
     go_bench, go_prof, go_confirm = go_seconds(started - 1)
     confirm = f" + {go_confirm:.1f}s (re-running flagged rows interleaved)" if go_confirm else ""
@@ -303,16 +307,24 @@ def repro(o: dict[str, Any], stages: list[str]) -> None:
 
 
 def timing_split(
-    times: list[tuple[str, float]], total: float, go: dict[str, float], go_confirm: float
+    times: list[tuple[str, float, str]], total: float, go: dict[str, float], go_confirm: float
 ) -> str:
     """The fixed cost per process: each stage's own time besides its ``go test`` (the compare stage's
-    confirmation is go test too), and DVC's (the total less the stages); "" without timings."""
+    confirmation is go test too), and DVC's (the total less the stages), and how the stages were started
+    (:mod:`benchpipe.cli.stagefork`); "" without timings."""
     if not times:
         return ""
     go = {**go, "compare": go_confirm}
-    parts = [f"{cmd} {max(0.0, s - go.get(cmd, 0.0)):.2f}s" for cmd, s in times]
-    dvc = total - sum(s for _, s in times)
-    return f"fixed cost by process (besides go test): {', '.join(parts)}, DVC and this process {dvc:.2f}s"
+    parts = [f"{cmd} {max(0.0, s - go.get(cmd, 0.0)):.2f}s" for cmd, s, _ in times]
+    dvc = total - sum(s for _, s, _ in times)
+    early = [cmd for cmd, _, how in times if how == "early"]
+    forked = [cmd for cmd, _, how in times if how in ("early", "fork")]
+    every = len(forked) == len(times)
+    how = "every stage forked from this process" if every else "forked: " + ", ".join(forked)
+    how += f", {' and '.join(early)} before DVC started" if early else ""
+    return f"fixed cost by process (besides go test): {', '.join(parts)}, DVC and this process {dvc:.2f}s" + (
+        f" ({how})" if forked else ""
+    )
 
 
 def run(args: argparse.Namespace) -> int:
