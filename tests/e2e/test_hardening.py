@@ -184,6 +184,62 @@ def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Si
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+def _session(sid: int) -> list[str]:
+    """The processes left in session ``sid`` (pid and command line), after up to 10 s for them to end."""
+    deadline = time.monotonic() + 10
+    while True:
+        left = subprocess.run(["ps", "-s", str(sid), "-o", "pid=,args="], capture_output=True, text=True)
+        rows = [ln.strip() for ln in left.stdout.splitlines() if ln.strip()]
+        if not rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_an_interrupted_pipeline_stops_every_stage_it_forked(repo: Path, how: str) -> None:
+    """``invoke quick``'s pipeline (stages forked from its fork server, bench started before DVC) interrupted
+    while a benchmark runs: Ctrl-C in a terminal (the whole process group), or SIGTERM to the pipeline's
+    process alone (a CI runner cancelling a job). It ends promptly and leaves no process (server, stage,
+    test binary), dvc.lock and the history as they were, and the next run works."""
+    env = {"BENCHPIPE_OVERRIDES": json.dumps(ONE_BENCHMARK)}
+    assert run(["benchpipe", "pipeline"], cwd=repo, env=env).returncode == 0
+    lock_before = (repo / "dvc.lock").read_text()
+    hist_before = sorted(p.name for p in (repo / "reports" / "history").rglob("*.parquet"))
+    slow = {**ONE_BENCHMARK, "modes.quick.benchtime": "2s", "modes.quick.count": 5}
+    proc = subprocess.Popen(
+        ["benchpipe", "pipeline"],
+        cwd=repo,
+        env={**os.environ, "BENCHPIPE_OVERRIDES": json.dumps(slow)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=ctrl_c_able,
+    )
+    assert proc.stdout is not None
+    deadline, started = time.monotonic() + 300, False
+    for line in proc.stdout:  # interrupted once a benchmark runs inside `go test` (10 s of it at 2s x 5)
+        if re.match(r"bench: \S+ Benchmark", line):
+            started = True
+            break
+        assert time.monotonic() < deadline, "the benchmark never started"
+    assert started and proc.poll() is None
+    t0 = time.monotonic()
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        os.kill(proc.pid, signal.SIGTERM)
+    rest = proc.communicate(timeout=60)[0]
+    assert proc.returncode != 0 and time.monotonic() - t0 < 8, (proc.returncode, rest)  # not the 10 s run
+    assert _session(proc.pid) == []
+    assert (repo / "dvc.lock").read_text() == lock_before
+    assert sorted(p.name for p in (repo / "reports" / "history").rglob("*.parquet")) == hist_before
+    p = run(["benchpipe", "pipeline"], cwd=repo, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "bench before DVC started" in p.stdout, p.stdout
+
+
 @pytest.mark.slow
 def test_killed_while_saving_a_baseline_or_writing_the_report(repo: Path) -> None:
     fast = ONE_BENCHMARK

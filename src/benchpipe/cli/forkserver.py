@@ -17,11 +17,14 @@ The protocol: the pipeline writes one JSON request per line and reads one JSON r
 - ``{"stop": true}``: stop the early stage (SIGTERM: it unwinds as on Ctrl-C, its ``go`` children killed);
 - end of file (the pipeline closed the pipe or died): stop the early stage if it still waits, and exit.
 
+The server ignores Ctrl-C (the stage and the pipeline handle theirs) and passes SIGTERM on to the stages it
+runs: :meth:`Server.close` sends it when the pipeline ends while a stage runs (its own SIGTERM, or an
+error), so the stage unwinds (its ``go`` children killed) instead of running on without it.
+
 A child gets what DVC gives the command it replaces: the working directory and environment, ``sys.argv``,
 fresh standard streams on file descriptors 1 and 2 and the default signal handlers; it runs
 :func:`benchpipe.cli.main.main`, records its time (:mod:`benchpipe.cli.timing`: since its fork; ``how``:
-``fork``, or ``early``) and exits with the stage's code, as the process would. The server itself ignores
-Ctrl-C (the stage and the pipeline handle theirs).
+``fork``, or ``early``) and exits with the stage's code, as the process would.
 """
 
 from __future__ import annotations
@@ -103,23 +106,29 @@ class Server:
             _serve(req_r, rep_w, early)  # never returns
         os.close(req_r)
         os.close(rep_w)
-        self.early = early
+        self.early, self.busy = early, False
         self.req = os.fdopen(req_w, "w", encoding="utf-8")
         self.rep = os.fdopen(rep_r, "r", encoding="utf-8")
 
     def call(self, msg: dict[str, Any]) -> int | None:
+        self.busy = True
         try:
             self.req.write(json.dumps(msg) + "\n")
             self.req.flush()
             line = self.rep.readline()
-            return int(json.loads(line)["code"]) if line else None
+            code = int(json.loads(line)["code"]) if line else None
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        self.busy = False
+        return code
 
     def close(self) -> None:
-        if self.early is not None:
+        if self.busy:  # the pipeline is ending while a stage runs: the stage is stopped, not left running
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
+        elif self.early is not None:
             self.call({"stop": True})
-            self.early = None
+        self.early = None
         with contextlib.suppress(OSError):
             self.req.close()
         with contextlib.suppress(OSError):
@@ -145,13 +154,21 @@ class _Early:
 
 def _serve(req_r: int, rep_w: int, early: Spec | None) -> NoReturn:
     """The server's loop (in the forked server process)."""
+    running: set[int] = set()  # the stages forked and not yet reaped: SIGTERM is passed on to them
+
+    def terminate(signum: int, frame: object) -> None:
+        for pid in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, terminate)
     pipes = (req_r, rep_w)
     waiting: _Early | None = None
     if early is not None:
         r, w = os.pipe()
         waiting = _Early(_fork(*early, "early", (*pipes, w), quiet=r), w)
+        running.add(waiting.pid)
         os.close(r)
     with contextlib.suppress(Exception):
         preload()
@@ -163,10 +180,13 @@ def _serve(req_r: int, rep_w: int, early: Spec | None) -> NoReturn:
                 msg = json.loads(line)
                 if "run" in msg:
                     held = (*pipes, waiting.w) if waiting is not None else pipes
-                    code = _reap(_fork(msg["run"], msg["cwd"], msg["env"], "fork", held))
+                    pid = _fork(msg["run"], msg["cwd"], msg["env"], "fork", held)
+                    running.add(pid)
+                    code = _reap(pid)
                 elif waiting is not None:
                     code = waiting.release() if msg.get("release") else waiting.stop()
                     waiting = None
+                running.clear()
             try:
                 reps.write(json.dumps({"code": code}) + "\n")
                 reps.flush()
