@@ -75,8 +75,7 @@ def preload() -> None:
     for name in STAGES:
         importlib.import_module(f"benchpipe.cli.commands.{name}")
     for name in LAZY:
-        with contextlib.suppress(ImportError):  # numpy is optional until a history needs it
-            importlib.import_module(name)
+        importlib.import_module(name)
 
 
 def wait_quiet() -> None:
