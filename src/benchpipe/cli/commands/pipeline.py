@@ -8,8 +8,9 @@ What the ``invoke`` tasks do, in one command (the tasks only pass their options 
 2. a lock on the checkout (``.dvc/tmp/benchpipe.lock``): a second run waits, saying so, up to
    ``BENCHPIPE_LOCK_TIMEOUT`` seconds (default 1800), then gives up with exit 2;
 3. ``benchpipe settings``' work, in this process (a bad key or value stops here, in one line), and
-   ``dvc repro``, or ``dvc repro -f -s STAGE`` for each of ``--stages``; a failed stage's own exit code
-   (its one line is above) rather than DVC's;
+   ``dvc repro``, or ``dvc repro -f -s STAGE`` for each of ``--stages``, in this process, each stage
+   forked from a server that has the stages imported (:mod:`benchpipe.cli.stagefork`); a failed stage's
+   own exit code (its one line is above) rather than DVC's;
 4. where the time went: ``go test`` in the bench, profile and confirmation steps vs everything else,
    and that fixed cost by process (each stage's own, :mod:`benchpipe.cli.timing`, and DVC's);
 5. ``--gate``: the report's path and ``benchpipe gate``'s verdict and exit code.
