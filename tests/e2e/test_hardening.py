@@ -136,6 +136,32 @@ def test_two_pipelines_at_once_one_waits(repo: Path) -> None:
     assert len({r["run_id"] for r in rows}) == 2
 
 
+def _running_benchmark(argv: list[str], repo: Path, fast: dict) -> subprocess.Popen[str]:
+    """``argv`` started in its own session at 2s x 5 (10 s of benchmark), returned once a benchmark runs
+    inside ``go test``; Ctrl-C reaches it as a terminal's would."""
+    slow = {**fast, "modes.quick.benchtime": "2s", "modes.quick.count": 5}
+    proc = subprocess.Popen(
+        argv,
+        cwd=repo,
+        env={**os.environ, "BENCHPIPE_OVERRIDES": json.dumps(slow)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=ctrl_c_able,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 300
+    for line in proc.stdout:
+        if re.match(r"bench: \S+ Benchmark", line):
+            break
+        assert time.monotonic() < deadline, "the benchmark never started"
+    else:
+        raise AssertionError("the benchmark never started")
+    assert proc.poll() is None
+    return proc
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Signals) -> None:
@@ -146,25 +172,7 @@ def test_interrupted_bench_keeps_baseline_and_history(repo: Path, sig: signal.Si
     before = (repo / "baselines" / "main" / "bench.txt").read_bytes()
     lock_before = (repo / "dvc.lock").read_text()
     hist_before = sorted(p.name for p in (repo / "reports" / "history").rglob("*.parquet"))
-    slow = {**fast, "modes.quick.benchtime": "2s", "modes.quick.count": 5}
-    proc = subprocess.Popen(
-        ["dvc", "repro"],
-        cwd=repo,
-        env={**os.environ, "BENCHPIPE_OVERRIDES": json.dumps(slow)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        preexec_fn=ctrl_c_able,
-    )
-    assert proc.stdout is not None
-    deadline, started = time.monotonic() + 300, False
-    for line in proc.stdout:  # killed once a benchmark is running inside `go test` (10 s of it at 2s x 5)
-        if re.match(r"bench: \S+ Benchmark", line):
-            started = True
-            break
-        assert time.monotonic() < deadline, "the benchmark never started"
-    assert started and proc.poll() is None
+    proc = _running_benchmark(["dvc", "repro"], repo, fast)
     os.killpg(proc.pid, sig)
     proc.wait(timeout=60)
     assert (repo / "baselines" / "main" / "bench.txt").read_bytes() == before
@@ -206,25 +214,7 @@ def test_an_interrupted_pipeline_stops_every_stage_it_forked(repo: Path, how: st
     assert run(["benchpipe", "pipeline"], cwd=repo, env=env).returncode == 0
     lock_before = (repo / "dvc.lock").read_text()
     hist_before = sorted(p.name for p in (repo / "reports" / "history").rglob("*.parquet"))
-    slow = {**ONE_BENCHMARK, "modes.quick.benchtime": "2s", "modes.quick.count": 5}
-    proc = subprocess.Popen(
-        ["benchpipe", "pipeline"],
-        cwd=repo,
-        env={**os.environ, "BENCHPIPE_OVERRIDES": json.dumps(slow)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        preexec_fn=ctrl_c_able,
-    )
-    assert proc.stdout is not None
-    deadline, started = time.monotonic() + 300, False
-    for line in proc.stdout:  # interrupted once a benchmark runs inside `go test` (10 s of it at 2s x 5)
-        if re.match(r"bench: \S+ Benchmark", line):
-            started = True
-            break
-        assert time.monotonic() < deadline, "the benchmark never started"
-    assert started and proc.poll() is None
+    proc = _running_benchmark(["benchpipe", "pipeline"], repo, ONE_BENCHMARK)
     t0 = time.monotonic()
     if how == "ctrl-c":
         os.killpg(proc.pid, signal.SIGINT)
